@@ -1,1 +1,28 @@
-//! placeholder
+//! `wport-fetch`: getting a port's sources onto disk without trusting them.
+//!
+//! # Code map
+//! - [`verify`]: the SHA-256 [`verify::Sha256`] type, the bounded hashing stream
+//!   ([`verify::stream_verified`], [`verify::Verifier`]) and the two file-level
+//!   operations, [`verify::verify_file`] and [`verify::copy_verified`] (quarantine: a
+//!   file reaches its final name only after its size and digest match).
+//! - [`extract`]: [`extract::extract`], safe extraction of tar (plain, gzip, xz,
+//!   bzip2, zstd) and zip archives into a `cap_std::fs::Dir`, with
+//!   [`extract::Limits`] against decompression bombs.
+//!
+//! **Architecture Invariant:** nothing in this crate writes inside a destination
+//! through an ambient path. Every write goes through a `cap_std::fs::Dir` handle,
+//! walked one component at a time without following symlinks, so neither a
+//! hostile archive nor a file left in the destination by an earlier archive can
+//! redirect a write outside it.
+//!
+//! Unix only: archives carry Unix modes and symlinks, and the ports system runs on
+//! Unix hosts.
+
+#[cfg(not(unix))]
+compile_error!("wport-fetch supports Unix hosts only");
+
+pub mod extract;
+pub mod verify;
+
+pub use extract::{ExtractError, ExtractReport, Limit, Limits, extract};
+pub use verify::{Expected, Sha256, VerifyError, copy_verified, verify_file};
