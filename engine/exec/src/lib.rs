@@ -1,1 +1,220 @@
-//! placeholder
+//! `wport-exec`: the only place in wport that spawns processes.
+//!
+//! A port's native tools (`sh`, `cc`, `make`, `./configure`) run through
+//! [`Session::run`]: the call is checked against the phase's grants
+//! ([`policy`]), then executed by a long-lived spawn helper inside kernel
+//! walls ([`confine`]), and every call, allowed or not, leaves an
+//! [`AuditRecord`].
+//!
+//! # Code map
+//! - [`policy`]: grant check, cwd check, deterministic environment. Pure.
+//! - `confine`: the spawn helper process, the per-build namespaces and mount
+//!   tree, the per-call pid namespace, uid drop, rlimits and Landlock.
+//! - `executor`: the host side: [`Executor`] (talks to the helper) and
+//!   [`Session`] (one build; relays output, enforces caps, keeps the audit).
+//! - `wire`: the byte protocol between the three processes.
+//! - `sys`: checked wrappers over raw syscalls; most `unsafe` lives there.
+//!
+//! # Process tree
+//! ```text
+//! host (wport, later wasmtime) ── socketpair ── helper (forked by Executor::start, stays root)
+//!   │                                              └─ per build: session init, pid 1 of the build's
+//!   │                                                 user?/mount/net/pid/ipc/uts namespaces
+//!   └── socketpair (one per Session) ──────────────────  │  └─ per call: call init (new pid ns)
+//!                                                         │        └─ the command (build uid,
+//!                                                         │           no_new_privs, Landlock)
+//! ```
+//! **Architecture invariant:** nothing else in wport names `std::process` or
+//! forks; the host never runs a shell on the guest's behalf and never splits
+//! or joins argv.
+//!
+//! # How the engine uses it
+//! 1. `Executor::start(config)` first thing in `main`, before wasmtime loads
+//!    and before any thread exists (a small address space makes the fork cheap
+//!    and the helper inherits no locks).
+//! 2. As root: chown the build's work/destroot (and sources) to
+//!    [`Executor::build_identity`], then [`Executor::drop_host_privileges`], so
+//!    files the guest writes through WASI and files the tools write have one
+//!    owner. The helper keeps root: it needs it to build namespaces.
+//! 3. Per build: [`Executor::session`] (namespaces + mounts, once), then
+//!    [`Session::run`] per call, [`Session::audit`] for the provenance record.
+
+mod confine;
+mod error;
+mod executor;
+pub mod policy;
+mod sys;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{DenialReason, ExecError};
+pub use executor::{Executor, Session};
+
+/// Host directories of one build. The child sees them at `/sources`
+/// (read-only at mount level), `/work` and `/destroot`.
+#[derive(Debug, Clone)]
+pub struct SandboxDirs {
+    pub sources: PathBuf,
+    pub work: PathBuf,
+    pub destroot: PathBuf,
+}
+
+/// What a phase may do with one of the build's directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DirAccess {
+    None,
+    ReadOnly,
+    ReadWrite,
+}
+
+/// Per-phase access to the three build directories, decided by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PhaseAccess {
+    pub sources: DirAccess,
+    pub work: DirAccess,
+    pub destroot: DirAccess,
+}
+
+/// The phase's grants from the port's verified capability manifest.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Bare names (`cc`, `make`, `sh`), found only through the toolchain PATH,
+    /// or `./script` paths resolved inside `/work` (needs `allow_work_scripts`).
+    pub programs: Vec<String>,
+    /// Variables the manifest sets (and so declares) for this phase. A request
+    /// may override a declared variable or set one of [`policy::BUILD_VARS`].
+    pub env: BTreeMap<String, String>,
+    /// Allow loader variables (`LD_*`, `GCONV_PATH`, ...); off by default.
+    pub allow_loader_env: bool,
+    /// Wall-clock limit of one call; at expiry every process of the call dies.
+    pub timeout: Duration,
+    pub allow_work_scripts: bool,
+}
+
+/// One call from the guest. `cwd` is a guest path (`/work/...`).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub program: String,
+    /// argv[1..]; passed to execve exactly as given.
+    pub args: Vec<String>,
+    pub cwd: String,
+    pub env: Vec<(String, String)>,
+    /// Return stdout in [`Outcome::stdout`] instead of writing it to the log.
+    pub capture_stdout: bool,
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    pub fn success(&self) -> bool {
+        *self == ExitStatus::Exited(0)
+    }
+}
+
+/// Result of a call that ran.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    /// Captured stdout (only with `capture_stdout`), at most the output cap.
+    pub stdout: Vec<u8>,
+    pub duration: Duration,
+    /// Output went over the cap and was cut (a marker was written to the log).
+    pub output_truncated: bool,
+}
+
+/// Status recorded in the audit trail, including calls that never ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditStatus {
+    Exited(i32),
+    Signaled(i32),
+    Denied(DenialReason),
+    NotFound,
+    Timeout,
+    Failed(String),
+}
+
+/// Provenance record of one mediated call.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub program: String,
+    /// Full argv, argv[0] included, exactly as executed.
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub duration: Duration,
+    pub status: AuditStatus,
+}
+
+/// uid/gid that builds run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildIdentity {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Resource limits applied to every call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// RLIMIT_NPROC of the build user (fork-bomb cap).
+    pub max_processes: u64,
+    /// RLIMIT_FSIZE: largest file a command may write.
+    pub max_file_size: u64,
+    /// Bytes of stdout+stderr kept per call (log and capture); the rest is
+    /// drained and dropped, and a marker says so.
+    pub max_output: usize,
+    /// Size of the session's private `/tmp` tmpfs.
+    pub tmp_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_processes: 1024, max_file_size: 8 << 30, max_output: 16 << 20, tmp_size: 1 << 30 }
+    }
+}
+
+/// Settings fixed for the life of the executor.
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    /// Who builds run as when wport starts as root (default 65534:65534).
+    /// Ignored otherwise: an ordinary user builds as itself, in a user namespace.
+    pub build_user: BuildIdentity,
+    /// The only directories programs are looked up in (guest paths, which are
+    /// the host's toolchain directories mounted read-only).
+    pub toolchain_path: Vec<String>,
+    pub limits: Limits,
+    /// Default `-jN` in MAKEFLAGS.
+    pub jobs: u32,
+    /// Run without the walls this kernel lacks (Landlock, network or pid
+    /// namespace) instead of refusing. Loud: every call's log says so.
+    /// The mount namespace is never optional: it is what makes `/work` exist.
+    pub allow_unconfined: bool,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            build_user: BuildIdentity { uid: 65534, gid: 65534 },
+            toolchain_path: vec!["/usr/local/bin".into(), "/usr/bin".into(), "/bin".into()],
+            limits: Limits::default(),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            allow_unconfined: false,
+        }
+    }
+}
+
+/// Per-build settings.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// SOURCE_DATE_EPOCH for reproducible builds (the port's release date).
+    pub source_date_epoch: u64,
+    /// Overrides [`ExecutorConfig::jobs`] for this build.
+    pub jobs: Option<u32>,
+}

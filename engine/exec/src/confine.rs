@@ -1,0 +1,845 @@
+//! Confinement: the spawn helper, the build's namespaces, and the per-call child.
+//!
+//! Three kinds of process live here, all forked, none exec'd until the command:
+//!
+//! 1. **helper** — forked by [`spawn_helper`] when the executor starts, while the
+//!    host is small. Keeps the host's privileges (root, when wport starts as
+//!    root) because building namespaces needs them; it only ever creates
+//!    sessions, after checking the build directories.
+//! 2. **session init** — one per build: pid 1 of fresh (user,) mount, network,
+//!    pid, ipc and uts namespaces. Builds the mount tree once (the guest's
+//!    paths, the toolchain read-only, a minimal /etc, device nodes, private
+//!    /tmp and /proc), pivots into it, brings loopback up, then serves calls.
+//! 3. **call init** — one per call, pid 1 of a fresh pid namespace nested in
+//!    the session's: forks the command, reaps orphans, and is what the
+//!    session init kills at timeout (the kernel then kills every process in
+//!    that namespace, setsid'd or not). The command itself sets rlimits,
+//!    drops to the build user, enters Landlock with no_new_privs and execs.
+//!
+//! Order inside a privileged session (measured to work, see FIELD_NOTES):
+//! namespaces → mounts/pivot_root → per call: rlimits → setgroups/setresgid/
+//! setresuid → no_new_privs + Landlock → exec.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, RulesetAttr, RulesetCreated, RulesetCreatedAttr,
+    RulesetStatus, Scope, path_beneath_rules,
+};
+
+use crate::sys::{self, Forked};
+use crate::wire::{self, Decoder, Encoder};
+use crate::{BuildIdentity, DirAccess, ExecutorConfig, PhaseAccess, SandboxDirs};
+
+/// Name of the build user inside the sandbox's /etc/passwd.
+pub(crate) const BUILD_USER_NAME: &str = "wport";
+
+/// Everything the helper needs; it gets its own copy through fork.
+#[derive(Clone, Debug)]
+pub(crate) struct HelperSettings {
+    pub config: ExecutorConfig,
+    /// wport started as root: drop to `identity` per call, no user namespace.
+    pub privileged: bool,
+    pub identity: BuildIdentity,
+    pub landlock_abi: i32,
+}
+
+// Operations host -> helper.
+pub(crate) const OP_NEW_SESSION: u8 = 1;
+// Replies.
+pub(crate) const REPLY_OK: u8 = 0;
+pub(crate) const REPLY_UNAVAILABLE: u8 = 1;
+pub(crate) const REPLY_BAD_DIR: u8 = 2;
+
+// Call results session -> host.
+pub(crate) const RES_EXITED: u8 = 0;
+pub(crate) const RES_SIGNALED: u8 = 1;
+pub(crate) const RES_TIMEOUT: u8 = 2;
+pub(crate) const RES_NOT_FOUND: u8 = 3;
+pub(crate) const RES_FAILED: u8 = 4;
+
+// Stages a command child can fail in before exec (reported over a CLOEXEC pipe).
+const STAGE_RLIMIT: u8 = 1;
+const STAGE_USER: u8 = 2;
+const STAGE_CWD: u8 = 3;
+const STAGE_STDIO: u8 = 4;
+const STAGE_LANDLOCK: u8 = 5;
+const STAGE_EXEC: u8 = 6;
+const STAGE_NOT_FOUND: u8 = 7;
+
+/// Walls a session could not raise (only possible with `allow_unconfined`).
+pub(crate) const MISSING_NET_NS: u8 = 1;
+pub(crate) const MISSING_PID_NS: u8 = 2;
+pub(crate) const MISSING_LANDLOCK: u8 = 4;
+
+/// Fork the spawn helper. Returns its pid and the host's end of the channel.
+pub(crate) fn spawn_helper(settings: &HelperSettings) -> io::Result<(libc::pid_t, UnixStream)> {
+    let (host_end, helper_end) = UnixStream::pair()?;
+    // SAFETY: the child only runs `helper_main`, which never returns, uses no
+    // std lock (no env, no stdio macros) and leaves with _exit. Malloc stays
+    // usable after fork thanks to glibc's atfork handlers.
+    match unsafe { sys::fork() }? {
+        Forked::Child => {
+            drop(host_end);
+            helper_main(helper_end, settings.clone())
+        }
+        Forked::Parent(pid) => Ok((pid, host_end)),
+    }
+}
+
+/// Descriptor number the helper keeps its channel on after closing the rest.
+const HELPER_FD: RawFd = 3;
+
+fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
+    let raw = sock.into_raw_fd();
+    if raw != HELPER_FD && sys::dup2(raw, HELPER_FD).is_err() {
+        sys::exit_now(101);
+    }
+    // The host may have any number of descriptors open (other builds'
+    // sockets, files, pipes): the helper must hold none of them.
+    // SAFETY: the only descriptor we own from here on is HELPER_FD, below the range.
+    if unsafe { sys::close_from(HELPER_FD + 1) }.is_err() {
+        sys::exit_now(102);
+    }
+    // SAFETY: HELPER_FD is the channel, owned only by this process from now on.
+    let sock = unsafe { UnixStream::from_raw_fd(HELPER_FD) };
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        let _ = sys::dup2(null.as_raw_fd(), 0);
+        let _ = sys::dup2(null.as_raw_fd(), 1);
+    }
+    sys::reset_signals();
+    // Sessions outlive the short-lived process that unshares for them; they
+    // reparent to us and are reaped automatically.
+    let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    sys::ignore_sigchld(true);
+    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-exec".as_ptr() as libc::c_ulong);
+
+    loop {
+        let (msg, _fds) = match wire::recv(&sock) {
+            Ok(m) => m,
+            // Host gone: nothing left to serve.
+            Err(_) => sys::exit_now(0),
+        };
+        let reply = match handle_new_session(&msg, &settings) {
+            Ok(session_end) => {
+                let r = wire::send(&sock, &Encoder::default().u8(REPLY_OK).finish(), &[session_end.as_raw_fd()]);
+                drop(session_end);
+                r
+            }
+            Err((code, text)) => wire::send(&sock, &Encoder::default().u8(code).bytes(text.as_bytes()).finish(), &[]),
+        };
+        if reply.is_err() {
+            sys::exit_now(0);
+        }
+    }
+}
+
+fn decode_dirs(msg: &[u8]) -> io::Result<SandboxDirs> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut d = Decoder::new(msg);
+    if d.u8()? != OP_NEW_SESSION {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "unknown operation"));
+    }
+    let mut path = || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
+    Ok(SandboxDirs { sources: path()?, work: path()?, destroot: path()? })
+}
+
+/// Check the build directories before binding them into a sandbox.
+///
+/// When the helper is root, work and destroot must belong to the build user:
+/// even a compromised host process (it runs as the build user) cannot get
+/// a root-owned tree such as `/` or `/etc` mounted writable into a build.
+fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), String> {
+    for (path, writable) in [(&dirs.sources, false), (&dirs.work, true), (&dirs.destroot, true)] {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}\0{e}", path.display()))?;
+        if !meta.is_dir() {
+            return Err(format!("{}\0not a directory", path.display()));
+        }
+        if !path.is_absolute() {
+            return Err(format!("{}\0not an absolute path", path.display()));
+        }
+        if writable && settings.privileged && meta.uid() != settings.identity.uid {
+            return Err(format!(
+                "{}\0owned by uid {}, not by the build user {} (chown it to Executor::build_identity())",
+                path.display(),
+                meta.uid(),
+                settings.identity.uid
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn handle_new_session(msg: &[u8], settings: &HelperSettings) -> Result<OwnedFd, (u8, String)> {
+    let dirs = decode_dirs(msg).map_err(|e| (REPLY_UNAVAILABLE, format!("bad request: {e}")))?;
+    check_dirs(&dirs, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+    let (host_end, session_end) =
+        UnixStream::pair().map_err(|e| (REPLY_UNAVAILABLE, format!("socketpair: {e}")))?;
+    // SAFETY: the helper is single-threaded; the child runs `session_main`,
+    // which never returns.
+    match unsafe { sys::fork() } {
+        Err(e) => Err((REPLY_UNAVAILABLE, format!("fork: {e}"))),
+        Ok(Forked::Child) => {
+            drop(host_end);
+            // SAFETY: HELPER_FD is the helper's channel; this child must not keep it.
+            unsafe { libc::close(HELPER_FD) };
+            session_main(session_end, dirs, settings)
+        }
+        Ok(Forked::Parent(_)) => {
+            drop(session_end);
+            Ok(OwnedFd::from(host_end))
+        }
+    }
+}
+
+fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
+    let _ = wire::send(sock, &Encoder::default().u8(REPLY_UNAVAILABLE).bytes(text.as_bytes()).finish(), &[]);
+    sys::exit_now(1)
+}
+
+/// Runs in the process that creates the build's namespaces.
+fn session_main(sock: UnixStream, dirs: SandboxDirs, settings: &HelperSettings) -> ! {
+    sys::ignore_sigchld(false);
+    let allow = settings.config.allow_unconfined;
+    if !settings.privileged {
+        let (uid, gid) = (sys::getuid(), sys::getgid());
+        if let Err(e) = sys::unshare(libc::CLONE_NEWUSER) {
+            send_unavailable(
+                &sock,
+                &format!(
+                    "cannot create a user namespace as uid {uid}: {e}. Unprivileged user namespaces are \
+                     disabled on this host (kernel.unprivileged_userns_clone, or an AppArmor/SELinux \
+                     policy); run wport as root or allow them"
+                ),
+            );
+        }
+        // Map our own uid/gid to themselves: files keep their owner inside and out.
+        let maps = [
+            ("/proc/self/setgroups", "deny".to_string()),
+            ("/proc/self/uid_map", format!("{uid} {uid} 1")),
+            ("/proc/self/gid_map", format!("{gid} {gid} 1")),
+        ];
+        for (file, content) in maps {
+            if let Err(e) = std::fs::write(file, content) {
+                send_unavailable(&sock, &format!("writing {file}: {e}"));
+            }
+        }
+    }
+    let base = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    let mut missing = 0u8;
+    if let Err(e) = sys::unshare(base | libc::CLONE_NEWNET | libc::CLONE_NEWPID) {
+        if !allow {
+            send_unavailable(&sock, &format!("cannot create mount/network/pid namespaces: {e}"));
+        }
+        // Loud degradation (allow_unconfined): keep the mount namespace, which
+        // the path model cannot do without, and drop what the kernel refuses.
+        if sys::unshare(base | libc::CLONE_NEWNET).is_ok() {
+            missing |= MISSING_PID_NS;
+        } else if sys::unshare(base | libc::CLONE_NEWPID).is_ok() {
+            missing |= MISSING_NET_NS;
+        } else if let Err(e) = sys::unshare(base) {
+            send_unavailable(&sock, &format!("cannot create a mount namespace: {e} (required even with allow_unconfined)"));
+        } else {
+            missing |= MISSING_NET_NS | MISSING_PID_NS;
+        }
+    }
+    if settings.landlock_abi < 1 {
+        missing |= MISSING_LANDLOCK;
+    }
+    // The first child is pid 1 of the new pid namespace: the session init.
+    // SAFETY: single-threaded process; the child never returns.
+    match unsafe { sys::fork() } {
+        Err(e) => send_unavailable(&sock, &format!("fork: {e}")),
+        Ok(Forked::Child) => session_init(sock, &dirs, settings, missing),
+        Ok(Forked::Parent(_)) => sys::exit_now(0),
+    }
+}
+
+/// Toolchain roots bound read-only (or recreated as the same symlink).
+const TOOLCHAIN_ROOTS: &[&str] = &["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+/// /etc entries bound read-only when present: what the loader, perl and
+/// `update-alternatives`-managed tools (cc, c++, awk, ...) need. Nothing else
+/// of the host's /etc (no shadow, no ssh keys, no ld.so.preload).
+const ETC_BINDS: &[&str] =
+    &["alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "perl", "protocols", "services", "localtime"];
+/// Device nodes bound from the host's /dev.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+fn mkdir(p: &Path, mode: u32) -> io::Result<()> {
+    std::fs::create_dir(p).map_err(|e| io::Error::new(e.kind(), format!("mkdir {}: {e}", p.display())))?;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+}
+
+fn touch(p: &Path) -> io::Result<()> {
+    std::fs::write(p, b"").map_err(|e| io::Error::new(e.kind(), format!("create {}: {e}", p.display())))
+}
+
+/// Bind `src` on `dst` and remount it with `extra` flags (+ read-only when asked),
+/// preserving the flags the kernel locks.
+fn bind(src: &Path, dst: &Path, readonly: bool, extra: libc::c_ulong) -> io::Result<()> {
+    sys::mount(Some(src), dst, None, libc::MS_BIND, None)?;
+    let keep = sys::preserved_mount_flags(dst)?;
+    let ro = if readonly { libc::MS_RDONLY } else { 0 };
+    sys::mount(None, dst, None, libc::MS_BIND | libc::MS_REMOUNT | keep | ro | extra, None)
+}
+
+fn passwd(settings: &HelperSettings) -> (String, String) {
+    let (uid, gid) = if settings.privileged {
+        (settings.identity.uid, settings.identity.gid)
+    } else {
+        (sys::getuid(), sys::getgid())
+    };
+    let mut passwd = String::new();
+    let mut group = String::new();
+    if uid != 0 {
+        passwd.push_str("root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n");
+    }
+    if gid != 0 {
+        group.push_str("root:x:0:\n");
+    }
+    passwd.push_str(&format!("{BUILD_USER_NAME}:x:{uid}:{gid}:wport build user:/work/.home:/bin/sh\n"));
+    group.push_str(&format!("{BUILD_USER_NAME}:x:{gid}:\n"));
+    (passwd, group)
+}
+
+/// Build the sandbox's root and pivot into it. Runs once per session.
+fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()> {
+    let root = Path::new("/");
+    // Nothing we mount may propagate back to the host.
+    sys::mount(None, root, None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    // A scratch tmpfs becomes the root first, with the host's root under
+    // /oldroot, so host paths stay reachable (as /oldroot/...) while the
+    // sandbox root is assembled under /newroot.
+    let base = Path::new("/tmp");
+    sys::mount(Some(Path::new("tmpfs")), base, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=0755,size=64k"))?;
+    mkdir(&base.join("newroot"), 0o755)?;
+    mkdir(&base.join("oldroot"), 0o755)?;
+    sys::pivot_root(base, &base.join("oldroot"))?;
+    std::env::set_current_dir("/")?;
+    let old = |p: &Path| Path::new("/oldroot").join(p.strip_prefix("/").unwrap_or(p));
+    let nr = Path::new("/newroot");
+    sys::mount(Some(Path::new("tmpfs")), nr, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=0755,size=8m"))?;
+
+    for name in TOOLCHAIN_ROOTS {
+        let host = old(&Path::new("/").join(name));
+        let Ok(meta) = std::fs::symlink_metadata(&host) else { continue };
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&host)?, nr.join(name))?;
+        } else if meta.is_dir() {
+            mkdir(&nr.join(name), 0o755)?;
+            bind(&host, &nr.join(name), true, libc::MS_NOSUID | libc::MS_NODEV)?;
+        }
+    }
+
+    let etc = nr.join("etc");
+    mkdir(&etc, 0o755)?;
+    let (pw, gr) = passwd(settings);
+    std::fs::write(etc.join("passwd"), pw)?;
+    std::fs::write(etc.join("group"), gr)?;
+    std::fs::write(etc.join("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files\n")?;
+    std::fs::write(etc.join("hosts"), "127.0.0.1 localhost wport\n::1 localhost\n")?;
+    std::fs::write(etc.join("hostname"), "wport\n")?;
+    for name in ETC_BINDS {
+        let host = old(&Path::new("/etc").join(name));
+        let Ok(meta) = std::fs::symlink_metadata(&host) else { continue };
+        let dst = etc.join(name);
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&host)?, &dst)?;
+        } else if meta.is_dir() {
+            mkdir(&dst, 0o755)?;
+            bind(&host, &dst, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+        } else if meta.is_file() {
+            touch(&dst)?;
+            bind(&host, &dst, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+        }
+    }
+
+    let dev = nr.join("dev");
+    mkdir(&dev, 0o755)?;
+    for name in DEVICES {
+        let host = old(&Path::new("/dev").join(name));
+        if std::fs::symlink_metadata(&host).is_err() {
+            continue;
+        }
+        touch(&dev.join(name))?;
+        bind(&host, &dev.join(name), false, libc::MS_NOSUID | libc::MS_NOEXEC)?;
+    }
+    for (link, target) in
+        [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
+    {
+        std::os::unix::fs::symlink(target, dev.join(link))?;
+    }
+
+    let tmp = nr.join("tmp");
+    mkdir(&tmp, 0o1777)?;
+    let tmp_opts = format!("mode=1777,size={}", settings.config.limits.tmp_size);
+    sys::mount(Some(Path::new("tmpfs")), &tmp, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(&tmp_opts))?;
+
+    let proc_dir = nr.join("proc");
+    mkdir(&proc_dir, 0o555)?;
+    sys::mount(
+        Some(Path::new("proc")),
+        &proc_dir,
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        None,
+    )?;
+
+    for (name, host, readonly) in
+        [("sources", &dirs.sources, true), ("work", &dirs.work, false), ("destroot", &dirs.destroot, false)]
+    {
+        let dst = nr.join(name);
+        mkdir(&dst, 0o755)?;
+        bind(&old(host), &dst, readonly, libc::MS_NOSUID | libc::MS_NODEV)?;
+    }
+
+    // The assembled root itself is read-only: nothing outside the three build
+    // directories and /tmp is writable at mount level.
+    let keep = sys::preserved_mount_flags(nr)?;
+    sys::mount(None, nr, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep, None)?;
+
+    // Pivot into the new root and drop the host's root entirely.
+    std::env::set_current_dir(nr)?;
+    sys::pivot_root(Path::new("."), Path::new("."))?;
+    sys::umount_detach(Path::new("."))?;
+    std::env::set_current_dir("/")?;
+    Ok(())
+}
+
+/// pid 1 of the build's namespaces: set up once, then serve calls until the host hangs up.
+fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings, missing: u8) -> ! {
+    if let Err(e) = setup_mounts(dirs, settings) {
+        send_unavailable(&sock, &format!("building the sandbox mount tree: {e}"));
+    }
+    if missing & MISSING_NET_NS == 0 {
+        if let Err(e) = sys::loopback_up() {
+            send_unavailable(&sock, &format!("bringing up loopback in the build's network namespace: {e}"));
+        }
+    }
+    let _ = sys::sethostname("wport");
+    // Nothing the build runs may ptrace or read us, even with the same uid.
+    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
+    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-session".as_ptr() as libc::c_ulong);
+    if wire::send(&sock, &Encoder::default().u8(REPLY_OK).u8(missing).finish(), &[]).is_err() {
+        sys::exit_now(0);
+    }
+    let mut server = CallServer { settings, missing, rulesets: HashMap::new(), sock: &sock };
+    loop {
+        let (msg, fds) = match wire::recv(&sock) {
+            Ok(m) => m,
+            Err(_) => sys::exit_now(0),
+        };
+        let reply = server.handle(&msg, fds);
+        if wire::send(&sock, &reply, &[]).is_err() {
+            sys::exit_now(0);
+        }
+    }
+}
+
+/// A decoded call, ready to exec.
+struct Call {
+    access: PhaseAccess,
+    candidates: Vec<CString>,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    cwd: CString,
+    timeout_ms: u64,
+}
+
+fn access_from(b: u8) -> io::Result<DirAccess> {
+    match b {
+        0 => Ok(DirAccess::None),
+        1 => Ok(DirAccess::ReadOnly),
+        2 => Ok(DirAccess::ReadWrite),
+        _ => Err(io::Error::new(io::ErrorKind::InvalidData, "bad access")),
+    }
+}
+
+pub(crate) fn access_byte(a: DirAccess) -> u8 {
+    match a {
+        DirAccess::None => 0,
+        DirAccess::ReadOnly => 1,
+        DirAccess::ReadWrite => 2,
+    }
+}
+
+pub(crate) const TARGET_SEARCH: u8 = 0;
+pub(crate) const TARGET_PATH: u8 = 1;
+
+fn cstr(b: Vec<u8>) -> io::Result<CString> {
+    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "NUL byte"))
+}
+
+fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
+    let mut d = Decoder::new(msg);
+    let access = PhaseAccess { sources: access_from(d.u8()?)?, work: access_from(d.u8()?)?, destroot: access_from(d.u8()?)? };
+    let kind = d.u8()?;
+    let program = d.string()?;
+    let candidates = match kind {
+        TARGET_SEARCH => toolchain.iter().map(|dir| cstr(format!("{dir}/{program}").into_bytes())).collect::<Result<_, _>>()?,
+        TARGET_PATH => vec![cstr(program.into_bytes())?],
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "bad target")),
+    };
+    let argv = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
+    let env = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
+    let cwd = cstr(d.bytes()?)?;
+    let timeout_ms = d.u64()?;
+    Ok(Call { access, candidates, argv, env, cwd, timeout_ms })
+}
+
+struct CallServer<'a> {
+    settings: &'a HelperSettings,
+    missing: u8,
+    /// Landlock rulesets per phase access, built once per session; each
+    /// command enforces a duplicate of the matching one.
+    rulesets: HashMap<PhaseAccess, RulesetCreated>,
+    sock: &'a UnixStream,
+}
+
+fn failed(text: String) -> Vec<u8> {
+    Encoder::default().u8(RES_FAILED).bytes(text.as_bytes()).finish()
+}
+
+impl CallServer<'_> {
+    fn handle(&mut self, msg: &[u8], mut fds: Vec<OwnedFd>) -> Vec<u8> {
+        let call = match decode_call(msg, &self.settings.config.toolchain_path) {
+            Ok(c) => c,
+            Err(e) => return failed(format!("bad call message: {e}")),
+        };
+        if fds.is_empty() || fds.len() > 2 {
+            return failed("call without output descriptors".into());
+        }
+        let stderr = if fds.len() == 2 { fds.pop() } else { None };
+        let stdout = fds.pop().expect("checked above");
+        if self.missing & MISSING_LANDLOCK == 0 && !self.rulesets.contains_key(&call.access) {
+            match build_ruleset(self.settings.landlock_abi, call.access) {
+                Ok(rs) => {
+                    self.rulesets.insert(call.access, rs);
+                }
+                Err(e) => return failed(format!("building the Landlock ruleset: {e}")),
+            }
+        }
+        let ruleset = self.rulesets.get(&call.access);
+        self.run(&call, ruleset, stdout, stderr)
+    }
+
+    fn run(&self, call: &Call, ruleset: Option<&RulesetCreated>, stdout: OwnedFd, stderr: Option<OwnedFd>) -> Vec<u8> {
+        let (status_r, status_w) = match sys::pipe() {
+            Ok(p) => p,
+            Err(e) => return failed(format!("pipe: {e}")),
+        };
+        let (err_r, err_w) = match sys::pipe() {
+            Ok(p) => p,
+            Err(e) => return failed(format!("pipe: {e}")),
+        };
+        let want_pidns = self.missing & MISSING_PID_NS == 0;
+        let flags = if want_pidns { libc::CLONE_NEWPID } else { 0 };
+        // SAFETY: the session init is single-threaded; the child never returns.
+        let forked = unsafe { sys::clone_into_namespaces(flags) };
+        let (pid, pidfd) = match forked {
+            Err(e) => return failed(format!("clone3 (pid namespace): {e}")),
+            Ok((Forked::Child, _)) => {
+                drop(status_r);
+                drop(err_r);
+                // SAFETY: the call init must not hold the session channel:
+                // nothing the build runs may speak to the session init.
+                unsafe { libc::close(self.sock.as_raw_fd()) };
+                call_init(call, ruleset, self.settings, stdout, stderr, status_w, err_w)
+            }
+            Ok((Forked::Parent(pid), Some(fd))) => (pid, fd),
+            Ok((Forked::Parent(pid), None)) => {
+                let _ = sys::waitpid(pid);
+                return failed("clone3 returned no pidfd".into());
+            }
+        };
+        drop((stdout, stderr, status_w, err_w));
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(call.timeout_ms);
+        let mut timed_out = false;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            let ev = match sys::poll(&[(pidfd.as_raw_fd(), libc::POLLIN), (self.sock.as_raw_fd(), libc::POLLIN)], ms) {
+                Ok(ev) => ev,
+                Err(_) => vec![0, 0],
+            };
+            if ev[0] != 0 {
+                break;
+            }
+            if ev[1] != 0 {
+                // The host hung up (or broke protocol) mid-call: end the
+                // call's namespace, then ourselves, which ends the session's.
+                let _ = sys::pidfd_kill(&pidfd);
+                let _ = sys::waitpid(pid);
+                sys::exit_now(0);
+            }
+            if left.is_zero() {
+                // Killing pid 1 of the call's pid namespace makes the kernel
+                // kill every process in it, including setsid()'d daemons.
+                let _ = sys::pidfd_kill(&pidfd);
+                if !want_pidns {
+                    // Degraded mode: best effort on the command's session.
+                    // SAFETY: kill(2) with a negative pid targets a process group.
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                }
+                timed_out = true;
+                break;
+            }
+        }
+        let _ = sys::waitpid(pid);
+        if timed_out {
+            return Encoder::default().u8(RES_TIMEOUT).finish();
+        }
+        // Pre-exec failure reported by the command child?
+        let mut report = [0u8; 5];
+        let n = read_some(&err_r, &mut report);
+        if n == 5 {
+            let errno = i32::from_le_bytes(report[1..5].try_into().expect("4 bytes"));
+            let err = io::Error::from_raw_os_error(errno);
+            let text = match report[0] {
+                STAGE_NOT_FOUND => return Encoder::default().u8(RES_NOT_FOUND).finish(),
+                STAGE_RLIMIT => format!("setting resource limits: {err}"),
+                STAGE_USER => format!("dropping to the build user: {err}"),
+                STAGE_CWD => format!("entering the working directory {}: {err}", call.cwd.to_string_lossy()),
+                STAGE_STDIO => format!("setting up stdio: {err}"),
+                STAGE_LANDLOCK => format!("entering Landlock: {err}"),
+                _ => format!("exec: {err}"),
+            };
+            return failed(text);
+        }
+        let mut st = [0u8; 4];
+        if read_some(&status_r, &mut st) != 4 {
+            return failed("the call's init died without a status".into());
+        }
+        let status = i32::from_le_bytes(st);
+        if libc::WIFSIGNALED(status) {
+            Encoder::default().u8(RES_SIGNALED).i32(libc::WTERMSIG(status)).finish()
+        } else {
+            Encoder::default().u8(RES_EXITED).i32(libc::WEXITSTATUS(status)).finish()
+        }
+    }
+}
+
+fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: reading into the unfilled tail of `buf`.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf[got..].as_mut_ptr().cast(), buf.len() - got) };
+        if n > 0 {
+            got += n as usize;
+        } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    got
+}
+
+fn write_all_raw(fd: RawFd, buf: &[u8]) {
+    // SAFETY: pointer/length describe `buf`; a pipe write of <= PIPE_BUF is atomic.
+    unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+}
+
+/// pid 1 of the call's pid namespace: start the command, reap, report.
+fn call_init(
+    call: &Call,
+    ruleset: Option<&RulesetCreated>,
+    settings: &HelperSettings,
+    stdout: OwnedFd,
+    stderr: Option<OwnedFd>,
+    status_w: OwnedFd,
+    err_w: OwnedFd,
+) -> ! {
+    // SAFETY: single-threaded; the child execs or _exits.
+    let child = match unsafe { sys::fork() } {
+        Ok(Forked::Child) => {
+            drop(status_w);
+            command_child(call, ruleset, settings, stdout, stderr, err_w)
+        }
+        Ok(Forked::Parent(pid)) => pid,
+        Err(e) => {
+            let mut b = vec![STAGE_EXEC];
+            b.extend_from_slice(&e.raw_os_error().unwrap_or(libc::EAGAIN).to_le_bytes());
+            write_all_raw(err_w.as_raw_fd(), &b);
+            sys::exit_now(1)
+        }
+    };
+    drop((stdout, stderr, err_w));
+    // Reap everything that reparents to us; the command's status is the result.
+    loop {
+        match sys::wait_any() {
+            Ok((pid, status)) if pid == child => {
+                write_all_raw(status_w.as_raw_fd(), &status.to_le_bytes());
+                // Exiting as pid 1 kills whatever the command left behind.
+                sys::exit_now(0);
+            }
+            Ok(_) => {}
+            Err(_) => sys::exit_now(1),
+        }
+    }
+}
+
+fn report(err_w: &OwnedFd, stage: u8, e: &io::Error) -> ! {
+    let mut b = vec![stage];
+    b.extend_from_slice(&e.raw_os_error().unwrap_or(libc::EINVAL).to_le_bytes());
+    write_all_raw(err_w.as_raw_fd(), &b);
+    sys::exit_now(127)
+}
+
+/// The command: last steps before exec. Never returns.
+fn command_child(
+    call: &Call,
+    ruleset: Option<&RulesetCreated>,
+    settings: &HelperSettings,
+    stdout: OwnedFd,
+    stderr: Option<OwnedFd>,
+    err_w: OwnedFd,
+) -> ! {
+    sys::reset_signals();
+    // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
+    unsafe { libc::setsid() };
+    let limits = &settings.config.limits;
+    for (res, val) in [
+        (libc::RLIMIT_NPROC, limits.max_processes),
+        (libc::RLIMIT_FSIZE, limits.max_file_size),
+        (libc::RLIMIT_CORE, 0),
+    ] {
+        if let Err(e) = sys::set_rlimit(res, val) {
+            report(&err_w, STAGE_RLIMIT, &e);
+        }
+    }
+    if settings.privileged {
+        if let Err(e) = sys::become_user(settings.identity.uid, settings.identity.gid) {
+            report(&err_w, STAGE_USER, &e);
+        }
+    }
+    // SAFETY: umask has no preconditions.
+    unsafe { libc::umask(0o022) };
+    // HOME and TMPDIR (see policy::base_env) must exist; created as the build user.
+    let dirs: &[&std::ffi::CStr] = match call.access.work {
+        DirAccess::ReadWrite => &[c"/work/.home", c"/work/.tmp"],
+        DirAccess::ReadOnly | DirAccess::None => &[c"/tmp/.home"],
+    };
+    for d in dirs {
+        // SAFETY: valid NUL-terminated path; EEXIST is fine.
+        unsafe { libc::mkdir(d.as_ptr(), 0o755) };
+    }
+    // SAFETY: valid NUL-terminated path.
+    if let Err(e) = sys::cvt(unsafe { libc::chdir(call.cwd.as_ptr()) }) {
+        report(&err_w, STAGE_CWD, &e);
+    }
+    let null = match std::fs::File::open("/dev/null") {
+        Ok(f) => f,
+        Err(e) => report(&err_w, STAGE_STDIO, &e),
+    };
+    let out = stdout.as_raw_fd();
+    let err = stderr.as_ref().map_or(out, |e| e.as_raw_fd());
+    for (from, to) in [(null.as_raw_fd(), 0), (out, 1), (err, 2)] {
+        if let Err(e) = sys::dup2(from, to) {
+            report(&err_w, STAGE_STDIO, &e);
+        }
+    }
+    match ruleset {
+        Some(rs) => {
+            let status = rs.try_clone().and_then(|rs| rs.restrict_self().map_err(io::Error::other));
+            match status {
+                Ok(s) if s.ruleset == RulesetStatus::NotEnforced => {
+                    report(&err_w, STAGE_LANDLOCK, &io::Error::from_raw_os_error(libc::ENOSYS))
+                }
+                Ok(_) => {}
+                Err(e) => report(&err_w, STAGE_LANDLOCK, &e),
+            }
+        }
+        None => {
+            if let Err(e) = sys::set_no_new_privs() {
+                report(&err_w, STAGE_LANDLOCK, &e);
+            }
+        }
+    }
+    if let Err(e) = sys::cloexec_from(3) {
+        report(&err_w, STAGE_STDIO, &e);
+    }
+    let mut argv: Vec<*const libc::c_char> = call.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = call.env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // Like execvp, but only over the fixed toolchain PATH: skip missing
+    // entries, remember a permission error.
+    let mut last: Option<io::Error> = None;
+    for path in &call.candidates {
+        let e = sys::execve(path, &argv, &envp);
+        match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) => {}
+            Some(libc::EACCES) => last = Some(e),
+            _ => {
+                last = Some(e);
+                break;
+            }
+        }
+    }
+    match last {
+        None => report(&err_w, STAGE_NOT_FOUND, &io::Error::from_raw_os_error(libc::ENOENT)),
+        Some(e) => report(&err_w, STAGE_EXEC, &e),
+    }
+}
+
+/// Landlock ruleset for one phase, with paths as seen inside the sandbox.
+///
+/// Handles every filesystem right the kernel knows, TCP bind/connect (no port
+/// is allowed), and the abstract-unix-socket and signal scopes. Access is then
+/// granted only beneath: the toolchain and /etc (read+exec), /proc (read),
+/// device nodes (read/write), the private /tmp (all), and the three build
+/// directories as the phase says.
+fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated, landlock::RulesetError> {
+    let abi = match abi_version {
+        ..=0 => ABI::Unsupported,
+        1 => ABI::V1,
+        2 => ABI::V2,
+        3 => ABI::V3,
+        4 => ABI::V4,
+        5 => ABI::V5,
+        6 => ABI::V6,
+        7 => ABI::V7,
+        8 => ABI::V8,
+        9 => ABI::V9,
+        _ => ABI::V10,
+    };
+    let all = AccessFs::from_all(abi);
+    let read = AccessFs::from_read(abi);
+    let read_noexec = read & !AccessFs::Execute;
+    let mut rs = landlock::Ruleset::default().set_compatibility(CompatLevel::BestEffort).handle_access(all)?;
+    if abi_version >= 4 {
+        rs = rs.handle_access(AccessNet::from_all(abi))?;
+    }
+    if abi_version >= 6 {
+        rs = rs.scope(Scope::from_all(abi))?;
+    }
+    let mut created = rs.create()?;
+    let existing = |paths: &[&str]| -> Vec<String> {
+        paths.iter().filter(|p| Path::new(p).exists()).map(|p| p.to_string()).collect()
+    };
+    let toolchain: Vec<String> =
+        existing(&TOOLCHAIN_ROOTS.iter().map(|r| format!("/{r}")).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    created = created.add_rules(path_beneath_rules(&toolchain, read))?;
+    created = created.add_rules(path_beneath_rules(["/etc"], read))?;
+    created = created.add_rules(path_beneath_rules(["/proc"], read_noexec))?;
+    let devs: Vec<String> = DEVICES.iter().map(|d| format!("/dev/{d}")).filter(|p| Path::new(p).exists()).collect();
+    let dev_access = AccessFs::ReadFile | AccessFs::WriteFile | (AccessFs::from_file(abi) & AccessFs::IoctlDev);
+    created = created.add_rules(path_beneath_rules(&devs, dev_access))?;
+    created = created.add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
+    created = created.add_rules(path_beneath_rules(["/tmp"], all))?;
+    for (path, a) in [("/sources", access.sources), ("/work", access.work), ("/destroot", access.destroot)] {
+        let rights = match a {
+            DirAccess::None => continue,
+            DirAccess::ReadOnly => read,
+            DirAccess::ReadWrite => all,
+        };
+        created = created.add_rules(path_beneath_rules([path], rights))?;
+    }
+    Ok(created)
+}

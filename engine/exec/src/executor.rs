@@ -1,0 +1,442 @@
+//! Host side: [`Executor`] owns the spawn helper, [`Session`] one build.
+//!
+//! The host never forks here (except once, in [`Executor::start`]): it sends
+//! checked calls to the build's session init, relays the command's output to
+//! the build log with a cap, and records every call in the audit trail.
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::confine::{self, HelperSettings};
+use crate::error::ExecError;
+use crate::policy::{self, Prepared, Target};
+use crate::sys;
+use crate::wire::{self, Decoder, Encoder};
+use crate::{
+    AuditRecord, AuditStatus, BuildIdentity, ExecutorConfig, ExitStatus, Outcome, PhaseAccess, Policy, Request,
+    SandboxDirs, SessionOptions,
+};
+
+/// Extra time the host waits past a call's limit before declaring the
+/// session helper dead (it enforces the limit itself).
+const HOST_GRACE: Duration = Duration::from_secs(30);
+
+/// The spawn helper and the settings shared by all builds.
+pub struct Executor {
+    settings: HelperSettings,
+    helper_pid: libc::pid_t,
+    channel: Mutex<UnixStream>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("helper_pid", &self.helper_pid).field("settings", &self.settings).finish()
+    }
+}
+
+impl Executor {
+    /// Start the spawn helper.
+    ///
+    /// Call this first thing in `main`, before wasmtime loads and before any
+    /// other thread starts: the helper is a fork of the current process, and
+    /// a small, single-threaded parent makes that fork cheap and clean.
+    ///
+    /// Refuses with [`ExecError::Unavailable`] when the kernel has no Landlock,
+    /// unless `config.allow_unconfined` (then it warns on stderr and in every
+    /// call's log). Namespace availability is checked by [`Executor::session`].
+    pub fn start(config: ExecutorConfig) -> Result<Executor, ExecError> {
+        let landlock_abi = sys::landlock_abi();
+        if landlock_abi < 1 && !config.allow_unconfined {
+            return Err(ExecError::Unavailable {
+                reason: "Landlock is not available on this kernel (needs Linux >= 5.13 with `landlock` in the \
+                         active LSM list, see /sys/kernel/security/lsm); refusing to run build tools without it. \
+                         Set allow_unconfined to run with the remaining walls only"
+                    .into(),
+            });
+        }
+        if config.allow_unconfined {
+            eprintln!(
+                "wport: WARNING: allow_unconfined is set: native build tools may run without some kernel walls \
+                 (Landlock ABI on this kernel: {landlock_abi})"
+            );
+        }
+        let privileged = sys::geteuid() == 0;
+        let identity = if privileged {
+            config.build_user
+        } else {
+            BuildIdentity { uid: sys::getuid(), gid: sys::getgid() }
+        };
+        if privileged && identity.uid == 0 {
+            return Err(ExecError::Unavailable { reason: "the build user must not be root (uid 0)".into() });
+        }
+        let settings = HelperSettings { config, privileged, identity, landlock_abi };
+        let (helper_pid, channel) = confine::spawn_helper(&settings)
+            .map_err(|e| ExecError::Unavailable { reason: format!("starting the spawn helper: {e}") })?;
+        Ok(Executor { settings, helper_pid, channel: Mutex::new(channel) })
+    }
+
+    /// The uid/gid every build runs as. When wport runs as root, chown the
+    /// build's directories to it and call [`Executor::drop_host_privileges`].
+    pub fn build_identity(&self) -> BuildIdentity {
+        self.settings.identity
+    }
+
+    /// Landlock ABI version of the running kernel (0: none).
+    pub fn landlock_abi(&self) -> i32 {
+        self.settings.landlock_abi
+    }
+
+    /// Make the host process itself the build user (all threads, for good).
+    ///
+    /// Files the WASM guest writes through WASI are created by the host
+    /// process; they must have the same owner as files the tools write. The
+    /// helper keeps its privileges, which it needs to build namespaces. A
+    /// no-op when not running as root.
+    pub fn drop_host_privileges(&self) -> Result<(), ExecError> {
+        if sys::geteuid() != 0 {
+            return Ok(());
+        }
+        let BuildIdentity { uid, gid } = self.settings.identity;
+        sys::become_user(uid, gid)
+            .map_err(|e| ExecError::Unavailable { reason: format!("dropping the host to uid {uid}: {e}") })
+    }
+
+    /// Begin a build: namespaces and the mount tree are set up once here.
+    pub fn session(&self, dirs: &SandboxDirs, options: &SessionOptions) -> Result<Session, ExecError> {
+        let unavailable = |reason: String| ExecError::Unavailable { reason };
+        let msg = Encoder::default()
+            .u8(confine::OP_NEW_SESSION)
+            .bytes(dirs.sources.as_os_str().as_bytes())
+            .bytes(dirs.work.as_os_str().as_bytes())
+            .bytes(dirs.destroot.as_os_str().as_bytes())
+            .finish();
+        let (reply, mut fds) = {
+            let channel = self.channel.lock().unwrap_or_else(|p| p.into_inner());
+            wire::send(&channel, &msg, &[]).map_err(|e| unavailable(format!("spawn helper gone: {e}")))?;
+            wire::recv(&channel).map_err(|e| unavailable(format!("spawn helper gone: {e}")))?
+        };
+        let mut d = Decoder::new(&reply);
+        let code = d.u8().map_err(|e| unavailable(e.to_string()))?;
+        if code != confine::REPLY_OK {
+            let text = d.string().unwrap_or_default();
+            return Err(if code == confine::REPLY_BAD_DIR {
+                let (path, reason) = text.split_once('\0').unwrap_or(("", &text));
+                ExecError::BadSandboxDir { path: path.into(), reason: reason.into() }
+            } else {
+                unavailable(text)
+            });
+        }
+        let fd: OwnedFd = fds.pop().ok_or_else(|| unavailable("helper sent no session channel".into()))?;
+        let channel = UnixStream::from(fd);
+        let (ready, _) = wire::recv(&channel).map_err(|e| unavailable(format!("session setup died: {e}")))?;
+        let mut d = Decoder::new(&ready);
+        let code = d.u8().map_err(|e| unavailable(e.to_string()))?;
+        if code != confine::REPLY_OK {
+            return Err(unavailable(d.string().unwrap_or_default()));
+        }
+        let missing = d.u8().map_err(|e| unavailable(e.to_string()))?;
+        let mut missing_walls = Vec::new();
+        for (bit, name) in [
+            (confine::MISSING_NET_NS, "network namespace"),
+            (confine::MISSING_PID_NS, "pid namespace"),
+            (confine::MISSING_LANDLOCK, "Landlock"),
+        ] {
+            if missing & bit != 0 {
+                missing_walls.push(name);
+            }
+        }
+        Ok(Session {
+            config: self.settings.config.clone(),
+            options: options.clone(),
+            channel: Mutex::new(Some(channel)),
+            audit: Mutex::new(Vec::new()),
+            missing_walls,
+        })
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // Closing the channel makes the helper exit; existing sessions live on
+        // until their own channels close.
+        let channel = self.channel.get_mut().unwrap_or_else(|p| p.into_inner());
+        let _ = channel.shutdown(std::net::Shutdown::Both);
+        let _ = sys::waitpid(self.helper_pid);
+    }
+}
+
+/// One build's confined environment. Dropping it ends every process the
+/// build still has (the session init is pid 1 of the build's namespace).
+pub struct Session {
+    config: ExecutorConfig,
+    options: SessionOptions,
+    /// None once the session init stopped answering.
+    channel: Mutex<Option<UnixStream>>,
+    audit: Mutex<Vec<AuditRecord>>,
+    missing_walls: Vec<&'static str>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("missing_walls", &self.missing_walls).finish_non_exhaustive()
+    }
+}
+
+/// Output relay with a cap: past it, bytes are drained and dropped, once marked.
+struct Relay<'a> {
+    sink: &'a mut dyn Write,
+    capture: Vec<u8>,
+    kept: usize,
+    cap: usize,
+    truncated: bool,
+}
+
+impl Relay<'_> {
+    fn push(&mut self, data: &[u8], to_capture: bool) {
+        let room = self.cap.saturating_sub(self.kept);
+        let take = data.len().min(room);
+        if take > 0 {
+            if to_capture {
+                self.capture.extend_from_slice(&data[..take]);
+            } else {
+                // The log is best effort: a failing sink never fails the build.
+                let _ = self.sink.write_all(&data[..take]);
+            }
+            self.kept += take;
+        }
+        if take < data.len() && !self.truncated {
+            self.truncated = true;
+            let _ = write!(self.sink, "\n[wport: output truncated after {} bytes]\n", self.cap);
+        }
+    }
+}
+
+fn quote(args: &[String]) -> String {
+    args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ")
+}
+
+impl Session {
+    /// Walls this session runs without (non-empty only with `allow_unconfined`).
+    pub fn missing_walls(&self) -> &[&'static str] {
+        &self.missing_walls
+    }
+
+    /// Every call so far, allowed or not, in order.
+    pub fn audit(&self) -> Vec<AuditRecord> {
+        self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Run one mediated call. The command's stdout (unless captured) and
+    /// stderr go to `sink`, capped; an audit line follows them.
+    ///
+    /// A non-zero exit is an `Ok(Outcome)`; `Err` means the call was refused
+    /// or could not complete (see [`ExecError`]).
+    pub fn run(
+        &self,
+        access: &PhaseAccess,
+        policy: &Policy,
+        req: &Request,
+        sink: &mut dyn Write,
+    ) -> Result<Outcome, ExecError> {
+        let start = Instant::now();
+        let prepared = policy::prepare(&self.config, &self.options, access, policy, req);
+        let (result, argv) = match prepared {
+            Ok(p) => {
+                let argv = p.argv.clone();
+                (self.execute(access, policy, req, &p, sink), argv)
+            }
+            Err(e) => {
+                let mut argv = vec![req.program.clone()];
+                argv.extend(req.args.iter().cloned());
+                (Err(e), argv)
+            }
+        };
+        let duration = start.elapsed();
+        let status = match &result {
+            Ok(o) => match o.status {
+                ExitStatus::Exited(c) => AuditStatus::Exited(c),
+                ExitStatus::Signaled(s) => AuditStatus::Signaled(s),
+            },
+            Err(ExecError::Denied { reason, .. }) => AuditStatus::Denied(reason.clone()),
+            Err(ExecError::NotFound { .. }) => AuditStatus::NotFound,
+            Err(ExecError::Timeout { .. }) => AuditStatus::Timeout,
+            Err(e) => AuditStatus::Failed(e.to_string()),
+        };
+        let shown = match &result {
+            Ok(_) => format!("{status:?}"),
+            Err(e) => e.to_string(),
+        };
+        let _ = writeln!(
+            sink,
+            "[wport exec] cwd={:?} argv=[{}] -> {shown} ({:.1} ms)",
+            req.cwd,
+            quote(&argv),
+            duration.as_secs_f64() * 1e3
+        );
+        self.audit.lock().unwrap_or_else(|p| p.into_inner()).push(AuditRecord {
+            program: req.program.clone(),
+            argv,
+            cwd: req.cwd.clone(),
+            duration,
+            status,
+        });
+        result.map(|mut o| {
+            o.duration = duration;
+            o
+        })
+    }
+
+    fn execute(
+        &self,
+        access: &PhaseAccess,
+        policy: &Policy,
+        req: &Request,
+        p: &Prepared,
+        sink: &mut dyn Write,
+    ) -> Result<Outcome, ExecError> {
+        let program = req.program.clone();
+        let failed = |reason: String| ExecError::Failed { program: program.clone(), reason };
+        if !self.missing_walls.is_empty() {
+            let _ = writeln!(
+                sink,
+                "[wport exec] WARNING: running WITHOUT {} (allow_unconfined)",
+                self.missing_walls.join(", ")
+            );
+        }
+        let mut guard = self.channel.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(channel) = guard.as_ref() else {
+            return Err(ExecError::Unavailable { reason: "this build's sandbox has stopped".into() });
+        };
+
+        let (kind, target) = match &p.target {
+            Target::Search(name) => (confine::TARGET_SEARCH, name.as_str()),
+            Target::Path(path) => (confine::TARGET_PATH, path.as_str()),
+        };
+        let env: Vec<String> = p.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let timeout_ms = policy.timeout.as_millis().min(u64::MAX as u128) as u64;
+        let msg = Encoder::default()
+            .u8(confine::access_byte(access.sources))
+            .u8(confine::access_byte(access.work))
+            .u8(confine::access_byte(access.destroot))
+            .u8(kind)
+            .bytes(target.as_bytes())
+            .list(&p.argv)
+            .list(&env)
+            .bytes(p.cwd.as_bytes())
+            .u64(timeout_ms)
+            .finish();
+
+        // stdout and stderr share one pipe (keeps their interleaving for the
+        // log) unless stdout is captured.
+        let (out_r, out_w) = sys::pipe().map_err(|e| failed(format!("pipe: {e}")))?;
+        let err_pipe = if req.capture_stdout { Some(sys::pipe().map_err(|e| failed(format!("pipe: {e}")))?) } else { None };
+        let mut fds = vec![out_w.as_raw_fd()];
+        if let Some((_, w)) = &err_pipe {
+            fds.push(w.as_raw_fd());
+        }
+        if let Err(e) = wire::send(channel, &msg, &fds) {
+            *guard = None;
+            return Err(ExecError::Unavailable { reason: format!("this build's sandbox has stopped: {e}") });
+        }
+        drop(out_w);
+        let err_r = err_pipe.map(|(r, _w)| r);
+
+        let mut relay = Relay {
+            sink,
+            capture: Vec::new(),
+            kept: 0,
+            cap: self.config.limits.max_output,
+            truncated: false,
+        };
+        let mut streams: Vec<(OwnedFd, bool)> = vec![(out_r, req.capture_stdout)];
+        if let Some(r) = err_r {
+            streams.push((r, false));
+        }
+        for (fd, _) in &streams {
+            let _ = sys::set_nonblocking(fd.as_raw_fd());
+        }
+        let deadline = Instant::now() + policy.timeout + HOST_GRACE;
+        let mut reply: Option<Vec<u8>> = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        while reply.is_none() || !streams.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                *guard = None;
+                return Err(failed("the build's sandbox stopped answering".into()));
+            }
+            let mut pfds: Vec<(i32, libc::c_short)> = streams.iter().map(|(fd, _)| (fd.as_raw_fd(), libc::POLLIN)).collect();
+            if reply.is_none() {
+                pfds.push((channel.as_raw_fd(), libc::POLLIN));
+            }
+            // Once the result is in, every writer is dead (the call's pid
+            // namespace is gone), so EOF follows promptly.
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            let ev = sys::poll(&pfds, ms).map_err(|e| failed(format!("poll: {e}")))?;
+            let mut closed = Vec::new();
+            for (i, (fd, capture)) in streams.iter().enumerate() {
+                if ev[i] == 0 {
+                    continue;
+                }
+                loop {
+                    // SAFETY: reading into our own buffer from a descriptor we own.
+                    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                    if n > 0 {
+                        relay.push(&buf[..n as usize], *capture);
+                        continue;
+                    }
+                    if n == 0 {
+                        closed.push(i);
+                    } else {
+                        let e = std::io::Error::last_os_error();
+                        if e.kind() == std::io::ErrorKind::Interrupted {
+                            continue;
+                        }
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            closed.push(i);
+                        }
+                    }
+                    break;
+                }
+            }
+            for i in closed.into_iter().rev() {
+                streams.remove(i);
+            }
+            if reply.is_none() && ev[ev.len() - 1] != 0 {
+                match wire::recv(channel) {
+                    Ok((r, _)) => reply = Some(r),
+                    Err(e) => {
+                        *guard = None;
+                        return Err(ExecError::Unavailable { reason: format!("this build's sandbox has stopped: {e}") });
+                    }
+                }
+            }
+        }
+        let reply = reply.expect("loop exits with a reply");
+        let mut d = Decoder::new(&reply);
+        let bad = |e: std::io::Error| failed(format!("bad reply from the sandbox: {e}"));
+        let mut outcome = |status| Outcome {
+            status,
+            stdout: std::mem::take(&mut relay.capture),
+            duration: Duration::ZERO,
+            output_truncated: relay.truncated,
+        };
+        match d.u8().map_err(bad)? {
+            confine::RES_EXITED => Ok(outcome(ExitStatus::Exited(d.i32().map_err(bad)?))),
+            confine::RES_SIGNALED => Ok(outcome(ExitStatus::Signaled(d.i32().map_err(bad)?))),
+            confine::RES_TIMEOUT => Err(ExecError::Timeout { program, limit: policy.timeout }),
+            confine::RES_NOT_FOUND => Err(ExecError::NotFound {
+                program,
+                searched: match &p.target {
+                    Target::Search(_) => self.config.toolchain_path.join(":"),
+                    Target::Path(path) => path.clone(),
+                },
+            }),
+            confine::RES_FAILED => Err(failed(d.string().map_err(bad)?)),
+            other => Err(failed(format!("unknown reply {other}"))),
+        }
+    }
+}

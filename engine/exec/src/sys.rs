@@ -1,0 +1,375 @@
+//! Thin, checked wrappers over the raw Linux syscalls the sandbox needs.
+//!
+//! Every `unsafe` in the crate that is not about forking lives here, next to a
+//! `// SAFETY:` note. The wrappers turn `-1`/errno into [`std::io::Error`] and
+//! take Rust types; they add no policy. Callers that run between `fork` and
+//! `execve` (the helper, the session init and the command child) are
+//! single-threaded, so these wrappers may allocate.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// `CLONE_PIDFD` from `<linux/sched.h>` (not exported by every libc version).
+const CLONE_PIDFD: u64 = 0x0000_1000;
+/// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
+const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+
+pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+}
+
+fn cvt_long(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+}
+
+pub(crate) fn cstring(p: impl AsRef<OsStr>) -> io::Result<CString> {
+    CString::new(p.as_ref().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// Result of a fork-like call.
+pub(crate) enum Forked {
+    Child,
+    Parent(libc::pid_t),
+}
+
+/// Plain `fork(2)` through glibc (its atfork handlers keep malloc usable in the child).
+///
+/// # Safety
+/// The caller must make sure the child only relies on state that is consistent
+/// after a fork: in a multi-threaded parent, no lock other than malloc's may be
+/// taken in the child (no `std::env`, no `println!`).
+pub(crate) unsafe fn fork() -> io::Result<Forked> {
+    // SAFETY: fork has no memory-safety preconditions of its own; the caller
+    // upholds the post-fork discipline documented above.
+    let pid = cvt(unsafe { libc::fork() })?;
+    Ok(if pid == 0 { Forked::Child } else { Forked::Parent(pid) })
+}
+
+/// `clone3` without a new stack (fork semantics) into the given namespaces,
+/// returning a pidfd for the child in the parent.
+///
+/// # Safety
+/// This bypasses glibc's fork handlers, so it must only be called from a
+/// single-threaded process; the child then owns a consistent copy of memory.
+pub(crate) unsafe fn clone_into_namespaces(flags: libc::c_int) -> io::Result<(Forked, Option<OwnedFd>)> {
+    #[repr(C)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    let mut pidfd: libc::c_int = -1;
+    let args = CloneArgs {
+        flags: flags as u64 | CLONE_PIDFD,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: 0,
+    };
+    // SAFETY: `args` is a valid clone_args of the size we pass; stack 0 means
+    // the child continues on a copy of our stack like fork(2). The caller is
+    // single-threaded (documented precondition), so no lock is held elsewhere.
+    let ret = cvt_long(unsafe {
+        libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>())
+    })?;
+    if ret == 0 {
+        Ok((Forked::Child, None))
+    } else {
+        // SAFETY: the kernel stored a fresh pidfd owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+        Ok((Forked::Parent(ret as libc::pid_t), Some(fd)))
+    }
+}
+
+pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: unshare only changes this process's namespace membership.
+    cvt(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+pub(crate) fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let src = source.map(cstring).transpose()?;
+    let tgt = cstring(target)?;
+    let fst = fstype.map(cstring).transpose()?;
+    let dat = data.map(cstring).transpose()?;
+    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: all pointers are NUL-terminated strings that outlive the call, or null.
+    cvt(unsafe {
+        libc::mount(ptr(&src), tgt.as_ptr(), ptr(&fst), flags, ptr(&dat).cast())
+    })
+    .map(drop)
+    .map_err(|e| io::Error::new(e.kind(), format!("mount {} on {}: {e}", source.map_or("-".into(), |s| s.display().to_string()), target.display())))
+}
+
+pub(crate) fn umount_detach(target: &Path) -> io::Result<()> {
+    let t = cstring(target)?;
+    // SAFETY: valid NUL-terminated path.
+    cvt(unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) }).map(drop)
+}
+
+pub(crate) fn pivot_root(new_root: &Path, put_old: &Path) -> io::Result<()> {
+    let n = cstring(new_root)?;
+    let o = cstring(put_old)?;
+    // SAFETY: pivot_root takes two valid path strings.
+    cvt_long(unsafe { libc::syscall(libc::SYS_pivot_root, n.as_ptr(), o.as_ptr()) }).map(drop)
+}
+
+/// Mount flags currently set on the mount holding `path`, as `MS_*` bits that
+/// must be preserved by a bind remount (the kernel refuses to clear locked ones).
+pub(crate) fn preserved_mount_flags(path: &Path) -> io::Result<libc::c_ulong> {
+    let p = cstring(path)?;
+    // SAFETY: zeroed statvfs is a valid out-parameter.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid path and out-pointer.
+    cvt(unsafe { libc::statvfs(p.as_ptr(), &mut st) })?;
+    let mut flags = 0;
+    for (st_flag, ms_flag) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if st.f_flag & st_flag != 0 {
+            flags |= ms_flag;
+        }
+    }
+    Ok(flags)
+}
+
+pub(crate) fn sethostname(name: &str) -> io::Result<()> {
+    // SAFETY: pointer and length describe `name`.
+    cvt(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
+}
+
+/// Bring the loopback interface of the current network namespace up.
+pub(crate) fn loopback_up() -> io::Result<()> {
+    // SAFETY: plain socket(2) call.
+    let s = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `s` is a fresh descriptor we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(s) };
+    // SAFETY: ifreq is plain old data; all-zero is valid.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads into the ifreq we own.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
+    // SAFETY: the union member for SIOCGIFFLAGS/SIOCSIFFLAGS is ifru_flags.
+    unsafe { ifr.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS reads the ifreq we own.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) }).map(drop)
+}
+
+pub(crate) fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+    let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
+    // SAFETY: valid rlimit struct.
+    cvt(unsafe { libc::setrlimit(resource, &lim) }).map(drop)
+}
+
+/// Become `uid`/`gid` for good: supplementary groups, real, effective and saved ids.
+pub(crate) fn become_user(uid: u32, gid: u32) -> io::Result<()> {
+    let groups = [gid];
+    // SAFETY: pointer/length describe `groups`.
+    cvt(unsafe { libc::setgroups(1, groups.as_ptr()) })?;
+    // SAFETY: plain id-setting syscalls.
+    cvt(unsafe { libc::setresgid(gid, gid, gid) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::setresuid(uid, uid, uid) })?;
+    // Verify: a partial drop must never go unnoticed.
+    let (mut r, mut e, mut s) = (0, 0, 0);
+    // SAFETY: out-pointers to locals.
+    cvt(unsafe { libc::getresuid(&mut r, &mut e, &mut s) })?;
+    if (r, e, s) != (uid, uid, uid) {
+        return Err(io::Error::other("setresuid did not take effect"));
+    }
+    Ok(())
+}
+
+pub(crate) fn getuid() -> u32 {
+    // SAFETY: always succeeds.
+    unsafe { libc::getuid() }
+}
+
+pub(crate) fn getgid() -> u32 {
+    // SAFETY: always succeeds.
+    unsafe { libc::getgid() }
+}
+
+pub(crate) fn geteuid() -> u32 {
+    // SAFETY: always succeeds.
+    unsafe { libc::geteuid() }
+}
+
+pub(crate) fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the options we use take one integer argument.
+    cvt(unsafe { libc::prctl(option, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) })
+        .map(drop)
+}
+
+pub(crate) fn set_no_new_privs() -> io::Result<()> {
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
+}
+
+pub(crate) fn ignore_sigchld(ignore: bool) {
+    let handler = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+    // SAFETY: installing SIG_IGN/SIG_DFL is always sound.
+    unsafe { libc::signal(libc::SIGCHLD, handler) };
+}
+
+/// Reset every signal disposition and the mask, so a child starts clean.
+pub(crate) fn reset_signals() {
+    // SAFETY: SIG_DFL for each catchable signal and an empty mask are sound.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Mark every descriptor from `first` on close-on-exec.
+pub(crate) fn cloexec_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
+    cvt(unsafe { libc::close_range(first as libc::c_uint, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC as libc::c_int) })
+        .map(drop)
+}
+
+/// Close every descriptor from `first` on.
+///
+/// # Safety
+/// No live `OwnedFd` may refer to a descriptor in the range.
+pub(crate) unsafe fn close_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: the caller guarantees nothing else owns these descriptors.
+    cvt(unsafe { libc::close_range(first as libc::c_uint, libc::c_uint::MAX, 0) }).map(drop)
+}
+
+pub(crate) fn dup2(from: RawFd, to: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 on descriptors; `to` is a standard slot we intend to replace.
+    cvt(unsafe { libc::dup2(from, to) }).map(drop)
+}
+
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: the kernel just gave us these two descriptors.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we hold.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
+}
+
+pub(crate) fn pidfd_kill(pidfd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: pidfd_send_signal with a valid pidfd, no siginfo, no flags.
+    cvt_long(unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), libc::SIGKILL, std::ptr::null::<u8>(), 0)
+    })
+    .map(drop)
+}
+
+/// Wait for a specific child; returns the raw wait status.
+pub(crate) fn waitpid(pid: libc::pid_t) -> io::Result<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: out-pointer to a local.
+        match cvt(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+            Ok(_) => return Ok(status),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Wait for any child; returns (pid, raw status).
+pub(crate) fn wait_any() -> io::Result<(libc::pid_t, libc::c_int)> {
+    let mut status = 0;
+    loop {
+        // SAFETY: out-pointer to a local.
+        match cvt(unsafe { libc::waitpid(-1, &mut status, 0) }) {
+            Ok(pid) => return Ok((pid, status)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `poll(2)` over `fds` (fd, events) for at most `timeout_ms` (-1 = forever);
+/// returns revents per entry.
+pub(crate) fn poll(fds: &[(RawFd, libc::c_short)], timeout_ms: libc::c_int) -> io::Result<Vec<libc::c_short>> {
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
+    loop {
+        // SAFETY: pointer/length describe `pfds`.
+        match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) }) {
+            Ok(_) => return Ok(pfds.iter().map(|p| p.revents).collect()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `execve(2)`; only returns on failure.
+pub(crate) fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> io::Error {
+    // SAFETY: argv and envp are NULL-terminated arrays of pointers to
+    // NUL-terminated strings that live until exec replaces the image.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Landlock ABI version of the running kernel (0 when unavailable).
+pub(crate) fn landlock_abi() -> i32 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: the version query takes a null attr and size 0.
+    let v = unsafe {
+        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
+    };
+    if v < 0 { 0 } else { v as i32 }
+}
+
+/// Write an error message to fd 2 without taking std's stderr lock (safe after fork).
+pub(crate) fn raw_stderr(msg: &str) {
+    let mut buf = b"wport-exec helper: ".to_vec();
+    buf.extend_from_slice(msg.as_bytes());
+    buf.push(b'\n');
+    // SAFETY: pointer/length describe `buf`; a short write only loses a diagnostic.
+    unsafe { libc::write(2, buf.as_ptr().cast(), buf.len()) };
+}
+
+/// `_exit(2)`: leave a forked child without running atexit handlers or destructors.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no user-space state.
+    unsafe { libc::_exit(code) }
+}
