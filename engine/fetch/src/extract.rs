@@ -343,7 +343,9 @@ impl Read for ChannelReader {
                 Ok(Msg::Data(buf, len)) => {
                     let old = std::mem::replace(&mut self.cur, buf);
                     // The decompressor reuses spent buffers; if it has enough, drop this one.
-                    let _ = self.recycle.try_send(old);
+                    if old.len() == CHUNK {
+                        let _ = self.recycle.try_send(old);
+                    }
                     self.pos = 0;
                     self.len = len;
                 }
@@ -421,7 +423,8 @@ fn decompress(
     };
     let mut produced: u64 = 0;
     loop {
-        let mut buf = recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+        let mut buf = recycle.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
         let mut len = 0;
         while len < CHUNK {
             match decoder.read(&mut buf[len..]) {
