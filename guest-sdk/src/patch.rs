@@ -641,7 +641,19 @@ pub fn apply_hunks(content: &[u8], hunks: &[Hunk]) -> Result<(Vec<u8>, Vec<isize
         // 0-based index where the old lines start in the original file.
         let recorded = if h.old_len == 0 { h.old_start } else { h.old_start - 1 };
         let expected = recorded as isize + offset;
-        let pos = if old.is_empty() {
+        // Like GNU patch: a hunk with less leading than trailing context was
+        // cut short by the start of the file, so it can only match there;
+        // less trailing context means it belongs at the end of the file.
+        let leading = h.lines.iter().take_while(|l| matches!(l, Line::Context(_))).count();
+        let trailing = h.lines.iter().rev().take_while(|l| matches!(l, Line::Context(_))).count();
+        let anchor = match leading.cmp(&trailing) {
+            std::cmp::Ordering::Less => Some((0, "start")),
+            std::cmp::Ordering::Greater => lines.len().checked_sub(old.len()).map(|p| (p, "end")),
+            std::cmp::Ordering::Equal => None,
+        };
+        let pos = if let Some((p, _)) = anchor {
+            (p >= cursor && lines[p..p + old.len()] == *old).then_some(p)
+        } else if old.is_empty() {
             // Pure insertion without context: only the exact place will do.
             let p = usize::try_from(expected).unwrap_or(0);
             (p >= cursor && p <= lines.len()).then_some(p)
@@ -649,20 +661,46 @@ pub fn apply_hunks(content: &[u8], hunks: &[Hunk]) -> Result<(Vec<u8>, Vec<isize
             find_nearest(&lines, &old, cursor, expected)
         };
         let Some(pos) = pos else {
-            return Err((k, mismatch_reason(&lines, &old, expected)));
+            let reason = match anchor {
+                Some((p, place)) => format!(
+                    "context does not match at the {place} of the file, where a hunk with \
+                     less {} context must sit ({})",
+                    if place == "start" { "leading" } else { "trailing" },
+                    mismatch_detail(&lines, &old, p as isize)
+                ),
+                None => format!(
+                    "context not found anywhere in the file ({})",
+                    mismatch_detail(&lines, &old, expected)
+                ),
+            };
+            return Err((k, reason));
         };
-        out.extend(lines[cursor..pos].iter().copied().flatten());
+        for l in &lines[cursor..pos] {
+            push_line(&mut out, l);
+        }
         for l in &h.lines {
             if let Line::Context(t) | Line::Add(t) = l {
-                out.extend_from_slice(t);
+                push_line(&mut out, t);
             }
         }
         cursor = pos + old.len();
         offset = pos as isize - recorded as isize;
         offsets.push(offset);
     }
-    out.extend(lines[cursor..].iter().copied().flatten());
+    for l in &lines[cursor..] {
+        push_line(&mut out, l);
+    }
     Ok((out, offsets))
+}
+
+/// Append `line`; a line the patch marked "no newline at end of file" that
+/// ends up followed by more lines gets its newline back (as GNU patch does)
+/// rather than being glued to the next line.
+fn push_line(out: &mut Vec<u8>, line: &[u8]) {
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(line);
 }
 
 /// The start index nearest to `expected` (at or after `min`) where `old`
@@ -683,18 +721,18 @@ fn find_nearest(lines: &[&[u8]], old: &[&[u8]], min: usize, expected: isize) -> 
         .map(|p| p as usize)
 }
 
-/// Explain a failed hunk: the first line that differs at the expected place.
-fn mismatch_reason(lines: &[&[u8]], old: &[&[u8]], expected: isize) -> String {
+/// Explain a failed hunk: the first line that differs at the place it was
+/// expected.
+fn mismatch_detail(lines: &[&[u8]], old: &[&[u8]], expected: isize) -> String {
     let Ok(start) = usize::try_from(expected) else {
-        return "context not found anywhere in the file".to_owned();
+        return "its place is before the start of the file".to_owned();
     };
     for (i, want) in old.iter().enumerate() {
         let at = start + i;
         match lines.get(at) {
             None => {
                 return format!(
-                    "context not found anywhere in the file (the file ends at line {}, \
-                     before expected line {} `{}`)",
+                    "the file ends at line {}, before expected line {} `{}`",
                     lines.len(),
                     at + 1,
                     show(want)
@@ -702,7 +740,7 @@ fn mismatch_reason(lines: &[&[u8]], old: &[&[u8]], expected: isize) -> String {
             }
             Some(got) if got != want => {
                 return format!(
-                    "context not found anywhere in the file (at line {}: expected `{}`, found `{}`)",
+                    "at line {}: expected `{}`, found `{}`",
                     at + 1,
                     show(want),
                     show(got)
@@ -711,7 +749,7 @@ fn mismatch_reason(lines: &[&[u8]], old: &[&[u8]], expected: isize) -> String {
             Some(_) => {}
         }
     }
-    "context not found anywhere in the file (it overlaps an earlier hunk)".to_owned()
+    "it would overlap an earlier hunk".to_owned()
 }
 
 /// A line for an error message: without its terminator, lossily decoded,
@@ -1050,10 +1088,35 @@ index 1234567..89abcde 100644
     #[test]
     fn offset_search_prefers_nearest_match() {
         // The context appears twice; the copy nearer the recorded line wins.
-        let content = "x\nctx\nold\nx\nx\nx\nx\nctx\nold\nx\n";
-        let patch = "--- a/f\n+++ b/f\n@@ -7,2 +7,2 @@\n ctx\n-old\n+new\n";
+        let content = "x\nctx\nold\nend\nx\nx\nx\nctx\nold\nend\nx\n";
+        let patch = "--- a/f\n+++ b/f\n@@ -7,3 +7,3 @@\n ctx\n-old\n+new\n end\n";
         let (_, plan) = apply(patch, &tree(&[("f", content)])).unwrap();
-        assert_eq!(written(&plan, "f"), "x\nctx\nold\nx\nx\nx\nx\nctx\nnew\nx\n");
+        assert_eq!(
+            written(&plan, "f"),
+            "x\nctx\nold\nend\nx\nx\nx\nctx\nnew\nend\nx\n"
+        );
+    }
+
+    #[test]
+    fn short_leading_context_anchors_at_start() {
+        // One leading, two trailing context lines: diff cut the hunk at the
+        // start of the file, so it cannot apply further down.
+        let patch = "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n-a\n+A\n b\n c\n";
+        let (_, plan) = apply(patch, &tree(&[("f", "a\nb\nc\nd\n")])).unwrap();
+        assert_eq!(written(&plan, "f"), "A\nb\nc\nd\n");
+        let err = apply(patch, &tree(&[("f", "new\na\nb\nc\n")])).unwrap_err();
+        let PatchError::HunkFailed { reason, .. } = err else { panic!("{err}") };
+        assert!(reason.starts_with("context does not match at the start of the file"), "{reason}");
+    }
+
+    #[test]
+    fn short_trailing_context_anchors_at_end() {
+        let patch = "--- a/f\n+++ b/f\n@@ -2,2 +2,3 @@\n b\n b\n+tail\n";
+        let (_, plan) = apply(patch, &tree(&[("f", "x\ny\nb\nb\n")])).unwrap();
+        assert_eq!(written(&plan, "f"), "x\ny\nb\nb\ntail\n");
+        let err = apply(patch, &tree(&[("f", "b\nb\nmore\n")])).unwrap_err();
+        let PatchError::HunkFailed { reason, .. } = err else { panic!("{err}") };
+        assert!(reason.starts_with("context does not match at the end of the file"), "{reason}");
     }
 
     #[test]
@@ -1064,6 +1127,96 @@ index 1234567..89abcde 100644
         assert_eq!(strip_name("a/b/c", 2), Some("c"));
         assert_eq!(strip_name("a/b/c", 3), None);
         assert_eq!(strip_name("/abs/x", 1), Some("abs/x"));
+    }
+
+    /// Differential check against real `diff -u` and GNU `patch -F0`:
+    /// random files and edits, applied to the old file and to altered
+    /// copies. Ignored by default because it needs diff(1) and patch(1) on
+    /// the host: `cargo test -p wport-guest-sdk --lib -- --ignored`
+    /// (`WPORT_PATCH_CASES=5000` for a longer run; 5000 passed).
+    #[test]
+    #[ignore = "needs diff(1) on the host"]
+    fn differential_against_diff_u() {
+        let dir = std::env::temp_dir().join(format!("wport-patch-diff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let cases: usize = std::env::var("WPORT_PATCH_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(500);
+        for case in 0..cases {
+            let words = ["a", "b", "c", "{", "}", "", "x = 1;", "return;"];
+            let len = rnd(40) as usize;
+            let old: Vec<String> = (0..len).map(|_| words[rnd(8) as usize].to_owned()).collect();
+            let mut new = old.clone();
+            for _ in 0..=rnd(8) {
+                let at = rnd(new.len() as u64 + 1) as usize;
+                match rnd(3) {
+                    0 if at < new.len() => {
+                        new.remove(at);
+                    }
+                    1 if at < new.len() => new[at] = format!("changed {case}"),
+                    _ => new.insert(at, format!("added {case}")),
+                }
+            }
+            let join = |v: &[String], final_nl: bool| {
+                let mut s = v.join("\n");
+                if final_nl && !v.is_empty() {
+                    s.push('\n');
+                }
+                s
+            };
+            let (old_nl, new_nl) = (rnd(4) != 0, rnd(4) != 0);
+            let (old_text, new_text) = (join(&old, old_nl), join(&new, new_nl));
+            std::fs::write(dir.join("old"), &old_text).unwrap();
+            std::fs::write(dir.join("new"), &new_text).unwrap();
+            let ctx = format!("-U{}", rnd(4));
+            let out = std::process::Command::new("diff")
+                .arg(&ctx)
+                .arg("old")
+                .arg("new")
+                .current_dir(&dir)
+                .output()
+                .expect("diff(1) runs");
+            if out.status.code() == Some(0) {
+                continue;
+            }
+            let patch = parse(&out.stdout).unwrap_or_else(|e| panic!("case {case}: {e}"));
+            let hunks = &patch.files[0].hunks;
+            let (got, _) = apply_hunks(old_text.as_bytes(), hunks)
+                .unwrap_or_else(|e| panic!("case {case} {ctx}: {e:?}"));
+            assert_eq!(String::from_utf8(got).unwrap(), new_text, "case {case} {ctx}");
+            // On a target that differs from the diff's old file (lines added at
+            // the top or bottom, or one line changed), the result must be
+            // GNU patch's (no fuzz): same offsets, same refusals.
+            let shifted = match rnd(3) {
+                0 => format!("zzz 1\nzzz 2\n{old_text}"),
+                1 => format!("{old_text}{}zzz 1\n", if old_nl { "" } else { "\n" }),
+                _ => old_text.replacen('a', "q", 1),
+            };
+            std::fs::write(dir.join("target"), &shifted).unwrap();
+            std::fs::write(dir.join("p.diff"), &out.stdout).unwrap();
+            let gnu = std::process::Command::new("patch")
+                .args(["-s", "-F0", "--no-backup-if-mismatch", "-r", "-", "target", "p.diff"])
+                .current_dir(&dir)
+                .output()
+                .expect("patch(1) runs");
+            let ours = apply_hunks(shifted.as_bytes(), hunks);
+            if gnu.status.success() {
+                let want = std::fs::read_to_string(dir.join("target")).unwrap();
+                let (got, _) = ours.unwrap_or_else(|e| panic!("shifted case {case} {ctx}: {e:?}"));
+                assert_eq!(String::from_utf8(got).unwrap(), want, "shifted case {case} {ctx}:\n{}", String::from_utf8_lossy(&out.stdout));
+            } else {
+                assert!(ours.is_err(), "case {case} {ctx}: GNU patch fails, we apply");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
