@@ -1,1 +1,75 @@
-//! placeholder
+//! The `Portfile.toml` schema: parsing, validation, and errors a port
+//! maintainer can act on.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), wport_manifest::ManifestError> {
+//! use wport_manifest::{Phase, Portfile};
+//! let portfile = Portfile::load("ports/hello/Portfile.toml".as_ref())?;
+//! let configure = portfile.capabilities.phase(Phase::Configure);
+//! println!("{} may run {:?}", portfile.port.name, configure.programs);
+//! # Ok(()) }
+//! ```
+//!
+//! # Code map
+//!
+//! - [`schema`]: the validated types everyone else uses ([`Portfile`],
+//!   [`Capabilities`], ...). Each field's doc shows its TOML.
+//! - `raw`: the serde shape of the file, `deny_unknown_fields` everywhere,
+//!   with spans. The one place the schema's keys are declared.
+//! - `validate`: `raw` -> `schema`; every rule serde cannot express.
+//! - [`rules`]: those rules as pure string checks (names, versions, paths,
+//!   URLs, env names, programs), reusable by other tools.
+//! - [`error`]: [`ManifestError`], rendered like a rustc diagnostic;
+//!   `de_error` maps `toml`/serde errors onto it, `suggest` finds
+//!   "did you mean" candidates, `examples` holds the example TOML quoted in
+//!   help texts.
+//!
+//! **Architecture invariant:** this crate is pure data. It depends on no
+//! runtime (no wasmtime, no network, no process spawning) and does no I/O
+//! beyond [`Portfile::load`] reading one file. Everything the engine grants
+//! a build comes from a [`Portfile`] that passed this crate's validation, and
+//! anything the Portfile does not grant is denied.
+
+#![forbid(unsafe_code)]
+
+mod de_error;
+pub mod error;
+mod examples;
+mod phase;
+mod raw;
+pub mod rules;
+pub mod schema;
+mod sha256;
+mod suggest;
+mod validate;
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use error::{ErrorKind, ManifestError};
+pub use phase::{Phase, UnknownPhase};
+pub use schema::{
+    Build, BuildKind, Capabilities, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, SourceLocation,
+    StandardComponent,
+};
+pub use sha256::{Sha256Hex, Sha256HexError};
+
+impl Portfile {
+    /// Parses and validates the text of a `Portfile.toml`. `file` is the name
+    /// errors show (e.g. `ports/hello/Portfile.toml`); nothing is read from it.
+    pub fn parse(text: &str, file: &str) -> Result<Portfile, ManifestError> {
+        let ctx = error::Ctx::new(text, file);
+        let document = toml::de::DeTable::parse(text).map_err(|err| de_error::syntax(&err, &ctx))?;
+        let raw = raw::RawPortfile::deserialize(toml::de::Deserializer::from(document))
+            .map_err(|err| de_error::serde(&err, &ctx))?;
+        validate::portfile(raw, &ctx)
+    }
+
+    /// Reads `path` and [`Portfile::parse`]s it; errors name `path` as given.
+    pub fn load(path: &Path) -> Result<Portfile, ManifestError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| ManifestError::io(&file, err))?;
+        Portfile::parse(&text, &file)
+    }
+}

@@ -1,0 +1,333 @@
+//! Turns `toml` parse and serde errors into [`ManifestError`]s a maintainer
+//! can act on: which table, which key, what was expected, what to write.
+//!
+//! `toml` reports a serde error as a message plus a byte span. The span is
+//! enough to find the key in the spanned document tree ([`locate`]), which
+//! gives the table the error belongs to; the message's shape (serde's stable
+//! `unknown field`, `missing field`, `invalid type` wording) gives the class.
+//! Unit tests pin those shapes, so a serde upgrade that changes them fails
+//! here rather than degrading the diagnostics silently.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::error::{Ctx, ErrorKind, ManifestError};
+use crate::suggest::did_you_mean;
+
+/// A TOML syntax error (from `DeTable::parse`).
+pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
+    let span = err.span().unwrap_or(0..0);
+    let full = err.message();
+    let (what, expected) = match full.split_once(", expected ") {
+        Some((what, expected)) => (what, Some(expected)),
+        None => (full, None),
+    };
+    let found = ctx.text.get(span.clone()).unwrap_or("");
+    let help = match what {
+        "string values must be quoted" => {
+            format!("quote the value: `\"{}\"` (TOML has no bare strings)", found.trim())
+        }
+        "duplicate key" => format!(
+            "`{found}` is already defined earlier in this table (or as a table header); \
+             each key and each [table] may appear once: remove or merge one of them"
+        ),
+        "unclosed table" | "unclosed array of tables" => {
+            "end the header with `]` (or `]]` for [[source]] and [[patchfile]]) on the same line".to_owned()
+        }
+        w if w.contains("basic string") || w.contains("literal string") => {
+            "close the string with the same quote on the same line; use `\"\"\"` for a string spanning lines".to_owned()
+        }
+        "key with no value" => "write `key = value`; strings need quotes".to_owned(),
+        _ => "see the TOML syntax at https://toml.io/en/v1.0.0".to_owned(),
+    };
+    let label = match expected {
+        Some(expected) => format!("expected {expected}"),
+        None => what.to_owned(),
+    };
+    ctx.error(ErrorKind::Syntax, span, format!("invalid TOML: {what}"), label, help)
+}
+
+/// A serde error: unknown field, missing field, wrong type, invalid value.
+pub(crate) fn serde(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
+    let message = err.message();
+    let span = err.span().unwrap_or(0..0);
+    let location = match DeTable::parse(&ctx.text) {
+        Ok(root) => locate(root.get_ref(), &span),
+        Err(_) => None,
+    };
+    let path = location.as_ref().map(|l| l.path.as_slice()).unwrap_or(&[]);
+
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("").to_owned();
+        return unknown_field(ctx, span, field, table_of(path), expected_names(message));
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or("").to_owned();
+        // The span is the header of the table missing the key. At the top
+        // level there is no header: point at the start of the file.
+        let table = table_name(path);
+        return missing_field(ctx, if path.is_empty() { 0..0 } else { span }, field, &table);
+    }
+    let (field, table) = field_and_table(path);
+    for (prefix, invalid_value) in [("invalid type: ", false), ("invalid value: ", true)] {
+        let Some(rest) = message.strip_prefix(prefix) else { continue };
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another value"));
+        let expected = humanize_expected(expected);
+        let found = humanize_found(found);
+        let example = crate::examples::example(&table_key(&table), &field);
+        let help = match example {
+            Some(example) => format!("write {expected}, e.g. `{example}`"),
+            None => format!("write {expected}"),
+        };
+        let where_ = describe_field(&field, &table);
+        if invalid_value {
+            return ctx.error(
+                ErrorKind::InvalidValue { field: field.clone() },
+                span,
+                format!("invalid value for {where_}"),
+                format!("expected {expected}, found {found}"),
+                help,
+            );
+        }
+        return ctx.error(
+            ErrorKind::WrongType { field: field.clone(), expected: expected.clone() },
+            span,
+            format!("wrong type for {where_}"),
+            format!("expected {expected}, found {found}"),
+            help,
+        );
+    }
+    // Not a shape we know (a future serde or toml message): still positioned.
+    ctx.error(
+        ErrorKind::InvalidValue { field: field.clone() },
+        span,
+        format!("invalid value for {}", describe_field(&field, &table)),
+        message.to_owned(),
+        "",
+    )
+}
+
+pub(crate) fn unknown_field(
+    ctx: &Ctx,
+    span: Range<usize>,
+    field: String,
+    table: String,
+    expected: Vec<String>,
+) -> ManifestError {
+    let suggestion = did_you_mean(&field, expected.iter().map(String::as_str)).map(str::to_owned);
+    let list = expected.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+    let is_phase = table == "[capabilities]";
+    let (message, label) = if is_phase {
+        (format!("unknown phase `{field}` in [capabilities]"), "unknown phase")
+    } else if table.is_empty() {
+        (format!("unknown top-level table or key `{field}`"), "unknown table")
+    } else {
+        (format!("unknown field `{field}` in {table}"), "unknown field")
+    };
+    let mut help = match (is_phase, expected.len()) {
+        (_, 0) => format!("{table} takes no keys"),
+        (true, _) => format!("the phases are {list}"),
+        (false, 1) => format!("expected {list}"),
+        (false, _) => format!("expected one of {list}"),
+    };
+    if let Some(suggestion) = &suggestion {
+        help.push_str(&format!("; did you mean `{suggestion}`?"));
+    }
+    ctx.error(ErrorKind::UnknownField { field, table, expected, suggestion }, span, message, label, help)
+}
+
+pub(crate) fn missing_field(ctx: &Ctx, span: Range<usize>, field: String, table: &str) -> ManifestError {
+    let key = table_key(table);
+    let (message, label, mut help) = if table.is_empty() {
+        let header = crate::examples::header(&field);
+        (format!("missing {header} table"), format!("this Portfile has no {header} table"), format!("add a {header} table"))
+    } else {
+        (format!("missing field `{field}` in {table}"), format!("{table} needs `{field}`"), format!("add `{field}`"))
+    };
+    if let Some(example) = crate::examples::example(&key, &field) {
+        help = match table.is_empty() {
+            true => format!("{help}:\n{example}"),
+            false => format!("{help} to this table: `{example}`"),
+        };
+    }
+    if let Some(why) = crate::examples::why(&key, &field) {
+        help = format!("{help} ({why})");
+    }
+    ctx.error(ErrorKind::MissingField { field, table: table.to_owned() }, span, message, label, help)
+}
+
+/// One step of a path through the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Where a span sits in the document.
+#[derive(Debug)]
+pub(crate) struct Location {
+    /// Keys (and array indices) from the root to the key or value.
+    pub path: Vec<Seg>,
+}
+
+/// Finds the key or value whose span is exactly `span`, preferring the
+/// deepest match (an array of tables and its first element can share a
+/// span).
+pub(crate) fn locate(root: &DeTable<'_>, span: &Range<usize>) -> Option<Location> {
+    let mut path = Vec::new();
+    locate_in_table(root, span, &mut path).then_some(Location { path })
+}
+
+fn locate_in_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Seg>) -> bool {
+    for (key, value) in table {
+        path.push(Seg::Key(key.get_ref().to_string()));
+        if key.span() == *span || locate_in_value(value.get_ref(), span, path) || value.span() == *span {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+fn locate_in_value(value: &DeValue<'_>, span: &Range<usize>, path: &mut Vec<Seg>) -> bool {
+    match value {
+        DeValue::Table(table) => locate_in_table(table, span, path),
+        DeValue::Array(array) => {
+            for (index, item) in array.iter().enumerate() {
+                path.push(Seg::Index(index));
+                if locate_in_value(item.get_ref(), span, path) || item.span() == *span {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// `[port]`, `[[source]]`, `[capabilities.configure]`; "" for the top level.
+pub(crate) fn table_name(path: &[Seg]) -> String {
+    let keys: Vec<&str> = path
+        .iter()
+        .filter_map(|seg| match seg {
+            Seg::Key(key) => Some(key.as_str()),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return String::new();
+    }
+    match path.last() {
+        Some(Seg::Index(_)) => format!("[[{}]]", keys.join(".")),
+        _ => format!("[{}]", keys.join(".")),
+    }
+}
+
+/// The table holding the last key of `path`.
+fn table_of(path: &[Seg]) -> String {
+    match path.iter().rposition(|seg| matches!(seg, Seg::Key(_))) {
+        Some(last) => table_name(&path[..last]),
+        None => String::new(),
+    }
+}
+
+/// The key a value belongs to (skipping list indices), and its table.
+fn field_and_table(path: &[Seg]) -> (String, String) {
+    match path.iter().rposition(|seg| matches!(seg, Seg::Key(_))) {
+        Some(last) => {
+            let Seg::Key(key) = &path[last] else { unreachable!("rposition found a key") };
+            (key.clone(), table_name(&path[..last]))
+        }
+        None => (String::new(), String::new()),
+    }
+}
+
+/// `[[source]]` -> `source`, `[capabilities.build]` -> `capabilities.build`.
+pub(crate) fn table_key(table: &str) -> String {
+    table.trim_start_matches('[').trim_end_matches(']').to_owned()
+}
+
+pub(crate) fn describe_field(field: &str, table: &str) -> String {
+    match (field.is_empty(), table.is_empty()) {
+        (true, _) => "a value".to_owned(),
+        (false, true) => format!("`{field}`"),
+        (false, false) => format!("`{field}` in {table}"),
+    }
+}
+
+/// The backquoted names after "expected" in serde's unknown-field message:
+/// "expected `a`", "expected `a` or `b`", "expected one of `a`, `b`, `c`",
+/// "there are no fields".
+fn expected_names(message: &str) -> Vec<String> {
+    let Some((_, expected)) = message.split_once(", expected ") else {
+        return Vec::new();
+    };
+    expected.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// serde's "expected" wording, in a Portfile author's terms.
+fn humanize_expected(expected: &str) -> String {
+    match expected {
+        "u32" => "a whole number from 0 to 4294967295".to_owned(),
+        "u64" => "a whole number from 0 to 18446744073709551615".to_owned(),
+        "a boolean" => "`true` or `false`".to_owned(),
+        "a sequence" => "a list, e.g. `[\"a\", \"b\"]`".to_owned(),
+        "a map" => "a table".to_owned(),
+        e if e.starts_with("struct ") => "a table".to_owned(),
+        e => e.to_owned(),
+    }
+}
+
+/// serde's description of what it found, in TOML terms.
+fn humanize_found(found: &str) -> String {
+    match found {
+        "sequence" => "a list".to_owned(),
+        "map" => "a table".to_owned(),
+        f => f.replace("floating point", "float"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_names_parse_serde_wording() {
+        assert_eq!(expected_names("unknown field `x`, expected `a`"), ["a"]);
+        assert_eq!(expected_names("unknown field `x`, expected `a` or `b`"), ["a", "b"]);
+        assert_eq!(expected_names("unknown field `x`, expected one of `a`, `b`, `c`"), ["a", "b", "c"]);
+        assert!(expected_names("unknown field `x`, there are no fields").is_empty());
+    }
+
+    /// Pins the serde message shapes this module classifies by.
+    #[test]
+    fn serde_messages_have_the_shapes_we_parse() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "only the errors matter")]
+        struct T {
+            a: u32,
+            bb: String,
+        }
+        let unknown = toml::from_str::<T>("a = 1\nbb = 'x'\nc = 1").unwrap_err();
+        assert_eq!(unknown.message(), "unknown field `c`, expected `a` or `bb`");
+        let missing = toml::from_str::<T>("a = 1").unwrap_err();
+        assert_eq!(missing.message(), "missing field `bb`");
+        let wrong = toml::from_str::<T>("a = 'x'\nbb = 'x'").unwrap_err();
+        assert_eq!(wrong.message(), "invalid type: string \"x\", expected u32");
+        let invalid = toml::from_str::<T>("a = -1\nbb = 'x'").unwrap_err();
+        assert_eq!(invalid.message(), "invalid value: integer `-1`, expected u32");
+    }
+
+    #[test]
+    fn table_names() {
+        let k = |s: &str| Seg::Key(s.to_owned());
+        assert_eq!(table_name(&[]), "");
+        assert_eq!(table_name(&[k("port")]), "[port]");
+        assert_eq!(table_name(&[k("source"), Seg::Index(1)]), "[[source]]");
+        assert_eq!(table_name(&[k("capabilities"), k("post-destroot")]), "[capabilities.post-destroot]");
+        assert_eq!(field_and_table(&[k("port"), k("maintainers"), Seg::Index(0)]), ("maintainers".to_owned(), "[port]".to_owned()));
+    }
+}

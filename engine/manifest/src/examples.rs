@@ -1,0 +1,84 @@
+//! Example TOML for each key, quoted in help texts ("add `size = 725946`").
+//!
+//! Kept next to nothing else on purpose: when a key is added to
+//! [`crate::raw`], its example goes here, and the `every_key_has_an_example`
+//! test fails until it does.
+
+/// A one-line example of `field` in the table `table` (`"port"`, `"source"`,
+/// `"capabilities.configure"`; `""` for the top level).
+pub(crate) fn example(table: &str, field: &str) -> Option<&'static str> {
+    // Phase tables share their keys: `capabilities.build.env` -> `capabilities.<phase>.env`.
+    let generic;
+    let table = match table.strip_prefix("capabilities.") {
+        Some(rest) => {
+            generic = match rest.split_once('.') {
+                Some((_, below)) => format!("capabilities.<phase>.{below}"),
+                None => "capabilities.<phase>".to_owned(),
+            };
+            generic.as_str()
+        }
+        None => table,
+    };
+    Some(match (table, field) {
+        ("", "port") => "[port] with `name`, `version`, `description`, `homepage`, `license`, `maintainers`, `upstream-contact`",
+        ("", "build") => "[build] with `standard = \"autotools\"` (or `\"make\"`), or `component = \"port.wasm\"` and `component-sha256`",
+        ("", "source") => "[[source]] with `url`, `sha256` and `size`",
+        ("", "patchfile") => "[[patchfile]] with `file` and `sha256`",
+        ("", "dependencies") => "[dependencies] with `build`, `lib` and `run` lists",
+        ("", "capabilities") => "[capabilities.configure] with `programs = [\"sh\", \"./configure\"]`",
+        ("port", "name") => "name = \"hello\"",
+        ("port", "version") => "version = \"2.10\"",
+        ("port", "revision") => "revision = 0",
+        ("port", "description") => "description = \"Produces a familiar, friendly greeting\"",
+        ("port", "homepage") => "homepage = \"https://www.gnu.org/software/hello/\"",
+        ("port", "license") => "license = \"GPL-3.0-or-later\"",
+        ("port", "maintainers") => "maintainers = [\"Alice <alice@example.org>\"]",
+        ("port", "upstream-contact") => "upstream-contact = \"bug-hello@gnu.org\"",
+        ("port", "source-date-epoch") => "source-date-epoch = 1400000000",
+        ("source", "url") => "url = \"https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz\"",
+        ("source", "mirrors") => "mirrors = [\"https://mirror.example/gnu/hello/hello-2.10.tar.gz\"]",
+        ("source" | "patchfile", "sha256") => "sha256 = \"<64 lowercase hex digits>\"",
+        ("source", "size") => "size = 725946",
+        ("source", "file") => "file = \"hello-2.10.tar.gz\"",
+        ("source", "extract") => "extract = true",
+        ("patchfile", "file") => "file = \"patch-Makefile.diff\"",
+        ("dependencies", "build") => "build = [\"pkgconfig\"]",
+        ("dependencies", "lib") => "lib = [\"zlib\"]",
+        ("dependencies", "run") => "run = []",
+        ("build", "standard") => "standard = \"autotools\"",
+        ("build", "component") => "component = \"port.wasm\"",
+        ("build", "component-sha256") => "component-sha256 = \"<64 lowercase hex digits>\"",
+        ("build", "worksrcdir") => "worksrcdir = \"hello-2.10\"",
+        ("build", "test") => "test = true",
+        ("build", "params") | ("build.params", _) => "configure-args = [\"--disable-nls\"]",
+        ("capabilities", _) => "[capabilities.configure]",
+        ("capabilities.<phase>", "programs") => "programs = [\"sh\", \"cc\", \"./configure\"]",
+        ("capabilities.<phase>", "dependencies") => "dependencies = [\"zlib\"]",
+        ("capabilities.<phase>", "env") => "env = { CFLAGS = \"-O2\" }",
+        ("capabilities.<phase>", "allow-loader-env") => "allow-loader-env = false",
+        ("capabilities.<phase>", "timeout") => "timeout = 600",
+        ("capabilities.<phase>.env", _) => "CFLAGS = \"-O2\"",
+        _ => return None,
+    })
+}
+
+/// The header of a top-level table: `[port]`, `[[source]]`.
+pub(crate) fn header(field: &str) -> String {
+    match field {
+        "source" | "patchfile" => format!("[[{field}]]"),
+        _ => format!("[{field}]"),
+    }
+}
+
+/// Why a required key is required, when that is not obvious.
+pub(crate) fn why(table: &str, field: &str) -> Option<&'static str> {
+    Some(match (table, field) {
+        ("port", "upstream-contact") => "who to ask when an upstream tarball changes under a published checksum",
+        ("port", "maintainers") => "at least one person answerable for the port",
+        ("source", "sha256") => "compute it with `sha256sum FILE`",
+        ("patchfile", "sha256") => "compute it with `sha256sum files/FILE`",
+        ("build", "component-sha256") => "compute it with `sha256sum port.wasm`",
+        ("source", "size") => "the size in bytes, e.g. from `stat -c %s FILE`; downloads stop past it",
+        _ => return None,
+    })
+}

@@ -1,0 +1,160 @@
+//! The Portfile as serde reads it: the schema's shape, with spans.
+//!
+//! These structs are the single place the schema's keys are declared:
+//! `deny_unknown_fields` everywhere, kebab-case keys, and `Spanned` wherever
+//! [`crate::validate`] needs a position for an error. Values are still
+//! unchecked strings here; `validate` turns them into [`crate::schema`] types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use toml::Spanned;
+
+pub(crate) type S<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPortfile {
+    pub port: S<RawPort>,
+    #[serde(default)]
+    pub source: Vec<S<RawSource>>,
+    #[serde(default)]
+    pub patchfile: Vec<S<RawPatchfile>>,
+    #[serde(default)]
+    pub dependencies: Option<S<RawDependencies>>,
+    pub build: S<RawBuild>,
+    #[serde(default)]
+    pub capabilities: Option<S<RawCapabilities>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawPort {
+    pub name: S<String>,
+    pub version: S<String>,
+    #[serde(default)]
+    pub revision: u32,
+    pub description: S<String>,
+    pub homepage: S<String>,
+    pub license: S<String>,
+    pub maintainers: S<Vec<S<String>>>,
+    pub upstream_contact: S<String>,
+    #[serde(default)]
+    pub source_date_epoch: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSource {
+    pub url: S<String>,
+    #[serde(default)]
+    pub mirrors: Vec<S<String>>,
+    pub sha256: S<String>,
+    pub size: u64,
+    #[serde(default)]
+    pub file: Option<S<String>>,
+    #[serde(default)]
+    pub extract: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawPatchfile {
+    pub file: S<String>,
+    pub sha256: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawDependencies {
+    #[serde(default)]
+    pub build: Vec<S<String>>,
+    #[serde(default)]
+    pub lib: Vec<S<String>>,
+    #[serde(default)]
+    pub run: Vec<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawBuild {
+    #[serde(default)]
+    pub standard: Option<S<String>>,
+    #[serde(default)]
+    pub component: Option<S<String>>,
+    #[serde(default)]
+    pub component_sha256: Option<S<String>>,
+    #[serde(default)]
+    pub worksrcdir: Option<S<String>>,
+    #[serde(default)]
+    pub test: Option<bool>,
+    #[serde(default)]
+    pub params: BTreeMap<S<String>, S<Param>>,
+}
+
+/// A `[build.params]` value: a string or a list of strings.
+pub(crate) struct Param(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Param {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Param, D::Error> {
+        struct ParamVisitor;
+
+        impl<'de> Visitor<'de> for ParamVisitor {
+            type Value = Param;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Param, E> {
+                Ok(Param(vec![value.to_owned()]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Param, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element::<String>()? {
+                    values.push(value);
+                }
+                Ok(Param(values))
+            }
+        }
+
+        deserializer.deserialize_any(ParamVisitor)
+    }
+}
+
+/// One optional table per phase. The field list is the list of phases, so
+/// `deny_unknown_fields` is what rejects `[capabilities.compile]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawCapabilities {
+    #[serde(default)]
+    pub patch: Option<S<RawPhase>>,
+    #[serde(default)]
+    pub configure: Option<S<RawPhase>>,
+    #[serde(default)]
+    pub build: Option<S<RawPhase>>,
+    #[serde(default)]
+    pub test: Option<S<RawPhase>>,
+    #[serde(default)]
+    pub destroot: Option<S<RawPhase>>,
+    #[serde(default)]
+    pub post_destroot: Option<S<RawPhase>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawPhase {
+    #[serde(default)]
+    pub programs: Vec<S<String>>,
+    #[serde(default)]
+    pub dependencies: Vec<S<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<S<String>, S<String>>,
+    #[serde(default)]
+    pub allow_loader_env: Option<bool>,
+    #[serde(default)]
+    pub timeout: Option<S<u64>>,
+}

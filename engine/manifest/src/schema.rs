@@ -1,0 +1,282 @@
+//! The validated Portfile, as the rest of wport sees it.
+//!
+//! Every value here has passed [`crate::validate`]: names and versions are safe
+//! path components, paths are safe relative paths, digests are well formed,
+//! capability grants only name declared dependencies. Code that holds a
+//! [`Portfile`] does not need to re-check any of that.
+//!
+//! Each field's documentation shows the TOML that produces it; the complete
+//! reference for port maintainers is `docs/CAPABILITIES.md`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::phase::Phase;
+use crate::sha256::Sha256Hex;
+
+/// A parsed and validated `Portfile.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Portfile {
+    /// `[port]`: identity and metadata.
+    pub port: PortInfo,
+    /// `[[source]]`, in file order: the distfiles to fetch, verify and extract.
+    pub sources: Vec<Source>,
+    /// `[[patchfile]]`, in file order: the order they are applied in.
+    pub patchfiles: Vec<Patchfile>,
+    /// `[dependencies]`: other ports this one needs.
+    pub dependencies: Dependencies,
+    /// `[build]`: which component drives the build, and its parameters.
+    pub build: Build,
+    /// `[capabilities.<phase>]`: what each phase may do beyond its sandbox.
+    pub capabilities: Capabilities,
+}
+
+/// `[port]`: who the port is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// `name = "hello"` — required. A safe path component:
+    /// `[a-z0-9][a-z0-9+._-]*`, at most 64 bytes.
+    pub name: String,
+    /// `version = "2.10"` — required. A safe path component:
+    /// `[A-Za-z0-9][A-Za-z0-9+._~-]*`, no `..`, at most 64 bytes.
+    pub version: String,
+    /// `revision = 0` — optional, default 0. Bump when the port changes but
+    /// the upstream version does not.
+    pub revision: u32,
+    /// `description = "..."` — required, one line.
+    pub description: String,
+    /// `homepage = "https://..."` — required, an `https://` or `http://` URL.
+    pub homepage: String,
+    /// `license = "GPL-3.0-or-later"` — required, an SPDX expression.
+    pub license: String,
+    /// `maintainers = ["Alice <alice@example.org>"]` — required, at least one.
+    pub maintainers: Vec<String>,
+    /// `upstream-contact = "bug-hello@gnu.org"` — required: who to ask when
+    /// an upstream tarball changes under a published checksum.
+    pub upstream_contact: String,
+    /// `source-date-epoch = 1400000000` — optional: the timestamp a
+    /// reproducible build stamps into its outputs.
+    pub source_date_epoch: Option<u64>,
+}
+
+/// One `[[source]]`: a distfile, pinned by digest and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// `url = "https://..."` — required. An `https://`, `http://` or `file://`
+    /// URL, or a safe path relative to the port directory for a distfile that
+    /// ships with the port.
+    pub url: String,
+    /// `mirrors = ["https://..."]` — optional, default empty. Tried after `url`;
+    /// they must serve the same bytes.
+    pub mirrors: Vec<String>,
+    /// `sha256 = "<64 lowercase hex>"` — required.
+    pub sha256: Sha256Hex,
+    /// `size = 725946` — required, in bytes. Fetching stops past this size.
+    pub size: u64,
+    /// `file = "hello-2.10.tar.gz"` — optional distfile name; see
+    /// [`Source::distfile_name`].
+    pub file: Option<String>,
+    /// `extract = true` — optional, default true. False keeps the distfile as
+    /// is in the sources directory.
+    pub extract: bool,
+}
+
+/// Where a [`Source`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceLocation<'a> {
+    /// An `https://`, `http://` or `file://` URL.
+    Remote(&'a str),
+    /// A safe path relative to the port directory.
+    Local(&'a str),
+}
+
+impl Source {
+    /// The file name the distfile is stored under: `file` when given, else
+    /// the last path segment of `url` (query and fragment removed).
+    /// Validation guarantees the result is a safe file name.
+    pub fn distfile_name(&self) -> &str {
+        match &self.file {
+            Some(file) => file,
+            None => crate::rules::last_url_segment(&self.url),
+        }
+    }
+
+    /// Whether `url` names a remote resource or a file shipped with the port.
+    pub fn location(&self) -> SourceLocation<'_> {
+        if crate::rules::url_scheme(&self.url).is_some() {
+            SourceLocation::Remote(&self.url)
+        } else {
+            SourceLocation::Local(&self.url)
+        }
+    }
+}
+
+/// One `[[patchfile]]`, applied in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patchfile {
+    /// `file = "patch-Makefile.diff"` — required; a safe path relative to the
+    /// port's `files/` directory.
+    pub file: String,
+    /// `sha256 = "<64 lowercase hex>"` — required.
+    pub sha256: Sha256Hex,
+}
+
+/// `[dependencies]`: port names, each list optional and empty by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dependencies {
+    /// `build = ["pkgconfig"]` — tools needed only while building.
+    pub build: Vec<String>,
+    /// `lib = ["zlib"]` — libraries linked against.
+    pub lib: Vec<String>,
+    /// `run = []` — needed when the installed port runs.
+    pub run: Vec<String>,
+}
+
+impl Dependencies {
+    /// Whether `name` appears in any of the three lists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.all().any(|dep| dep == name)
+    }
+
+    /// Every declared dependency (build, then lib, then run; a name listed
+    /// twice appears twice).
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.build.iter().chain(&self.lib).chain(&self.run).map(String::as_str)
+    }
+}
+
+/// `[build]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    /// `standard = "..."` or `component = "..."` + `component-sha256 = "..."`:
+    /// exactly one is required.
+    pub kind: BuildKind,
+    /// `worksrcdir = "hello-2.10"` — optional safe relative path inside the
+    /// work directory. `None`: the single top-level directory of the extracted
+    /// tree.
+    pub worksrcdir: Option<String>,
+    /// `test = true` — optional, default false: run the test phase.
+    pub test: bool,
+    /// `[build.params]` — free-form parameters for the component. A string
+    /// value becomes a one-element list.
+    pub params: BTreeMap<String, Vec<String>>,
+}
+
+/// Which component drives the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildKind {
+    /// `standard = "autotools"`: a component shipped with wport.
+    Standard(StandardComponent),
+    /// `component = "port.wasm"` + `component-sha256 = "..."`: the port's own
+    /// component, a safe path relative to the port directory, pinned by digest.
+    Component {
+        /// Path relative to the port directory.
+        path: String,
+        /// The pinned digest of the component file.
+        sha256: Sha256Hex,
+    },
+}
+
+/// The standard build components shipped with wport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StandardComponent {
+    /// `standard = "make"`: `make`, then `make install DESTDIR=...`.
+    Make,
+    /// `standard = "autotools"`: `./configure`, `make`, `make install`.
+    Autotools,
+}
+
+impl StandardComponent {
+    /// Every standard component, in documentation order.
+    pub const ALL: [StandardComponent; 2] = [StandardComponent::Make, StandardComponent::Autotools];
+
+    /// The spelling used in `standard = "..."`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StandardComponent::Make => "make",
+            StandardComponent::Autotools => "autotools",
+        }
+    }
+
+    /// Parses the spelling used in `standard = "..."`.
+    pub fn from_name(name: &str) -> Option<StandardComponent> {
+        StandardComponent::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for StandardComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[capabilities.<phase>]`: the grants of every phase.
+///
+/// **Deny by default:** a phase without a table gets an empty
+/// [`PhaseGrants`] — no programs, no dependencies, no extra environment.
+/// `Capabilities::default()` grants nothing at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    patch: PhaseGrants,
+    configure: PhaseGrants,
+    build: PhaseGrants,
+    test: PhaseGrants,
+    destroot: PhaseGrants,
+    post_destroot: PhaseGrants,
+}
+
+impl Capabilities {
+    /// The grants of one phase (empty when the Portfile has no table for it).
+    pub fn phase(&self, phase: Phase) -> &PhaseGrants {
+        // Exhaustive on purpose: a new phase must be given a slot here.
+        match phase {
+            Phase::Patch => &self.patch,
+            Phase::Configure => &self.configure,
+            Phase::Build => &self.build,
+            Phase::Test => &self.test,
+            Phase::Destroot => &self.destroot,
+            Phase::PostDestroot => &self.post_destroot,
+        }
+    }
+
+    /// Mutable access, for building grants in code (tests, tools). Grants
+    /// built this way bypass Portfile validation.
+    pub fn phase_mut(&mut self, phase: Phase) -> &mut PhaseGrants {
+        match phase {
+            Phase::Patch => &mut self.patch,
+            Phase::Configure => &mut self.configure,
+            Phase::Build => &mut self.build,
+            Phase::Test => &mut self.test,
+            Phase::Destroot => &mut self.destroot,
+            Phase::PostDestroot => &mut self.post_destroot,
+        }
+    }
+
+    /// Every phase with its grants, in build order.
+    pub fn iter(&self) -> impl Iterator<Item = (Phase, &PhaseGrants)> {
+        Phase::ALL.into_iter().map(|phase| (phase, self.phase(phase)))
+    }
+
+    /// Whether any phase may run any native program at all.
+    pub fn grants_any_program(&self) -> bool {
+        self.iter().any(|(_, grants)| !grants.programs.is_empty())
+    }
+}
+
+/// `[capabilities.<phase>]`: what one phase may do. Empty means nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhaseGrants {
+    /// `programs = ["sh", "./configure"]` — native programs the phase may run:
+    /// bare names resolved on the toolchain PATH, or `./`-relative scripts in
+    /// the work directory.
+    pub programs: Vec<String>,
+    /// `dependencies = ["zlib"]` — declared dependencies the phase may see.
+    pub dependencies: Vec<String>,
+    /// `env = { CFLAGS = "-O2" }` — extra environment for mediated programs.
+    pub env: BTreeMap<String, String>,
+    /// `allow-loader-env = true` — permit loader variables (`LD_*`,
+    /// `DYLD_*`, `GCONV_PATH`) in `env`. Default false.
+    pub allow_loader_env: bool,
+    /// `timeout = 600` — seconds per mediated call; `None`: the engine default.
+    pub timeout: Option<Duration>,
+}

@@ -1,0 +1,441 @@
+//! From the serde shape ([`crate::raw`]) to the validated schema
+//! ([`crate::schema`]): every rule serde cannot express, each failing with
+//! the position of the offending value and what to write instead.
+//!
+//! Rules are checked in file order (port, sources, patchfiles,
+//! dependencies, build, capabilities) and the first failure is reported, so
+//! fixing errors top to bottom converges.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::time::Duration;
+
+use crate::de_error::{describe_field, missing_field};
+use crate::error::{Ctx, ErrorKind, ManifestError};
+use crate::phase::Phase;
+use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S};
+use crate::rules::{self, Rejection};
+use crate::schema::{
+    Build, BuildKind, Capabilities, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, StandardComponent,
+};
+use crate::sha256::Sha256Hex;
+use crate::suggest::did_you_mean;
+
+type Result<T> = std::result::Result<T, ManifestError>;
+
+pub(crate) fn portfile(raw: RawPortfile, ctx: &Ctx) -> Result<Portfile> {
+    let port = port(raw.port.into_inner(), ctx)?;
+    let sources = sources(raw.source, ctx)?;
+    let patchfiles = raw
+        .patchfile
+        .into_iter()
+        .map(|patch| {
+            let patch = patch.into_inner();
+            Ok(Patchfile {
+                file: checked(ctx, "[[patchfile]]", "file", patch.file, rules::check_relative_path)?,
+                sha256: sha256(ctx, "[[patchfile]]", "sha256", &patch.sha256)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let dependencies = match raw.dependencies {
+        Some(deps) => dependencies(deps.into_inner(), ctx)?,
+        None => Dependencies::default(),
+    };
+    let build = build(raw.build, ctx)?;
+    let capabilities = match raw.capabilities {
+        Some(caps) => capabilities(caps.into_inner(), &dependencies, ctx)?,
+        None => Capabilities::default(),
+    };
+    Ok(Portfile { port, sources, patchfiles, dependencies, build, capabilities })
+}
+
+fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
+    const T: &str = "[port]";
+    let name = checked(ctx, T, "name", raw.name, rules::check_port_name)?;
+    let version = checked(ctx, T, "version", raw.version, rules::check_version)?;
+    let description = checked(ctx, T, "description", raw.description, |text| {
+        non_empty(text, "a one-line summary, e.g. `description = \"Produces a familiar, friendly greeting\"`")?;
+        if text.contains('\n') {
+            return Err(plain(
+                "the description spans several lines",
+                "keep it to one line; longer text belongs in the port's documentation",
+            ));
+        }
+        Ok(())
+    })?;
+    let homepage = checked(ctx, T, "homepage", raw.homepage, |url| {
+        rules::check_remote_url(url)?;
+        match rules::url_scheme(url) {
+            Some("https" | "http") => Ok(()),
+            _ => Err(plain("the homepage must be an `https://` or `http://` URL", "e.g. `homepage = \"https://www.gnu.org/software/hello/\"`")),
+        }
+    })?;
+    let license = checked(ctx, T, "license", raw.license, |text| {
+        non_empty(text, "an SPDX license expression, e.g. `license = \"GPL-3.0-or-later\"` or `\"MIT OR Apache-2.0\"`")
+    })?;
+    let maintainers_span = raw.maintainers.span();
+    let maintainers = raw
+        .maintainers
+        .into_inner()
+        .into_iter()
+        .map(|m| checked(ctx, T, "maintainers", m, |text| non_empty(text, "a name and address, e.g. `\"Alice <alice@example.org>\"`")))
+        .collect::<Result<Vec<_>>>()?;
+    if maintainers.is_empty() {
+        return Err(ctx.error(
+            ErrorKind::InvalidValue { field: "maintainers".into() },
+            maintainers_span,
+            "`maintainers` in [port] is empty",
+            "at least one maintainer is required",
+            "list who answers for this port, e.g. `maintainers = [\"Alice <alice@example.org>\"]`",
+        ));
+    }
+    let upstream_contact = checked(ctx, T, "upstream-contact", raw.upstream_contact, |text| {
+        non_empty(text, "who to ask when an upstream tarball changes, e.g. `upstream-contact = \"bug-hello@gnu.org\"`")
+    })?;
+    Ok(PortInfo {
+        name,
+        version,
+        revision: raw.revision,
+        description,
+        homepage,
+        license,
+        maintainers,
+        upstream_contact,
+        source_date_epoch: raw.source_date_epoch,
+    })
+}
+
+fn sources(raw: Vec<S<RawSource>>, ctx: &Ctx) -> Result<Vec<Source>> {
+    const T: &str = "[[source]]";
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut sources = Vec::with_capacity(raw.len());
+    for source in raw {
+        let RawSource { url, mirrors, sha256: digest, size, file, extract } = source.into_inner();
+        let url_span = url.span();
+        let url = checked(ctx, T, "url", url, rules::check_source_url)?;
+        let mirrors = mirrors
+            .into_iter()
+            .map(|mirror| checked(ctx, T, "mirrors", mirror, rules::check_remote_url))
+            .collect::<Result<Vec<_>>>()?;
+        let sha256 = sha256(ctx, T, "sha256", &digest)?;
+        let file = match file {
+            Some(file) => {
+                let span = file.span();
+                Some((checked(ctx, T, "file", file, rules::check_file_name)?, span))
+            }
+            None => None,
+        };
+        let (name, name_span) = match &file {
+            Some((name, span)) => (name.clone(), span.clone()),
+            None => {
+                let derived = rules::last_url_segment(&url);
+                if let Err(rejection) = rules::check_file_name(derived) {
+                    return Err(ctx.error(
+                        ErrorKind::InvalidValue { field: "url".into() },
+                        url_span,
+                        format!("cannot use the end of this URL as a distfile name: {}", rejection.reason),
+                        format!("the distfile would be named `{derived}`"),
+                        "add a `file = \"name-1.0.tar.gz\"` key to this [[source]] naming the distfile",
+                    ));
+                }
+                (derived.to_owned(), url_span.clone())
+            }
+        };
+        if let Some(first) = seen.get(&name) {
+            return Err(ctx
+                .error(
+                    ErrorKind::Duplicate { field: "file".into(), value: name.clone() },
+                    name_span,
+                    format!("two sources have the distfile name `{name}`"),
+                    "second use of this distfile name",
+                    "each distfile needs its own name: add `file = \"...\"` to one of the [[source]] tables",
+                )
+                .with_related(first.clone(), "first used here"));
+        }
+        seen.insert(name, name_span);
+        sources.push(Source {
+            url,
+            mirrors,
+            sha256,
+            size,
+            file: file.map(|(name, _)| name),
+            extract: extract.unwrap_or(true),
+        });
+    }
+    Ok(sources)
+}
+
+fn dependencies(raw: RawDependencies, ctx: &Ctx) -> Result<Dependencies> {
+    let list = |field: &str, names: Vec<S<String>>| -> Result<Vec<String>> {
+        let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let span = name.span();
+            let name = checked(ctx, "[dependencies]", field, name, rules::check_port_name)?;
+            if let Some(first) = seen.get(&name) {
+                return Err(ctx
+                    .error(
+                        ErrorKind::Duplicate { field: field.to_owned(), value: name.clone() },
+                        span,
+                        format!("`{name}` is listed twice in `{field}` of [dependencies]"),
+                        "listed again here",
+                        "remove the second entry",
+                    )
+                    .with_related(first.clone(), "first listed here"));
+            }
+            seen.insert(name.clone(), span);
+            out.push(name);
+        }
+        Ok(out)
+    };
+    Ok(Dependencies { build: list("build", raw.build)?, lib: list("lib", raw.lib)?, run: list("run", raw.run)? })
+}
+
+fn build(raw: S<RawBuild>, ctx: &Ctx) -> Result<Build> {
+    const T: &str = "[build]";
+    let header = raw.span();
+    let RawBuild { standard, component, component_sha256, worksrcdir, test, params } = raw.into_inner();
+    let kind = match (standard, component) {
+        (Some(standard), Some(component)) => {
+            return Err(ctx
+                .error(
+                    ErrorKind::Conflict { field: "component".into(), other: "standard".into() },
+                    component.span(),
+                    "[build] sets both `standard` and `component`",
+                    "remove this line or `standard`",
+                    "use `standard` for a component shipped with wport, or `component` (with `component-sha256`) \
+                     for the port's own, not both",
+                )
+                .with_related(standard.span(), "`standard` is set here"));
+        }
+        (None, None) => {
+            return Err(ctx.error(
+                ErrorKind::MissingField { field: "standard".into(), table: T.into() },
+                header,
+                "[build] needs `standard` or `component`",
+                "this table names no build component",
+                "add `standard = \"autotools\"` (or `\"make\"`) to use a component shipped with wport, or \
+                 `component = \"port.wasm\"` with `component-sha256 = \"...\"` for the port's own",
+            ));
+        }
+        (Some(standard), None) => {
+            if let Some(digest) = component_sha256 {
+                return Err(ctx.error(
+                    ErrorKind::Conflict { field: "component-sha256".into(), other: "standard".into() },
+                    digest.span(),
+                    "`component-sha256` is set but [build] uses a standard component",
+                    "this digest pins nothing",
+                    "remove `component-sha256`: standard components ship with wport and are pinned by it",
+                ));
+            }
+            match StandardComponent::from_name(standard.get_ref()) {
+                Some(which) => BuildKind::Standard(which),
+                None => {
+                    let names = StandardComponent::ALL.map(StandardComponent::as_str);
+                    let mut help = format!(
+                        "the standard components are {}; a port with its own build logic uses `component = \"port.wasm\"`",
+                        names.map(|n| format!("`{n}`")).join(", ")
+                    );
+                    if let Some(close) = did_you_mean(standard.get_ref(), names) {
+                        help = format!("did you mean `{close}`? {help}");
+                    }
+                    return Err(ctx.error(
+                        ErrorKind::InvalidValue { field: "standard".into() },
+                        standard.span(),
+                        format!("unknown standard component `{}`", standard.get_ref()),
+                        "not a standard component",
+                        help,
+                    ));
+                }
+            }
+        }
+        (None, Some(component)) => {
+            let path = checked(ctx, T, "component", component, rules::check_relative_path)?;
+            let Some(digest) = component_sha256 else {
+                return Err(missing_field(ctx, header, "component-sha256".into(), T));
+            };
+            BuildKind::Component { path, sha256: sha256(ctx, T, "component-sha256", &digest)? }
+        }
+    };
+    let worksrcdir = worksrcdir.map(|dir| checked(ctx, T, "worksrcdir", dir, rules::check_relative_path)).transpose()?;
+    let mut out = BTreeMap::new();
+    for (key, value) in params {
+        let key_span = key.span();
+        let key = key.into_inner();
+        if key.is_empty() {
+            return Err(invalid(ctx, "[build.params]", "", key_span, plain("a parameter name is empty", "name it, e.g. `configure-args`")));
+        }
+        let value_span = value.span();
+        let value = value.into_inner().0;
+        if value.iter().any(|v| v.contains('\0')) {
+            return Err(invalid(ctx, "[build.params]", &key, value_span, plain("a parameter contains a NUL byte", "remove the `\\u0000`")));
+        }
+        out.insert(key, value);
+    }
+    Ok(Build { kind, worksrcdir, test: test.unwrap_or(false), params: out })
+}
+
+fn capabilities(raw: RawCapabilities, declared: &Dependencies, ctx: &Ctx) -> Result<Capabilities> {
+    let RawCapabilities { patch, configure, build, test, destroot, post_destroot } = raw;
+    let mut caps = Capabilities::default();
+    for (phase, table) in [
+        (Phase::Patch, patch),
+        (Phase::Configure, configure),
+        (Phase::Build, build),
+        (Phase::Test, test),
+        (Phase::Destroot, destroot),
+        (Phase::PostDestroot, post_destroot),
+    ] {
+        if let Some(table) = table {
+            *caps.phase_mut(phase) = phase_grants(phase, table.into_inner(), declared, ctx)?;
+        }
+    }
+    Ok(caps)
+}
+
+fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx) -> Result<PhaseGrants> {
+    let table = format!("[capabilities.{phase}]");
+    let t = table.as_str();
+    let programs = raw
+        .programs
+        .into_iter()
+        .map(|program| checked(ctx, t, "programs", program, rules::check_program))
+        .collect::<Result<Vec<_>>>()?;
+    let mut dependencies = Vec::with_capacity(raw.dependencies.len());
+    for dep in raw.dependencies {
+        if !declared.contains(dep.get_ref()) {
+            let name = dep.get_ref().clone();
+            let mut help = format!(
+                "a phase may only see declared dependencies: add \"{name}\" to `build`, `lib` or `run` in [dependencies], \
+                 or remove it here"
+            );
+            if let Some(close) = did_you_mean(&name, declared.all()) {
+                help = format!("did you mean `{close}`? {help}");
+            }
+            return Err(ctx.error(
+                ErrorKind::UndeclaredDependency { phase, dependency: name.clone() },
+                dep.span(),
+                format!("phase `{phase}` is granted `{name}`, which [dependencies] does not declare"),
+                "not declared in [dependencies]",
+                help,
+            ));
+        }
+        dependencies.push(dep.into_inner());
+    }
+    let allow_loader_env = raw.allow_loader_env.unwrap_or(false);
+    let mut env = BTreeMap::new();
+    for (name, value) in raw.env {
+        let name_span = name.span();
+        let name = name.into_inner();
+        if let Err(rejection) = rules::check_env_name(&name) {
+            return Err(invalid(ctx, t, "env", name_span, rejection));
+        }
+        if rules::RESERVED_ENV.contains(&name.as_str()) {
+            return Err(ctx.error(
+                ErrorKind::ReservedEnv { phase, variable: name.clone() },
+                name_span,
+                format!("[capabilities.{phase}] sets `{name}`, which the engine controls"),
+                "cannot be set by a Portfile",
+                format!(
+                    "remove it: `{name}` decides which binary a granted program name runs, so wport sets it; \
+                     grant programs by name in `programs` instead"
+                ),
+            ));
+        }
+        if rules::is_loader_env(&name) && !allow_loader_env {
+            return Err(ctx.error(
+                ErrorKind::LoaderEnvRefused { phase, variable: name.clone() },
+                name_span,
+                format!("loader variable `{name}` in [capabilities.{phase}] env is refused"),
+                "injects code into every program this phase runs",
+                format!(
+                    "remove it, or if the build truly needs it add `allow-loader-env = true` to [capabilities.{phase}] \
+                     (reviewers will ask why)"
+                ),
+            ));
+        }
+        let value_span = value.span();
+        let value = value.into_inner();
+        if value.contains('\0') {
+            return Err(invalid(ctx, t, &name, value_span, plain("an environment value contains a NUL byte", "remove the `\\u0000`")));
+        }
+        env.insert(name, value);
+    }
+    let timeout = match raw.timeout {
+        Some(seconds) if *seconds.get_ref() == 0 => {
+            return Err(invalid(
+                ctx,
+                t,
+                "timeout",
+                seconds.span(),
+                plain("a timeout of 0 seconds would fail every call", "give seconds per call, e.g. `timeout = 600`, or remove it for the engine default"),
+            ));
+        }
+        Some(seconds) => Some(Duration::from_secs(seconds.into_inner())),
+        None => None,
+    };
+    Ok(PhaseGrants { programs, dependencies, env, allow_loader_env, timeout })
+}
+
+/// Applies `rule` to a spanned string, returning the string or an error at
+/// its span.
+fn checked(
+    ctx: &Ctx,
+    table: &str,
+    field: &str,
+    value: S<String>,
+    rule: impl FnOnce(&str) -> std::result::Result<(), Rejection>,
+) -> Result<String> {
+    match rule(value.get_ref()) {
+        Ok(()) => Ok(value.into_inner()),
+        Err(rejection) if rejection.path_escape => {
+            let path = value.get_ref().clone();
+            Err(ctx.error(
+                ErrorKind::UnsafePath { field: field.to_owned(), path },
+                value.span(),
+                format!("unsafe path in {}: {}", describe_field(field, table), rejection.reason),
+                "this could name a file outside its directory",
+                rejection.help,
+            ))
+        }
+        Err(rejection) => Err(invalid(ctx, table, field, value.span(), rejection)),
+    }
+}
+
+fn invalid(ctx: &Ctx, table: &str, field: &str, span: Range<usize>, rejection: Rejection) -> ManifestError {
+    let label = match field {
+        "" => "invalid".to_owned(),
+        f => format!("invalid `{f}`"),
+    };
+    ctx.error(
+        ErrorKind::InvalidValue { field: field.to_owned() },
+        span,
+        format!("invalid value for {}: {}", describe_field(field, table), rejection.reason),
+        label,
+        rejection.help,
+    )
+}
+
+fn sha256(ctx: &Ctx, table: &str, field: &str, value: &S<String>) -> Result<Sha256Hex> {
+    value.get_ref().parse::<Sha256Hex>().map_err(|err| {
+        invalid(
+            ctx,
+            table,
+            field,
+            value.span(),
+            plain(
+                err.to_string(),
+                "write the 64 lowercase hex digits printed by `sha256sum FILE`, e.g. \
+                 `sha256 = \"31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b\"`",
+            ),
+        )
+    })
+}
+
+fn plain(reason: impl Into<String>, help: impl Into<String>) -> Rejection {
+    Rejection { reason: reason.into(), help: help.into(), path_escape: false }
+}
+
+fn non_empty(text: &str, what: &str) -> std::result::Result<(), Rejection> {
+    if text.trim().is_empty() { Err(plain("it is empty", format!("write {what}"))) } else { Ok(()) }
+}
