@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use regex::bytes::{NoExpand, Regex};
+use regex::bytes::Regex;
 
 use crate::bindings::wport::port::files;
 use crate::error::{Context, Error, ErrorKind, Result};
@@ -187,15 +187,24 @@ pub fn read_link(path: impl AsRef<Path>) -> Result<PathBuf> {
 /// applied to every match in whole files (like `sed -i 's/re/repl/g'`).
 ///
 /// Patterns use the [`regex`] crate's syntax and match bytes, so files need
-/// not be UTF-8; `(?m)` makes `^`/`$` match at line boundaries. In the
+/// not be UTF-8; `(?m)` makes `^`/`$` match at line boundaries. `\w`, `\d`,
+/// `\s` and `(?i)` are Unicode-aware; Unicode property classes (`\p{L}`)
+/// are not compiled in, to keep components small. In the
 /// replacement, `$1` or `${name}` insert capture groups and `$$` is a
 /// literal `$` (use [`Reinplace::literal`] to replace plain text).
 #[derive(Debug, Clone)]
 pub struct Reinplace {
-    re: Regex,
+    matcher: Matcher,
     replacement: Vec<u8>,
-    expand: bool,
     require_match: bool,
+}
+
+/// Literal edits do not touch the regex engine, so a component that only
+/// uses [`Reinplace::literal`] does not carry it (the linker drops it).
+#[derive(Debug, Clone)]
+enum Matcher {
+    Regex(Regex),
+    Literal(Vec<u8>),
 }
 
 impl Reinplace {
@@ -203,21 +212,31 @@ impl Reinplace {
     pub fn new(pattern: &str, replacement: &str) -> Result<Self> {
         let re = Regex::new(pattern).with_context(|| format!("reinplace pattern `{pattern}`"))?;
         Ok(Self {
-            re,
+            matcher: Matcher::Regex(re),
             replacement: replacement.as_bytes().to_vec(),
-            expand: true,
             require_match: false,
         })
     }
 
     /// A plain-text edit: `text` is matched literally and `replacement` is
     /// inserted as is (no `$` expansion).
+    ///
+    /// # Panics
+    /// If `text` is empty (it would match between every two bytes).
     pub fn literal(text: &str, replacement: &str) -> Self {
+        assert!(!text.is_empty(), "Reinplace::literal needs a non-empty text");
         Self {
-            re: Regex::new(&regex::escape(text)).expect("an escaped literal is a valid regex"),
+            matcher: Matcher::Literal(text.as_bytes().to_vec()),
             replacement: replacement.as_bytes().to_vec(),
-            expand: false,
             require_match: false,
+        }
+    }
+
+    /// The pattern, for messages.
+    fn pattern(&self) -> std::borrow::Cow<'_, str> {
+        match &self.matcher {
+            Matcher::Regex(re) => re.as_str().into(),
+            Matcher::Literal(t) => String::from_utf8_lossy(t),
         }
     }
 
@@ -232,23 +251,24 @@ impl Reinplace {
     /// Apply to in-memory `text`: the new text and the number of
     /// replacements.
     pub fn apply_to(&self, text: &[u8]) -> (Vec<u8>, usize) {
-        let count = self.re.find_iter(text).count();
-        if count == 0 {
-            return (text.to_vec(), 0);
+        match &self.matcher {
+            Matcher::Regex(re) => {
+                let count = re.find_iter(text).count();
+                if count == 0 {
+                    return (text.to_vec(), 0);
+                }
+                let out = re.replace_all(text, self.replacement.as_slice());
+                (out.into_owned(), count)
+            }
+            Matcher::Literal(needle) => replace_literal(text, needle, &self.replacement),
         }
-        let out = if self.expand {
-            self.re.replace_all(text, self.replacement.as_slice())
-        } else {
-            self.re.replace_all(text, NoExpand(&self.replacement))
-        };
-        (out.into_owned(), count)
     }
 
     /// Edit one file in place (its permission bits are kept; it is not
     /// rewritten when nothing matches). Returns the number of replacements.
     pub fn in_file(&self, path: impl AsRef<Path>) -> Result<usize> {
         let path = path.as_ref();
-        let what = || format!("reinplace `{}` in {}", self.re.as_str(), path.display());
+        let what = || format!("reinplace `{}` in {}", self.pattern(), path.display());
         let text = std::fs::read(path).with_context(what)?;
         let (out, count) = self.apply_to(&text);
         if count == 0 {
@@ -269,6 +289,21 @@ impl Reinplace {
             .into_iter()
             .try_fold(0, |n, f| Ok(n + self.in_file(f)?))
     }
+}
+
+/// Replace every non-overlapping occurrence of `needle` (non-empty), left to
+/// right.
+fn replace_literal(text: &[u8], needle: &[u8], replacement: &[u8]) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(text.len());
+    let (mut count, mut i) = (0, 0);
+    while let Some(at) = text[i..].windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&text[i..i + at]);
+        out.extend_from_slice(replacement);
+        i += at + needle.len();
+        count += 1;
+    }
+    out.extend_from_slice(&text[i..]);
+    (out, count)
 }
 
 /// MacPorts' `reinplace`: replace every match of the regex `pattern` with
@@ -371,6 +406,16 @@ mod tests {
         let r = Reinplace::literal("cost: $5 (.*)", "price: $1");
         let (out, n) = r.apply_to(b"cost: $5 (.*) total");
         assert_eq!((out.as_slice(), n), (&b"price: $1 total"[..], 1));
+    }
+
+    #[test]
+    fn reinplace_literal_edges() {
+        let r = Reinplace::literal("aa", "b");
+        assert_eq!(r.apply_to(b"aaaaa"), (b"bba".to_vec(), 2));
+        assert_eq!(r.apply_to(b""), (b"".to_vec(), 0));
+        assert_eq!(r.apply_to(b"a"), (b"a".to_vec(), 0));
+        let r = Reinplace::literal("@PREFIX@", "");
+        assert_eq!(r.apply_to(b"x@PREFIX@y@PREFIX@"), (b"xy".to_vec(), 2));
     }
 
     #[test]
