@@ -506,14 +506,15 @@ fn extract_tar(file: fs::File, format: Format, x: &mut Extractor<'_>) -> Result<
     let result = tar_loop(&mut tar, x, &meter);
     // Dropping the reader hangs up the channel, which stops the thread.
     drop(tar);
-    if let Some(worker) = worker {
-        if worker.join().is_err() && result.is_ok() {
-            return Err(ExtractError::Corrupt {
-                archive: archive.into(),
-                entry: None,
-                source: io::Error::other("decompressor thread panicked"),
-            });
-        }
+    if let Some(worker) = worker
+        && worker.join().is_err()
+        && result.is_ok()
+    {
+        return Err(ExtractError::Corrupt {
+            archive: archive.into(),
+            entry: None,
+            source: io::Error::other("decompressor thread panicked"),
+        });
     }
     result
 }
@@ -560,6 +561,12 @@ fn tar_loop(
         let step = (|| {
             use tar::EntryType as T;
             match kind {
+                // Pre-POSIX archives mark directories with a trailing slash only.
+                T::Regular | T::Continuous if name_bytes.ends_with(b"/") => {
+                    let path = x.begin(&name_bytes, &name, mtime)?;
+                    x.dir(&path, mode)?;
+                    x.drain(&mut entry, &name)
+                }
                 T::Regular | T::Continuous | T::GNUSparse => {
                     let path = x.begin(&name_bytes, &name, mtime)?;
                     // PAX-aware: a PAX `size` record overrides the ustar field
@@ -869,10 +876,10 @@ impl<'d> Extractor<'d> {
                 entry: Some(entry.into()),
             });
         }
-        if let Some(first) = comps.first() {
-            if self.top_seen.insert(first.as_bytes().to_vec()) {
-                self.report.top_level.push(first.to_string_lossy().into_owned());
-            }
+        if let Some(first) = comps.first()
+            && self.top_seen.insert(first.as_bytes().to_vec())
+        {
+            self.report.top_level.push(first.to_string_lossy().into_owned());
         }
         if let Some(t) = mtime {
             self.report.max_mtime = Some(self.report.max_mtime.map_or(t, |m| m.max(t)));
