@@ -41,9 +41,10 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
         "key with no value" => "write `key = value`; strings need quotes".to_owned(),
         _ => "see the TOML syntax at https://toml.io/en/v1.0.0".to_owned(),
     };
-    let label = match expected {
-        Some(expected) => format!("expected {expected}"),
-        None => what.to_owned(),
+    let label = match (what, expected) {
+        ("string values must be quoted", _) => "not quoted".to_owned(),
+        (_, Some(expected)) => format!("expected {expected}"),
+        (_, None) => what.to_owned(),
     };
     ctx.error(ErrorKind::Syntax, span, format!("invalid TOML: {what}"), label, help)
 }
@@ -75,8 +76,8 @@ pub(crate) fn serde(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another value"));
         let expected = humanize_expected(expected);
         let found = humanize_found(found);
-        let example = crate::examples::example(&table_key(&table), &field);
-        let help = match example {
+        let help = match crate::examples::example(&table_key(&table), &field) {
+            Some(example) if crate::examples::is_phrase(&example) => format!("write {example}"),
             Some(example) => format!("write {expected}, e.g. `{example}`"),
             None => format!("write {expected}"),
         };
@@ -139,18 +140,22 @@ pub(crate) fn unknown_field(
 
 pub(crate) fn missing_field(ctx: &Ctx, span: Range<usize>, field: String, table: &str) -> ManifestError {
     let key = table_key(table);
+    let example = crate::examples::example(&key, &field);
     let (message, label, mut help) = if table.is_empty() {
         let header = crate::examples::header(&field);
-        (format!("missing {header} table"), format!("this Portfile has no {header} table"), format!("add a {header} table"))
-    } else {
-        (format!("missing field `{field}` in {table}"), format!("{table} needs `{field}`"), format!("add `{field}`"))
-    };
-    if let Some(example) = crate::examples::example(&key, &field) {
-        help = match table.is_empty() {
-            true => format!("{help}:\n{example}"),
-            false => format!("{help} to this table: `{example}`"),
+        let help = match &example {
+            Some(example) => format!("add {example}"),
+            None => format!("add a {header} table"),
         };
-    }
+        (format!("missing {header} table"), format!("this Portfile has no {header} table"), help)
+    } else {
+        let help = match &example {
+            Some(example) if crate::examples::is_phrase(example) => format!("add {example}"),
+            Some(example) => format!("add `{field}` to this table: `{example}`"),
+            None => format!("add `{field}` to this table"),
+        };
+        (format!("missing field `{field}` in {table}"), format!("{table} needs `{field}`"), help)
+    };
     if let Some(why) = crate::examples::why(&key, &field) {
         help = format!("{help} ({why})");
     }
@@ -273,7 +278,8 @@ fn humanize_expected(expected: &str) -> String {
         "u32" => "a whole number from 0 to 4294967295".to_owned(),
         "u64" => "a whole number from 0 to 18446744073709551615".to_owned(),
         "a boolean" => "`true` or `false`".to_owned(),
-        "a sequence" => "a list, e.g. `[\"a\", \"b\"]`".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a table" => "a table".to_owned(),
         "a map" => "a table".to_owned(),
         e if e.starts_with("struct ") => "a table".to_owned(),
         e => e.to_owned(),

@@ -6,7 +6,22 @@
 
 /// A one-line example of `field` in the table `table` (`"port"`, `"source"`,
 /// `"capabilities.configure"`; `""` for the top level).
-pub(crate) fn example(table: &str, field: &str) -> Option<&'static str> {
+///
+/// For a key whose value is a table the example is a phrase, not TOML ("a
+/// [port] table with ..."); [`is_phrase`] tells which.
+pub(crate) fn example(table: &str, field: &str) -> Option<String> {
+    if table == "capabilities" {
+        return Some(format!("a [capabilities.{field}] table with e.g. `programs = [\"sh\", \"./configure\"]`"));
+    }
+    example_line(table, field).map(str::to_owned)
+}
+
+/// Whether an [`example`] is a phrase describing a table rather than a TOML line.
+pub(crate) fn is_phrase(example: &str) -> bool {
+    example.starts_with("a [") || example.starts_with("[[")
+}
+
+fn example_line(table: &str, field: &str) -> Option<&'static str> {
     // Phase tables share their keys: `capabilities.build.env` -> `capabilities.<phase>.env`.
     let generic;
     let table = match table.strip_prefix("capabilities.") {
@@ -20,12 +35,13 @@ pub(crate) fn example(table: &str, field: &str) -> Option<&'static str> {
         None => table,
     };
     Some(match (table, field) {
-        ("", "port") => "[port] with `name`, `version`, `description`, `homepage`, `license`, `maintainers`, `upstream-contact`",
-        ("", "build") => "[build] with `standard = \"autotools\"` (or `\"make\"`), or `component = \"port.wasm\"` and `component-sha256`",
-        ("", "source") => "[[source]] with `url`, `sha256` and `size`",
-        ("", "patchfile") => "[[patchfile]] with `file` and `sha256`",
-        ("", "dependencies") => "[dependencies] with `build`, `lib` and `run` lists",
-        ("", "capabilities") => "[capabilities.configure] with `programs = [\"sh\", \"./configure\"]`",
+        ("", "port") => "a [port] table with `name`, `version`, `description`, `homepage`, `license`, `maintainers` and `upstream-contact`",
+        ("", "build") => "a [build] table with `standard = \"autotools\"` (or `\"make\"`), or `component = \"port.wasm\"` and `component-sha256`",
+        ("", "source") => "[[source]] tables, each with `url`, `sha256` and `size`",
+        ("", "patchfile") => "[[patchfile]] tables, each with `file` and `sha256`",
+        ("", "dependencies") => "a [dependencies] table with `build`, `lib` and `run` lists",
+        ("", "capabilities") => "a [capabilities.<phase>] table per phase, e.g. [capabilities.configure]",
+        ("build", "params") => "a [build.params] table, e.g. `configure-args = [\"--disable-nls\"]`",
         ("port", "name") => "name = \"hello\"",
         ("port", "version") => "version = \"2.10\"",
         ("port", "revision") => "revision = 0",
@@ -50,8 +66,7 @@ pub(crate) fn example(table: &str, field: &str) -> Option<&'static str> {
         ("build", "component-sha256") => "component-sha256 = \"<64 lowercase hex digits>\"",
         ("build", "worksrcdir") => "worksrcdir = \"hello-2.10\"",
         ("build", "test") => "test = true",
-        ("build", "params") | ("build.params", _) => "configure-args = [\"--disable-nls\"]",
-        ("capabilities", _) => "[capabilities.configure]",
+        ("build.params", _) => "configure-args = [\"--disable-nls\"]",
         ("capabilities.<phase>", "programs") => "programs = [\"sh\", \"cc\", \"./configure\"]",
         ("capabilities.<phase>", "dependencies") => "dependencies = [\"zlib\"]",
         ("capabilities.<phase>", "env") => "env = { CFLAGS = \"-O2\" }",

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 pub(crate) type S<T> = Spanned<T>;
@@ -17,16 +18,16 @@ pub(crate) type S<T> = Spanned<T>;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPortfile {
-    pub port: S<RawPort>,
+    pub port: S<Table<RawPort>>,
     #[serde(default)]
-    pub source: Vec<S<RawSource>>,
+    pub source: Vec<S<Table<RawSource>>>,
     #[serde(default)]
-    pub patchfile: Vec<S<RawPatchfile>>,
+    pub patchfile: Vec<S<Table<RawPatchfile>>>,
     #[serde(default)]
-    pub dependencies: Option<S<RawDependencies>>,
-    pub build: S<RawBuild>,
+    pub dependencies: Option<S<Table<RawDependencies>>>,
+    pub build: S<Table<RawBuild>>,
     #[serde(default)]
-    pub capabilities: Option<S<RawCapabilities>>,
+    pub capabilities: Option<S<Table<RawCapabilities>>>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +95,34 @@ pub(crate) struct RawBuild {
     pub params: BTreeMap<S<String>, S<Param>>,
 }
 
+/// A value that must be a TOML table.
+///
+/// A derived struct also accepts a sequence, so `configure = ["sh"]` in
+/// `[capabilities]` would be read as `programs = "sh"` and fail with a
+/// baffling message; this wrapper accepts only a table, so the error says
+/// "expected a table, found a list".
+pub(crate) struct Table<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Table<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Table<T>, D::Error> {
+        struct TableVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for TableVisitor<T> {
+            type Value = Table<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Table<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Table)
+            }
+        }
+
+        deserializer.deserialize_map(TableVisitor(PhantomData))
+    }
+}
+
 /// A `[build.params]` value: a string or a list of strings.
 pub(crate) struct Param(pub Vec<String>);
 
@@ -131,17 +160,17 @@ impl<'de> Deserialize<'de> for Param {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawCapabilities {
     #[serde(default)]
-    pub patch: Option<S<RawPhase>>,
+    pub patch: Option<S<Table<RawPhase>>>,
     #[serde(default)]
-    pub configure: Option<S<RawPhase>>,
+    pub configure: Option<S<Table<RawPhase>>>,
     #[serde(default)]
-    pub build: Option<S<RawPhase>>,
+    pub build: Option<S<Table<RawPhase>>>,
     #[serde(default)]
-    pub test: Option<S<RawPhase>>,
+    pub test: Option<S<Table<RawPhase>>>,
     #[serde(default)]
-    pub destroot: Option<S<RawPhase>>,
+    pub destroot: Option<S<Table<RawPhase>>>,
     #[serde(default)]
-    pub post_destroot: Option<S<RawPhase>>,
+    pub post_destroot: Option<S<Table<RawPhase>>>,
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::de_error::{describe_field, missing_field};
 use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::phase::Phase;
-use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S};
+use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S, Table};
 use crate::rules::{self, Rejection};
 use crate::schema::{
     Build, BuildKind, Capabilities, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, StandardComponent,
@@ -24,13 +24,13 @@ use crate::suggest::did_you_mean;
 type Result<T> = std::result::Result<T, ManifestError>;
 
 pub(crate) fn portfile(raw: RawPortfile, ctx: &Ctx) -> Result<Portfile> {
-    let port = port(raw.port.into_inner(), ctx)?;
+    let port = port(raw.port.into_inner().0, ctx)?;
     let sources = sources(raw.source, ctx)?;
     let patchfiles = raw
         .patchfile
         .into_iter()
         .map(|patch| {
-            let patch = patch.into_inner();
+            let patch = patch.into_inner().0;
             Ok(Patchfile {
                 file: checked(ctx, "[[patchfile]]", "file", patch.file, rules::check_relative_path)?,
                 sha256: sha256(ctx, "[[patchfile]]", "sha256", &patch.sha256)?,
@@ -38,12 +38,12 @@ pub(crate) fn portfile(raw: RawPortfile, ctx: &Ctx) -> Result<Portfile> {
         })
         .collect::<Result<Vec<_>>>()?;
     let dependencies = match raw.dependencies {
-        Some(deps) => dependencies(deps.into_inner(), ctx)?,
+        Some(deps) => dependencies(deps.into_inner().0, ctx)?,
         None => Dependencies::default(),
     };
     let build = build(raw.build, ctx)?;
     let capabilities = match raw.capabilities {
-        Some(caps) => capabilities(caps.into_inner(), &dependencies, ctx)?,
+        Some(caps) => capabilities(caps.into_inner().0, &dependencies, ctx)?,
         None => Capabilities::default(),
     };
     Ok(Portfile { port, sources, patchfiles, dependencies, build, capabilities })
@@ -105,12 +105,12 @@ fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
     })
 }
 
-fn sources(raw: Vec<S<RawSource>>, ctx: &Ctx) -> Result<Vec<Source>> {
+fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
     const T: &str = "[[source]]";
     let mut seen: HashMap<String, Range<usize>> = HashMap::new();
     let mut sources = Vec::with_capacity(raw.len());
     for source in raw {
-        let RawSource { url, mirrors, sha256: digest, size, file, extract } = source.into_inner();
+        let RawSource { url, mirrors, sha256: digest, size, file, extract } = source.into_inner().0;
         let url_span = url.span();
         let url = checked(ctx, T, "url", url, rules::check_source_url)?;
         let mirrors = mirrors
@@ -134,7 +134,10 @@ fn sources(raw: Vec<S<RawSource>>, ctx: &Ctx) -> Result<Vec<Source>> {
                         ErrorKind::InvalidValue { field: "url".into() },
                         url_span,
                         format!("cannot use the end of this URL as a distfile name: {}", rejection.reason),
-                        format!("the distfile would be named `{derived}`"),
+                        match derived {
+                            "" => "this URL ends with `/`, so it names no file".to_owned(),
+                            name => format!("the distfile would be named `{name}`"),
+                        },
                         "add a `file = \"name-1.0.tar.gz\"` key to this [[source]] naming the distfile",
                     ));
                 }
@@ -191,10 +194,10 @@ fn dependencies(raw: RawDependencies, ctx: &Ctx) -> Result<Dependencies> {
     Ok(Dependencies { build: list("build", raw.build)?, lib: list("lib", raw.lib)?, run: list("run", raw.run)? })
 }
 
-fn build(raw: S<RawBuild>, ctx: &Ctx) -> Result<Build> {
+fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
     const T: &str = "[build]";
     let header = raw.span();
-    let RawBuild { standard, component, component_sha256, worksrcdir, test, params } = raw.into_inner();
+    let RawBuild { standard, component, component_sha256, worksrcdir, test, params } = raw.into_inner().0;
     let kind = match (standard, component) {
         (Some(standard), Some(component)) => {
             return Err(ctx
@@ -287,7 +290,7 @@ fn capabilities(raw: RawCapabilities, declared: &Dependencies, ctx: &Ctx) -> Res
         (Phase::PostDestroot, post_destroot),
     ] {
         if let Some(table) = table {
-            *caps.phase_mut(phase) = phase_grants(phase, table.into_inner(), declared, ctx)?;
+            *caps.phase_mut(phase) = phase_grants(phase, table.into_inner().0, declared, ctx)?;
         }
     }
     Ok(caps)
