@@ -1,0 +1,338 @@
+//! `wport build`: a port from its Portfile to a destroot, end to end.
+//!
+//! 1. parse the Portfile (strict schema);
+//! 2. lay out a fresh build directory: `sources/` (distfiles, patches, the
+//!    port's files), `work/`, `destroot/`, `build.log`;
+//! 3. copy every source and patchfile in, checking its sha256 and size while
+//!    copying (nothing unverified reaches the build);
+//! 4. extract the distfiles into `work/` through directory handles;
+//! 5. load the build component (a standard one, or the port's own, checked
+//!    against its pinned sha256) and run the phases in order, each in a fresh
+//!    sandbox instance that sees only its own directories.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use cap_std::fs::Dir;
+use wport_manifest::{BuildKind, Phase, Portfile, SourceLocation};
+use wport_sandbox::{BuildLog, BuildSpec, HostDirs, Limits, NativeExec, PhaseReport, Sandbox, SandboxConfig};
+
+/// Settings of one build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Parent of the per-port build directories.
+    pub build_root: PathBuf,
+    /// Precompiled-component cache; `None` compiles in memory.
+    pub component_cache: Option<PathBuf>,
+    /// Content-addressed distfile store consulted for remote sources.
+    pub distfile_store: Option<PathBuf>,
+    /// The install prefix the port is configured for.
+    pub prefix: String,
+    pub jobs: u32,
+    /// Copy the build log to stderr as it is written.
+    pub verbose: bool,
+    pub limits: Limits,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            build_root: crate::paths::build_root(),
+            component_cache: Some(crate::paths::cache_dir().join("components")),
+            distfile_store: Some(crate::paths::cache_dir().join("distfiles")),
+            prefix: "/opt/wport".into(),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            verbose: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Where a finished build left its results.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    pub port: String,
+    pub dir: PathBuf,
+    pub destroot: PathBuf,
+    pub log: PathBuf,
+    pub phases: Vec<PhaseReport>,
+}
+
+/// The phases a build runs, in order.
+pub fn phases(portfile: &Portfile) -> Vec<Phase> {
+    Phase::ALL
+        .into_iter()
+        .filter(|p| *p != Phase::Test || portfile.build.test)
+        .collect()
+}
+
+/// Build the port in `port_dir`.
+pub fn build_port(
+    port_dir: &Path,
+    opts: &BuildOptions,
+    exec: Option<Arc<dyn NativeExec>>,
+) -> anyhow::Result<BuildOutcome> {
+    let portfile_path = port_dir.join("Portfile.toml");
+    let portfile = Portfile::load(&portfile_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let label = format!("{}@{}", portfile.port.name, portfile.port.version);
+    build_loaded(port_dir, &portfile, opts, exec).with_context(|| format!("port {label}"))
+}
+
+fn build_loaded(
+    port_dir: &Path,
+    portfile: &Portfile,
+    opts: &BuildOptions,
+    exec: Option<Arc<dyn NativeExec>>,
+) -> anyhow::Result<BuildOutcome> {
+    let name = &portfile.port.name;
+    // Name and version are validated as safe path components by the schema.
+    let dir = opts
+        .build_root
+        .join(format!("{name}-{}", portfile.port.version));
+    let layout = Layout::fresh(&dir)?;
+    let log_file = std::fs::File::create(&layout.log)
+        .with_context(|| format!("creating the build log {}", layout.log.display()))?;
+    let log = BuildLog::new(Box::new(std::io::BufWriter::new(log_file)), opts.verbose);
+    log.line("wport", &format!("building {name} {} in {}", portfile.port.version, dir.display()));
+
+    // Sources: verified while they are copied in.
+    let distfiles = stage_sources(port_dir, portfile, opts, &layout, &log)?;
+    let patchfiles = stage_patchfiles(port_dir, portfile, &layout, &log)?;
+    stage_port_files(port_dir, &layout)?;
+
+    // Extraction into the work directory, through a directory handle.
+    let work = Dir::open_ambient_dir(&layout.work, cap_std::ambient_authority())
+        .with_context(|| format!("opening {}", layout.work.display()))?;
+    let mut top_level = Vec::new();
+    let mut newest = None;
+    for (source, file) in portfile.sources.iter().zip(&distfiles) {
+        if !source.extract {
+            continue;
+        }
+        let archive = layout.sources.join("distfiles").join(file);
+        let report = wport_fetch::extract::extract(&archive, &work, &wport_fetch::extract::Limits::default())
+            .with_context(|| format!("extracting distfile {file}"))?;
+        log.line("extract", &format!("{file}: {} entries, {} bytes", report.entries, report.bytes));
+        top_level.extend(report.top_level);
+        newest = newest.max(report.max_mtime);
+    }
+    top_level.sort();
+    top_level.dedup();
+    let worksrc = match (&portfile.build.worksrcdir, top_level.as_slice()) {
+        (Some(w), _) => Some(w.clone()),
+        (None, [single]) if layout.work.join(single).is_dir() => Some(single.clone()),
+        (None, _) => None,
+    };
+    if let Some(w) = &worksrc
+        && !layout.work.join(w).is_dir()
+    {
+        bail!("worksrcdir {w:?} does not exist in the extracted tree (top level: {top_level:?})");
+    }
+
+    // The build logic.
+    let component = component_bytes(port_dir, portfile)?;
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: opts.component_cache.clone(),
+    })?;
+    let loaded = sandbox.load(&component)?;
+    log.line(
+        "wport",
+        &format!(
+            "component {} ({})",
+            loaded.sha256_hex(),
+            if loaded.from_cache { "precompiled, from cache" } else { "compiled" }
+        ),
+    );
+
+    let spec = Arc::new(BuildSpec {
+        name: name.clone(),
+        version: portfile.port.version.clone(),
+        revision: portfile.port.revision,
+        prefix: opts.prefix.clone(),
+        jobs: opts.jobs,
+        source_date_epoch: portfile.port.source_date_epoch.or(newest).unwrap_or(0),
+        dirs: HostDirs {
+            sources: layout.sources.clone(),
+            work: layout.work.clone(),
+            destroot: layout.destroot.clone(),
+        },
+        worksrc,
+        distfiles,
+        patchfiles,
+        params: portfile.build.params.clone(),
+        limits: opts.limits.clone(),
+        exec,
+    });
+
+    let mut reports = Vec::new();
+    for phase in phases(portfile) {
+        let result = sandbox.run_phase(&loaded, &spec, phase, &log);
+        let _ = log.flush();
+        reports.push(result?);
+    }
+    log.flush()
+        .with_context(|| format!("writing the build log {}", layout.log.display()))?;
+    Ok(BuildOutcome {
+        port: format!("{name}@{}", portfile.port.version),
+        destroot: layout.destroot,
+        log: layout.log,
+        dir,
+        phases: reports,
+    })
+}
+
+/// The directories of one build.
+struct Layout {
+    sources: PathBuf,
+    work: PathBuf,
+    destroot: PathBuf,
+    log: PathBuf,
+}
+
+impl Layout {
+    /// Create a clean build directory, removing what an earlier build of the
+    /// same port left (std's remove_dir_all does not follow symlinks).
+    fn fresh(dir: &Path) -> anyhow::Result<Layout> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("removing the previous build in {}", dir.display()))?;
+        }
+        let layout = Layout {
+            sources: dir.join("sources"),
+            work: dir.join("work"),
+            destroot: dir.join("destroot"),
+            log: dir.join("build.log"),
+        };
+        for d in [
+            layout.sources.join("distfiles"),
+            layout.sources.join("patches"),
+            layout.sources.join("files"),
+            layout.work.clone(),
+            layout.destroot.clone(),
+        ] {
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        Ok(layout)
+    }
+}
+
+fn open_dir(path: &Path) -> anyhow::Result<Dir> {
+    Dir::open_ambient_dir(path, cap_std::ambient_authority()).with_context(|| format!("opening {}", path.display()))
+}
+
+/// Copy every distfile into `sources/distfiles`, verifying it on the way.
+fn stage_sources(
+    port_dir: &Path,
+    portfile: &Portfile,
+    opts: &BuildOptions,
+    layout: &Layout,
+    log: &BuildLog,
+) -> anyhow::Result<Vec<String>> {
+    let dest = open_dir(&layout.sources.join("distfiles"))?;
+    let mut names = Vec::new();
+    for source in &portfile.sources {
+        let name = source.distfile_name().to_owned();
+        let expected = wport_fetch::verify::Expected {
+            sha256: source.sha256.to_string().parse()?,
+            size: source.size,
+        };
+        let origin = match source.location() {
+            SourceLocation::Local(rel) => port_dir.join(rel),
+            SourceLocation::Remote(url) => {
+                let stored = opts
+                    .distfile_store
+                    .as_ref()
+                    .map(|s| s.join(source.sha256.to_string()));
+                match (url.strip_prefix("file://"), stored) {
+                    (Some(path), _) => PathBuf::from(path),
+                    (None, Some(stored)) if stored.is_file() => stored,
+                    (None, _) => bail!(
+                        "distfile {name}: {url} is not in the distfile store and network fetching \
+                         is not available in this build of wport; download it and use `file://`"
+                    ),
+                }
+            }
+        };
+        wport_fetch::verify::copy_verified(&origin, &dest, &name, &expected)
+            .with_context(|| format!("distfile {name} (from {})", origin.display()))?;
+        log.line("sources", &format!("{name}: sha256 {} and size {} verified", source.sha256, source.size));
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Copy every patchfile from the port's files/ into `sources/patches`,
+/// verifying its pinned sha256.
+fn stage_patchfiles(port_dir: &Path, portfile: &Portfile, layout: &Layout, log: &BuildLog) -> anyhow::Result<Vec<String>> {
+    let dest = open_dir(&layout.sources.join("patches"))?;
+    let mut names = Vec::new();
+    for patch in &portfile.patchfiles {
+        let origin = port_dir.join("files").join(&patch.file);
+        let size = std::fs::metadata(&origin)
+            .with_context(|| format!("patchfile {}", origin.display()))?
+            .len();
+        let name = Path::new(&patch.file)
+            .file_name()
+            .context("patchfile without a file name")?
+            .to_string_lossy()
+            .into_owned();
+        let expected = wport_fetch::verify::Expected {
+            sha256: patch.sha256.to_string().parse()?,
+            size,
+        };
+        wport_fetch::verify::copy_verified(&origin, &dest, &name, &expected)
+            .with_context(|| format!("patchfile {}", origin.display()))?;
+        log.line("sources", &format!("patchfile {name}: sha256 {} verified", patch.sha256));
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Copy the port's own `files/` directory (read-only for the build).
+fn stage_port_files(port_dir: &Path, layout: &Layout) -> anyhow::Result<()> {
+    let src = port_dir.join("files");
+    if !src.is_dir() {
+        return Ok(());
+    }
+    copy_plain_tree(&src, &layout.sources.join("files"))
+}
+
+/// Copy regular files and directories; a port's files/ has no business
+/// holding links or devices, so those are refused.
+fn copy_plain_tree(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(src).with_context(|| format!("listing {}", src.display()))? {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        if ty.is_dir() {
+            std::fs::create_dir_all(&to).with_context(|| format!("creating {}", to.display()))?;
+            copy_plain_tree(&from, &to)?;
+        } else if ty.is_file() {
+            std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+        } else {
+            bail!("{}: only regular files and directories belong in a port's files/", from.display());
+        }
+    }
+    Ok(())
+}
+
+/// The component that carries the port's build logic.
+fn component_bytes(port_dir: &Path, portfile: &Portfile) -> anyhow::Result<Vec<u8>> {
+    match &portfile.build.kind {
+        BuildKind::Standard(which) => Ok(crate::embedded::standard_component(*which).to_vec()),
+        BuildKind::Component { path, sha256 } => {
+            let file = port_dir.join(path);
+            let bytes = std::fs::read(&file).with_context(|| format!("reading the component {}", file.display()))?;
+            let actual = wport_sandbox::cache::hex(&wport_sandbox::cache::sha256(&bytes));
+            if actual != sha256.to_string() {
+                bail!(
+                    "component {}: sha256 {actual} does not match the pinned {sha256}; \
+                     rebuild it or re-pin it after review",
+                    file.display()
+                );
+            }
+            Ok(bytes)
+        }
+    }
+}

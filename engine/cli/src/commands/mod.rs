@@ -1,0 +1,9 @@
+pub mod build;
+
+/// Print an error with its whole context chain, the way every verb does.
+pub fn report(e: &anyhow::Error) {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Exit codes of `wport`, documented in one place.
+//!
+//! | code | meaning |
+//! |-----:|---------|
+//! | 0 | success |
+//! | 1 | the operation failed (a phase failed, a checksum did not match, ...) |
+//! | 2 | usage error: bad arguments, malformed Portfile |
+//! | 3 | a security check refused the input (signature, capability, path escape) |
+//! | 4 | a sandbox limit stopped a phase (time, memory, resources) |
+
+pub const SUCCESS: i32 = 0;
+pub const FAILURE: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const REFUSED: i32 = 3;
+pub const LIMIT: i32 = 4;

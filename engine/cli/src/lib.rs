@@ -1,0 +1,12 @@
+//! The `wport` command-line tool, as a library so tests can drive it.
+//!
+//! Code map: `main.rs` parses arguments (clap) and dispatches to
+//! `commands/<verb>.rs`, which turn arguments into settings and call the
+//! operations here: [`build`] runs a port end to end; [`embedded`] holds the
+//! standard components and the demo port compiled into the binary;
+//! [`exit`] documents every exit code in one place.
+
+pub mod build;
+pub mod embedded;
+pub mod exit;
+pub mod paths;
