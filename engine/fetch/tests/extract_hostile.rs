@@ -469,3 +469,53 @@ fn unknown_format_and_truncated_stream_are_reported() {
     let p = s.write_archive("trunc.tar.gz", &gz[..gz.len() / 2]);
     assert_err!(s.extract(&p), ExtractError::Corrupt { .. });
 }
+
+#[test]
+fn absolute_zip_entry_is_refused() {
+    let s = Sandbox::new();
+    let abs = s.victim().join("secret.txt");
+    let z = zip(&[(abs.to_str().unwrap(), 0o644, b"pwned\n")]);
+    let p = s.write_archive("a.zip", &z);
+    assert_err!(s.extract(&p), ExtractError::UnsafePath { .. });
+}
+
+#[test]
+fn huge_pax_header_hits_metadata_limit() {
+    // Same bound for PAX records, which the tar crate also buffers whole.
+    let s = Sandbox::new();
+    let big = vec![b'v'; 2 << 20];
+    let tar = RawTar::new().pax(&[("comment", &big)]).file("x", b"").finish();
+    assert_err!(s.run(&tar), ExtractError::LimitExceeded { what: Limit::MetadataBytes, .. });
+}
+
+#[test]
+fn policy_errors_are_precise_inside_compressed_streams() {
+    // The decompressor thread must not blur a policy refusal into a stream error.
+    let s = Sandbox::new();
+    let tar = RawTar::new()
+        .file("pkg/big", &vec![3u8; 1 << 20])
+        .symlink("pkg/up", "../../victim")
+        .finish();
+    for (name, bytes) in [("a.tar.gz", gzip(&tar)), ("a.tar.xz", xz(&tar)), ("a.tar.bz2", bzip2(&tar)), ("a.tar.zst", zstd(&tar))] {
+        let p = s.write_archive(name, &bytes);
+        assert_err!(s.extract(&p), ExtractError::LinkEscape { entry, .. } if entry == "pkg/up");
+    }
+}
+
+#[test]
+fn corrupt_compressed_data_is_reported_with_the_entry() {
+    let s = Sandbox::new();
+    let mut data = Vec::new();
+    let mut x: u32 = 7;
+    for _ in 0..200_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        data.push((x >> 16) as u8);
+    }
+    let mut gz = gzip(&RawTar::new().file("noise.bin", &data).finish());
+    let mid = gz.len() / 2;
+    for b in &mut gz[mid..mid + 64] {
+        *b ^= 0xa5;
+    }
+    let p = s.write_archive("bad.tar.gz", &gz);
+    assert_err!(s.extract(&p), ExtractError::Corrupt { entry: Some(e), .. } if e == "noise.bin");
+}
