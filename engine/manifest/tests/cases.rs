@@ -2,13 +2,18 @@
 //! `expected.txt`, which holds the rendered error, or `OK` for a Portfile
 //! that must parse.
 //!
+//! A case's name starts with the [`ErrorKind::code`] it must fail with
+//! (`unknown-field-in-source` fails with `unknown-field`), or `valid-`;
+//! the runner checks that too, so the structured kind a linter reports is
+//! tested alongside the rendered text.
+//!
 //! Run with `WPORT_BLESS=1` to (re)write every `expected.txt` from the
 //! current output; review the diff before committing it.
 
 use std::fs;
 use std::path::Path;
 
-use wport_manifest::Portfile;
+use wport_manifest::{ErrorKind, Portfile};
 
 #[test]
 fn portfile_cases() {
@@ -30,7 +35,16 @@ fn portfile_cases() {
             .unwrap_or_else(|e| panic!("case {name}: reading Portfile.toml: {e}"));
         // A stable, relative name so expected files do not depend on the checkout.
         let file = format!("cases/{name}/Portfile.toml");
-        let actual = match Portfile::parse(&text, &file) {
+        let result = Portfile::parse(&text, &file);
+        let code = result.as_ref().err().map(|err| err.kind().code());
+        match (name.strip_prefix("valid-"), code) {
+            (Some(_), None) => {}
+            (Some(_), Some(code)) => failures.push(format!("case {name}: expected to parse, failed with `{code}`")),
+            (None, None) => failures.push(format!("case {name}: expected an error, parsed")),
+            (None, Some(code)) if name.starts_with(code) => {}
+            (None, Some(code)) => failures.push(format!("case {name}: failed with `{code}`, which its name does not start with")),
+        }
+        let actual = match &result {
             Ok(_) => "OK\n".to_owned(),
             Err(err) => err.render(&text),
         };
@@ -49,4 +63,33 @@ fn portfile_cases() {
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n"));
     eprintln!("{} cases: {valid} valid, {invalid} invalid", cases.len());
+    // The catalogue is the spec of the error classes: keep it from shrinking
+    // unnoticed.
+    assert!(valid >= 5 && invalid >= 20, "too few cases: {valid} valid, {invalid} invalid");
+}
+
+/// Every [`ErrorKind`] except `Io` (no file to show) has at least one case.
+#[test]
+fn every_error_kind_has_a_case() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let names: Vec<String> = fs::read_dir(&root)
+        .expect("reading tests/cases")
+        .map(|entry| entry.expect("reading tests/cases").file_name().to_string_lossy().into_owned())
+        .collect();
+    let kinds = [
+        ErrorKind::Syntax,
+        ErrorKind::UnknownField { field: String::new(), table: String::new(), expected: Vec::new(), suggestion: None },
+        ErrorKind::MissingField { field: String::new(), table: String::new() },
+        ErrorKind::WrongType { field: String::new(), expected: String::new() },
+        ErrorKind::InvalidValue { field: String::new() },
+        ErrorKind::UnsafePath { field: String::new(), path: String::new() },
+        ErrorKind::Conflict { field: String::new(), other: String::new() },
+        ErrorKind::UndeclaredDependency { phase: wport_manifest::Phase::Build, dependency: String::new() },
+        ErrorKind::LoaderEnvRefused { phase: wport_manifest::Phase::Build, variable: String::new() },
+        ErrorKind::ReservedEnv { phase: wport_manifest::Phase::Build, variable: String::new() },
+        ErrorKind::Duplicate { field: String::new(), value: String::new() },
+    ];
+    for kind in kinds {
+        assert!(names.iter().any(|name| name.starts_with(kind.code())), "no case for `{}`", kind.code());
+    }
 }
