@@ -74,7 +74,7 @@ pub fn build_port(
     exec: Option<Arc<dyn NativeExec>>,
 ) -> anyhow::Result<BuildOutcome> {
     let portfile_path = port_dir.join("Portfile.toml");
-    let portfile = Portfile::load(&portfile_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let portfile = Portfile::load(&portfile_path)?;
     let label = format!("{}@{}", portfile.port.name, portfile.port.version);
     build_loaded(port_dir, &portfile, opts, exec).with_context(|| format!("port {label}"))
 }
@@ -317,6 +317,18 @@ fn copy_plain_tree(src: &Path, dst: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The port's own component is not the one its Portfile pins.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "component {}: sha256 {actual} does not match the pinned {pinned}; rebuild it or re-pin it after review",
+    file.display()
+)]
+pub struct ComponentMismatch {
+    pub file: PathBuf,
+    pub pinned: String,
+    pub actual: String,
+}
+
 /// The component that carries the port's build logic.
 fn component_bytes(port_dir: &Path, portfile: &Portfile) -> anyhow::Result<Vec<u8>> {
     match &portfile.build.kind {
@@ -326,11 +338,12 @@ fn component_bytes(port_dir: &Path, portfile: &Portfile) -> anyhow::Result<Vec<u
             let bytes = std::fs::read(&file).with_context(|| format!("reading the component {}", file.display()))?;
             let actual = wport_sandbox::cache::hex(&wport_sandbox::cache::sha256(&bytes));
             if actual != sha256.to_string() {
-                bail!(
-                    "component {}: sha256 {actual} does not match the pinned {sha256}; \
-                     rebuild it or re-pin it after review",
-                    file.display()
-                );
+                return Err(ComponentMismatch {
+                    file,
+                    pinned: sha256.to_string(),
+                    actual,
+                }
+                .into());
             }
             Ok(bytes)
         }

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use wport::build::{BuildOptions, build_port};
 use wport::exit;
+use wport::build::ComponentMismatch;
+use wport_fetch::extract::ExtractError;
+use wport_fetch::verify::VerifyError;
+use wport_manifest::ManifestError;
 use wport_sandbox::PhaseError;
 
 #[derive(clap::Args)]
@@ -68,10 +72,41 @@ pub fn run(args: Args) -> i32 {
         }
         Err(e) => {
             super::report(&e);
-            match e.downcast_ref::<PhaseError>() {
-                Some(PhaseError::Limit { .. }) => exit::LIMIT,
-                _ => exit::FAILURE,
-            }
+            exit_code(&e)
         }
     }
+}
+
+/// Map a failed build to its documented exit code (see `wport::exit`).
+fn exit_code(e: &anyhow::Error) -> i32 {
+    for cause in e.chain() {
+        if cause.is::<ManifestError>() {
+            return exit::USAGE;
+        }
+        if cause.is::<ComponentMismatch>() {
+            return exit::REFUSED;
+        }
+        if let Some(v) = cause.downcast_ref::<VerifyError>() {
+            return match v {
+                VerifyError::SizeExceeded { .. }
+                | VerifyError::SizeMismatch { .. }
+                | VerifyError::DigestMismatch { .. } => exit::REFUSED,
+                _ => exit::FAILURE,
+            };
+        }
+        if let Some(x) = cause.downcast_ref::<ExtractError>() {
+            return match x {
+                ExtractError::UnsafePath { .. }
+                | ExtractError::LinkEscape { .. }
+                | ExtractError::ThroughSymlink { .. }
+                | ExtractError::SpecialFile { .. }
+                | ExtractError::LimitExceeded { .. } => exit::REFUSED,
+                _ => exit::FAILURE,
+            };
+        }
+        if let Some(PhaseError::Limit { .. }) = cause.downcast_ref::<PhaseError>() {
+            return exit::LIMIT;
+        }
+    }
+    exit::FAILURE
 }
