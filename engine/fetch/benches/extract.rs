@@ -42,6 +42,7 @@ fn bench_one(archive: &Path, work: &Path) {
     let mut theirs = Duration::MAX;
     let mut report = None;
     for round in 0..ROUNDS {
+        let last = round == ROUNDS - 1;
         let d = work.join(format!("ours-{round}"));
         std::fs::create_dir(&d).unwrap();
         let dir = Dir::open_ambient_dir(&d, ambient_authority()).unwrap();
@@ -50,7 +51,7 @@ fn bench_one(archive: &Path, work: &Path) {
         ours = ours.min(t.elapsed());
         report = Some(r);
         drop(dir);
-        std::fs::remove_dir_all(&d).unwrap();
+        let ours_dir = d;
 
         let d = work.join(format!("tar-{round}"));
         std::fs::create_dir(&d).unwrap();
@@ -58,6 +59,11 @@ fn bench_one(archive: &Path, work: &Path) {
         let status = Command::new("tar").arg("-xf").arg(archive).arg("-C").arg(&d).status().expect("run tar");
         theirs = theirs.min(t.elapsed());
         assert!(status.success(), "tar -xf {} failed", archive.display());
+        if last {
+            // Same tree as GNU tar: names, types, contents, link targets, x bits, mtimes.
+            assert_eq!(tree(&ours_dir), tree(&d), "{}: trees differ from tar's", archive.display());
+        }
+        std::fs::remove_dir_all(&ours_dir).unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
     let r = report.unwrap();
@@ -72,6 +78,33 @@ fn bench_one(archive: &Path, work: &Path) {
         theirs.as_secs_f64() * 1e3,
         ours.as_secs_f64() / theirs.as_secs_f64(),
     );
+}
+
+/// Everything that matters to a build about an extracted tree.
+fn tree(root: &Path) -> Vec<(PathBuf, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().to_path_buf();
+            let desc = if m.file_type().is_symlink() {
+                format!("link {:?}", std::fs::read_link(&p).unwrap())
+            } else if m.is_dir() {
+                stack.push(p.clone());
+                "dir".to_string()
+            } else {
+                let data = std::fs::read(&p).unwrap();
+                let digest = wport_fetch::Sha256::of(&data);
+                format!("file x={} mtime={} {digest}", m.mode() & 0o100 != 0, m.mtime())
+            };
+            out.push((rel, desc));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// A deterministic source-like tree: 4,000 small text files in 200 directories
