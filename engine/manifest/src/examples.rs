@@ -97,3 +97,67 @@ pub(crate) fn why(table: &str, field: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, Visitor, value::Error};
+
+    use super::*;
+    use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPatchfile, RawPhase, RawPort, RawPortfile, RawSource};
+
+    /// A deserializer that only records the field list a derived struct
+    /// asks for, so this test reads the schema from `raw` itself.
+    struct FieldNames(Option<&'static [&'static str]>);
+
+    impl<'de> Deserializer<'de> for &mut FieldNames {
+        type Error = Error;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Error> {
+            self.0 = Some(fields);
+            Err(de::Error::custom("field names recorded"))
+        }
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    fn fields<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        let mut names = FieldNames(None);
+        let _ = T::deserialize(&mut names);
+        names.0.expect("a derived struct")
+    }
+
+    #[test]
+    fn every_key_has_an_example() {
+        let tables: [(&str, &[&str]); 7] = [
+            ("", fields::<RawPortfile>()),
+            ("port", fields::<RawPort>()),
+            ("source", fields::<RawSource>()),
+            ("patchfile", fields::<RawPatchfile>()),
+            ("dependencies", fields::<RawDependencies>()),
+            ("build", fields::<RawBuild>()),
+            ("capabilities.configure", fields::<RawPhase>()),
+        ];
+        for (table, keys) in tables {
+            for key in keys {
+                assert!(example(table, key).is_some(), "no example for `{key}` in [{table}]");
+            }
+        }
+        for phase in fields::<RawCapabilities>() {
+            assert!(example("capabilities", phase).is_some(), "no example for phase `{phase}`");
+        }
+        assert_eq!(fields::<RawSource>(), ["url", "mirrors", "sha256", "size", "file", "extract"]);
+    }
+}
