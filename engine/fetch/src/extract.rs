@@ -57,6 +57,10 @@ pub const RATIO_GRACE_BYTES: u64 = 4 << 20;
 /// bound one header could claim gigabytes of "file name".
 pub const MAX_METADATA_BYTES: u64 = 1 << 20;
 
+/// Most components in an entry path. The walk holds one directory handle per
+/// level, so this also bounds open file descriptors; real trees stay far below.
+pub const MAX_PATH_DEPTH: usize = 256;
+
 /// Longest symlink target read from a zip entry (zip stores it as file data).
 const MAX_ZIP_LINK_TARGET: u64 = 4096;
 
@@ -108,6 +112,8 @@ pub enum Limit {
     EntryBytes,
     /// [`MAX_METADATA_BYTES`] (not configurable).
     MetadataBytes,
+    /// [`MAX_PATH_DEPTH`] (not configurable).
+    PathDepth,
 }
 
 impl fmt::Display for Limit {
@@ -118,6 +124,7 @@ impl fmt::Display for Limit {
             Limit::Ratio => "decompression ratio",
             Limit::EntryBytes => "bytes of one entry",
             Limit::MetadataBytes => "header metadata bytes of one entry",
+            Limit::PathDepth => "components in one path",
         })
     }
 }
@@ -868,6 +875,13 @@ impl<'d> Extractor<'d> {
     /// Validates an entry's name and accounts for it in the report and limits.
     fn begin<'a>(&mut self, raw: &'a [u8], entry: &'a str, mtime: Option<u64>) -> Result<EntryPath<'a>, ExtractError> {
         let comps = components(raw).ok_or_else(|| ExtractError::UnsafePath { entry: entry.into() })?;
+        if comps.len() > MAX_PATH_DEPTH {
+            return Err(ExtractError::LimitExceeded {
+                what: Limit::PathDepth,
+                limit: MAX_PATH_DEPTH as u64,
+                entry: Some(entry.into()),
+            });
+        }
         self.report.entries += 1;
         if self.report.entries > self.limits.max_entries {
             return Err(ExtractError::LimitExceeded {

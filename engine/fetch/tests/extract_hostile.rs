@@ -519,3 +519,13 @@ fn corrupt_compressed_data_is_reported_with_the_entry() {
     let p = s.write_archive("bad.tar.gz", &gz);
     assert_err!(s.extract(&p), ExtractError::Corrupt { entry: Some(e), .. } if e == "noise.bin");
 }
+
+#[test]
+fn absurdly_deep_path_hits_depth_limit() {
+    // One directory handle is held per level: depth is bounded before any is created.
+    let s = Sandbox::new();
+    let deep = "d/".repeat(300) + "f";
+    let tar = RawTar::new().pax(&[("path", deep.as_bytes())]).file("x", b"").finish();
+    assert_err!(s.run(&tar), ExtractError::LimitExceeded { what: Limit::PathDepth, limit: 256, .. });
+    assert!(!s.dest_path("d").exists());
+}
