@@ -104,8 +104,8 @@ fn run(mut cmd: Command, what: &str) {
         .unwrap_or_else(|e| panic!("could not start cargo to build {what}: {e}"));
     assert!(
         status.success(),
-        "building {what} for {TARGET} failed ({status}); is the target installed? \
-         (`rustup target add {TARGET}`)"
+        "building {what} for {TARGET} failed ({status}): see the compiler output above \
+         (a missing target is installed with `rustup target add {TARGET}`)"
     );
 }
 
