@@ -254,7 +254,7 @@ impl ManifestError {
         self.inner.span.clone()
     }
 
-    /// One line saying what is wrong, e.g. "unknown field `sha265` in [[source]]".
+    /// One line saying what is wrong, e.g. "unknown field `sha265` in \[\[source\]\]".
     pub fn message(&self) -> &str {
         &self.inner.message
     }

@@ -1,7 +1,7 @@
 //! The value rules of the schema, as pure functions over strings.
 //!
 //! Each check returns a [`Rejection`]: what is wrong and what to write
-//! instead. [`crate::validate`] attaches the position. These functions are
+//! instead. `validate` attaches the position. These functions are
 //! public through the crate root so that other tools (a linter, the `new`
 //! command) apply the same rules without parsing a whole Portfile.
 

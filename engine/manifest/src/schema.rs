@@ -1,6 +1,6 @@
 //! The validated Portfile, as the rest of wport sees it.
 //!
-//! Every value here has passed [`crate::validate`]: names and versions are safe
+//! Every value here has passed `validate`: names and versions are safe
 //! path components, paths are safe relative paths, digests are well formed,
 //! capability grants only name declared dependencies. Code that holds a
 //! [`Portfile`] does not need to re-check any of that.
