@@ -7,9 +7,12 @@
 //! exit, signal, denial, timeout, missing program) is an [`Error`] naming the
 //! program and its arguments.
 //!
-//! ```ignore
+//! ```no_run
+//! # use wport_guest_sdk::{env, run};
+//! # fn f() -> wport_guest_sdk::Result<()> {
 //! run("make").arg(format!("-j{}", env::jobs())).arg("all").status()?;
 //! let version = run("./tool").arg("--version").output_string()?;
+//! # Ok(()) }
 //! ```
 
 use std::fmt;
@@ -119,11 +122,16 @@ impl Command {
     /// an error here (the other errors are). `capture_stdout` returns the
     /// child's stdout instead of sending it to the build log.
     pub fn outcome(&self, capture_stdout: bool) -> Result<Outcome> {
-        let cwd = self.resolved_cwd().with_context(|| format!("running `{self}`"))?;
+        let cwd = self
+            .resolved_cwd()
+            .with_context(|| format!("running `{self}`"))?;
         let cwd_str = cwd.to_str().ok_or_else(|| {
             Error::new(
                 ErrorKind::Invalid,
-                format!("running `{self}`: directory `{}` is not UTF-8", cwd.display()),
+                format!(
+                    "running `{self}`: directory `{}` is not UTF-8",
+                    cwd.display()
+                ),
             )
         })?;
         crate::log::debug(format!("running `{self}` in {cwd_str}"));

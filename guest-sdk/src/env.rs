@@ -151,7 +151,10 @@ pub(crate) fn under(root: &Path, path: &Path) -> Result<PathBuf> {
 /// Guest paths of the verified distfiles, in Portfile order (empty when the
 /// phase cannot see the sources).
 pub fn distfiles() -> Vec<PathBuf> {
-    build_env::distfiles().into_iter().map(PathBuf::from).collect()
+    build_env::distfiles()
+        .into_iter()
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// Guest paths of the verified patchfiles, in the order they apply (empty
@@ -187,14 +190,15 @@ pub fn param_one(name: &str) -> Result<Option<String>> {
     let Some(values) = param(name) else {
         return Ok(None);
     };
-    match <[String; 1]>::try_from(param_list(name)?) {
+    let n = values.len();
+    let expanded = placeholders().expand_all(&values).map_err(|e| {
+        Error::new(ErrorKind::Invalid, e.to_string()).context(format!("parameter `{name}`"))
+    })?;
+    match <[String; 1]>::try_from(expanded) {
         Ok([v]) => Ok(Some(v)),
         Err(_) => Err(Error::new(
             ErrorKind::Invalid,
-            format!(
-                "parameter `{name}` must be one string, not a list of {}",
-                values.len()
-            ),
+            format!("parameter `{name}` must be one string, not a list of {n}"),
         )),
     }
 }

@@ -106,7 +106,7 @@ impl std::error::Error for Error {}
 
 /// Adds context to the error of a `Result` (or turns a `None` into an error).
 ///
-/// ```ignore
+/// ```
 /// use wport_guest_sdk::{Context, Result};
 /// fn read_version(path: &str) -> Result<String> {
 ///     std::fs::read_to_string(path).with_context(|| format!("reading {path}"))
@@ -167,7 +167,10 @@ impl From<files::Error> for Error {
         use files::ErrorKind as F;
         let (kind, what) = match e.kind {
             F::NotFound => (ErrorKind::NotFound, "not found"),
-            F::Escape => (ErrorKind::Denied, "leaves the directories granted to this phase"),
+            F::Escape => (
+                ErrorKind::Denied,
+                "leaves the directories granted to this phase",
+            ),
             F::ReadOnly => (ErrorKind::Denied, "not writable in this phase"),
             F::Exists => (ErrorKind::AlreadyExists, "exists already"),
             F::Invalid => (ErrorKind::Invalid, "invalid argument"),
@@ -261,7 +264,9 @@ mod tests {
         let e = r.context("opening x").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.to_string(), "opening x: gone");
-        let e = None::<u8>.with_context(|| "param `x` is not set").unwrap_err();
+        let e = None::<u8>
+            .with_context(|| "param `x` is not set")
+            .unwrap_err();
         assert_eq!(e.to_string(), "param `x` is not set");
     }
 

@@ -195,7 +195,10 @@ mod tests {
                 name: "destroot".into()
             }
         );
-        assert_eq!(e.to_string(), "placeholder {destroot} has no value in this phase");
+        assert_eq!(
+            e.to_string(),
+            "placeholder {destroot} has no value in this phase"
+        );
     }
 
     #[test]

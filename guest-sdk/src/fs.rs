@@ -91,9 +91,20 @@ pub fn xinstall(src: impl AsRef<Path>, dst: impl AsRef<Path>, mode: u32) -> Resu
         }
         dst.to_path_buf()
     };
-    std::fs::copy(src, &target).with_context(what)?;
+    copy_file_contents(src, &target).with_context(what)?;
     set_mode(&target, mode).with_context(what)?;
     Ok(target)
+}
+
+/// Copy the bytes of the file `src` to `dst` (created or truncated). Not
+/// `std::fs::copy`: on WASI it also tries to copy permission bits, which
+/// WASI cannot set (the host's `set-mode` does that).
+fn copy_file_contents(src: &Path, dst: &Path) -> Result<u64> {
+    let mut from =
+        std::fs::File::open(src).with_context(|| format!("opening {}", src.display()))?;
+    let mut to =
+        std::fs::File::create(dst).with_context(|| format!("creating {}", dst.display()))?;
+    std::io::copy(&mut from, &mut to).with_context(|| format!("writing {}", dst.display()))
 }
 
 /// Set the permission bits of `path` (0o000..=0o777, plus sticky on
@@ -171,8 +182,13 @@ pub fn move_path(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
 /// refuses absolute targets.
 pub fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> Result<()> {
     let (target, link) = (target.as_ref(), link.as_ref());
-    files::symlink(host_path(target)?, host_path(link)?)
-        .with_context(|| format!("creating symlink {} -> {}", link.display(), target.display()))
+    files::symlink(host_path(target)?, host_path(link)?).with_context(|| {
+        format!(
+            "creating symlink {} -> {}",
+            link.display(),
+            target.display()
+        )
+    })
 }
 
 /// The content of the symlink at `path`.
@@ -224,7 +240,10 @@ impl Reinplace {
     /// # Panics
     /// If `text` is empty (it would match between every two bytes).
     pub fn literal(text: &str, replacement: &str) -> Self {
-        assert!(!text.is_empty(), "Reinplace::literal needs a non-empty text");
+        assert!(
+            !text.is_empty(),
+            "Reinplace::literal needs a non-empty text"
+        );
         Self {
             matcher: Matcher::Literal(text.as_bytes().to_vec()),
             replacement: replacement.as_bytes().to_vec(),
@@ -273,8 +292,11 @@ impl Reinplace {
         let (out, count) = self.apply_to(&text);
         if count == 0 {
             if self.require_match {
-                return Err(Error::new(ErrorKind::Invalid, "the pattern matches nothing"))
-                    .with_context(what);
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    "the pattern matches nothing",
+                ))
+                .with_context(what);
             }
             crate::log::warn(format!("{}: changed nothing", what()));
             return Ok(0);
@@ -327,10 +349,11 @@ pub fn reinplace<P: AsRef<Path>>(
 /// target file and the hunk. Hunks found at an offset are logged.
 pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result<()> {
     let (patchfile, dir) = (patchfile.as_ref(), dir.as_ref());
-    let pname = patchfile
-        .file_name()
-        .map_or_else(|| patchfile.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let what = || format!("patch {pname} in {}", dir.display());
+    let pname = patchfile.file_name().map_or_else(
+        || patchfile.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let what = || format!("applying {pname} to {}", dir.display());
     let to_err = |e: patch::PatchError| {
         let kind = match e {
             patch::PatchError::Read { .. } => ErrorKind::Other,
@@ -361,12 +384,14 @@ pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result
     }
     for change in plan.changes {
         match change {
-            Change::Write { path, content, created } => {
+            Change::Write {
+                path,
+                content,
+                created,
+            } => {
                 let path = dir.join(path);
-                if created {
-                    if let Some(parent) = path.parent() {
-                        mkdir_p(parent).with_context(what)?;
-                    }
+                if created && let Some(parent) = path.parent() {
+                    mkdir_p(parent).with_context(what)?;
                 }
                 write(&path, content).with_context(what)?;
             }
@@ -398,7 +423,10 @@ mod tests {
     fn reinplace_replaces_every_match() {
         let r = Reinplace::new("@PREFIX@", "/opt/wport").unwrap();
         let (out, n) = r.apply_to(b"@PREFIX@/bin:@PREFIX@/sbin");
-        assert_eq!((out.as_slice(), n), (&b"/opt/wport/bin:/opt/wport/sbin"[..], 2));
+        assert_eq!(
+            (out.as_slice(), n),
+            (&b"/opt/wport/bin:/opt/wport/sbin"[..], 2)
+        );
     }
 
     #[test]
@@ -429,6 +457,9 @@ mod tests {
     fn reinplace_bad_regex_is_invalid() {
         let e = Reinplace::new("(unclosed", "x").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Invalid);
-        assert!(e.to_string().starts_with("reinplace pattern `(unclosed`: bad regular expression"));
+        assert!(
+            e.to_string()
+                .starts_with("reinplace pattern `(unclosed`: bad regular expression")
+        );
     }
 }

@@ -178,18 +178,23 @@ impl fmt::Display for PatchError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Self::UnsafePath { name } => write!(
-                f,
-                "refusing file name `{name}`: absolute or contains `..`"
-            ),
+            Self::UnsafePath { name } => {
+                write!(f, "refusing file name `{name}`: absolute or contains `..`")
+            }
             Self::HunkFailed {
                 file,
                 hunk,
                 line,
                 reason,
-            } => write!(f, "{file}: hunk #{hunk} (at line {line}) does not apply: {reason}"),
+            } => write!(
+                f,
+                "{file}: hunk #{hunk} (at line {line}) does not apply: {reason}"
+            ),
             Self::AlreadyExists { file } => {
-                write!(f, "{file}: the patch creates this file but it exists already")
+                write!(
+                    f,
+                    "{file}: the patch creates this file but it exists already"
+                )
             }
             Self::DeleteNotEmpty { file } => write!(
                 f,
@@ -340,8 +345,14 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), PatchError> {
     else {
         return Err(bad());
     };
-    let (old_start, old_len) = old.strip_prefix('-').and_then(parse_range).ok_or_else(bad)?;
-    let (new_start, new_len) = new.strip_prefix('+').and_then(parse_range).ok_or_else(bad)?;
+    let (old_start, old_len) = old
+        .strip_prefix('-')
+        .and_then(parse_range)
+        .ok_or_else(bad)?;
+    let (new_start, new_len) = new
+        .strip_prefix('+')
+        .and_then(parse_range)
+        .ok_or_else(bad)?;
     if (old_len > 0 && old_start == 0) || (new_len > 0 && new_start == 0) {
         return Err(bad());
     }
@@ -353,7 +364,9 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), PatchError> {
         let Some(&l) = lines.get(i) else {
             return Err(parse_err(
                 i,
-                format!("hunk `{header}` ends early ({old_left} old and {new_left} new lines missing)"),
+                format!(
+                    "hunk `{header}` ends early ({old_left} old and {new_left} new lines missing)"
+                ),
             ));
         };
         let (kind, rest) = match l.first() {
@@ -371,11 +384,18 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), PatchError> {
             _ => {
                 return Err(parse_err(
                     i + 1,
-                    format!("unexpected line in hunk `{header}` ({old_left} old and {new_left} new lines still expected)"),
+                    format!(
+                        "unexpected line in hunk `{header}` ({old_left} old and {new_left} new lines still expected)"
+                    ),
                 ));
             }
         };
-        let count_err = || parse_err(i + 1, format!("hunk `{header}` has more lines than its header says"));
+        let count_err = || {
+            parse_err(
+                i + 1,
+                format!("hunk `{header}` has more lines than its header says"),
+            )
+        };
         match kind {
             b' ' => {
                 old_left = old_left.checked_sub(1).ok_or_else(count_err)?;
@@ -414,7 +434,12 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), PatchError> {
 fn strip_last_newline(body: &mut [Line], line: usize) -> Result<(), PatchError> {
     let last = match body.last_mut() {
         Some(Line::Context(l) | Line::Remove(l) | Line::Add(l)) => l,
-        None => return Err(parse_err(line, "`\\ No newline` marker without a line before it")),
+        None => {
+            return Err(parse_err(
+                line,
+                "`\\ No newline` marker without a line before it",
+            ));
+        }
     };
     if last.ends_with(b"\n") {
         last.pop();
@@ -463,6 +488,10 @@ impl FilePatch {
     }
 }
 
+/// How [`Patch::plan`] reads a file: its content, `None` if it does not
+/// exist, or an error message.
+pub type ReadFn<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>, String> + 'a;
+
 impl Patch {
     /// Choose the strip level like `patch`: the lowest of 0..=3 for which
     /// every file the patch modifies or deletes exists. `exists` answers for
@@ -482,7 +511,10 @@ impl Patch {
             return Ok(usize::from(gitlike));
         }
         for strip in 0..=MAX_STRIP {
-            if constrained.iter().all(|f| f.existing_target(strip, exists).is_some()) {
+            if constrained
+                .iter()
+                .all(|f| f.existing_target(strip, exists).is_some())
+            {
                 return Ok(strip);
             }
         }
@@ -503,11 +535,7 @@ impl Patch {
     /// `read` returns the current content of a relative path, `None` if it
     /// does not exist. Nothing is written: the caller carries out the
     /// returned [`Change`]s, so a failing hunk leaves the tree untouched.
-    pub fn plan(
-        &self,
-        strip: usize,
-        read: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>, String>,
-    ) -> Result<Plan, PatchError> {
+    pub fn plan(&self, strip: usize, read: &mut ReadFn<'_>) -> Result<Plan, PatchError> {
         // Current state of every touched file: Some(content) or None (absent).
         let mut state: BTreeMap<String, (Option<Vec<u8>>, bool)> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
@@ -572,14 +600,15 @@ impl Patch {
                 .get(&target)
                 .and_then(|(c, _)| c.clone())
                 .unwrap_or_default();
-            let (result, offsets) = apply_hunks(&current, &fp.hunks).map_err(|(hunk, reason)| {
-                PatchError::HunkFailed {
-                    file: target.clone(),
-                    hunk: hunk + 1,
-                    line: fp.hunks[hunk].old_start,
-                    reason,
-                }
-            })?;
+            let (result, offsets) =
+                apply_hunks(&current, &fp.hunks).map_err(|(hunk, reason)| {
+                    PatchError::HunkFailed {
+                        file: target.clone(),
+                        hunk: hunk + 1,
+                        line: fp.hunks[hunk].old_start,
+                        reason,
+                    }
+                })?;
             for (i, off) in offsets.iter().enumerate() {
                 if *off != 0 {
                     notes.push(format!(
@@ -622,7 +651,10 @@ impl Patch {
 
 /// Apply `hunks` to `content`. On success, the new content and each hunk's
 /// offset in lines; on failure, the failing hunk's index and why.
-pub fn apply_hunks(content: &[u8], hunks: &[Hunk]) -> Result<(Vec<u8>, Vec<isize>), (usize, String)> {
+pub fn apply_hunks(
+    content: &[u8],
+    hunks: &[Hunk],
+) -> Result<(Vec<u8>, Vec<isize>), (usize, String)> {
     let lines: Vec<&[u8]> = content.split_inclusive(|&b| b == b'\n').collect();
     let mut out = Vec::with_capacity(content.len());
     let mut cursor = 0usize; // first line not yet copied to `out`
@@ -639,13 +671,26 @@ pub fn apply_hunks(content: &[u8], hunks: &[Hunk]) -> Result<(Vec<u8>, Vec<isize
             })
             .collect();
         // 0-based index where the old lines start in the original file.
-        let recorded = if h.old_len == 0 { h.old_start } else { h.old_start - 1 };
+        let recorded = if h.old_len == 0 {
+            h.old_start
+        } else {
+            h.old_start - 1
+        };
         let expected = recorded as isize + offset;
         // Like GNU patch: a hunk with less leading than trailing context was
         // cut short by the start of the file, so it can only match there;
         // less trailing context means it belongs at the end of the file.
-        let leading = h.lines.iter().take_while(|l| matches!(l, Line::Context(_))).count();
-        let trailing = h.lines.iter().rev().take_while(|l| matches!(l, Line::Context(_))).count();
+        let leading = h
+            .lines
+            .iter()
+            .take_while(|l| matches!(l, Line::Context(_)))
+            .count();
+        let trailing = h
+            .lines
+            .iter()
+            .rev()
+            .take_while(|l| matches!(l, Line::Context(_)))
+            .count();
         let anchor = match leading.cmp(&trailing) {
             std::cmp::Ordering::Less => Some((0, "start")),
             std::cmp::Ordering::Greater => lines.len().checked_sub(old.len()).map(|p| (p, "end")),
@@ -665,7 +710,11 @@ pub fn apply_hunks(content: &[u8], hunks: &[Hunk]) -> Result<(Vec<u8>, Vec<isize
                 Some((p, place)) => format!(
                     "context does not match at the {place} of the file, where a hunk with \
                      less {} context must sit ({})",
-                    if place == "start" { "leading" } else { "trailing" },
+                    if place == "start" {
+                        "leading"
+                    } else {
+                        "trailing"
+                    },
                     mismatch_detail(&lines, &old, p as isize)
                 ),
                 None => format!(
@@ -711,9 +760,8 @@ fn find_nearest(lines: &[&[u8]], old: &[&[u8]], min: usize, expected: isize) -> 
         return None;
     }
     let (min, last) = (min as isize, last as isize);
-    let matches = |p: isize| {
-        (min..=last).contains(&p) && lines[p as usize..p as usize + old.len()] == *old
-    };
+    let matches =
+        |p: isize| (min..=last).contains(&p) && lines[p as usize..p as usize + old.len()] == *old;
     let span = (expected - min).abs().max((last - expected).abs());
     (0..=span)
         .flat_map(|d| [expected + d, expected - d])
@@ -792,9 +840,9 @@ mod tests {
         plan.changes
             .iter()
             .find_map(|c| match c {
-                Change::Write { path: p, content, .. } if p == path => {
-                    Some(String::from_utf8(content.clone()).unwrap())
-                }
+                Change::Write {
+                    path: p, content, ..
+                } if p == path => Some(String::from_utf8(content.clone()).unwrap()),
                 _ => None,
             })
             .unwrap_or_else(|| panic!("{path} not written: {plan:?}"))
@@ -833,7 +881,9 @@ index 1234567..89abcde 100644
 
     #[test]
     fn plain_names_strip_zero() {
-        let patch = GIT_PATCH.replace("a/README", "README").replace("b/README", "README");
+        let patch = GIT_PATCH
+            .replace("a/README", "README")
+            .replace("b/README", "README");
         let (strip, _) = apply(&patch, &tree(&[("README", README)])).unwrap();
         assert_eq!(strip, 0);
     }
@@ -867,7 +917,10 @@ index 1234567..89abcde 100644
         let (_, plan) = apply(GIT_PATCH, &tree(&[("README", &shifted)])).unwrap();
         assert!(written(&plan, "README").starts_with("new a\nnew b\nnew c\nline 1"));
         assert!(written(&plan, "README").contains("This is"));
-        assert_eq!(plan.notes, vec!["README: hunk #1 applied at offset +3 lines"]);
+        assert_eq!(
+            plan.notes,
+            vec!["README: hunk #1 applied at offset +3 lines"]
+        );
     }
 
     #[test]
@@ -901,7 +954,17 @@ index 1234567..89abcde 100644
 ";
         let content = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nzehn\n";
         let err = apply(patch, &tree(&[("f", content)])).unwrap_err();
-        assert!(matches!(err, PatchError::HunkFailed { hunk: 2, line: 9, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                PatchError::HunkFailed {
+                    hunk: 2,
+                    line: 9,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -926,7 +989,10 @@ index 1234567..89abcde 100644
 -stuff
 ";
         let files = tree(&[
-            ("src/main.c", "#include <stdio.h>\nint main() { puts(\"helo\"); }\n/* end */\n"),
+            (
+                "src/main.c",
+                "#include <stdio.h>\nint main() { puts(\"helo\"); }\n/* end */\n",
+            ),
             ("obsolete.txt", "old\nstuff\n"),
         ]);
         let (strip, plan) = apply(patch, &files).unwrap();
@@ -936,7 +1002,8 @@ index 1234567..89abcde 100644
             vec![
                 Change::Write {
                     path: "src/main.c".into(),
-                    content: b"#include <stdio.h>\nint main() { puts(\"hello\"); }\n/* end */\n".to_vec(),
+                    content: b"#include <stdio.h>\nint main() { puts(\"hello\"); }\n/* end */\n"
+                        .to_vec(),
                     created: false,
                 },
                 Change::Write {
@@ -955,7 +1022,12 @@ index 1234567..89abcde 100644
     fn creating_an_existing_file_fails() {
         let patch = "--- /dev/null\n+++ b/NEWS\n@@ -0,0 +1 @@\n+x\n";
         let err = apply(patch, &tree(&[("NEWS", "already\n")])).unwrap_err();
-        assert_eq!(err, PatchError::AlreadyExists { file: "NEWS".into() });
+        assert_eq!(
+            err,
+            PatchError::AlreadyExists {
+                file: "NEWS".into()
+            }
+        );
     }
 
     #[test]
@@ -997,7 +1069,10 @@ index 1234567..89abcde 100644
         let (_, plan) = apply(patch, &tree(&[("f", "x\r\ny\r\n")])).unwrap();
         assert_eq!(written(&plan, "f"), "x\r\nz\r\n");
         let err = apply(patch, &tree(&[("f", "x\ny\n")])).unwrap_err();
-        assert!(err.to_string().contains("expected `x\\r`, found `x`"), "{err}");
+        assert!(
+            err.to_string().contains("expected `x\\r`, found `x`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1032,10 +1107,20 @@ index 1234567..89abcde 100644
     fn dotdot_names_are_refused() {
         let patch = "--- /dev/null\n+++ ../../etc/evil\n@@ -0,0 +1 @@\n+x\n";
         let err = apply(patch, &tree(&[])).unwrap_err();
-        assert_eq!(err, PatchError::UnsafePath { name: "../../etc/evil".into() });
+        assert_eq!(
+            err,
+            PatchError::UnsafePath {
+                name: "../../etc/evil".into()
+            }
+        );
         let patch = "--- /dev/null\n+++ /etc/evil\n@@ -0,0 +1 @@\n+x\n";
         let err = apply(patch, &tree(&[])).unwrap_err();
-        assert_eq!(err, PatchError::UnsafePath { name: "/etc/evil".into() });
+        assert_eq!(
+            err,
+            PatchError::UnsafePath {
+                name: "/etc/evil".into()
+            }
+        );
     }
 
     #[test]
@@ -1105,8 +1190,13 @@ index 1234567..89abcde 100644
         let (_, plan) = apply(patch, &tree(&[("f", "a\nb\nc\nd\n")])).unwrap();
         assert_eq!(written(&plan, "f"), "A\nb\nc\nd\n");
         let err = apply(patch, &tree(&[("f", "new\na\nb\nc\n")])).unwrap_err();
-        let PatchError::HunkFailed { reason, .. } = err else { panic!("{err}") };
-        assert!(reason.starts_with("context does not match at the start of the file"), "{reason}");
+        let PatchError::HunkFailed { reason, .. } = err else {
+            panic!("{err}")
+        };
+        assert!(
+            reason.starts_with("context does not match at the start of the file"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -1115,8 +1205,13 @@ index 1234567..89abcde 100644
         let (_, plan) = apply(patch, &tree(&[("f", "x\ny\nb\nb\n")])).unwrap();
         assert_eq!(written(&plan, "f"), "x\ny\nb\nb\ntail\n");
         let err = apply(patch, &tree(&[("f", "b\nb\nmore\n")])).unwrap_err();
-        let PatchError::HunkFailed { reason, .. } = err else { panic!("{err}") };
-        assert!(reason.starts_with("context does not match at the end of the file"), "{reason}");
+        let PatchError::HunkFailed { reason, .. } = err else {
+            panic!("{err}")
+        };
+        assert!(
+            reason.starts_with("context does not match at the end of the file"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -1153,7 +1248,9 @@ index 1234567..89abcde 100644
         for case in 0..cases {
             let words = ["a", "b", "c", "{", "}", "", "x = 1;", "return;"];
             let len = rnd(40) as usize;
-            let old: Vec<String> = (0..len).map(|_| words[rnd(8) as usize].to_owned()).collect();
+            let old: Vec<String> = (0..len)
+                .map(|_| words[rnd(8) as usize].to_owned())
+                .collect();
             let mut new = old.clone();
             for _ in 0..=rnd(8) {
                 let at = rnd(new.len() as u64 + 1) as usize;
@@ -1191,7 +1288,11 @@ index 1234567..89abcde 100644
             let hunks = &patch.files[0].hunks;
             let (got, _) = apply_hunks(old_text.as_bytes(), hunks)
                 .unwrap_or_else(|e| panic!("case {case} {ctx}: {e:?}"));
-            assert_eq!(String::from_utf8(got).unwrap(), new_text, "case {case} {ctx}");
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                new_text,
+                "case {case} {ctx}"
+            );
             // On a target that differs from the diff's old file (lines added at
             // the top or bottom, or one line changed), the result must be
             // GNU patch's (no fuzz): same offsets, same refusals.
@@ -1203,7 +1304,15 @@ index 1234567..89abcde 100644
             std::fs::write(dir.join("target"), &shifted).unwrap();
             std::fs::write(dir.join("p.diff"), &out.stdout).unwrap();
             let gnu = std::process::Command::new("patch")
-                .args(["-s", "-F0", "--no-backup-if-mismatch", "-r", "-", "target", "p.diff"])
+                .args([
+                    "-s",
+                    "-F0",
+                    "--no-backup-if-mismatch",
+                    "-r",
+                    "-",
+                    "target",
+                    "p.diff",
+                ])
                 .current_dir(&dir)
                 .output()
                 .expect("patch(1) runs");
@@ -1211,9 +1320,17 @@ index 1234567..89abcde 100644
             if gnu.status.success() {
                 let want = std::fs::read_to_string(dir.join("target")).unwrap();
                 let (got, _) = ours.unwrap_or_else(|e| panic!("shifted case {case} {ctx}: {e:?}"));
-                assert_eq!(String::from_utf8(got).unwrap(), want, "shifted case {case} {ctx}:\n{}", String::from_utf8_lossy(&out.stdout));
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    want,
+                    "shifted case {case} {ctx}:\n{}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
             } else {
-                assert!(ours.is_err(), "case {case} {ctx}: GNU patch fails, we apply");
+                assert!(
+                    ours.is_err(),
+                    "case {case} {ctx}: GNU patch fails, we apply"
+                );
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::sync::Once;
 
 use crate::bindings;
-use crate::error::{Context, Result};
+use crate::error::Result;
 use crate::{env, fs, log};
 
 /// A port's build logic: one function per phase, MacPorts' phase order.
@@ -64,7 +64,7 @@ pub fn apply_patchfiles() -> Result<()> {
             |n| n.to_string_lossy().into_owned(),
         );
         log::info(format!("applying {name}"));
-        fs::apply_patch(p, &worksrc).with_context(|| format!("applying patchfile {name}"))?;
+        fs::apply_patch(p, &worksrc)?; // its errors name the patchfile
     }
     Ok(())
 }

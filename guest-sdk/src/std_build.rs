@@ -67,7 +67,10 @@ impl Port for Make {
 
     fn destroot() -> Result<()> {
         run("make")
-            .args(list_or("destroot-args", &["DESTDIR={destroot}", "PREFIX={prefix}"])?)
+            .args(list_or(
+                "destroot-args",
+                &["DESTDIR={destroot}", "PREFIX={prefix}"],
+            )?)
             .args(list_or("destroot-target", &["install"])?)
             .status()
     }

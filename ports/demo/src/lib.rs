@@ -185,8 +185,14 @@ mod tests {
     #[test]
     fn index_is_sorted_and_aligned() {
         let files = vec![
-            DocFile { path: "z.txt".into(), title: "Zed".into() },
-            DocFile { path: "guide/a.txt".into(), title: "A guide".into() },
+            DocFile {
+                path: "z.txt".into(),
+                title: "Zed".into(),
+            },
+            DocFile {
+                path: "guide/a.txt".into(),
+                title: "A guide".into(),
+            },
         ];
         assert_eq!(
             render_index("demo", "1.0", &files),
@@ -218,9 +224,11 @@ mod tests {
             .changes
             .iter()
             .map(|c| match c {
-                patch::Change::Write { path, content, created: false } => {
-                    (path.as_str(), String::from_utf8(content.clone()).unwrap())
-                }
+                patch::Change::Write {
+                    path,
+                    content,
+                    created: false,
+                } => (path.as_str(), String::from_utf8(content.clone()).unwrap()),
                 other => panic!("unexpected change {other:?}"),
             })
             .collect();
@@ -234,7 +242,10 @@ mod tests {
     fn sha256_hex(path: &Path) -> String {
         use sha2::Digest;
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Portfile.toml pins exactly the distfile, patchfile and component that
@@ -249,13 +260,19 @@ mod tests {
         let tarball = dir.join(source["url"].as_str().unwrap());
         assert_eq!(source["sha256"].as_str().unwrap(), sha256_hex(&tarball));
         let size = std::fs::metadata(&tarball).unwrap().len();
-        assert_eq!(source["size"].as_integer().unwrap(), i64::try_from(size).unwrap());
+        assert_eq!(
+            source["size"].as_integer().unwrap(),
+            i64::try_from(size).unwrap()
+        );
         let patchfile = &portfile["patchfile"].as_array().unwrap()[0];
         let diff = dir.join("files").join(patchfile["file"].as_str().unwrap());
         assert_eq!(patchfile["sha256"].as_str().unwrap(), sha256_hex(&diff));
         let build = portfile["build"].as_table().unwrap();
         let wasm = dir.join(build["component"].as_str().unwrap());
-        assert_eq!(build["component-sha256"].as_str().unwrap(), sha256_hex(&wasm));
+        assert_eq!(
+            build["component-sha256"].as_str().unwrap(),
+            sha256_hex(&wasm)
+        );
     }
 
     /// Every template has both placeholders, so `require_match` holds.
@@ -263,7 +280,10 @@ mod tests {
     fn templates_have_their_placeholders() {
         for (template, _) in TEMPLATES {
             let text = std::fs::read_to_string(distfile_src().join(template)).unwrap();
-            assert!(text.contains("@PREFIX@") && text.contains("@VERSION@"), "{template}");
+            assert!(
+                text.contains("@PREFIX@") && text.contains("@VERSION@"),
+                "{template}"
+            );
         }
     }
 }
