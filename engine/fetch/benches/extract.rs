@@ -21,7 +21,10 @@ use wport_fetch::extract::{Limits, extract};
 const ROUNDS: usize = 5;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let work = tempfile::tempdir().expect("tempdir");
     let archives: Vec<PathBuf> = if args.is_empty() {
         synthetic(work.path())
@@ -47,7 +50,8 @@ fn bench_one(archive: &Path, work: &Path) {
         std::fs::create_dir(&d).unwrap();
         let dir = Dir::open_ambient_dir(&d, ambient_authority()).unwrap();
         let t = Instant::now();
-        let r = extract(archive, &dir, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
+        let r = extract(archive, &dir, &Limits::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
         ours = ours.min(t.elapsed());
         report = Some(r);
         drop(dir);
@@ -56,12 +60,23 @@ fn bench_one(archive: &Path, work: &Path) {
         let d = work.join(format!("tar-{round}"));
         std::fs::create_dir(&d).unwrap();
         let t = Instant::now();
-        let status = Command::new("tar").arg("-xf").arg(archive).arg("-C").arg(&d).status().expect("run tar");
+        let status = Command::new("tar")
+            .arg("-xf")
+            .arg(archive)
+            .arg("-C")
+            .arg(&d)
+            .status()
+            .expect("run tar");
         theirs = theirs.min(t.elapsed());
         assert!(status.success(), "tar -xf {} failed", archive.display());
         if last {
             // Same tree as GNU tar: names, types, contents, link targets, x bits, mtimes.
-            assert_eq!(tree(&ours_dir), tree(&d), "{}: trees differ from tar's", archive.display());
+            assert_eq!(
+                tree(&ours_dir),
+                tree(&d),
+                "{}: trees differ from tar's",
+                archive.display()
+            );
         }
         std::fs::remove_dir_all(&ours_dir).unwrap();
         std::fs::remove_dir_all(&d).unwrap();
@@ -98,7 +113,11 @@ fn tree(root: &Path) -> Vec<(PathBuf, String)> {
             } else {
                 let data = std::fs::read(&p).unwrap();
                 let digest = wport_fetch::Sha256::of(&data);
-                format!("file x={} mtime={} {digest}", m.mode() & 0o100 != 0, m.mtime())
+                format!(
+                    "file x={} mtime={} {digest}",
+                    m.mode() & 0o100 != 0,
+                    m.mtime()
+                )
             };
             out.push((rel, desc));
         }
@@ -118,12 +137,19 @@ fn synthetic(work: &Path) -> Vec<PathBuf> {
         seed ^= seed << 17;
         seed
     };
-    let words = ["int", "return", "static", "void", "struct", "if", "else", "for", "while", "const", "char", "size_t"];
+    let words = [
+        "int", "return", "static", "void", "struct", "if", "else", "for", "while", "const", "char",
+        "size_t",
+    ];
     let text = |n: usize, next: &mut dyn FnMut() -> u64| {
         let mut s = Vec::with_capacity(n);
         while s.len() < n {
             s.extend_from_slice(words[(next() % words.len() as u64) as usize].as_bytes());
-            s.push(if next() % 8 == 0 { b'\n' } else { b' ' });
+            s.push(if next().is_multiple_of(8) {
+                b'\n'
+            } else {
+                b' '
+            });
         }
         s
     };
@@ -135,7 +161,12 @@ fn synthetic(work: &Path) -> Vec<PathBuf> {
             h.set_size(data.len() as u64);
             h.set_mode(0o644);
             h.set_mtime(1_700_000_000);
-            b.append_data(&mut h, format!("synth-1.0/dir{d:03}/file{f:02}.c"), &data[..]).unwrap();
+            b.append_data(
+                &mut h,
+                format!("synth-1.0/dir{d:03}/file{f:02}.c"),
+                &data[..],
+            )
+            .unwrap();
         }
     }
     for i in 0..4 {
@@ -144,7 +175,8 @@ fn synthetic(work: &Path) -> Vec<PathBuf> {
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
         h.set_mtime(1_700_000_000);
-        b.append_data(&mut h, format!("synth-1.0/data/big{i}.txt"), &data[..]).unwrap();
+        b.append_data(&mut h, format!("synth-1.0/data/big{i}.txt"), &data[..])
+            .unwrap();
     }
     let tar = b.into_inner().unwrap();
     let mut out = Vec::new();
@@ -160,7 +192,10 @@ fn synthetic(work: &Path) -> Vec<PathBuf> {
     let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
     xz.write_all(&tar).unwrap();
     out.push(write("synth.tar.xz", &xz.finish().unwrap()));
-    out.push(write("synth.tar.zst", &zstd::stream::encode_all(&tar[..], 3).unwrap()));
+    out.push(write(
+        "synth.tar.zst",
+        &zstd::stream::encode_all(&tar[..], 3).unwrap(),
+    ));
     let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     bz.write_all(&tar).unwrap();
     out.push(write("synth.tar.bz2", &bz.finish().unwrap()));

@@ -184,7 +184,9 @@ pub enum ExtractError {
     UnsafePath { entry: String },
     /// A symlink pointing outside `dest` (or absolute), or a hard link not naming
     /// an existing regular file inside `dest`.
-    #[error("entry {entry:?}: link to {target:?} escapes the destination or names no regular file in it")]
+    #[error(
+        "entry {entry:?}: link to {target:?} escapes the destination or names no regular file in it"
+    )]
     LinkEscape { entry: String, target: String },
     /// The entry's path goes through a symlink (`symlink` is the offending prefix).
     #[error("entry {entry:?}: path goes through symlink {symlink:?}")]
@@ -197,11 +199,18 @@ pub enum ExtractError {
     Unsupported { entry: String, kind: String },
     /// A [`Limits`] bound was hit.
     #[error("{}: limit exceeded: {what} > {limit}", entry.as_deref().unwrap_or("archive"))]
-    LimitExceeded { what: Limit, limit: u64, entry: Option<String> },
+    LimitExceeded {
+        what: Limit,
+        limit: u64,
+        entry: Option<String>,
+    },
     /// Something other than a regular file already has this name (or a parent
     /// name is not a directory); it is left alone.
     #[error("entry {entry:?}: would replace an existing {existing}")]
-    Conflict { entry: String, existing: &'static str },
+    Conflict {
+        entry: String,
+        existing: &'static str,
+    },
     /// A filesystem operation failed.
     #[error("entry {entry:?}: {op} failed: {source}")]
     Io {
@@ -214,11 +223,16 @@ pub enum ExtractError {
 
 /// Extracts `archive` into `dest`. See the module docs for the rules.
 pub fn extract(archive: &Path, dest: &Dir, limits: &Limits) -> Result<ExtractReport, ExtractError> {
-    let open_err = |source| ExtractError::Open { archive: archive.into(), source };
+    let open_err = |source| ExtractError::Open {
+        archive: archive.into(),
+        source,
+    };
     let mut file = fs::File::open(archive).map_err(open_err)?;
     let compressed_len = file.metadata().map_err(open_err)?.len();
     let format = detect(&mut file).map_err(open_err)?;
-    let format = format.ok_or_else(|| ExtractError::UnknownFormat { archive: archive.into() })?;
+    let format = format.ok_or_else(|| ExtractError::UnknownFormat {
+        archive: archive.into(),
+    })?;
     file.rewind().map_err(open_err)?;
     let mut x = Extractor::new(dest, limits, archive);
     match format {
@@ -261,14 +275,23 @@ pub fn detect(file: &mut fs::File) -> io::Result<Option<Format>> {
 /// Pre-POSIX (v7) tar has no magic; a valid header checksum is the best sign.
 fn tar_checksum_ok(h: &[u8]) -> bool {
     let field = &h[148..156];
-    let digits: Vec<u8> = field.iter().copied().filter(|c| (b'0'..=b'7').contains(c)).collect();
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .filter(|c| (b'0'..=b'7').contains(c))
+        .collect();
     if digits.is_empty() || h.iter().all(|&b| b == 0) {
         return false;
     }
     let Ok(stored) = u32::from_str_radix(std::str::from_utf8(&digits).unwrap_or("x"), 8) else {
         return false;
     };
-    let sum: u32 = h[..148].iter().chain(&h[156..]).map(|&b| u32::from(b)).sum::<u32>() + 8 * 32;
+    let sum: u32 = h[..148]
+        .iter()
+        .chain(&h[156..])
+        .map(|&b| u32::from(b))
+        .sum::<u32>()
+        + 8 * 32;
     sum == stored
 }
 
@@ -412,7 +435,13 @@ fn decompress(
     tx: mpsc::SyncSender<Msg>,
     recycle: mpsc::Receiver<Vec<u8>>,
 ) {
-    let input = BufReader::with_capacity(256 * 1024, CountingReader { inner: file, count: 0 });
+    let input = BufReader::with_capacity(
+        256 * 1024,
+        CountingReader {
+            inner: file,
+            count: 0,
+        },
+    );
     // Multi-member/multi-stream decoders: `cat a.gz b.gz` is a valid .gz, as
     // GNU tar (through gzip) accepts.
     let mut decoder: Box<dyn DecoderRead> = match format {
@@ -451,7 +480,10 @@ fn decompress(
         produced += len as u64;
         let consumed = decoder.consumed().max(1);
         if produced > RATIO_GRACE_BYTES && produced > consumed.saturating_mul(max_ratio) {
-            let _ = tx.send(Msg::Fail(StreamFailure::Limit { what: Limit::Ratio, limit: max_ratio }));
+            let _ = tx.send(Msg::Fail(StreamFailure::Limit {
+                what: Limit::Ratio,
+                limit: max_ratio,
+            }));
             return;
         }
         if tx.send(Msg::Data(buf, len)).is_err() {
@@ -486,9 +518,16 @@ fn extract_tar(file: fs::File, format: Format, x: &mut Extractor<'_>) -> Result<
     let archive = x.archive.clone();
     let archive = archive.as_path();
     let meter = Rc::new(Meter::default());
-    let (stream, worker): (Box<dyn Read>, Option<thread::JoinHandle<()>>) = if format == Format::Tar {
+    let (stream, worker): (Box<dyn Read>, Option<thread::JoinHandle<()>>) = if format == Format::Tar
+    {
         let inner = BufReader::with_capacity(256 * 1024, file);
-        (Box::new(PlainReader { inner, meter: meter.clone() }), None)
+        (
+            Box::new(PlainReader {
+                inner,
+                meter: meter.clone(),
+            }),
+            None,
+        )
     } else {
         let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH);
         let (recycle_tx, recycle_rx) = mpsc::sync_channel(CHANNEL_DEPTH + 2);
@@ -496,7 +535,10 @@ fn extract_tar(file: fs::File, format: Format, x: &mut Extractor<'_>) -> Result<
         let worker = thread::Builder::new()
             .name("wport-decompress".into())
             .spawn(move || decompress(file, format, max_ratio, tx, recycle_rx))
-            .map_err(|source| ExtractError::Open { archive: archive.into(), source })?;
+            .map_err(|source| ExtractError::Open {
+                archive: archive.into(),
+                source,
+            })?;
         let reader = ChannelReader {
             rx,
             recycle: recycle_tx,
@@ -535,15 +577,23 @@ fn tar_loop(
     // A failure of the stream itself (ratio, metadata bound, decoder) is the
     // precise cause; the tar crate's error wrapping it is only the symptom.
     let precise = |e: ExtractError, entry: Option<&str>| match meter.failure.take() {
-        Some(StreamFailure::Limit { what, limit }) => {
-            ExtractError::LimitExceeded { what, limit, entry: entry.map(Into::into) }
-        }
-        Some(StreamFailure::Decode(source)) => {
-            ExtractError::Corrupt { archive: archive.clone(), entry: entry.map(Into::into), source }
-        }
+        Some(StreamFailure::Limit { what, limit }) => ExtractError::LimitExceeded {
+            what,
+            limit,
+            entry: entry.map(Into::into),
+        },
+        Some(StreamFailure::Decode(source)) => ExtractError::Corrupt {
+            archive: archive.clone(),
+            entry: entry.map(Into::into),
+            source,
+        },
         None => e,
     };
-    let corrupt = |source| ExtractError::Corrupt { archive: archive.clone(), entry: None, source };
+    let corrupt = |source| ExtractError::Corrupt {
+        archive: archive.clone(),
+        entry: None,
+        source,
+    };
     let mut entries = tar.entries().map_err(|e| precise(corrupt(e), None))?;
     loop {
         meter.arm();
@@ -560,7 +610,8 @@ fn tar_loop(
         if kind.is_pax_global_extensions() {
             // Archive-wide defaults (often just a commit id from `git archive`); the
             // fields we use come from each entry's own headers.
-            x.drain(&mut entry, &name).map_err(|e| precise(e, Some(&name)))?;
+            x.drain(&mut entry, &name)
+                .map_err(|e| precise(e, Some(&name)))?;
             continue;
         }
         let mtime = tar_mtime(&mut entry);
@@ -588,19 +639,34 @@ fn tar_loop(
                 }
                 T::Symlink => {
                     let path = x.begin(&name_bytes, &name, mtime)?;
-                    let target = entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
+                    let target = entry
+                        .link_name_bytes()
+                        .map(|t| t.into_owned())
+                        .unwrap_or_default();
                     x.symlink(&path, &target)?;
                     x.drain(&mut entry, &name)
                 }
                 T::Link => {
                     let path = x.begin(&name_bytes, &name, mtime)?;
-                    let target = entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
+                    let target = entry
+                        .link_name_bytes()
+                        .map(|t| t.into_owned())
+                        .unwrap_or_default();
                     x.hard_link(&path, &target)?;
                     x.drain(&mut entry, &name)
                 }
-                T::Char => Err(ExtractError::SpecialFile { entry: name.clone(), kind: "character device" }),
-                T::Block => Err(ExtractError::SpecialFile { entry: name.clone(), kind: "block device" }),
-                T::Fifo => Err(ExtractError::SpecialFile { entry: name.clone(), kind: "fifo" }),
+                T::Char => Err(ExtractError::SpecialFile {
+                    entry: name.clone(),
+                    kind: "character device",
+                }),
+                T::Block => Err(ExtractError::SpecialFile {
+                    entry: name.clone(),
+                    kind: "block device",
+                }),
+                T::Fifo => Err(ExtractError::SpecialFile {
+                    entry: name.clone(),
+                    kind: "fifo",
+                }),
                 other => Err(ExtractError::Unsupported {
                     entry: name.clone(),
                     kind: format!("{:?} ({:?})", other, char::from(other.as_byte())),
@@ -628,7 +694,11 @@ fn tar_mtime<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<u64> {
 // ---------------------------------------------------------------------------
 // zip
 
-fn extract_zip(file: fs::File, compressed_len: u64, x: &mut Extractor<'_>) -> Result<(), ExtractError> {
+fn extract_zip(
+    file: fs::File,
+    compressed_len: u64,
+    x: &mut Extractor<'_>,
+) -> Result<(), ExtractError> {
     let archive = x.archive.clone();
     let corrupt = |entry: Option<String>, e: zip::result::ZipError| ExtractError::Corrupt {
         archive: archive.clone(),
@@ -674,7 +744,10 @@ fn extract_zip(file: fs::File, compressed_len: u64, x: &mut Extractor<'_>) -> Re
                 .read_to_end(&mut target)
                 .map_err(|source| x.corrupt(&name, source))?;
             if target.len() as u64 > MAX_ZIP_LINK_TARGET {
-                return Err(ExtractError::LinkEscape { entry: name, target: "(over 4096 bytes)".into() });
+                return Err(ExtractError::LinkEscape {
+                    entry: name,
+                    target: "(over 4096 bytes)".into(),
+                });
             }
             x.symlink(&path, &target)?;
         } else if kind == 0o040000 || zf.is_dir() {
@@ -685,9 +758,11 @@ fn extract_zip(file: fs::File, compressed_len: u64, x: &mut Extractor<'_>) -> Re
             let size = zf.size();
             declared_total = declared_total.saturating_add(size);
             let ratio_bomb = |produced: u64, consumed: u64| {
-                produced > RATIO_GRACE_BYTES && produced > consumed.max(1).saturating_mul(x.limits.max_ratio)
+                produced > RATIO_GRACE_BYTES
+                    && produced > consumed.max(1).saturating_mul(x.limits.max_ratio)
             };
-            if ratio_bomb(size, zf.compressed_size()) || ratio_bomb(declared_total, compressed_len) {
+            if ratio_bomb(size, zf.compressed_size()) || ratio_bomb(declared_total, compressed_len)
+            {
                 return Err(ExtractError::LimitExceeded {
                     what: Limit::Ratio,
                     limit: x.limits.max_ratio,
@@ -702,7 +777,11 @@ fn extract_zip(file: fs::File, compressed_len: u64, x: &mut Extractor<'_>) -> Re
 
 /// Zip times are local civil time without a zone; read them as UTC.
 fn zip_time_to_unix(t: zip::DateTime) -> Option<u64> {
-    let (y, m, d) = (i64::from(t.year()), i64::from(t.month()), i64::from(t.day()));
+    let (y, m, d) = (
+        i64::from(t.year()),
+        i64::from(t.month()),
+        i64::from(t.day()),
+    );
     // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -855,7 +934,10 @@ impl<'d> Extractor<'d> {
     /// Consumes data an entry carries but we do not use (a directory or link with a
     /// nonzero size, a PAX global header), charging it to the total-bytes budget.
     fn drain(&mut self, entry: &mut dyn Read, name: &str) -> Result<(), ExtractError> {
-        let left = self.limits.max_total_bytes.saturating_sub(self.report.bytes);
+        let left = self
+            .limits
+            .max_total_bytes
+            .saturating_sub(self.report.bytes);
         let n = io::copy(&mut entry.take(left.saturating_add(1)), &mut io::sink())
             .map_err(|source| self.corrupt(name, source))?;
         if n > left {
@@ -869,12 +951,23 @@ impl<'d> Extractor<'d> {
     }
 
     fn corrupt(&self, entry: &str, source: io::Error) -> ExtractError {
-        ExtractError::Corrupt { archive: self.archive.clone(), entry: Some(entry.into()), source }
+        ExtractError::Corrupt {
+            archive: self.archive.clone(),
+            entry: Some(entry.into()),
+            source,
+        }
     }
 
     /// Validates an entry's name and accounts for it in the report and limits.
-    fn begin<'a>(&mut self, raw: &'a [u8], entry: &'a str, mtime: Option<u64>) -> Result<EntryPath<'a>, ExtractError> {
-        let comps = components(raw).ok_or_else(|| ExtractError::UnsafePath { entry: entry.into() })?;
+    fn begin<'a>(
+        &mut self,
+        raw: &'a [u8],
+        entry: &'a str,
+        mtime: Option<u64>,
+    ) -> Result<EntryPath<'a>, ExtractError> {
+        let comps = components(raw).ok_or_else(|| ExtractError::UnsafePath {
+            entry: entry.into(),
+        })?;
         if comps.len() > MAX_PATH_DEPTH {
             return Err(ExtractError::LimitExceeded {
                 what: Limit::PathDepth,
@@ -893,14 +986,20 @@ impl<'d> Extractor<'d> {
         if let Some(first) = comps.first()
             && self.top_seen.insert(first.as_bytes().to_vec())
         {
-            self.report.top_level.push(first.to_string_lossy().into_owned());
+            self.report
+                .top_level
+                .push(first.to_string_lossy().into_owned());
         }
         if let Some(t) = mtime {
             self.report.max_mtime = Some(self.report.max_mtime.map_or(t, |m| m.max(t)));
         }
         let mut parents = comps;
         let name = parents.pop();
-        Ok(EntryPath { entry, parents, name })
+        Ok(EntryPath {
+            entry,
+            parents,
+            name,
+        })
     }
 
     /// Returns a handle on the entry's parent directory, creating missing
@@ -940,10 +1039,14 @@ impl<'d> Extractor<'d> {
                         entry: entry.into(),
                         symlink: join_display(&full(path)),
                     }),
-                    Existing::File => Err(ExtractError::Conflict { entry: entry.into(), existing: "file" }),
-                    Existing::Other | Existing::Missing => {
-                        Err(ExtractError::Conflict { entry: entry.into(), existing: "special file" })
-                    }
+                    Existing::File => Err(ExtractError::Conflict {
+                        entry: entry.into(),
+                        existing: "file",
+                    }),
+                    Existing::Other | Existing::Missing => Err(ExtractError::Conflict {
+                        entry: entry.into(),
+                        existing: "special file",
+                    }),
                 }
             }
             Err(source) => Err(io_err(entry, "create directory", source)),
@@ -962,10 +1065,16 @@ impl<'d> Extractor<'d> {
     ) -> Result<(), ExtractError> {
         let entry = path.entry;
         let Some(name) = path.name else {
-            return Err(ExtractError::UnsafePath { entry: entry.into() });
+            return Err(ExtractError::UnsafePath {
+                entry: entry.into(),
+            });
         };
         let limits = self.limits;
-        let too_big = |what, limit| ExtractError::LimitExceeded { what, limit, entry: Some(entry.into()) };
+        let too_big = |what, limit| ExtractError::LimitExceeded {
+            what,
+            limit,
+            entry: Some(entry.into()),
+        };
         if size > limits.max_entry_bytes {
             return Err(too_big(Limit::EntryBytes, limits.max_entry_bytes));
         }
@@ -992,7 +1101,8 @@ impl<'d> Extractor<'d> {
                 if self.report.bytes + written > limits.max_total_bytes {
                     return Err(too_big(Limit::TotalBytes, limits.max_total_bytes));
                 }
-                out.write_all(&buf[..n]).map_err(|source| io_err(entry, "write", source))?;
+                out.write_all(&buf[..n])
+                    .map_err(|source| io_err(entry, "write", source))?;
             }
             self.report.bytes += written;
             out.set_permissions(fs::Permissions::from_mode(file_mode(mode)))
@@ -1015,7 +1125,11 @@ impl<'d> Extractor<'d> {
             entry: entry.into(),
             target: String::from_utf8_lossy(target).into_owned(),
         };
-        let Some(name) = path.name else { return Err(ExtractError::UnsafePath { entry: entry.into() }) };
+        let Some(name) = path.name else {
+            return Err(ExtractError::UnsafePath {
+                entry: entry.into(),
+            });
+        };
         // RUSTSEC-2021-0080 / RUSTSEC-2018-0002: a link to outside, then a write
         // through it. We refuse the link itself, and (below) any write through any link.
         if !link_target_inside(path.parents.len(), target) {
@@ -1033,13 +1147,22 @@ impl<'d> Extractor<'d> {
                             .remove_file(name)
                             .map_err(|source| io_err(entry, "remove previous file", source))?,
                         Existing::Symlink => {
-                            return Err(ExtractError::Conflict { entry: entry.into(), existing: "symlink" });
+                            return Err(ExtractError::Conflict {
+                                entry: entry.into(),
+                                existing: "symlink",
+                            });
                         }
                         Existing::Dir => {
-                            return Err(ExtractError::Conflict { entry: entry.into(), existing: "directory" });
+                            return Err(ExtractError::Conflict {
+                                entry: entry.into(),
+                                existing: "directory",
+                            });
                         }
                         Existing::Other | Existing::Missing => {
-                            return Err(ExtractError::Conflict { entry: entry.into(), existing: "special file" });
+                            return Err(ExtractError::Conflict {
+                                entry: entry.into(),
+                                existing: "special file",
+                            });
                         }
                     }
                 }
@@ -1055,13 +1178,20 @@ impl<'d> Extractor<'d> {
             entry: entry.into(),
             target: String::from_utf8_lossy(target).into_owned(),
         };
-        let Some(name) = path.name else { return Err(ExtractError::UnsafePath { entry: entry.into() }) };
+        let Some(name) = path.name else {
+            return Err(ExtractError::UnsafePath {
+                entry: entry.into(),
+            });
+        };
         // Hard link names are relative to the archive root, and must name a regular
         // file that is already there: never anything outside, never a symlink
         // (RUSTSEC-2018-0002: a hard link to /etc/passwd, then a write to it).
         let mut tcomps = components(target).ok_or_else(escape)?;
         let tname = tcomps.pop().ok_or_else(escape)?;
-        let mut tdir = self.root.try_clone().map_err(|source| io_err(entry, "open destination", source))?;
+        let mut tdir = self
+            .root
+            .try_clone()
+            .map_err(|source| io_err(entry, "open destination", source))?;
         for c in &tcomps {
             tdir = tdir.open_dir_nofollow(c).map_err(|_| escape())?;
         }
@@ -1084,10 +1214,21 @@ impl<'d> Extractor<'d> {
                     symlink: join_display(&full(path)),
                 });
             }
-            Existing::Dir => return Err(ExtractError::Conflict { entry: entry.into(), existing: "directory" }),
-            Existing::Other => return Err(ExtractError::Conflict { entry: entry.into(), existing: "special file" }),
+            Existing::Dir => {
+                return Err(ExtractError::Conflict {
+                    entry: entry.into(),
+                    existing: "directory",
+                });
+            }
+            Existing::Other => {
+                return Err(ExtractError::Conflict {
+                    entry: entry.into(),
+                    existing: "special file",
+                });
+            }
         }
-        tdir.hard_link(tname, parent, name).map_err(|source| io_err(entry, "create hard link", source))
+        tdir.hard_link(tname, parent, name)
+            .map_err(|source| io_err(entry, "create hard link", source))
     }
 }
 
@@ -1098,20 +1239,42 @@ fn full<'a>(path: &EntryPath<'a>) -> Vec<&'a OsStr> {
 }
 
 fn io_err(entry: &str, op: &'static str, source: io::Error) -> ExtractError {
-    ExtractError::Io { entry: entry.into(), op, source }
+    ExtractError::Io {
+        entry: entry.into(),
+        op,
+        source,
+    }
 }
 
 /// Opens `comp` under `base` as a directory without following a symlink,
 /// creating it if missing. `so_far` is the path up to and including `comp`.
-fn open_or_create_dir(base: &Dir, comp: &OsStr, entry: &str, so_far: &[&OsStr]) -> Result<Dir, ExtractError> {
+fn open_or_create_dir(
+    base: &Dir,
+    comp: &OsStr,
+    entry: &str,
+    so_far: &[&OsStr],
+) -> Result<Dir, ExtractError> {
     let classify = |base: &Dir| -> ExtractError {
         match existing(base, comp) {
             // CVE-2025-45582: the symlink may come from an earlier archive
             // extracted into the same directory; it is refused all the same.
-            Ok(Existing::Symlink) => ExtractError::ThroughSymlink { entry: entry.into(), symlink: join_display(so_far) },
-            Ok(Existing::File) => ExtractError::Conflict { entry: entry.into(), existing: "file (where a directory is needed)" },
-            Ok(Existing::Other) => ExtractError::Conflict { entry: entry.into(), existing: "special file (where a directory is needed)" },
-            Ok(Existing::Dir | Existing::Missing) => io_err(entry, "open directory", io::Error::other(format!("cannot open {}", join_display(so_far)))),
+            Ok(Existing::Symlink) => ExtractError::ThroughSymlink {
+                entry: entry.into(),
+                symlink: join_display(so_far),
+            },
+            Ok(Existing::File) => ExtractError::Conflict {
+                entry: entry.into(),
+                existing: "file (where a directory is needed)",
+            },
+            Ok(Existing::Other) => ExtractError::Conflict {
+                entry: entry.into(),
+                existing: "special file (where a directory is needed)",
+            },
+            Ok(Existing::Dir | Existing::Missing) => io_err(
+                entry,
+                "open directory",
+                io::Error::other(format!("cannot open {}", join_display(so_far))),
+            ),
             Err(source) => io_err(entry, "stat", source),
         }
     };
@@ -1132,7 +1295,11 @@ fn open_or_create_dir(base: &Dir, comp: &OsStr, entry: &str, so_far: &[&OsStr]) 
 
 /// Creates `name` exclusively (`O_CREAT|O_EXCL` never follows a symlink). A
 /// regular file already there is unlinked first; anything else is refused.
-fn create_file(parent: &Dir, name: &OsStr, path: &EntryPath<'_>) -> Result<cap_std::fs::File, ExtractError> {
+fn create_file(
+    parent: &Dir,
+    name: &OsStr,
+    path: &EntryPath<'_>,
+) -> Result<cap_std::fs::File, ExtractError> {
     let entry = path.entry;
     let mut opts = OpenOptions::new();
     // 0o600 until the data is in: nobody else reads a half-written file.
@@ -1149,13 +1316,28 @@ fn create_file(parent: &Dir, name: &OsStr, path: &EntryPath<'_>) -> Result<cap_s
             .remove_file(name)
             .map_err(|source| io_err(entry, "remove previous file", source))?,
         Existing::Symlink => {
-            return Err(ExtractError::ThroughSymlink { entry: entry.into(), symlink: join_display(&full(path)) });
+            return Err(ExtractError::ThroughSymlink {
+                entry: entry.into(),
+                symlink: join_display(&full(path)),
+            });
         }
-        Existing::Dir => return Err(ExtractError::Conflict { entry: entry.into(), existing: "directory" }),
-        Existing::Other => return Err(ExtractError::Conflict { entry: entry.into(), existing: "special file" }),
+        Existing::Dir => {
+            return Err(ExtractError::Conflict {
+                entry: entry.into(),
+                existing: "directory",
+            });
+        }
+        Existing::Other => {
+            return Err(ExtractError::Conflict {
+                entry: entry.into(),
+                existing: "special file",
+            });
+        }
         Existing::Missing => {}
     }
-    parent.open_with(name, &opts).map_err(|source| io_err(entry, "create file", source))
+    parent
+        .open_with(name, &opts)
+        .map_err(|source| io_err(entry, "create file", source))
 }
 
 #[cfg(test)]
@@ -1169,7 +1351,10 @@ mod tests {
         assert!(components(b"a/../../b").is_none());
         assert!(components(b"a/..").is_none());
         assert!(components(b"a\0b").is_none());
-        assert_eq!(components(b"./a//b/.").unwrap(), vec![OsStr::new("a"), OsStr::new("b")]);
+        assert_eq!(
+            components(b"./a//b/.").unwrap(),
+            vec![OsStr::new("a"), OsStr::new("b")]
+        );
         assert!(components(b"./").unwrap().is_empty());
     }
 

@@ -56,7 +56,9 @@ impl FromStr for Sha256 {
     /// Uppercase is refused on purpose: a Portfile has one spelling per digest, so
     /// digests compare as text in reviews and diffs.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDigestError { input: s.chars().take(80).collect() };
+        let err = || ParseDigestError {
+            input: s.chars().take(80).collect(),
+        };
         let bytes = s.as_bytes();
         if bytes.len() != 64 {
             return Err(err());
@@ -109,10 +111,18 @@ pub enum VerifyError {
     SizeExceeded { file: PathBuf, limit: u64 },
     /// The stream ended before the declared size.
     #[error("{}: size mismatch: expected {expected} bytes, got {actual}", file.display())]
-    SizeMismatch { file: PathBuf, expected: u64, actual: u64 },
+    SizeMismatch {
+        file: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
     /// The size matched but the content did not.
     #[error("{}: sha256 mismatch: expected {expected}, got {actual}", file.display())]
-    DigestMismatch { file: PathBuf, expected: Sha256, actual: Sha256 },
+    DigestMismatch {
+        file: PathBuf,
+        expected: Sha256,
+        actual: Sha256,
+    },
     /// The destination name is not a single plain file name.
     #[error("{}: not a plain file name (no '/', '.', '..' or NUL allowed)", file.display())]
     InvalidName { file: PathBuf },
@@ -138,7 +148,12 @@ pub struct Verifier {
 impl Verifier {
     /// Starts checking bytes of `file` (used only to name it in errors).
     pub fn new(file: impl Into<PathBuf>, expected: &Expected) -> Self {
-        Self { file: file.into(), expected: *expected, hasher: sha2::Sha256::new(), seen: 0 }
+        Self {
+            file: file.into(),
+            expected: *expected,
+            hasher: sha2::Sha256::new(),
+            seen: 0,
+        }
     }
 
     /// Feeds the next bytes. Fails, without hashing them, if they would take the
@@ -205,13 +220,26 @@ pub fn stream_verified<R: Read, W: Write>(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(source) => return Err(VerifyError::Io { file: file.into(), op: "read", source }),
+            Err(source) => {
+                return Err(VerifyError::Io {
+                    file: file.into(),
+                    op: "read",
+                    source,
+                });
+            }
         };
         verifier.update(&buf[..n])?;
-        dst.write_all(&buf[..n])
-            .map_err(|source| VerifyError::Io { file: file.into(), op: "write", source })?;
+        dst.write_all(&buf[..n]).map_err(|source| VerifyError::Io {
+            file: file.into(),
+            op: "write",
+            source,
+        })?;
     }
-    dst.flush().map_err(|source| VerifyError::Io { file: file.into(), op: "flush", source })?;
+    dst.flush().map_err(|source| VerifyError::Io {
+        file: file.into(),
+        op: "flush",
+        source,
+    })?;
     let seen = verifier.seen();
     verifier.finish()?;
     Ok(seen)
@@ -219,8 +247,11 @@ pub fn stream_verified<R: Read, W: Write>(
 
 /// Checks that the file at `path` has exactly the expected size and digest.
 pub fn verify_file(path: &Path, expected: &Expected) -> Result<(), VerifyError> {
-    let file = fs::File::open(path)
-        .map_err(|source| VerifyError::Io { file: path.into(), op: "open", source })?;
+    let file = fs::File::open(path).map_err(|source| VerifyError::Io {
+        file: path.into(),
+        op: "open",
+        source,
+    })?;
     stream_verified(file, io::sink(), expected, path).map(drop)
 }
 
@@ -238,16 +269,14 @@ pub fn copy_verified(
     expected: &Expected,
 ) -> Result<(), VerifyError> {
     let target = PathBuf::from(name);
-    if name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.contains('/')
-        || name.contains('\0')
-    {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Err(VerifyError::InvalidName { file: target });
     }
-    let input = fs::File::open(src)
-        .map_err(|source| VerifyError::Io { file: src.into(), op: "open", source })?;
+    let input = fs::File::open(src).map_err(|source| VerifyError::Io {
+        file: src.into(),
+        op: "open",
+        source,
+    })?;
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let tmp = format!(
@@ -259,7 +288,11 @@ pub fn copy_verified(
     opts.write(true).create_new(true);
     let out = dst_dir
         .open_with(&tmp, &opts)
-        .map_err(|source| VerifyError::Io { file: target.clone(), op: "create temporary file", source })?;
+        .map_err(|source| VerifyError::Io {
+            file: target.clone(),
+            op: "create temporary file",
+            source,
+        })?;
 
     let result = (|| {
         let mut out = io::BufWriter::with_capacity(CHUNK, out);
@@ -269,12 +302,19 @@ pub fn copy_verified(
             op: "write",
             source: e.into_error(),
         })?;
-        out.sync_all()
-            .map_err(|source| VerifyError::Io { file: target.clone(), op: "sync", source })?;
+        out.sync_all().map_err(|source| VerifyError::Io {
+            file: target.clone(),
+            op: "sync",
+            source,
+        })?;
         drop(out);
         dst_dir
             .rename(&tmp, dst_dir, name)
-            .map_err(|source| VerifyError::Io { file: target.clone(), op: "rename into place", source })
+            .map_err(|source| VerifyError::Io {
+                file: target.clone(),
+                op: "rename into place",
+                source,
+            })
     })();
     if result.is_err() {
         // Best effort: the verification error is the one worth reporting.
@@ -291,7 +331,10 @@ mod tests {
     fn digest_round_trips_and_rejects_bad_text() {
         let d = Sha256::of(b"abc");
         let s = d.to_string();
-        assert_eq!(s, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            s,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(s.parse::<Sha256>().unwrap(), d);
         assert!(s.to_uppercase().parse::<Sha256>().is_err());
         assert!(s[1..].parse::<Sha256>().is_err());
@@ -301,9 +344,15 @@ mod tests {
 
     #[test]
     fn verifier_refuses_the_byte_past_the_size() {
-        let exp = Expected { sha256: Sha256::of(b"ab"), size: 2 };
+        let exp = Expected {
+            sha256: Sha256::of(b"ab"),
+            size: 2,
+        };
         let mut v = Verifier::new("x", &exp);
         v.update(b"ab").unwrap();
-        assert!(matches!(v.update(b"c"), Err(VerifyError::SizeExceeded { limit: 2, .. })));
+        assert!(matches!(
+            v.update(b"c"),
+            Err(VerifyError::SizeExceeded { limit: 2, .. })
+        ));
     }
 }

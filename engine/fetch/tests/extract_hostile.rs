@@ -26,7 +26,9 @@ macro_rules! assert_err {
 fn absolute_entry_name_is_refused() {
     let s = Sandbox::new();
     let abs = s.victim().join("secret.txt");
-    let tar = RawTar::new().file(abs.to_str().unwrap(), b"pwned\n").finish();
+    let tar = RawTar::new()
+        .file(abs.to_str().unwrap(), b"pwned\n")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::UnsafePath { entry } if entry == abs.to_str().unwrap());
 }
 
@@ -34,9 +36,14 @@ fn absolute_entry_name_is_refused() {
 fn dotdot_entry_name_is_refused() {
     // The classic zip-slip / tar path traversal.
     let s = Sandbox::new();
-    let tar = RawTar::new().file("pkg/../../victim/secret.txt", b"pwned\n").finish();
+    let tar = RawTar::new()
+        .file("pkg/../../victim/secret.txt", b"pwned\n")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::UnsafePath { entry } if entry == "pkg/../../victim/secret.txt");
-    assert!(!s.dest_path("pkg").exists(), "nothing of the refused entry is created");
+    assert!(
+        !s.dest_path("pkg").exists(),
+        "nothing of the refused entry is created"
+    );
 }
 
 #[test]
@@ -54,7 +61,9 @@ fn nul_byte_in_pax_path_is_refused() {
 #[test]
 fn empty_entry_name_is_refused() {
     let s = Sandbox::new();
-    let tar = RawTar::new().raw(header(b"", REG, 3, b"", 0o644), b"abc").finish();
+    let tar = RawTar::new()
+        .raw(header(b"", REG, 3, b"", 0o644), b"abc")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::UnsafePath { entry } if entry.is_empty());
 }
 
@@ -79,7 +88,10 @@ fn symlink_with_absolute_target_is_refused() {
         .file("evil/secret.txt", b"pwned\n")
         .finish();
     assert_err!(s.run(&tar), ExtractError::LinkEscape { entry, .. } if entry == "evil");
-    assert!(fs::symlink_metadata(s.dest_path("evil")).is_err(), "the link was not created");
+    assert!(
+        fs::symlink_metadata(s.dest_path("evil")).is_err(),
+        "the link was not created"
+    );
 }
 
 #[test]
@@ -106,7 +118,10 @@ fn symlink_dotdot_after_a_symlinked_component_is_refused() {
         .symlink("e", "a/l/../..")
         .finish();
     assert_err!(s.run(&tar), ExtractError::LinkEscape { entry, .. } if entry == "e");
-    assert_eq!(fs::read_link(s.dest_path("a/l")).unwrap().to_str(), Some(".."));
+    assert_eq!(
+        fs::read_link(s.dest_path("a/l")).unwrap().to_str(),
+        Some("..")
+    );
 }
 
 #[test]
@@ -127,7 +142,10 @@ fn hard_link_to_absolute_path_then_overwrite_is_refused() {
 fn hard_link_with_dotdot_target_is_refused() {
     // RUSTSEC-2018-0002, relative variant.
     let s = Sandbox::new();
-    let tar = RawTar::new().hardlink("h", "../victim/secret.txt").file("h", b"pwned\n").finish();
+    let tar = RawTar::new()
+        .hardlink("h", "../victim/secret.txt")
+        .file("h", b"pwned\n")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::LinkEscape { entry, .. } if entry == "h");
 }
 
@@ -136,7 +154,11 @@ fn hard_link_to_a_symlink_is_refused() {
     // linkat() on a symlink links the symlink itself, but a hard link must name a
     // regular file: through "s" a later write could land wherever s points.
     let s = Sandbox::new();
-    let tar = RawTar::new().file("x", b"x").symlink("s", "x").hardlink("h", "s").finish();
+    let tar = RawTar::new()
+        .file("x", b"x")
+        .symlink("s", "x")
+        .hardlink("h", "s")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::LinkEscape { entry, .. } if entry == "h");
 }
 
@@ -152,14 +174,20 @@ fn hard_link_through_planted_symlink_to_outside_is_refused() {
 #[test]
 fn hard_link_to_missing_file_is_refused() {
     let s = Sandbox::new();
-    let tar = RawTar::new().hardlink("h", "not-yet").file("not-yet", b"later").finish();
+    let tar = RawTar::new()
+        .hardlink("h", "not-yet")
+        .file("not-yet", b"later")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::LinkEscape { entry, target } if entry == "h" && target == "not-yet");
 }
 
 #[test]
 fn zip_symlink_escaping_dest_is_refused() {
     let s = Sandbox::new();
-    let z = zip(&[("pkg/", 0o040755, b""), ("pkg/up", 0o120777, b"../../victim")]);
+    let z = zip(&[
+        ("pkg/", 0o040755, b""),
+        ("pkg/up", 0o120777, b"../../victim"),
+    ]);
     let p = s.write_archive("a.zip", &z);
     assert_err!(s.extract(&p), ExtractError::LinkEscape { entry, .. } if entry == "pkg/up");
 }
@@ -204,7 +232,11 @@ fn directory_entry_over_symlink_does_not_chmod_its_target() {
     symlink("../victim/vdir", s.dest_path("foo")).unwrap();
     let tar = RawTar::new().dir("foo", 0o777).dir("foo/.", 0o777).finish();
     assert_err!(s.run(&tar), ExtractError::ThroughSymlink { entry, .. } if entry == "foo");
-    let mode = fs::metadata(s.victim().join("vdir")).unwrap().permissions().mode() & 0o7777;
+    let mode = fs::metadata(s.victim().join("vdir"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
     assert_eq!(mode, 0o700);
 }
 
@@ -212,7 +244,11 @@ fn directory_entry_over_symlink_does_not_chmod_its_target() {
 fn directory_entry_over_inside_symlink_is_refused_without_chmod() {
     // RUSTSEC-2026-0067 within one archive: the link stays inside, its target keeps its mode.
     let s = Sandbox::new();
-    let tar = RawTar::new().dir("sub", 0o700).symlink("foo", "sub").dir("foo", 0o777).finish();
+    let tar = RawTar::new()
+        .dir("sub", 0o700)
+        .symlink("foo", "sub")
+        .dir("foo", 0o777)
+        .finish();
     assert_err!(s.run(&tar), ExtractError::ThroughSymlink { entry, .. } if entry == "foo");
     assert_eq!(s.mode("sub"), 0o700);
 }
@@ -223,9 +259,15 @@ fn second_archive_writing_through_first_archives_symlink_is_refused() {
     // directory; the first plants `x -> somewhere`, the second writes `x/file`.
     // Our first archive can only plant an inside link; the second is refused anyway.
     let s = Sandbox::new();
-    let first = s.write_archive("first.tar", &RawTar::new().dir("sub", 0o755).symlink("x", "sub").finish());
+    let first = s.write_archive(
+        "first.tar",
+        &RawTar::new().dir("sub", 0o755).symlink("x", "sub").finish(),
+    );
     s.extract(&first).unwrap();
-    let second = s.write_archive("second.tar", &RawTar::new().file("x/file", b"data").finish());
+    let second = s.write_archive(
+        "second.tar",
+        &RawTar::new().file("x/file", b"data").finish(),
+    );
     assert_err!(s.extract(&second), ExtractError::ThroughSymlink { entry, symlink } if entry == "x/file" && symlink == "x");
     assert!(!s.dest_path("sub/file").exists());
 }
@@ -250,14 +292,21 @@ fn existing_symlink_in_dest_is_not_written_through() {
     symlink("../victim/secret.txt", s.dest_path("victimlink")).unwrap();
     let tar = RawTar::new().file("victimlink", b"pwned\n").finish();
     assert_err!(s.run(&tar), ExtractError::ThroughSymlink { entry, .. } if entry == "victimlink");
-    let tar = RawTar::new().file("f", b"x").hardlink("victimlink", "f").finish();
+    let tar = RawTar::new()
+        .file("f", b"x")
+        .hardlink("victimlink", "f")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::ThroughSymlink { entry, .. } if entry == "victimlink");
 }
 
 #[test]
 fn zip_entry_through_its_own_symlink_is_refused() {
     let s = Sandbox::new();
-    let z = zip(&[("dir/", 0o040755, b""), ("link", 0o120777, b"dir"), ("link/f", 0o644, b"x")]);
+    let z = zip(&[
+        ("dir/", 0o040755, b""),
+        ("link", 0o120777, b"dir"),
+        ("link/f", 0o644, b"x"),
+    ]);
     let p = s.write_archive("a.zip", &z);
     assert_err!(s.extract(&p), ExtractError::ThroughSymlink { entry, .. } if entry == "link/f");
 }
@@ -267,7 +316,9 @@ fn zip_entry_through_its_own_symlink_is_refused() {
 #[test]
 fn character_device_is_refused() {
     let s = Sandbox::new();
-    let tar = RawTar::new().raw(header(b"null", CHR, 0, b"", 0o666), b"").finish();
+    let tar = RawTar::new()
+        .raw(header(b"null", CHR, 0, b"", 0o666), b"")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::SpecialFile { entry, kind } if entry == "null" && kind == "character device");
     assert!(fs::symlink_metadata(s.dest_path("null")).is_err());
 }
@@ -275,7 +326,9 @@ fn character_device_is_refused() {
 #[test]
 fn block_device_is_refused() {
     let s = Sandbox::new();
-    let tar = RawTar::new().raw(header(b"sda", BLK, 0, b"", 0o660), b"").finish();
+    let tar = RawTar::new()
+        .raw(header(b"sda", BLK, 0, b"", 0o660), b"")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::SpecialFile { entry, kind } if entry == "sda" && kind == "block device");
 }
 
@@ -283,7 +336,9 @@ fn block_device_is_refused() {
 fn fifo_is_refused() {
     // A fifo would block a build (or the host) that opens it.
     let s = Sandbox::new();
-    let tar = RawTar::new().raw(header(b"pipe", FIFO, 0, b"", 0o644), b"").finish();
+    let tar = RawTar::new()
+        .raw(header(b"pipe", FIFO, 0, b"", 0o644), b"")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::SpecialFile { entry, kind } if entry == "pipe" && kind == "fifo");
 }
 
@@ -328,7 +383,11 @@ fn pax_size_overrides_a_nonzero_ustar_size() {
     let mut a = header(b"a.txt", REG, 1024, b"", 0o644);
     a[124..136].copy_from_slice(b"00000002000\0");
     set_checksum(&mut a);
-    let tar = RawTar::new().pax(&[("size", b"5")]).raw(a, b"hello").file("b.txt", b"second").finish();
+    let tar = RawTar::new()
+        .pax(&[("size", b"5")])
+        .raw(a, b"hello")
+        .file("b.txt", b"second")
+        .finish();
     let r = s.run(&tar).unwrap();
     assert_eq!(s.read_dest("a.txt"), b"hello");
     assert_eq!(s.read_dest("b.txt"), b"second");
@@ -363,9 +422,15 @@ fn pax_size_counts_against_entry_limit() {
         .raw(header(b"big", REG, 0, b"", 0o644), &data)
         .finish();
     let p = s.write_archive("a.tar", &tar);
-    let limits = Limits { max_entry_bytes: 1 << 20, ..Limits::default() };
+    let limits = Limits {
+        max_entry_bytes: 1 << 20,
+        ..Limits::default()
+    };
     assert_err!(s.extract_with(&p, &limits), ExtractError::LimitExceeded { what: Limit::EntryBytes, limit, entry: Some(e) } if limit == 1 << 20 && e == "big");
-    assert!(!s.dest_path("big").exists(), "refused before anything is written");
+    assert!(
+        !s.dest_path("big").exists(),
+        "refused before anything is written"
+    );
 }
 
 // --- Limits -----------------------------------------------------------------------
@@ -373,9 +438,15 @@ fn pax_size_counts_against_entry_limit() {
 #[test]
 fn total_bytes_limit() {
     let s = Sandbox::new();
-    let tar = RawTar::new().file("a", &[1u8; 600]).file("b", &[2u8; 600]).finish();
+    let tar = RawTar::new()
+        .file("a", &[1u8; 600])
+        .file("b", &[2u8; 600])
+        .finish();
     let p = s.write_archive("a.tar", &tar);
-    let limits = Limits { max_total_bytes: 1000, ..Limits::default() };
+    let limits = Limits {
+        max_total_bytes: 1000,
+        ..Limits::default()
+    };
     assert_err!(s.extract_with(&p, &limits), ExtractError::LimitExceeded { what: Limit::TotalBytes, limit: 1000, entry: Some(e) } if e == "b");
 }
 
@@ -387,7 +458,10 @@ fn entry_count_limit() {
         t = t.file(&format!("f{i}"), b"");
     }
     let p = s.write_archive("a.tar", &t.finish());
-    let limits = Limits { max_entries: 10, ..Limits::default() };
+    let limits = Limits {
+        max_entries: 10,
+        ..Limits::default()
+    };
     assert_err!(s.extract_with(&p, &limits), ExtractError::LimitExceeded { what: Limit::Entries, limit: 10, entry: Some(e) } if e == "f10");
 }
 
@@ -397,8 +471,17 @@ fn gzip_bomb_hits_ratio_limit() {
     let s = Sandbox::new();
     let tar = RawTar::new().file("zeros", &vec![0u8; 64 << 20]).finish();
     let p = s.write_archive("bomb.tar.gz", &gzip(&tar));
-    assert_err!(s.extract(&p), ExtractError::LimitExceeded { what: Limit::Ratio, limit: 200, .. });
-    let written = fs::metadata(s.dest_path("zeros")).map(|m| m.len()).unwrap_or(0);
+    assert_err!(
+        s.extract(&p),
+        ExtractError::LimitExceeded {
+            what: Limit::Ratio,
+            limit: 200,
+            ..
+        }
+    );
+    let written = fs::metadata(s.dest_path("zeros"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     assert!(written < 16 << 20, "stopped early, wrote {written} bytes");
 }
 
@@ -407,7 +490,13 @@ fn zstd_bomb_hits_ratio_limit() {
     let s = Sandbox::new();
     let tar = RawTar::new().file("zeros", &vec![0u8; 64 << 20]).finish();
     let p = s.write_archive("bomb.tar.zst", &zstd(&tar));
-    assert_err!(s.extract(&p), ExtractError::LimitExceeded { what: Limit::Ratio, .. });
+    assert_err!(
+        s.extract(&p),
+        ExtractError::LimitExceeded {
+            what: Limit::Ratio,
+            ..
+        }
+    );
 }
 
 #[test]
@@ -425,8 +514,17 @@ fn huge_gnu_long_name_hits_metadata_limit() {
     // The tar crate reads a long name into memory whole: 2 MiB of "name" must
     // stop at the metadata bound, not be buffered (or be 8 GiB next time).
     let s = Sandbox::new();
-    let tar = RawTar::new().gnu_longname(&vec![b'a'; 2 << 20]).file("x", b"").finish();
-    assert_err!(s.run(&tar), ExtractError::LimitExceeded { what: Limit::MetadataBytes, .. });
+    let tar = RawTar::new()
+        .gnu_longname(&vec![b'a'; 2 << 20])
+        .file("x", b"")
+        .finish();
+    assert_err!(
+        s.run(&tar),
+        ExtractError::LimitExceeded {
+            what: Limit::MetadataBytes,
+            ..
+        }
+    );
 }
 
 // --- Conflicts ---------------------------------------------------------------------
@@ -434,7 +532,11 @@ fn huge_gnu_long_name_hits_metadata_limit() {
 #[test]
 fn file_over_directory_is_refused() {
     let s = Sandbox::new();
-    let tar = RawTar::new().dir("d", 0o755).file("d/keep", b"k").file("d", b"x").finish();
+    let tar = RawTar::new()
+        .dir("d", 0o755)
+        .file("d/keep", b"k")
+        .file("d", b"x")
+        .finish();
     assert_err!(s.run(&tar), ExtractError::Conflict { entry, existing: "directory" } if entry == "d");
     assert_eq!(s.read_dest("d/keep"), b"k");
 }
@@ -453,7 +555,11 @@ fn duplicate_file_replaces_only_its_own_name_not_a_hard_linked_inode() {
     // A later duplicate overwrites a regular file by unlinking it first, so the
     // earlier hard link keeps the old content (no write into a shared inode).
     let s = Sandbox::new();
-    let tar = RawTar::new().file("a", b"first").hardlink("b", "a").file("a", b"second").finish();
+    let tar = RawTar::new()
+        .file("a", b"first")
+        .hardlink("b", "a")
+        .file("a", b"second")
+        .finish();
     let r = s.run(&tar).unwrap();
     assert_eq!(s.read_dest("a"), b"second");
     assert_eq!(s.read_dest("b"), b"first");
@@ -484,8 +590,17 @@ fn huge_pax_header_hits_metadata_limit() {
     // Same bound for PAX records, which the tar crate also buffers whole.
     let s = Sandbox::new();
     let big = vec![b'v'; 2 << 20];
-    let tar = RawTar::new().pax(&[("comment", &big)]).file("x", b"").finish();
-    assert_err!(s.run(&tar), ExtractError::LimitExceeded { what: Limit::MetadataBytes, .. });
+    let tar = RawTar::new()
+        .pax(&[("comment", &big)])
+        .file("x", b"")
+        .finish();
+    assert_err!(
+        s.run(&tar),
+        ExtractError::LimitExceeded {
+            what: Limit::MetadataBytes,
+            ..
+        }
+    );
 }
 
 #[test]
@@ -496,7 +611,12 @@ fn policy_errors_are_precise_inside_compressed_streams() {
         .file("pkg/big", &vec![3u8; 1 << 20])
         .symlink("pkg/up", "../../victim")
         .finish();
-    for (name, bytes) in [("a.tar.gz", gzip(&tar)), ("a.tar.xz", xz(&tar)), ("a.tar.bz2", bzip2(&tar)), ("a.tar.zst", zstd(&tar))] {
+    for (name, bytes) in [
+        ("a.tar.gz", gzip(&tar)),
+        ("a.tar.xz", xz(&tar)),
+        ("a.tar.bz2", bzip2(&tar)),
+        ("a.tar.zst", zstd(&tar)),
+    ] {
         let p = s.write_archive(name, &bytes);
         assert_err!(s.extract(&p), ExtractError::LinkEscape { entry, .. } if entry == "pkg/up");
     }
@@ -525,7 +645,17 @@ fn absurdly_deep_path_hits_depth_limit() {
     // One directory handle is held per level: depth is bounded before any is created.
     let s = Sandbox::new();
     let deep = "d/".repeat(300) + "f";
-    let tar = RawTar::new().pax(&[("path", deep.as_bytes())]).file("x", b"").finish();
-    assert_err!(s.run(&tar), ExtractError::LimitExceeded { what: Limit::PathDepth, limit: 256, .. });
+    let tar = RawTar::new()
+        .pax(&[("path", deep.as_bytes())])
+        .file("x", b"")
+        .finish();
+    assert_err!(
+        s.run(&tar),
+        ExtractError::LimitExceeded {
+            what: Limit::PathDepth,
+            limit: 256,
+            ..
+        }
+    );
     assert!(!s.dest_path("d").exists());
 }

@@ -42,14 +42,26 @@ fn check_source_tree(s: &Sandbox, r: &ExtractReport) {
     assert_eq!(s.read_dest("pkg-1.0/README.copy"), b"hello\n");
     assert_eq!(
         fs::metadata(s.dest_path("pkg-1.0/README")).unwrap().ino(),
-        fs::metadata(s.dest_path("pkg-1.0/README.copy")).unwrap().ino(),
+        fs::metadata(s.dest_path("pkg-1.0/README.copy"))
+            .unwrap()
+            .ino(),
         "a hard link, not a copy"
     );
-    assert_eq!(fs::read_link(s.dest_path("pkg-1.0/lib/libfoo.so.1")).unwrap().to_str(), Some("libfoo.so.1.2"));
+    assert_eq!(
+        fs::read_link(s.dest_path("pkg-1.0/lib/libfoo.so.1"))
+            .unwrap()
+            .to_str(),
+        Some("libfoo.so.1.2")
+    );
     assert_eq!(s.mode("pkg-1.0/configure"), 0o755);
     assert_eq!(s.mode("pkg-1.0/README"), 0o644);
-    let mtime = fs::metadata(s.dest_path("pkg-1.0/configure")).unwrap().mtime();
-    assert_eq!(mtime, 1_700_000_500, "mtimes are preserved (make depends on them)");
+    let mtime = fs::metadata(s.dest_path("pkg-1.0/configure"))
+        .unwrap()
+        .mtime();
+    assert_eq!(
+        mtime, 1_700_000_500,
+        "mtimes are preserved (make depends on them)"
+    );
 }
 
 #[test]
@@ -150,14 +162,21 @@ fn pax_long_name_is_honoured() {
     let r = s.run(&tar).unwrap();
     assert_eq!(s.read_dest(&long), b"long\n");
     assert!(!s.dest_path("pkg-1.0/truncated-name").exists());
-    assert_eq!(r.max_mtime, Some(1_700_000_123), "PAX mtime overrides the ustar field");
+    assert_eq!(
+        r.max_mtime,
+        Some(1_700_000_123),
+        "PAX mtime overrides the ustar field"
+    );
 }
 
 #[test]
 fn gnu_long_name_and_long_link_are_honoured() {
     let long = format!("pkg/{}", "n".repeat(150));
     let s = Sandbox::new();
-    let tar = RawTar::new().gnu_longname(long.as_bytes()).file("pkg/short", b"x").finish();
+    let tar = RawTar::new()
+        .gnu_longname(long.as_bytes())
+        .file("pkg/short", b"x")
+        .finish();
     s.run(&tar).unwrap();
     assert_eq!(s.read_dest(&long), b"x");
 }
@@ -195,11 +214,21 @@ fn two_archives_into_one_directory() {
     let r1 = s.extract(&main).unwrap();
     check_source_tree(&s, &r1);
     let r2 = s.extract(&docs).unwrap();
-    assert_eq!(r2.top_level, vec!["pkg-1.0".to_string(), "extra".to_string()]);
+    assert_eq!(
+        r2.top_level,
+        vec!["pkg-1.0".to_string(), "extra".to_string()]
+    );
     assert_eq!(s.read_dest("pkg-1.0/doc/manual.txt"), b"manual\n");
     assert_eq!(s.read_dest("pkg-1.0/README"), b"updated\n");
-    assert_eq!(s.read_dest("pkg-1.0/README.copy"), b"hello\n", "the hard-linked copy is not modified");
-    assert_eq!(s.read_dest("pkg-1.0/src/main.c"), b"int main(void){return 0;}\n");
+    assert_eq!(
+        s.read_dest("pkg-1.0/README.copy"),
+        b"hello\n",
+        "the hard-linked copy is not modified"
+    );
+    assert_eq!(
+        s.read_dest("pkg-1.0/src/main.c"),
+        b"int main(void){return 0;}\n"
+    );
 }
 
 #[test]

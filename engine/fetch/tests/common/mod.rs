@@ -28,7 +28,11 @@ impl Sandbox {
         fs::create_dir(r.join("archives")).unwrap();
         fs::create_dir(r.join("victim")).unwrap();
         fs::write(r.join("victim/secret.txt"), b"original secret\n").unwrap();
-        fs::set_permissions(r.join("victim/secret.txt"), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(
+            r.join("victim/secret.txt"),
+            fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
         fs::create_dir(r.join("victim/vdir")).unwrap();
         fs::set_permissions(r.join("victim/vdir"), fs::Permissions::from_mode(0o700)).unwrap();
         fs::write(r.join("victim/vdir/inner.txt"), b"inner\n").unwrap();
@@ -59,11 +63,18 @@ impl Sandbox {
 
     /// Extracts with the given limits while checking that nothing outside
     /// `dest/` changed, whatever the outcome.
-    pub fn extract_with(&self, archive: &Path, limits: &Limits) -> Result<ExtractReport, ExtractError> {
+    pub fn extract_with(
+        &self,
+        archive: &Path,
+        limits: &Limits,
+    ) -> Result<ExtractReport, ExtractError> {
         let before = self.outside();
         let r = wport_fetch::extract::extract(archive, &self.dest, limits);
         let after = self.outside();
-        assert_eq!(before, after, "something outside dest changed (result: {r:?})");
+        assert_eq!(
+            before, after,
+            "something outside dest changed (result: {r:?})"
+        );
         r
     }
 
@@ -91,7 +102,10 @@ impl Sandbox {
 }
 
 fn snapshot(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>, top: bool) {
-    let mut names: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     for p in names {
         if top && p.file_name().unwrap() == "dest" {
@@ -104,7 +118,12 @@ fn snapshot(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>, top: b
         } else if m.is_dir() {
             format!("dir {:o}", m.mode())
         } else {
-            format!("file {:o} {:?} ino{}", m.mode(), fs::read(&p).unwrap(), m.ino())
+            format!(
+                "file {:o} {:?} ino{}",
+                m.mode(),
+                fs::read(&p).unwrap(),
+                m.ino()
+            )
         };
         out.insert(rel, desc);
         if m.is_dir() {
@@ -195,11 +214,17 @@ impl RawTar {
     }
 
     pub fn symlink(self, name: &str, target: &str) -> Self {
-        self.raw(header(name.as_bytes(), SYM, 0, target.as_bytes(), 0o777), b"")
+        self.raw(
+            header(name.as_bytes(), SYM, 0, target.as_bytes(), 0o777),
+            b"",
+        )
     }
 
     pub fn hardlink(self, name: &str, target: &str) -> Self {
-        self.raw(header(name.as_bytes(), HARD, 0, target.as_bytes(), 0o644), b"")
+        self.raw(
+            header(name.as_bytes(), HARD, 0, target.as_bytes(), 0o644),
+            b"",
+        )
     }
 
     /// A PAX extended header ('x') applying `records` to the next entry.
@@ -224,7 +249,13 @@ impl RawTar {
     pub fn gnu_longname(self, name: &[u8]) -> Self {
         let mut body = name.to_vec();
         body.push(0);
-        let h = header(b"././@LongLink", GNU_LONGNAME, body.len() as u64, b"", 0o644);
+        let h = header(
+            b"././@LongLink",
+            GNU_LONGNAME,
+            body.len() as u64,
+            b"",
+            0o644,
+        );
         self.raw(h, &body)
     }
 
@@ -264,18 +295,21 @@ pub fn zip(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
     use zip::write::SimpleFileOptions;
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, mode, data) in entries {
-        let base = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let base =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         let opts = base.unix_permissions(*mode);
         match mode & 0o170000 {
             0o040000 => {
                 w.add_directory(*name, opts).unwrap();
             }
             0o120000 => {
-                w.add_symlink(*name, std::str::from_utf8(data).unwrap(), opts).unwrap();
+                w.add_symlink(*name, std::str::from_utf8(data).unwrap(), opts)
+                    .unwrap();
             }
             _ => {
                 // Full external attributes, so type bits (fifo, socket...) survive.
-                w.start_file(*name, base.external_attributes(mode << 16)).unwrap();
+                w.start_file(*name, base.external_attributes(mode << 16))
+                    .unwrap();
                 w.write_all(data).unwrap();
             }
         }
