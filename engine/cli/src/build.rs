@@ -16,7 +16,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use cap_std::fs::Dir;
 use wport_manifest::{BuildKind, Phase, Portfile, SourceLocation};
+use wport_exec::{BuildIdentity, Executor, SandboxDirs, SessionOptions};
 use wport_sandbox::{BuildLog, BuildSpec, HostDirs, Limits, NativeExec, PhaseReport, Sandbox, SandboxConfig};
+
+use crate::native::MediatedExec;
 
 /// Settings of one build.
 #[derive(Clone, Debug)]
@@ -68,22 +71,29 @@ pub fn phases(portfile: &Portfile) -> Vec<Phase> {
 }
 
 /// Build the port in `port_dir`.
+///
+/// `executor` runs the port's native commands; it must have been started
+/// before anything else in the process (see `wport_exec::Executor::start`).
+/// `Err` carries why it is unavailable, which only matters to a port whose
+/// capabilities grant a program. When wport runs as root and the port runs
+/// native commands, the build directories are handed to the build user and
+/// this process drops to that user for good before the first phase.
 pub fn build_port(
     port_dir: &Path,
     opts: &BuildOptions,
-    exec: Option<Arc<dyn NativeExec>>,
+    executor: Result<&Executor, String>,
 ) -> anyhow::Result<BuildOutcome> {
     let portfile_path = port_dir.join("Portfile.toml");
     let portfile = Portfile::load(&portfile_path)?;
     let label = format!("{}@{}", portfile.port.name, portfile.port.version);
-    build_loaded(port_dir, &portfile, opts, exec).with_context(|| format!("port {label}"))
+    build_loaded(port_dir, &portfile, opts, executor).with_context(|| format!("port {label}"))
 }
 
 fn build_loaded(
     port_dir: &Path,
     portfile: &Portfile,
     opts: &BuildOptions,
-    exec: Option<Arc<dyn NativeExec>>,
+    executor: Result<&Executor, String>,
 ) -> anyhow::Result<BuildOutcome> {
     let name = &portfile.port.name;
     // Name and version are validated as safe path components by the schema.
@@ -145,13 +155,50 @@ fn build_loaded(
         ),
     );
 
+    let source_date_epoch = portfile.port.source_date_epoch.or(newest).unwrap_or(0);
+    let exec: Option<Arc<dyn NativeExec>> = if portfile.capabilities.grants_any_program() {
+        let executor = executor.map_err(|reason| {
+            anyhow::anyhow!("this port runs native programs, but they cannot be confined here: {reason}")
+        })?;
+        let privileged = rustix::process::geteuid().is_root();
+        if privileged {
+            hand_over(&layout, executor.build_identity())?;
+        }
+        let session = executor
+            .session(
+                &SandboxDirs {
+                    sources: layout.sources.clone(),
+                    work: layout.work.clone(),
+                    destroot: layout.destroot.clone(),
+                },
+                &SessionOptions {
+                    source_date_epoch,
+                    jobs: Some(opts.jobs),
+                },
+            )
+            .context("setting up the confined session for native commands")?;
+        for wall in session.missing_walls() {
+            log.line("wport", &format!("WARNING: native commands run without {wall} (allowed explicitly)"));
+        }
+        executor
+            .drop_host_privileges()
+            .context("dropping privileges to the build user")?;
+        if privileged {
+            let id = executor.build_identity();
+            log.line("wport", &format!("building as uid {} gid {}", id.uid, id.gid));
+        }
+        Some(Arc::new(MediatedExec::new(session, portfile)))
+    } else {
+        None
+    };
+
     let spec = Arc::new(BuildSpec {
         name: name.clone(),
         version: portfile.port.version.clone(),
         revision: portfile.port.revision,
         prefix: opts.prefix.clone(),
         jobs: opts.jobs,
-        source_date_epoch: portfile.port.source_date_epoch.or(newest).unwrap_or(0),
+        source_date_epoch,
         dirs: HostDirs {
             sources: layout.sources.clone(),
             work: layout.work.clone(),
@@ -215,6 +262,35 @@ impl Layout {
         }
         Ok(layout)
     }
+}
+
+/// Give the build user the work tree and the destroot, and make the sources
+/// readable (but not writable) to it. Runs before any build code, on the
+/// tree the engine itself just extracted; `lchown` never follows a link.
+fn hand_over(layout: &Layout, id: BuildIdentity) -> anyhow::Result<()> {
+    fn walk(path: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> std::io::Result<()>) -> anyhow::Result<()> {
+        let meta = std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        f(path, &meta).with_context(|| format!("preparing {}", path.display()))?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))? {
+                walk(&entry?.path(), f)?;
+            }
+        }
+        Ok(())
+    }
+    use std::os::unix::fs::{PermissionsExt, lchown};
+    for dir in [&layout.work, &layout.destroot] {
+        walk(dir, &mut |p, _| lchown(p, Some(id.uid), Some(id.gid)))?;
+    }
+    walk(&layout.sources, &mut |p, meta| {
+        if meta.is_symlink() {
+            return Ok(());
+        }
+        let mode = meta.permissions().mode();
+        let readable = if meta.is_dir() { mode | 0o555 } else { mode | 0o444 };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(readable & 0o755))
+    })?;
+    Ok(())
 }
 
 fn open_dir(path: &Path) -> anyhow::Result<Dir> {

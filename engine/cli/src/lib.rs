@@ -9,4 +9,5 @@
 pub mod build;
 pub mod embedded;
 pub mod exit;
+pub mod native;
 pub mod paths;

@@ -23,7 +23,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Build(args) => commands::build::run(args),
+        Command::Build(args) => {
+            // The spawn helper is forked first, while this process is small
+            // and single-threaded (before wasmtime loads). Whether it is
+            // needed is known only once the Portfile is read; starting it is
+            // cheap, and a failure matters only to a port that runs programs.
+            let executor = wport_exec::Executor::start(wport_exec::ExecutorConfig::default());
+            let executor = executor.as_ref().map_err(|e| e.to_string());
+            commands::build::run(args, executor)
+        }
     };
     ExitCode::from(code as u8)
 }

@@ -20,7 +20,12 @@ pub fn cache_dir() -> PathBuf {
     }
 }
 
-/// Where builds happen: one directory per port.
+/// Where builds happen: one directory per port. As root, builds are handed
+/// to an unprivileged build user, which must be able to reach them: they go
+/// under /var/tmp rather than root's private home.
 pub fn build_root() -> PathBuf {
+    if rustix::process::geteuid().is_root() {
+        return PathBuf::from("/var/tmp/wport/build");
+    }
     cache_dir().join("build")
 }

@@ -33,7 +33,7 @@ pub struct Args {
     verbose: bool,
 }
 
-pub fn run(args: Args) -> i32 {
+pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     let mut opts = BuildOptions {
         prefix: args.prefix,
         verbose: args.verbose,
@@ -60,7 +60,7 @@ pub fn run(args: Args) -> i32 {
             dir
         }
     };
-    match build_port(&port_dir, &opts, None) {
+    match build_port(&port_dir, &opts, executor) {
         Ok(done) => {
             println!("built {}", done.port);
             for p in &done.phases {
