@@ -25,6 +25,11 @@ fn main() {
         .unwrap();
     }
 
+    // Rebuild the demo port's component from its crate, so a test can check
+    // that the committed, pinned port.wasm is what its source produces.
+    let rebuilt = wport_guest_build::build_lib("wport-port-demo", &root.join("ports/demo"));
+    println!("cargo:rustc-env=WPORT_DEMO_REBUILT={}", rebuilt.display());
+
     // The demo port, embedded so `wport build` with no argument works on a
     // fresh machine with no network. Its sources are the files beside its
     // Portfile; the crate that builds its component is left out.

@@ -146,3 +146,21 @@ fn malformed_portfile_names_file_line_and_column() {
     assert!(stderr.contains("sha265"), "{stderr}");
     assert!(stderr.contains("did you mean `sha256`"), "{stderr}");
 }
+
+/// The committed demo component is exactly what its crate builds to (guest
+/// builds are reproducible), and the Portfile pins those bytes.
+#[test]
+fn committed_demo_component_is_reproducible_from_source() {
+    use sha2::Digest;
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ports/demo");
+    let committed = std::fs::read(demo.join("port.wasm")).unwrap();
+    let rebuilt = std::fs::read(env!("WPORT_DEMO_REBUILT")).unwrap();
+    let hex = |b: &[u8]| format!("{:x}", sha2::Sha256::digest(b));
+    assert_eq!(
+        hex(&rebuilt),
+        hex(&committed),
+        "ports/demo/port.wasm is stale: run ports/demo/build-component.sh and re-pin"
+    );
+    let portfile = std::fs::read_to_string(demo.join("Portfile.toml")).unwrap();
+    assert!(portfile.contains(&format!("component-sha256 = \"{}\"", hex(&committed))));
+}
