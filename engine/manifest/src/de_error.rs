@@ -28,10 +28,9 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
         "string values must be quoted" => {
             format!("quote the value: `\"{}\"` (TOML has no bare strings)", found.trim())
         }
-        "duplicate key" => format!(
-            "`{found}` is already defined earlier in this table (or as a table header); \
-             each key and each [table] may appear once: remove or merge one of them"
-        ),
+        "duplicate key" => {
+            format!("`{found}` is already set in this table; each key may appear once: remove one of them")
+        }
         "unclosed table" | "unclosed array of tables" => {
             "end the header with `]` (or `]]` for [[source]] and [[patchfile]]) on the same line".to_owned()
         }
@@ -46,7 +45,60 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
         (_, Some(expected)) => format!("expected {expected}"),
         (_, None) => what.to_owned(),
     };
-    ctx.error(ErrorKind::Syntax, span, format!("invalid TOML: {what}"), label, help)
+    let header = header_at(&ctx.text, &span);
+    let err = match (what, header) {
+        ("duplicate key", Some(header)) => ctx.error(
+            ErrorKind::Syntax,
+            span.clone(),
+            format!("invalid TOML: table {header} is defined twice"),
+            "defined again here",
+            format!("merge the keys of both {header} tables into the first one and delete this header"),
+        ),
+        _ => ctx.error(ErrorKind::Syntax, span.clone(), format!("invalid TOML: {what}"), label, help),
+    };
+    match (what, first_definition(&ctx.text, &span)) {
+        ("duplicate key", Some(first)) => err.with_related(first, "first defined here"),
+        _ => err,
+    }
+}
+
+/// The `[table]` header on the line of `span`, when that line is one (not
+/// `[[array]]` headers, which may repeat).
+fn header_at<'t>(text: &'t str, span: &Range<usize>) -> Option<&'t str> {
+    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?.trim();
+    let line = line.split('#').next()?.trim_end();
+    (line.starts_with('[') && !line.starts_with("[[") && line.ends_with(']')).then_some(line)
+}
+
+/// For a duplicate key or table header at `span`, the earlier definition: the
+/// same `[header]` line anywhere before, or the same `key =` line earlier in
+/// the same table. A best-effort text search (the parser stops at the
+/// duplicate, so there is no document to ask); `None` when unsure.
+fn first_definition(text: &str, span: &Range<usize>) -> Option<Range<usize>> {
+    let key = text.get(span.clone())?;
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[span.start..].find('\n').map_or(text.len(), |i| span.start + i);
+    let line = text[line_start..line_end].trim();
+    let mut offset = line_start;
+    // Walk the earlier lines backwards, tracking each line's byte offset.
+    for earlier in text[..line_start].lines().rev() {
+        offset -= earlier.len() + 1;
+        let trimmed = earlier.trim();
+        let indent = earlier.len() - earlier.trim_start().len();
+        if line.starts_with('[') {
+            if trimmed == line {
+                return Some(offset + indent..offset + indent + trimmed.len());
+            }
+        } else if trimmed.starts_with('[') {
+            return None;
+        } else if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(offset + indent..offset + indent + key.len());
+        }
+    }
+    None
 }
 
 /// A serde error: unknown field, missing field, wrong type, invalid value.

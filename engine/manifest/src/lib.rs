@@ -51,7 +51,7 @@ pub use error::{ErrorKind, ManifestError};
 pub use phase::{Phase, UnknownPhase};
 pub use schema::{
     Build, BuildKind, Capabilities, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, SourceLocation,
-    StandardComponent,
+    StandardComponent, MAX_TIMEOUT_SECS,
 };
 pub use sha256::{Sha256Hex, Sha256HexError};
 

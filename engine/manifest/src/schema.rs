@@ -263,6 +263,12 @@ impl Capabilities {
     }
 }
 
+/// Longest `timeout` a phase may ask for, in seconds (7 days). Bounded so
+/// that the engine can add it to a clock reading without overflow
+/// (`Instant + Duration` panics), and because one call running for a week is
+/// a hung build.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 60 * 60;
+
 /// `[capabilities.<phase>]`: what one phase may do. Empty means nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhaseGrants {
@@ -277,6 +283,7 @@ pub struct PhaseGrants {
     /// `allow-loader-env = true` — permit loader variables (`LD_*`,
     /// `DYLD_*`, `GCONV_PATH`) in `env`. Default false.
     pub allow_loader_env: bool,
-    /// `timeout = 600` — seconds per mediated call; `None`: the engine default.
+    /// `timeout = 600` — seconds per mediated call, 1 to [`MAX_TIMEOUT_SECS`];
+    /// `None`: the engine default.
     pub timeout: Option<Duration>,
 }

@@ -16,7 +16,7 @@ use crate::phase::Phase;
 use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S, Table};
 use crate::rules::{self, Rejection};
 use crate::schema::{
-    Build, BuildKind, Capabilities, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, StandardComponent,
+    Build, BuildKind, Capabilities, MAX_TIMEOUT_SECS, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, StandardComponent,
 };
 use crate::sha256::Sha256Hex;
 use crate::suggest::did_you_mean;
@@ -107,7 +107,7 @@ fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
 
 fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
     const T: &str = "[[source]]";
-    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut seen: HashMap<String, (String, Range<usize>)> = HashMap::new();
     let mut sources = Vec::with_capacity(raw.len());
     for source in raw {
         let RawSource { url, mirrors, sha256: digest, size, file, extract } = source.into_inner().0;
@@ -144,18 +144,28 @@ fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
                 (derived.to_owned(), url_span.clone())
             }
         };
-        if let Some(first) = seen.get(&name) {
+        // Keyed case-insensitively: on a case-insensitive filesystem (macOS's
+        // default) `Foo.tar.gz` and `foo.tar.gz` are one file, and the second
+        // download would replace the first after it was verified.
+        let key = name.to_lowercase();
+        if let Some((first_name, first_span)) = seen.get(&key) {
+            let message = if *first_name == name {
+                format!("two sources have the distfile name `{name}`")
+            } else {
+                format!("distfile names `{first_name}` and `{name}` differ only in case")
+            };
             return Err(ctx
                 .error(
                     ErrorKind::Duplicate { field: "file".into(), value: name.clone() },
                     name_span,
-                    format!("two sources have the distfile name `{name}`"),
+                    message,
                     "second use of this distfile name",
-                    "each distfile needs its own name: add `file = \"...\"` to one of the [[source]] tables",
+                    "each distfile needs its own name (compared ignoring case): add `file = \"...\"` to one of the \
+                     [[source]] tables",
                 )
-                .with_related(first.clone(), "first used here"));
+                .with_related(first_span.clone(), "first used here"));
         }
-        seen.insert(name, name_span);
+        seen.insert(key, (name, name_span));
         sources.push(Source {
             url,
             mirrors,
@@ -372,6 +382,18 @@ fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx)
                 "timeout",
                 seconds.span(),
                 plain("a timeout of 0 seconds would fail every call", "give seconds per call, e.g. `timeout = 600`, or remove it for the engine default"),
+            ));
+        }
+        Some(seconds) if *seconds.get_ref() > MAX_TIMEOUT_SECS => {
+            return Err(invalid(
+                ctx,
+                t,
+                "timeout",
+                seconds.span(),
+                plain(
+                    format!("{} seconds is more than the limit of {MAX_TIMEOUT_SECS} (7 days)", seconds.get_ref()),
+                    "give seconds per call, e.g. `timeout = 3600`, or remove it for the engine default",
+                ),
             ));
         }
         Some(seconds) => Some(Duration::from_secs(seconds.into_inner())),
