@@ -10,7 +10,11 @@ impl Port for Guest {
         read(&mut r, "/etc/passwd");
         read(&mut r, "/proc/self/environ");
         read(&mut r, &format!("{victim}/secret"));
-        r.io(format!("metadata {victim}/secret"), std::fs::metadata(format!("{victim}/secret")));
+        r.io_with(
+            format!("metadata {victim}/secret"),
+            std::fs::metadata(format!("{victim}/secret")),
+            describe,
+        );
         list(&mut r, "/");
         list(&mut r, "/etc");
         list(&mut r, &victim);

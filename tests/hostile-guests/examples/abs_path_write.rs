@@ -11,9 +11,18 @@ impl Port for Guest {
         write(&mut r, &format!("{victim}/new"));
         write(&mut r, &format!("{victim}/secret"));
         write(&mut r, "/x");
-        r.io(format!("create_dir {victim}/newdir"), std::fs::create_dir(format!("{victim}/newdir")));
-        r.io(format!("remove_file {victim}/secret"), std::fs::remove_file(format!("{victim}/secret")));
-        r.io(format!("remove_dir_all {victim}/dir"), std::fs::remove_dir_all(format!("{victim}/dir")));
+        r.io(
+            format!("create_dir {victim}/newdir"),
+            std::fs::create_dir(format!("{victim}/newdir")),
+        );
+        r.io(
+            format!("remove_file {victim}/secret"),
+            std::fs::remove_file(format!("{victim}/secret")),
+        );
+        r.io(
+            format!("remove_dir_all {victim}/dir"),
+            std::fs::remove_dir_all(format!("{victim}/dir")),
+        );
         r.finish()
     }
 }

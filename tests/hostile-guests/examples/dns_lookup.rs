@@ -8,7 +8,10 @@ impl Port for Guest {
     fn build() -> Result<()> {
         let mut r = Report::new();
         for name in ["localhost:80", "example.com:443"] {
-            r.io(format!("resolve {name}"), name.to_socket_addrs().map(|a| a.count()));
+            r.io(
+                format!("resolve {name}"),
+                name.to_socket_addrs().map(|a| a.count()),
+            );
         }
         r.finish()
     }

@@ -23,9 +23,15 @@ impl Port for Guest {
             ("/sources/distfiles/hello-1.0.tar.gz".to_owned(), 0o777),
             ("/work/evil".to_owned(), 0o777),
         ] {
-            r.files(format!("set-mode {path} {mode:o}"), files::set_mode(&path, mode));
+            r.files(
+                format!("set-mode {path} {mode:o}"),
+                files::set_mode(&path, mode),
+            );
         }
-        r.files("get-mode /work/mine", files::get_mode("/work/mine").map(|m| format!("{m:o}")));
+        r.files(
+            "get-mode /work/mine",
+            files::get_mode("/work/mine").map(|m| format!("{m:o}")),
+        );
         r.finish()
     }
 }

@@ -19,17 +19,32 @@ impl Port for Guest {
             "/destroot/pw".to_owned(),
             "pw".to_owned(),
         ] {
-            r.files(format!("symlink /etc/passwd at {link}"), files::symlink("/etc/passwd", &link));
+            r.files(
+                format!("symlink /etc/passwd at {link}"),
+                files::symlink("/etc/passwd", &link),
+            );
         }
         // Allowed by contract (installed links need absolute targets): the
         // link is stored verbatim...
-        r.files("symlink {victim}/secret at /work/abs", files::symlink(&format!("{victim}/secret"), "/work/abs"));
-        r.files("read-link /work/abs == target", files::read_link("/work/abs").map(|t| t == format!("{victim}/secret")));
+        r.files(
+            "symlink {victim}/secret at /work/abs",
+            files::symlink(&format!("{victim}/secret"), "/work/abs"),
+        );
+        r.files(
+            "read-link /work/abs == target",
+            files::read_link("/work/abs").map(|t| t == format!("{victim}/secret")),
+        );
         // ...and never resolved: WASI refuses to follow it.
         read(&mut r, "/work/abs");
         write(&mut r, "/work/abs");
-        r.files("read-link /work/evil/secret", files::read_link("/work/evil/secret"));
-        r.files("get-mode /work/evil/secret", files::get_mode("/work/evil/secret"));
+        r.files(
+            "read-link /work/evil/secret",
+            files::read_link("/work/evil/secret"),
+        );
+        r.files(
+            "get-mode /work/evil/secret",
+            files::get_mode("/work/evil/secret"),
+        );
         r.finish()
     }
 }

@@ -15,7 +15,10 @@ impl Port for Guest {
             let _ = std::hint::black_box(files::remove_tree("/work/does-not-exist"));
         }
         let mut r = Report::new();
-        r.note("host calls", format!("{CALLS} made; the phase time limit never fired"));
+        r.note(
+            "host calls",
+            format!("{CALLS} made; the phase time limit never fired"),
+        );
         r.finish()
     }
 }

@@ -12,16 +12,28 @@ impl Port for Guest {
         read(&mut r, "/work/evil/secret");
         list(&mut r, "/work/evil");
         write(&mut r, "/work/evil/new");
-        r.io("metadata /work/evil/secret", std::fs::metadata("/work/evil/secret"));
-        r.io("remove_file /work/evil/secret", std::fs::remove_file("/work/evil/secret"));
-        r.io("create_dir /work/evil/newdir", std::fs::create_dir("/work/evil/newdir"));
+        r.io_with(
+            "metadata /work/evil/secret",
+            std::fs::metadata("/work/evil/secret"),
+            describe,
+        );
+        r.io(
+            "remove_file /work/evil/secret",
+            std::fs::remove_file("/work/evil/secret"),
+        );
+        r.io(
+            "create_dir /work/evil/newdir",
+            std::fs::create_dir("/work/evil/newdir"),
+        );
         read(&mut r, "/work/evil_rel/secret");
         write(&mut r, "/work/evil_rel/new");
         read(&mut r, "/work/evil_file");
         write(&mut r, "/work/evil_file");
         r.io(
             "append /work/evil_file",
-            std::fs::OpenOptions::new().append(true).open("/work/evil_file"),
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open("/work/evil_file"),
         );
         read(&mut r, "/sources/files/evil/secret");
         list(&mut r, "/sources/files/evil");

@@ -14,7 +14,13 @@ impl Port for Guest {
             hoard.push(vec![i as u8; CHUNK]);
         }
         let mut r = Report::new();
-        r.note("allocated", format!("{} MiB; no memory limit fired", std::hint::black_box(hoard).len()));
+        r.note(
+            "allocated",
+            format!(
+                "{} MiB; no memory limit fired",
+                std::hint::black_box(hoard).len()
+            ),
+        );
         r.finish()
     }
 }

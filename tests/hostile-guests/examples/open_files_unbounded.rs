@@ -14,7 +14,10 @@ impl Port for Guest {
             match std::fs::File::open("/sources/distfiles/hello-1.0.tar.gz") {
                 Ok(f) => held.push(f),
                 Err(e) => {
-                    r.note("open", format!("failed after {} handles: {}", held.len(), io_err(&e)));
+                    r.note(
+                        "open",
+                        format!("failed after {} handles: {}", held.len(), io_err(&e)),
+                    );
                     return r.finish();
                 }
             }

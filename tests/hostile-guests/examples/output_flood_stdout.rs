@@ -11,8 +11,12 @@ impl Port for Guest {
         for _ in 0..1024 {
             // A full pipe must not make the guest's writes fail (std's
             // println! would panic): ignore nothing, propagate errors.
-            std::io::stdout().write_all(&line).map_err(|e| Error::msg(format!("stdout: {e}")))?;
-            std::io::stderr().write_all(&line).map_err(|e| Error::msg(format!("stderr: {e}")))?;
+            std::io::stdout()
+                .write_all(&line)
+                .map_err(|e| Error::msg(format!("stdout: {e}")))?;
+            std::io::stderr()
+                .write_all(&line)
+                .map_err(|e| Error::msg(format!("stderr: {e}")))?;
         }
         println!("still printing after the flood");
         Ok(())

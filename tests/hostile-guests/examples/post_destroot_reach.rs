@@ -11,7 +11,10 @@ impl Port for Guest {
         let dirs = wport_guest_sdk::bindings::wport::port::build_env::dirs();
         r.note(
             "dirs",
-            format!("sources={:?} work={:?} worksrc={:?} destroot={:?}", dirs.sources, dirs.work, dirs.worksrc, dirs.destroot),
+            format!(
+                "sources={:?} work={:?} worksrc={:?} destroot={:?}",
+                dirs.sources, dirs.work, dirs.worksrc, dirs.destroot
+            ),
         );
         r.note("distfiles", wport_guest_sdk::env::distfiles().len());
         r.note("patchfiles", wport_guest_sdk::env::patchfiles().len());
@@ -21,19 +24,34 @@ impl Port for Guest {
         read(&mut r, "/work/hello-1.0/README");
         write(&mut r, "/work/hello-1.0/README");
         write(&mut r, "/work/new");
-        r.io("metadata /work", std::fs::metadata("/work"));
+        r.io_with("metadata /work", std::fs::metadata("/work"), describe);
         list(&mut r, "/destroot/..");
         read(&mut r, "/destroot/../work/hello-1.0/README");
-        r.files("files.copy-tree /work/hello-1.0 -> /destroot/x", files::copy_tree("/work/hello-1.0", "/destroot/x"));
+        r.files(
+            "files.copy-tree /work/hello-1.0 -> /destroot/x",
+            files::copy_tree("/work/hello-1.0", "/destroot/x"),
+        );
         r.files(
             "files.copy-tree /sources/distfiles -> /destroot/y",
             files::copy_tree("/sources/distfiles", "/destroot/y"),
         );
-        r.files("files.remove-tree /work/hello-1.0", files::remove_tree("/work/hello-1.0"));
-        r.files("files.symlink x -> /sources/x", files::symlink("x", "/sources/x"));
+        r.files(
+            "files.remove-tree /work/hello-1.0",
+            files::remove_tree("/work/hello-1.0"),
+        );
+        r.files(
+            "files.symlink x -> /sources/x",
+            files::symlink("x", "/sources/x"),
+        );
         r.files("files.read-link /work/evil", files::read_link("/work/evil"));
-        r.files("files.get-mode /work/hello-1.0/README", files::get_mode("/work/hello-1.0/README"));
-        r.files("files.set-mode /work/hello-1.0/README", files::set_mode("/work/hello-1.0/README", 0o777));
+        r.files(
+            "files.get-mode /work/hello-1.0/README",
+            files::get_mode("/work/hello-1.0/README"),
+        );
+        r.files(
+            "files.set-mode /work/hello-1.0/README",
+            files::set_mode("/work/hello-1.0/README", 0o777),
+        );
         r.finish()
     }
 }

@@ -19,7 +19,8 @@ impl Port for Guest {
         let mut buf = vec![0u8; 64 << 20];
         r.io_with(
             "read 64 MiB request",
-            std::fs::File::open("/sources/distfiles/hello-1.0.tar.gz").and_then(|mut f| f.read(&mut buf)),
+            std::fs::File::open("/sources/distfiles/hello-1.0.tar.gz")
+                .and_then(|mut f| f.read(&mut buf)),
             |n| format!("{n} bytes"),
         );
         drop(buf);
@@ -28,7 +29,10 @@ impl Port for Guest {
             match std::fs::read_dir("/sources/distfiles") {
                 Ok(d) => held.push(d),
                 Err(e) => {
-                    r.note("read_dir", format!("failed after {} streams: {}", held.len(), io_err(&e)));
+                    r.note(
+                        "read_dir",
+                        format!("failed after {} streams: {}", held.len(), io_err(&e)),
+                    );
                     return r.finish();
                 }
             }

@@ -14,11 +14,24 @@ impl Port for Guest {
         // Control: on a writable preopen the same call truncates, which shows
         // the flags reach the host as intended.
         write(&mut r, "/work/control");
-        r.io("open(RDONLY|TRUNC) /work/control", raw::open_flags("/work/control", O_RDONLY | O_TRUNC));
-        r.io_with("size /work/control", std::fs::metadata("/work/control"), |m| format!("{} bytes", m.len()));
+        r.io(
+            "open(RDONLY|TRUNC) /work/control",
+            raw::open_flags("/work/control", O_RDONLY | O_TRUNC),
+        );
+        r.io_with(
+            "size /work/control",
+            std::fs::metadata("/work/control"),
+            |m| format!("{} bytes", m.len()),
+        );
         // The attack, on the read-only sources.
-        for p in ["/sources/distfiles/hello-1.0.tar.gz", "/sources/patches/fix.patch"] {
-            r.io(format!("open(RDONLY|TRUNC) {p}"), raw::open_flags(p, O_RDONLY | O_TRUNC));
+        for p in [
+            "/sources/distfiles/hello-1.0.tar.gz",
+            "/sources/patches/fix.patch",
+        ] {
+            r.io(
+                format!("open(RDONLY|TRUNC) {p}"),
+                raw::open_flags(p, O_RDONLY | O_TRUNC),
+            );
             r.io(
                 format!("open(RDONLY|TRUNC|CREAT) {p}"),
                 raw::open_flags(p, O_RDONLY | O_TRUNC | O_CREAT),

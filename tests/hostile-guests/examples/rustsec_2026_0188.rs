@@ -21,9 +21,15 @@ impl Port for Guest {
     fn build() -> Result<()> {
         let mut r = Report::new();
         let src = "/sources/distfiles/hello-1.0.tar.gz";
-        r.io(format!("hard_link {src} -> /work/linked"), std::fs::hard_link(src, "/work/linked"));
+        r.io(
+            format!("hard_link {src} -> /work/linked"),
+            std::fs::hard_link(src, "/work/linked"),
+        );
         overwrite(&mut r, "/work/linked");
-        r.io(format!("rename {src} -> /work/renamed"), std::fs::rename(src, "/work/renamed"));
+        r.io(
+            format!("rename {src} -> /work/renamed"),
+            std::fs::rename(src, "/work/renamed"),
+        );
         overwrite(&mut r, "/work/renamed");
         // Link inside the read-only preopen, then rename that link out.
         r.io(

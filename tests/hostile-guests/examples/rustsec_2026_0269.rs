@@ -14,8 +14,16 @@ struct Guest;
 fn through_chain(r: &mut Report, link1: &str) {
     list(r, link1);
     list(r, &format!("{link1}/"));
-    r.io(format!("metadata {link1}/"), std::fs::metadata(format!("{link1}/")));
-    r.io(format!("symlink_metadata {link1}/"), std::fs::symlink_metadata(format!("{link1}/")));
+    r.io_with(
+        format!("metadata {link1}/"),
+        std::fs::metadata(format!("{link1}/")),
+        describe,
+    );
+    r.io_with(
+        format!("symlink_metadata {link1}/"),
+        std::fs::symlink_metadata(format!("{link1}/")),
+        describe,
+    );
     r.io(
         format!("open(NOFOLLOW|DIRECTORY) {link1}/"),
         raw::open_flags(&format!("{link1}/"), O_RDONLY | O_DIRECTORY | O_NOFOLLOW),
@@ -29,7 +37,10 @@ impl Port for Guest {
         let victim = victim();
         r.io("create_dir /work/a", std::fs::create_dir("/work/a"));
         // Control: the same shape inside the sandbox resolves.
-        r.io("create_dir /work/a/inside", std::fs::create_dir("/work/a/inside"));
+        r.io(
+            "create_dir /work/a/inside",
+            std::fs::create_dir("/work/a/inside"),
+        );
         wasi_symlink(&mut r, "inside/", "/work/a/link_in");
         list(&mut r, "/work/a/link_in/");
         // The chain: link1 -> "evil/", evil -> <outside>.
@@ -37,8 +48,14 @@ impl Port for Guest {
         wasi_symlink(&mut r, "evil/", "/work/a/link1");
         through_chain(&mut r, "/work/a/link1");
         write(&mut r, "/work/a/link1/new");
-        r.io("create_dir /work/a/link1/newdir", std::fs::create_dir("/work/a/link1/newdir"));
-        r.io("remove_file /work/a/link1/secret", std::fs::remove_file("/work/a/link1/secret"));
+        r.io(
+            "create_dir /work/a/link1/newdir",
+            std::fs::create_dir("/work/a/link1/newdir"),
+        );
+        r.io(
+            "remove_file /work/a/link1/secret",
+            std::fs::remove_file("/work/a/link1/secret"),
+        );
         r.io(
             "rename /work/hello-1.0/README -> /work/a/link1/moved",
             std::fs::rename("/work/hello-1.0/README", "/work/a/link1/moved"),

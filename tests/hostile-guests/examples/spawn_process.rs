@@ -1,15 +1,21 @@
 //! Attack: run native programs, through std (no process support in WASI)
 //! and through the host `exec` interface when the build has no native
 //! command runner.
-use wport_hostile_guests::*;
 use wport_guest_sdk::bindings::wport::port::exec;
+use wport_hostile_guests::*;
 
 struct Guest;
 
 impl Port for Guest {
     fn build() -> Result<()> {
         let mut r = Report::new();
-        r.io("std spawn sh", std::process::Command::new("sh").arg("-c").arg("touch /tmp/pwned").status());
+        r.io(
+            "std spawn sh",
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg("touch /tmp/pwned")
+                .status(),
+        );
         let cmd = exec::Command {
             program: "sh".into(),
             args: vec!["-c".into(), format!("echo pwned > {}", param("probe"))],

@@ -1,5 +1,7 @@
-//! Attack: recurse without bound. The guest must trap on its own stack, not
-//! take the host down.
+//! Attack: recurse without bound with big locals, which live on Rust's
+//! shadow stack in linear memory. The guest must trap on its own memory
+//! (the stack sits first in memory, so overflowing it leaves the memory),
+//! never corrupt its data silently or touch the host.
 use wport_hostile_guests::*;
 
 struct Guest;
@@ -8,7 +10,10 @@ struct Guest;
 fn dive(depth: u64, pad: &mut [u8; 256]) -> u64 {
     let mut local = [0u8; 256];
     local[(depth % 256) as usize] = pad[(depth % 256) as usize].wrapping_add(1);
-    1 + dive(std::hint::black_box(depth + 1), std::hint::black_box(&mut local))
+    1 + dive(
+        std::hint::black_box(depth + 1),
+        std::hint::black_box(&mut local),
+    )
 }
 
 impl Port for Guest {

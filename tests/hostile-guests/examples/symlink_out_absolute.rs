@@ -15,7 +15,6 @@ impl Port for Guest {
         read(&mut r, "/work/passwd");
         list(&mut r, "/work/abs_dir");
         write(&mut r, "/work/abs_dir/new");
-        write(&mut r, "/work/abs_file");
         r.finish()
     }
 }

@@ -11,8 +11,16 @@ impl Port for Guest {
         let victim = victim();
         wasi_symlink(&mut r, &climb_target(&victim), "/work/rel_dir");
         wasi_symlink(&mut r, "../../victim", "/work/rel_sibling");
-        wasi_symlink(&mut r, &climb_target(&format!("{victim}/secret")), "/work/rel_file");
-        wasi_symlink(&mut r, &climb_target(&format!("{victim}/created")), "/work/rel_dangling");
+        wasi_symlink(
+            &mut r,
+            &climb_target(&format!("{victim}/secret")),
+            "/work/rel_file",
+        );
+        wasi_symlink(
+            &mut r,
+            &climb_target(&format!("{victim}/created")),
+            "/work/rel_dangling",
+        );
         wasi_symlink(&mut r, "..", "/work/up");
         read(&mut r, "/work/rel_dir/secret");
         list(&mut r, "/work/rel_dir");

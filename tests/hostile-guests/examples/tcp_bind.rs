@@ -9,8 +9,16 @@ impl Port for Guest {
     fn build() -> Result<()> {
         let mut r = Report::new();
         let port = param("port");
-        for addr in ["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned(), "[::]:0".to_owned(), format!("127.0.0.1:{port}")] {
-            let l = r.io(format!("bind {}", addr.replace(&port, "{port}")), TcpListener::bind(&addr));
+        for addr in [
+            "127.0.0.1:0".to_owned(),
+            "0.0.0.0:0".to_owned(),
+            "[::]:0".to_owned(),
+            format!("127.0.0.1:{port}"),
+        ] {
+            let l = r.io(
+                format!("bind {}", addr.replace(&port, "{port}")),
+                TcpListener::bind(&addr),
+            );
             if let Some(l) = l {
                 r.io("accept", l.accept());
             }

@@ -14,8 +14,13 @@ impl Port for Guest {
             let addr = format!("{host}:{port}");
             r.io(format!("connect {host}"), TcpStream::connect(&addr));
         }
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("a literal address");
-        r.io("connect_timeout 127.0.0.1", TcpStream::connect_timeout(&addr, Duration::from_secs(1)));
+        let addr: SocketAddr = format!("127.0.0.1:{port}")
+            .parse()
+            .expect("a literal address");
+        r.io(
+            "connect_timeout 127.0.0.1",
+            TcpStream::connect_timeout(&addr, Duration::from_secs(1)),
+        );
         r.finish()
     }
 }

@@ -12,7 +12,10 @@ impl Port for Guest {
         let mut r = Report::new();
         r.io(
             "open write+truncate",
-            std::fs::OpenOptions::new().write(true).truncate(true).open(DISTFILE),
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(DISTFILE),
         );
         r.io("File::create", std::fs::File::create(DISTFILE));
         r.io(
@@ -29,8 +32,14 @@ impl Port for Guest {
         );
         r.io("remove_file", std::fs::remove_file(DISTFILE));
         write(&mut r, "/sources/distfiles/new");
-        r.io("create_dir /sources/newdir", std::fs::create_dir("/sources/newdir"));
-        r.io("remove_dir_all /sources/patches", std::fs::remove_dir_all("/sources/patches"));
+        r.io(
+            "create_dir /sources/newdir",
+            std::fs::create_dir("/sources/newdir"),
+        );
+        r.io(
+            "remove_dir_all /sources/patches",
+            std::fs::remove_dir_all("/sources/patches"),
+        );
         r.finish()
     }
 }

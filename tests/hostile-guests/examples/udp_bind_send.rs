@@ -12,7 +12,11 @@ impl Port for Guest {
         for addr in ["127.0.0.1:0", "0.0.0.0:0", "[::]:0"] {
             if let Some(s) = r.io(format!("bind {addr}"), UdpSocket::bind(addr)) {
                 r.io("send_to {target}", s.send_to(b"hostile datagram", &target));
-                r.io("connect+send {target}", s.connect(&target).and_then(|()| s.send(b"hostile datagram")));
+                r.io(
+                    "connect+send {target}",
+                    s.connect(&target)
+                        .and_then(|()| s.send(b"hostile datagram")),
+                );
             }
         }
         r.finish()

@@ -18,7 +18,8 @@
 //! - `std::io` attempts show the `io::ErrorKind` and the raw WASI errno as
 //!   wasi-libc reports it (EACCES 2, ENOENT 44, ENOTCAPABLE 76, EPERM 63...),
 //!   or `Ok` / `Ok(<detail>)` when the operation succeeded;
-//! - `files` host calls show the WIT `error-kind` or `Ok(<value>)`;
+//! - `files` host calls show the WIT `error-kind` (with the message for the
+//!   catch-all `io`) or `Ok(<value>)`;
 //! - `note` lines record facts the test checks (a count, a value read).
 //!
 //! The test compares the whole report to the expected lines, so an attack
@@ -49,7 +50,9 @@ pub struct Report {
 pub fn io_err(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => format!("Err({:?}, os {code})", e.kind()),
-        None => format!("Err({:?})", e.kind()),
+        // Errors without an errno (name resolution, unsupported calls) carry
+        // their message instead.
+        None => format!("Err({:?}: {e})", e.kind()),
     }
 }
 
@@ -65,7 +68,12 @@ impl Report {
 
     /// Record a `std::io` attempt, describing a success with `describe`
     /// (`Ok(<detail>)`, or plain `Ok` when it returns an empty string).
-    pub fn io_with<T>(&mut self, what: impl Display, r: io::Result<T>, describe: impl FnOnce(&T) -> String) -> Option<T> {
+    pub fn io_with<T>(
+        &mut self,
+        what: impl Display,
+        r: io::Result<T>,
+        describe: impl FnOnce(&T) -> String,
+    ) -> Option<T> {
         match r {
             Ok(v) => {
                 let d = describe(&v);
@@ -84,14 +92,25 @@ impl Report {
     }
 
     /// Record a `files` host call as `Ok(<value>)` or `Err(<error-kind>)`.
-    pub fn files<T: std::fmt::Debug>(&mut self, what: impl Display, r: std::result::Result<T, files::Error>) -> Option<T> {
+    pub fn files<T: std::fmt::Debug>(
+        &mut self,
+        what: impl Display,
+        r: std::result::Result<T, files::Error>,
+    ) -> Option<T> {
         match r {
             Ok(v) => {
                 self.line(what, format!("Ok({v:?})"));
                 Some(v)
             }
             Err(e) => {
-                self.line(what, format!("Err({:?})", e.kind));
+                let kind = format!("{:?}", e.kind);
+                let kind = kind.trim_start_matches("ErrorKind::");
+                if e.kind == files::ErrorKind::Io {
+                    // `io` is the catch-all: its message is the precise part.
+                    self.line(what, format!("Err({kind}: {})", e.message));
+                } else {
+                    self.line(what, format!("Err({kind})"));
+                }
                 None
             }
         }
@@ -127,12 +146,30 @@ pub fn victim() -> String {
 
 /// Read a file, reporting its size (a leak shows as `Ok(<n> bytes)`).
 pub fn read(r: &mut Report, path: &str) -> Option<Vec<u8>> {
-    r.io_with(format!("read {path}"), std::fs::read(path), |b| format!("{} bytes", b.len()))
+    r.io_with(format!("read {path}"), std::fs::read(path), |b| {
+        format!("{} bytes", b.len())
+    })
+}
+
+/// Describe metadata: the type and size, enough to tell the link itself
+/// from what it points to.
+pub fn describe(m: &std::fs::Metadata) -> String {
+    let ty = if m.file_type().is_symlink() {
+        "symlink"
+    } else if m.is_dir() {
+        "dir"
+    } else {
+        "file"
+    };
+    format!("{ty}, {} bytes", m.len())
 }
 
 /// Create or truncate a file and write a marker into it.
 pub fn write(r: &mut Report, path: &str) {
-    r.io(format!("write {path}"), std::fs::write(path, b"hostile guest was here\n"));
+    r.io(
+        format!("write {path}"),
+        std::fs::write(path, b"hostile guest was here\n"),
+    );
 }
 
 /// List a directory, reporting how many entries it has.
@@ -209,5 +246,8 @@ pub fn climb_target(abs: &str) -> String {
 
 /// Create a symlink through WASI (`symlink-at`), as a build tool would.
 pub fn wasi_symlink(r: &mut Report, target: &str, link: &str) {
-    r.io(format!("symlink {link} -> {target}"), raw::symlink_at(target, link));
+    r.io(
+        format!("symlink {link} -> {target}"),
+        raw::symlink_at(target, link),
+    );
 }
