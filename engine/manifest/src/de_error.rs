@@ -52,9 +52,17 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
             span.clone(),
             format!("invalid TOML: table {header} is defined twice"),
             "defined again here",
-            format!("merge the keys of both {header} tables into the first one and delete this header"),
+            format!(
+                "merge the keys of both {header} tables into the first one and delete this header"
+            ),
         ),
-        _ => ctx.error(ErrorKind::Syntax, span.clone(), format!("invalid TOML: {what}"), label, help),
+        _ => ctx.error(
+            ErrorKind::Syntax,
+            span.clone(),
+            format!("invalid TOML: {what}"),
+            label,
+            help,
+        ),
     };
     match (what, first_definition(&ctx.text, &span)) {
         ("duplicate key", Some(first)) => err.with_related(first, "first defined here"),
@@ -65,7 +73,9 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
 /// The `[table]` header on the line of `span`, when that line is one (not
 /// `[[array]]` headers, which may repeat).
 fn header_at<'t>(text: &'t str, span: &Range<usize>) -> Option<&'t str> {
-    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next()?.trim();
     let line = line.split('#').next()?.trim_end();
     (line.starts_with('[') && !line.starts_with("[[") && line.ends_with(']')).then_some(line)
@@ -78,7 +88,9 @@ fn header_at<'t>(text: &'t str, span: &Range<usize>) -> Option<&'t str> {
 fn first_definition(text: &str, span: &Range<usize>) -> Option<Range<usize>> {
     let key = text.get(span.clone())?;
     let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[span.start..].find('\n').map_or(text.len(), |i| span.start + i);
+    let line_end = text[span.start..]
+        .find('\n')
+        .map_or(text.len(), |i| span.start + i);
     let line = text[line_start..line_end].trim();
     let mut offset = line_start;
     // Walk the earlier lines backwards, tracking each line's byte offset.
@@ -120,12 +132,21 @@ pub(crate) fn serde(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
         // The span is the header of the table missing the key. At the top
         // level there is no header: point at the start of the file.
         let table = table_name(path);
-        return missing_field(ctx, if path.is_empty() { 0..0 } else { span }, field, &table);
+        return missing_field(
+            ctx,
+            if path.is_empty() { 0..0 } else { span },
+            field,
+            &table,
+        );
     }
     let (field, table) = field_and_table(path);
     for (prefix, invalid_value) in [("invalid type: ", false), ("invalid value: ", true)] {
-        let Some(rest) = message.strip_prefix(prefix) else { continue };
-        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another value"));
+        let Some(rest) = message.strip_prefix(prefix) else {
+            continue;
+        };
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another value"));
         let expected = humanize_expected(expected);
         let found = humanize_found(found);
         let help = match crate::examples::example(&table_key(&table), &field) {
@@ -136,7 +157,9 @@ pub(crate) fn serde(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
         let where_ = describe_field(&field, &table);
         if invalid_value {
             return ctx.error(
-                ErrorKind::InvalidValue { field: field.clone() },
+                ErrorKind::InvalidValue {
+                    field: field.clone(),
+                },
                 span,
                 format!("invalid value for {where_}"),
                 format!("expected {expected}, found {found}"),
@@ -144,7 +167,10 @@ pub(crate) fn serde(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
             );
         }
         return ctx.error(
-            ErrorKind::WrongType { field: field.clone(), expected: expected.clone() },
+            ErrorKind::WrongType {
+                field: field.clone(),
+                expected: expected.clone(),
+            },
             span,
             format!("wrong type for {where_}"),
             format!("expected {expected}, found {found}"),
@@ -153,7 +179,9 @@ pub(crate) fn serde(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
     }
     // Not a shape we know (a future serde or toml message): still positioned.
     ctx.error(
-        ErrorKind::InvalidValue { field: field.clone() },
+        ErrorKind::InvalidValue {
+            field: field.clone(),
+        },
         span,
         format!("invalid value for {}", describe_field(&field, &table)),
         message.to_owned(),
@@ -169,14 +197,27 @@ pub(crate) fn unknown_field(
     expected: Vec<String>,
 ) -> ManifestError {
     let suggestion = did_you_mean(&field, expected.iter().map(String::as_str)).map(str::to_owned);
-    let list = expected.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+    let list = expected
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let is_phase = table == "[capabilities]";
     let (message, label) = if is_phase {
-        (format!("unknown phase `{field}` in [capabilities]"), "unknown phase")
+        (
+            format!("unknown phase `{field}` in [capabilities]"),
+            "unknown phase",
+        )
     } else if table.is_empty() {
-        (format!("unknown top-level table or key `{field}`"), "unknown table")
+        (
+            format!("unknown top-level table or key `{field}`"),
+            "unknown table",
+        )
     } else {
-        (format!("unknown field `{field}` in {table}"), "unknown field")
+        (
+            format!("unknown field `{field}` in {table}"),
+            "unknown field",
+        )
     };
     let mut help = match (is_phase, expected.len()) {
         (_, 0) => format!("{table} takes no keys"),
@@ -187,10 +228,26 @@ pub(crate) fn unknown_field(
     if let Some(suggestion) = &suggestion {
         help.push_str(&format!("; did you mean `{suggestion}`?"));
     }
-    ctx.error(ErrorKind::UnknownField { field, table, expected, suggestion }, span, message, label, help)
+    ctx.error(
+        ErrorKind::UnknownField {
+            field,
+            table,
+            expected,
+            suggestion,
+        },
+        span,
+        message,
+        label,
+        help,
+    )
 }
 
-pub(crate) fn missing_field(ctx: &Ctx, span: Range<usize>, field: String, table: &str) -> ManifestError {
+pub(crate) fn missing_field(
+    ctx: &Ctx,
+    span: Range<usize>,
+    field: String,
+    table: &str,
+) -> ManifestError {
     let key = table_key(table);
     let example = crate::examples::example(&key, &field);
     let (message, label, mut help) = if table.is_empty() {
@@ -199,19 +256,36 @@ pub(crate) fn missing_field(ctx: &Ctx, span: Range<usize>, field: String, table:
             Some(example) => format!("add {example}"),
             None => format!("add a {header} table"),
         };
-        (format!("missing {header} table"), format!("this Portfile has no {header} table"), help)
+        (
+            format!("missing {header} table"),
+            format!("this Portfile has no {header} table"),
+            help,
+        )
     } else {
         let help = match &example {
             Some(example) if crate::examples::is_phrase(example) => format!("add {example}"),
             Some(example) => format!("add `{field}` to this table: `{example}`"),
             None => format!("add `{field}` to this table"),
         };
-        (format!("missing field `{field}` in {table}"), format!("{table} needs `{field}`"), help)
+        (
+            format!("missing field `{field}` in {table}"),
+            format!("{table} needs `{field}`"),
+            help,
+        )
     };
     if let Some(why) = crate::examples::why(&key, &field) {
         help = format!("{help} ({why})");
     }
-    ctx.error(ErrorKind::MissingField { field, table: table.to_owned() }, span, message, label, help)
+    ctx.error(
+        ErrorKind::MissingField {
+            field,
+            table: table.to_owned(),
+        },
+        span,
+        message,
+        label,
+        help,
+    )
 }
 
 /// One step of a path through the document.
@@ -239,7 +313,10 @@ pub(crate) fn locate(root: &DeTable<'_>, span: &Range<usize>) -> Option<Location
 fn locate_in_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Seg>) -> bool {
     for (key, value) in table {
         path.push(Seg::Key(key.get_ref().to_string()));
-        if key.span() == *span || locate_in_value(value.get_ref(), span, path) || value.span() == *span {
+        if key.span() == *span
+            || locate_in_value(value.get_ref(), span, path)
+            || value.span() == *span
+        {
             return true;
         }
         path.pop();
@@ -294,7 +371,9 @@ fn table_of(path: &[Seg]) -> String {
 fn field_and_table(path: &[Seg]) -> (String, String) {
     match path.iter().rposition(|seg| matches!(seg, Seg::Key(_))) {
         Some(last) => {
-            let Seg::Key(key) = &path[last] else { unreachable!("rposition found a key") };
+            let Seg::Key(key) = &path[last] else {
+                unreachable!("rposition found a key")
+            };
             (key.clone(), table_name(&path[..last]))
         }
         None => (String::new(), String::new()),
@@ -303,7 +382,10 @@ fn field_and_table(path: &[Seg]) -> (String, String) {
 
 /// `[[source]]` -> `source`, `[capabilities.build]` -> `capabilities.build`.
 pub(crate) fn table_key(table: &str) -> String {
-    table.trim_start_matches('[').trim_end_matches(']').to_owned()
+    table
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned()
 }
 
 pub(crate) fn describe_field(field: &str, table: &str) -> String {
@@ -321,7 +403,12 @@ fn expected_names(message: &str) -> Vec<String> {
     let Some((_, expected)) = message.split_once(", expected ") else {
         return Vec::new();
     };
-    expected.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// serde's "expected" wording, in a Portfile author's terms.
@@ -354,8 +441,14 @@ mod tests {
     #[test]
     fn expected_names_parse_serde_wording() {
         assert_eq!(expected_names("unknown field `x`, expected `a`"), ["a"]);
-        assert_eq!(expected_names("unknown field `x`, expected `a` or `b`"), ["a", "b"]);
-        assert_eq!(expected_names("unknown field `x`, expected one of `a`, `b`, `c`"), ["a", "b", "c"]);
+        assert_eq!(
+            expected_names("unknown field `x`, expected `a` or `b`"),
+            ["a", "b"]
+        );
+        assert_eq!(
+            expected_names("unknown field `x`, expected one of `a`, `b`, `c`"),
+            ["a", "b", "c"]
+        );
         assert!(expected_names("unknown field `x`, there are no fields").is_empty());
     }
 
@@ -376,7 +469,10 @@ mod tests {
         let wrong = toml::from_str::<T>("a = 'x'\nbb = 'x'").unwrap_err();
         assert_eq!(wrong.message(), "invalid type: string \"x\", expected u32");
         let invalid = toml::from_str::<T>("a = -1\nbb = 'x'").unwrap_err();
-        assert_eq!(invalid.message(), "invalid value: integer `-1`, expected u32");
+        assert_eq!(
+            invalid.message(),
+            "invalid value: integer `-1`, expected u32"
+        );
     }
 
     #[test]
@@ -385,7 +481,13 @@ mod tests {
         assert_eq!(table_name(&[]), "");
         assert_eq!(table_name(&[k("port")]), "[port]");
         assert_eq!(table_name(&[k("source"), Seg::Index(1)]), "[[source]]");
-        assert_eq!(table_name(&[k("capabilities"), k("post-destroot")]), "[capabilities.post-destroot]");
-        assert_eq!(field_and_table(&[k("port"), k("maintainers"), Seg::Index(0)]), ("maintainers".to_owned(), "[port]".to_owned()));
+        assert_eq!(
+            table_name(&[k("capabilities"), k("post-destroot")]),
+            "[capabilities.post-destroot]"
+        );
+        assert_eq!(
+            field_and_table(&[k("port"), k("maintainers"), Seg::Index(0)]),
+            ("maintainers".to_owned(), "[port]".to_owned())
+        );
     }
 }

@@ -166,7 +166,10 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(text: &str, file: &str) -> Ctx {
-        Ctx { file: file.to_owned(), text: Arc::from(text) }
+        Ctx {
+            file: file.to_owned(),
+            text: Arc::from(text),
+        }
     }
 
     /// An error at `span` of this Portfile.
@@ -212,7 +215,9 @@ impl ManifestError {
                 column: 0,
                 message: format!("cannot read {file}: {error}"),
                 label: String::new(),
-                help: Some("check that the port directory contains a readable Portfile.toml".to_owned()),
+                help: Some(
+                    "check that the port directory contains a readable Portfile.toml".to_owned(),
+                ),
                 related: None,
                 io: Some(Arc::new(error)),
             }),
@@ -220,7 +225,11 @@ impl ManifestError {
     }
 
     /// Adds a secondary annotation (e.g. "first defined here").
-    pub(crate) fn with_related(mut self, span: Range<usize>, label: impl Into<String>) -> ManifestError {
+    pub(crate) fn with_related(
+        mut self,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> ManifestError {
         if let Some(text) = &self.inner.text {
             self.inner.related = Some((clamp(text, span), label.into()));
         }
@@ -292,9 +301,19 @@ impl ManifestError {
             Some(span) if spans_fit(span) => {
                 let mut snippet = Snippet::source(source_text)
                     .path(inner.file.as_str())
-                    .annotation(AnnotationKind::Primary.span(span.clone()).label(inner.label.as_str()));
-                if let Some((related, label)) = inner.related.as_ref().filter(|(span, _)| spans_fit(span)) {
-                    snippet = snippet.annotation(AnnotationKind::Context.span(related.clone()).label(label.as_str()));
+                    .annotation(
+                        AnnotationKind::Primary
+                            .span(span.clone())
+                            .label(inner.label.as_str()),
+                    );
+                if let Some((related, label)) =
+                    inner.related.as_ref().filter(|(span, _)| spans_fit(span))
+                {
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(related.clone())
+                            .label(label.as_str()),
+                    );
                 }
                 elements.push(snippet.into());
             }
@@ -303,7 +322,9 @@ impl ManifestError {
         if let Some(help) = &inner.help {
             elements.push(Level::HELP.message(help.as_str()).into());
         }
-        let group = Level::ERROR.primary_title(inner.message.as_str()).elements(elements);
+        let group = Level::ERROR
+            .primary_title(inner.message.as_str())
+            .elements(elements);
         let mut out = renderer.render(&[group]);
         out.push('\n');
         out
@@ -319,7 +340,10 @@ impl fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.io.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.inner
+            .io
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -365,11 +389,17 @@ mod tests {
 
     #[test]
     fn io_errors_have_no_position_and_render_the_file() {
-        let err = ManifestError::io("ports/x/Portfile.toml", std::io::Error::from(std::io::ErrorKind::NotFound));
+        let err = ManifestError::io(
+            "ports/x/Portfile.toml",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
         assert_eq!(err.kind(), &ErrorKind::Io);
         assert_eq!(err.line(), None);
         let shown = err.to_string();
-        assert!(shown.starts_with("error: cannot read ports/x/Portfile.toml"), "{shown}");
+        assert!(
+            shown.starts_with("error: cannot read ports/x/Portfile.toml"),
+            "{shown}"
+        );
         assert!(shown.contains("ports/x/Portfile.toml"), "{shown}");
     }
 }

@@ -11,7 +11,9 @@
 /// [port] table with ..."); [`is_phrase`] tells which.
 pub(crate) fn example(table: &str, field: &str) -> Option<String> {
     if table == "capabilities" {
-        return Some(format!("a [capabilities.{field}] table with e.g. `programs = [\"sh\", \"./configure\"]`"));
+        return Some(format!(
+            "a [capabilities.{field}] table with e.g. `programs = [\"sh\", \"./configure\"]`"
+        ));
     }
     example_line(table, field).map(str::to_owned)
 }
@@ -35,13 +37,21 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
         None => table,
     };
     Some(match (table, field) {
-        ("", "port") => "a [port] table with `name`, `version`, `description`, `homepage`, `license`, `maintainers` and `upstream-contact`",
-        ("", "build") => "a [build] table with `standard = \"autotools\"` (or `\"make\"`), or `component = \"port.wasm\"` and `component-sha256`",
+        ("", "port") => {
+            "a [port] table with `name`, `version`, `description`, `homepage`, `license`, `maintainers` and `upstream-contact`"
+        }
+        ("", "build") => {
+            "a [build] table with `standard = \"autotools\"` (or `\"make\"`), or `component = \"port.wasm\"` and `component-sha256`"
+        }
         ("", "source") => "[[source]] tables, each with `url`, `sha256` and `size`",
         ("", "patchfile") => "[[patchfile]] tables, each with `file` and `sha256`",
         ("", "dependencies") => "a [dependencies] table with `build`, `lib` and `run` lists",
-        ("", "capabilities") => "a [capabilities.<phase>] table per phase, e.g. [capabilities.configure]",
-        ("build", "params") => "a [build.params] table, e.g. `configure-args = [\"--disable-nls\"]`",
+        ("", "capabilities") => {
+            "a [capabilities.<phase>] table per phase, e.g. [capabilities.configure]"
+        }
+        ("build", "params") => {
+            "a [build.params] table, e.g. `configure-args = [\"--disable-nls\"]`"
+        }
         ("port", "name") => "name = \"hello\"",
         ("port", "version") => "version = \"2.10\"",
         ("port", "revision") => "revision = 0",
@@ -52,7 +62,9 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
         ("port", "upstream-contact") => "upstream-contact = \"bug-hello@gnu.org\"",
         ("port", "source-date-epoch") => "source-date-epoch = 1400000000",
         ("source", "url") => "url = \"https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz\"",
-        ("source", "mirrors") => "mirrors = [\"https://mirror.example/gnu/hello/hello-2.10.tar.gz\"]",
+        ("source", "mirrors") => {
+            "mirrors = [\"https://mirror.example/gnu/hello/hello-2.10.tar.gz\"]"
+        }
         ("source" | "patchfile", "sha256") => "sha256 = \"<64 lowercase hex digits>\"",
         ("source", "size") => "size = 725946",
         ("source", "file") => "file = \"hello-2.10.tar.gz\"",
@@ -88,12 +100,16 @@ pub(crate) fn header(field: &str) -> String {
 /// Why a required key is required, when that is not obvious.
 pub(crate) fn why(table: &str, field: &str) -> Option<&'static str> {
     Some(match (table, field) {
-        ("port", "upstream-contact") => "who to ask when an upstream tarball changes under a published checksum",
+        ("port", "upstream-contact") => {
+            "who to ask when an upstream tarball changes under a published checksum"
+        }
         ("port", "maintainers") => "at least one person answerable for the port",
         ("source", "sha256") => "compute it with `sha256sum FILE`",
         ("patchfile", "sha256") => "compute it with `sha256sum files/FILE`",
         ("build", "component-sha256") => "compute it with `sha256sum port.wasm`",
-        ("source", "size") => "the size in bytes, e.g. from `stat -c %s FILE`; downloads stop past it",
+        ("source", "size") => {
+            "the size in bytes, e.g. from `stat -c %s FILE`; downloads stop past it"
+        }
         _ => return None,
     })
 }
@@ -104,7 +120,10 @@ mod tests {
     use serde::de::{self, Deserializer, Visitor, value::Error};
 
     use super::*;
-    use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPatchfile, RawPhase, RawPort, RawPortfile, RawSource};
+    use crate::raw::{
+        RawBuild, RawCapabilities, RawDependencies, RawPatchfile, RawPhase, RawPort, RawPortfile,
+        RawSource,
+    };
 
     /// A deserializer that only records the field list a derived struct
     /// asks for, so this test reads the schema from `raw` itself.
@@ -152,12 +171,21 @@ mod tests {
         ];
         for (table, keys) in tables {
             for key in keys {
-                assert!(example(table, key).is_some(), "no example for `{key}` in [{table}]");
+                assert!(
+                    example(table, key).is_some(),
+                    "no example for `{key}` in [{table}]"
+                );
             }
         }
         for phase in fields::<RawCapabilities>() {
-            assert!(example("capabilities", phase).is_some(), "no example for phase `{phase}`");
+            assert!(
+                example("capabilities", phase).is_some(),
+                "no example for phase `{phase}`"
+            );
         }
-        assert_eq!(fields::<RawSource>(), ["url", "mirrors", "sha256", "size", "file", "extract"]);
+        assert_eq!(
+            fields::<RawSource>(),
+            ["url", "mirrors", "sha256", "size", "file", "extract"]
+        );
     }
 }

@@ -50,8 +50,8 @@ use serde::Deserialize;
 pub use error::{ErrorKind, ManifestError};
 pub use phase::{Phase, UnknownPhase};
 pub use schema::{
-    Build, BuildKind, Capabilities, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, SourceLocation,
-    StandardComponent, MAX_TIMEOUT_SECS,
+    Build, BuildKind, Capabilities, Dependencies, MAX_TIMEOUT_SECS, Patchfile, PhaseGrants,
+    PortInfo, Portfile, Source, SourceLocation, StandardComponent,
 };
 pub use sha256::{Sha256Hex, Sha256HexError};
 
@@ -60,7 +60,8 @@ impl Portfile {
     /// errors show (e.g. `ports/hello/Portfile.toml`); nothing is read from it.
     pub fn parse(text: &str, file: &str) -> Result<Portfile, ManifestError> {
         let ctx = error::Ctx::new(text, file);
-        let document = toml::de::DeTable::parse(text).map_err(|err| de_error::syntax(&err, &ctx))?;
+        let document =
+            toml::de::DeTable::parse(text).map_err(|err| de_error::syntax(&err, &ctx))?;
         let raw = raw::RawPortfile::deserialize(toml::de::Deserializer::from(document))
             .map_err(|err| de_error::serde(&err, &ctx))?;
         validate::portfile(raw, &ctx)

@@ -22,8 +22,14 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in build order.
-    pub const ALL: [Phase; 6] =
-        [Phase::Patch, Phase::Configure, Phase::Build, Phase::Test, Phase::Destroot, Phase::PostDestroot];
+    pub const ALL: [Phase; 6] = [
+        Phase::Patch,
+        Phase::Configure,
+        Phase::Build,
+        Phase::Test,
+        Phase::Destroot,
+        Phase::PostDestroot,
+    ];
 
     /// The spelling used in `[capabilities.<phase>]`: `"post-destroot"`, ...
     pub const fn as_str(self) -> &'static str {
@@ -67,7 +73,10 @@ impl FromStr for Phase {
     type Err = UnknownPhase;
 
     fn from_str(name: &str) -> Result<Phase, UnknownPhase> {
-        Phase::ALL.into_iter().find(|phase| phase.as_str() == name).ok_or_else(|| UnknownPhase(name.to_owned()))
+        Phase::ALL
+            .into_iter()
+            .find(|phase| phase.as_str() == name)
+            .ok_or_else(|| UnknownPhase(name.to_owned()))
     }
 }
 

@@ -19,11 +19,19 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(reason: impl Into<String>, help: impl Into<String>) -> Rejection {
-        Rejection { reason: reason.into(), help: help.into(), path_escape: false }
+        Rejection {
+            reason: reason.into(),
+            help: help.into(),
+            path_escape: false,
+        }
     }
 
     fn escape(reason: impl Into<String>, help: impl Into<String>) -> Rejection {
-        Rejection { reason: reason.into(), help: help.into(), path_escape: true }
+        Rejection {
+            reason: reason.into(),
+            help: help.into(),
+            path_escape: true,
+        }
     }
 }
 
@@ -37,18 +45,26 @@ pub const MAX_FILE_NAME_LEN: usize = 255;
 pub fn check_port_name(name: &str) -> Result<(), Rejection> {
     const HELP: &str = "a port name is lowercase letters, digits and `+._-`, starting with a letter or digit, \
                         at most 64 characters, e.g. `hello` or `gtk+3`";
-    check_component(name, "port name", HELP, |c| c.is_ascii_lowercase() || c.is_ascii_digit(), |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-')
-    })
+    check_component(
+        name,
+        "port name",
+        HELP,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-'),
+    )
 }
 
 /// A version: `[A-Za-z0-9][A-Za-z0-9+._~-]*`, no `..`, at most 64 bytes.
 pub fn check_version(version: &str) -> Result<(), Rejection> {
     const HELP: &str = "a version is letters, digits and `+._~-`, starting with a letter or digit, \
                         at most 64 characters, e.g. `2.10` or `1.0~rc1`";
-    check_component(version, "version", HELP, |c| c.is_ascii_alphanumeric(), |c| {
-        c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '_' | '~' | '-')
-    })?;
+    check_component(
+        version,
+        "version",
+        HELP,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '_' | '~' | '-'),
+    )?;
     if version.contains("..") {
         return Err(Rejection::escape("a version must not contain `..`", HELP));
     }
@@ -66,13 +82,28 @@ fn check_component(
         return Err(Rejection::new(format!("the {what} is empty"), help));
     };
     if value.len() > MAX_COMPONENT_LEN {
-        return Err(Rejection::new(format!("the {what} is {} bytes long, the limit is {MAX_COMPONENT_LEN}", value.len()), help));
+        return Err(Rejection::new(
+            format!(
+                "the {what} is {} bytes long, the limit is {MAX_COMPONENT_LEN}",
+                value.len()
+            ),
+            help,
+        ));
     }
     if !first_ok(first) {
-        return Err(Rejection::new(format!("the {what} must start with a letter or digit, not {}", describe(first)), help));
+        return Err(Rejection::new(
+            format!(
+                "the {what} must start with a letter or digit, not {}",
+                describe(first)
+            ),
+            help,
+        ));
     }
     if let Some(bad) = value.chars().find(|&c| !rest_ok(c)) {
-        return Err(Rejection::new(format!("{} is not allowed in a {what}", describe(bad)), help));
+        return Err(Rejection::new(
+            format!("{} is not allowed in a {what}", describe(bad)),
+            help,
+        ));
     }
     Ok(())
 }
@@ -94,25 +125,52 @@ const FILE_NAME_HELP: &str = "a file name is letters, digits and `+._~@%=,-`, st
 /// separators, NUL and whitespace.
 pub fn check_file_name(name: &str) -> Result<(), Rejection> {
     if name == ".." || name == "." {
-        return Err(Rejection::escape(format!("`{name}` is not a file name"), FILE_NAME_HELP));
+        return Err(Rejection::escape(
+            format!("`{name}` is not a file name"),
+            FILE_NAME_HELP,
+        ));
     }
     if name.contains('/') || name.contains('\\') {
-        return Err(Rejection::escape("a file name must not contain `/` or `\\`", FILE_NAME_HELP));
+        return Err(Rejection::escape(
+            "a file name must not contain `/` or `\\`",
+            FILE_NAME_HELP,
+        ));
     }
     if name.contains('\0') {
-        return Err(Rejection::escape("a file name must not contain a NUL byte", FILE_NAME_HELP));
+        return Err(Rejection::escape(
+            "a file name must not contain a NUL byte",
+            FILE_NAME_HELP,
+        ));
     }
     let Some(first) = name.chars().next() else {
         return Err(Rejection::new("the file name is empty", FILE_NAME_HELP));
     };
     if name.len() > MAX_FILE_NAME_LEN {
-        return Err(Rejection::new(format!("the file name is {} bytes long, the limit is {MAX_FILE_NAME_LEN}", name.len()), FILE_NAME_HELP));
+        return Err(Rejection::new(
+            format!(
+                "the file name is {} bytes long, the limit is {MAX_FILE_NAME_LEN}",
+                name.len()
+            ),
+            FILE_NAME_HELP,
+        ));
     }
     if !(first.is_ascii_alphanumeric() || first == '_') {
-        return Err(Rejection::new(format!("a file name must start with a letter, digit or `_`, not {}", describe(first)), FILE_NAME_HELP));
+        return Err(Rejection::new(
+            format!(
+                "a file name must start with a letter, digit or `_`, not {}",
+                describe(first)
+            ),
+            FILE_NAME_HELP,
+        ));
     }
-    if let Some(bad) = name.chars().find(|&c| !(c.is_ascii_alphanumeric() || "+._~@%=,-".contains(c))) {
-        return Err(Rejection::new(format!("{} is not allowed in a file name", describe(bad)), FILE_NAME_HELP));
+    if let Some(bad) = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "+._~@%=,-".contains(c)))
+    {
+        return Err(Rejection::new(
+            format!("{} is not allowed in a file name", describe(bad)),
+            FILE_NAME_HELP,
+        ));
     }
     Ok(())
 }
@@ -129,23 +187,54 @@ pub fn check_relative_path(path: &str) -> Result<(), Rejection> {
     const HELP: &str = "write a path relative to the port directory, made of plain names separated by `/`, \
                         e.g. `files/patch-Makefile.diff`";
     if path.contains('\0') {
-        return Err(Rejection::escape("a path must not contain a NUL byte", HELP));
+        return Err(Rejection::escape(
+            "a path must not contain a NUL byte",
+            HELP,
+        ));
     }
-    if path.starts_with('/') || path.starts_with('\\') || path.get(1..3) == Some(":\\") || path.get(1..3) == Some(":/") {
-        return Err(Rejection::escape(format!("`{path}` is an absolute path"), HELP));
+    if path.starts_with('/')
+        || path.starts_with('\\')
+        || path.get(1..3) == Some(":\\")
+        || path.get(1..3) == Some(":/")
+    {
+        return Err(Rejection::escape(
+            format!("`{path}` is an absolute path"),
+            HELP,
+        ));
     }
     if path.contains('\\') {
-        return Err(Rejection::escape("a path must use `/` as its separator, not `\\`", HELP));
+        return Err(Rejection::escape(
+            "a path must use `/` as its separator, not `\\`",
+            HELP,
+        ));
     }
     if path.is_empty() {
         return Err(Rejection::new("the path is empty", HELP));
     }
     for component in path.split('/') {
         match component {
-            ".." => return Err(Rejection::escape("`..` is not allowed in a path: it could leave the port directory", HELP)),
-            "." => return Err(Rejection::new("`.` components are not allowed in a path; remove them", HELP)),
-            "" => return Err(Rejection::new("a path must not contain an empty component (`//` or a trailing `/`)", HELP)),
-            _ => check_file_name(component).map_err(|r| Rejection { help: HELP.to_owned(), ..r })?,
+            ".." => {
+                return Err(Rejection::escape(
+                    "`..` is not allowed in a path: it could leave the port directory",
+                    HELP,
+                ));
+            }
+            "." => {
+                return Err(Rejection::new(
+                    "`.` components are not allowed in a path; remove them",
+                    HELP,
+                ));
+            }
+            "" => {
+                return Err(Rejection::new(
+                    "a path must not contain an empty component (`//` or a trailing `/`)",
+                    HELP,
+                ));
+            }
+            _ => check_file_name(component).map_err(|r| Rejection {
+                help: HELP.to_owned(),
+                ..r
+            })?,
         }
     }
     Ok(())
@@ -160,8 +249,9 @@ pub fn url_scheme(url: &str) -> Option<&str> {
     let (scheme, _) = url.split_once(':')?;
     let mut chars = scheme.chars();
     let first = chars.next()?;
-    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
-        .then_some(scheme)
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+    .then_some(scheme)
 }
 
 /// A remote URL: `https://host/...`, `http://host/...` or `file:///path`,
@@ -173,13 +263,25 @@ pub fn check_remote_url(url: &str) -> Result<(), Rejection> {
         return Err(Rejection::new(format!("`{url}` is not a URL"), HELP));
     };
     if !URL_SCHEMES.contains(&scheme) {
-        return Err(Rejection::new(format!("the `{scheme}:` scheme is not supported"), HELP));
+        return Err(Rejection::new(
+            format!("the `{scheme}:` scheme is not supported"),
+            HELP,
+        ));
     }
     let Some(rest) = url[scheme.len() + 1..].strip_prefix("//") else {
-        return Err(Rejection::new(format!("`{scheme}:` must be followed by `//`"), HELP));
+        return Err(Rejection::new(
+            format!("`{scheme}:` must be followed by `//`"),
+            HELP,
+        ));
     };
     if let Some(bad) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Rejection::new(format!("{} is not allowed in a URL; percent-encode it", describe(bad)), HELP));
+        return Err(Rejection::new(
+            format!(
+                "{} is not allowed in a URL; percent-encode it",
+                describe(bad)
+            ),
+            HELP,
+        ));
     }
     if scheme != "file" && rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
         return Err(Rejection::new("the URL has no host", HELP));
@@ -190,7 +292,11 @@ pub fn check_remote_url(url: &str) -> Result<(), Rejection> {
 /// A source URL: a remote URL ([`check_remote_url`]) or, without a scheme, a
 /// safe relative path to a distfile shipped in the port directory.
 pub fn check_source_url(url: &str) -> Result<(), Rejection> {
-    if url_scheme(url).is_some() { check_remote_url(url) } else { check_relative_path(url) }
+    if url_scheme(url).is_some() {
+        check_remote_url(url)
+    } else {
+        check_relative_path(url)
+    }
 }
 
 /// The last `/`-separated segment of a URL's path, without query or fragment:
@@ -209,10 +315,16 @@ pub fn check_env_name(name: &str) -> Result<(), Rejection> {
         return Err(Rejection::new("the variable name is empty", HELP));
     };
     if !(first.is_ascii_alphabetic() || first == '_') {
-        return Err(Rejection::new(format!("a variable name must not start with {}", describe(first)), HELP));
+        return Err(Rejection::new(
+            format!("a variable name must not start with {}", describe(first)),
+            HELP,
+        ));
     }
     if let Some(bad) = chars.find(|&c| !(c.is_ascii_alphanumeric() || c == '_')) {
-        return Err(Rejection::new(format!("{} is not allowed in a variable name", describe(bad)), HELP));
+        return Err(Rejection::new(
+            format!("{} is not allowed in a variable name", describe(bad)),
+            HELP,
+        ));
     }
     Ok(())
 }
@@ -239,17 +351,30 @@ pub fn check_program(program: &str) -> Result<(), Rejection> {
     const HELP: &str = "grant a program by name (`cc`, `make`), resolved on the toolchain PATH, \
                         or a script in the work directory as `./name` (`./configure`)";
     if let Some(script) = program.strip_prefix("./") {
-        return check_relative_path(script).map_err(|r| Rejection { help: HELP.to_owned(), ..r });
+        return check_relative_path(script).map_err(|r| Rejection {
+            help: HELP.to_owned(),
+            ..r
+        });
     }
     if program.starts_with('/') {
-        return Err(Rejection::escape(format!("`{program}` is an absolute path"), HELP));
+        return Err(Rejection::escape(
+            format!("`{program}` is an absolute path"),
+            HELP,
+        ));
     }
     if program.contains('/') {
         let escape = program.split('/').any(|c| c == "..");
         let reason = format!("`{program}` contains `/`: only `./` scripts may be paths");
-        return Err(if escape { Rejection::escape(reason, HELP) } else { Rejection::new(reason, HELP) });
+        return Err(if escape {
+            Rejection::escape(reason, HELP)
+        } else {
+            Rejection::new(reason, HELP)
+        });
     }
-    check_file_name(program).map_err(|r| Rejection { help: HELP.to_owned(), ..r })
+    check_file_name(program).map_err(|r| Rejection {
+        help: HELP.to_owned(),
+        ..r
+    })
 }
 
 #[cfg(test)]
@@ -280,10 +405,23 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        for ok in ["port.wasm", "files/patch-a.diff", "dist/hello-2.10.tar.gz", "_x"] {
+        for ok in [
+            "port.wasm",
+            "files/patch-a.diff",
+            "dist/hello-2.10.tar.gz",
+            "_x",
+        ] {
             assert_eq!(check_relative_path(ok), Ok(()), "{ok}");
         }
-        for escape in ["../x", "a/../../x", "/etc/passwd", "a\0b", "a\\b", "C:\\x", "\\\\server\\x"] {
+        for escape in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a\0b",
+            "a\\b",
+            "C:\\x",
+            "\\\\server\\x",
+        ] {
             let err = check_relative_path(escape).unwrap_err();
             assert!(err.path_escape, "{escape:?}: {err:?}");
         }
@@ -298,7 +436,10 @@ mod tests {
         assert_eq!(url_scheme("https://x/y"), Some("https"));
         assert_eq!(url_scheme("hello-1.0.tar.gz"), None);
         assert_eq!(url_scheme("dist/a:b.tar"), None);
-        assert_eq!(check_source_url("https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz"), Ok(()));
+        assert_eq!(
+            check_source_url("https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz"),
+            Ok(())
+        );
         assert_eq!(check_source_url("file:///srv/dist/x.tar.gz"), Ok(()));
         assert_eq!(check_source_url("dist/x.tar.gz"), Ok(()));
         assert!(check_source_url("ftp://x/y").is_err());
@@ -311,7 +452,10 @@ mod tests {
     #[test]
     fn url_segments() {
         assert_eq!(last_url_segment("https://x/a/b.tar.gz"), "b.tar.gz");
-        assert_eq!(last_url_segment("https://x/a/b.tar.gz?raw=1#frag"), "b.tar.gz");
+        assert_eq!(
+            last_url_segment("https://x/a/b.tar.gz?raw=1#frag"),
+            "b.tar.gz"
+        );
         assert_eq!(last_url_segment("https://x/a/"), "");
         assert_eq!(last_url_segment("local.tar"), "local.tar");
     }
@@ -323,7 +467,13 @@ mod tests {
         for bad in ["", "1X", "A-B", "A=B", "A B"] {
             assert!(check_env_name(bad).is_err(), "{bad}");
         }
-        for loader in ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "GCONV_PATH"] {
+        for loader in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "LD_AUDIT",
+            "DYLD_INSERT_LIBRARIES",
+            "GCONV_PATH",
+        ] {
             assert!(is_loader_env(loader), "{loader}");
         }
         assert!(!is_loader_env("LDFLAGS"));
@@ -331,7 +481,15 @@ mod tests {
 
     #[test]
     fn programs() {
-        for ok in ["sh", "cc", "make", "c++", "x86_64-linux-gnu-gcc", "./configure", "./build-aux/gen.sh"] {
+        for ok in [
+            "sh",
+            "cc",
+            "make",
+            "c++",
+            "x86_64-linux-gnu-gcc",
+            "./configure",
+            "./build-aux/gen.sh",
+        ] {
             assert_eq!(check_program(ok), Ok(()), "{ok}");
         }
         assert!(check_program("/bin/sh").unwrap_err().path_escape);

@@ -141,7 +141,11 @@ impl Dependencies {
     /// Every declared dependency (build, then lib, then run; a name listed
     /// twice appears twice).
     pub fn all(&self) -> impl Iterator<Item = &str> {
-        self.build.iter().chain(&self.lib).chain(&self.run).map(String::as_str)
+        self.build
+            .iter()
+            .chain(&self.lib)
+            .chain(&self.run)
+            .map(String::as_str)
     }
 }
 
@@ -200,7 +204,9 @@ impl StandardComponent {
 
     /// Parses the spelling used in `standard = "..."`.
     pub fn from_name(name: &str) -> Option<StandardComponent> {
-        StandardComponent::ALL.into_iter().find(|c| c.as_str() == name)
+        StandardComponent::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
     }
 }
 
@@ -254,7 +260,9 @@ impl Capabilities {
 
     /// Every phase with its grants, in build order.
     pub fn iter(&self) -> impl Iterator<Item = (Phase, &PhaseGrants)> {
-        Phase::ALL.into_iter().map(|phase| (phase, self.phase(phase)))
+        Phase::ALL
+            .into_iter()
+            .map(|phase| (phase, self.phase(phase)))
     }
 
     /// Whether any phase may run any native program at all.

@@ -50,10 +50,17 @@ impl fmt::Display for Sha256HexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Sha256HexError::Length { found } => {
-                write!(f, "a sha256 digest is 64 hex digits, found {found} characters")
+                write!(
+                    f,
+                    "a sha256 digest is 64 hex digits, found {found} characters"
+                )
             }
             Sha256HexError::Uppercase { at } => {
-                write!(f, "uppercase hex digit at position {}; write digests in lowercase", at + 1)
+                write!(
+                    f,
+                    "uppercase hex digit at position {}; write digests in lowercase",
+                    at + 1
+                )
             }
             Sha256HexError::NotHex { at, found } => {
                 write!(f, "{found:?} at position {} is not a hex digit", at + 1)
@@ -78,7 +85,9 @@ impl FromStr for Sha256Hex {
             }
         }
         if text.len() != 64 {
-            return Err(Sha256HexError::Length { found: text.chars().count() });
+            return Err(Sha256HexError::Length {
+                found: text.chars().count(),
+            });
         }
         let mut bytes = [0u8; 32];
         for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
@@ -126,10 +135,22 @@ mod tests {
 
     #[test]
     fn refuses_uppercase_short_and_non_hex() {
-        assert_eq!(HELLO.to_uppercase().parse::<Sha256Hex>(), Err(Sha256HexError::Uppercase { at: 2 }));
-        assert_eq!(HELLO[..63].parse::<Sha256Hex>(), Err(Sha256HexError::Length { found: 63 }));
-        assert_eq!("".parse::<Sha256Hex>(), Err(Sha256HexError::Length { found: 0 }));
+        assert_eq!(
+            HELLO.to_uppercase().parse::<Sha256Hex>(),
+            Err(Sha256HexError::Uppercase { at: 2 })
+        );
+        assert_eq!(
+            HELLO[..63].parse::<Sha256Hex>(),
+            Err(Sha256HexError::Length { found: 63 })
+        );
+        assert_eq!(
+            "".parse::<Sha256Hex>(),
+            Err(Sha256HexError::Length { found: 0 })
+        );
         let bad = format!("{}g", &HELLO[..63]);
-        assert_eq!(bad.parse::<Sha256Hex>(), Err(Sha256HexError::NotHex { at: 63, found: 'g' }));
+        assert_eq!(
+            bad.parse::<Sha256Hex>(),
+            Err(Sha256HexError::NotHex { at: 63, found: 'g' })
+        );
     }
 }

@@ -13,10 +13,13 @@ use std::time::Duration;
 use crate::de_error::{describe_field, missing_field};
 use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::phase::Phase;
-use crate::raw::{RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S, Table};
+use crate::raw::{
+    RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S, Table,
+};
 use crate::rules::{self, Rejection};
 use crate::schema::{
-    Build, BuildKind, Capabilities, MAX_TIMEOUT_SECS, Dependencies, Patchfile, PhaseGrants, PortInfo, Portfile, Source, StandardComponent,
+    Build, BuildKind, Capabilities, Dependencies, MAX_TIMEOUT_SECS, Patchfile, PhaseGrants,
+    PortInfo, Portfile, Source, StandardComponent,
 };
 use crate::sha256::Sha256Hex;
 use crate::suggest::did_you_mean;
@@ -32,7 +35,13 @@ pub(crate) fn portfile(raw: RawPortfile, ctx: &Ctx) -> Result<Portfile> {
         .map(|patch| {
             let patch = patch.into_inner().0;
             Ok(Patchfile {
-                file: checked(ctx, "[[patchfile]]", "file", patch.file, rules::check_relative_path)?,
+                file: checked(
+                    ctx,
+                    "[[patchfile]]",
+                    "file",
+                    patch.file,
+                    rules::check_relative_path,
+                )?,
                 sha256: sha256(ctx, "[[patchfile]]", "sha256", &patch.sha256)?,
             })
         })
@@ -46,7 +55,14 @@ pub(crate) fn portfile(raw: RawPortfile, ctx: &Ctx) -> Result<Portfile> {
         Some(caps) => capabilities(caps.into_inner().0, &dependencies, ctx)?,
         None => Capabilities::default(),
     };
-    Ok(Portfile { port, sources, patchfiles, dependencies, build, capabilities })
+    Ok(Portfile {
+        port,
+        sources,
+        patchfiles,
+        dependencies,
+        build,
+        capabilities,
+    })
 }
 
 fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
@@ -54,7 +70,10 @@ fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
     let name = checked(ctx, T, "name", raw.name, rules::check_port_name)?;
     let version = checked(ctx, T, "version", raw.version, rules::check_version)?;
     let description = checked(ctx, T, "description", raw.description, |text| {
-        non_empty(text, "a one-line summary, e.g. `description = \"Produces a familiar, friendly greeting\"`")?;
+        non_empty(
+            text,
+            "a one-line summary, e.g. `description = \"Produces a familiar, friendly greeting\"`",
+        )?;
         if text.contains('\n') {
             return Err(plain(
                 "the description spans several lines",
@@ -67,22 +86,37 @@ fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
         rules::check_remote_url(url)?;
         match rules::url_scheme(url) {
             Some("https" | "http") => Ok(()),
-            _ => Err(plain("the homepage must be an `https://` or `http://` URL", "e.g. `homepage = \"https://www.gnu.org/software/hello/\"`")),
+            _ => Err(plain(
+                "the homepage must be an `https://` or `http://` URL",
+                "e.g. `homepage = \"https://www.gnu.org/software/hello/\"`",
+            )),
         }
     })?;
     let license = checked(ctx, T, "license", raw.license, |text| {
-        non_empty(text, "an SPDX license expression, e.g. `license = \"GPL-3.0-or-later\"` or `\"MIT OR Apache-2.0\"`")
+        non_empty(
+            text,
+            "an SPDX license expression, e.g. `license = \"GPL-3.0-or-later\"` or `\"MIT OR Apache-2.0\"`",
+        )
     })?;
     let maintainers_span = raw.maintainers.span();
     let maintainers = raw
         .maintainers
         .into_inner()
         .into_iter()
-        .map(|m| checked(ctx, T, "maintainers", m, |text| non_empty(text, "a name and address, e.g. `\"Alice <alice@example.org>\"`")))
+        .map(|m| {
+            checked(ctx, T, "maintainers", m, |text| {
+                non_empty(
+                    text,
+                    "a name and address, e.g. `\"Alice <alice@example.org>\"`",
+                )
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     if maintainers.is_empty() {
         return Err(ctx.error(
-            ErrorKind::InvalidValue { field: "maintainers".into() },
+            ErrorKind::InvalidValue {
+                field: "maintainers".into(),
+            },
             maintainers_span,
             "`maintainers` in [port] is empty",
             "at least one maintainer is required",
@@ -90,7 +124,10 @@ fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
         ));
     }
     let upstream_contact = checked(ctx, T, "upstream-contact", raw.upstream_contact, |text| {
-        non_empty(text, "who to ask when an upstream tarball changes, e.g. `upstream-contact = \"bug-hello@gnu.org\"`")
+        non_empty(
+            text,
+            "who to ask when an upstream tarball changes, e.g. `upstream-contact = \"bug-hello@gnu.org\"`",
+        )
     })?;
     Ok(PortInfo {
         name,
@@ -110,7 +147,14 @@ fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
     let mut seen: HashMap<String, (String, Range<usize>)> = HashMap::new();
     let mut sources = Vec::with_capacity(raw.len());
     for source in raw {
-        let RawSource { url, mirrors, sha256: digest, size, file, extract } = source.into_inner().0;
+        let RawSource {
+            url,
+            mirrors,
+            sha256: digest,
+            size,
+            file,
+            extract,
+        } = source.into_inner().0;
         let url_span = url.span();
         let url = checked(ctx, T, "url", url, rules::check_source_url)?;
         let mirrors = mirrors
@@ -188,7 +232,10 @@ fn dependencies(raw: RawDependencies, ctx: &Ctx) -> Result<Dependencies> {
             if let Some(first) = seen.get(&name) {
                 return Err(ctx
                     .error(
-                        ErrorKind::Duplicate { field: field.to_owned(), value: name.clone() },
+                        ErrorKind::Duplicate {
+                            field: field.to_owned(),
+                            value: name.clone(),
+                        },
                         span,
                         format!("`{name}` is listed twice in `{field}` of [dependencies]"),
                         "listed again here",
@@ -201,13 +248,24 @@ fn dependencies(raw: RawDependencies, ctx: &Ctx) -> Result<Dependencies> {
         }
         Ok(out)
     };
-    Ok(Dependencies { build: list("build", raw.build)?, lib: list("lib", raw.lib)?, run: list("run", raw.run)? })
+    Ok(Dependencies {
+        build: list("build", raw.build)?,
+        lib: list("lib", raw.lib)?,
+        run: list("run", raw.run)?,
+    })
 }
 
 fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
     const T: &str = "[build]";
     let header = raw.span();
-    let RawBuild { standard, component, component_sha256, worksrcdir, test, params } = raw.into_inner().0;
+    let RawBuild {
+        standard,
+        component,
+        component_sha256,
+        worksrcdir,
+        test,
+        params,
+    } = raw.into_inner().0;
     let kind = match (standard, component) {
         (Some(standard), Some(component)) => {
             return Err(ctx
@@ -253,7 +311,9 @@ fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
                         help = format!("did you mean `{close}`? {help}");
                     }
                     return Err(ctx.error(
-                        ErrorKind::InvalidValue { field: "standard".into() },
+                        ErrorKind::InvalidValue {
+                            field: "standard".into(),
+                        },
                         standard.span(),
                         format!("unknown standard component `{}`", standard.get_ref()),
                         "not a standard component",
@@ -267,29 +327,61 @@ fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
             let Some(digest) = component_sha256 else {
                 return Err(missing_field(ctx, header, "component-sha256".into(), T));
             };
-            BuildKind::Component { path, sha256: sha256(ctx, T, "component-sha256", &digest)? }
+            BuildKind::Component {
+                path,
+                sha256: sha256(ctx, T, "component-sha256", &digest)?,
+            }
         }
     };
-    let worksrcdir = worksrcdir.map(|dir| checked(ctx, T, "worksrcdir", dir, rules::check_relative_path)).transpose()?;
+    let worksrcdir = worksrcdir
+        .map(|dir| checked(ctx, T, "worksrcdir", dir, rules::check_relative_path))
+        .transpose()?;
     let mut out = BTreeMap::new();
     for (key, value) in params {
         let key_span = key.span();
         let key = key.into_inner();
         if key.is_empty() {
-            return Err(invalid(ctx, "[build.params]", "", key_span, plain("a parameter name is empty", "name it, e.g. `configure-args`")));
+            return Err(invalid(
+                ctx,
+                "[build.params]",
+                "",
+                key_span,
+                plain(
+                    "a parameter name is empty",
+                    "name it, e.g. `configure-args`",
+                ),
+            ));
         }
         let value_span = value.span();
         let value = value.into_inner().0;
         if value.iter().any(|v| v.contains('\0')) {
-            return Err(invalid(ctx, "[build.params]", &key, value_span, plain("a parameter contains a NUL byte", "remove the `\\u0000`")));
+            return Err(invalid(
+                ctx,
+                "[build.params]",
+                &key,
+                value_span,
+                plain("a parameter contains a NUL byte", "remove the `\\u0000`"),
+            ));
         }
         out.insert(key, value);
     }
-    Ok(Build { kind, worksrcdir, test: test.unwrap_or(false), params: out })
+    Ok(Build {
+        kind,
+        worksrcdir,
+        test: test.unwrap_or(false),
+        params: out,
+    })
 }
 
 fn capabilities(raw: RawCapabilities, declared: &Dependencies, ctx: &Ctx) -> Result<Capabilities> {
-    let RawCapabilities { patch, configure, build, test, destroot, post_destroot } = raw;
+    let RawCapabilities {
+        patch,
+        configure,
+        build,
+        test,
+        destroot,
+        post_destroot,
+    } = raw;
     let mut caps = Capabilities::default();
     for (phase, table) in [
         (Phase::Patch, patch),
@@ -306,7 +398,12 @@ fn capabilities(raw: RawCapabilities, declared: &Dependencies, ctx: &Ctx) -> Res
     Ok(caps)
 }
 
-fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx) -> Result<PhaseGrants> {
+fn phase_grants(
+    phase: Phase,
+    raw: RawPhase,
+    declared: &Dependencies,
+    ctx: &Ctx,
+) -> Result<PhaseGrants> {
     let table = format!("[capabilities.{phase}]");
     let t = table.as_str();
     let programs = raw
@@ -326,9 +423,14 @@ fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx)
                 help = format!("did you mean `{close}`? {help}");
             }
             return Err(ctx.error(
-                ErrorKind::UndeclaredDependency { phase, dependency: name.clone() },
+                ErrorKind::UndeclaredDependency {
+                    phase,
+                    dependency: name.clone(),
+                },
                 dep.span(),
-                format!("phase `{phase}` is granted `{name}`, which [dependencies] does not declare"),
+                format!(
+                    "phase `{phase}` is granted `{name}`, which [dependencies] does not declare"
+                ),
                 "not declared in [dependencies]",
                 help,
             ));
@@ -370,7 +472,16 @@ fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx)
         let value_span = value.span();
         let value = value.into_inner();
         if value.contains('\0') {
-            return Err(invalid(ctx, t, &name, value_span, plain("an environment value contains a NUL byte", "remove the `\\u0000`")));
+            return Err(invalid(
+                ctx,
+                t,
+                &name,
+                value_span,
+                plain(
+                    "an environment value contains a NUL byte",
+                    "remove the `\\u0000`",
+                ),
+            ));
         }
         env.insert(name, value);
     }
@@ -381,7 +492,10 @@ fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx)
                 t,
                 "timeout",
                 seconds.span(),
-                plain("a timeout of 0 seconds would fail every call", "give seconds per call, e.g. `timeout = 600`, or remove it for the engine default"),
+                plain(
+                    "a timeout of 0 seconds would fail every call",
+                    "give seconds per call, e.g. `timeout = 600`, or remove it for the engine default",
+                ),
             ));
         }
         Some(seconds) if *seconds.get_ref() > MAX_TIMEOUT_SECS => {
@@ -391,7 +505,10 @@ fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx)
                 "timeout",
                 seconds.span(),
                 plain(
-                    format!("{} seconds is more than the limit of {MAX_TIMEOUT_SECS} (7 days)", seconds.get_ref()),
+                    format!(
+                        "{} seconds is more than the limit of {MAX_TIMEOUT_SECS} (7 days)",
+                        seconds.get_ref()
+                    ),
                     "give seconds per call, e.g. `timeout = 3600`, or remove it for the engine default",
                 ),
             ));
@@ -399,7 +516,13 @@ fn phase_grants(phase: Phase, raw: RawPhase, declared: &Dependencies, ctx: &Ctx)
         Some(seconds) => Some(Duration::from_secs(seconds.into_inner())),
         None => None,
     };
-    Ok(PhaseGrants { programs, dependencies, env, allow_loader_env, timeout })
+    Ok(PhaseGrants {
+        programs,
+        dependencies,
+        env,
+        allow_loader_env,
+        timeout,
+    })
 }
 
 /// Applies `rule` to a spanned string, returning the string or an error at
@@ -416,9 +539,16 @@ fn checked(
         Err(rejection) if rejection.path_escape => {
             let path = value.get_ref().clone();
             Err(ctx.error(
-                ErrorKind::UnsafePath { field: field.to_owned(), path },
+                ErrorKind::UnsafePath {
+                    field: field.to_owned(),
+                    path,
+                },
                 value.span(),
-                format!("unsafe path in {}: {}", describe_field(field, table), rejection.reason),
+                format!(
+                    "unsafe path in {}: {}",
+                    describe_field(field, table),
+                    rejection.reason
+                ),
                 "this could name a file outside its directory",
                 rejection.help,
             ))
@@ -427,15 +557,27 @@ fn checked(
     }
 }
 
-fn invalid(ctx: &Ctx, table: &str, field: &str, span: Range<usize>, rejection: Rejection) -> ManifestError {
+fn invalid(
+    ctx: &Ctx,
+    table: &str,
+    field: &str,
+    span: Range<usize>,
+    rejection: Rejection,
+) -> ManifestError {
     let label = match field {
         "" => "invalid".to_owned(),
         f => format!("invalid `{f}`"),
     };
     ctx.error(
-        ErrorKind::InvalidValue { field: field.to_owned() },
+        ErrorKind::InvalidValue {
+            field: field.to_owned(),
+        },
         span,
-        format!("invalid value for {}: {}", describe_field(field, table), rejection.reason),
+        format!(
+            "invalid value for {}: {}",
+            describe_field(field, table),
+            rejection.reason
+        ),
         label,
         rejection.help,
     )
@@ -458,9 +600,17 @@ fn sha256(ctx: &Ctx, table: &str, field: &str, value: &S<String>) -> Result<Sha2
 }
 
 fn plain(reason: impl Into<String>, help: impl Into<String>) -> Rejection {
-    Rejection { reason: reason.into(), help: help.into(), path_escape: false }
+    Rejection {
+        reason: reason.into(),
+        help: help.into(),
+        path_escape: false,
+    }
 }
 
 fn non_empty(text: &str, what: &str) -> std::result::Result<(), Rejection> {
-    if text.trim().is_empty() { Err(plain("it is empty", format!("write {what}"))) } else { Ok(()) }
+    if text.trim().is_empty() {
+        Err(plain("it is empty", format!("write {what}")))
+    } else {
+        Ok(())
+    }
 }

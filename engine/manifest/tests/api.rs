@@ -5,11 +5,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wport_manifest::{
-    BuildKind, Capabilities, ErrorKind, ManifestError, Phase, Portfile, Sha256Hex, SourceLocation, StandardComponent,
+    BuildKind, Capabilities, ErrorKind, ManifestError, Phase, Portfile, Sha256Hex, SourceLocation,
+    StandardComponent,
 };
 
 fn case_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases").join(name).join("Portfile.toml")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cases")
+        .join(name)
+        .join("Portfile.toml")
 }
 
 fn case(name: &str) -> Portfile {
@@ -35,19 +39,37 @@ fn autotools_port_with_params() {
     assert_eq!(port.port.upstream_contact, "bug-hello@gnu.org");
     assert_eq!(port.port.source_date_epoch, Some(1_400_000_000));
 
-    let [source] = port.sources.as_slice() else { panic!("one source") };
+    let [source] = port.sources.as_slice() else {
+        panic!("one source")
+    };
     assert_eq!(source.distfile_name(), "hello-2.10.tar.gz");
     assert_eq!(source.file, None, "`file` stays as written");
-    assert_eq!(source.location(), SourceLocation::Remote("https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz"));
-    assert_eq!(source.sha256, sha("31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b"));
+    assert_eq!(
+        source.location(),
+        SourceLocation::Remote("https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz")
+    );
+    assert_eq!(
+        source.sha256,
+        sha("31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b")
+    );
     assert_eq!(source.size, 725_946);
     assert!(source.extract);
 
-    assert_eq!(port.build.kind, BuildKind::Standard(StandardComponent::Autotools));
+    assert_eq!(
+        port.build.kind,
+        BuildKind::Standard(StandardComponent::Autotools)
+    );
     assert_eq!(port.build.worksrcdir.as_deref(), Some("hello-2.10"));
     assert!(port.build.test);
-    assert_eq!(port.build.params["configure-args"], ["--disable-nls", "--without-libintl-prefix"]);
-    assert_eq!(port.build.params["build-target"], ["all"], "a string param is a one-element list");
+    assert_eq!(
+        port.build.params["configure-args"],
+        ["--disable-nls", "--without-libintl-prefix"]
+    );
+    assert_eq!(
+        port.build.params["build-target"],
+        ["all"],
+        "a string param is a one-element list"
+    );
     assert!(port.build.params["jobs"].is_empty());
 
     let configure = port.capabilities.phase(Phase::Configure);
@@ -55,8 +77,16 @@ fn autotools_port_with_params() {
     assert_eq!(configure.env["CFLAGS"], "-O2");
     assert!(!configure.allow_loader_env);
     assert_eq!(configure.timeout, None);
-    assert!(port.capabilities.phase(Phase::Patch).programs.is_empty(), "no table, no programs");
-    assert!(port.capabilities.phase(Phase::PostDestroot).programs.is_empty());
+    assert!(
+        port.capabilities.phase(Phase::Patch).programs.is_empty(),
+        "no table, no programs"
+    );
+    assert!(
+        port.capabilities
+            .phase(Phase::PostDestroot)
+            .programs
+            .is_empty()
+    );
 }
 
 #[test]
@@ -66,12 +96,18 @@ fn minimal_port_is_denied_everything() {
     assert!(port.patchfiles.is_empty());
     assert_eq!(port.port.revision, 0);
     assert_eq!(port.port.source_date_epoch, None);
-    assert_eq!(port.build.kind, BuildKind::Standard(StandardComponent::Make));
+    assert_eq!(
+        port.build.kind,
+        BuildKind::Standard(StandardComponent::Make)
+    );
     assert!(!port.build.test);
     assert_eq!(port.capabilities, Capabilities::default());
     assert!(!port.capabilities.grants_any_program());
     for (phase, grants) in port.capabilities.iter() {
-        assert!(grants.programs.is_empty() && grants.dependencies.is_empty() && grants.env.is_empty(), "{phase}");
+        assert!(
+            grants.programs.is_empty() && grants.dependencies.is_empty() && grants.env.is_empty(),
+            "{phase}"
+        );
         assert!(!grants.allow_loader_env, "{phase}");
     }
 }
@@ -81,7 +117,10 @@ fn own_component_port() {
     let port = case("valid-own-component");
     assert_eq!(
         port.build.kind,
-        BuildKind::Component { path: "build/port.wasm".into(), sha256: Sha256Hex::from_bytes([0xff; 32]) }
+        BuildKind::Component {
+            path: "build/port.wasm".into(),
+            sha256: Sha256Hex::from_bytes([0xff; 32])
+        }
     );
     assert_eq!(port.build.params["mode"], ["release"]);
     assert_eq!(port.port.version, "0.3.1-beta+b2");
@@ -91,12 +130,22 @@ fn own_component_port() {
 fn patchfiles_mirrors_and_local_sources() {
     let port = case("valid-patchfiles-mirrors");
     let names: Vec<&str> = port.sources.iter().map(|s| s.distfile_name()).collect();
-    assert_eq!(names, ["zlib-1.3.1.tar.gz", "zlib.pc.in", "extra-data.tar.xz"]);
+    assert_eq!(
+        names,
+        ["zlib-1.3.1.tar.gz", "zlib.pc.in", "extra-data.tar.xz"]
+    );
     assert_eq!(port.sources[0].mirrors.len(), 3);
-    assert_eq!(port.sources[1].location(), SourceLocation::Local("dist/zlib.pc.in"));
+    assert_eq!(
+        port.sources[1].location(),
+        SourceLocation::Local("dist/zlib.pc.in")
+    );
     assert!(!port.sources[1].extract);
     let patches: Vec<&str> = port.patchfiles.iter().map(|p| p.file.as_str()).collect();
-    assert_eq!(patches, ["patch-Makefile.diff", "darwin/patch-configure.diff"], "file order is apply order");
+    assert_eq!(
+        patches,
+        ["patch-Makefile.diff", "darwin/patch-configure.diff"],
+        "file order is apply order"
+    );
     assert_eq!(port.capabilities.phase(Phase::Patch).programs, ["patch"]);
 }
 
@@ -108,9 +157,18 @@ fn grants_in_every_phase() {
     assert!(!port.dependencies.contains("openssl"));
     let caps = &port.capabilities;
     assert!(caps.grants_any_program());
-    assert!(caps.phase(Phase::Patch).programs.is_empty(), "an empty table grants nothing");
-    assert_eq!(caps.phase(Phase::Configure).timeout, Some(Duration::from_secs(1200)));
-    assert_eq!(caps.phase(Phase::Configure).dependencies, ["pkgconfig", "zlib", "openssl3"]);
+    assert!(
+        caps.phase(Phase::Patch).programs.is_empty(),
+        "an empty table grants nothing"
+    );
+    assert_eq!(
+        caps.phase(Phase::Configure).timeout,
+        Some(Duration::from_secs(1200))
+    );
+    assert_eq!(
+        caps.phase(Phase::Configure).dependencies,
+        ["pkgconfig", "zlib", "openssl3"]
+    );
     let test = caps.phase(Phase::Test);
     assert!(test.allow_loader_env);
     assert_eq!(test.env["LD_LIBRARY_PATH"], "lib/.libs");
@@ -128,7 +186,9 @@ fn unknown_field_is_structured() {
         &ErrorKind::UnknownField {
             field: "sha265".into(),
             table: "[[source]]".into(),
-            expected: ["url", "mirrors", "sha256", "size", "file", "extract"].map(String::from).to_vec(),
+            expected: ["url", "mirrors", "sha256", "size", "file", "extract"]
+                .map(String::from)
+                .to_vec(),
             suggestion: Some("sha256".into()),
         }
     );
@@ -143,8 +203,19 @@ fn unknown_field_is_structured() {
 #[test]
 fn unknown_phase_lists_the_phases() {
     let err = case_error("unknown-field-phase");
-    let ErrorKind::UnknownField { field, table, expected, .. } = err.kind() else { panic!("{err}") };
-    assert_eq!((field.as_str(), table.as_str()), ("compile", "[capabilities]"));
+    let ErrorKind::UnknownField {
+        field,
+        table,
+        expected,
+        ..
+    } = err.kind()
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (field.as_str(), table.as_str()),
+        ("compile", "[capabilities]")
+    );
     let phases: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
     assert_eq!(expected, &phases);
 }
@@ -153,31 +224,52 @@ fn unknown_phase_lists_the_phases() {
 fn security_outcomes_are_variants() {
     assert_eq!(
         case_error("loader-env-refused").kind(),
-        &ErrorKind::LoaderEnvRefused { phase: Phase::Build, variable: "LD_PRELOAD".into() }
+        &ErrorKind::LoaderEnvRefused {
+            phase: Phase::Build,
+            variable: "LD_PRELOAD".into()
+        }
     );
     assert_eq!(
         case_error("loader-env-refused-dyld").kind(),
-        &ErrorKind::LoaderEnvRefused { phase: Phase::Configure, variable: "DYLD_INSERT_LIBRARIES".into() }
+        &ErrorKind::LoaderEnvRefused {
+            phase: Phase::Configure,
+            variable: "DYLD_INSERT_LIBRARIES".into()
+        }
     );
     assert_eq!(
         case_error("reserved-env-path").kind(),
-        &ErrorKind::ReservedEnv { phase: Phase::Build, variable: "PATH".into() }
+        &ErrorKind::ReservedEnv {
+            phase: Phase::Build,
+            variable: "PATH".into()
+        }
     );
     assert_eq!(
         case_error("undeclared-dependency-in-phase").kind(),
-        &ErrorKind::UndeclaredDependency { phase: Phase::Configure, dependency: "openssl".into() }
+        &ErrorKind::UndeclaredDependency {
+            phase: Phase::Configure,
+            dependency: "openssl".into()
+        }
     );
     assert_eq!(
         case_error("unsafe-path-patchfile-dotdot").kind(),
-        &ErrorKind::UnsafePath { field: "file".into(), path: "../../../.ssh/authorized_keys".into() }
+        &ErrorKind::UnsafePath {
+            field: "file".into(),
+            path: "../../../.ssh/authorized_keys".into()
+        }
     );
     assert_eq!(
         case_error("unsafe-path-program-absolute").kind(),
-        &ErrorKind::UnsafePath { field: "programs".into(), path: "/bin/sh".into() }
+        &ErrorKind::UnsafePath {
+            field: "programs".into(),
+            path: "/bin/sh".into()
+        }
     );
     assert_eq!(
         case_error("duplicate-distfile-name").kind(),
-        &ErrorKind::Duplicate { field: "file".into(), value: "hello-2.10.tar.gz".into() }
+        &ErrorKind::Duplicate {
+            field: "file".into(),
+            value: "hello-2.10.tar.gz".into()
+        }
     );
 }
 
@@ -185,7 +277,13 @@ fn security_outcomes_are_variants() {
 fn missing_field_points_at_the_table_header() {
     let text = std::fs::read_to_string(case_path("missing-field-source-size")).unwrap();
     let err = Portfile::parse(&text, "Portfile.toml").unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::MissingField { field: "size".into(), table: "[[source]]".into() });
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::MissingField {
+            field: "size".into(),
+            table: "[[source]]".into()
+        }
+    );
     assert_eq!(&text[err.span().unwrap()], "[[source]]");
 }
 
@@ -205,8 +303,15 @@ fn display_is_the_rendered_diagnostic() {
     let text = std::fs::read_to_string(case_path("wrong-type-revision")).unwrap();
     let err = Portfile::parse(&text, "ports/hello/Portfile.toml").unwrap_err();
     assert_eq!(err.to_string(), err.render(&text).trim_end());
-    assert!(err.to_string().contains("--> ports/hello/Portfile.toml:9:12"), "{err}");
-    assert!(err.render_styled(&text).contains('\u{1b}'), "styled output has ANSI colours");
+    assert!(
+        err.to_string()
+            .contains("--> ports/hello/Portfile.toml:9:12"),
+        "{err}"
+    );
+    assert!(
+        err.render_styled(&text).contains('\u{1b}'),
+        "styled output has ANSI colours"
+    );
 }
 
 #[test]
@@ -216,7 +321,11 @@ fn load_reports_unreadable_files() {
     assert_eq!(err.file(), "/nonexistent/wport/Portfile.toml");
     assert_eq!((err.line(), err.column(), err.span()), (None, None, None));
     assert!(std::error::Error::source(&err).is_some());
-    assert!(err.to_string().contains("cannot read /nonexistent/wport/Portfile.toml"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("cannot read /nonexistent/wport/Portfile.toml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -230,7 +339,16 @@ fn load_names_errors_by_the_path_given() {
 #[test]
 fn tricky_inputs_never_panic() {
     // Spans at the end of input, multi-byte characters, empty documents.
-    for text in ["", "\n", "[port", "é = 1", "[port]\nname = \"é", "[[source]]\nurl = 1", "a.b.c = 1", "[port]\nname=\"\u{0}\""] {
+    for text in [
+        "",
+        "\n",
+        "[port",
+        "é = 1",
+        "[port]\nname = \"é",
+        "[[source]]\nurl = 1",
+        "a.b.c = 1",
+        "[port]\nname=\"\u{0}\"",
+    ] {
         let err = Portfile::parse(text, "Portfile.toml").unwrap_err();
         let _ = err.render(text);
         let _ = err.render("");

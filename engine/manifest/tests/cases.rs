@@ -39,10 +39,14 @@ fn portfile_cases() {
         let code = result.as_ref().err().map(|err| err.kind().code());
         match (name.strip_prefix("valid-"), code) {
             (Some(_), None) => {}
-            (Some(_), Some(code)) => failures.push(format!("case {name}: expected to parse, failed with `{code}`")),
+            (Some(_), Some(code)) => failures.push(format!(
+                "case {name}: expected to parse, failed with `{code}`"
+            )),
             (None, None) => failures.push(format!("case {name}: expected an error, parsed")),
             (None, Some(code)) if name.starts_with(code) => {}
-            (None, Some(code)) => failures.push(format!("case {name}: failed with `{code}`, which its name does not start with")),
+            (None, Some(code)) => failures.push(format!(
+                "case {name}: failed with `{code}`, which its name does not start with"
+            )),
         }
         let actual = match &result {
             Ok(_) => "OK\n".to_owned(),
@@ -50,7 +54,8 @@ fn portfile_cases() {
         };
         let expected_path = case.join("expected.txt");
         if bless {
-            fs::write(&expected_path, &actual).unwrap_or_else(|e| panic!("case {name}: writing expected.txt: {e}"));
+            fs::write(&expected_path, &actual)
+                .unwrap_or_else(|e| panic!("case {name}: writing expected.txt: {e}"));
         }
         match fs::read_to_string(&expected_path) {
             Ok(expected) if expected == actual => {}
@@ -59,13 +64,26 @@ fn portfile_cases() {
             )),
             Err(_) => failures.push(format!("case {name}: no expected.txt (run with WPORT_BLESS=1 to create it)\n--- actual\n{actual}")),
         }
-        if actual == "OK\n" { valid += 1 } else { invalid += 1 }
+        if actual == "OK\n" {
+            valid += 1
+        } else {
+            invalid += 1
+        }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     eprintln!("{} cases: {valid} valid, {invalid} invalid", cases.len());
     // The catalogue is the spec of the error classes: keep it from shrinking
     // unnoticed.
-    assert!(valid >= 5 && invalid >= 20, "too few cases: {valid} valid, {invalid} invalid");
+    assert!(
+        valid >= 5 && invalid >= 20,
+        "too few cases: {valid} valid, {invalid} invalid"
+    );
 }
 
 /// Every [`ErrorKind`] except `Io` (no file to show) has at least one case.
@@ -74,22 +92,63 @@ fn every_error_kind_has_a_case() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let names: Vec<String> = fs::read_dir(&root)
         .expect("reading tests/cases")
-        .map(|entry| entry.expect("reading tests/cases").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("reading tests/cases")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let kinds = [
         ErrorKind::Syntax,
-        ErrorKind::UnknownField { field: String::new(), table: String::new(), expected: Vec::new(), suggestion: None },
-        ErrorKind::MissingField { field: String::new(), table: String::new() },
-        ErrorKind::WrongType { field: String::new(), expected: String::new() },
-        ErrorKind::InvalidValue { field: String::new() },
-        ErrorKind::UnsafePath { field: String::new(), path: String::new() },
-        ErrorKind::Conflict { field: String::new(), other: String::new() },
-        ErrorKind::UndeclaredDependency { phase: wport_manifest::Phase::Build, dependency: String::new() },
-        ErrorKind::LoaderEnvRefused { phase: wport_manifest::Phase::Build, variable: String::new() },
-        ErrorKind::ReservedEnv { phase: wport_manifest::Phase::Build, variable: String::new() },
-        ErrorKind::Duplicate { field: String::new(), value: String::new() },
+        ErrorKind::UnknownField {
+            field: String::new(),
+            table: String::new(),
+            expected: Vec::new(),
+            suggestion: None,
+        },
+        ErrorKind::MissingField {
+            field: String::new(),
+            table: String::new(),
+        },
+        ErrorKind::WrongType {
+            field: String::new(),
+            expected: String::new(),
+        },
+        ErrorKind::InvalidValue {
+            field: String::new(),
+        },
+        ErrorKind::UnsafePath {
+            field: String::new(),
+            path: String::new(),
+        },
+        ErrorKind::Conflict {
+            field: String::new(),
+            other: String::new(),
+        },
+        ErrorKind::UndeclaredDependency {
+            phase: wport_manifest::Phase::Build,
+            dependency: String::new(),
+        },
+        ErrorKind::LoaderEnvRefused {
+            phase: wport_manifest::Phase::Build,
+            variable: String::new(),
+        },
+        ErrorKind::ReservedEnv {
+            phase: wport_manifest::Phase::Build,
+            variable: String::new(),
+        },
+        ErrorKind::Duplicate {
+            field: String::new(),
+            value: String::new(),
+        },
     ];
     for kind in kinds {
-        assert!(names.iter().any(|name| name.starts_with(kind.code())), "no case for `{}`", kind.code());
+        assert!(
+            names.iter().any(|name| name.starts_with(kind.code())),
+            "no case for `{}`",
+            kind.code()
+        );
     }
 }
