@@ -44,7 +44,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime};
 
-use cap_fs_ext::DirExt as _;
+use cap_fs_ext::{
+    DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _, OpenOptionsMaybeDirExt as _,
+};
 use cap_std::fs::{Dir, DirBuilder, DirBuilderExt as _, OpenOptions, OpenOptionsExt as _};
 
 /// The ratio limit is only enforced once this many decompressed bytes have come
@@ -1028,7 +1030,12 @@ impl<'d> Extractor<'d> {
         let mut builder = DirBuilder::new();
         builder.mode(dir_mode(mode));
         match parent.create_dir_with(name, &builder) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Only a directory we just created gets a mode, through a handle
+                // opened without following links (and so independent of umask).
+                set_dir_mode(parent, name, dir_mode(mode))
+                    .map_err(|source| io_err(entry, "set permissions", source))
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // Leave an existing directory's mode alone. Changing it is how
                 // RUSTSEC-2026-0067 chmod-ed directories outside the root (through
@@ -1285,12 +1292,30 @@ fn open_or_create_dir(
     }
     let mut builder = DirBuilder::new();
     builder.mode(0o755);
-    match base.create_dir_with(comp, &builder) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+    let created = match base.create_dir_with(comp, &builder) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
         Err(source) => return Err(io_err(entry, "create directory", source)),
+    };
+    let dir = base.open_dir_nofollow(comp).map_err(|_| classify(base))?;
+    if created {
+        set_dir_mode(base, comp, 0o755)
+            .map_err(|source| io_err(entry, "set permissions", source))?;
     }
-    base.open_dir_nofollow(comp).map_err(|_| classify(base))
+    Ok(dir)
+}
+
+/// Sets a directory's mode with `fchmod` on a read handle opened without
+/// following a symlink (directory handles from `open_dir` are `O_PATH`, which
+/// `fchmod` refuses).
+fn set_dir_mode(parent: &Dir, name: &OsStr, mode: u32) -> io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.read(true).follow(FollowSymlinks::No).maybe_dir(true);
+    let f = parent.open_with(name, &opts)?.into_std();
+    if !f.metadata()?.is_dir() {
+        return Err(io::Error::other("not a directory"));
+    }
+    f.set_permissions(fs::Permissions::from_mode(mode))
 }
 
 /// Creates `name` exclusively (`O_CREAT|O_EXCL` never follows a symlink). A

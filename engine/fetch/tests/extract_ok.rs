@@ -241,11 +241,13 @@ fn dot_slash_prefixes_and_root_entry() {
         .file("./pkg/a", b"a")
         .file(".//pkg/./b", b"b")
         .finish();
+    let dest_mode = || fs::metadata(s.path("dest")).unwrap().mode() & 0o7777;
+    let before = dest_mode();
     let r = s.run(&tar).unwrap();
     assert_eq!(r.top_level, vec!["pkg".to_string()]);
     assert_eq!(s.read_dest("pkg/b"), b"b");
-    let dest_mode = fs::metadata(s.path("dest")).unwrap().mode() & 0o7777;
-    assert_eq!(dest_mode, 0o755, "the root entry does not chmod dest");
+    assert_eq!(dest_mode(), before, "the root entry does not chmod dest");
+    assert_eq!(s.mode("pkg"), 0o755);
 }
 
 #[test]
