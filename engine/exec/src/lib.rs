@@ -17,13 +17,15 @@
 //!
 //! # Process tree
 //! ```text
-//! host (wport, later wasmtime) ── socketpair ── helper (forked by Executor::start, stays root)
-//!   │                                              └─ per build: session init, pid 1 of the build's
-//!   │                                                 user?/mount/net/pid/ipc/uts namespaces
-//!   └── socketpair (one per Session) ──────────────────  │  └─ per call: call init (new pid ns)
-//!                                                         │        └─ the command (build uid,
-//!                                                         │           no_new_privs, Landlock)
+//! host (wport, later wasmtime) ── socketpair ── helper (forked by Executor::start; keeps root)
+//!   │                                             └─ per build: session init = pid 1 of the build's
+//!   │                                                (user,) mount, net, pid, ipc, uts namespaces
+//!   └── socketpair (one per Session) ─────────────────  └─ per call: the command (build uid,
+//!                                                          rlimits, no_new_privs, Landlock)
 //! ```
+//! After each call (and at its timeout) the session init kills every other
+//! process of the build namespace, so nothing a call starts outlives it.
+//!
 //! **Architecture invariant:** nothing else in wport names `std::process` or
 //! forks; the host never runs a shell on the guest's behalf and never splits
 //! or joins argv.

@@ -12,8 +12,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// `CLONE_PIDFD` from `<linux/sched.h>` (not exported by every libc version).
-const CLONE_PIDFD: u64 = 0x0000_1000;
 /// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
@@ -47,56 +45,6 @@ pub(crate) unsafe fn fork() -> io::Result<Forked> {
     // upholds the post-fork discipline documented above.
     let pid = cvt(unsafe { libc::fork() })?;
     Ok(if pid == 0 { Forked::Child } else { Forked::Parent(pid) })
-}
-
-/// `clone3` without a new stack (fork semantics) into the given namespaces,
-/// returning a pidfd for the child in the parent.
-///
-/// # Safety
-/// This bypasses glibc's fork handlers, so it must only be called from a
-/// single-threaded process; the child then owns a consistent copy of memory.
-pub(crate) unsafe fn clone_into_namespaces(flags: libc::c_int) -> io::Result<(Forked, Option<OwnedFd>)> {
-    #[repr(C)]
-    struct CloneArgs {
-        flags: u64,
-        pidfd: u64,
-        child_tid: u64,
-        parent_tid: u64,
-        exit_signal: u64,
-        stack: u64,
-        stack_size: u64,
-        tls: u64,
-        set_tid: u64,
-        set_tid_size: u64,
-        cgroup: u64,
-    }
-    let mut pidfd: libc::c_int = -1;
-    let args = CloneArgs {
-        flags: flags as u64 | CLONE_PIDFD,
-        pidfd: &mut pidfd as *mut libc::c_int as u64,
-        child_tid: 0,
-        parent_tid: 0,
-        exit_signal: libc::SIGCHLD as u64,
-        stack: 0,
-        stack_size: 0,
-        tls: 0,
-        set_tid: 0,
-        set_tid_size: 0,
-        cgroup: 0,
-    };
-    // SAFETY: `args` is a valid clone_args of the size we pass; stack 0 means
-    // the child continues on a copy of our stack like fork(2). The caller is
-    // single-threaded (documented precondition), so no lock is held elsewhere.
-    let ret = cvt_long(unsafe {
-        libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>())
-    })?;
-    if ret == 0 {
-        Ok((Forked::Child, None))
-    } else {
-        // SAFETY: the kernel stored a fresh pidfd owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-        Ok((Forked::Parent(ret as libc::pid_t), Some(fd)))
-    }
 }
 
 pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
@@ -292,14 +240,6 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
 }
 
-pub(crate) fn pidfd_kill(pidfd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: pidfd_send_signal with a valid pidfd, no siginfo, no flags.
-    cvt_long(unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), libc::SIGKILL, std::ptr::null::<u8>(), 0)
-    })
-    .map(drop)
-}
-
 /// Wait for a specific child; returns the raw wait status.
 pub(crate) fn waitpid(pid: libc::pid_t) -> io::Result<libc::c_int> {
     let mut status = 0;
@@ -322,6 +262,42 @@ pub(crate) fn wait_any() -> io::Result<(libc::pid_t, libc::c_int)> {
             Ok(pid) => return Ok((pid, status)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reap one exited child if any, without blocking.
+pub(crate) fn wait_any_nohang() -> Option<(libc::pid_t, libc::c_int)> {
+    let mut status = 0;
+    // SAFETY: out-pointer to a local.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    (pid > 0).then_some((pid, status))
+}
+
+/// Block SIGCHLD and return a signalfd that becomes readable when one arrives.
+pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
+    // SAFETY: building a signal set in a local and changing our own mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        cvt(libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()))?;
+        let fd = cvt(libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK))?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Discard pending signalfd records (we reap with waitpid, not from them).
+pub(crate) fn drain_signalfd(fd: &OwnedFd) {
+    // SAFETY: siginfo is plain old data.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: reading into a local of the right size from a non-blocking fd.
+        let n = unsafe {
+            libc::read(fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size_of::<libc::signalfd_siginfo>())
+        };
+        if n <= 0 {
+            break;
         }
     }
 }
@@ -357,15 +333,6 @@ pub(crate) fn landlock_abi() -> i32 {
         libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
     };
     if v < 0 { 0 } else { v as i32 }
-}
-
-/// Write an error message to fd 2 without taking std's stderr lock (safe after fork).
-pub(crate) fn raw_stderr(msg: &str) {
-    let mut buf = b"wport-exec helper: ".to_vec();
-    buf.extend_from_slice(msg.as_bytes());
-    buf.push(b'\n');
-    // SAFETY: pointer/length describe `buf`; a short write only loses a diagnostic.
-    unsafe { libc::write(2, buf.as_ptr().cast(), buf.len()) };
 }
 
 /// `_exit(2)`: leave a forked child without running atexit handlers or destructors.
