@@ -38,12 +38,15 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
             "close the string with the same quote on the same line; use `\"\"\"` for a string spanning lines".to_owned()
         }
         "key with no value" => "write `key = value`; strings need quotes".to_owned(),
+        "invalid float" | "invalid integer" | "invalid number" => {
+            "numbers are digits only (`size = 725946`); if this is text, put it in quotes".to_owned()
+        }
         _ => "see the TOML syntax at https://toml.io/en/v1.0.0".to_owned(),
     };
     let label = match (what, expected) {
         ("string values must be quoted", _) => "not quoted".to_owned(),
-        (_, Some(expected)) => format!("expected {expected}"),
-        (_, None) => what.to_owned(),
+        (_, Some(expected)) if expected != "nothing" => format!("expected {expected}"),
+        (_, _) => what.to_owned(),
     };
     let header = header_at(&ctx.text, &span);
     let err = match (what, header) {
