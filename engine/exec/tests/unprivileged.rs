@@ -1,0 +1,67 @@
+//! wport started by an ordinary user: the build runs as that user inside a
+//! user namespace, with the same walls. The outer test (run as root, as in
+//! CI) re-runs this binary as uid 1000 through `setpriv`.
+
+mod common;
+
+use common::*;
+use wport_exec::{ExecError, ExitStatus};
+
+const INNER: &str = "WPORT_EXEC_UNPRIVILEGED_INNER";
+
+#[test]
+fn ordinary_user_builds_in_a_user_namespace() {
+    if std::env::var_os(INNER).is_some() {
+        return inner();
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        // Already unprivileged: run the checks directly.
+        return inner();
+    }
+    if std::process::Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: setpriv not installed");
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=1000", "--regid=1000", "--clear-groups", "--"])
+        .arg(exe)
+        .args(["--exact", "ordinary_user_builds_in_a_user_namespace", "--nocapture", "--test-threads=1"])
+        .env(INNER, "1")
+        .env("TMPDIR", "/tmp")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if text.contains("cannot create a user namespace") {
+        eprintln!("skipped: unprivileged user namespaces are disabled here:\n{text}");
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+fn inner() {
+    let f = fixture();
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(f.exec.build_identity().uid, uid);
+    let (code, out, log) = sh(&f, "id -u; touch /work/mine; cat /etc/shadow");
+    assert_ne!(code, 0);
+    assert!(out.starts_with(&format!("{uid}\n")), "{out}\n{log}");
+    assert!(log.contains("No such file"), "{log}");
+    let meta = std::fs::metadata(f.dirs.work.join("mine")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid);
+    let before = snapshot(&f.victims);
+    let (code, _, log) = sh(&f, "touch /usr/wport-x; touch /etc/x; echo x > /sources/hello.c");
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("Read-only file system") || log.contains("Permission denied"), "{log}");
+    assert_eq!(snapshot(&f.victims), before);
+    let mut p = policy(&["sh"]);
+    p.timeout = std::time::Duration::from_millis(500);
+    let r = f.session.run(&BUILD, &p, &req("sh", &["-c", "setsid sleep 987661 & sleep 987662"], "/work"), &mut Vec::new());
+    assert!(matches!(r, Err(ExecError::Timeout { .. })), "{r:?}");
+    let (code, _, _) = sh(&f, "true");
+    assert_eq!(code, 0);
+    let _ = ExitStatus::Exited(0);
+}
