@@ -164,3 +164,25 @@ fn committed_demo_component_is_reproducible_from_source() {
     let portfile = std::fs::read_to_string(demo.join("Portfile.toml")).unwrap();
     assert!(portfile.contains(&format!("component-sha256 = \"{}\"", hex(&committed))));
 }
+
+/// A standard component runs native commands, so it imports `exec`; a
+/// Portfile that grants no program to any phase must be refused before the
+/// component is compiled or anything is extracted into a phase.
+#[test]
+fn component_importing_exec_without_a_grant_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = demo_copy(tmp.path());
+    let pf = port.join("Portfile.toml");
+    let text = std::fs::read_to_string(&pf).unwrap();
+    let start = text.find("[build]").unwrap();
+    let head = &text[..start];
+    std::fs::write(&pf, format!("{head}[build]\nstandard = \"make\"\n")).unwrap();
+
+    let out = build(tmp.path(), Some(&port));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("imports `wport:port/exec"), "{stderr}");
+    assert!(stderr.contains("grants no program"), "{stderr}");
+    let log = std::fs::read_to_string(tmp.path().join("build/demo-1.0/build.log")).unwrap();
+    assert!(!log.contains("phase patch"), "{log}");
+}

@@ -83,7 +83,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
         if cause.is::<ManifestError>() {
             return exit::USAGE;
         }
-        if cause.is::<ComponentMismatch>() {
+        if cause.is::<ComponentMismatch>() || cause.is::<wport_sandbox::imports::ImportError>() {
             return exit::REFUSED;
         }
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
