@@ -355,3 +355,35 @@ fn bad_sandbox_dirs_are_refused() {
     let mut buf = String::new();
     let _ = std::fs::File::open("/dev/null").unwrap().read_to_string(&mut buf);
 }
+
+#[test]
+fn builds_cannot_see_each_other() {
+    let a = fixture();
+    // A second build on the same executor, with its own directories.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dirs = wport_exec::SandboxDirs {
+        sources: tmp.path().join("s"),
+        work: tmp.path().join("w"),
+        destroot: tmp.path().join("d"),
+    };
+    let id = a.exec.build_identity();
+    for d in [&dirs.sources, &dirs.work, &dirs.destroot] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::write(d.join("b-secret"), b"b\n").unwrap();
+        chown_tree(d, id.uid, id.gid);
+    }
+    let b = a.exec.session(&dirs, &Default::default()).unwrap();
+    let t = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let o = b.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "ls /work; sleep 0.2"], "/work"), &mut log).unwrap();
+        (o, tmp)
+    });
+    assert_fails(&a, "cat /work/b-secret", &["No such file"]);
+    assert_fails(&a, &format!("ls '{}'", dirs.work.display()), &["No such file"]);
+    let (code, out, _) = sh(&a, "ls /proc | grep -c '^[0-9]'");
+    assert_eq!(code, 0);
+    assert!(out.trim().parse::<u32>().unwrap() <= 4, "other builds' processes visible: {out}");
+    let (o, _tmp) = t.join().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "b-secret\n");
+}
