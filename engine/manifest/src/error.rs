@@ -136,13 +136,13 @@ impl ErrorKind {
 ///    |
 ///    = help: expected one of `url`, `mirrors`, `sha256`, `size`, `file`, `extract`; did you mean `sha256`?
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ManifestError {
     // Boxed: `Result<Portfile, ManifestError>` stays small on the happy path.
     inner: Box<Inner>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     file: String,
@@ -331,6 +331,21 @@ impl ManifestError {
     }
 }
 
+// By hand: the derived form would print the whole Portfile text.
+impl fmt::Debug for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("ManifestError")
+            .field("kind", &inner.kind)
+            .field("file", &inner.file)
+            .field("line", &self.line())
+            .field("column", &self.column())
+            .field("message", &inner.message)
+            .field("help", &inner.help)
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.inner.text.as_deref().unwrap_or("");
@@ -379,6 +394,23 @@ mod tests {
         assert_eq!(line_column(text, 0), (1, 1));
         assert_eq!(line_column(text, 6), (2, 1));
         assert_eq!(line_column(text, 9), (2, 3));
+    }
+
+    #[test]
+    fn debug_omits_the_portfile_text() {
+        let ctx = Ctx::new("secret = 1\n", "P.toml");
+        let err = ctx.error(ErrorKind::Syntax, 0..6, "m", "l", "h");
+        let debug = format!("{err:?}");
+        assert!(
+            debug.contains("line: Some(1)") && !debug.contains("secret = 1"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn errors_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<ManifestError>();
     }
 
     #[test]

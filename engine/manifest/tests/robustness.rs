@@ -14,7 +14,12 @@ fn valid_cases() -> Vec<String> {
     let mut texts = Vec::new();
     for entry in fs::read_dir(root).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_string_lossy().starts_with("valid-") {
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("valid-")
+        {
             texts.push(fs::read_to_string(path.join("Portfile.toml")).unwrap());
         }
     }
@@ -25,9 +30,16 @@ fn valid_cases() -> Vec<String> {
 fn check(text: &str) {
     if let Err(err) = Portfile::parse(text, "Portfile.toml") {
         let span = err.span().expect("parse errors have a span");
-        assert!(span.start <= span.end && span.end <= text.len(), "{span:?} outside {} bytes", text.len());
+        assert!(
+            span.start <= span.end && span.end <= text.len(),
+            "{span:?} outside {} bytes",
+            text.len()
+        );
         let line = err.line().unwrap();
-        assert!(line >= 1 && line <= text.lines().count().max(1) + 1, "line {line}");
+        assert!(
+            line >= 1 && line <= text.lines().count().max(1) + 1,
+            "line {line}"
+        );
         assert!(err.column().unwrap() >= 1);
         let rendered = err.render(text);
         assert!(rendered.starts_with("error: "), "{rendered}");
@@ -50,7 +62,9 @@ fn substitutions() {
     // A small linear congruential generator: reproducible without a dependency.
     let mut state: u64 = 0x5eed;
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as usize
     };
     for text in valid_cases() {
@@ -58,7 +72,12 @@ fn substitutions() {
         for _ in 0..400 {
             let i = boundaries[next() % boundaries.len()];
             let end = text[i..].chars().next().map_or(i, |c| i + c.len_utf8());
-            let mutated = format!("{}{}{}", &text[..i], REPLACEMENTS[next() % REPLACEMENTS.len()], &text[end..]);
+            let mutated = format!(
+                "{}{}{}",
+                &text[..i],
+                REPLACEMENTS[next() % REPLACEMENTS.len()],
+                &text[end..]
+            );
             check(&mutated);
         }
     }
