@@ -856,6 +856,22 @@ fn output_flood_log() {
 }
 
 #[test]
+fn log_forgery() {
+    let mut f = Fixture::new("log_forgery");
+    let (result, log) = f.run(Phase::Build);
+    result.unwrap_or_else(|e| panic!("the phase itself is harmless: {e}"));
+    // This build ran no native command, so any `[exec]` audit line is forged.
+    let forged: Vec<&str> = log.lines().filter(|l| l.starts_with("[exec]")).collect();
+    assert!(
+        forged.is_empty(),
+        "guest output forged {} audit line(s) in the build log:\n{}\n--- log\n{log}",
+        forged.len(),
+        forged.join("\n")
+    );
+    f.assert_untouched();
+}
+
+#[test]
 fn open_files_unbounded() {
     let mut f = Fixture::new("open_files_unbounded");
     f.limits.resources = 100;
@@ -992,7 +1008,8 @@ fn in_child_process(test: &str, body: fn()) {
     // (with rm, which copes with very deep trees).
     for root in stdout
         .lines()
-        .filter_map(|l| l.strip_prefix("FIXTURE_ROOT="))
+        // The harness prints "test <name> ... " on the same line first.
+        .filter_map(|l| l.split_once("FIXTURE_ROOT=").map(|(_, root)| root.trim()))
     {
         let _ = std::process::Command::new("rm")
             .args(["-rf", root])
