@@ -23,6 +23,8 @@ pub enum DenialReason {
     EnvNotDeclared { name: String },
     /// A dynamic-loader variable (LD_PRELOAD, GCONV_PATH, ...) without `allow_loader_env`.
     LoaderEnv { name: String },
+    /// A variable only wport sets (PATH).
+    ReservedEnv { name: String },
     /// An argument, variable or path that cannot be passed to execve (NUL byte, bad name).
     Malformed { what: String },
 }
@@ -50,6 +52,7 @@ impl fmt::Display for DenialReason {
             DenialReason::LoaderEnv { name } => {
                 write!(f, "loader variable {name} needs `allow_loader_env` for this phase")
             }
+            DenialReason::ReservedEnv { name } => write!(f, "{name} is set by wport and cannot be overridden"),
             DenialReason::Malformed { what } => write!(f, "malformed request: {what}"),
         }
     }

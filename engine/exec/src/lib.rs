@@ -84,10 +84,12 @@ pub struct PhaseAccess {
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// Bare names (`cc`, `make`, `sh`), found only through the toolchain PATH,
-    /// or `./script` paths resolved inside `/work` (needs `allow_work_scripts`).
+    /// or `./script` paths (file names joined by `/`, no `.`/`..`) resolved
+    /// from the cwd, which must stay inside `/work` (needs `allow_work_scripts`).
     pub programs: Vec<String>,
     /// Variables the manifest sets (and so declares) for this phase. A request
     /// may override a declared variable or set one of [`policy::BUILD_VARS`].
+    /// `PATH` is never accepted ([`policy::RESERVED_VARS`]).
     pub env: BTreeMap<String, String>,
     /// Allow loader variables (`LD_*`, `GCONV_PATH`, ...); off by default.
     pub allow_loader_env: bool,

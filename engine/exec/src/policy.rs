@@ -40,9 +40,21 @@ const LOADER_VARS: &[&str] = &[
     "RES_OPTIONS",
 ];
 
-/// Is `name` a loader variable (`LD_*` or one of [`LOADER_VARS`])?
+/// Is `name` a loader variable (`LD_*`, `DYLD_*` or one of [`LOADER_VARS`])?
+/// Same list as docs/CAPABILITIES.md "Loader and reserved variables".
 pub fn is_loader_var(name: &str) -> bool {
-    name.starts_with("LD_") || LOADER_VARS.contains(&name)
+    name.starts_with("LD_") || name.starts_with("DYLD_") || LOADER_VARS.contains(&name)
+}
+
+/// Variables nobody but wport sets. PATH decides which binary a granted
+/// program name runs (and what `make` finds when it runs `cc`).
+pub const RESERVED_VARS: &[&str] = &["PATH"];
+
+/// `./` followed by file names joined by `/`: no `.`, `..`, empty component or `\`.
+fn is_work_script(program: &str) -> bool {
+    program.strip_prefix("./").is_some_and(|rest| {
+        !rest.contains('\\') && rest.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+    })
 }
 
 /// How the confined child finds the program.
@@ -163,7 +175,7 @@ pub(crate) fn prepare(
     }
 
     // 2. Program granted, in one of the two accepted forms.
-    let is_script = program.starts_with("./") || program.starts_with("../");
+    let is_script = is_work_script(program);
     if !is_script && program.contains('/') {
         return Err(deny(program, DenialReason::ProgramNotBareName));
     }
@@ -209,6 +221,9 @@ pub(crate) fn prepare(
 fn check_var(program: &str, name: &str, value: &str, policy: &Policy) -> Result<(), ExecError> {
     if !valid_env_name(name) || value.contains('\0') {
         return Err(deny(program, DenialReason::Malformed { what: format!("environment variable {name:?}") }));
+    }
+    if RESERVED_VARS.contains(&name) {
+        return Err(deny(program, DenialReason::ReservedEnv { name: name.to_string() }));
     }
     if is_loader_var(name) && !policy.allow_loader_env {
         return Err(deny(program, DenialReason::LoaderEnv { name: name.to_string() }));
@@ -280,14 +295,16 @@ mod tests {
 
     #[test]
     fn work_scripts_need_the_flag_and_stay_in_work() {
-        let mut p = policy(&["./configure", "../../etc/x"]);
+        let mut p = policy(&["./configure", "../../etc/x", "./a/../../x", "./build-aux/gen.sh"]);
         assert_eq!(reason(check(&p, &req("./configure", "/work/a")).unwrap_err()), DenialReason::WorkScriptsNotAllowed);
         p.allow_work_scripts = true;
         let ok = check(&p, &req("./configure", "/work/a")).unwrap();
         assert_eq!(ok.target, Target::Path("/work/a/configure".into()));
         assert_eq!(ok.argv[0], "./configure");
-        let e = check(&p, &req("../../etc/x", "/work/a")).unwrap_err();
-        assert!(matches!(reason(e), DenialReason::ScriptOutsideWork { .. }));
+        for bad in ["../../etc/x", "./a/../../x"] {
+            assert_eq!(reason(check(&p, &req(bad, "/work/a")).unwrap_err()), DenialReason::ProgramNotBareName, "{bad}");
+        }
+        assert_eq!(check(&p, &req("./build-aux/gen.sh", "/work/a")).unwrap().target, Target::Path("/work/a/build-aux/gen.sh".into()));
         let e = check(&p, &req("./configure", "/sources")).unwrap_err();
         assert!(matches!(reason(e), DenialReason::ScriptOutsideWork { .. }));
     }
@@ -307,6 +324,19 @@ mod tests {
         assert_eq!(env["PATH"], "/usr/local/bin:/usr/bin:/bin");
         r.env = vec![("SECRET".into(), "x".into())];
         assert_eq!(reason(check(&p, &r).unwrap_err()), DenialReason::EnvNotDeclared { name: "SECRET".into() });
+    }
+
+    #[test]
+    fn path_is_reserved() {
+        let mut p = policy(&["make"]);
+        p.env.insert("PATH".into(), "/work/bin:/usr/bin".into());
+        p.allow_loader_env = true;
+        assert_eq!(reason(check(&p, &req("make", "/work")).unwrap_err()), DenialReason::ReservedEnv { name: "PATH".into() });
+        let mut r = req("make", "/work");
+        r.env = vec![("PATH".into(), "/work".into())];
+        assert_eq!(reason(check(&policy(&["make"]), &r).unwrap_err()), DenialReason::ReservedEnv { name: "PATH".into() });
+        r.env = vec![("DYLD_INSERT_LIBRARIES".into(), "/work/x".into())];
+        assert!(matches!(reason(check(&policy(&["make"]), &r).unwrap_err()), DenialReason::LoaderEnv { .. }));
     }
 
     #[test]
