@@ -1,0 +1,104 @@
+//! The Lua 5.4 port: upstream's Makefile builds, WebAssembly installs.
+//!
+//! | phase    | what it does                                                   |
+//! |----------|----------------------------------------------------------------|
+//! | configure | points `LUA_ROOT` in `src/luaconf.h` at the install prefix (upstream hard-codes `/usr/local/`, so an installed `lua` would look for modules there), with `reinplace` |
+//! | build    | `make -j{jobs} linux` in the source tree (native `make`/`cc`)  |
+//! | destroot | `xinstall`s what upstream's `make install` would, in WASM: `lua` and `luac` (0755), the five public headers, `liblua.a`, the two man pages (under `share/man`, where MacPorts and Debian keep them), and the empty module directories `lib/lua/5.4` and `share/lua/5.4` |
+//!
+//! Installing from WASM rather than running `make install` means the
+//! destroot phase runs no native program at all: the Portfile grants it none.
+//!
+//! In Lua 5.4, `make linux` is the build without readline (upstream's
+//! `linux-readline` is the one that links it), so it needs nothing beyond
+//! a C compiler; `posix` would lose `dlopen` for C modules.
+
+use wport_guest_sdk::prelude::*;
+
+/// The Lua port.
+pub struct Lua;
+
+/// Programs built in `src/`, installed 0755 to `bin/`.
+const BINARIES: &[&str] = &["lua", "luac"];
+/// Headers installed to `include/` (upstream's TO_INC).
+const HEADERS: &[&str] = &["lua.h", "luaconf.h", "lualib.h", "lauxlib.h", "lua.hpp"];
+/// Libraries installed to `lib/` (upstream's TO_LIB).
+const LIBRARIES: &[&str] = &["liblua.a"];
+/// Man pages in `doc/`, installed to `share/man/man1/`.
+const MAN_PAGES: &[&str] = &["lua.1", "luac.1"];
+
+impl Port for Lua {
+    // patch: the SDK default (the Portfile has no patchfiles).
+
+    fn configure() -> Result<()> {
+        let luaconf = env::worksrc()?.join("src/luaconf.h");
+        let root = format!("#define LUA_ROOT\t\"{}/\"", env::prefix().trim_end_matches('/'));
+        // require_match: if upstream moves the line, fail instead of
+        // shipping a lua that searches /usr/local.
+        Reinplace::literal("#define LUA_ROOT\t\"/usr/local/\"", &root)
+            .require_match(true)
+            .in_file(&luaconf)?;
+        info!("LUA_ROOT set to {}/", env::prefix().trim_end_matches('/'));
+        Ok(())
+    }
+
+    fn build() -> Result<()> {
+        make([format!("-j{}", env::jobs()), "linux".to_string()])
+    }
+
+    fn destroot() -> Result<()> {
+        let src = env::worksrc()?.join("src");
+        let doc = env::worksrc()?.join("doc");
+        let dest = env::dest_prefix()?;
+        let abi = abi_version(&env::version())?;
+
+        for b in BINARIES {
+            xinstall(src.join(b), dest.join("bin").join(b), 0o755)?;
+        }
+        for h in HEADERS {
+            xinstall(src.join(h), dest.join("include").join(h), 0o644)?;
+        }
+        for l in LIBRARIES {
+            xinstall(src.join(l), dest.join("lib").join(l), 0o644)?;
+        }
+        for m in MAN_PAGES {
+            xinstall(doc.join(m), dest.join("share/man/man1").join(m), 0o644)?;
+        }
+        // Where Lua looks for modules by default (LUA_ROOT in luaconf.h).
+        xinstall_dir(dest.join("share/lua").join(&abi), 0o755)?;
+        xinstall_dir(dest.join("lib/lua").join(&abi), 0o755)?;
+        info!(
+            "installed {} programs, {} headers, {} libraries, {} man pages",
+            BINARIES.len(),
+            HEADERS.len(),
+            LIBRARIES.len(),
+            MAN_PAGES.len()
+        );
+        Ok(())
+    }
+}
+
+/// `5.4.4` -> `5.4`: the directory name Lua uses for its modules.
+fn abi_version(version: &str) -> Result<String> {
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) if !major.is_empty() && !minor.is_empty() => {
+            Ok(format!("{major}.{minor}"))
+        }
+        _ => bail!("version {version:?} is not MAJOR.MINOR[.PATCH]"),
+    }
+}
+
+wport_guest_sdk::export_port!(Lua);
+
+#[cfg(test)]
+mod tests {
+    use super::abi_version;
+
+    #[test]
+    fn abi_version_is_major_minor() {
+        assert_eq!(abi_version("5.4.4").unwrap(), "5.4");
+        assert_eq!(abi_version("5.4").unwrap(), "5.4");
+        assert!(abi_version("5").is_err());
+    }
+}
