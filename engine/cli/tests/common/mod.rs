@@ -1,0 +1,103 @@
+//! Shared by the end-to-end tests that drive the real `wport` binary on real
+//! ports: private state directories, a seeded distfile store, the build.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+/// Root of the repository.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A scratch directory for one build. As root, wport hands the build
+/// directories to the unprivileged build user (uid 65534), which must be
+/// able to traverse every parent; `tempfile` makes its directories 0700, so
+/// the top one is opened up to 0755. The cache below it stays 0700: it is
+/// used by the host process before it drops privileges.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        // /var/tmp rather than /tmp: the sandbox mounts its own /tmp, so a
+        // path under the host's /tmp would collide with it by name in the
+        // incident tests' error messages; /var/tmp is simply absent inside.
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("wport-test-{tag}-"))
+            .tempdir_in("/var/tmp")
+            .expect("creating a scratch directory in /var/tmp");
+        set_mode(dir.path(), 0o755);
+        Scratch { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path().join("cache")
+    }
+
+    pub fn build_root(&self) -> PathBuf {
+        self.path().join("build")
+    }
+
+    /// Put `bytes` into the private distfile store under their sha256.
+    pub fn seed_distfile(&self, bytes: &[u8]) -> String {
+        let store = self.cache().join("wport/distfiles");
+        std::fs::create_dir_all(&store).unwrap();
+        set_mode(&self.cache(), 0o700);
+        let sha = sha256_hex(bytes);
+        std::fs::write(store.join(&sha), bytes).unwrap();
+        sha
+    }
+
+    /// Run `wport build` on `port_dir` with every state directory in here.
+    pub fn build(&self, port_dir: &Path, extra: &[&str]) -> Output {
+        std::fs::create_dir_all(self.cache()).unwrap();
+        set_mode(&self.cache(), 0o700);
+        std::fs::create_dir_all(self.build_root()).unwrap();
+        set_mode(&self.build_root(), 0o755);
+        Command::new(env!("CARGO_BIN_EXE_wport"))
+            .arg("build")
+            .arg("--build-root")
+            .arg(self.build_root())
+            .args(extra)
+            .arg(port_dir)
+            .env("XDG_CACHE_HOME", self.cache())
+            .output()
+            .expect("running wport")
+    }
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// stdout, stderr and the build log, for assertion messages.
+pub fn explain(out: &Output, log: Option<&Path>) -> String {
+    let log = log
+        .and_then(|l| std::fs::read_to_string(l).ok())
+        .map(|l| {
+            // The tail is what explains a failure.
+            let lines: Vec<&str> = l.lines().collect();
+            lines[lines.len().saturating_sub(80)..].join("\n")
+        })
+        .unwrap_or_default();
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- build.log (tail)\n{log}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
