@@ -1,0 +1,571 @@
+//! The TUF client workflow (specification 1.0.x, section 5 "Detailed
+//! client workflow"), step by step and in order:
+//!
+//! 1. the time the update starts is read once ([`Client::refresh`]) and
+//!    every expiry is checked against it (5.1);
+//! 2. the trusted root is loaded from the local trust directory (5.2);
+//! 3. the root chain: `N+1.root.json`, `N+2...` until one is missing, each
+//!    verified with the old root's threshold AND its own, its version
+//!    exactly N+1; only the final root's expiry is checked (freeze); if the
+//!    timestamp or snapshot keys changed, the trusted timestamp and
+//!    snapshot are deleted (fast-forward recovery) (5.3);
+//! 4. timestamp: signatures, no rollback of itself or of the snapshot
+//!    version it lists, expiry (5.4);
+//! 5. snapshot: length/hashes from timestamp, signatures, version equal to
+//!    the one timestamp lists, no metadata file rolled back or removed
+//!    relative to the trusted snapshot, expiry (5.5);
+//! 6. targets: length/hashes from snapshot, signatures, version equal to
+//!    snapshot's, expiry (5.6);
+//! 7. a target is looked up by a preorder depth-first search of the
+//!    delegations, each delegated role verified like targets with the
+//!    delegating role's keys, at most [`Limits::max_delegations`] roles
+//!    visited, terminating delegations ending the search (5.7).
+//!
+//! Every document is fetched with a length bound (from the referencing
+//! metadata when it lists one, else from [`Limits`]).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{KeySource, Result, TrustError};
+use crate::metadata::{
+    DelegatedRole, Envelope, KeyRing, MetaFile, Root, Signed, Snapshot, TargetFile, Targets, Timestamp, check_expiry, check_length_and_hashes, parse_envelope,
+};
+use crate::paths::{check_target_path, delegated_role_file, delegation_matches, url_path};
+use crate::time::{self, UnixTime};
+use crate::transport::{Transport, TransportError, join};
+
+/// Length bounds and search limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Any root.json.
+    pub root: u64,
+    /// timestamp.json.
+    pub timestamp: u64,
+    /// snapshot.json when timestamp lists no length.
+    pub snapshot: u64,
+    /// A targets role when snapshot lists no length.
+    pub targets: u64,
+    /// Root versions fetched in one update.
+    pub max_root_rotations: u64,
+    /// Delegated roles visited looking up one target.
+    pub max_delegations: usize,
+    /// Delegated roles loaded when enumerating every target.
+    pub max_roles_total: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            root: 512 * 1024,
+            timestamp: 16 * 1024,
+            snapshot: 16 * 1024 * 1024,
+            targets: 64 * 1024 * 1024,
+            max_root_rotations: 256,
+            max_delegations: 32,
+            max_roles_total: 10_000,
+        }
+    }
+}
+
+/// The local trust directory's metadata and a repository to update from.
+pub struct Client<T> {
+    dir: PathBuf,
+    metadata_url: String,
+    transport: T,
+    limits: Limits,
+    started: UnixTime,
+    root: Root,
+    root_keys: KeyRing,
+    timestamp: Option<Timestamp>,
+    snapshot: Option<Snapshot>,
+    targets: Option<Targets>,
+    delegated: HashMap<String, Targets>,
+    delegation_keys: HashMap<String, KeyRing>,
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file and a rename, so
+/// a crash never leaves half a document trusted.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<()> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(|e| TrustError::io("creating", &tmp, e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| TrustError::io("writing", &tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| TrustError::io("renaming into place", &path, e))
+}
+
+/// Creates a trust directory (0755) or checks an existing one.
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(dir).map_err(|e| TrustError::io("creating", dir, e))?;
+    }
+    crate::keys::check_owner_only_writable(dir)
+}
+
+fn read_local(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TrustError::io("reading", path, e)),
+    };
+    crate::keys::check_owner_only_writable(path)?;
+    let mut buf = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut buf).map_err(|e| TrustError::io("reading", path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(TrustError::TooLarge { what: path.display().to_string(), limit });
+    }
+    Ok(Some(buf))
+}
+
+impl<T: Transport> Client<T> {
+    /// Initialises `dir` with a root.json the user trusts (out of band:
+    /// shipped with wport, or given explicitly). The root must be signed by
+    /// its own threshold; it may be expired (the chain update moves on).
+    pub fn init(dir: &Path, trusted_root: &[u8]) -> Result<()> {
+        ensure_private_dir(dir)?;
+        let env: Envelope<Root> = parse_envelope(trusted_root.to_vec(), "root.json")?;
+        let keys = KeyRing::new(&env.signed.keys)?;
+        keys.check_threshold("root", env.signed.version, env.signed.role("root")?, &env.canonical, &env.signatures, KeySource::NewRoot)?;
+        write_atomic(dir, "root.json", trusted_root, 0o644)
+    }
+
+    /// Opens an initialised trust directory. Refuses it when it, or a
+    /// metadata file in it, is writable by anyone but its owner.
+    pub fn open(dir: &Path, metadata_url: &str, transport: T) -> Result<Self> {
+        Self::open_with_limits(dir, metadata_url, transport, Limits::default())
+    }
+
+    /// [`Self::open`] with explicit limits.
+    pub fn open_with_limits(dir: &Path, metadata_url: &str, transport: T, limits: Limits) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(TrustError::NotInitialized { dir: dir.to_path_buf() });
+        }
+        crate::keys::check_owner_only_writable(dir)?;
+        let raw = read_local(&dir.join("root.json"), limits.root)?.ok_or_else(|| TrustError::NotInitialized { dir: dir.to_path_buf() })?;
+        let env: Envelope<Root> = parse_envelope(raw, "root.json")?;
+        let root_keys = KeyRing::new(&env.signed.keys)?;
+        root_keys.check_threshold("root", env.signed.version, env.signed.role("root")?, &env.canonical, &env.signatures, KeySource::NewRoot)?;
+        Ok(Client {
+            dir: dir.to_path_buf(),
+            metadata_url: metadata_url.to_string(),
+            transport,
+            limits,
+            started: time::now(),
+            root: env.signed,
+            root_keys,
+            timestamp: None,
+            snapshot: None,
+            targets: None,
+            delegated: HashMap::new(),
+            delegation_keys: HashMap::new(),
+        })
+    }
+
+    /// The trusted root.
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+    /// The trusted timestamp, after a refresh.
+    pub fn timestamp(&self) -> Option<&Timestamp> {
+        self.timestamp.as_ref()
+    }
+    /// The trusted snapshot, after a refresh.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+    /// The trusted top-level targets, after a refresh.
+    pub fn targets(&self) -> Option<&Targets> {
+        self.targets.as_ref()
+    }
+    /// The local metadata directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Updates the top-level metadata, reading the clock once at the start.
+    pub fn refresh(&mut self) -> Result<()> {
+        self.refresh_at(time::now())
+    }
+
+    /// Updates the top-level metadata as if the update started at `now`
+    /// (tests inject the clock here).
+    pub fn refresh_at(&mut self, now: UnixTime) -> Result<()> {
+        self.started = now;
+        self.delegated.clear();
+        self.delegation_keys.clear();
+        self.update_root()?;
+        self.update_timestamp()?;
+        self.update_snapshot()?;
+        self.update_targets()?;
+        Ok(())
+    }
+
+    /// Loads the top-level metadata from the trust directory alone (no
+    /// transport), with every check of a refresh except fetching: what a
+    /// build uses between syncs. Fails when anything is missing,
+    /// inconsistent or expired at `now`.
+    pub fn load_offline(&mut self, now: UnixTime) -> Result<()> {
+        self.started = now;
+        check_expiry(&self.root, "root", now)?;
+        let ts = self.local_top::<Timestamp>("timestamp")?.ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        check_expiry(&ts.signed, "timestamp", now)?;
+        let snap_meta = ts.signed.0.meta.get("snapshot.json").cloned().ok_or(TrustError::MissingMeta { file: "snapshot.json".into(), listed_in: "timestamp" })?;
+        let snap = self.local_top::<Snapshot>("snapshot")?.ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        check_meta("snapshot.json", &snap, &snap_meta)?;
+        check_expiry(&snap.signed, "snapshot", now)?;
+        let t_meta = snap.signed.0.meta.get("targets.json").cloned().ok_or(TrustError::MissingMeta { file: "targets.json".into(), listed_in: "snapshot" })?;
+        let targets = self.local_top::<Targets>("targets")?.ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        check_meta("targets.json", &targets, &t_meta)?;
+        check_expiry(&targets.signed, "targets", now)?;
+        self.timestamp = Some(ts.signed);
+        self.snapshot = Some(snap.signed);
+        self.targets = Some(targets.signed);
+        Ok(())
+    }
+
+    fn fetch(&self, name: &str, limit: u64) -> Result<Vec<u8>> {
+        let location = join(&self.metadata_url, name);
+        self.transport.fetch(&location, limit).map_err(|e| match e {
+            TransportError::TooLarge(limit) => TrustError::TooLarge { what: location.clone(), limit },
+            other => TrustError::Transport { location: location.clone(), reason: other.to_string() },
+        })
+    }
+
+    fn check_top<S: Signed>(&self, env: &Envelope<S>, role: &str) -> Result<()> {
+        self.root_keys.check_threshold(role, env.signed.version(), self.root.role(role)?, &env.canonical, &env.signatures, KeySource::NewRoot)
+    }
+
+    /// A top-level document from the trust directory, signature-checked
+    /// against the current root (expiry not checked: old local metadata is
+    /// still the reference for rollback checks). Invalid local copies are
+    /// treated as absent; unsafe permissions are an error.
+    fn local_top<S: Signed>(&self, role: &str) -> Result<Option<Envelope<S>>> {
+        let limit = match role {
+            "timestamp" => self.limits.timestamp,
+            "snapshot" => self.limits.snapshot,
+            _ => self.limits.targets,
+        };
+        let Some(raw) = read_local(&self.dir.join(format!("{role}.json")), limit)? else { return Ok(None) };
+        let Ok(env) = parse_envelope::<S>(raw, role) else { return Ok(None) };
+        Ok(self.check_top(&env, role).is_ok().then_some(env))
+    }
+
+    /// Spec 5.3: the root chain.
+    fn update_root(&mut self) -> Result<()> {
+        let original_ts = self.root.roles.get("timestamp").cloned();
+        let original_snap = self.root.roles.get("snapshot").cloned();
+        let start = self.root.version;
+        for _ in 0..self.limits.max_root_rotations {
+            let next = self.root.version + 1;
+            let name = format!("{next}.root.json");
+            let raw = match self.transport.fetch(&join(&self.metadata_url, &name), self.limits.root) {
+                Ok(raw) => raw,
+                Err(TransportError::NotFound) => break,
+                Err(TransportError::TooLarge(limit)) => return Err(TrustError::TooLarge { what: name, limit }),
+                Err(e) => return Err(TrustError::Transport { location: name, reason: e.to_string() }),
+            };
+            let env: Envelope<Root> = parse_envelope(raw, &name)?;
+            // 5.3.4: signed by a threshold of the trusted root's root keys.
+            self.root_keys.check_threshold("root", env.signed.version, self.root.role("root")?, &env.canonical, &env.signatures, KeySource::TrustedRoot)?;
+            // 5.3.5: and by a threshold of its own root keys.
+            let new_keys = KeyRing::new(&env.signed.keys)?;
+            new_keys.check_threshold("root", env.signed.version, env.signed.role("root")?, &env.canonical, &env.signatures, KeySource::NewRoot)?;
+            // 5.3.6: exactly N+1 (no rollback, no skipping).
+            if env.signed.version != next {
+                return Err(TrustError::VersionMismatch { role: "root".into(), expected: next, found: env.signed.version });
+            }
+            // 5.3.8: persist before going on.
+            write_atomic(&self.dir, "root.json", &env.raw, 0o644)?;
+            self.root = env.signed;
+            self.root_keys = new_keys;
+        }
+        // 5.3.10: the final root must not be expired (freeze attack).
+        check_expiry(&self.root, "root", self.started)?;
+        // 5.3.11: fast-forward recovery. After a compromise the repository
+        // rotates the timestamp/snapshot keys; the (possibly fast-forwarded)
+        // versions signed by the old keys must not block newer honest ones.
+        if self.root.version != start && (self.root.roles.get("timestamp") != original_ts.as_ref() || self.root.roles.get("snapshot") != original_snap.as_ref()) {
+            for name in ["timestamp.json", "snapshot.json"] {
+                match fs::remove_file(self.dir.join(name)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(TrustError::io("removing", self.dir.join(name), e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Spec 5.4: timestamp.
+    fn update_timestamp(&mut self) -> Result<()> {
+        let trusted = self.local_top::<Timestamp>("timestamp")?;
+        let raw = self.fetch("timestamp.json", self.limits.timestamp)?;
+        let env: Envelope<Timestamp> = parse_envelope(raw, "timestamp.json")?;
+        self.check_top(&env, "timestamp")?;
+        let new_snap = env.signed.0.meta.get("snapshot.json").ok_or(TrustError::MissingMeta { file: "snapshot.json".into(), listed_in: "timestamp" })?;
+        if let Some(old) = &trusted {
+            if env.signed.0.version < old.signed.0.version {
+                return Err(TrustError::Rollback { role: "timestamp".into(), trusted: old.signed.0.version, offered: env.signed.0.version });
+            }
+            if let Some(old_snap) = old.signed.0.meta.get("snapshot.json")
+                && new_snap.version < old_snap.version
+            {
+                return Err(TrustError::Rollback { role: "snapshot.json".into(), trusted: old_snap.version, offered: new_snap.version });
+            }
+            if env.signed.0.version == old.signed.0.version {
+                // Nothing new: keep the trusted copy (5.4.3.1), but it must
+                // still be unexpired.
+                check_expiry(&old.signed, "timestamp", self.started)?;
+                self.timestamp = Some(old.signed.clone());
+                return Ok(());
+            }
+        }
+        check_expiry(&env.signed, "timestamp", self.started)?;
+        write_atomic(&self.dir, "timestamp.json", &env.raw, 0o644)?;
+        self.timestamp = Some(env.signed);
+        Ok(())
+    }
+
+    fn versioned(&self, name: &str, version: u64) -> String {
+        if self.root.consistent_snapshot { format!("{version}.{name}") } else { name.to_string() }
+    }
+
+    /// Spec 5.5: snapshot.
+    fn update_snapshot(&mut self) -> Result<()> {
+        let meta = self.timestamp.as_ref().and_then(|t| t.0.meta.get("snapshot.json")).cloned().ok_or(TrustError::MissingMeta { file: "snapshot.json".into(), listed_in: "timestamp" })?;
+        let trusted = self.local_top::<Snapshot>("snapshot")?;
+        if let Some(local) = &trusted
+            && check_meta("snapshot.json", local, &meta).is_ok()
+            && check_expiry(&local.signed, "snapshot", self.started).is_ok()
+        {
+            self.snapshot = Some(local.signed.clone());
+            return Ok(());
+        }
+        let raw = self.fetch(&self.versioned("snapshot.json", meta.version), meta.length.unwrap_or(self.limits.snapshot))?;
+        // 5.5.2: hashes and length from timestamp, before parsing.
+        check_length_and_hashes("snapshot.json", &raw, meta.length, meta.hashes.as_ref(), false)?;
+        let env: Envelope<Snapshot> = parse_envelope(raw, "snapshot.json")?;
+        self.check_top(&env, "snapshot")?;
+        if env.signed.0.version != meta.version {
+            return Err(TrustError::VersionMismatch { role: "snapshot".into(), expected: meta.version, found: env.signed.0.version });
+        }
+        if let Some(old) = &trusted {
+            for (file, old_meta) in &old.signed.0.meta {
+                let Some(new_meta) = env.signed.0.meta.get(file) else {
+                    return Err(TrustError::RemovedFromSnapshot { role: file.clone() });
+                };
+                if new_meta.version < old_meta.version {
+                    return Err(TrustError::Rollback { role: file.clone(), trusted: old_meta.version, offered: new_meta.version });
+                }
+            }
+        }
+        check_expiry(&env.signed, "snapshot", self.started)?;
+        write_atomic(&self.dir, "snapshot.json", &env.raw, 0o644)?;
+        self.snapshot = Some(env.signed);
+        Ok(())
+    }
+
+    /// Spec 5.6: top-level targets.
+    fn update_targets(&mut self) -> Result<()> {
+        let meta = self.snapshot_meta("targets.json")?;
+        if let Some(local) = self.local_top::<Targets>("targets")?
+            && check_meta("targets.json", &local, &meta).is_ok()
+            && check_expiry(&local.signed, "targets", self.started).is_ok()
+        {
+            self.targets = Some(local.signed);
+            return Ok(());
+        }
+        let raw = self.fetch(&self.versioned("targets.json", meta.version), meta.length.unwrap_or(self.limits.targets))?;
+        check_length_and_hashes("targets.json", &raw, meta.length, meta.hashes.as_ref(), false)?;
+        let env: Envelope<Targets> = parse_envelope(raw, "targets.json")?;
+        self.check_top(&env, "targets")?;
+        if env.signed.version != meta.version {
+            return Err(TrustError::VersionMismatch { role: "targets".into(), expected: meta.version, found: env.signed.version });
+        }
+        check_expiry(&env.signed, "targets", self.started)?;
+        write_atomic(&self.dir, "targets.json", &env.raw, 0o644)?;
+        self.targets = Some(env.signed);
+        Ok(())
+    }
+
+    fn snapshot_meta(&self, file: &str) -> Result<MetaFile> {
+        self.snapshot.as_ref().and_then(|s| s.0.meta.get(file)).cloned().ok_or(TrustError::MissingMeta { file: file.to_string(), listed_in: "snapshot" })
+    }
+
+    fn role(&self, name: &str) -> Option<&Targets> {
+        if name == "targets" { self.targets.as_ref() } else { self.delegated.get(name) }
+    }
+
+    fn keys_of(&mut self, delegator: &str) -> Result<&KeyRing> {
+        if !self.delegation_keys.contains_key(delegator) {
+            let empty = Default::default();
+            let keys = self.role(delegator).and_then(|t| t.delegations.as_ref()).map(|d| &d.keys).unwrap_or(&empty);
+            let ring = KeyRing::new(keys)?;
+            self.delegation_keys.insert(delegator.to_string(), ring);
+        }
+        Ok(&self.delegation_keys[delegator])
+    }
+
+    /// Loads a delegated targets role (5.6 applied to it, with the
+    /// delegating role's keys): a valid, current local copy, else fetched.
+    fn load_delegated(&mut self, delegator: &str, d: &DelegatedRole) -> Result<()> {
+        if self.delegated.contains_key(&d.name) {
+            return Ok(());
+        }
+        let file = delegated_role_file(&d.name)?;
+        let meta = self.snapshot_meta(&format!("{}.json", d.name))?;
+        let rk = crate::metadata::RoleKeys { keyids: d.keyids.clone(), threshold: d.threshold };
+        let started = self.started;
+        let source = KeySource::Delegator(delegator.to_string());
+        // A valid local copy pinned by the current snapshot is reused.
+        if let Some(raw) = read_local(&self.dir.join(&file), meta.length.unwrap_or(self.limits.targets))?
+            && let Ok(env) = parse_envelope::<Targets>(raw, &d.name)
+            && check_meta(&d.name, &env, &meta).is_ok()
+            && self.keys_of(delegator)?.check_threshold(&d.name, env.signed.version, &rk, &env.canonical, &env.signatures, source.clone()).is_ok()
+            && check_expiry(&env.signed, &d.name, started).is_ok()
+        {
+            self.delegated.insert(d.name.clone(), env.signed);
+            return Ok(());
+        }
+        let remote = if self.root.consistent_snapshot { format!("{}.{file}", meta.version) } else { file.clone() };
+        let raw = self.fetch(&remote, meta.length.unwrap_or(self.limits.targets))?;
+        check_length_and_hashes(&d.name, &raw, meta.length, meta.hashes.as_ref(), false)?;
+        let env: Envelope<Targets> = parse_envelope(raw, &d.name)?;
+        self.keys_of(delegator)?.check_threshold(&d.name, env.signed.version, &rk, &env.canonical, &env.signatures, source)?;
+        if env.signed.version != meta.version {
+            return Err(TrustError::VersionMismatch { role: d.name.clone(), expected: meta.version, found: env.signed.version });
+        }
+        check_expiry(&env.signed, &d.name, started)?;
+        write_atomic(&self.dir, &file, &env.raw, 0o644)?;
+        self.delegated.insert(d.name.clone(), env.signed);
+        Ok(())
+    }
+
+    /// Spec 5.7: the trusted description of `path`, searching the
+    /// delegation tree in preorder depth-first order.
+    pub fn target(&mut self, path: &str) -> Result<TargetFile> {
+        check_target_path(path)?;
+        if self.targets.is_none() {
+            return Err(TrustError::NotInitialized { dir: self.dir.clone() });
+        }
+        // Stack of (role, its delegator); the top-level role first.
+        let mut stack: Vec<(String, Option<(String, DelegatedRole)>)> = vec![("targets".to_string(), None)];
+        let mut visited: HashSet<String> = HashSet::new();
+        while let Some((name, via)) = stack.pop() {
+            if !visited.insert(name.clone()) {
+                continue;
+            }
+            if visited.len() > self.limits.max_delegations + 1 {
+                return Err(TrustError::TooManyDelegations { limit: self.limits.max_delegations, path: path.to_string() });
+            }
+            if let Some((delegator, d)) = &via {
+                self.load_delegated(delegator, d)?;
+            }
+            let role = self.role(&name).expect("loaded above");
+            if let Some(tf) = role.targets.get(path) {
+                return Ok(tf.clone());
+            }
+            let mut children = Vec::new();
+            if let Some(dels) = &role.delegations {
+                for d in &dels.roles {
+                    if delegation_matches(d.paths.as_deref(), d.path_hash_prefixes.as_deref(), path) {
+                        children.push((d.name.clone(), Some((name.clone(), d.clone()))));
+                        if d.terminating {
+                            // A terminating delegation ends the search
+                            // after its own subtree: drop what was pending.
+                            stack.clear();
+                            break;
+                        }
+                    }
+                }
+            }
+            stack.extend(children.into_iter().rev());
+        }
+        Err(TrustError::TargetNotFound { path: path.to_string() })
+    }
+
+    /// Every trusted target: each role reachable through delegations is
+    /// loaded and verified, then every path any of them lists is resolved
+    /// with the same search as [`Self::target`] (so a path listed by a role
+    /// that is not trusted for it is left out).
+    pub fn all_targets(&mut self) -> Result<BTreeMap<String, TargetFile>> {
+        let top = self.targets.as_ref().ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        let mut queue: Vec<(String, DelegatedRole)> = top.delegations.iter().flat_map(|d| d.roles.iter().map(|r| ("targets".to_string(), r.clone()))).collect();
+        queue.reverse();
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some((delegator, d)) = queue.pop() {
+            if !seen.insert(d.name.clone()) {
+                continue;
+            }
+            if seen.len() > self.limits.max_roles_total {
+                return Err(TrustError::TooManyDelegations { limit: self.limits.max_roles_total, path: "*".into() });
+            }
+            self.load_delegated(&delegator, &d)?;
+            if let Some(dels) = &self.delegated[&d.name].delegations {
+                queue.extend(dels.roles.iter().rev().map(|r| (d.name.clone(), r.clone())));
+            }
+        }
+        let mut candidates: Vec<String> = self.targets.iter().chain(self.delegated.values()).flat_map(|t| t.targets.keys().cloned()).collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut out = BTreeMap::new();
+        for path in candidates {
+            match self.target(&path) {
+                Ok(tf) => {
+                    out.insert(path, tf);
+                }
+                Err(TrustError::TargetNotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fetches the target `path` from `base_url`, bounded by its trusted
+    /// length, and checks its length and hashes.
+    pub fn fetch_target(&self, path: &str, tf: &TargetFile, base_url: &str) -> Result<Vec<u8>> {
+        check_target_path(path)?;
+        let mut rel = url_path(path);
+        if self.root.consistent_snapshot {
+            let digest = tf.hashes.get("sha256").or_else(|| tf.hashes.get("sha512")).ok_or(TrustError::NoSupportedHash { what: path.to_string() })?;
+            rel = match rel.rsplit_once('/') {
+                Some((dir, base)) => format!("{dir}/{digest}.{base}"),
+                None => format!("{digest}.{rel}"),
+            };
+        }
+        let location = join(base_url, &rel);
+        let bytes = self.transport.fetch(&location, tf.length).map_err(|e| match e {
+            TransportError::TooLarge(limit) => TrustError::TooLarge { what: path.to_string(), limit },
+            other => TrustError::Transport { location: location.clone(), reason: other.to_string() },
+        })?;
+        check_length_and_hashes(path, &bytes, Some(tf.length), Some(&tf.hashes), true)?;
+        Ok(bytes)
+    }
+}
+
+/// Checks a local or fetched document against the version (and length and
+/// hashes) its referencing metadata pins.
+fn check_meta<S: Signed>(what: &str, env: &Envelope<S>, meta: &MetaFile) -> Result<()> {
+    check_length_and_hashes(what, &env.raw, meta.length, meta.hashes.as_ref(), false)?;
+    if env.signed.version() != meta.version {
+        return Err(TrustError::VersionMismatch { role: what.to_string(), expected: meta.version, found: env.signed.version() });
+    }
+    Ok(())
+}
+
+/// Checks a file on disk against a trusted target description, reading at
+/// most `length + 1` bytes.
+pub fn verify_file(what: &str, path: &Path, tf: &TargetFile) -> Result<()> {
+    let file = fs::File::open(path).map_err(|e| TrustError::io("opening", path, e))?;
+    let mut buf = Vec::with_capacity(tf.length.min(64 << 20) as usize);
+    file.take(tf.length.saturating_add(1)).read_to_end(&mut buf).map_err(|e| TrustError::io("reading", path, e))?;
+    if buf.len() as u64 > tf.length {
+        let actual = fs::metadata(path).map(|m| m.len()).unwrap_or(buf.len() as u64);
+        return Err(TrustError::LengthMismatch { what: what.to_string(), expected: tf.length, actual });
+    }
+    check_length_and_hashes(what, &buf, Some(tf.length), Some(&tf.hashes), true)
+}

@@ -1,0 +1,391 @@
+//! The four top-level roles' metadata (and delegated targets), parsed from
+//! the signed envelope `{"signed": {...}, "signatures": [...]}`, and the
+//! threshold check.
+//!
+//! Signatures are verified over the canonical JSON of the `signed` value as
+//! received — unknown fields included — and only then is that same value
+//! read into the typed structs below (which ignore fields they do not
+//! know, as the spec's extensibility rules require).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::canonical::to_canonical;
+use crate::error::{KeySource, Result, TrustError};
+use crate::keys::{KeyId, ParsedKey, PublicKey, SecretKey, parse_key};
+use crate::time::{self, UnixTime};
+
+/// The spec version this implementation writes.
+pub const SPEC_VERSION: &str = "1.0.31";
+
+/// `keyids` + `threshold` of a role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleKeys {
+    /// The authorised key ids.
+    pub keyids: Vec<KeyId>,
+    /// Distinct keys needed.
+    pub threshold: u64,
+}
+
+/// root.json's `signed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Root {
+    /// "root".
+    #[serde(rename = "_type")]
+    pub typ: String,
+    /// The TUF version.
+    pub spec_version: String,
+    /// Whether metadata and targets are also published under versioned /
+    /// hash-prefixed names.
+    pub consistent_snapshot: bool,
+    /// Version.
+    pub version: u64,
+    /// Expiry, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub expires: String,
+    /// Key id -> key object.
+    pub keys: BTreeMap<KeyId, Value>,
+    /// Role name -> keys and threshold.
+    pub roles: BTreeMap<String, RoleKeys>,
+}
+
+/// A metadata file listed in timestamp or snapshot (`METAFILES`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MetaFile {
+    /// Its version.
+    pub version: u64,
+    /// Its length, when listed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub length: Option<u64>,
+    /// Its hashes, when listed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hashes: Option<BTreeMap<String, String>>,
+}
+
+/// timestamp.json's or snapshot.json's `signed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetaList {
+    /// "timestamp" or "snapshot".
+    #[serde(rename = "_type")]
+    pub typ: String,
+    /// The TUF version.
+    pub spec_version: String,
+    /// Version.
+    pub version: u64,
+    /// Expiry.
+    pub expires: String,
+    /// File name -> version (and length, hashes).
+    pub meta: BTreeMap<String, MetaFile>,
+}
+
+/// A target file's trusted description.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TargetFile {
+    /// Exact length in bytes.
+    pub length: u64,
+    /// Algorithm -> hex digest.
+    pub hashes: BTreeMap<String, String>,
+    /// Opaque application data.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub custom: Option<Value>,
+}
+
+/// A delegation to a targets role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelegatedRole {
+    /// The role's name.
+    pub name: String,
+    /// Its key ids.
+    pub keyids: Vec<KeyId>,
+    /// Its threshold.
+    pub threshold: u64,
+    /// Whether the search stops at this role when its paths match.
+    #[serde(default)]
+    pub terminating: bool,
+    /// Glob patterns (`*`/`?` never match `/`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub paths: Option<Vec<String>>,
+    /// Prefixes of the hex sha256 of the target path.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub path_hash_prefixes: Option<Vec<String>>,
+}
+
+/// `delegations` of a targets role.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Delegations {
+    /// Key id -> key object.
+    pub keys: BTreeMap<KeyId, Value>,
+    /// The delegated roles, in priority order.
+    pub roles: Vec<DelegatedRole>,
+}
+
+/// targets.json's (or a delegated role's) `signed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Targets {
+    /// "targets".
+    #[serde(rename = "_type")]
+    pub typ: String,
+    /// The TUF version.
+    pub spec_version: String,
+    /// Version.
+    pub version: u64,
+    /// Expiry.
+    pub expires: String,
+    /// Target path -> description.
+    pub targets: BTreeMap<String, TargetFile>,
+    /// Delegations, if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub delegations: Option<Delegations>,
+}
+
+/// Common accessors.
+pub trait Signed: serde::de::DeserializeOwned {
+    /// `_type` this struct must carry.
+    const TYPE: &'static str;
+    /// `_type` as parsed.
+    fn typ(&self) -> &str;
+    /// `version`.
+    fn version(&self) -> u64;
+    /// `expires`.
+    fn expires(&self) -> &str;
+    /// `spec_version`.
+    fn spec_version(&self) -> &str;
+}
+
+macro_rules! signed {
+    ($t:ty, $name:literal) => {
+        impl Signed for $t {
+            const TYPE: &'static str = $name;
+            fn typ(&self) -> &str {
+                &self.typ
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn expires(&self) -> &str {
+                &self.expires
+            }
+            fn spec_version(&self) -> &str {
+                &self.spec_version
+            }
+        }
+    };
+}
+signed!(Root, "root");
+signed!(Targets, "targets");
+
+/// timestamp.json's `signed` (a [`MetaList`] of `_type` "timestamp").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub MetaList);
+/// snapshot.json's `signed`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Snapshot(pub MetaList);
+
+macro_rules! signed_list {
+    ($t:ty, $name:literal) => {
+        impl Signed for $t {
+            const TYPE: &'static str = $name;
+            fn typ(&self) -> &str {
+                &self.0.typ
+            }
+            fn version(&self) -> u64 {
+                self.0.version
+            }
+            fn expires(&self) -> &str {
+                &self.0.expires
+            }
+            fn spec_version(&self) -> &str {
+                &self.0.spec_version
+            }
+        }
+    };
+}
+signed_list!(Timestamp, "timestamp");
+signed_list!(Snapshot, "snapshot");
+
+/// One signature of the envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignatureEntry {
+    /// Key id of the signer.
+    pub keyid: KeyId,
+    /// Hex signature.
+    pub sig: String,
+}
+
+/// A parsed but not yet verified envelope: the typed `signed`, its
+/// canonical bytes, the signatures, and the raw document.
+#[derive(Debug, Clone)]
+pub struct Envelope<T> {
+    /// The typed `signed` value.
+    pub signed: T,
+    /// Canonical JSON of `signed` (the signed message).
+    pub canonical: Vec<u8>,
+    /// The signatures.
+    pub signatures: Vec<SignatureEntry>,
+    /// The document as received (what is persisted).
+    pub raw: Vec<u8>,
+}
+
+/// Parses an envelope whose `signed._type` must be `T::TYPE`.
+pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelope<T>> {
+    let malformed = |reason: String| TrustError::Malformed { document: document.to_string(), reason };
+    let mut doc: Value = serde_json::from_slice(&raw).map_err(|e| malformed(e.to_string()))?;
+    let obj = doc.as_object_mut().ok_or_else(|| malformed("not a JSON object".into()))?;
+    let signed_value = obj.remove("signed").ok_or_else(|| malformed("no \"signed\"".into()))?;
+    let signatures: Vec<SignatureEntry> = serde_json::from_value(obj.remove("signatures").ok_or_else(|| malformed("no \"signatures\"".into()))?).map_err(|e| malformed(format!("signatures: {e}")))?;
+    let found = signed_value.get("_type").and_then(Value::as_str).unwrap_or("").to_string();
+    if found != T::TYPE {
+        return Err(TrustError::WrongType { expected: T::TYPE.to_string(), found });
+    }
+    let canonical = to_canonical(&signed_value)?;
+    let signed = T::deserialize(&signed_value).map_err(|e| malformed(e.to_string()))?;
+    let spec = signed.spec_version();
+    if spec.split('.').next() != Some("1") {
+        return Err(TrustError::UnsupportedSpecVersion { role: T::TYPE.to_string(), version: spec.to_string() });
+    }
+    if time::parse(signed.expires()).is_none() {
+        return Err(TrustError::InvalidMetadata { role: T::TYPE.to_string(), reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()) });
+    }
+    Ok(Envelope { signed, canonical, signatures, raw })
+}
+
+/// Keys available to verify a role: parsed once per key set.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRing {
+    keys: BTreeMap<KeyId, ParsedKey>,
+}
+
+impl KeyRing {
+    /// Parses a `keys` map (root's or a delegation's). Every key id must be
+    /// the hash of its key; weak ed25519 keys make the metadata invalid.
+    pub fn new(keys: &BTreeMap<KeyId, Value>) -> Result<Self> {
+        let mut parsed = BTreeMap::new();
+        for (id, object) in keys {
+            parsed.insert(id.clone(), parse_key(id, object)?);
+        }
+        Ok(KeyRing { keys: parsed })
+    }
+
+    /// Counts the distinct authorised keys with a valid signature over
+    /// `message` and checks the threshold.
+    ///
+    /// Each key counts once, however many signatures name it and however
+    /// many times the role lists it (CVE-2020-15093: tough counted repeated
+    /// signatures by one key toward the threshold). Distinctness is by
+    /// public key bytes, not only by key id.
+    pub fn check_threshold(&self, role: &str, version: u64, rk: &RoleKeys, message: &[u8], signatures: &[SignatureEntry], source: KeySource) -> Result<()> {
+        if rk.threshold < 1 {
+            return Err(TrustError::InvalidMetadata { role: role.to_string(), reason: "threshold must be at least 1".into() });
+        }
+        let authorised: HashSet<&str> = rk.keyids.iter().map(String::as_str).collect();
+        let mut counted: HashSet<[u8; 32]> = HashSet::new();
+        for s in signatures {
+            if !authorised.contains(s.keyid.as_str()) {
+                continue;
+            }
+            let Some(ParsedKey::Ed25519(key)) = self.keys.get(&s.keyid) else { continue };
+            if counted.contains(key.as_bytes()) {
+                continue;
+            }
+            let Ok(sig) = hex::decode(&s.sig) else { continue };
+            if key.verify(message, &sig) {
+                counted.insert(*key.as_bytes());
+            }
+        }
+        if (counted.len() as u64) < rk.threshold {
+            return Err(TrustError::ThresholdNotMet { role: role.to_string(), version, valid: counted.len(), threshold: rk.threshold, keys: source });
+        }
+        Ok(())
+    }
+
+    /// The ed25519 key of `id`, if any.
+    pub fn get(&self, id: &str) -> Option<&PublicKey> {
+        match self.keys.get(id) {
+            Some(ParsedKey::Ed25519(k)) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+impl Root {
+    /// The keys and threshold of a top-level role, or an error when root
+    /// does not define it.
+    pub fn role(&self, name: &str) -> Result<&RoleKeys> {
+        self.roles.get(name).ok_or_else(|| TrustError::InvalidMetadata { role: "root".into(), reason: format!("no {name} role") })
+    }
+}
+
+/// Refuses metadata whose expiry is not after `now`.
+pub fn check_expiry<T: Signed>(signed: &T, role: &str, now: UnixTime) -> Result<()> {
+    let expires = time::parse(signed.expires()).unwrap_or(i64::MIN);
+    if expires <= now {
+        return Err(TrustError::Expired { role: role.to_string(), version: signed.version(), expires: signed.expires().to_string(), now: time::format(now) });
+    }
+    Ok(())
+}
+
+/// Checks `bytes` against a length and hashes (those of a target or of a
+/// metadata file). Every supported hash listed must match, and at least one
+/// must be supported when any are listed (`require_hash` makes the hash
+/// mandatory, as it is for targets).
+pub fn check_length_and_hashes(what: &str, bytes: &[u8], length: Option<u64>, hashes: Option<&BTreeMap<String, String>>, require_hash: bool) -> Result<()> {
+    if let Some(expected) = length
+        && bytes.len() as u64 != expected
+    {
+        return Err(TrustError::LengthMismatch { what: what.to_string(), expected, actual: bytes.len() as u64 });
+    }
+    let mut checked = 0;
+    for (algorithm, expected) in hashes.into_iter().flatten() {
+        let actual = match algorithm.as_str() {
+            "sha256" => hex::encode(Sha256::digest(bytes)),
+            "sha512" => hex::encode(Sha512::digest(bytes)),
+            _ => continue,
+        };
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(TrustError::DigestMismatch { what: what.to_string(), algorithm: algorithm.clone(), expected: expected.clone(), actual });
+        }
+        checked += 1;
+    }
+    if checked == 0 && (require_hash || hashes.is_some_and(|h| !h.is_empty())) {
+        return Err(TrustError::NoSupportedHash { what: what.to_string() });
+    }
+    Ok(())
+}
+
+/// Serialises `signed` and signs its canonical form with each key,
+/// returning the envelope's bytes (pretty-printed; the signature covers the
+/// canonical form, not the layout).
+pub fn sign_document<T: Serialize>(signed: &T, keys: &[&SecretKey]) -> Result<Vec<u8>> {
+    let value = serde_json::to_value(signed).map_err(|e| TrustError::Repository(e.to_string()))?;
+    let canonical = to_canonical(&value)?;
+    let signatures: Vec<SignatureEntry> = keys.iter().map(|k| SignatureEntry { keyid: k.key_id(), sig: hex::encode(k.sign(&canonical)) }).collect();
+    Ok(envelope_bytes(value, signatures))
+}
+
+/// Adds (or replaces) `key`'s signature on an existing document without
+/// re-serialising its `signed` value.
+pub fn add_signature(raw: &[u8], key: &SecretKey) -> Result<Vec<u8>> {
+    let mut doc: Value = serde_json::from_slice(raw).map_err(|e| TrustError::Malformed { document: "metadata".into(), reason: e.to_string() })?;
+    let signed = doc.get("signed").cloned().ok_or_else(|| TrustError::Malformed { document: "metadata".into(), reason: "no \"signed\"".into() })?;
+    let canonical = to_canonical(&signed)?;
+    let mut signatures: Vec<SignatureEntry> = serde_json::from_value(doc.get_mut("signatures").map(Value::take).unwrap_or(Value::Array(vec![]))).map_err(|e| TrustError::Malformed { document: "metadata".into(), reason: e.to_string() })?;
+    let id = key.key_id();
+    signatures.retain(|s| s.keyid != id);
+    signatures.push(SignatureEntry { keyid: id, sig: hex::encode(key.sign(&canonical)) });
+    Ok(envelope_bytes(signed, signatures))
+}
+
+fn envelope_bytes(signed: Value, signatures: Vec<SignatureEntry>) -> Vec<u8> {
+    let doc = serde_json::json!({"signatures": signatures, "signed": signed});
+    // Canonical bytes on the wire too: small, and stable for hashing.
+    to_canonical(&doc).expect("metadata holds no floats")
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
