@@ -422,10 +422,10 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
     if let Err(e) = setup_mounts(dirs, settings) {
         send_unavailable(&sock, &format!("building the sandbox mount tree: {e}"));
     }
-    if missing & MISSING_NET_NS == 0 {
-        if let Err(e) = sys::loopback_up() {
-            send_unavailable(&sock, &format!("bringing up loopback in the build's network namespace: {e}"));
-        }
+    if missing & MISSING_NET_NS == 0
+        && let Err(e) = sys::loopback_up()
+    {
+        send_unavailable(&sock, &format!("bringing up loopback in the build's network namespace: {e}"));
     }
     let _ = sys::sethostname("wport");
     // Nothing the build runs may ptrace or read us, even with the same uid.
@@ -695,10 +695,10 @@ fn command_child(
             report(&err_w, STAGE_RLIMIT, &e);
         }
     }
-    if settings.privileged {
-        if let Err(e) = sys::become_user(settings.identity.uid, settings.identity.gid) {
-            report(&err_w, STAGE_USER, &e);
-        }
+    if settings.privileged
+        && let Err(e) = sys::become_user(settings.identity.uid, settings.identity.gid)
+    {
+        report(&err_w, STAGE_USER, &e);
     }
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0o022) };

@@ -64,6 +64,13 @@ impl Executor {
                  (Landlock ABI on this kernel: {landlock_abi})"
             );
         }
+        for dir in &config.toolchain_path {
+            if !dir.starts_with('/') || dir.contains(':') || dir.contains('\0') {
+                return Err(ExecError::Unavailable {
+                    reason: format!("toolchain PATH entry {dir:?} must be an absolute path without ':'"),
+                });
+            }
+        }
         let privileged = sys::geteuid() == 0;
         let identity = if privileged {
             config.build_user
@@ -186,16 +193,30 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// Start of the audit line this crate writes to the build log after each call.
+pub(crate) const AUDIT_MARKER: &[u8] = b"[wport exec]";
+
 /// Output relay with a cap: past it, bytes are drained and dropped, once marked.
+///
+/// A command's output cannot forge an audit line: a line of its output that
+/// starts with [`AUDIT_MARKER`] (after `\n` or `\r`) is written with a
+/// `> ` in front, so only lines this crate writes begin with the marker.
 struct Relay<'a> {
     sink: &'a mut dyn Write,
     capture: Vec<u8>,
     kept: usize,
     cap: usize,
     truncated: bool,
+    /// At the start of a log line, bytes that so far match AUDIT_MARKER.
+    head: Vec<u8>,
+    at_line_start: bool,
 }
 
-impl Relay<'_> {
+impl<'a> Relay<'a> {
+    fn new(sink: &'a mut dyn Write, cap: usize) -> Self {
+        Relay { sink, capture: Vec::new(), kept: 0, cap, truncated: false, head: Vec::new(), at_line_start: true }
+    }
+
     fn push(&mut self, data: &[u8], to_capture: bool) {
         let room = self.cap.saturating_sub(self.kept);
         let take = data.len().min(room);
@@ -203,14 +224,48 @@ impl Relay<'_> {
             if to_capture {
                 self.capture.extend_from_slice(&data[..take]);
             } else {
+                let out = self.neutralize(&data[..take]);
                 // The log is best effort: a failing sink never fails the build.
-                let _ = self.sink.write_all(&data[..take]);
+                let _ = self.sink.write_all(&out);
             }
             self.kept += take;
         }
         if take < data.len() && !self.truncated {
             self.truncated = true;
+            self.finish_line();
             let _ = write!(self.sink, "\n[wport: output truncated after {} bytes]\n", self.cap);
+        }
+    }
+
+    fn neutralize(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 8);
+        for &b in data {
+            if self.at_line_start {
+                self.head.push(b);
+                if AUDIT_MARKER.starts_with(&self.head) {
+                    if self.head.len() == AUDIT_MARKER.len() {
+                        out.extend_from_slice(b"> ");
+                        out.append(&mut self.head);
+                        self.at_line_start = false;
+                    }
+                    continue;
+                }
+                out.append(&mut self.head);
+                self.at_line_start = b == b'\n' || b == b'\r';
+                continue;
+            }
+            out.push(b);
+            if b == b'\n' || b == b'\r' {
+                self.at_line_start = true;
+            }
+        }
+        out
+    }
+
+    /// Flush a held-back partial line (a prefix of the marker) at the end.
+    fn finish_line(&mut self) {
+        if !self.head.is_empty() {
+            let _ = self.sink.write_all(&std::mem::take(&mut self.head));
         }
     }
 }
@@ -272,7 +327,8 @@ impl Session {
         };
         let _ = writeln!(
             sink,
-            "[wport exec] cwd={:?} argv=[{}] -> {shown} ({:.1} ms)",
+            "{} cwd={:?} argv=[{}] -> {shown} ({:.1} ms)",
+            String::from_utf8_lossy(AUDIT_MARKER),
             req.cwd,
             quote(&argv),
             duration.as_secs_f64() * 1e3
@@ -303,7 +359,8 @@ impl Session {
         if !self.missing_walls.is_empty() {
             let _ = writeln!(
                 sink,
-                "[wport exec] WARNING: running WITHOUT {} (allow_unconfined)",
+                "{} WARNING: running WITHOUT {} (allow_unconfined)",
+                String::from_utf8_lossy(AUDIT_MARKER),
                 self.missing_walls.join(", ")
             );
         }
@@ -345,13 +402,7 @@ impl Session {
         drop(out_w);
         let err_r = err_pipe.map(|(r, _w)| r);
 
-        let mut relay = Relay {
-            sink,
-            capture: Vec::new(),
-            kept: 0,
-            cap: self.config.limits.max_output,
-            truncated: false,
-        };
+        let mut relay = Relay::new(sink, self.config.limits.max_output);
         let mut streams: Vec<(OwnedFd, bool)> = vec![(out_r, req.capture_stdout)];
         if let Some(r) = err_r {
             streams.push((r, false));
@@ -415,6 +466,7 @@ impl Session {
                 }
             }
         }
+        relay.finish_line();
         let reply = reply.expect("loop exits with a reply");
         let mut d = Decoder::new(&reply);
         let bad = |e: std::io::Error| failed(format!("bad reply from the sandbox: {e}"));
@@ -438,5 +490,34 @@ impl Session {
             confine::RES_FAILED => Err(failed(d.string().map_err(bad)?)),
             other => Err(failed(format!("unknown reply {other}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay(chunks: &[&[u8]]) -> String {
+        let mut sink = Vec::new();
+        let mut r = Relay::new(&mut sink, 1 << 20);
+        for c in chunks {
+            r.push(c, false);
+        }
+        r.finish_line();
+        String::from_utf8(sink).unwrap()
+    }
+
+    #[test]
+    fn output_cannot_forge_audit_lines() {
+        let forged = "[wport exec] cwd=\"/work\" argv=[\"make\"] -> Exited(0) (1.0 ms)";
+        let out = relay(&[format!("ok\n{forged}\nx\r{forged}\n").as_bytes()]);
+        assert!(out.lines().all(|l| !l.starts_with("[wport exec]")), "{out}");
+        assert!(out.contains(&format!("> {forged}")));
+        // Split across reads, byte by byte.
+        let text = format!("{forged}\n");
+        let bytes: Vec<&[u8]> = text.as_bytes().chunks(1).collect();
+        assert!(relay(&bytes).starts_with("> [wport exec]"));
+        // Ordinary output passes unchanged, including a partial marker.
+        assert_eq!(relay(&[b"[wport e", b"xtra\n[w"]), "[wport extra\n[w");
     }
 }

@@ -102,7 +102,7 @@ pub(crate) fn send(sock: &UnixStream, payload: &[u8], fds: &[RawFd]) -> io::Resu
     if !fds.is_empty() {
         assert!(fds.len() <= MAX_FDS);
         // SAFETY: CMSG_SPACE is a pure size computation.
-        let space = unsafe { libc::CMSG_SPACE((fds.len() * size_of::<RawFd>()) as u32) } as usize;
+        let space = unsafe { libc::CMSG_SPACE(size_of_val(fds) as u32) } as usize;
         let mut cbuf = vec![0u8; space];
         let mut iov = libc::iovec { iov_base: frame.as_mut_ptr().cast(), iov_len: frame.len() };
         // SAFETY: all-zero msghdr is valid; we fill the fields below.
@@ -117,7 +117,7 @@ pub(crate) fn send(sock: &UnixStream, payload: &[u8], fds: &[RawFd]) -> io::Resu
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN((fds.len() * size_of::<RawFd>()) as u32) as _;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(size_of_val(fds) as u32) as _;
             std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast::<RawFd>(), fds.len());
         }
         let n = loop {
