@@ -58,12 +58,22 @@ pub use sha256::{Sha256Hex, Sha256HexError};
 impl Portfile {
     /// Parses and validates the text of a `Portfile.toml`. `file` is the name
     /// errors show (e.g. `ports/hello/Portfile.toml`); nothing is read from it.
+    ///
+    /// On failure this is the first error of [`Portfile::check`].
     pub fn parse(text: &str, file: &str) -> Result<Portfile, ManifestError> {
+        Portfile::check(text, file).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Like [`Portfile::parse`], reporting every problem it can find, in file
+    /// order (never an empty list). A TOML syntax error or a schema error
+    /// (unknown key, missing key, wrong type) stops parsing and is reported
+    /// alone; past those, each table reports its first broken rule.
+    pub fn check(text: &str, file: &str) -> Result<Portfile, Vec<ManifestError>> {
         let ctx = error::Ctx::new(text, file);
         let document =
-            toml::de::DeTable::parse(text).map_err(|err| de_error::syntax(&err, &ctx))?;
+            toml::de::DeTable::parse(text).map_err(|err| vec![de_error::syntax(&err, &ctx)])?;
         let raw = raw::RawPortfile::deserialize(toml::de::Deserializer::from(document))
-            .map_err(|err| de_error::serde(&err, &ctx))?;
+            .map_err(|err| vec![de_error::serde(&err, &ctx)])?;
         validate::portfile(raw, &ctx)
     }
 

@@ -2,9 +2,9 @@
 //! ([`crate::schema`]): every rule serde cannot express, each failing with
 //! the position of the offending value and what to write instead.
 //!
-//! Rules are checked in file order (port, sources, patchfiles,
-//! dependencies, build, capabilities) and the first failure is reported, so
-//! fixing errors top to bottom converges.
+//! Tables are independent: each table reports its first problem, and all
+//! tables are checked, so one run shows a maintainer (or a linter) every
+//! broken table at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -26,43 +26,76 @@ use crate::suggest::did_you_mean;
 
 type Result<T> = std::result::Result<T, ManifestError>;
 
-pub(crate) fn portfile(raw: RawPortfile, ctx: &Ctx) -> Result<Portfile> {
-    let port = port(raw.port.into_inner().0, ctx)?;
-    let sources = sources(raw.source, ctx)?;
-    let patchfiles = raw
-        .patchfile
-        .into_iter()
-        .map(|patch| {
-            let patch = patch.into_inner().0;
+/// Validates every table, collecting the first problem of each: the
+/// `[port]` table, each `[[source]]`, each `[[patchfile]]`,
+/// `[dependencies]`, `[build]` and each `[capabilities.<phase>]`. Errors come
+/// back in file order.
+pub(crate) fn portfile(
+    raw: RawPortfile,
+    ctx: &Ctx,
+) -> std::result::Result<Portfile, Vec<ManifestError>> {
+    let mut errors = Vec::new();
+    let port = port(raw.port.into_inner().0, ctx)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let sources = sources(raw.source, ctx, &mut errors);
+    let mut patchfiles = Vec::with_capacity(raw.patchfile.len());
+    for patch in raw.patchfile {
+        let patch = patch.into_inner().0;
+        let checked = checked(
+            ctx,
+            "[[patchfile]]",
+            "file",
+            patch.file,
+            rules::check_relative_path,
+        )
+        .and_then(|file| {
             Ok(Patchfile {
-                file: checked(
-                    ctx,
-                    "[[patchfile]]",
-                    "file",
-                    patch.file,
-                    rules::check_relative_path,
-                )?,
+                file,
                 sha256: sha256(ctx, "[[patchfile]]", "sha256", &patch.sha256)?,
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        });
+        match checked {
+            Ok(patch) => patchfiles.push(patch),
+            Err(e) => errors.push(e),
+        }
+    }
     let dependencies = match raw.dependencies {
-        Some(deps) => dependencies(deps.into_inner().0, ctx)?,
+        Some(deps) => {
+            let deps = deps.into_inner().0;
+            // If a name is invalid, still check capability grants against
+            // what was written, so both problems are reported at once.
+            let written = Dependencies {
+                build: deps.build.iter().map(|d| d.get_ref().clone()).collect(),
+                lib: deps.lib.iter().map(|d| d.get_ref().clone()).collect(),
+                run: deps.run.iter().map(|d| d.get_ref().clone()).collect(),
+            };
+            dependencies(deps, ctx).unwrap_or_else(|e| {
+                errors.push(e);
+                written
+            })
+        }
         None => Dependencies::default(),
     };
-    let build = build(raw.build, ctx)?;
+    let build = build(raw.build, ctx).map_err(|e| errors.push(e)).ok();
     let capabilities = match raw.capabilities {
-        Some(caps) => capabilities(caps.into_inner().0, &dependencies, ctx)?,
+        Some(caps) => capabilities(caps.into_inner().0, &dependencies, ctx, &mut errors),
         None => Capabilities::default(),
     };
-    Ok(Portfile {
-        port,
-        sources,
-        patchfiles,
-        dependencies,
-        build,
-        capabilities,
-    })
+    match (port, build) {
+        (Some(port), Some(build)) if errors.is_empty() => Ok(Portfile {
+            port,
+            sources,
+            patchfiles,
+            dependencies,
+            build,
+            capabilities,
+        }),
+        _ => {
+            errors.sort_by_key(|e| e.span().map_or(0, |span| span.start));
+            Err(errors)
+        }
+    }
 }
 
 fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
@@ -142,11 +175,31 @@ fn port(raw: RawPort, ctx: &Ctx) -> Result<PortInfo> {
     })
 }
 
-fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
-    const T: &str = "[[source]]";
+/// Every valid source; the first problem of each invalid one goes to `errors`.
+fn sources(
+    raw: Vec<S<Table<RawSource>>>,
+    ctx: &Ctx,
+    errors: &mut Vec<ManifestError>,
+) -> Vec<Source> {
     let mut seen: HashMap<String, (String, Range<usize>)> = HashMap::new();
     let mut sources = Vec::with_capacity(raw.len());
     for source in raw {
+        match one_source(source.into_inner().0, &mut seen, ctx) {
+            Ok(source) => sources.push(source),
+            Err(e) => errors.push(e),
+        }
+    }
+    sources
+}
+
+/// One source; `seen` maps lowercased distfile names to their first use.
+fn one_source(
+    raw: RawSource,
+    seen: &mut HashMap<String, (String, Range<usize>)>,
+    ctx: &Ctx,
+) -> Result<Source> {
+    const T: &str = "[[source]]";
+    {
         let RawSource {
             url,
             mirrors,
@@ -154,7 +207,7 @@ fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
             size,
             file,
             extract,
-        } = source.into_inner().0;
+        } = raw;
         let url_span = url.span();
         let url = checked(ctx, T, "url", url, rules::check_source_url)?;
         let mirrors = mirrors
@@ -210,16 +263,15 @@ fn sources(raw: Vec<S<Table<RawSource>>>, ctx: &Ctx) -> Result<Vec<Source>> {
                 .with_related(first_span.clone(), "first used here"));
         }
         seen.insert(key, (name, name_span));
-        sources.push(Source {
+        Ok(Source {
             url,
             mirrors,
             sha256,
             size,
             file: file.map(|(name, _)| name),
             extract: extract.unwrap_or(true),
-        });
+        })
     }
-    Ok(sources)
 }
 
 fn dependencies(raw: RawDependencies, ctx: &Ctx) -> Result<Dependencies> {
@@ -373,7 +425,14 @@ fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
     })
 }
 
-fn capabilities(raw: RawCapabilities, declared: &Dependencies, ctx: &Ctx) -> Result<Capabilities> {
+/// The grants of every valid phase table; the first problem of each invalid
+/// one goes to `errors`.
+fn capabilities(
+    raw: RawCapabilities,
+    declared: &Dependencies,
+    ctx: &Ctx,
+    errors: &mut Vec<ManifestError>,
+) -> Capabilities {
     let RawCapabilities {
         patch,
         configure,
@@ -392,10 +451,13 @@ fn capabilities(raw: RawCapabilities, declared: &Dependencies, ctx: &Ctx) -> Res
         (Phase::PostDestroot, post_destroot),
     ] {
         if let Some(table) = table {
-            *caps.phase_mut(phase) = phase_grants(phase, table.into_inner().0, declared, ctx)?;
+            match phase_grants(phase, table.into_inner().0, declared, ctx) {
+                Ok(grants) => *caps.phase_mut(phase) = grants,
+                Err(e) => errors.push(e),
+            }
         }
     }
-    Ok(caps)
+    caps
 }
 
 fn phase_grants(

@@ -364,3 +364,37 @@ fn capabilities_can_be_built_in_code() {
     assert!(caps.grants_any_program());
     assert_eq!(caps.phase(Phase::Build).programs, ["make"]);
 }
+
+#[test]
+fn check_reports_every_broken_table_in_file_order() {
+    let text = std::fs::read_to_string(case_path("invalid-value-several-tables")).unwrap();
+    let errors = Portfile::check(&text, "Portfile.toml").unwrap_err();
+    let codes: Vec<&str> = errors.iter().map(|e| e.kind().code()).collect();
+    assert_eq!(
+        codes,
+        [
+            "invalid-value",
+            "invalid-value",
+            "unsafe-path",
+            "loader-env-refused",
+            "undeclared-dependency"
+        ]
+    );
+    let lines: Vec<usize> = errors.iter().map(|e| e.line().unwrap()).collect();
+    assert!(lines.is_sorted(), "{lines:?}");
+    let first = Portfile::parse(&text, "Portfile.toml").unwrap_err();
+    assert_eq!(
+        first.message(),
+        errors[0].message(),
+        "parse reports check's first error"
+    );
+}
+
+#[test]
+fn check_stops_at_schema_errors() {
+    let text = std::fs::read_to_string(case_path("unknown-field-in-source")).unwrap();
+    assert_eq!(
+        Portfile::check(&text, "Portfile.toml").unwrap_err().len(),
+        1
+    );
+}

@@ -1,6 +1,7 @@
 //! Data-driven Portfile cases: `tests/cases/<case>/Portfile.toml` and
-//! `expected.txt`, which holds the rendered error, or `OK` for a Portfile
-//! that must parse.
+//! `expected.txt`, which holds the rendered errors (every error
+//! [`Portfile::check`] reports, separated by a blank line), or `OK` for a
+//! Portfile that must parse.
 //!
 //! A case's name starts with the [`ErrorKind::code`] it must fail with
 //! (`unknown-field-in-source` fails with `unknown-field`), or `valid-`;
@@ -35,8 +36,8 @@ fn portfile_cases() {
             .unwrap_or_else(|e| panic!("case {name}: reading Portfile.toml: {e}"));
         // A stable, relative name so expected files do not depend on the checkout.
         let file = format!("cases/{name}/Portfile.toml");
-        let result = Portfile::parse(&text, &file);
-        let code = result.as_ref().err().map(|err| err.kind().code());
+        let result = Portfile::check(&text, &file);
+        let code = result.as_ref().err().map(|errors| errors[0].kind().code());
         match (name.strip_prefix("valid-"), code) {
             (Some(_), None) => {}
             (Some(_), Some(code)) => failures.push(format!(
@@ -50,7 +51,11 @@ fn portfile_cases() {
         }
         let actual = match &result {
             Ok(_) => "OK\n".to_owned(),
-            Err(err) => err.render(&text),
+            Err(errors) => errors
+                .iter()
+                .map(|err| err.render(&text))
+                .collect::<Vec<_>>()
+                .join("\n"),
         };
         let expected_path = case.join("expected.txt");
         if bless {
