@@ -77,6 +77,7 @@ const STAGE_STDIO: u8 = 4;
 const STAGE_LANDLOCK: u8 = 5;
 const STAGE_EXEC: u8 = 6;
 const STAGE_NOT_FOUND: u8 = 7;
+const STAGE_SECCOMP: u8 = 8;
 
 /// Walls a session could not raise (only possible with `allow_unconfined`).
 pub(crate) const MISSING_NET_NS: u8 = 1;
@@ -613,6 +614,7 @@ impl CallServer<'_> {
                 STAGE_CWD => format!("entering the working directory {}: {err}", call.cwd.to_string_lossy()),
                 STAGE_STDIO => format!("setting up stdio: {err}"),
                 STAGE_LANDLOCK => format!("entering Landlock: {err}"),
+                STAGE_SECCOMP => format!("installing the seccomp filter: {err}"),
                 _ => format!("exec: {err}"),
             };
             return failed(text);
@@ -742,6 +744,10 @@ fn command_child(
                 report(&err_w, STAGE_LANDLOCK, &e);
             }
         }
+    }
+    // Last: after it, only close_range and execve are left to run.
+    if let Err(e) = crate::seccomp::install() {
+        report(&err_w, STAGE_SECCOMP, &e);
     }
     if let Err(e) = sys::cloexec_from(3) {
         report(&err_w, STAGE_STDIO, &e);

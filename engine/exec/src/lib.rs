@@ -9,7 +9,8 @@
 //! # Code map
 //! - [`policy`]: grant check, cwd check, deterministic environment. Pure.
 //! - `confine`: the spawn helper process, the per-build namespaces and mount
-//!   tree, the per-call pid namespace, uid drop, rlimits and Landlock.
+//!   tree, the per-call child: rlimits, uid drop, Landlock, seccomp.
+//! - `seccomp`: a deny-list filter (namespaces, mounts, keyrings, bpf, io_uring, ...).
 //! - `executor`: the host side: [`Executor`] (talks to the helper) and
 //!   [`Session`] (one build; relays output, enforces caps, keeps the audit).
 //! - `wire`: the byte protocol between the three processes.
@@ -45,6 +46,7 @@ mod confine;
 mod error;
 mod executor;
 pub mod policy;
+mod seccomp;
 mod sys;
 mod wire;
 

@@ -387,3 +387,22 @@ fn builds_cannot_see_each_other() {
     let (o, _tmp) = t.join().unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "b-secret\n");
 }
+
+#[test]
+fn kernel_interfaces_outside_a_build_are_filtered() {
+    let f = fixture();
+    compile_probe(&f);
+    for (what, expected) in [
+        ("unshare", "unshare: Operation not permitted"),
+        ("uring", "uring: Operation not permitted"),
+        ("keyctl", "keyctl: Operation not permitted"),
+    ] {
+        let (st, out) = probe(&f, &[what]);
+        assert_eq!((st, out.trim()), (ExitStatus::Exited(1), expected));
+    }
+    // Nested namespaces through the shell tools too; ordinary process
+    // creation (fork, posix_spawn falling back from clone3) still works.
+    assert_fails(&f, "unshare -Ur true", &["Operation not permitted"]);
+    let (code, out, log) = sh(&f, "echo a | cat | tr a b; (sleep 0 &) ; wait; echo $(echo nested)");
+    assert_eq!((code, out.as_str()), (0, "b\nnested\n"), "{log}");
+}
