@@ -73,6 +73,14 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
     }
 }
 
+/// Whether `span` sits on a `[table]` or `[[array]]` header line.
+fn is_header_line(text: &str, span: &Range<usize>) -> bool {
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    text[line_start..].trim_start().starts_with('[')
+}
+
 /// The `[table]` header on the line of `span`, when that line is one (not
 /// `[[array]]` headers, which may repeat).
 fn header_at<'t>(text: &'t str, span: &Range<usize>) -> Option<&'t str> {
@@ -211,11 +219,10 @@ pub(crate) fn unknown_field(
             format!("unknown phase `{field}` in [capabilities]"),
             "unknown phase",
         )
+    } else if table.is_empty() && is_header_line(&ctx.text, &span) {
+        (format!("unknown table `{field}`"), "unknown table")
     } else if table.is_empty() {
-        (
-            format!("unknown top-level table or key `{field}`"),
-            "unknown table",
-        )
+        (format!("unknown top-level key `{field}`"), "unknown key")
     } else {
         (
             format!("unknown field `{field}` in {table}"),
@@ -230,6 +237,22 @@ pub(crate) fn unknown_field(
     };
     if let Some(suggestion) = &suggestion {
         help.push_str(&format!("; did you mean `{suggestion}`?"));
+    } else if !is_phase {
+        // A key above the first header, or under the wrong one.
+        let home = crate::examples::TABLE_KEYS
+            .iter()
+            .filter(|(home, _)| {
+                *home != table
+                    && !(home.starts_with("[capabilities") && table.starts_with("[capabilities"))
+            })
+            .find_map(|(home, keys)| {
+                did_you_mean(&field, keys.iter().copied()).map(|key| (home, key))
+            });
+        if let Some((home, key)) = home {
+            help.push_str(&format!(
+                "; `{key}` belongs in {home}: move this line below that header"
+            ));
+        }
     }
     ctx.error(
         ErrorKind::UnknownField {

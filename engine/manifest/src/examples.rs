@@ -89,6 +89,52 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
     })
 }
 
+/// The keys of each table, for "this key belongs in [port]" hints. A test
+/// checks these lists against the serde structs in `raw`.
+pub(crate) const TABLE_KEYS: [(&str, &[&str]); 6] = [
+    (
+        "[port]",
+        &[
+            "name",
+            "version",
+            "revision",
+            "description",
+            "homepage",
+            "license",
+            "maintainers",
+            "upstream-contact",
+            "source-date-epoch",
+        ],
+    ),
+    (
+        "[[source]]",
+        &["url", "mirrors", "sha256", "size", "file", "extract"],
+    ),
+    ("[[patchfile]]", &["file", "sha256"]),
+    ("[dependencies]", &["build", "lib", "run"]),
+    (
+        "[build]",
+        &[
+            "standard",
+            "component",
+            "component-sha256",
+            "worksrcdir",
+            "test",
+            "params",
+        ],
+    ),
+    (
+        "[capabilities.<phase>]",
+        &[
+            "programs",
+            "dependencies",
+            "env",
+            "allow-loader-env",
+            "timeout",
+        ],
+    ),
+];
+
 /// The header of a top-level table: `[port]`, `[[source]]`.
 pub(crate) fn header(field: &str) -> String {
     match field {
