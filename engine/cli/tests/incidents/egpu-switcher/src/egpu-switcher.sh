@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "egpu-switcher: nothing to switch"
