@@ -23,6 +23,14 @@
 //!   `de_error` maps `toml`/serde errors onto it, `suggest` finds
 //!   "did you mean" candidates, `examples` holds the example TOML quoted in
 //!   help texts.
+//! - `tests/cases/<case>/{Portfile.toml,expected.txt}`: one Portfile per
+//!   rule and error class with its exact rendered errors (the case name
+//!   starts with the [`ErrorKind::code`] it fails with, or `valid-`);
+//!   `WPORT_BLESS=1 cargo test -p wport-manifest --test cases` rewrites the
+//!   expected files.
+//!
+//! [`Portfile::parse`] returns the first error; [`Portfile::check`] returns
+//! every error it can find, for linters.
 //!
 //! **Architecture invariant:** this crate is pure data. It depends on no
 //! runtime (no wasmtime, no network, no process spawning) and does no I/O
