@@ -74,9 +74,15 @@ pub struct PhaseFiles {
 
 /// A guest path resolved against a root handle.
 struct Resolved<'a> {
+    root: Root,
     dir: &'a Dir,
     rel: PathBuf,
 }
+
+/// Deepest directory nesting a tree walk follows. Real source trees stay far
+/// below it; a guest-made chain deeper than this gets a `limit` error rather
+/// than exhausting the host's stack or descriptors.
+pub const MAX_DEPTH: usize = 256;
 
 impl PhaseFiles {
     pub fn new(
@@ -124,7 +130,7 @@ impl PhaseFiles {
             }
             (_, Some(dir)) => dir,
         };
-        Ok(Resolved { dir, rel })
+        Ok(Resolved { root, dir, rel })
     }
 
     /// Open the parent directory of `rel` (following in-root links only, as
@@ -147,6 +153,13 @@ impl PhaseFiles {
         let deadline = Watchdog::new(self.call_budget, src);
         let s = self.resolve(src, false)?;
         let d = self.resolve(dst, true)?;
+        if s.root == d.root && d.rel.starts_with(&s.rel) {
+            return Err(FileError::new(
+                FileErrorKind::Invalid,
+                dst,
+                format!("cannot copy {src} into itself"),
+            ));
+        }
         let (src_parent, src_name) = Self::parent(&s, src, &s.rel)?;
         let (dst_parent, dst_name) = Self::parent(&d, dst, &d.rel)?;
         let meta = src_parent
@@ -156,7 +169,7 @@ impl PhaseFiles {
             return Err(FileError::new(FileErrorKind::Exists, dst, "the destination exists"));
         }
         let mut count = 0;
-        copy_entry(&src_parent, src_name, &dst_parent, dst_name, meta.file_type(), &deadline, &mut count)
+        copy_entry(&src_parent, src_name, &dst_parent, dst_name, meta.file_type(), &deadline, 0, &mut count)
             .map_err(|e| e.at(src))?;
         Ok(count)
     }
@@ -169,8 +182,29 @@ impl PhaseFiles {
             .symlink_metadata(name)
             .map_err(|e| FileError::io(path, "reading", e))?;
         let mut count = 0;
-        remove_entry(&parent, name, meta.file_type(), &deadline, &mut count).map_err(|e| e.at(path))?;
+        remove_entry(&parent, name, meta.file_type(), &deadline, 0, &mut count).map_err(|e| e.at(path))?;
         Ok(count)
+    }
+
+    /// Remove FIFOs, sockets and device nodes from the writable roots.
+    ///
+    /// A guest's WASI `open` runs on the host thread, and opening a FIFO with
+    /// no writer blocks there where no epoch deadline can reach it. Archives
+    /// cannot bring such files (extraction refuses them) and WASI cannot make
+    /// them, but a native command can (`mkfifo`), so the host sweeps them
+    /// away before a phase's guest starts and after every native command.
+    /// Returns the guest paths removed.
+    pub fn purge_special_files(&self) -> Vec<String> {
+        let mut removed = Vec::new();
+        for (root, dir) in [(Root::Work, &self.work), (Root::Destroot, &self.destroot)] {
+            if self.grants.access(root) != Access::ReadWrite {
+                continue;
+            }
+            if let Some(dir) = dir {
+                purge(dir, Path::new(root.guest_path()), 0, &mut removed);
+            }
+        }
+        removed
     }
 
     pub fn symlink(&self, target: &str, link: &str) -> FileResult<()> {
@@ -318,6 +352,7 @@ fn copy_entry(
     dst: &Path,
     ty: FileType,
     watchdog: &Watchdog,
+    depth: usize,
     count: &mut u64,
 ) -> FileResult<()> {
     watchdog.check()?;
@@ -333,13 +368,14 @@ fn copy_entry(
         dst_dir
             .create_dir(dst)
             .map_err(|e| walk_err(dst, "creating the directory", e))?;
+        too_deep(depth, src)?;
         let from = open_dir_nofollow(src_dir, src)?;
         let to = open_dir_nofollow(dst_dir, dst)?;
         for entry in from.entries().map_err(|e| walk_err(src, "listing", e))? {
             let entry = entry.map_err(|e| walk_err(src, "listing", e))?;
             let name = entry.file_name();
             let ty = entry.file_type().map_err(|e| walk_err(src, "listing", e))?;
-            copy_entry(&from, Path::new(&name), &to, Path::new(&name), ty, watchdog, count)
+            copy_entry(&from, Path::new(&name), &to, Path::new(&name), ty, watchdog, depth + 1, count)
                 .map_err(|e| e.at(&src.to_string_lossy()))?;
         }
         rustix::fs::fchmod(&to, Mode::from_raw_mode(mode & 0o1777))
@@ -373,6 +409,34 @@ fn copy_entry(
     Ok(())
 }
 
+fn purge(dir: &Dir, at: &Path, depth: usize, removed: &mut Vec<String>) {
+    let Ok(entries) = dir.entries() else { return };
+    for entry in entries.flatten() {
+        let Ok(ty) = entry.file_type() else { continue };
+        let name = entry.file_name();
+        if ty.is_dir() {
+            if depth + 1 < MAX_DEPTH
+                && let Ok(sub) = open_dir_nofollow(dir, Path::new(&name))
+            {
+                purge(&sub, &at.join(&name), depth + 1, removed);
+            }
+        } else if !ty.is_file() && !ty.is_symlink() && dir.remove_file(&name).is_ok() {
+            removed.push(at.join(&name).to_string_lossy().into_owned());
+        }
+    }
+}
+
+fn too_deep(depth: usize, name: &Path) -> FileResult<()> {
+    if depth >= MAX_DEPTH {
+        return Err(FileError::new(
+            FileErrorKind::Limit,
+            &name.to_string_lossy(),
+            format!("the tree is nested deeper than {MAX_DEPTH} directories"),
+        ));
+    }
+    Ok(())
+}
+
 /// Open a subdirectory by one name, refusing to follow a symlink there.
 fn open_dir_nofollow(dir: &Dir, name: &Path) -> FileResult<Dir> {
     let fd = rustix::fs::openat(
@@ -385,15 +449,23 @@ fn open_dir_nofollow(dir: &Dir, name: &Path) -> FileResult<Dir> {
     Ok(Dir::from_std_file(std::fs::File::from(fd)))
 }
 
-fn remove_entry(dir: &Dir, name: &Path, ty: FileType, watchdog: &Watchdog, count: &mut u64) -> FileResult<()> {
+fn remove_entry(
+    dir: &Dir,
+    name: &Path,
+    ty: FileType,
+    watchdog: &Watchdog,
+    depth: usize,
+    count: &mut u64,
+) -> FileResult<()> {
     watchdog.check()?;
     if ty.is_dir() {
+        too_deep(depth, name)?;
         let sub = open_dir_nofollow(dir, name)?;
         for entry in sub.entries().map_err(|e| walk_err(name, "listing", e))? {
             let entry = entry.map_err(|e| walk_err(name, "listing", e))?;
             let child = entry.file_name();
             let ty = entry.file_type().map_err(|e| walk_err(name, "listing", e))?;
-            remove_entry(&sub, Path::new(&child), ty, watchdog, count)
+            remove_entry(&sub, Path::new(&child), ty, watchdog, depth + 1, count)
                 .map_err(|e| e.at(&name.to_string_lossy()))?;
         }
         dir.remove_dir(name).map_err(|e| walk_err(name, "removing", e))?;

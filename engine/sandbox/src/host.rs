@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crate::bindings::wport::port::{build_env, exec, files, log};
 use crate::exec::{ExecFailure, ExecRequest, ExitStatus};
-use crate::files::{FileError, FileErrorKind};
+use crate::files::{FileError, FileErrorKind, FileResult, PhaseFiles};
+use crate::runner::LimitKind;
 use crate::grants::{Access, DESTROOT, SOURCES, WORK};
 use crate::runner::HostState;
 use wport_manifest::Phase;
@@ -36,7 +37,9 @@ impl log::Host for HostState {
             message.truncate(cut);
             message.push_str(" [truncated]");
         }
-        self.log.line(&format!("{} {level}", self.phase), &message);
+        // Guest messages share the phase's output budget and are tagged, like
+        // its stdout: a guest can neither flood the log nor forge its lines.
+        self.budget.line(&self.log, &format!("{} {level}", self.phase), &message);
         Ok(())
     }
 }
@@ -115,6 +118,31 @@ impl HostState {
         self.host_time += t.elapsed();
         r
     }
+
+    /// Run a `files` tree walk under the watchdog: its budget is the smaller
+    /// of the per-call limit and what is left of the phase's time. When the
+    /// watchdog stops the walk, the phase traps with the limit recorded.
+    fn walk<T>(&mut self, f: impl FnOnce(&PhaseFiles) -> FileResult<T>) -> wasmtime::Result<Result<T, files::Error>> {
+        let limits = &self.spec.limits;
+        let used = self.started.elapsed().saturating_sub(self.exec_time);
+        let left = limits.phase_time.saturating_sub(used);
+        let (budget, limit) = if left < limits.host_call_time {
+            (left, LimitKind::Time)
+        } else {
+            (limits.host_call_time, LimitKind::HostCall)
+        };
+        self.files.call_budget = budget;
+        let t = Instant::now();
+        let result = self.timed(|s| f(&s.files));
+        if let Err(e) = &result
+            && e.kind == FileErrorKind::Limit
+            && t.elapsed() >= budget
+        {
+            self.limiter.hit = Some((limit, format!("a files host call ran for {budget:?}: {}", e.message)));
+            return Err(wasmtime::Error::msg("host call watchdog"));
+        }
+        Ok(result.map_err(wit_file_error))
+    }
 }
 
 fn wit_file_error(e: FileError) -> files::Error {
@@ -135,11 +163,11 @@ fn wit_file_error(e: FileError) -> files::Error {
 
 impl files::Host for HostState {
     fn copy_tree(&mut self, src: String, dst: String) -> wasmtime::Result<Result<u64, files::Error>> {
-        Ok(self.timed(|s| s.files.copy_tree(&src, &dst)).map_err(wit_file_error))
+        self.walk(|f| f.copy_tree(&src, &dst))
     }
 
     fn remove_tree(&mut self, path: String) -> wasmtime::Result<Result<u64, files::Error>> {
-        Ok(self.timed(|s| s.files.remove_tree(&path)).map_err(wit_file_error))
+        self.walk(|f| f.remove_tree(&path))
     }
 
     fn symlink(&mut self, target: String, link: String) -> wasmtime::Result<Result<(), files::Error>> {
@@ -175,6 +203,13 @@ impl exec::Host for HostState {
                 "this build has no native command runner; only pure-WASM phases can run".into(),
             )),
         });
+        self.exec_time += started.elapsed();
+        for path in self.files.purge_special_files() {
+            self.log.line(
+                "wport",
+                &format!("removed special file {path} left by a native command (FIFOs, sockets and devices are not allowed)"),
+            );
+        }
         // The audit record: what the build ran, where, and how it ended.
         let ended = match &result {
             Ok(o) => match o.status {
@@ -193,6 +228,13 @@ impl exec::Host for HostState {
                 started.elapsed().as_millis()
             ),
         );
+        if self.exec_time > self.spec.limits.exec_time {
+            self.limiter.hit = Some((
+                LimitKind::HostCall,
+                format!("native commands ran for more than {:?} in this phase", self.spec.limits.exec_time),
+            ));
+            return Err(wasmtime::Error::msg("native command time limit"));
+        }
         Ok(match result {
             Ok(mut o) => {
                 o.stdout.truncate(MAX_CAPTURED_STDOUT);

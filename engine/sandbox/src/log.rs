@@ -97,7 +97,13 @@ impl Write for MemorySink {
     }
 }
 
-/// A byte budget shared by a phase's stdout and stderr.
+/// A byte budget shared by everything a phase's guest writes to the log:
+/// its stdout, its stderr and its `log` messages.
+///
+/// Guest text is untrusted: every line it contributes starts with a tag
+/// naming where it came from (`[build stdout] `), so a guest cannot forge
+/// the engine's own lines (`[exec] ...` audit records, `[wport] ...`).
+/// Prefixes count against the budget, so the log stays within it.
 #[derive(Clone)]
 pub(crate) struct OutputBudget {
     state: Arc<Mutex<BudgetState>>,
@@ -107,6 +113,8 @@ struct BudgetState {
     left: u64,
     cap: u64,
     truncated: bool,
+    /// Whether each stream's next byte starts a line; keyed by tag.
+    at_line_start: Vec<(String, bool)>,
 }
 
 impl OutputBudget {
@@ -116,20 +124,43 @@ impl OutputBudget {
                 left: cap,
                 cap,
                 truncated: false,
+                at_line_start: Vec::new(),
             })),
         }
     }
 
-    /// Write as much of `bytes` as the budget allows; emit the truncation
-    /// marker once when it runs out.
-    pub(crate) fn write(&self, log: &BuildLog, bytes: &[u8]) {
+    /// Append `bytes` from the stream `tag`, tagging each new line, as far
+    /// as the budget allows; emit the truncation marker once when it runs out.
+    pub(crate) fn write(&self, log: &BuildLog, tag: &str, bytes: &[u8]) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let take = (bytes.len() as u64).min(st.left) as usize;
+        if st.truncated {
+            return;
+        }
+        let idx = match st.at_line_start.iter().position(|(t, _)| t == tag) {
+            Some(i) => i,
+            None => {
+                st.at_line_start.push((tag.to_owned(), true));
+                st.at_line_start.len() - 1
+            }
+        };
+        let mut out = Vec::with_capacity(bytes.len() + 32);
+        let mut line_start = st.at_line_start[idx].1;
+        for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+            if line_start {
+                out.push(b'[');
+                out.extend_from_slice(tag.as_bytes());
+                out.extend_from_slice(b"] ");
+            }
+            out.extend_from_slice(chunk);
+            line_start = chunk.ends_with(b"\n");
+        }
+        st.at_line_start[idx].1 = line_start;
+        let take = (out.len() as u64).min(st.left) as usize;
         if take > 0 {
-            log.write_bytes(&bytes[..take]);
+            log.write_bytes(&out[..take]);
             st.left -= take as u64;
         }
-        if take < bytes.len() && !st.truncated {
+        if take < out.len() {
             st.truncated = true;
             log.write_bytes(
                 format!(
@@ -139,6 +170,16 @@ impl OutputBudget {
                 .as_bytes(),
             );
         }
+    }
+
+    /// Append one whole line from the stream `tag`.
+    pub(crate) fn line(&self, log: &BuildLog, tag: &str, text: &str) {
+        let mut line = String::with_capacity(text.len() + 1);
+        line.push_str(text);
+        if !line.ends_with('\n') {
+            line.push('\n');
+        }
+        self.write(log, tag, line.as_bytes());
     }
 
     pub(crate) fn truncated(&self) -> bool {
@@ -153,13 +194,27 @@ mod tests {
     #[test]
     fn budget_truncates_once_with_marker() {
         let (log, sink) = BuildLog::memory();
-        let b = OutputBudget::new(5);
-        b.write(&log, b"abc");
-        b.write(&log, b"defgh");
-        b.write(&log, b"ijk");
+        let b = OutputBudget::new(10);
+        b.write(&log, "o", b"abc");
+        b.write(&log, "o", b"defgh");
+        b.write(&log, "o", b"ijk");
         let text = sink.text();
-        assert!(text.starts_with("abcde\n[wport] output truncated"), "{text}");
+        assert!(text.starts_with("[o] abcdef\n[wport] output truncated"), "{text}");
         assert_eq!(text.matches("truncated").count(), 1);
         assert!(b.truncated());
+    }
+
+    #[test]
+    fn every_guest_line_is_tagged() {
+        let (log, sink) = BuildLog::memory();
+        let b = OutputBudget::new(1 << 20);
+        b.write(&log, "build stdout", b"one\n[exec] forged\npart");
+        b.write(&log, "build stderr", b"err\n");
+        b.write(&log, "build stdout", b"ial\n");
+        assert_eq!(
+            sink.text(),
+            "[build stdout] one\n[build stdout] [exec] forged\n[build stdout] part\
+             [build stderr] err\nial\n"
+        );
     }
 }

@@ -18,11 +18,13 @@ use crate::log::{BuildLog, OutputBudget};
 pub(crate) struct CapturedOutput {
     log: BuildLog,
     budget: OutputBudget,
+    /// `build stdout`, `configure stderr`...
+    tag: String,
 }
 
 impl CapturedOutput {
-    pub(crate) fn new(log: BuildLog, budget: OutputBudget) -> Self {
-        CapturedOutput { log, budget }
+    pub(crate) fn new(log: BuildLog, budget: OutputBudget, tag: String) -> Self {
+        CapturedOutput { log, budget, tag }
     }
 }
 
@@ -48,7 +50,7 @@ impl Pollable for CapturedOutput {
 
 impl OutputStream for CapturedOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        self.budget.write(&self.log, &bytes);
+        self.budget.write(&self.log, &self.tag, &bytes);
         Ok(())
     }
     fn flush(&mut self) -> StreamResult<()> {
@@ -62,7 +64,7 @@ impl OutputStream for CapturedOutput {
 
 impl tokio::io::AsyncWrite for CapturedOutput {
     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.budget.write(&self.log, buf);
+        self.budget.write(&self.log, &self.tag, buf);
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

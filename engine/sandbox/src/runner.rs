@@ -30,9 +30,10 @@ const TICK: Duration = Duration::from_millis(10);
 /// naming the port, the phase and the limit.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Time the guest itself may run in one phase. Time spent inside host
-    /// calls (a long `make`, a tree copy) does not count: those have their
-    /// own limits.
+    /// Time the port's WASM logic may take in one phase: the guest's own
+    /// execution plus the `files` host calls it makes (a tree copy is the
+    /// guest's work done faster). Native commands do not count here: each has
+    /// its own timeout, and together they are bounded by `exec_time`.
     pub phase_time: Duration,
     /// Linear memory per instance, in bytes.
     pub memory_bytes: usize,
@@ -42,6 +43,8 @@ pub struct Limits {
     pub output_bytes: u64,
     /// Watchdog budget for one `files` host call.
     pub host_call_time: Duration,
+    /// Total time of a phase's native commands.
+    pub exec_time: Duration,
 }
 
 impl Default for Limits {
@@ -52,6 +55,7 @@ impl Default for Limits {
             resources: 1024,
             output_bytes: 8 << 20,
             host_call_time: Duration::from_secs(600),
+            exec_time: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -65,7 +69,7 @@ pub enum LimitKind {
     Memory,
     /// [`Limits::resources`]
     Resources,
-    /// [`Limits::host_call_time`]
+    /// [`Limits::host_call_time`] or [`Limits::exec_time`]
     HostCall,
 }
 
@@ -307,13 +311,15 @@ impl Sandbox {
             log: log.clone(),
             started,
             host_time: Duration::ZERO,
+            exec_time: Duration::ZERO,
+            budget: budget.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let s = ctx.data();
-            let guest = s.started.elapsed().saturating_sub(s.host_time);
+            let guest = s.started.elapsed().saturating_sub(s.exec_time);
             if guest >= s.spec.limits.phase_time {
                 let detail = format!("the guest ran for {:?}", s.spec.limits.phase_time);
                 ctx.data_mut().limiter.hit = Some((LimitKind::Time, detail));
@@ -323,6 +329,9 @@ impl Sandbox {
         });
 
         log.line(phase.as_str(), &format!("phase {phase} of {port} (component {})", component.sha256_hex()));
+        for path in store.data().files.purge_special_files() {
+            log.line("wport", &format!("removed special file {path} (FIFOs, sockets and devices are not allowed)"));
+        }
         let result = component.pre.instantiate(&mut store).and_then(|p| call_phase(&p, &mut store, phase));
         let host_time = store.data().host_time;
         let outcome = match result {
@@ -416,8 +425,8 @@ fn wasi_ctx(
         .insecure_random(seeds.insecure_rng())
         .insecure_random_seed(seeds.insecure_seed)
         .max_random_size(1 << 20)
-        .stdout(CapturedOutput::new(log.clone(), budget.clone()))
-        .stderr(CapturedOutput::new(log.clone(), budget.clone()));
+        .stdout(CapturedOutput::new(log.clone(), budget.clone(), format!("{phase} stdout")))
+        .stderr(CapturedOutput::new(log.clone(), budget.clone(), format!("{phase} stderr")));
     for (root, access) in grants.roots() {
         let perms = match access {
             Access::None => continue,
@@ -463,8 +472,12 @@ pub(crate) struct HostState {
     pub(crate) files: PhaseFiles,
     pub(crate) log: BuildLog,
     pub(crate) started: Instant,
-    /// Time spent in host calls, excluded from the guest's time limit.
+    /// Time spent in host calls (reported).
     pub(crate) host_time: Duration,
+    /// Time spent in native commands, excluded from the phase's time limit.
+    pub(crate) exec_time: Duration,
+    /// The phase's output budget, shared by stdout, stderr and `log`.
+    pub(crate) budget: OutputBudget,
 }
 
 impl WasiView for HostState {
