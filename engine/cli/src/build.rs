@@ -35,6 +35,8 @@ pub struct BuildOptions {
     pub jobs: u32,
     /// Copy the build log to stderr as it is written.
     pub verbose: bool,
+    /// Announce each step on stderr (`--->  Configuring hello`), as MacPorts does.
+    pub progress: bool,
     pub limits: Limits,
 }
 
@@ -47,6 +49,7 @@ impl Default for BuildOptions {
             prefix: "/opt/wport".into(),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
             verbose: false,
+            progress: false,
             limits: Limits::default(),
         }
     }
@@ -107,6 +110,9 @@ fn build_loaded(
     log.line("wport", &format!("building {name} {} in {}", portfile.port.version, dir.display()));
 
     // Sources: verified while they are copied in.
+    if opts.progress {
+        eprintln!("--->  Verifying and extracting {name}");
+    }
     let distfiles = stage_sources(port_dir, portfile, opts, &layout, &log)?;
     let patchfiles = stage_patchfiles(port_dir, portfile, &layout, &log)?;
     stage_port_files(port_dir, &layout)?;
@@ -219,6 +225,9 @@ fn build_loaded(
 
     let mut reports = Vec::new();
     for phase in phases(portfile) {
+        if opts.progress {
+            eprintln!("--->  {} {name}", step_name(phase));
+        }
         let result = sandbox.run_phase(&loaded, &spec, phase, &log);
         let _ = log.flush();
         reports.push(result?);
@@ -232,6 +241,18 @@ fn build_loaded(
         dir,
         phases: reports,
     })
+}
+
+/// MacPorts' words for the steps, so the output reads the way porters expect.
+fn step_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Patch => "Applying patches to",
+        Phase::Configure => "Configuring",
+        Phase::Build => "Building",
+        Phase::Test => "Testing",
+        Phase::Destroot => "Staging into destroot:",
+        Phase::PostDestroot => "Finishing destroot of",
+    }
 }
 
 /// The directories of one build.

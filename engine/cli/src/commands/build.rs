@@ -37,6 +37,7 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     let mut opts = BuildOptions {
         prefix: args.prefix,
         verbose: args.verbose,
+        progress: !args.verbose,
         ..BuildOptions::default()
     };
     if let Some(root) = args.build_root {
