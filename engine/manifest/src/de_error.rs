@@ -105,7 +105,9 @@ fn first_definition(text: &str, span: &Range<usize>) -> Option<Range<usize>> {
     let line = text[line_start..line_end].trim();
     let mut offset = line_start;
     // Walk the earlier lines backwards, tracking each line's byte offset.
-    for earlier in text[..line_start].lines().rev() {
+    // `split('\n')`, not `lines()`: a `\r` must count towards the offset.
+    let before = text[..line_start].strip_suffix('\n').unwrap_or("");
+    for earlier in before.split('\n').rev().take_while(|_| line_start > 0) {
         offset -= earlier.len() + 1;
         let trimmed = earlier.trim();
         let indent = earlier.len() - earlier.trim_start().len();

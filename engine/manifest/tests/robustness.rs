@@ -82,3 +82,17 @@ fn substitutions() {
         }
     }
 }
+
+#[test]
+fn crlf_line_endings() {
+    for text in valid_cases() {
+        let crlf = text.replace('\n', "\r\n");
+        Portfile::parse(&crlf, "Portfile.toml").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let text = "[port]\r\nname = \"a\"\r\nname = \"b\"\r\n";
+    let err = Portfile::parse(text, "Portfile.toml").unwrap_err();
+    assert_eq!(err.line(), Some(3));
+    let rendered = err.render(text);
+    assert!(rendered.contains("first defined here"), "{rendered}");
+    assert!(rendered.contains("2 | name = \"a\""), "{rendered}");
+}
