@@ -93,10 +93,18 @@ pub(crate) fn spawn_helper(settings: &HelperSettings) -> io::Result<(libc::pid_t
     match unsafe { sys::fork() }? {
         Forked::Child => {
             drop(host_end);
-            helper_main(helper_end, settings.clone())
+            in_child(|| helper_main(helper_end, settings.clone()))
         }
         Forked::Parent(pid) => Ok((pid, host_end)),
     }
+}
+
+/// Run the body of a forked child. A panic must never unwind out of it: the
+/// frames above are the parent's, and the child would go on running the
+/// host's code as a second copy of wport.
+fn in_child(body: impl FnOnce() -> std::convert::Infallible) -> ! {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    sys::exit_now(70)
 }
 
 /// Descriptor number the helper keeps its channel on after closing the rest.
@@ -195,7 +203,7 @@ fn handle_new_session(msg: &[u8], settings: &HelperSettings) -> Result<OwnedFd, 
             drop(host_end);
             // SAFETY: HELPER_FD is the helper's channel; this child must not keep it.
             unsafe { libc::close(HELPER_FD) };
-            session_main(session_end, dirs, settings)
+            in_child(|| session_main(session_end, dirs, settings))
         }
         Ok(Forked::Parent(_)) => {
             drop(session_end);
@@ -562,14 +570,17 @@ impl CallServer<'_> {
                     libc::close(self.sock.as_raw_fd());
                     libc::close(self.sigchld.as_raw_fd());
                 }
-                command_child(call, ruleset, self.settings, stdout, stderr, err_w)
+                in_child(|| command_child(call, ruleset, self.settings, stdout, stderr, err_w))
             }
             Ok(Forked::Parent(pid)) => pid,
         };
         drop((stdout, stderr, err_w));
 
         let pid_ns = self.missing & MISSING_PID_NS == 0;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(call.timeout_ms);
+        // Limits too large to represent (years) mean no deadline in practice.
+        let far = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+        let limit = std::time::Duration::from_millis(call.timeout_ms).min(far);
+        let deadline = std::time::Instant::now() + limit;
         let mut status: Option<libc::c_int> = None;
         let mut timed_out = false;
         while status.is_none() {

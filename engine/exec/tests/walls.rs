@@ -209,6 +209,11 @@ fn setsid_sleeper_is_killed_at_timeout() {
     assert_eq!(host_processes_with("sleep 98765"), Vec::<String>::new());
     let audit = f.session.audit();
     assert_eq!(audit[0].status, AuditStatus::Timeout);
+    // An absurd limit is just "no limit", not an overflow.
+    let mut p = policy(&["true"]);
+    p.timeout = Duration::MAX;
+    let o = f.session.run(&BUILD, &p, &req("true", &[], "/work"), &mut Vec::new()).unwrap();
+    assert!(o.status.success());
 }
 
 #[test]
