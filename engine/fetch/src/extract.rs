@@ -133,6 +133,7 @@ impl fmt::Display for Limit {
 
 /// The archive formats [`extract`] recognises by their magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     Tar,
     TarGz,
@@ -986,8 +987,9 @@ impl<'d> Extractor<'d> {
             });
         }
         if let Some(first) = comps.first()
-            && self.top_seen.insert(first.as_bytes().to_vec())
+            && !self.top_seen.contains(first.as_bytes())
         {
+            self.top_seen.insert(first.as_bytes().to_vec());
             self.report
                 .top_level
                 .push(first.to_string_lossy().into_owned());

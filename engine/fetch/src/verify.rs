@@ -279,8 +279,9 @@ pub fn copy_verified(
     })?;
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // Not derived from `name`: a 255-byte name must still have a temporary name.
     let tmp = format!(
-        ".{name}.wport-partial.{}.{}",
+        ".wport-partial.{}.{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );

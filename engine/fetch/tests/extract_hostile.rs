@@ -659,3 +659,21 @@ fn absurdly_deep_path_hits_depth_limit() {
     );
     assert!(!s.dest_path("d").exists());
 }
+
+#[test]
+fn zip_with_corrupted_data_is_reported_with_the_entry() {
+    let s = Sandbox::new();
+    let data: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut z = zip(&[("noise.bin", 0o644, &data)]);
+    // Local header: 30 fixed bytes, the name, the extra field; then the data.
+    let name_len = u16::from_le_bytes([z[26], z[27]]) as usize;
+    let extra_len = u16::from_le_bytes([z[28], z[29]]) as usize;
+    let at = 30 + name_len + extra_len + 1000;
+    for b in &mut z[at..at + 16] {
+        *b ^= 0x5a;
+    }
+    let p = s.write_archive("bad.zip", &z);
+    assert_err!(s.extract(&p), ExtractError::Corrupt { entry: Some(e), .. } if e == "noise.bin");
+}
