@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Real ports, native against `wport build`, in the same run.
+#
+#   bench/ports.sh [ROUNDS] [PORT...]       (default: 1 round, every real port)
+#
+# For each port and round, builds it natively and through `wport build`,
+# alternating which goes first, and prints the wall-time ratio wport/native
+# per port, then the median and the max (targets: median <= 1.03x, none above
+# 1.10x). Then runs engine/exec's spawn benchmark: a mediated `true` against
+# a plain spawn of `true` (target: at most +0.5 ms per call).
+#
+# Native is exactly the Portfile's recipe, by hand: extract the tarball,
+# apply the port's patchfiles, `./configure --prefix=/opt/wport ARGS`,
+# `make -jJOBS`, `make DESTDIR=... install` (or the port's equivalents),
+# with the same environment wport gives its commands (env -i, PATH, LC_ALL=C,
+# TZ=UTC, MAKEFLAGS=-jJOBS) and, as root, as the same unprivileged user
+# (65534) the wport build runs as. wport's time is the whole `wport build`:
+# verifying and extracting sources, loading the component, every phase.
+#
+# Needs the tarballs: WPORT_REAL_SOURCES=DIR (scripts/fetch-real-sources DIR).
+# Jobs: WPORT_BENCH_JOBS (default 2). Spawn-bench calls: WPORT_BENCH_N (2000).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${1:-1}
+shift || true
+ports=("$@")
+[ ${#ports[@]} -gt 0 ] || ports=(hello zlib bzip2 lua tree xz gzip)
+jobs=${WPORT_BENCH_JOBS:-2}
+prefix=/opt/wport
+src_dir=${WPORT_REAL_SOURCES:?set WPORT_REAL_SOURCES to a directory filled by scripts/fetch-real-sources}
+
+cd "$root"
+cargo build --release --quiet -p wport
+wport=$root/target/release/wport
+
+scratch=$(mktemp -d /var/tmp/wport-bench-ports.XXXXXX)
+chmod 755 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+mkdir -m 700 -p "$scratch/cache/wport/distfiles"
+
+as_build_user=()
+if [ "$(id -u)" = 0 ]; then
+    as_build_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+
+# The port's pinned sha256 (first [[source]]) and the tarball that has it.
+pinned_sha() { sed -n 's/^sha256 = "\([0-9a-f]\{64\}\)"/\1/p' "ports/$1/Portfile.toml" | head -n 1; }
+tarball_for() {
+    local sha=$1 f
+    for f in "$src_dir"/*; do
+        [ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] && { echo "$f"; return; }
+    done
+    echo "no tarball with sha256 $sha in $src_dir (run scripts/fetch-real-sources)" >&2
+    exit 1
+}
+
+declare -A TARBALL
+for p in "${ports[@]}"; do
+    sha=$(pinned_sha "$p")
+    TARBALL[$p]=$(tarball_for "$sha")
+    cp "${TARBALL[$p]}" "$scratch/cache/wport/distfiles/$sha"
+done
+
+# The environment wport's mediated commands get (engine/exec policy::base_env).
+native_env() { # DIR
+    echo env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$1/.home" TMPDIR="$1/.tmp" \
+        LC_ALL=C LANG=C TZ=UTC SOURCE_DATE_EPOCH=0 MAKEFLAGS=-j"$jobs" SHELL=/bin/sh
+}
+
+# The Portfile's recipe, natively, in $1 (the source tree) into $2 (destroot).
+native_recipe() { # PORT
+    local D=$2 j=-j$jobs
+    case $1 in
+    hello) echo "./configure --prefix=$prefix --disable-nls && make $j && make DESTDIR=$D install" ;;
+    zlib | xz | gzip) echo "./configure --prefix=$prefix && make $j && make DESTDIR=$D install" ;;
+    bzip2) echo "patch -p1 -s < $root/ports/bzip2/files/patch-Makefile.diff && make $j PREFIX=$prefix && make DESTDIR=$D PREFIX=$prefix install" ;;
+    tree) echo "make $j && make PREFIX=$prefix DESTDIR=$D$prefix/bin MANDIR=$D$prefix/share/man install" ;;
+    lua)
+        # ports/lua: LUA_ROOT to the prefix, make linux, install what upstream's install would.
+        echo "sed -i 's|^#define LUA_ROOT\t\"/usr/local/\"|#define LUA_ROOT\t\"$prefix/\"|' src/luaconf.h && make $j linux && \
+install -D -m 755 -t $D$prefix/bin src/lua src/luac && \
+install -D -m 644 -t $D$prefix/include src/lua.h src/luaconf.h src/lualib.h src/lauxlib.h src/lua.hpp && \
+install -D -m 644 -t $D$prefix/lib src/liblua.a && \
+install -D -m 644 -t $D$prefix/share/man/man1 doc/lua.1 doc/luac.1 && \
+install -d -m 755 $D$prefix/share/lua/5.4 $D$prefix/lib/lua/5.4" ;;
+    *) echo "no native recipe for $1" >&2; exit 1 ;;
+    esac
+}
+
+now() { date +%s.%N; }
+
+native_build() { # PORT -> seconds
+    local p=$1 dir=$scratch/native/$1
+    rm -rf "$dir"
+    mkdir -p "$dir/destroot" "$dir/.home" "$dir/.tmp"
+    [ ${#as_build_user[@]} -eq 0 ] || chown -R 65534:65534 "$dir"
+    local t0 t1 top
+    t0=$(now)
+    "${as_build_user[@]}" tar -C "$dir" -xf "${TARBALL[$p]}"
+    top=$(find "$dir" -mindepth 1 -maxdepth 1 -type d ! -name destroot ! -name '.*' | head -n 1)
+    # shellcheck disable=SC2046 # the env words
+    (cd "$top" && "${as_build_user[@]}" $(native_env "$dir") sh -c "$(native_recipe "$p" "$dir/destroot")") \
+        >"$dir.log" 2>&1 || { echo "native build of $p failed, see $dir.log" >&2; tail -20 "$dir.log" >&2; exit 1; }
+    t1=$(now)
+    echo "$t1 - $t0" | bc
+}
+
+wport_build() { # PORT -> seconds
+    local p=$1 t0 t1
+    t0=$(now)
+    XDG_CACHE_HOME=$scratch/cache "$wport" build --build-root "$scratch/wport" -j"$jobs" "ports/$p" \
+        >"$scratch/wport-$p.out" 2>&1 || { echo "wport build of $p failed:" >&2; cat "$scratch/wport-$p.out" >&2; exit 1; }
+    t1=$(now)
+    echo "$t1 - $t0" | bc
+}
+
+mkdir -p "$scratch/wport"
+chmod 755 "$scratch/wport"
+# One untimed wport build of a small port: compiles the standard components
+# into the (fresh) component cache, as any machine that has built once has.
+wport_build tree >/dev/null
+
+declare -A NAT WP
+echo "port      round   native s    wport s    ratio"
+for ((r = 0; r < rounds; r++)); do
+    for p in "${ports[@]}"; do
+        if (( r % 2 == 0 )); then
+            n=$(native_build "$p"); w=$(wport_build "$p")
+        else
+            w=$(wport_build "$p"); n=$(native_build "$p")
+        fi
+        NAT[$p]=$(echo "${NAT[$p]:-0} + $n" | bc)
+        WP[$p]=$(echo "${WP[$p]:-0} + $w" | bc)
+        printf '%-8s %5d %10.2f %10.2f %8.3fx\n' "$p" "$r" "$n" "$w" "$(echo "$w / $n" | bc -l)"
+    done
+done
+
+echo
+echo "port      native s    wport s    ratio   (sum over $rounds round(s), -j$jobs)"
+ratios=()
+for p in "${ports[@]}"; do
+    ratio=$(echo "${WP[$p]} / ${NAT[$p]}" | bc -l)
+    ratios+=("$ratio")
+    printf '%-8s %10.2f %10.2f %8.3fx\n' "$p" "${NAT[$p]}" "${WP[$p]}" "$ratio"
+done
+sorted=$(printf '%s\n' "${ratios[@]}" | sort -g)
+n=${#ratios[@]}
+if (( n % 2 == 1 )); then
+    median=$(echo "$sorted" | sed -n "$(( n / 2 + 1 ))p")
+else
+    a=$(echo "$sorted" | sed -n "$(( n / 2 ))p"); b=$(echo "$sorted" | sed -n "$(( n / 2 + 1 ))p")
+    median=$(echo "($a + $b) / 2" | bc -l)
+fi
+max=$(echo "$sorted" | tail -n 1)
+printf 'median %.3fx (target <= 1.03x), max %.3fx (target <= 1.10x)\n' "$median" "$max"
+
+echo
+echo "== per-call overhead: mediated true vs plain spawn (engine/exec/benches/spawn.rs)"
+cargo bench --quiet -p wport-exec --bench spawn 2>&1 | grep -v '^\s*$' || echo "spawn bench failed to run"
