@@ -15,6 +15,25 @@
 //! hostile archive nor a file left in the destination by an earlier archive can
 //! redirect a write outside it.
 //!
+//! # Example
+//! ```no_run
+//! use cap_std::{ambient_authority, fs::Dir};
+//! use wport_fetch::{Expected, Limits, extract, verify_file};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pinned = Expected {
+//!     sha256: "31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b".parse()?,
+//!     size: 725_946,
+//! };
+//! let distfile = std::path::Path::new("distfiles/hello-2.10.tar.gz");
+//! verify_file(distfile, &pinned)?;
+//! // The one ambient open: the work directory itself, never anything inside it.
+//! let work = Dir::open_ambient_dir("work/hello", ambient_authority())?;
+//! let report = extract(distfile, &work, &Limits::default())?;
+//! assert_eq!(report.top_level, ["hello-2.10"]);
+//! let source_date_epoch = report.max_mtime;
+//! # let _ = source_date_epoch; Ok(()) }
+//! ```
+//!
 //! Unix only: archives carry Unix modes and symlinks, and the ports system runs on
 //! Unix hosts.
 

@@ -1,0 +1,195 @@
+//! `wport repo init|add|delegate|rotate|sign|timestamp`: maintain a ports
+//! tree as a TUF repository (`DIR/metadata`, `DIR/targets`).
+//!
+//! Edits (init, add, delegate, rotate) write a role at a new version with
+//! no signatures; each `sign` adds one signature, so a threshold of several
+//! people is met by several `sign` runs with different keys. `timestamp`
+//! (online keys) writes a new snapshot if targets changed, then a new
+//! timestamp; it refuses while a targets role lacks its threshold.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use wport::exit;
+use wport_trust::repo::{Repository, RoleSpec, port_files, port_patterns};
+use wport_trust::{PublicKey, SecretKey, time};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a repository: root and targets v1, unsigned.
+    Init {
+        dir: PathBuf,
+        /// Public key files for root (repeat).
+        #[arg(long = "root-key", required = true)]
+        root_keys: Vec<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        root_threshold: u64,
+        /// Public key files for targets (repeat).
+        #[arg(long = "targets-key", required = true)]
+        targets_keys: Vec<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        targets_threshold: u64,
+        #[arg(long = "snapshot-key", required = true)]
+        snapshot_keys: Vec<PathBuf>,
+        #[arg(long = "timestamp-key", required = true)]
+        timestamp_keys: Vec<PathBuf>,
+        /// Also publish VERSION.ROLE.json and HASH.TARGET names.
+        #[arg(long)]
+        consistent_snapshot: bool,
+    },
+    /// Add targets: every file of every port under --ports (or of the
+    /// ports named with --port), or single files with --file/--as.
+    Add {
+        dir: PathBuf,
+        /// A ports tree: DIR/ports/<name>/... become targets ports/<name>/...
+        #[arg(long)]
+        ports: Option<PathBuf>,
+        /// Only these ports (repeat).
+        #[arg(long = "port")]
+        only: Vec<String>,
+        /// A single file to publish...
+        #[arg(long, requires = "target")]
+        file: Option<PathBuf>,
+        /// ...under this target path.
+        #[arg(long = "as")]
+        target: Option<String>,
+        /// The targets role listing them (a delegated maintainer's role).
+        #[arg(long, default_value = "targets")]
+        role: String,
+    },
+    /// Delegate ports to a maintainer's role (re-running it replaces the
+    /// role's keys: that is how a maintainer key is revoked).
+    Delegate {
+        dir: PathBuf,
+        /// The delegated role's name.
+        #[arg(long)]
+        name: String,
+        /// Public key files of the maintainer(s) (repeat).
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
+        /// Ports the role may sign for (repeat).
+        #[arg(long = "port", required = true)]
+        ports: Vec<String>,
+        /// Stop the search at this role for its ports.
+        #[arg(long)]
+        terminating: bool,
+        /// The delegating role.
+        #[arg(long, default_value = "targets")]
+        from: String,
+    },
+    /// Stage a new root version giving a top-level role new keys; it must
+    /// then be signed by the old AND the new root thresholds.
+    Rotate {
+        dir: PathBuf,
+        /// root, targets, snapshot or timestamp.
+        #[arg(long)]
+        role: String,
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
+    },
+    /// Add one signature to a role's current version.
+    Sign {
+        dir: PathBuf,
+        /// root, targets or a delegated role.
+        role: String,
+        /// Secret key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Write a new snapshot (when targets changed) and a new timestamp.
+    Timestamp {
+        dir: PathBuf,
+        #[arg(long)]
+        snapshot_key: PathBuf,
+        #[arg(long)]
+        timestamp_key: PathBuf,
+        /// Write a new snapshot even if nothing changed (renews its expiry).
+        #[arg(long)]
+        force_snapshot: bool,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn keys(files: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
+    files.iter().map(|f| wport_trust::keys::read_public_key_file(f).with_context(|| format!("reading key {}", f.display()))).collect()
+}
+
+fn secret(file: &Path) -> anyhow::Result<SecretKey> {
+    SecretKey::read_file(file).with_context(|| format!("reading secret key {}", file.display()))
+}
+
+fn open(dir: &Path) -> anyhow::Result<Repository> {
+    Repository::open(dir).with_context(|| format!("opening repository {}", dir.display()))
+}
+
+pub fn run(args: Args) -> i32 {
+    match exec(args.command) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            super::report(&e);
+            super::key::code(&e)
+        }
+    }
+}
+
+fn exec(command: Command) -> anyhow::Result<()> {
+    let now = time::now();
+    match command {
+        Command::Init { dir, root_keys, root_threshold, targets_keys, targets_threshold, snapshot_keys, timestamp_keys, consistent_snapshot } => {
+            let spec = |files: &[PathBuf], threshold| -> anyhow::Result<RoleSpec> { Ok(RoleSpec { keys: keys(files)?, threshold }) };
+            Repository::init(&dir, spec(&root_keys, root_threshold)?, spec(&targets_keys, targets_threshold)?, spec(&snapshot_keys, 1)?, spec(&timestamp_keys, 1)?, consistent_snapshot, now)
+                .with_context(|| format!("initialising repository {}", dir.display()))?;
+            eprintln!("wport: repository {} created; next: `wport repo sign {} root --key ...` by {root_threshold} root key holder(s)", dir.display(), dir.display());
+        }
+        Command::Add { dir, ports, only, file, target, role } => {
+            let repo = open(&dir)?;
+            let mut files = Vec::new();
+            if let Some(ports) = ports {
+                let tree = if ports.join("ports").is_dir() { ports.join("ports") } else { ports };
+                files = port_files(&tree, (!only.is_empty()).then_some(only.as_slice())).with_context(|| format!("walking ports tree {}", tree.display()))?;
+            }
+            if let (Some(file), Some(target)) = (file, target) {
+                files.push((target, file));
+            }
+            if files.is_empty() {
+                bail!("nothing to add: give --ports DIR or --file F --as TARGET");
+            }
+            let n = repo.add_targets(&role, &files, now).with_context(|| format!("adding targets to {role}"))?;
+            eprintln!("wport: {n} target(s) listed in {role}; it now needs signing (`wport repo sign {} {role} --key ...`)", dir.display());
+        }
+        Command::Delegate { dir, name, keys: key_files, threshold, ports, terminating, from } => {
+            let repo = open(&dir)?;
+            let paths = ports.iter().flat_map(|p| port_patterns(p)).collect();
+            repo.delegate(&from, &name, RoleSpec { keys: keys(&key_files)?, threshold }, paths, terminating, now).with_context(|| format!("delegating {ports:?} to {name}"))?;
+            eprintln!("wport: {from} delegates {ports:?} to {name}; sign {from} (and {name} when it lists targets)");
+        }
+        Command::Rotate { dir, role, keys: key_files, threshold } => {
+            let repo = open(&dir)?;
+            repo.set_role_keys(&role, RoleSpec { keys: keys(&key_files)?, threshold }, now).with_context(|| format!("rotating {role} keys"))?;
+            let v = repo.root()?.version;
+            eprintln!("wport: root v{v} staged; it needs the signatures of the old AND the new root thresholds");
+        }
+        Command::Sign { dir, role, key } => {
+            let repo = open(&dir)?;
+            let key = secret(&key)?;
+            repo.sign(&role, &key).with_context(|| format!("signing {role}"))?;
+            eprintln!("wport: {role} signed with {}", key.key_id());
+        }
+        Command::Timestamp { dir, snapshot_key, timestamp_key, force_snapshot } => {
+            let repo = open(&dir)?;
+            let wrote = repo.snapshot(&secret(&snapshot_key)?, now, force_snapshot).context("writing snapshot")?;
+            let v = repo.timestamp(&secret(&timestamp_key)?, now).context("writing timestamp")?;
+            eprintln!("wport: {}timestamp v{v}", if wrote { "new snapshot, " } else { "" });
+        }
+    }
+    Ok(())
+}
