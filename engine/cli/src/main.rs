@@ -18,6 +18,13 @@ enum Command {
     /// Build a port from its Portfile into a destroot (no argument: the
     /// demo port embedded in wport).
     Build(commands::build::Args),
+    /// Generate, show and list ed25519 signing keys (TUF key format).
+    Key(commands::key::Args),
+    /// Maintain a ports tree as a TUF repository (init, add, delegate,
+    /// rotate, sign, timestamp).
+    Repo(commands::repo::Args),
+    /// Update the trusted ports tree from a repository and verify it.
+    Sync(commands::sync::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +39,9 @@ fn main() -> ExitCode {
             let executor = executor.as_ref().map_err(|e| e.to_string());
             commands::build::run(args, executor)
         }
+        Command::Key(args) => commands::key::run(args),
+        Command::Repo(args) => commands::repo::run(args),
+        Command::Sync(args) => commands::sync::run(args),
     };
     ExitCode::from(code as u8)
 }

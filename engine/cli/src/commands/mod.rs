@@ -1,4 +1,7 @@
 pub mod build;
+pub mod key;
+pub mod repo;
+pub mod sync;
 
 /// Print an error with its whole context chain, the way every verb does.
 pub fn report(e: &anyhow::Error) {
