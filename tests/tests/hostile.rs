@@ -598,6 +598,16 @@ fn post_destroot_reach() {
             "files.read-link /work/evil: Err(Escape)",
             "files.get-mode /work/hello-1.0/README: Err(Escape)",
             "files.set-mode /work/hello-1.0/README: Err(Escape)",
+            "files.symlink /work at /destroot/w: Ok(())",
+            "files.symlink ../work at /destroot/w2: Ok(())",
+            "read /destroot/w/hello-1.0/README: Err(PermissionDenied, os 63)",
+            "read_dir /destroot/w: Err(PermissionDenied, os 63)",
+            "files.copy-tree /destroot/w/hello-1.0 -> /destroot/copy: Err(Escape)",
+            "files.remove-tree /destroot/w/hello-1.0: Err(Escape)",
+            "read /destroot/w2/hello-1.0/README: Err(PermissionDenied, os 63)",
+            "read_dir /destroot/w2: Err(PermissionDenied, os 63)",
+            "files.copy-tree /destroot/w2/hello-1.0 -> /destroot/copy: Err(Escape)",
+            "files.remove-tree /destroot/w2/hello-1.0: Err(Escape)",
         ],
     );
 }
@@ -1164,8 +1174,11 @@ fn files_deep_tree() {
 fn rustsec_2026_0020() {
     let mut f = Fixture::new("rustsec_2026_0020");
     f.limits.resources = 100;
-    let (result, _) = f.run(Phase::Build);
+    let (result, log) = f.run(Phase::Build);
     assert_limit(&result, Phase::Build, LimitKind::Resources);
+    // The oversized read returned what the file holds.
+    let read = format!("read 64 MiB request: Ok({} bytes)", DISTFILE.len());
+    assert!(log.contains(&read), "expected {read:?} in the log:\n{log}");
     f.assert_untouched();
 }
 

@@ -52,6 +52,29 @@ impl Port for Guest {
             "files.set-mode /work/hello-1.0/README",
             files::set_mode("/work/hello-1.0/README", 0o777),
         );
+        // Links from the destroot to where the work tree lives on the host:
+        // storing them is allowed (installed links may point anywhere), but
+        // neither WASI nor the host's `files` calls may resolve them.
+        r.files(
+            "files.symlink /work at /destroot/w",
+            files::symlink("/work", "/destroot/w"),
+        );
+        r.files(
+            "files.symlink ../work at /destroot/w2",
+            files::symlink("../work", "/destroot/w2"),
+        );
+        for link in ["/destroot/w", "/destroot/w2"] {
+            read(&mut r, &format!("{link}/hello-1.0/README"));
+            list(&mut r, link);
+            r.files(
+                format!("files.copy-tree {link}/hello-1.0 -> /destroot/copy"),
+                files::copy_tree(&format!("{link}/hello-1.0"), "/destroot/copy"),
+            );
+            r.files(
+                format!("files.remove-tree {link}/hello-1.0"),
+                files::remove_tree(&format!("{link}/hello-1.0")),
+            );
+        }
         r.finish()
     }
 }
