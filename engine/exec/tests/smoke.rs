@@ -1,10 +1,15 @@
+//! The view from inside: who, where and what a command sees.
+
 mod common;
 use common::*;
 
 #[test]
-fn true_runs() {
+fn the_child_sees_the_guest_paths_as_the_build_user() {
     let f = fixture();
-    let (code, out, log) = sh(&f, "echo hi; id; pwd; ls /; env");
-    eprintln!("{out}\n{log}");
-    assert_eq!(code, 0);
+    let (code, out, log) = sh(&f, "id -un; id -u; pwd; hostname; ls -d /sources /work /destroot /tmp; test -w /work && echo work-writable; test -w /sources || echo sources-readonly");
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        out,
+        "wport\n65534\n/work\nwport\n/sources\n/work\n/destroot\n/tmp\nwork-writable\nsources-readonly\n"
+    );
 }
