@@ -790,41 +790,55 @@ fn host_call_time_bypass() {
     f.assert_untouched();
 }
 
+/// Plant a FIFO at `work/<rel>`, run `guest`, and accept only the two safe
+/// outcomes: the host swept the FIFO before the guest ran (the read finds
+/// nothing, and the log says so), or the phase-time limit ended the blocked
+/// open. Runs in a child process killed after 15 s: a hang fails the test.
+fn fifo_attack(test: &str, body: fn()) {
+    in_child_process_within(test, body, Duration::from_secs(15));
+}
+
+fn fifo_body(guest: &'static str, rel: &str, read_line: &str) {
+    let mut f = Fixture::new(guest);
+    println!("FIXTURE_ROOT={}", f.root.display());
+    let fifo = f.dirs.work.join(rel);
+    std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo failed");
+    f.limits.phase_time = Duration::from_millis(300);
+    let (result, log) = f.run(Phase::Build);
+    match &result {
+        Err(PhaseError::Failed { message, .. }) => {
+            assert_eq!(message, &format!("{read_line}: Err(NotFound, os 44)"));
+            let swept = format!("[wport] removed special file /work/{rel}");
+            assert!(log.contains(&swept), "{swept:?} is not in the log:\n{log}");
+        }
+        Err(PhaseError::Limit {
+            phase: Phase::Build,
+            limit: LimitKind::Time,
+            ..
+        }) => {}
+        other => panic!("expected the FIFO swept or the time limit, got {other:?}"),
+    }
+    f.assert_untouched();
+}
+
 #[test]
 fn fifo_block() {
-    in_child_process_within(
-        "fifo_block",
-        || {
-            let mut f = Fixture::new("fifo_block");
-            println!("FIXTURE_ROOT={}", f.root.display());
-            let status = std::process::Command::new("mkfifo")
-                .arg(f.dirs.work.join("fifo"))
-                .status()
-                .unwrap();
-            assert!(status.success(), "mkfifo failed");
-            f.limits.phase_time = Duration::from_millis(300);
-            let (result, log) = f.run(Phase::Build);
-            match &result {
-                // The host swept the FIFO away before the guest started...
-                Err(PhaseError::Failed { message, .. }) => {
-                    assert_eq!(message, "read /work/fifo: Err(NotFound, os 44)");
-                    assert!(
-                        log.contains("[wport] removed special file /work/fifo"),
-                        "the sweep is not in the log:\n{log}"
-                    );
-                }
-                // ...or the phase-time limit ended the blocked open.
-                Err(PhaseError::Limit {
-                    phase: Phase::Build,
-                    limit: LimitKind::Time,
-                    ..
-                }) => {}
-                other => panic!("expected the FIFO swept or the time limit, got {other:?}"),
-            }
-            f.assert_untouched();
-        },
-        Duration::from_secs(15),
-    );
+    fifo_attack("fifo_block", || {
+        fifo_body("fifo_block", "fifo", "read /work/fifo")
+    });
+}
+
+#[test]
+fn fifo_block_deep() {
+    fifo_attack("fifo_block_deep", || {
+        let rel = format!("{}fifo", "a/".repeat(300));
+        fifo_body("fifo_block_deep", &rel, "read /work/{a/ x 300}fifo")
+    });
 }
 
 #[test]
