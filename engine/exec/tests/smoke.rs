@@ -10,6 +10,6 @@ fn the_child_sees_the_guest_paths_as_the_build_user() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         out,
-        "wport\n65534\n/work\nwport\n/sources\n/work\n/destroot\n/tmp\nwork-writable\nsources-readonly\n"
+        "wport\n65534\n/work\nwport\n/destroot\n/sources\n/tmp\n/work\nwork-writable\nsources-readonly\n"
     );
 }
