@@ -7,14 +7,15 @@ use crate::error::{Result, TrustError};
 
 const TOP_LEVEL: [&str; 4] = ["root", "timestamp", "snapshot", "targets"];
 
-/// Percent-encodes every byte outside `[A-Za-z0-9._-]`, so a role or target
+/// Percent-encodes every byte outside `[A-Za-z0-9._~-]` (the unreserved
+/// characters of RFC 3986, as Python's `quote(name, safe="")` does), so a role or target
 /// name becomes exactly one path segment of a URL or a file name: `/`
 /// cannot traverse, `?` and `#` cannot start a query or fragment, `%`
 /// cannot smuggle an encoding.
 pub fn encode_segment(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-' {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'~') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
