@@ -49,7 +49,8 @@ impl Executor {
     /// unless `config.allow_unconfined` (then it warns on stderr and in every
     /// call's log). Namespace availability is checked by [`Executor::session`].
     pub fn start(config: ExecutorConfig) -> Result<Executor, ExecError> {
-        let landlock_abi = sys::landlock_abi();
+        let kernel_abi = sys::landlock_abi();
+        let landlock_abi = config.landlock_abi_override.map_or(kernel_abi, |o| o.min(kernel_abi));
         if landlock_abi < 1 && !config.allow_unconfined {
             return Err(ExecError::Unavailable {
                 reason: "Landlock is not available on this kernel (needs Linux >= 5.13 with `landlock` in the \

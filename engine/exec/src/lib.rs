@@ -202,6 +202,10 @@ pub struct ExecutorConfig {
     /// namespace) instead of refusing. Loud: every call's log says so.
     /// The mount namespace is never optional: it is what makes `/work` exist.
     pub allow_unconfined: bool,
+    /// Pretend the kernel's Landlock ABI is this (tests of the refusal and
+    /// degraded paths on a kernel that has Landlock). Can only lower it.
+    #[doc(hidden)]
+    pub landlock_abi_override: Option<i32>,
 }
 
 impl Default for ExecutorConfig {
@@ -212,6 +216,7 @@ impl Default for ExecutorConfig {
             limits: Limits::default(),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
             allow_unconfined: false,
+            landlock_abi_override: None,
         }
     }
 }
