@@ -150,7 +150,7 @@ fn build_loaded(
     let component = component_bytes(port_dir, portfile)?;
     // Code matches manifest: refuse, before compiling anything, a component
     // that imports what the Portfile does not grant or wport never provides.
-    let imports = wport_sandbox::imports::check(&component, portfile.capabilities.grants_any_program())
+    let imports = wport_lint::imports::check(&component, portfile.capabilities.grants_any_program())
         .context("the build component's imports do not match the Portfile's capabilities")?;
     log.line("wport", &format!("component imports: {}", imports.join(", ")));
     let sandbox = Sandbox::new(SandboxConfig {

@@ -25,6 +25,10 @@ enum Command {
     Repo(commands::repo::Args),
     /// Update the trusted ports tree from a repository and verify it.
     Sync(commands::sync::Args),
+    /// Check Portfiles, their files and their components' imports (for
+    /// maintainers and CI); or, with --diff OLD NEW, list the capabilities
+    /// a new version of a port gains or loses.
+    Lint(commands::lint::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Key(args) => commands::key::run(args),
         Command::Repo(args) => commands::repo::run(args),
         Command::Sync(args) => commands::sync::run(args),
+        Command::Lint(args) => commands::lint::run(args),
     };
     ExitCode::from(code as u8)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use wport_sandbox::imports::{self, ImportError};
+use wport_lint::imports::{self, ImportError};
 
 fn demo() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ports/demo/port.wasm")).unwrap()

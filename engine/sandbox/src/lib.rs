@@ -23,7 +23,6 @@ mod clock;
 pub mod exec;
 pub mod files;
 pub mod grants;
-pub mod imports;
 mod host;
 pub mod log;
 mod output;

@@ -84,7 +84,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
         if cause.is::<ManifestError>() {
             return exit::USAGE;
         }
-        if cause.is::<ComponentMismatch>() || cause.is::<wport_sandbox::imports::ImportError>() {
+        if cause.is::<ComponentMismatch>() || cause.is::<wport_lint::imports::ImportError>() {
             return exit::REFUSED;
         }
         if let Some(v) = cause.downcast_ref::<VerifyError>() {

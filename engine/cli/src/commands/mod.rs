@@ -1,4 +1,5 @@
 pub mod build;
+pub mod lint;
 pub mod key;
 pub mod repo;
 pub mod sync;

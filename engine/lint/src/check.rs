@@ -1,0 +1,449 @@
+//! The checks of one port: the schema first, then everything the schema
+//! cannot see (files next to the Portfile, the component's imports, what
+//! the grants mean).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wport_manifest::{BuildKind, ErrorKind, ManifestError, Phase, PhaseGrants, Portfile, Sha256Hex, SourceLocation};
+
+use crate::diagnostic::Diagnostic;
+use crate::doc::{Doc, Index, Key};
+use crate::imports::{self, ImportError};
+use crate::programs::{Danger, classify};
+use crate::rules::{self, Rule};
+use crate::{ComponentImports, Linter};
+
+/// Lints the Portfile `text` (the content of `file`) of the port in `dir`.
+pub(crate) fn port(linter: &Linter, dir: &Path, file: &str, text: &str) -> Vec<Diagnostic> {
+    let text: Arc<str> = Arc::from(text);
+    let portfile = match Portfile::check(&text, file) {
+        Ok(portfile) => portfile,
+        // Past a schema error the Portfile has no validated meaning: report
+        // every schema error (the schema crate finds all it can) and stop.
+        Err(errors) => {
+            return errors
+                .into_iter()
+                .map(|err| {
+                    let rule = schema_rule(&err);
+                    Diagnostic::from_schema(rule, err, Some(&text))
+                })
+                .collect();
+        }
+    };
+    let mut cx = Cx {
+        file,
+        text: &text,
+        doc: Doc::parse(&text),
+        out: Vec::new(),
+    };
+    sources(&portfile, dir, &mut cx);
+    patchfiles(&portfile, dir, &mut cx);
+    component(linter, &portfile, dir, &mut cx);
+    grants(&portfile, &mut cx);
+    let mut out = cx.out;
+    out.sort_by_key(|d| (d.line, d.column));
+    out
+}
+
+/// A Portfile that could not be read.
+pub(crate) fn unreadable(file: &str, err: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(&rules::UNREADABLE_PORTFILE, file, format!("cannot read {file}: {err}"))
+        .help("check that the port directory contains a readable Portfile.toml")
+}
+
+/// Which rule reports a schema error. Most map one-to-one onto the error
+/// kind (`schema-<kind>`); the problems the lint catalogue names on its own
+/// (missing upstream contact, weak checksums, unsafe names and versions)
+/// get their own ids so CI can match on them whatever layer finds them.
+pub(crate) fn schema_rule(err: &ManifestError) -> &'static Rule {
+    const CHECKSUMS: [&str; 3] = ["sha256", "size", "component-sha256"];
+    match err.kind() {
+        ErrorKind::Io => &rules::UNREADABLE_PORTFILE,
+        ErrorKind::Syntax => &rules::SCHEMA_SYNTAX,
+        ErrorKind::MissingField { field, .. } | ErrorKind::InvalidValue { field } if field == "upstream-contact" => {
+            &rules::MISSING_UPSTREAM_CONTACT
+        }
+        ErrorKind::MissingField { field, .. } if CHECKSUMS.contains(&field.as_str()) => &rules::WEAK_CHECKSUM,
+        ErrorKind::InvalidValue { field } if field == "sha256" || field == "component-sha256" => {
+            &rules::WEAK_CHECKSUM
+        }
+        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. } if field == "name" => {
+            &rules::UNSAFE_NAME
+        }
+        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. } if field == "version" => {
+            &rules::UNSAFE_VERSION
+        }
+        // Dependency names follow the port-name rule; they are reported
+        // under the list that holds them.
+        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. }
+            if err.message().contains("[dependencies]") && matches!(field.as_str(), "build" | "lib" | "run") =>
+        {
+            &rules::UNSAFE_NAME
+        }
+        ErrorKind::UnknownField { .. } => &rules::SCHEMA_UNKNOWN_FIELD,
+        ErrorKind::MissingField { .. } => &rules::SCHEMA_MISSING_FIELD,
+        ErrorKind::WrongType { .. } => &rules::SCHEMA_WRONG_TYPE,
+        ErrorKind::InvalidValue { .. } => &rules::SCHEMA_INVALID_VALUE,
+        ErrorKind::UnsafePath { .. } => &rules::SCHEMA_UNSAFE_PATH,
+        ErrorKind::Conflict { .. } => &rules::SCHEMA_CONFLICT,
+        ErrorKind::UndeclaredDependency { .. } => &rules::SCHEMA_UNDECLARED_DEPENDENCY,
+        ErrorKind::LoaderEnvRefused { .. } => &rules::SCHEMA_LOADER_ENV_REFUSED,
+        ErrorKind::ReservedEnv { .. } => &rules::SCHEMA_RESERVED_ENV,
+        ErrorKind::Duplicate { .. } => &rules::SCHEMA_DUPLICATE,
+        // `ErrorKind` is non-exhaustive: a kind added to the schema later is
+        // still an error, under a generic id, until it gets its own.
+        _ => &rules::SCHEMA_OTHER,
+    }
+}
+
+struct Cx<'a> {
+    file: &'a str,
+    text: &'a Arc<str>,
+    doc: Doc<'a>,
+    out: Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn emit(
+        &mut self,
+        rule: &Rule,
+        span: Option<std::ops::Range<usize>>,
+        message: String,
+        label: &str,
+        help: String,
+    ) {
+        self.out
+            .push(Diagnostic::new(rule, self.file, message).at(self.text, span, label).help(help));
+    }
+}
+
+fn sha256_of(bytes: &[u8]) -> Sha256Hex {
+    Sha256Hex::from_bytes(Sha256::digest(bytes).into())
+}
+
+fn sources(portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
+    for (i, source) in portfile.sources.iter().enumerate() {
+        match source.location() {
+            SourceLocation::Remote(url) => {
+                if is_http(url) {
+                    let span = cx.doc.value(&[Key("source"), Index(i), Key("url")]);
+                    cx.emit(
+                        &rules::PLAIN_HTTP,
+                        span,
+                        format!("source `{url}` is fetched over plain http:"),
+                        "plain http",
+                        https_help(url),
+                    );
+                }
+            }
+            SourceLocation::Local(rel) => local_distfile(dir, rel, source.sha256, source.size, i, cx),
+        }
+        for (j, mirror) in source.mirrors.iter().enumerate() {
+            if is_http(mirror) {
+                let span = cx.doc.value(&[Key("source"), Index(i), Key("mirrors"), Index(j)]);
+                cx.emit(
+                    &rules::PLAIN_HTTP,
+                    span,
+                    format!("mirror `{mirror}` is fetched over plain http:"),
+                    "plain http",
+                    https_help(mirror),
+                );
+            }
+        }
+    }
+}
+
+fn is_http(url: &str) -> bool {
+    wport_manifest::rules::url_scheme(url).is_some_and(|s| s.eq_ignore_ascii_case("http"))
+}
+
+fn https_help(url: &str) -> String {
+    let https = format!("https{}", &url[4..]);
+    format!(
+        "use `{https}` if the server has it: the sha256 pin still rejects altered bytes, but over \
+         plain http anyone on the path sees what is being built and can substitute a file that \
+         fails verification"
+    )
+}
+
+fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize, cx: &mut Cx<'_>) {
+    let span = cx.doc.value(&[Key("source"), Index(i), Key("url")]);
+    let bytes = match std::fs::read(dir.join(rel)) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            cx.emit(
+                &rules::DISTFILE_MISSING,
+                span,
+                format!("the distfile `{rel}` cannot be read from the port directory: {err}"),
+                "not found",
+                "add the file next to the Portfile, or use a remote URL".into(),
+            );
+            return;
+        }
+    };
+    let actual = sha256_of(&bytes);
+    if actual != sha256 || bytes.len() as u64 != size {
+        cx.emit(
+            &rules::DISTFILE_MISMATCH,
+            span,
+            format!(
+                "the distfile `{rel}` is {} bytes with sha256 {actual}; the Portfile pins {size} bytes with sha256 {sha256}",
+                bytes.len()
+            ),
+            "does not match its pin",
+            format!(
+                "if the new file is intended, review the change and pin it: `sha256 = \"{actual}\"`, `size = {}`",
+                bytes.len()
+            ),
+        );
+    }
+}
+
+fn patchfiles(portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
+    for (i, patch) in portfile.patchfiles.iter().enumerate() {
+        let path = dir.join("files").join(&patch.file);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                let span = cx.doc.value(&[Key("patchfile"), Index(i), Key("file")]);
+                cx.emit(
+                    &rules::PATCHFILE_MISSING,
+                    span,
+                    format!("the patchfile `files/{}` cannot be read: {err}", patch.file),
+                    "not found",
+                    "patchfiles live in the port's files/ directory; add it there or remove this [[patchfile]]".into(),
+                );
+                continue;
+            }
+        };
+        let actual = sha256_of(&bytes);
+        if actual != patch.sha256 {
+            let span = cx.doc.value(&[Key("patchfile"), Index(i), Key("sha256")]);
+            cx.emit(
+                &rules::PATCHFILE_SHA256_MISMATCH,
+                span,
+                format!(
+                    "the patchfile `files/{}` has sha256 {actual}, not the pinned {}",
+                    patch.file, patch.sha256
+                ),
+                "does not match the file",
+                format!("if the patch was changed on purpose, review it and pin it: `sha256 = \"{actual}\"`"),
+            );
+        }
+    }
+}
+
+fn component(linter: &Linter, portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
+    let names = match &portfile.build.kind {
+        BuildKind::Standard(which) => {
+            let span = cx.doc.value(&[Key("build"), Key("standard")]);
+            match linter.standard_imports(*which) {
+                Some(ComponentImports::Names(names)) => Some((names.clone(), span)),
+                Some(ComponentImports::Malformed(reason)) => {
+                    cx.emit(
+                        &rules::COMPONENT_MALFORMED,
+                        span,
+                        format!("the standard `{which}` component is not a WebAssembly component: {reason}"),
+                        "unreadable component",
+                        "this is a bug in this build of wport; please report it".into(),
+                    );
+                    None
+                }
+                // Without the standard components' bytes (a library caller
+                // that did not provide them) there is nothing to read.
+                None => None,
+            }
+        }
+        BuildKind::Component { path, sha256 } => {
+            let span = cx.doc.value(&[Key("build"), Key("component")]);
+            match std::fs::read(dir.join(path)) {
+                Err(err) => {
+                    cx.emit(
+                        &rules::COMPONENT_MISSING,
+                        span,
+                        format!("the component `{path}` cannot be read: {err}"),
+                        "not found",
+                        "build the port's crate and commit its component (scripts/build-port-component), \
+                         or use `standard = \"make\"` / `\"autotools\"`"
+                            .into(),
+                    );
+                    None
+                }
+                Ok(bytes) => {
+                    let actual = sha256_of(&bytes);
+                    if actual != *sha256 {
+                        let pin = cx.doc.value(&[Key("build"), Key("component-sha256")]);
+                        cx.emit(
+                            &rules::COMPONENT_SHA256_MISMATCH,
+                            pin,
+                            format!("the component `{path}` has sha256 {actual}, not the pinned {sha256}"),
+                            "does not match the component",
+                            format!(
+                                "`wport build` refuses it; if the component was rebuilt on purpose, \
+                                 review the change and pin it: `component-sha256 = \"{actual}\"`"
+                            ),
+                        );
+                    }
+                    match imports::imports(&bytes) {
+                        Ok(names) => Some((names, span)),
+                        Err(err) => {
+                            cx.emit(
+                                &rules::COMPONENT_MALFORMED,
+                                span,
+                                format!("`{path}`: {err}"),
+                                "not a component",
+                                "build the port's crate for wasm32-wasip2 (scripts/build-port-component) \
+                                 and commit the resulting component"
+                                    .into(),
+                            );
+                            None
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if let Some((names, span)) = names {
+        check_imports(portfile, &names, span, cx);
+    }
+}
+
+/// Code matches manifest, in both directions: every import must be
+/// provided and (for `exec`) granted; and a phase's program grant must be
+/// usable, or it is authority nobody needs.
+fn check_imports(portfile: &Portfile, names: &[String], span: Option<std::ops::Range<usize>>, cx: &mut Cx<'_>) {
+    let granted = portfile.capabilities.grants_any_program();
+    let mut imports_exec = false;
+    for name in names {
+        if name.split('@').next() == Some(imports::EXEC) {
+            imports_exec = true;
+        }
+        match imports::check_one(name, granted) {
+            Ok(()) => {}
+            Err(err @ ImportError::ExecNotGranted { .. }) => cx.emit(
+                &rules::IMPORT_EXEC_UNGRANTED,
+                span.clone(),
+                format!("the component imports `{name}`, but no phase grants a program"),
+                "imports exec",
+                format!(
+                    "`wport build` refuses it ({err}); grant the programs the port runs, e.g. \
+                     `[capabilities.build] programs = [\"make\"]`, or remove the native commands from its code"
+                ),
+            ),
+            Err(err) => cx.emit(
+                &rules::IMPORT_FORBIDDEN,
+                span.clone(),
+                err.to_string(),
+                "forbidden import",
+                "remove the dependency that pulls this interface in; ports get the `wport:port` imports \
+                 and WASI's cli, clocks, filesystem, io and random interfaces, nothing else"
+                    .into(),
+            ),
+        }
+    }
+    if imports_exec {
+        return;
+    }
+    for (phase, grants) in portfile.capabilities.iter() {
+        if grants.programs.is_empty() {
+            continue;
+        }
+        let span = cx.doc.key(&[Key("capabilities"), Key(phase.as_str()), Key("programs")]);
+        cx.emit(
+            &rules::GRANT_NEVER_USED,
+            span,
+            format!(
+                "[capabilities.{phase}] grants {}, but the component does not import `{}`: it can never run a program",
+                list(&grants.programs),
+                imports::EXEC
+            ),
+            "grant never used",
+            format!("remove `programs` from [capabilities.{phase}]: a grant nothing uses is authority a later change could use"),
+        );
+    }
+}
+
+fn grants(portfile: &Portfile, cx: &mut Cx<'_>) {
+    for (phase, grants) in portfile.capabilities.iter() {
+        for (i, program) in grants.programs.iter().enumerate() {
+            let span = cx
+                .doc
+                .value(&[Key("capabilities"), Key(phase.as_str()), Key("programs"), Index(i)]);
+            match classify(program) {
+                Some(Danger::Network) => cx.emit(
+                    &rules::NETWORK_TOOL,
+                    span,
+                    format!("[capabilities.{phase}] may run `{program}`, a network client"),
+                    "network tool",
+                    "builds have no network: declare what the build needs as a [[source]] pinned by sha256 and \
+                     size, and wport fetches and verifies it before any phase runs"
+                        .into(),
+                ),
+                Some(Danger::Privilege) => cx.emit(
+                    &rules::PRIVILEGE_TOOL,
+                    span,
+                    format!("[capabilities.{phase}] may run `{program}`, which changes identity, ownership or mounts"),
+                    "privilege tool",
+                    "the build runs as an unprivileged user into a staging destroot; set modes in WebAssembly \
+                     (guest-sdk `xinstall`, `files.set-mode`), ownership is decided at install time"
+                        .into(),
+                ),
+                Some(Danger::Interpreter) if phase == Phase::PostDestroot => cx.emit(
+                    &rules::INTERPRETER_IN_POST_DESTROOT,
+                    span,
+                    format!(
+                        "[capabilities.post-destroot] may run `{program}`, which runs whatever code it is given"
+                    ),
+                    "interpreter in post-destroot",
+                    "do cleanups of the staged tree in the port's WebAssembly (guest-sdk `delete`, `reinplace`, \
+                     `move_path`): an unquoted variable in a shell cleanup is how the Steam and Bumblebee \
+                     scripts deleted users' files"
+                        .into(),
+                ),
+                Some(Danger::Interpreter) | None => {}
+            }
+        }
+        if grants.allow_loader_env {
+            let span = cx
+                .doc
+                .key(&[Key("capabilities"), Key(phase.as_str()), Key("allow-loader-env")]);
+            let loader: Vec<String> = grants
+                .env
+                .keys()
+                .filter(|k| wport_manifest::rules::is_loader_env(k))
+                .cloned()
+                .collect();
+            cx.emit(
+                &rules::LOADER_ENV_ALLOWED,
+                span,
+                if loader.is_empty() {
+                    format!("[capabilities.{phase}] allows loader variables in env (and sets none)")
+                } else {
+                    format!("[capabilities.{phase}] sets loader variables: {}", list(&loader))
+                },
+                "allow-loader-env",
+                "every program the phase runs, granted toolchain programs included, loads code from these \
+                 variables; keep this only for a test suite running freshly built binaries, and remove it \
+                 when the table sets none"
+                    .into(),
+            );
+        }
+    }
+    let test = portfile.capabilities.phase(Phase::Test);
+    if !portfile.build.test && *test != PhaseGrants::default() {
+        let span = cx.doc.value(&[Key("capabilities"), Key("test")]);
+        cx.emit(
+            &rules::TEST_GRANTS_UNUSED,
+            span,
+            "[capabilities.test] grants capabilities, but the test phase does not run".into(),
+            "test phase disabled",
+            "set `test = true` in [build] to run the test phase, or remove [capabilities.test]".into(),
+        );
+    }
+}
+
+fn list(items: &[String]) -> String {
+    items.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+}

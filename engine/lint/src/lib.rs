@@ -1,0 +1,226 @@
+//! `wport-lint`: everything `wport lint` checks, as a library.
+//!
+//! ```no_run
+//! let diagnostics = wport_lint::lint_tree("ports".as_ref()).unwrap();
+//! for d in &diagnostics {
+//!     eprint!("{}", d.render());
+//! }
+//! ```
+//!
+//! # Code map
+//!
+//! - [`imports`]: reads a component's import names (wasmparser, no
+//!   compilation) and checks them against the Portfile's grants. `wport
+//!   build` calls it before compiling anything; the linter calls it too.
+//! - [`rules`]: the rule catalogue, one stable id and severity per rule,
+//!   documented in docs/LINT.md.
+//! - `check`: the checks of one port: the schema (`wport_manifest`), files
+//!   next to the Portfile (component, patchfiles, local distfiles, their
+//!   pins), the import check in both directions, plain-http sources and
+//!   dangerous grants (`programs` classifies program names).
+//! - `doc`: positions of keys in a Portfile that passed the schema.
+//! - [`diagnostic`]: [`Diagnostic`] and its human, JSON and GitHub forms.
+//! - [`diff`]: the capability diff between two versions of a port.
+//! - `tests/cases/<case>/`: one port per rule with its expected output;
+//!   `WPORT_BLESS=1` rewrites the expectations.
+//!
+//! **Architecture invariant:** this crate never compiles or runs a
+//! component and does not depend on wasmtime: linting a ports tree in CI
+//! must not execute anything the ports contain. It reads files; it never
+//! writes, fetches or spawns.
+
+#![forbid(unsafe_code)]
+
+mod check;
+pub mod diagnostic;
+pub mod diff;
+mod doc;
+pub mod imports;
+mod programs;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wport_manifest::StandardComponent;
+
+pub use diagnostic::Diagnostic;
+pub use rules::{Rule, Severity};
+
+/// The import names of a standard component, decoded once per [`Linter`].
+#[derive(Debug, Clone)]
+enum ComponentImports {
+    Names(Vec<String>),
+    Malformed(String),
+}
+
+/// Lint settings shared by every port of a run.
+///
+/// The standard components (`standard = "make"`...) are compiled into the
+/// `wport` binary, not into this crate; a caller that has them passes their
+/// bytes with [`Linter::standard_component`] so the import check covers
+/// ports that use them. Without them, that check is skipped for those ports
+/// (the `wport lint` command always provides them).
+#[derive(Debug, Clone, Default)]
+pub struct Linter {
+    standard: BTreeMap<StandardComponent, ComponentImports>,
+}
+
+impl Linter {
+    /// A linter with no standard components.
+    pub fn new() -> Linter {
+        Linter::default()
+    }
+
+    /// Provides the bytes of a standard component (its imports are read
+    /// here, once, not per port).
+    pub fn standard_component(mut self, which: StandardComponent, bytes: &[u8]) -> Linter {
+        let imports = match imports::imports(bytes) {
+            Ok(names) => ComponentImports::Names(names),
+            Err(err) => ComponentImports::Malformed(err.to_string()),
+        };
+        self.standard.insert(which, imports);
+        self
+    }
+
+    fn standard_imports(&self, which: StandardComponent) -> Option<&ComponentImports> {
+        self.standard.get(&which)
+    }
+
+    /// Lints the port in `dir` (its `Portfile.toml` and the files it names).
+    /// Diagnostics name the Portfile as `dir/Portfile.toml`.
+    pub fn lint_port(&self, dir: &Path) -> Vec<Diagnostic> {
+        self.lint_portfile(&dir.join("Portfile.toml"))
+    }
+
+    /// Lints the Portfile at `path`; the files it names are looked up in
+    /// its directory.
+    pub fn lint_portfile(&self, path: &Path) -> Vec<Diagnostic> {
+        let file = path.display().to_string();
+        let dir = path.parent().unwrap_or(Path::new("."));
+        match std::fs::read_to_string(path) {
+            Ok(text) => check::port(self, dir, &file, &text),
+            Err(err) => vec![check::unreadable(&file, &err)],
+        }
+    }
+
+    /// Lints the Portfile `text` as if it were `dir/Portfile.toml`, named
+    /// `file` in diagnostics (for tools and benchmarks that hold the text).
+    pub fn lint_text(&self, dir: &Path, file: &str, text: &str) -> Vec<Diagnostic> {
+        check::port(self, dir, file, text)
+    }
+
+    /// Lints every port found by [`find_ports`] below `dir`, in parallel,
+    /// and returns the diagnostics in port order (sorted by path).
+    pub fn lint_tree(&self, dir: &Path) -> std::io::Result<Vec<Diagnostic>> {
+        let ports = find_ports(dir)?;
+        Ok(self.lint_ports(&ports).into_iter().flatten().collect())
+    }
+
+    /// Lints each port directory of `ports`, in parallel; one list of
+    /// diagnostics per port, in the same order.
+    pub fn lint_ports(&self, ports: &[PathBuf]) -> Vec<Vec<Diagnostic>> {
+        par_map(ports, |dir| self.lint_port(dir))
+    }
+
+    /// Lints each Portfile of `portfiles`, in parallel; one list of
+    /// diagnostics per Portfile, in the same order.
+    pub fn lint_portfiles(&self, portfiles: &[PathBuf]) -> Vec<Vec<Diagnostic>> {
+        par_map(portfiles, |path| self.lint_portfile(path))
+    }
+}
+
+/// `items.iter().map(f)`, on every core when there are enough items to be
+/// worth a thread (a Portfile-only port takes tens of microseconds).
+fn par_map<T: Sync, R: Send + Default + Clone>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len() / 16 + 1);
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    // Work stealing by an atomic cursor: ports differ a lot in cost (a
+    // component to hash and decode vs a Portfile alone).
+    let next = AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a lint worker panicked"))
+            .collect()
+    });
+    let mut results = vec![R::default(); items.len()];
+    for (i, r) in done.into_iter().flatten() {
+        results[i] = r;
+    }
+    results
+}
+
+/// Lints the port in `dir` without the standard components (see
+/// [`Linter`]).
+pub fn lint_port(dir: &Path) -> Vec<Diagnostic> {
+    Linter::new().lint_port(dir)
+}
+
+/// Lints every port below `dir` without the standard components (see
+/// [`Linter`]).
+pub fn lint_tree(dir: &Path) -> std::io::Result<Vec<Diagnostic>> {
+    Linter::new().lint_tree(dir)
+}
+
+/// How deep below the tree root [`find_ports`] looks (`ports/<name>` is 1;
+/// a categorised tree `ports/<category>/<name>` is 2).
+const MAX_DEPTH: usize = 6;
+
+/// The port directories below `dir` (and `dir` itself if it holds a
+/// `Portfile.toml`), sorted. A directory holding a `Portfile.toml` is a port
+/// and is not searched further; hidden directories and `target` are
+/// skipped, and symbolic links are not followed, so a link cannot make the
+/// walk leave the tree or loop.
+pub fn find_ports(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut ports = Vec::new();
+    walk(dir, 0, &mut ports)?;
+    ports.sort();
+    Ok(ports)
+}
+
+fn walk(dir: &Path, depth: usize, ports: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(dir.join("Portfile.toml")).is_ok_and(|m| m.is_file()) {
+        ports.push(dir.to_path_buf());
+        return Ok(());
+    }
+    if depth >= MAX_DEPTH {
+        return Ok(());
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // The root must be readable; a subdirectory that is not is skipped.
+        Err(err) if depth == 0 => return Err(err),
+        Err(_) => return Ok(()),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "target" {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            walk(&entry.path(), depth + 1, ports)?;
+        }
+    }
+    Ok(())
+}
