@@ -19,6 +19,7 @@
 #
 # Needs the tarballs: WPORT_REAL_SOURCES=DIR (scripts/fetch-real-sources DIR).
 # Jobs: WPORT_BENCH_JOBS (default 2). Spawn-bench calls: WPORT_BENCH_N (2000).
+# WPORT_BIN: measure this wport binary instead of building the checkout's.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,8 +32,13 @@ prefix=/opt/wport
 src_dir=${WPORT_REAL_SOURCES:?set WPORT_REAL_SOURCES to a directory filled by scripts/fetch-real-sources}
 
 cd "$root"
-cargo build --release --quiet -p wport
-wport=$root/target/release/wport
+# WPORT_BIN: a wport binary to measure instead of building this checkout's.
+if [ -n "${WPORT_BIN:-}" ]; then
+    wport=$WPORT_BIN
+else
+    cargo build --release --quiet -p wport
+    wport=$root/target/release/wport
+fi
 
 scratch=$(mktemp -d /var/tmp/wport-bench-ports.XXXXXX)
 chmod 755 "$scratch"
