@@ -322,15 +322,14 @@ fn check_imports(portfile: &Portfile, names: &[String], span: Option<std::ops::R
         }
         match imports::check_one(name, granted) {
             Ok(()) => {}
-            Err(err @ ImportError::ExecNotGranted { .. }) => cx.emit(
+            Err(ImportError::ExecNotGranted { .. }) => cx.emit(
                 &rules::IMPORT_EXEC_UNGRANTED,
                 span.clone(),
                 format!("the component imports `{name}`, but no phase grants a program"),
                 "imports exec",
-                format!(
-                    "`wport build` refuses it ({err}); grant the programs the port runs, e.g. \
-                     `[capabilities.build] programs = [\"make\"]`, or remove the native commands from its code"
-                ),
+                "`wport build` refuses this component: grant the programs the port runs, e.g. \
+                 `[capabilities.build] programs = [\"make\"]`, or remove the native commands from its code"
+                    .into(),
             ),
             Err(err) => cx.emit(
                 &rules::IMPORT_FORBIDDEN,
