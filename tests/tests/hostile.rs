@@ -574,6 +574,33 @@ fn symlink_trailing_slash() {
 }
 
 #[test]
+fn symlink_bomb() {
+    // Path resolution runs in host code no deadline interrupts, so a hang
+    // would hang the test: run it in a child process with a timeout.
+    in_child_process_within(
+        "symlink_bomb",
+        || {
+            let mut f = Fixture::new("symlink_bomb");
+            println!("FIXTURE_ROOT={}", f.root.display());
+            f.limits.phase_time = Duration::from_secs(5);
+            let report = f.report(Phase::Build);
+            assert_report(
+                &report,
+                &[
+                    "make 30 levels of 4-way links: Ok",
+                    "read /work/bomb/l0/x: Err(FilesystemLoop, os 32)",
+                    "read_dir /work/bomb/l0: Err(FilesystemLoop, os 32)",
+                    "metadata /work/bomb/l0: Err(FilesystemLoop, os 32)",
+                    "files.copy-tree /work/bomb/l0/x -> /work/y: Err(Io: opening the parent directory: Too many levels of symbolic links (os error 40))",
+                ],
+            );
+            f.assert_untouched();
+        },
+        Duration::from_secs(30),
+    );
+}
+
+#[test]
 fn post_destroot_reach() {
     attack(
         "post_destroot_reach",
