@@ -61,6 +61,11 @@ pub fn linter() -> Linter {
 }
 
 pub fn run(args: Args) -> i32 {
+    if args.allow_escalation && args.diff.is_none() {
+        // clap's `requires` is not checked when positional paths are given.
+        eprintln!("error: --allow-escalation only applies to --diff OLD NEW");
+        return exit::USAGE;
+    }
     let linter = linter();
     if let Some(sides) = &args.diff {
         return run_diff(&linter, &sides[0], &sides[1], args.format, args.allow_escalation);
