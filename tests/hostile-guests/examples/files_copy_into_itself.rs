@@ -14,6 +14,17 @@ impl Port for Guest {
             "copy-tree /work/hello-1.0 -> /work/hello-1.0/again",
             files::copy_tree("/work/hello-1.0", "/work/hello-1.0/again"),
         );
+        // The same through an in-root alias, which a check on the path
+        // strings alone does not see.
+        wasi_symlink(&mut r, "hello-1.0", "/work/alias");
+        r.files(
+            "copy-tree /work/hello-1.0 -> /work/alias/again",
+            files::copy_tree("/work/hello-1.0", "/work/alias/again"),
+        );
+        r.files(
+            "copy-tree /work/alias -> /work/hello-1.0/again",
+            files::copy_tree("/work/alias", "/work/hello-1.0/again"),
+        );
         r.finish()
     }
 }

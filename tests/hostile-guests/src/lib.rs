@@ -11,8 +11,9 @@
 //!
 //! ```text
 //! read /etc/passwd: Err(NotFound, os 44)
-//! write /tmp/probe: Err(PermissionDenied, os 2)
-//! files.copy-tree /etc -> /work/etc: Err(Escape)
+//! read_dir /work/..: Err(PermissionDenied, os 63)
+//! connect 127.0.0.1: Err(PermissionDenied, os 2)
+//! copy-tree /etc -> /work/etc: Err(Escape)
 //! ```
 //!
 //! - `std::io` attempts show the `io::ErrorKind` and the raw WASI errno as
@@ -28,7 +29,9 @@
 //! missing step) cannot pass for a denial. Guests that attack a limit (time,
 //! memory, resources) never return: the test asserts the precise
 //! `PhaseError::Limit`; if the limit does not fire, they give up after a
-//! bounded amount of work and return a report saying so.
+//! bounded amount of work and return a report saying so. The exceptions are
+//! the log attacks (`output_flood_*`, `log_forgery`), which return `Ok(())`:
+//! a chatty phase must succeed, and their outcome is in the build log.
 //!
 //! Facts that only the test knows (the host path of the victim directory, a
 //! probe path under `/tmp`, a listener's port) reach the guest as
