@@ -31,7 +31,8 @@ fn main() {
     let session = exec.session(&dirs, &SessionOptions::default()).expect("session");
     let setup = t.elapsed();
 
-    let access = PhaseAccess { sources: DirAccess::ReadOnly, work: DirAccess::ReadWrite, destroot: DirAccess::ReadWrite };
+    // The build phase's access (destroot hidden), as the engine grants it.
+    let access = PhaseAccess { sources: DirAccess::ReadOnly, work: DirAccess::ReadWrite, destroot: DirAccess::None };
     let policy = Policy {
         programs: vec!["true".into()],
         env: BTreeMap::new(),

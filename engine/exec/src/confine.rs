@@ -78,6 +78,7 @@ const STAGE_LANDLOCK: u8 = 5;
 const STAGE_EXEC: u8 = 6;
 const STAGE_NOT_FOUND: u8 = 7;
 const STAGE_SECCOMP: u8 = 8;
+const STAGE_MOUNTS: u8 = 9;
 
 /// Walls a session could not raise (only possible with `allow_unconfined`).
 pub(crate) const MISSING_NET_NS: u8 = 1;
@@ -451,7 +452,7 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
         // Without a pid namespace, orphans would escape to the host's init.
         let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
-    let mut server = CallServer { settings, missing, rulesets: HashMap::new(), sock: &sock, sigchld };
+    let mut server = CallServer { settings, missing, rulesets: HashMap::new(), mount_namespaces: HashMap::new(), sock: &sock, sigchld };
     loop {
         let (msg, fds) = match wire::recv(&sock) {
             Ok(m) => m,
@@ -521,6 +522,9 @@ struct CallServer<'a> {
     /// Landlock rulesets per phase access, built once per session; each
     /// command enforces a duplicate of the matching one.
     rulesets: HashMap<PhaseAccess, RulesetCreated>,
+    /// Mount namespaces narrowed to a phase access (None: the session's own
+    /// view already matches), held open by descriptor and entered per call.
+    mount_namespaces: HashMap<PhaseAccess, Option<OwnedFd>>,
     sock: &'a UnixStream,
     /// SIGCHLD as a descriptor, so one poll waits for the command, orphans,
     /// the deadline and the host at once.
@@ -550,11 +554,27 @@ impl CallServer<'_> {
                 Err(e) => return failed(format!("building the Landlock ruleset: {e}")),
             }
         }
+        if !self.mount_namespaces.contains_key(&call.access) {
+            match narrowed_mount_ns(call.access) {
+                Ok(ns) => {
+                    self.mount_namespaces.insert(call.access, ns);
+                }
+                Err(e) => return failed(format!("preparing the mount view for this phase's access: {e}")),
+            }
+        }
         let ruleset = self.rulesets.get(&call.access);
-        self.run(&call, ruleset, stdout, stderr)
+        let mount_ns = self.mount_namespaces.get(&call.access).and_then(Option::as_ref);
+        self.run(&call, ruleset, mount_ns, stdout, stderr)
     }
 
-    fn run(&self, call: &Call, ruleset: Option<&RulesetCreated>, stdout: OwnedFd, stderr: Option<OwnedFd>) -> Vec<u8> {
+    fn run(
+        &self,
+        call: &Call,
+        ruleset: Option<&RulesetCreated>,
+        mount_ns: Option<&OwnedFd>,
+        stdout: OwnedFd,
+        stderr: Option<OwnedFd>,
+    ) -> Vec<u8> {
         let (err_r, err_w) = match sys::pipe() {
             Ok(p) => p,
             Err(e) => return failed(format!("pipe: {e}")),
@@ -570,7 +590,7 @@ impl CallServer<'_> {
                     libc::close(self.sock.as_raw_fd());
                     libc::close(self.sigchld.as_raw_fd());
                 }
-                in_child(|| command_child(call, ruleset, self.settings, stdout, stderr, err_w))
+                in_child(|| command_child(call, ruleset, mount_ns, self.settings, stdout, stderr, err_w))
             }
             Ok(Forked::Parent(pid)) => pid,
         };
@@ -626,6 +646,7 @@ impl CallServer<'_> {
                 STAGE_STDIO => format!("setting up stdio: {err}"),
                 STAGE_LANDLOCK => format!("entering Landlock: {err}"),
                 STAGE_SECCOMP => format!("installing the seccomp filter: {err}"),
+                STAGE_MOUNTS => format!("narrowing the mounts to the phase's access: {err}"),
                 _ => format!("exec: {err}"),
             };
             return failed(text);
@@ -690,6 +711,7 @@ fn report(err_w: &OwnedFd, stage: u8, e: &io::Error) -> ! {
 fn command_child(
     call: &Call,
     ruleset: Option<&RulesetCreated>,
+    mount_ns: Option<&OwnedFd>,
     settings: &HelperSettings,
     stdout: OwnedFd,
     stderr: Option<OwnedFd>,
@@ -707,6 +729,13 @@ fn command_child(
         if let Err(e) = sys::set_rlimit(res, val) {
             report(&err_w, STAGE_RLIMIT, &e);
         }
+    }
+    // Phase access at mount level too (while we still have the privilege
+    // to change namespaces), so it holds even where Landlock does not.
+    if let Some(ns) = mount_ns
+        && let Err(e) = sys::setns_mount(ns)
+    {
+        report(&err_w, STAGE_MOUNTS, &e);
     }
     if settings.privileged
         && let Err(e) = sys::become_user(settings.identity.uid, settings.identity.gid)
@@ -785,6 +814,75 @@ fn command_child(
         None => report(&err_w, STAGE_NOT_FOUND, &io::Error::from_raw_os_error(libc::ENOENT)),
         Some(e) => report(&err_w, STAGE_EXEC, &e),
     }
+}
+
+/// Build, once per phase access, a copy of the session's mount namespace
+/// narrowed by [`narrow_mounts`], and keep it alive by descriptor: entering
+/// it per call costs a `setns`, where creating and tearing down a namespace
+/// per call was measured at +1 ms.
+fn narrowed_mount_ns(access: PhaseAccess) -> io::Result<Option<OwnedFd>> {
+    if mount_changes(access).is_empty() {
+        return Ok(None);
+    }
+    let (ours, theirs) = UnixStream::pair()?;
+    // SAFETY: the session init is single-threaded; the child only narrows
+    // its own mounts, sends one descriptor and _exits.
+    match unsafe { sys::fork() }? {
+        Forked::Child => in_child(|| {
+            drop(ours);
+            let result = narrow_mounts(access).and_then(|()| std::fs::File::open("/proc/self/ns/mnt"));
+            let _ = match result {
+                Ok(ns) => wire::send(&theirs, &[0], &[ns.as_raw_fd()]),
+                Err(e) => wire::send(&theirs, e.to_string().as_bytes(), &[]),
+            };
+            sys::exit_now(0)
+        }),
+        Forked::Parent(pid) => {
+            drop(theirs);
+            let got = wire::recv(&ours);
+            let _ = sys::waitpid(pid);
+            let (msg, mut fds) = got?;
+            match fds.pop() {
+                Some(fd) => Ok(Some(fd)),
+                None => Err(io::Error::other(String::from_utf8_lossy(&msg).into_owned())),
+            }
+        }
+    }
+}
+
+fn mount_changes(access: PhaseAccess) -> Vec<(&'static str, DirAccess)> {
+    // Mount-level view of the session: sources ro, work and destroot rw.
+    [
+        ("/sources", access.sources, DirAccess::ReadOnly),
+        ("/work", access.work, DirAccess::ReadWrite),
+        ("/destroot", access.destroot, DirAccess::ReadWrite),
+    ]
+    .into_iter()
+    .filter(|(_, want, have)| want != have)
+    .map(|(path, want, _)| (path, want))
+    .collect()
+}
+
+/// Give the command a private copy of the build's mount namespace in which
+/// the build directories are exactly as the phase may use them: absent
+/// (unmounted, leaving an empty directory of the read-only root) or
+/// read-only. The session's own mounts are untouched.
+fn narrow_mounts(access: PhaseAccess) -> io::Result<()> {
+    let changes = mount_changes(access);
+    sys::unshare(libc::CLONE_NEWNS)?;
+    sys::mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    for (path, want) in changes {
+        let path = Path::new(path);
+        match want {
+            DirAccess::None => sys::umount_detach(path)?,
+            DirAccess::ReadOnly => {
+                let keep = sys::preserved_mount_flags(path)?;
+                sys::mount(None, path, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep, None)?
+            }
+            DirAccess::ReadWrite => {}
+        }
+    }
+    Ok(())
 }
 
 /// Landlock ruleset for one phase, with paths as seen inside the sandbox.

@@ -52,6 +52,12 @@ pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
     cvt(unsafe { libc::unshare(flags) }).map(drop)
 }
 
+/// Enter the mount namespace `ns` (root and cwd move to its root).
+pub(crate) fn setns_mount(ns: &OwnedFd) -> io::Result<()> {
+    // SAFETY: setns on a namespace descriptor we hold.
+    cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNS) }).map(drop)
+}
+
 pub(crate) fn mount(
     source: Option<&Path>,
     target: &Path,

@@ -33,10 +33,17 @@ fn explicit_opt_out_is_loud_and_keeps_the_other_walls() {
     assert!(log.contains("WARNING: running WITHOUT Landlock"), "{log}");
     assert!(log.contains("Read-only file system") && log.contains("No such file"), "{log}");
     assert_eq!(snapshot(&f.victims), before);
-    // What is lost: per-phase narrowing. A read-only phase can write /work,
-    // which the mount (rw for the whole build) allows. Documented in
-    // docs/CONFINEMENT.md.
+    // Per-phase narrowing still holds at mount level: a read-only /work is
+    // a read-only mount, a hidden /destroot is not mounted at all.
+    std::fs::write(f.dirs.destroot.join("installed"), b"x").unwrap();
     let ro = PhaseAccess { sources: DirAccess::ReadOnly, work: DirAccess::ReadOnly, destroot: DirAccess::None };
-    let o = f.session.run(&ro, &policy(&["touch"]), &req("touch", &["/work/x"], "/work"), &mut Vec::new()).unwrap();
-    assert!(o.status.success());
+    let mut log = Vec::new();
+    let o = f
+        .session
+        .run(&ro, &policy(&["sh"]), &req("sh", &["-c", "touch /work/x; ls -A /destroot; echo end"], "/work"), &mut log)
+        .unwrap();
+    let log = String::from_utf8_lossy(&log);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "end\n", "{log}");
+    assert!(log.contains("touch: cannot touch '/work/x': Read-only file system"), "{log}");
+    assert!(!f.dirs.work.join("x").exists());
 }
