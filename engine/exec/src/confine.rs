@@ -441,9 +441,6 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
     // Nothing the build runs may ptrace or read us, even with the same uid.
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
     let _ = sys::prctl(libc::PR_SET_NAME, c"wport-session".as_ptr() as libc::c_ulong);
-    if wire::send(&sock, &Encoder::default().u8(REPLY_OK).u8(missing).finish(), &[]).is_err() {
-        sys::exit_now(0);
-    }
     let sigchld = match sys::sigchld_fd() {
         Ok(fd) => fd,
         Err(e) => send_unavailable(&sock, &format!("signalfd: {e}")),
@@ -451,6 +448,9 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
     if missing & MISSING_PID_NS != 0 {
         // Without a pid namespace, orphans would escape to the host's init.
         let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+    if wire::send(&sock, &Encoder::default().u8(REPLY_OK).u8(missing).finish(), &[]).is_err() {
+        sys::exit_now(0);
     }
     let mut server = CallServer { settings, missing, rulesets: HashMap::new(), mount_namespaces: HashMap::new(), sock: &sock, sigchld };
     loop {

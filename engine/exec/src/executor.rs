@@ -290,7 +290,9 @@ impl Session {
     /// stderr go to `sink`, capped; an audit line follows them.
     ///
     /// A non-zero exit is an `Ok(Outcome)`; `Err` means the call was refused
-    /// or could not complete (see [`ExecError`]).
+    /// or could not complete (see [`ExecError`]). Calls of one session run one
+    /// at a time (concurrent callers wait); when a call ends, every process it
+    /// started has been killed.
     pub fn run(
         &self,
         access: &PhaseAccess,
