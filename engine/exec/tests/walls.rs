@@ -411,3 +411,14 @@ fn kernel_interfaces_outside_a_build_are_filtered() {
     let (code, out, log) = sh(&f, "echo a | cat | tr a b; (sleep 0 &) ; wait; echo $(echo nested)");
     assert_eq!((code, out.as_str()), (0, "b\nnested\n"), "{log}");
 }
+
+#[test]
+fn a_session_outlives_its_executor_and_ends_cleanly() {
+    let Fixture { tmp, dirs, victims, exec, session } = fixture();
+    drop(exec);
+    let mut log = Vec::new();
+    let o = session.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "echo still here"], "/work"), &mut log).unwrap();
+    assert_eq!(o.stdout, b"still here\n");
+    drop(session);
+    let _ = (tmp, dirs, victims);
+}
