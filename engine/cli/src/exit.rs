@@ -7,6 +7,10 @@
 //! | 2 | usage error: bad arguments, malformed Portfile |
 //! | 3 | a security check refused the input (signature, capability, path escape) |
 //! | 4 | a sandbox limit stopped a phase (time, memory, resources) |
+//!
+//! `wport lint` uses 0 (no errors), 1 (errors found; warnings with
+//! `--deny-warnings`; with `--diff`, a capability gained without
+//! `--allow-escalation`) and 2 (usage); see docs/LINT.md.
 
 pub const SUCCESS: i32 = 0;
 pub const FAILURE: i32 = 1;
