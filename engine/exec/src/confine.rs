@@ -304,6 +304,41 @@ fn bind(src: &Path, dst: &Path, readonly: bool, extra: libc::c_ulong) -> io::Res
     sys::mount(None, dst, None, libc::MS_BIND | libc::MS_REMOUNT | keep | ro | extra, None)
 }
 
+/// Undo mountinfo's octal escapes (`\040` for a space).
+fn unescape_mountinfo(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Bind a host tree read-only with its submounts (a separate /usr/local, say),
+/// remounting every one of them read-only.
+fn bind_tree_ro(src: &Path, dst: &Path, extra: libc::c_ulong) -> io::Result<()> {
+    sys::mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None)?;
+    let root = dst.to_string_lossy().into_owned();
+    let info = std::fs::read_to_string("/oldroot/proc/self/mountinfo")?;
+    for line in info.lines() {
+        let Some(field) = line.split(' ').nth(4) else { continue };
+        let mount_point = unescape_mountinfo(field);
+        if mount_point == root || mount_point.starts_with(&format!("{root}/")) {
+            let mp = Path::new(&mount_point);
+            let keep = sys::preserved_mount_flags(mp)?;
+            sys::mount(None, mp, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep | extra, None)?;
+        }
+    }
+    Ok(())
+}
+
 fn passwd(settings: &HelperSettings) -> (String, String) {
     let (uid, gid) = if settings.privileged {
         (settings.identity.uid, settings.identity.gid)
@@ -348,7 +383,7 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
             std::os::unix::fs::symlink(std::fs::read_link(&host)?, nr.join(name))?;
         } else if meta.is_dir() {
             mkdir(&nr.join(name), 0o755)?;
-            bind(&host, &nr.join(name), true, libc::MS_NOSUID | libc::MS_NODEV)?;
+            bind_tree_ro(&host, &nr.join(name), libc::MS_NOSUID | libc::MS_NODEV)?;
         }
     }
 
@@ -939,4 +974,15 @@ fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated
         created = created.add_rules(path_beneath_rules([path], rights))?;
     }
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(super::unescape_mountinfo("/newroot/usr/my\\040disk"), "/newroot/usr/my disk");
+        assert_eq!(super::unescape_mountinfo("/a\\134b"), "/a\\b");
+        assert_eq!(super::unescape_mountinfo("/plain"), "/plain");
+        assert_eq!(super::unescape_mountinfo("/trailing\\04"), "/trailing\\04");
+    }
 }
