@@ -267,8 +267,13 @@ impl Layout {
     /// Create a clean build directory, removing what an earlier build of the
     /// same port left (std's remove_dir_all does not follow symlinks).
     fn fresh(dir: &Path) -> anyhow::Result<Layout> {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir)
+        if std::fs::symlink_metadata(dir).is_ok() {
+            // Not std's remove_dir_all: a guest can leave a directory chain
+            // deep enough to exhaust a recursive removal's stack or
+            // descriptors, and the port could then never be rebuilt.
+            let handle = open_dir(dir)?;
+            wport_sandbox::files::empty_dir(&handle)
+                .and_then(|()| std::fs::remove_dir(dir))
                 .with_context(|| format!("removing the previous build in {}", dir.display()))?;
         }
         let layout = Layout {

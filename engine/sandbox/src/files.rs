@@ -201,7 +201,7 @@ impl PhaseFiles {
                 continue;
             }
             if let Some(dir) = dir {
-                purge(dir, Path::new(root.guest_path()), 0, &mut removed);
+                purge(dir, Path::new(root.guest_path()), &mut removed);
             }
         }
         removed
@@ -381,7 +381,14 @@ fn copy_entry(
         rustix::fs::fchmod(&to, Mode::from_raw_mode(mode & 0o1777))
             .map_err(|e| walk_err(dst, "setting the mode", e.into()))?;
     } else if ty.is_file() {
-        let from = rustix::fs::openat(src_dir, src, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        // NONBLOCK: should the entry have been swapped for a FIFO since it was
+        // listed, opening it must not block the host thread.
+        let from = rustix::fs::openat(
+            src_dir,
+            src,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
             .map_err(|e| walk_err(src, "opening", e.into()))?;
         let mode = rustix::fs::fstat(&from)
             .map_err(|e| walk_err(src, "reading", e.into()))?
@@ -409,20 +416,90 @@ fn copy_entry(
     Ok(())
 }
 
-fn purge(dir: &Dir, at: &Path, depth: usize, removed: &mut Vec<String>) {
-    let Ok(entries) = dir.entries() else { return };
-    for entry in entries.flatten() {
-        let Ok(ty) = entry.file_type() else { continue };
-        let name = entry.file_name();
-        if ty.is_dir() {
-            if depth + 1 < MAX_DEPTH
-                && let Ok(sub) = open_dir_nofollow(dir, Path::new(&name))
-            {
-                purge(&sub, &at.join(&name), depth + 1, removed);
+/// Remove everything inside `root` (not `root` itself), however deep the
+/// tree, holding one directory descriptor at a time and never following a
+/// symlink. The engine cleans a previous build with it: a guest can build a
+/// directory chain far deeper than a recursive removal survives.
+pub fn empty_dir(root: &Dir) -> io::Result<()> {
+    let mut current = root.try_clone()?;
+    let mut depth = 0usize;
+    loop {
+        // Remove what can be removed here; descend into the first directory.
+        let mut descend = None;
+        for entry in current.entries()? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if entry.file_type()?.is_dir() {
+                if current.remove_dir(&name).is_err() {
+                    descend = Some(name);
+                    break;
+                }
+            } else {
+                current.remove_file(&name)?;
             }
-        } else if !ty.is_file() && !ty.is_symlink() && dir.remove_file(&name).is_ok() {
-            removed.push(at.join(&name).to_string_lossy().into_owned());
         }
+        match descend {
+            Some(name) => {
+                // A guest may have made it read-only (`set-mode 0555`).
+                let _ = rustix::fs::chmodat(&current, Path::new(&name), Mode::from_raw_mode(0o700), AtFlags::empty());
+                current = open_dir_nofollow(&current, Path::new(&name))
+                    .map_err(|e| io::Error::other(e.message))?;
+                depth += 1;
+            }
+            None if depth == 0 => return Ok(()),
+            None => {
+                // This directory is empty now: climb and remove it.
+                current = open_dir_nofollow(&current, Path::new(".."))
+                    .map_err(|e| io::Error::other(e.message))?;
+                depth -= 1;
+            }
+        }
+    }
+}
+
+/// Walk a whole tree, however deep, holding one directory descriptor at a
+/// time (descend by name without following links, climb back through `..`),
+/// and remove every entry that is not a file, directory or symlink.
+fn purge(root: &Dir, at: &Path, removed: &mut Vec<String>) {
+    /// List `dir`: remove special entries, return the subdirectories.
+    fn scan(dir: &Dir, at: &Path, removed: &mut Vec<String>) -> Vec<std::ffi::OsString> {
+        let mut subdirs = Vec::new();
+        let Ok(entries) = dir.entries() else { return subdirs };
+        for entry in entries.flatten() {
+            let Ok(ty) = entry.file_type() else { continue };
+            let name = entry.file_name();
+            if ty.is_dir() {
+                subdirs.push(name);
+            } else if !ty.is_file() && !ty.is_symlink() && dir.remove_file(&name).is_ok() {
+                removed.push(at.join(&name).to_string_lossy().into_owned());
+            }
+        }
+        subdirs
+    }
+    let Ok(mut current) = root.try_clone() else { return };
+    let mut path = at.to_path_buf();
+    let mut pending = vec![scan(&current, &path, removed)];
+    while let Some(level) = pending.last_mut() {
+        if let Some(name) = level.pop() {
+            if let Ok(sub) = open_dir_nofollow(&current, Path::new(&name)) {
+                current = sub;
+                path.push(&name);
+                let next = scan(&current, &path, removed);
+                pending.push(next);
+            }
+            continue;
+        }
+        pending.pop();
+        if pending.is_empty() {
+            break;
+        }
+        // We entered this directory by name without following a link, and
+        // nothing else runs during the sweep, so `..` is where we came from.
+        match open_dir_nofollow(&current, Path::new("..")) {
+            Ok(parent) => current = parent,
+            Err(_) => return,
+        }
+        path.pop();
     }
 }
 

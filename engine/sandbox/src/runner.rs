@@ -302,6 +302,7 @@ impl Sandbox {
             table,
             limiter: Limiter {
                 memory_bytes: spec.limits.memory_bytes,
+                used: 0,
                 hit: None,
             },
             spec: spec.clone(),
@@ -490,24 +491,29 @@ impl WasiView for HostState {
 }
 
 /// Memory limiter that records which limit was hit, so the trap it causes
-/// can be reported precisely.
+/// can be reported precisely. The cap is on the sum of all linear memories
+/// of the store, so a component cannot multiply it by declaring many.
 pub(crate) struct Limiter {
     memory_bytes: usize,
+    /// Bytes of linear memory the store holds now.
+    used: usize,
     pub(crate) hit: Option<(LimitKind, String)>,
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
     fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        let total = self.used.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_bytes {
             self.hit = Some((
                 LimitKind::Memory,
                 format!(
-                    "linear memory would grow from {current} to {desired} bytes; the cap is {}",
+                    "linear memory would grow to {total} bytes in all; the cap is {}",
                     self.memory_bytes
                 ),
             ));
             return Err(wasmtime::Error::msg("memory limit exceeded"));
         }
+        self.used = total;
         Ok(true)
     }
 
@@ -530,6 +536,6 @@ impl wasmtime::ResourceLimiter for Limiter {
         64
     }
     fn memories(&self) -> usize {
-        64
+        16
     }
 }
