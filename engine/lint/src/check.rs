@@ -10,6 +10,7 @@ use wport_manifest::{BuildKind, ErrorKind, ManifestError, Phase, PhaseGrants, Po
 
 use crate::diagnostic::Diagnostic;
 use crate::doc::{Doc, Index, Key};
+use crate::files::{FILE_LIMIT, Refused, read_in_port};
 use crate::imports::{self, ImportError};
 use crate::programs::{Danger, classify};
 use crate::rules::{self, Rule};
@@ -48,7 +49,7 @@ pub(crate) fn port(linter: &Linter, dir: &Path, file: &str, text: &str) -> Vec<D
 }
 
 /// A Portfile that could not be read.
-pub(crate) fn unreadable(file: &str, err: &std::io::Error) -> Diagnostic {
+pub(crate) fn unreadable(file: &str, err: &dyn std::fmt::Display) -> Diagnostic {
     Diagnostic::new(&rules::UNREADABLE_PORTFILE, file, format!("cannot read {file}: {err}"))
         .help("check that the port directory contains a readable Portfile.toml")
 }
@@ -170,16 +171,20 @@ fn https_help(url: &str) -> String {
 
 fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize, cx: &mut Cx<'_>) {
     let span = cx.doc.value(&[Key("source"), Index(i), Key("url")]);
-    let bytes = match std::fs::read(dir.join(rel)) {
+    let bytes = match read_in_port(dir, rel, size) {
         Ok(bytes) => bytes,
-        Err(err) => {
+        Err(Refused::TooLarge { .. }) => {
             cx.emit(
-                &rules::DISTFILE_MISSING,
+                &rules::DISTFILE_MISMATCH,
                 span,
-                format!("the distfile `{rel}` cannot be read from the port directory: {err}"),
-                "not found",
-                "add the file next to the Portfile, or use a remote URL".into(),
+                format!("the distfile `{rel}` is larger than the pinned {size} bytes"),
+                "does not match its pin",
+                "if the new file is intended, review the change and pin its sha256 and size".into(),
             );
+            return;
+        }
+        Err(refused) => {
+            refused_file(cx, &rules::DISTFILE_MISSING, span, &format!("the distfile `{rel}`"), &refused);
             return;
         }
     };
@@ -201,20 +206,41 @@ fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize,
     }
 }
 
+/// A file the Portfile names could not be read: `missing` when it is
+/// absent or unreadable, `port-file-refused` when it is a link, a special
+/// file or too large.
+fn refused_file(cx: &mut Cx<'_>, missing: &Rule, span: Option<std::ops::Range<usize>>, what: &str, refused: &Refused) {
+    match refused {
+        Refused::NotFound | Refused::Io(_) => {
+            let help = if missing.id == rules::PATCHFILE_MISSING.id {
+                "patchfiles live in the port's files/ directory; add it there or remove this [[patchfile]]"
+            } else if missing.id == rules::COMPONENT_MISSING.id {
+                "build the port's crate and commit its component (scripts/build-port-component), \
+                 or use `standard = \"make\"` / `\"autotools\"`"
+            } else {
+                "add the file next to the Portfile, or use a remote URL"
+            };
+            cx.emit(missing, span, format!("{what} cannot be read: {refused}"), "not found", help.into());
+        }
+        Refused::Link { .. } | Refused::NotRegular { .. } | Refused::TooLarge { .. } => cx.emit(
+            &rules::PORT_FILE_REFUSED,
+            span,
+            format!("{what} is refused: {refused}"),
+            "not a regular file in the port",
+            "commit the file itself: lint follows no link and opens no special file in a port directory, \
+             so a pull request cannot make CI read a host file or block on a FIFO"
+                .into(),
+        ),
+    }
+}
+
 fn patchfiles(portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
     for (i, patch) in portfile.patchfiles.iter().enumerate() {
-        let path = dir.join("files").join(&patch.file);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_in_port(dir, &format!("files/{}", patch.file), FILE_LIMIT) {
             Ok(bytes) => bytes,
-            Err(err) => {
+            Err(refused) => {
                 let span = cx.doc.value(&[Key("patchfile"), Index(i), Key("file")]);
-                cx.emit(
-                    &rules::PATCHFILE_MISSING,
-                    span,
-                    format!("the patchfile `files/{}` cannot be read: {err}", patch.file),
-                    "not found",
-                    "patchfiles live in the port's files/ directory; add it there or remove this [[patchfile]]".into(),
-                );
+                refused_file(cx, &rules::PATCHFILE_MISSING, span, &format!("the patchfile `files/{}`", patch.file), &refused);
                 continue;
             }
         };
@@ -258,17 +284,9 @@ fn component(linter: &Linter, portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) 
         }
         BuildKind::Component { path, sha256 } => {
             let span = cx.doc.value(&[Key("build"), Key("component")]);
-            match std::fs::read(dir.join(path)) {
-                Err(err) => {
-                    cx.emit(
-                        &rules::COMPONENT_MISSING,
-                        span,
-                        format!("the component `{path}` cannot be read: {err}"),
-                        "not found",
-                        "build the port's crate and commit its component (scripts/build-port-component), \
-                         or use `standard = \"make\"` / `\"autotools\"`"
-                            .into(),
-                    );
+            match read_in_port(dir, path, FILE_LIMIT) {
+                Err(refused) => {
+                    refused_file(cx, &rules::COMPONENT_MISSING, span, &format!("the component `{path}`"), &refused);
                     None
                 }
                 Ok(bytes) => {

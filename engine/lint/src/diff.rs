@@ -23,7 +23,7 @@ use serde::Serialize;
 use wport_manifest::{BuildKind, Phase, PhaseGrants, Portfile};
 
 use crate::diagnostic::Diagnostic;
-use crate::{ComponentImports, Linter, check, imports, rules};
+use crate::{ComponentImports, Linter, check, files, imports, rules};
 
 /// Whether an entry widens, narrows or only changes what the port does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -140,7 +140,9 @@ impl Side {
             path.to_path_buf()
         };
         let file = portfile_path.display().to_string();
-        let text = std::fs::read_to_string(&portfile_path).map_err(|err| vec![check::unreadable(&file, &err)])?;
+        let bytes = files::read_regular(&portfile_path, &file, files::PORTFILE_LIMIT)
+            .map_err(|refused| vec![check::unreadable(&file, &refused)])?;
+        let text = String::from_utf8(bytes).map_err(|_| vec![check::unreadable(&file, &"it is not UTF-8 text")])?;
         let portfile = Portfile::check(&text, &file).map_err(|errors| {
             let text = std::sync::Arc::from(text.as_str());
             errors
@@ -162,7 +164,7 @@ impl Side {
             },
             BuildKind::Component { path: rel, .. } => {
                 let dir = portfile_path.parent().unwrap_or(Path::new("."));
-                let bytes = std::fs::read(dir.join(rel)).map_err(|err| {
+                let bytes = files::read_in_port(dir, rel, files::FILE_LIMIT).map_err(|err| {
                     vec![Diagnostic::new(
                         &rules::COMPONENT_MISSING,
                         &file,

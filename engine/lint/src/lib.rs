@@ -19,6 +19,8 @@
 //!   pins), the import check in both directions, plain-http sources and
 //!   dangerous grants (`programs` classifies program names).
 //! - `doc`: positions of keys in a Portfile that passed the schema.
+//! - `files`: reads the files a Portfile names without following links or
+//!   opening special files (the port directory is untrusted in CI).
 //! - [`diagnostic`]: [`Diagnostic`] and its human, JSON and GitHub forms.
 //! - [`diff`]: the capability diff between two versions of a port.
 //! - `tests/cases/<case>/`: one port per rule with its expected output;
@@ -35,6 +37,7 @@ mod check;
 pub mod diagnostic;
 pub mod diff;
 mod doc;
+mod files;
 pub mod imports;
 mod programs;
 pub mod rules;
@@ -99,9 +102,12 @@ impl Linter {
     pub fn lint_portfile(&self, path: &Path) -> Vec<Diagnostic> {
         let file = path.display().to_string();
         let dir = path.parent().unwrap_or(Path::new("."));
-        match std::fs::read_to_string(path) {
-            Ok(text) => check::port(self, dir, &file, &text),
-            Err(err) => vec![check::unreadable(&file, &err)],
+        match files::read_regular(path, &file, files::PORTFILE_LIMIT) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => check::port(self, dir, &file, &text),
+                Err(_) => vec![check::unreadable(&file, &"it is not UTF-8 text")],
+            },
+            Err(refused) => vec![check::unreadable(&file, &refused)],
         }
     }
 

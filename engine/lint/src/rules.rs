@@ -97,6 +97,10 @@ pub const PATCHFILE_MISSING: Rule = error("patchfile-missing", "a [[patchfile]] 
 pub const PATCHFILE_SHA256_MISMATCH: Rule =
     error("patchfile-sha256-mismatch", "a patchfile does not match its sha256");
 pub const DISTFILE_MISSING: Rule = error("distfile-missing", "a local [[source]] is not in the port directory");
+pub const PORT_FILE_REFUSED: Rule = error(
+    "port-file-refused",
+    "a file the Portfile names is a symbolic link, not a regular file, or too large to check",
+);
 pub const DISTFILE_MISMATCH: Rule = error("distfile-mismatch", "a local distfile does not match its sha256 or size");
 
 // --- Code matches manifest ------------------------------------------------------
@@ -157,6 +161,7 @@ pub const ALL: &[Rule] = &[
     PATCHFILE_SHA256_MISMATCH,
     DISTFILE_MISSING,
     DISTFILE_MISMATCH,
+    PORT_FILE_REFUSED,
     IMPORT_EXEC_UNGRANTED,
     IMPORT_FORBIDDEN,
     GRANT_NEVER_USED,
