@@ -68,6 +68,9 @@ fn a_portfile_path_and_several_paths_are_accepted() {
     ]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("2 ports checked, 0 errors"), "{stdout}");
+    // A port named twice is linted once.
+    let summary = |out: String| out.lines().last().unwrap_or_default().to_owned();
+    assert_eq!(summary(lint(&["ports", "ports/hello"]).1), summary(lint(&["ports"]).1));
 }
 
 #[test]

@@ -88,6 +88,9 @@ pub fn run(args: Args) -> i32 {
             }
         }
     }
+    // `wport lint ports ports/hello` lints hello once.
+    let mut seen = std::collections::HashSet::new();
+    portfiles.retain(|p| seen.insert(p.clone()));
     let results: Vec<Diagnostic> = linter.lint_portfiles(&portfiles).into_iter().flatten().collect();
 
     let errors = results.iter().filter(|d| d.is_error()).count();
