@@ -9,7 +9,7 @@
 //! 2. **session init** — one per build: pid 1 of fresh (user,) mount, network,
 //!    pid, ipc and uts namespaces. Builds the mount tree once (the guest's
 //!    paths, the toolchain read-only, a minimal /etc, device nodes, private
-//!    /tmp and /proc), pivots into it, brings loopback up, then serves calls:
+//!    /tmp, /dev/shm and /proc), pivots into it, brings loopback up, then serves calls:
 //!    it forks the command, reaps it and every orphan, and at the end of each
 //!    call (or at its timeout) clears the namespace with `kill(-1, SIGKILL)`,
 //!    which from pid 1 reaches every process of the build, setsid()'d or not,
@@ -429,6 +429,17 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
     {
         std::os::unix::fs::symlink(target, dev.join(link))?;
     }
+
+    // POSIX shared memory and semaphores (sem_open, shm_open) live here.
+    let shm = dev.join("shm");
+    mkdir(&shm, 0o1777)?;
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        &shm,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        Some("mode=1777,size=64m"),
+    )?;
 
     let tmp = nr.join("tmp");
     mkdir(&tmp, 0o1777)?;
@@ -968,7 +979,7 @@ fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated
     let dev_access = AccessFs::ReadFile | AccessFs::WriteFile | (AccessFs::from_file(abi) & AccessFs::IoctlDev);
     created = created.add_rules(path_beneath_rules(&devs, dev_access))?;
     created = created.add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
-    created = created.add_rules(path_beneath_rules(["/tmp"], all))?;
+    created = created.add_rules(path_beneath_rules(["/tmp", "/dev/shm"], all))?;
     for (path, a) in [("/sources", access.sources), ("/work", access.work), ("/destroot", access.destroot)] {
         let rights = match a {
             DirAccess::None => continue,

@@ -13,3 +13,11 @@ fn the_child_sees_the_guest_paths_as_the_build_user() {
         "wport\n65534\n/work\nwport\n/destroot\n/sources\n/tmp\n/work\nwork-writable\nsources-readonly\n"
     );
 }
+
+#[test]
+fn private_tmp_and_shm_are_writable() {
+    let f = fixture();
+    let (code, out, log) = sh(&f, "echo a > /tmp/t && cat /tmp/t && echo b > /dev/shm/s && cat /dev/shm/s && echo c > /dev/null && head -c 4 /dev/urandom | wc -c");
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(out, "a\nb\n4\n");
+}
