@@ -10,7 +10,7 @@ use wport_manifest::{BuildKind, ErrorKind, ManifestError, Phase, PhaseGrants, Po
 
 use crate::diagnostic::Diagnostic;
 use crate::doc::{Doc, Index, Key};
-use crate::files::{FILE_LIMIT, Refused, read_in_port};
+use crate::files::{FILE_LIMIT, Refused, hash_in_port, read_in_port};
 use crate::imports::{self, ImportError};
 use crate::programs::{Danger, classify};
 use crate::rules::{self, Rule};
@@ -171,8 +171,8 @@ fn https_help(url: &str) -> String {
 
 fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize, cx: &mut Cx<'_>) {
     let span = cx.doc.value(&[Key("source"), Index(i), Key("url")]);
-    let bytes = match read_in_port(dir, rel, size) {
-        Ok(bytes) => bytes,
+    let (actual, len) = match hash_in_port(dir, rel, size) {
+        Ok(found) => found,
         Err(Refused::TooLarge { .. }) => {
             cx.emit(
                 &rules::DISTFILE_MISMATCH,
@@ -188,19 +188,16 @@ fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize,
             return;
         }
     };
-    let actual = sha256_of(&bytes);
-    if actual != sha256 || bytes.len() as u64 != size {
+    if actual != sha256 || len != size {
         cx.emit(
             &rules::DISTFILE_MISMATCH,
             span,
             format!(
-                "the distfile `{rel}` is {} bytes with sha256 {actual}; the Portfile pins {size} bytes with sha256 {sha256}",
-                bytes.len()
+                "the distfile `{rel}` is {len} bytes with sha256 {actual}; the Portfile pins {size} bytes with sha256 {sha256}"
             ),
             "does not match its pin",
             format!(
-                "if the new file is intended, review the change and pin it: `sha256 = \"{actual}\"`, `size = {}`",
-                bytes.len()
+                "if the new file is intended, review the change and pin it: `sha256 = \"{actual}\"`, `size = {len}`"
             ),
         );
     }
@@ -236,15 +233,14 @@ fn refused_file(cx: &mut Cx<'_>, missing: &Rule, span: Option<std::ops::Range<us
 
 fn patchfiles(portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
     for (i, patch) in portfile.patchfiles.iter().enumerate() {
-        let bytes = match read_in_port(dir, &format!("files/{}", patch.file), FILE_LIMIT) {
-            Ok(bytes) => bytes,
+        let actual = match hash_in_port(dir, &format!("files/{}", patch.file), FILE_LIMIT) {
+            Ok((actual, _)) => actual,
             Err(refused) => {
                 let span = cx.doc.value(&[Key("patchfile"), Index(i), Key("file")]);
                 refused_file(cx, &rules::PATCHFILE_MISSING, span, &format!("the patchfile `files/{}`", patch.file), &refused);
                 continue;
             }
         };
-        let actual = sha256_of(&bytes);
         if actual != patch.sha256 {
             let span = cx.doc.value(&[Key("patchfile"), Index(i), Key("sha256")]);
             cx.emit(

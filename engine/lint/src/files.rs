@@ -14,10 +14,12 @@ use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
 use rustix::fs::OFlags;
+use sha2::{Digest as _, Sha256};
+use wport_manifest::Sha256Hex;
 
 /// Largest Portfile read (real ones are a few kilobytes).
 pub(crate) const PORTFILE_LIMIT: u64 = 4 << 20;
-/// Largest component or patchfile read.
+/// Largest component or patchfile read (and hashed).
 pub(crate) const FILE_LIMIT: u64 = 256 << 20;
 
 /// Why a file was not read.
@@ -71,10 +73,10 @@ fn io(err: std::io::Error) -> Refused {
     }
 }
 
-/// Reads `rel` (a `/`-separated path the schema already checked: relative,
-/// no `..`) below `dir`, following no link on the way, at most `limit`
-/// bytes.
-pub(crate) fn read_in_port(dir: &Path, rel: &str, limit: u64) -> Result<Vec<u8>, Refused> {
+/// Opens `rel` (a `/`-separated path the schema already checked: relative,
+/// no `..`) below `dir`, following no link on the way; returns the open
+/// regular file and its length.
+fn open_in_port(dir: &Path, rel: &str) -> Result<(File, u64), Refused> {
     let mut path = dir.to_path_buf();
     let mut at = String::new();
     let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
@@ -94,13 +96,12 @@ pub(crate) fn read_in_port(dir: &Path, rel: &str, limit: u64) -> Result<Vec<u8>,
             return Err(Refused::NotRegular { at, kind: kind(ty) });
         }
     }
-    read_regular(&path, &at, limit)
+    open_regular(&path, &at)
 }
 
-/// Opens `path` (its last component not followed if a link) and reads it
-/// if it is a regular file of at most `limit` bytes. `at` names it in
-/// errors.
-pub(crate) fn read_regular(path: &Path, at: &str, limit: u64) -> Result<Vec<u8>, Refused> {
+/// Opens `path` (its last component not followed if a link) if it is a
+/// regular file. `at` names it in errors.
+fn open_regular(path: &Path, at: &str) -> Result<(File, u64), Refused> {
     let file: File = OpenOptions::new()
         .read(true)
         .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32)
@@ -120,15 +121,56 @@ pub(crate) fn read_regular(path: &Path, at: &str, limit: u64) -> Result<Vec<u8>,
             kind: kind(meta.file_type()),
         });
     }
-    if meta.len() > limit {
+    Ok((file, meta.len()))
+}
+
+fn read_limited(file: File, len: u64, limit: u64) -> Result<Vec<u8>, Refused> {
+    if len > limit {
         return Err(Refused::TooLarge { limit });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let mut bytes = Vec::with_capacity(len as usize);
+    // The length can change after `fstat`: bound the read itself too.
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
         return Err(Refused::TooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// Reads `rel` below `dir` (see `open_in_port`), at most `limit` bytes.
+pub(crate) fn read_in_port(dir: &Path, rel: &str, limit: u64) -> Result<Vec<u8>, Refused> {
+    let (file, len) = open_in_port(dir, rel)?;
+    read_limited(file, len, limit)
+}
+
+/// Reads the file at `path` (not followed if a link), at most `limit`
+/// bytes. `at` names it in errors.
+pub(crate) fn read_regular(path: &Path, at: &str, limit: u64) -> Result<Vec<u8>, Refused> {
+    let (file, len) = open_regular(path, at)?;
+    read_limited(file, len, limit)
+}
+
+/// The sha256 and length of `rel` below `dir` (see `open_in_port`),
+/// streamed: a distfile is not held in memory, and hashing stops past
+/// `limit` bytes (a distfile's pinned size: past it, it cannot match).
+pub(crate) fn hash_in_port(dir: &Path, rel: &str, limit: u64) -> Result<(Sha256Hex, u64), Refused> {
+    let (file, _) = open_in_port(dir, rel)?;
+    let mut hasher = Sha256::new();
+    let mut reader = file.take(limit.saturating_add(1));
+    let mut buf = vec![0u8; 64 << 10];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(Refused::TooLarge { limit });
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok((Sha256Hex::from_bytes(hasher.finalize().into()), total))
 }
 
 #[cfg(test)]
@@ -154,5 +196,9 @@ mod tests {
         assert!(matches!(read_in_port(d, "files/none.diff", 10), Err(Refused::NotFound)));
         assert!(matches!(read_in_port(d, "files/ok.diff/x", 10), Err(Refused::NotRegular { .. })));
         assert!(matches!(read_in_port(d, "files/ok.diff", 0), Err(Refused::TooLarge { limit: 0 })));
+        assert!(matches!(hash_in_port(d, "files/ok.diff", 0), Err(Refused::TooLarge { limit: 0 })));
+        assert!(matches!(hash_in_port(d, "files/fifo.diff", 10), Err(Refused::NotRegular { .. })));
+        let (digest, len) = hash_in_port(d, "files/ok.diff", 1).unwrap();
+        assert_eq!((digest.to_string().as_str(), len), ("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881", 1));
     }
 }
