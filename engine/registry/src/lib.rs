@@ -1,0 +1,32 @@
+//! wport's binary packages and the install registry.
+//!
+//! Code map:
+//! - [`manifest`]: the package manifest (name, version, dependencies,
+//!   every file/link/directory, provenance), its validation, and the signed
+//!   envelope (wport-trust's ed25519 keys and canonical JSON).
+//! - [`archive`]: creating a deterministic package from a destroot, opening
+//!   and verifying one, unpacking its payload into staging while hashing.
+//! - [`db`]: the registry, a SQLite database (WAL), one transaction per
+//!   operation.
+//! - [`prefix`]: journaled install and uninstall, crash recovery, verify.
+//! - [`repo`]: binary repositories (a directory of packages plus a signed
+//!   index).
+//! - [`fsops`]: path operations through directory handles that never follow
+//!   a link inside the prefix.
+//!
+//! **Architecture Invariant:** nothing inside the prefix is reached by an
+//! ambient path: the prefix is opened once, and every path below it is
+//! walked one component at a time with `O_NOFOLLOW`.
+
+pub mod archive;
+pub mod db;
+pub mod error;
+pub mod fsops;
+pub mod manifest;
+pub mod prefix;
+pub mod repo;
+
+pub use archive::{OpenedPackage, PackageMeta, create_package, open_package};
+pub use error::{RegistryError, Result};
+pub use manifest::{Manifest, load_trusted_keys};
+pub use prefix::{InstallOptions, Prefix, Problem};

@@ -1,0 +1,224 @@
+//! The package manifest and its signature envelope.
+//!
+//! The manifest is signed the way TUF metadata is: the signature covers the
+//! canonical JSON (wport-trust's `to_canonical`) of `signed`, and the file is
+//! `{"signatures":[{"keyid":..,"sig":..}],"signed":{..}}`, itself written
+//! canonically so that a package's bytes depend on nothing but its contents.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use wport_trust::{PublicKey, SecretKey};
+use wport_trust::canonical::to_canonical;
+
+use crate::error::{RegistryError, Result};
+use crate::fsops::safe_rel_path;
+
+pub const FORMAT: &str = "wport-package/1";
+
+/// Top-level names a package may never install: wport's own state.
+pub const RESERVED: &[&str] = &[".wport", "var/wport"];
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    /// The prefix the port was configured for; payload paths are relative to it.
+    pub prefix: String,
+    /// Packages that must be installed first (the port's lib and run
+    /// dependencies), sorted.
+    pub dependencies: Vec<String>,
+    pub source_date_epoch: u64,
+    pub payload: Payload,
+    /// Sorted by path.
+    pub files: Vec<FileEntry>,
+    /// Sorted by path.
+    pub symlinks: Vec<LinkEntry>,
+    /// Sorted by path.
+    pub directories: Vec<String>,
+    pub provenance: Provenance,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Payload {
+    /// sha256 of `payload.tar.zst`.
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    /// 0o644 or 0o755.
+    pub mode: u32,
+    pub size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LinkEntry {
+    pub path: String,
+    pub target: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    pub portfile_sha256: String,
+    pub component_sha256: String,
+    /// (distfile name, sha256), in Portfile order.
+    pub sources: Vec<SourceDigest>,
+    /// sha256 of the build log's `[exec]` lines (timings removed), and how
+    /// many there were.
+    pub mediated_calls_sha256: String,
+    pub mediated_calls: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDigest {
+    pub name: String,
+    pub sha256: String,
+}
+
+impl Manifest {
+    /// `name-version_revision`.
+    pub fn label(&self) -> String {
+        format!("{}-{}_{}", self.name, self.version, self.revision)
+    }
+
+    /// Structural checks: safe, unique paths; every parent a listed
+    /// directory; nothing reserved; normalised modes; hex digests.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| RegistryError::Malformed { package: self.name.clone(), reason };
+        if self.format != FORMAT {
+            return Err(bad(format!("format {:?}, expected {FORMAT:?}", self.format)));
+        }
+        if !safe_name(&self.name) || !safe_name(&self.version) {
+            return Err(bad("name or version is not a safe name".into()));
+        }
+        for d in &self.dependencies {
+            if !safe_name(d) {
+                return Err(bad(format!("dependency {d:?} is not a safe name")));
+            }
+        }
+        let dirs: HashSet<&str> = self.directories.iter().map(String::as_str).collect();
+        let mut seen = HashSet::new();
+        let all = self
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .chain(self.symlinks.iter().map(|l| l.path.as_str()))
+            .chain(self.directories.iter().map(String::as_str));
+        for p in all {
+            if !safe_rel_path(p) {
+                return Err(RegistryError::UnsafePath { package: self.name.clone(), path: p.into() });
+            }
+            if RESERVED.iter().any(|r| p == *r || p.starts_with(&format!("{r}/"))) {
+                return Err(RegistryError::UnsafePath { package: self.name.clone(), path: p.into() });
+            }
+            if !seen.insert(p) {
+                return Err(bad(format!("{p} is listed twice")));
+            }
+            if let Some(i) = p.rfind('/')
+                && !dirs.contains(&p[..i])
+            {
+                return Err(bad(format!("the parent of {p} is not a listed directory")));
+            }
+        }
+        for f in &self.files {
+            if f.mode != 0o644 && f.mode != 0o755 {
+                return Err(bad(format!("{}: mode {:o} is not normalised", f.path, f.mode)));
+            }
+            if !is_hex64(&f.sha256) {
+                return Err(bad(format!("{}: sha256 is not 64 hex digits", f.path)));
+            }
+        }
+        for l in &self.symlinks {
+            if l.target.is_empty() || l.target.contains('\0') {
+                return Err(bad(format!("{}: empty link target", l.path)));
+            }
+        }
+        if !is_hex64(&self.payload.sha256) {
+            return Err(bad("payload sha256 is not 64 hex digits".into()));
+        }
+        Ok(())
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a manifest serialises")
+    }
+}
+
+pub fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && !s.starts_with('.')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+}
+
+pub fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A signed envelope's canonical bytes: `{"signatures":[..],"signed":..}`.
+pub fn sign_envelope(signed: &Value, key: &SecretKey) -> Result<Vec<u8>> {
+    let body = to_canonical(signed)?;
+    let sig = key.sign(&body);
+    let env = json!({"signatures": [{"keyid": key.key_id(), "sig": hex::encode(sig)}], "signed": signed});
+    Ok(to_canonical(&env)?)
+}
+
+/// Verifies an envelope against trusted keys and returns its `signed` part.
+/// `what` names the document in errors.
+pub fn verify_envelope(bytes: &[u8], trusted: &[PublicKey], what: &str) -> Result<Value> {
+    let rejected = |reason: String| RegistryError::SignatureRejected { package: what.to_string(), reason };
+    let env: Value = serde_json::from_slice(bytes).map_err(|e| RegistryError::Malformed { package: what.into(), reason: e.to_string() })?;
+    let signed = env.get("signed").ok_or_else(|| rejected("no `signed` part".into()))?;
+    let sigs = env.get("signatures").and_then(Value::as_array).ok_or_else(|| rejected("no `signatures` list".into()))?;
+    let body = to_canonical(signed)?;
+    let mut seen_ids = BTreeSet::new();
+    for s in sigs {
+        let (Some(keyid), Some(sig)) = (s.get("keyid").and_then(Value::as_str), s.get("sig").and_then(Value::as_str)) else {
+            continue;
+        };
+        seen_ids.insert(keyid.to_string());
+        let Ok(sig) = hex::decode(sig) else { continue };
+        if let Some(k) = trusted.iter().find(|k| k.key_id() == keyid)
+            && k.verify(&body, &sig)
+        {
+            return Ok(signed.clone());
+        }
+    }
+    if trusted.is_empty() {
+        return Err(rejected("no trusted keys are configured".into()));
+    }
+    Err(rejected(format!("signed by {seen_ids:?}, none of which is a trusted key with a valid signature")))
+}
+
+/// Loads the trusted public keys: every `*.pub` file in `dir`. The directory
+/// and each key file must be writable by their owner only (wport-trust's
+/// check for local trust state), so nobody else can plant a key.
+pub fn load_trusted_keys(dir: &Path) -> Result<Vec<PublicKey>> {
+    wport_trust::keys::check_owner_only_writable(dir)?;
+    let mut keys = Vec::new();
+    let rd = std::fs::read_dir(dir).map_err(crate::error::io("reading the trusted key directory", dir))?;
+    let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.extension().and_then(|e| e.to_str()) != Some("pub") {
+            continue;
+        }
+        wport_trust::keys::check_owner_only_writable(&p)?;
+        keys.push(wport_trust::keys::read_public_key_file(&p)?);
+    }
+    Ok(keys)
+}

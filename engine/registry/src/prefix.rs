@@ -1,0 +1,612 @@
+//! A prefix and its registry: journaled install and uninstall, recovery,
+//! verify.
+//!
+//! State kept by wport inside the prefix (`.wport/`):
+//! - `lock`: an exclusive `flock` held by every registry-touching command;
+//! - `staging/<txn>/`: the transaction's files, flat, named by their index
+//!   in the journal's `entries` (same filesystem as the prefix, so moving a
+//!   file in or out is one `renameat`);
+//! - `journal/<txn>.json`: the write-ahead plan, written (and fsynced)
+//!   before the first change to the prefix.
+//!
+//! The registry commit (one SQLite transaction) is the commit point. Each
+//! move is atomic, so the filesystem itself records progress: an entry is
+//! moved exactly when its staged copy is gone (install) or present
+//! (uninstall). Recovery, run when a prefix is opened, rolls every
+//! uncommitted transaction back and every committed one forward.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, OpenOptions};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::archive::{OpenedPackage, staged_paths};
+use crate::db::{Recorded, Registry};
+use crate::error::{RegistryError, Result, io};
+use crate::fsops::{Parents, is_not_found, rename_noreplace, rmdir_if_empty, split, unlink};
+
+const STATE: &str = ".wport";
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Op {
+    Install,
+    Uninstall,
+}
+
+/// The write-ahead record of one transaction.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Journal {
+    op: Op,
+    txn: String,
+    package: String,
+    /// Paths moved in (install) or out (uninstall); entry `i` is staged as
+    /// `staging/<txn>/<i>`.
+    entries: Vec<String>,
+    /// Install: directories this transaction creates, parents first.
+    created_dirs: Vec<String>,
+    /// Uninstall: directories to remove when empty after the commit.
+    remove_dirs: Vec<String>,
+}
+
+/// A problem `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Modified { package: String, path: String, what: String },
+    Missing { package: String, path: String },
+    Unexpected { package: String, path: String },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Modified { package, path, what } => write!(f, "modified   {path} ({package}: {what})"),
+            Problem::Missing { package, path } => write!(f, "missing    {path} ({package})"),
+            Problem::Unexpected { package, path } => write!(f, "unexpected {path} (in a directory of {package}, owned by no package)"),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct InstallReport {
+    pub files: usize,
+    pub symlinks: usize,
+    pub created_dirs: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct UninstallReport {
+    pub removed: usize,
+    /// Files changed since install and kept (without `force`), with why.
+    pub kept: Vec<(String, String)>,
+    /// Recorded entries already gone.
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Install even when the package was built for another prefix.
+    pub any_prefix: bool,
+}
+
+pub struct Prefix {
+    root: PathBuf,
+    dir: Dir,
+    state: Dir,
+    registry: Registry,
+    reserved: Vec<String>,
+    _lock: cap_std::fs::File,
+    crash_at: Option<u64>,
+    steps: u64,
+    /// What recovery did when the prefix was opened.
+    pub recovered: Vec<String>,
+}
+
+/// Current state of a recorded entry compared with the registry.
+enum State {
+    Same,
+    Missing,
+    Changed(String),
+}
+
+impl Prefix {
+    /// Opens (creating if needed) the prefix at `root`, takes the lock and
+    /// runs recovery. `registry` defaults to `<root>/var/wport/registry.sqlite`.
+    pub fn open(root: &Path, registry: Option<&Path>) -> Result<Self> {
+        std::fs::create_dir_all(root).map_err(io("creating the prefix", root))?;
+        let root = root.canonicalize().map_err(io("resolving the prefix", root))?;
+        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority()).map_err(io("opening the prefix", &root))?;
+        let state = ensure_dir(&dir, STATE)?;
+        ensure_dir(&state, "staging")?;
+        ensure_dir(&state, "journal")?;
+        let lock = state
+            .open_with("lock", OpenOptions::new().read(true).write(true).create(true).follow(FollowSymlinks::No))
+            .map_err(io("opening the lock", root.join(".wport/lock")))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
+        let reg_path = registry.map(Path::to_path_buf).unwrap_or_else(|| root.join("var/wport/registry.sqlite"));
+        let mut reserved = vec![STATE.to_string()];
+        if let Some(parent) = reg_path.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating the registry directory", parent))?;
+            if let Ok(rel) = parent.canonicalize().unwrap_or(parent.to_path_buf()).strip_prefix(&root) {
+                let mut acc = String::new();
+                for c in rel.components() {
+                    if !acc.is_empty() {
+                        acc.push('/');
+                    }
+                    acc.push_str(&c.as_os_str().to_string_lossy());
+                    reserved.push(acc.clone());
+                }
+            }
+        }
+        let registry = Registry::open(&reg_path)?;
+        let crash_at = std::env::var("WPORT_TEST_CRASH_AT").ok().and_then(|v| v.parse().ok());
+        let mut p = Prefix { root, dir, state, registry, reserved, _lock: lock, crash_at, steps: 0, recovered: Vec::new() };
+        p.recovered = p.recover()?;
+        Ok(p)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// A journal step; with `WPORT_TEST_CRASH_AT=N` the process aborts after
+    /// the N-th (crash-injection tests).
+    fn step(&mut self) {
+        self.steps += 1;
+        if self.crash_at == Some(self.steps) {
+            std::process::abort();
+        }
+    }
+
+    fn new_txn() -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        format!("{:x}-{:x}", now.as_nanos(), std::process::id())
+    }
+
+    fn write_journal(&self, j: &Journal) -> Result<()> {
+        let jdir = self.state.open_dir_nofollow("journal").map_err(io("opening", self.root.join(".wport/journal")))?;
+        let tmp = format!("{}.tmp", j.txn);
+        let body = serde_json::to_vec(j).expect("serialisable");
+        let mut f = jdir
+            .open_with(&tmp, OpenOptions::new().write(true).create_new(true).follow(FollowSymlinks::No))
+            .map_err(io("writing the journal", &tmp))?;
+        f.write_all(&body).and_then(|_| f.sync_all()).map_err(io("writing the journal", &tmp))?;
+        rustix::fs::renameat(&jdir, tmp.as_str(), &jdir, format!("{}.json", j.txn).as_str()).map_err(|e| io("writing the journal", &tmp)(e.into()))?;
+        rustix::fs::fsync(&jdir).map_err(|e| io("syncing the journal directory", &tmp)(e.into()))?;
+        Ok(())
+    }
+
+    fn remove_journal(&self, txn: &str) -> Result<()> {
+        let jdir = self.state.open_dir_nofollow("journal").map_err(io("opening", self.root.join(".wport/journal")))?;
+        match unlink(&jdir, &format!("{txn}.json")) {
+            Err(e) if !is_not_found(&e) => Err(io("removing the journal", txn)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn remove_staging(&self, txn: &str) -> Result<()> {
+        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", self.root.join(".wport/staging")))?;
+        // cap-std's remove_dir_all removes links as links.
+        match sdir.remove_dir_all(txn) {
+            Err(e) if !is_not_found(&e) => Err(io("removing staging", txn)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Rolls back or forward every transaction a crash interrupted, and
+    /// removes staging directories no journal refers to.
+    pub fn recover(&mut self) -> Result<Vec<String>> {
+        let mut done = Vec::new();
+        let jdir = self.state.open_dir_nofollow("journal").map_err(io("opening", self.root.join(".wport/journal")))?;
+        let mut names: Vec<String> = jdir.entries().map_err(io("listing", ".wport/journal"))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+        names.sort();
+        let mut live = HashSet::new();
+        for name in names {
+            if let Some(txn) = name.strip_suffix(".json") {
+                let mut body = Vec::new();
+                jdir.open_with(&name, OpenOptions::new().read(true).follow(FollowSymlinks::No))
+                    .and_then(|mut f| f.read_to_end(&mut body))
+                    .map_err(io("reading the journal", &name))?;
+                let j: Journal = serde_json::from_slice(&body).map_err(|e| RegistryError::Other(format!("journal {name}: {e}")))?;
+                if j.txn != txn {
+                    return Err(RegistryError::Other(format!("journal {name} names transaction {}", j.txn)));
+                }
+                done.push(self.recover_one(&j)?);
+                live.insert(txn.to_string());
+            } else {
+                // A journal that never got written completely: nothing was
+                // changed yet.
+                let _ = unlink(&jdir, &name);
+            }
+        }
+        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
+        let orphans: Vec<String> = sdir.entries().map_err(io("listing", ".wport/staging"))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+        for o in orphans {
+            if !live.contains(&o) {
+                self.remove_staging(&o)?;
+                done.push(format!("removed unfinished staging {o}"));
+            }
+        }
+        Ok(done)
+    }
+
+    fn recover_one(&mut self, j: &Journal) -> Result<String> {
+        let installed = self.registry.package(&j.package)?;
+        let msg = match j.op {
+            Op::Install if installed.as_ref().is_some_and(|p| p.txn == j.txn) => {
+                self.remove_staging(&j.txn)?;
+                format!("completed the install of {}", j.package)
+            }
+            Op::Install => {
+                self.rollback_install(j)?;
+                format!("rolled back an interrupted install of {}", j.package)
+            }
+            Op::Uninstall if installed.is_some() => {
+                self.rollback_uninstall(j)?;
+                format!("rolled back an interrupted uninstall of {}", j.package)
+            }
+            Op::Uninstall => {
+                self.finish_uninstall(j)?;
+                format!("completed the uninstall of {}", j.package)
+            }
+        };
+        self.remove_journal(&j.txn)?;
+        Ok(msg)
+    }
+
+    fn staging(&self, txn: &str) -> Result<Option<Dir>> {
+        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
+        match sdir.open_dir_nofollow(txn) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(io("opening staging", txn)(e)),
+        }
+    }
+
+    fn rollback_install(&mut self, j: &Journal) -> Result<()> {
+        if let Some(staging) = self.staging(&j.txn)? {
+            let mut parents = Parents::new(&self.dir);
+            for (i, p) in j.entries.iter().enumerate().rev() {
+                match staging.symlink_metadata(i.to_string()) {
+                    Err(e) if is_not_found(&e) => {
+                        // Moved in: take it out again (as a link if it is one).
+                        if let Ok((pd, name)) = parents.parent(p) {
+                            let _ = unlink(pd, name);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut parents = Parents::new(&self.dir);
+        for d in j.created_dirs.iter().rev() {
+            if let Ok((pd, name)) = parents.parent(d) {
+                rmdir_if_empty(pd, name);
+            }
+        }
+        self.remove_staging(&j.txn)
+    }
+
+    fn rollback_uninstall(&mut self, j: &Journal) -> Result<()> {
+        if let Some(staging) = self.staging(&j.txn)? {
+            let mut parents = Parents::new(&self.dir);
+            for (i, p) in j.entries.iter().enumerate() {
+                let name_i = i.to_string();
+                if staging.symlink_metadata(&name_i).is_ok()
+                    && let Ok((pd, name)) = parents.parent(p)
+                {
+                    let _ = rename_noreplace(&staging, &name_i, pd, name);
+                }
+            }
+        }
+        self.remove_staging(&j.txn)
+    }
+
+    fn finish_uninstall(&mut self, j: &Journal) -> Result<()> {
+        self.remove_staging(&j.txn)?;
+        let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
+        let mut parents = Parents::new(&dir);
+        for d in j.remove_dirs.iter().rev() {
+            if let Ok((pd, name)) = parents.parent(d) {
+                rmdir_if_empty(pd, name);
+            }
+            self.step();
+        }
+        Ok(())
+    }
+
+    /// Installs a verified package. Its dependencies must be installed.
+    pub fn install(&mut self, pkg: &mut OpenedPackage, opts: &InstallOptions) -> Result<InstallReport> {
+        let m = pkg.manifest.clone();
+        let root_str = self.root.to_string_lossy().into_owned();
+        if !opts.any_prefix && m.prefix.trim_end_matches('/') != root_str.trim_end_matches('/') {
+            return Err(RegistryError::WrongPrefix { package: m.name.clone(), built_for: m.prefix.clone(), prefix: root_str });
+        }
+        if let Some(p) = self.registry.package(&m.name)? {
+            return Err(RegistryError::AlreadyInstalled { package: m.name.clone(), version: format!("{}_{}", p.version, p.revision) });
+        }
+        for d in &m.dependencies {
+            if self.registry.package(d)?.is_none() {
+                return Err(RegistryError::MissingDependency { package: m.name.clone(), dependency: d.clone(), hint: String::new() });
+            }
+        }
+
+        // Plan: which directories exist, which are created; no path may be
+        // owned by another package or exist unowned.
+        let mut created: Vec<String> = Vec::new();
+        let mut created_set: HashSet<&str> = HashSet::new();
+        let mut record_dirs: Vec<String> = Vec::new();
+        {
+            let mut parents = Parents::new(&self.dir);
+            let conflict = |reg: &Registry, p: &str| -> Result<RegistryError> {
+                Ok(match reg.owner(p)? {
+                    Some(owner) => RegistryError::Conflict { package: m.name.clone(), path: p.into(), owner },
+                    None => RegistryError::UnownedFileExists { package: m.name.clone(), path: p.into() },
+                })
+            };
+            for d in &m.directories {
+                if created_set.contains(split(d).0) {
+                    created.push(d.clone());
+                    created_set.insert(d);
+                    record_dirs.push(d.clone());
+                    continue;
+                }
+                let (pd, name) = parents.parent(d).map_err(|_| RegistryError::ThroughSymlink { path: d.clone() })?;
+                match pd.symlink_metadata(name) {
+                    Err(e) if is_not_found(&e) => {
+                        created.push(d.clone());
+                        created_set.insert(d);
+                        record_dirs.push(d.clone());
+                    }
+                    Err(e) => return Err(io("inspecting", d.as_str())(e)),
+                    Ok(md) if md.is_dir() => {
+                        if !self.registry.dir_owners(d)?.is_empty() {
+                            record_dirs.push(d.clone());
+                        }
+                    }
+                    Ok(_) => return Err(conflict(&self.registry, d)?),
+                }
+            }
+            for p in m.files.iter().map(|f| &f.path).chain(m.symlinks.iter().map(|l| &l.path)) {
+                if let Some(owner) = self.registry.owner(p)? {
+                    return Err(RegistryError::Conflict { package: m.name.clone(), path: p.clone(), owner });
+                }
+                if created_set.contains(split(p).0) {
+                    continue;
+                }
+                let (pd, name) = parents.parent(p).map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
+                match pd.symlink_metadata(name) {
+                    Err(e) if is_not_found(&e) => {}
+                    Err(e) => return Err(io("inspecting", p.as_str())(e)),
+                    Ok(_) => return Err(conflict(&self.registry, p)?),
+                }
+            }
+        }
+
+        // Stage: unpack, verifying every file.
+        let txn = Self::new_txn();
+        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
+        sdir.create_dir(&txn).map_err(io("creating staging", &txn))?;
+        let staging = sdir.open_dir_nofollow(&txn).map_err(io("opening staging", &txn))?;
+        if let Err(e) = pkg.unpack_to_staging(&staging) {
+            self.remove_staging(&txn)?;
+            return Err(e);
+        }
+        let journal = Journal { op: Op::Install, txn: txn.clone(), package: m.name.clone(), entries: staged_paths(&m), created_dirs: created, remove_dirs: Vec::new() };
+        self.write_journal(&journal)?;
+        self.step();
+
+        // Activate.
+        if let Err(e) = self.activate(&journal, &staging) {
+            self.rollback_install(&journal)?;
+            self.remove_journal(&txn)?;
+            return Err(e);
+        }
+        self.registry.record_install(&m, &txn, &record_dirs)?;
+        self.step();
+        self.remove_staging(&txn)?;
+        self.step();
+        self.remove_journal(&txn)?;
+        Ok(InstallReport { files: m.files.len(), symlinks: m.symlinks.len(), created_dirs: journal.created_dirs.len() })
+    }
+
+    fn activate(&mut self, j: &Journal, staging: &Dir) -> Result<()> {
+        let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
+        let mut parents = Parents::new(&dir);
+        for d in &j.created_dirs {
+            let (pd, name) = parents.parent(d).map_err(|_| RegistryError::ThroughSymlink { path: d.clone() })?;
+            rustix::fs::mkdirat(pd, name, rustix::fs::Mode::from_raw_mode(0o755)).map_err(|e| io("creating directory", d.as_str())(e.into()))?;
+            self.step();
+        }
+        for (i, p) in j.entries.iter().enumerate() {
+            let (pd, name) = parents.parent(p).map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
+            rename_noreplace(staging, &i.to_string(), pd, name).map_err(io("moving into place", p.as_str()))?;
+            self.step();
+        }
+        Ok(())
+    }
+
+    fn state_of(parents: &mut Parents<'_>, path: &str, rec: &Recorded) -> State {
+        let (pd, name) = match parents.parent(path) {
+            Ok(x) => x,
+            Err(e) if is_not_found(&e) => return State::Missing,
+            Err(_) => return State::Changed("a directory on its path is no longer a directory (a link?)".into()),
+        };
+        let md = match pd.symlink_metadata(name) {
+            Ok(m) => m,
+            Err(e) if is_not_found(&e) => return State::Missing,
+            Err(e) => return State::Changed(format!("cannot inspect: {e}")),
+        };
+        match rec {
+            Recorded::Link { target } => {
+                if !md.file_type().is_symlink() {
+                    return State::Changed("no longer a symbolic link".into());
+                }
+                match pd.read_link_contents(name) {
+                    Ok(t) if t.as_os_str().as_encoded_bytes() == target.as_bytes() => State::Same,
+                    Ok(t) => State::Changed(format!("link target is {} (was {target})", t.display())),
+                    Err(e) => State::Changed(format!("cannot read link: {e}")),
+                }
+            }
+            Recorded::File { sha256, mode, size } => {
+                use cap_std::fs::PermissionsExt;
+                if md.file_type().is_symlink() {
+                    return State::Changed("replaced by a symbolic link".into());
+                }
+                if !md.is_file() {
+                    return State::Changed("no longer a regular file".into());
+                }
+                let m = md.permissions().mode() & 0o7777;
+                if m != *mode {
+                    return State::Changed(format!("mode {m:o} (was {mode:o})"));
+                }
+                if md.len() != *size {
+                    return State::Changed(format!("size {} (was {size})", md.len()));
+                }
+                let mut f = match pd.open_with(name, OpenOptions::new().read(true).follow(FollowSymlinks::No)) {
+                    Ok(f) => f,
+                    Err(e) => return State::Changed(format!("cannot read: {e}")),
+                };
+                let mut h = Sha256::new();
+                let mut buf = [0u8; 64 * 1024];
+                loop {
+                    match f.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => h.update(&buf[..n]),
+                        Err(e) => return State::Changed(format!("cannot read: {e}")),
+                    }
+                }
+                if hex::encode(h.finalize()) != *sha256 { State::Changed("contents differ (sha256)".into()) } else { State::Same }
+            }
+        }
+    }
+
+    /// Uninstalls `name`: removes exactly its recorded files and links
+    /// (links as links) and the directories only it recorded, when empty.
+    /// Files changed since install are kept and reported unless `force`.
+    pub fn uninstall(&mut self, name: &str, force: bool) -> Result<UninstallReport> {
+        if self.registry.package(name)?.is_none() {
+            return Err(RegistryError::NotInstalled { package: name.into() });
+        }
+        let dependents = self.registry.dependents(name)?;
+        if !dependents.is_empty() {
+            return Err(RegistryError::HasDependents { package: name.into(), dependents });
+        }
+        let files = self.registry.files_of(name)?;
+        let mut report = UninstallReport::default();
+        let mut entries = Vec::new();
+        {
+            let mut parents = Parents::new(&self.dir);
+            for (path, rec) in &files {
+                match Self::state_of(&mut parents, path, rec) {
+                    State::Same => entries.push(path.clone()),
+                    State::Missing => report.missing.push(path.clone()),
+                    State::Changed(why) => {
+                        // A path through a replaced directory is never
+                        // reached, even with force.
+                        let reachable = parents.parent(path).is_ok();
+                        if force && reachable {
+                            entries.push(path.clone());
+                        } else {
+                            report.kept.push((path.clone(), why));
+                        }
+                    }
+                }
+            }
+        }
+        let remove_dirs = self.registry.sole_dirs_of(name)?;
+        let txn = Self::new_txn();
+        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
+        sdir.create_dir(&txn).map_err(io("creating staging", &txn))?;
+        let staging = sdir.open_dir_nofollow(&txn).map_err(io("opening staging", &txn))?;
+        let journal = Journal { op: Op::Uninstall, txn: txn.clone(), package: name.into(), entries, created_dirs: Vec::new(), remove_dirs };
+        self.write_journal(&journal)?;
+        self.step();
+        let moved = (|| -> Result<()> {
+            let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
+            let mut parents = Parents::new(&dir);
+            for (i, p) in journal.entries.iter().enumerate() {
+                let (pd, n) = parents.parent(p).map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
+                rename_noreplace(pd, n, &staging, &i.to_string()).map_err(io("moving out", p.as_str()))?;
+                self.step();
+            }
+            Ok(())
+        })();
+        if let Err(e) = moved {
+            self.rollback_uninstall(&journal)?;
+            self.remove_journal(&txn)?;
+            return Err(e);
+        }
+        self.registry.record_uninstall(name)?;
+        self.step();
+        report.removed = journal.entries.len();
+        self.finish_uninstall(&journal)?;
+        self.remove_journal(&txn)?;
+        Ok(report)
+    }
+
+    /// Compares installed files with the registry: every package, or one.
+    pub fn verify(&self, name: Option<&str>) -> Result<Vec<Problem>> {
+        let names: Vec<String> = match name {
+            Some(n) => {
+                if self.registry.package(n)?.is_none() {
+                    return Err(RegistryError::NotInstalled { package: n.into() });
+                }
+                vec![n.to_string()]
+            }
+            None => self.registry.packages()?.into_iter().map(|p| p.0).collect(),
+        };
+        let mut problems = Vec::new();
+        let mut parents = Parents::new(&self.dir);
+        for package in &names {
+            for (path, rec) in self.registry.files_of(package)? {
+                match Self::state_of(&mut parents, &path, &rec) {
+                    State::Same => {}
+                    State::Missing => problems.push(Problem::Missing { package: package.clone(), path }),
+                    State::Changed(what) => problems.push(Problem::Modified { package: package.clone(), path, what }),
+                }
+            }
+            for d in self.registry.dirs_of(package)? {
+                let sub = match crate::fsops::open_dir_nofollow(&self.dir, &d) {
+                    Ok(s) => s,
+                    Err(e) if is_not_found(&e) => {
+                        problems.push(Problem::Missing { package: package.clone(), path: d });
+                        continue;
+                    }
+                    Err(_) => {
+                        problems.push(Problem::Modified { package: package.clone(), path: d, what: "no longer a directory".into() });
+                        continue;
+                    }
+                };
+                let mut names: Vec<String> = sub.entries().map_err(io("listing", d.as_str()))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+                names.sort();
+                for n in names {
+                    let p = format!("{d}/{n}");
+                    if !self.reserved.contains(&p) && !self.registry.is_recorded(&p)? {
+                        problems.push(Problem::Unexpected { package: package.clone(), path: p });
+                    }
+                }
+            }
+        }
+        problems.dedup();
+        Ok(problems)
+    }
+}
+
+fn ensure_dir(parent: &Dir, name: &str) -> Result<Dir> {
+    match parent.create_dir(name) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io("creating", name)(e)),
+    }
+    parent.open_dir_nofollow(name).map_err(io("opening (it must be a directory, not a link)", name))
+}
