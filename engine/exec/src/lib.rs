@@ -3,7 +3,7 @@
 //! A port's native tools (`sh`, `cc`, `make`, `./configure`) run through
 //! [`Session::run`]: the call is checked against the phase's grants
 //! ([`policy`]), then executed by a long-lived spawn helper inside kernel
-//! walls ([`confine`]), and every call, allowed or not, leaves an
+//! walls (`confine`), and every call, allowed or not, leaves an
 //! [`AuditRecord`].
 //!
 //! # Code map
@@ -152,7 +152,7 @@ pub enum AuditStatus {
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
     pub program: String,
-    /// Full argv, argv[0] included, exactly as executed.
+    /// Full argv, `argv[0]` included, exactly as executed.
     pub argv: Vec<String>,
     pub cwd: String,
     pub duration: Duration,

@@ -6,7 +6,7 @@
 //!
 //! **Invariant:** the grant check is a gate, not a wall. A granted `sh` or
 //! `./configure` can run any tool on the toolchain PATH; what it can *reach* is
-//! decided by the kernel walls in [`crate::confine`]. See docs/CONFINEMENT.md.
+//! decided by the kernel walls in `confine`. See docs/CONFINEMENT.md.
 
 use std::collections::BTreeMap;
 
@@ -40,7 +40,7 @@ const LOADER_VARS: &[&str] = &[
     "RES_OPTIONS",
 ];
 
-/// Is `name` a loader variable (`LD_*`, `DYLD_*` or one of [`LOADER_VARS`])?
+/// Is `name` a loader variable (`LD_*`, `DYLD_*`, `GCONV_PATH`, `GLIBC_TUNABLES`, ...)?
 /// Same list as docs/CAPABILITIES.md "Loader and reserved variables".
 pub fn is_loader_var(name: &str) -> bool {
     name.starts_with("LD_") || name.starts_with("DYLD_") || LOADER_VARS.contains(&name)
