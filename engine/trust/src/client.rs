@@ -34,7 +34,7 @@ use crate::error::{KeySource, Result, TrustError};
 use crate::metadata::{
     DelegatedRole, Envelope, KeyRing, MetaFile, Root, Signed, Snapshot, TargetFile, Targets, Timestamp, check_expiry, check_length_and_hashes, parse_envelope,
 };
-use crate::paths::{check_target_path, delegated_role_file, delegation_matches, url_path};
+use crate::paths::{DelegationIndex, check_target_path, delegated_role_file, url_path};
 use crate::time::{self, UnixTime};
 use crate::transport::{Transport, TransportError, join};
 
@@ -85,6 +85,7 @@ pub struct Client<T> {
     targets: Option<Targets>,
     delegated: HashMap<String, Targets>,
     delegation_keys: HashMap<String, KeyRing>,
+    indexes: HashMap<String, DelegationIndex>,
 }
 
 /// Writes `bytes` to `dir/name` through a temporary file and a rename, so
@@ -94,7 +95,13 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> R
     let tmp = dir.join(format!(".{name}.tmp"));
     let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(|e| TrustError::io("creating", &tmp, e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| TrustError::io("writing", &tmp, e))?;
+    f.write_all(bytes).map_err(|e| TrustError::io("writing", &tmp, e))?;
+    // Only root must survive a crash intact (without it the client cannot
+    // start); any other document torn by a crash fails verification on the
+    // next load and is fetched again, so it skips the fsync.
+    if name.ends_with("root.json") {
+        f.sync_all().map_err(|e| TrustError::io("writing", &tmp, e))?;
+    }
     fs::rename(&tmp, &path).map_err(|e| TrustError::io("renaming into place", &path, e))
 }
 
@@ -129,7 +136,7 @@ impl<T: Transport> Client<T> {
         ensure_private_dir(dir)?;
         let env: Envelope<Root> = parse_envelope(trusted_root.to_vec(), "root.json")?;
         let keys = KeyRing::new(&env.signed.keys)?;
-        keys.check_threshold("root", env.signed.version, env.signed.role("root")?, &env.canonical, &env.signatures, KeySource::NewRoot)?;
+        env.verify(&keys, "root", env.signed.role("root")?, KeySource::NewRoot)?;
         write_atomic(dir, "root.json", trusted_root, 0o644)
     }
 
@@ -148,7 +155,7 @@ impl<T: Transport> Client<T> {
         let raw = read_local(&dir.join("root.json"), limits.root)?.ok_or_else(|| TrustError::NotInitialized { dir: dir.to_path_buf() })?;
         let env: Envelope<Root> = parse_envelope(raw, "root.json")?;
         let root_keys = KeyRing::new(&env.signed.keys)?;
-        root_keys.check_threshold("root", env.signed.version, env.signed.role("root")?, &env.canonical, &env.signatures, KeySource::NewRoot)?;
+        env.verify(&root_keys, "root", env.signed.role("root")?, KeySource::NewRoot)?;
         Ok(Client {
             dir: dir.to_path_buf(),
             metadata_url: metadata_url.to_string(),
@@ -162,6 +169,7 @@ impl<T: Transport> Client<T> {
             targets: None,
             delegated: HashMap::new(),
             delegation_keys: HashMap::new(),
+            indexes: HashMap::new(),
         })
     }
 
@@ -197,6 +205,7 @@ impl<T: Transport> Client<T> {
         self.started = now;
         self.delegated.clear();
         self.delegation_keys.clear();
+        self.indexes.clear();
         self.update_root()?;
         self.update_timestamp()?;
         self.update_snapshot()?;
@@ -236,7 +245,7 @@ impl<T: Transport> Client<T> {
     }
 
     fn check_top<S: Signed>(&self, env: &Envelope<S>, role: &str) -> Result<()> {
-        self.root_keys.check_threshold(role, env.signed.version(), self.root.role(role)?, &env.canonical, &env.signatures, KeySource::NewRoot)
+        env.verify(&self.root_keys, role, self.root.role(role)?, KeySource::NewRoot)
     }
 
     /// A top-level document from the trust directory, signature-checked
@@ -270,10 +279,10 @@ impl<T: Transport> Client<T> {
             };
             let env: Envelope<Root> = parse_envelope(raw, &name)?;
             // 5.3.4: signed by a threshold of the trusted root's root keys.
-            self.root_keys.check_threshold("root", env.signed.version, self.root.role("root")?, &env.canonical, &env.signatures, KeySource::TrustedRoot)?;
+            env.verify(&self.root_keys, "root", self.root.role("root")?, KeySource::TrustedRoot)?;
             // 5.3.5: and by a threshold of its own root keys.
             let new_keys = KeyRing::new(&env.signed.keys)?;
-            new_keys.check_threshold("root", env.signed.version, env.signed.role("root")?, &env.canonical, &env.signatures, KeySource::NewRoot)?;
+            env.verify(&new_keys, "root", env.signed.role("root")?, KeySource::NewRoot)?;
             // 5.3.6: exactly N+1 (no rollback, no skipping).
             if env.signed.version != next {
                 return Err(TrustError::VersionMismatch { role: "root".into(), expected: next, found: env.signed.version });
@@ -425,7 +434,7 @@ impl<T: Transport> Client<T> {
         if let Some(raw) = read_local(&self.dir.join(&file), meta.length.unwrap_or(self.limits.targets))?
             && let Ok(env) = parse_envelope::<Targets>(raw, &d.name)
             && check_meta(&d.name, &env, &meta).is_ok()
-            && self.keys_of(delegator)?.check_threshold(&d.name, env.signed.version, &rk, &env.canonical, &env.signatures, source.clone()).is_ok()
+            && env.verify(self.keys_of(delegator)?, &d.name, &rk, source.clone()).is_ok()
             && check_expiry(&env.signed, &d.name, started).is_ok()
         {
             self.delegated.insert(d.name.clone(), env.signed);
@@ -435,7 +444,7 @@ impl<T: Transport> Client<T> {
         let raw = self.fetch(&remote, meta.length.unwrap_or(self.limits.targets))?;
         check_length_and_hashes(&d.name, &raw, meta.length, meta.hashes.as_ref(), false)?;
         let env: Envelope<Targets> = parse_envelope(raw, &d.name)?;
-        self.keys_of(delegator)?.check_threshold(&d.name, env.signed.version, &rk, &env.canonical, &env.signatures, source)?;
+        env.verify(self.keys_of(delegator)?, &d.name, &rk, source)?;
         if env.signed.version != meta.version {
             return Err(TrustError::VersionMismatch { role: d.name.clone(), expected: meta.version, found: env.signed.version });
         }
@@ -452,8 +461,9 @@ impl<T: Transport> Client<T> {
         if self.targets.is_none() {
             return Err(TrustError::NotInitialized { dir: self.dir.clone() });
         }
-        // Stack of (role, its delegator); the top-level role first.
-        let mut stack: Vec<(String, Option<(String, DelegatedRole)>)> = vec![("targets".to_string(), None)];
+        // Stack of (role, how it was reached: delegator and index in the
+        // delegator's list); the top-level role first.
+        let mut stack: Vec<(String, Option<(String, usize)>)> = vec![("targets".to_string(), None)];
         let mut visited: HashSet<String> = HashSet::new();
         while let Some((name, via)) = stack.pop() {
             if !visited.insert(name.clone()) {
@@ -462,25 +472,31 @@ impl<T: Transport> Client<T> {
             if visited.len() > self.limits.max_delegations + 1 {
                 return Err(TrustError::TooManyDelegations { limit: self.limits.max_delegations, path: path.to_string() });
             }
-            if let Some((delegator, d)) = &via {
-                self.load_delegated(delegator, d)?;
+            if let Some((delegator, i)) = &via
+                && !self.delegated.contains_key(&name)
+            {
+                let d = self.role(delegator).and_then(|t| t.delegations.as_ref()).map(|d| d.roles[*i].clone()).expect("delegator loaded");
+                self.load_delegated(delegator, &d)?;
             }
             let role = self.role(&name).expect("loaded above");
             if let Some(tf) = role.targets.get(path) {
                 return Ok(tf.clone());
             }
+            let Some(dels) = &role.delegations else { continue };
+            if !self.indexes.contains_key(&name) {
+                let index = DelegationIndex::new(&dels.roles);
+                self.indexes.insert(name.clone(), index);
+            }
+            let role = self.role(&name).expect("loaded above");
+            let roles = &role.delegations.as_ref().expect("checked").roles;
             let mut children = Vec::new();
-            if let Some(dels) = &role.delegations {
-                for d in &dels.roles {
-                    if delegation_matches(d.paths.as_deref(), d.path_hash_prefixes.as_deref(), path) {
-                        children.push((d.name.clone(), Some((name.clone(), d.clone()))));
-                        if d.terminating {
-                            // A terminating delegation ends the search
-                            // after its own subtree: drop what was pending.
-                            stack.clear();
-                            break;
-                        }
-                    }
+            for i in self.indexes[&name].matching(roles, path) {
+                children.push((roles[i].name.clone(), Some((name.clone(), i))));
+                if roles[i].terminating {
+                    // A terminating delegation ends the search after its
+                    // own subtree: drop what was pending.
+                    stack.clear();
+                    break;
                 }
             }
             stack.extend(children.into_iter().rev());
@@ -509,16 +525,22 @@ impl<T: Transport> Client<T> {
                 queue.extend(dels.roles.iter().rev().map(|r| (d.name.clone(), r.clone())));
             }
         }
-        let mut candidates: Vec<String> = self.targets.iter().chain(self.delegated.values()).flat_map(|t| t.targets.keys().cloned()).collect();
+        // The search looks at the top-level role first, so what it lists is
+        // resolved without a search; only paths listed by delegated roles
+        // alone go through it.
+        let top = self.targets.as_ref().expect("checked above");
+        let mut out: BTreeMap<String, TargetFile> = top.targets.iter().filter(|(p, _)| check_target_path(p).is_ok()).map(|(p, t)| (p.clone(), t.clone())).collect();
+        let mut candidates: Vec<String> = self.delegated.values().flat_map(|t| t.targets.keys()).filter(|p| !top.targets.contains_key(*p)).cloned().collect();
         candidates.sort_unstable();
         candidates.dedup();
-        let mut out = BTreeMap::new();
         for path in candidates {
             match self.target(&path) {
                 Ok(tf) => {
                     out.insert(path, tf);
                 }
-                Err(TrustError::TargetNotFound { .. }) => {}
+                // Not trusted for that path, or a path that cannot be a
+                // file name: not a target this client will store.
+                Err(TrustError::TargetNotFound { .. } | TrustError::UnsafeTargetPath { .. }) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -2,10 +2,10 @@
 //! the signed envelope `{"signed": {...}, "signatures": [...]}`, and the
 //! threshold check.
 //!
-//! Signatures are verified over the canonical JSON of the `signed` value as
-//! received — unknown fields included — and only then is that same value
-//! read into the typed structs below (which ignore fields they do not
-//! know, as the spec's extensibility rules require).
+//! Signatures cover the whole `signed` value, unknown fields included: they
+//! are checked over its bytes as received, else over its canonical JSON
+//! (see [`Envelope::verify`]); the typed structs below ignore fields they
+//! do not know, as the spec's extensibility rules require.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -216,33 +216,57 @@ pub struct SignatureEntry {
     pub sig: String,
 }
 
-/// A parsed but not yet verified envelope: the typed `signed`, its
-/// canonical bytes, the signatures, and the raw document.
+/// A parsed but not yet verified envelope: the typed `signed`, the
+/// signatures, and the raw document (what is persisted).
 #[derive(Debug, Clone)]
 pub struct Envelope<T> {
     /// The typed `signed` value.
     pub signed: T,
-    /// Canonical JSON of `signed` (the signed message).
-    pub canonical: Vec<u8>,
     /// The signatures.
     pub signatures: Vec<SignatureEntry>,
-    /// The document as received (what is persisted).
+    /// The document as received.
     pub raw: Vec<u8>,
+    signed_range: std::ops::Range<usize>,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    signed: &'a serde_json::value::RawValue,
+    signatures: Vec<SignatureEntry>,
+}
+
+#[derive(Deserialize)]
+struct TypeOnly {
+    #[serde(rename = "_type", default)]
+    typ: String,
 }
 
 /// Parses an envelope whose `signed._type` must be `T::TYPE`.
+///
+/// The `signed` value is kept as the exact bytes received: see
+/// [`Envelope::verify`] for why that is what signatures are checked over
+/// first.
 pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelope<T>> {
     let malformed = |reason: String| TrustError::Malformed { document: document.to_string(), reason };
-    let mut doc: Value = serde_json::from_slice(&raw).map_err(|e| malformed(e.to_string()))?;
-    let obj = doc.as_object_mut().ok_or_else(|| malformed("not a JSON object".into()))?;
-    let signed_value = obj.remove("signed").ok_or_else(|| malformed("no \"signed\"".into()))?;
-    let signatures: Vec<SignatureEntry> = serde_json::from_value(obj.remove("signatures").ok_or_else(|| malformed("no \"signatures\"".into()))?).map_err(|e| malformed(format!("signatures: {e}")))?;
-    let found = signed_value.get("_type").and_then(Value::as_str).unwrap_or("").to_string();
-    if found != T::TYPE {
-        return Err(TrustError::WrongType { expected: T::TYPE.to_string(), found });
+    let env: RawEnvelope = serde_json::from_slice(&raw).map_err(|e| malformed(e.to_string()))?;
+    let text = env.signed.get();
+    let start = text.as_ptr() as usize - raw.as_ptr() as usize;
+    let signed_range = start..start + text.len();
+    let signed: T = match serde_json::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            // Say "wrong type" when that is what it is.
+            let found = serde_json::from_str::<TypeOnly>(text).map(|t| t.typ).unwrap_or_default();
+            if found != T::TYPE {
+                return Err(TrustError::WrongType { expected: T::TYPE.to_string(), found });
+            }
+            return Err(malformed(e.to_string()));
+        }
+    };
+    if signed.typ() != T::TYPE {
+        return Err(TrustError::WrongType { expected: T::TYPE.to_string(), found: signed.typ().to_string() });
     }
-    let canonical = to_canonical(&signed_value)?;
-    let signed = T::deserialize(&signed_value).map_err(|e| malformed(e.to_string()))?;
     let spec = signed.spec_version();
     if spec.split('.').next() != Some("1") {
         return Err(TrustError::UnsupportedSpecVersion { role: T::TYPE.to_string(), version: spec.to_string() });
@@ -250,7 +274,46 @@ pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelop
     if time::parse(signed.expires()).is_none() {
         return Err(TrustError::InvalidMetadata { role: T::TYPE.to_string(), reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()) });
     }
-    Ok(Envelope { signed, canonical, signatures, raw })
+    let signatures = env.signatures;
+    Ok(Envelope { signed, signatures, raw, signed_range })
+}
+
+impl<T: Signed> Envelope<T> {
+    /// The `signed` value's bytes exactly as received.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.raw[self.signed_range.clone()]
+    }
+
+    /// The canonical JSON of `signed` (what TUF signers sign).
+    pub fn canonical(&self) -> Result<Vec<u8>> {
+        let value: Value = serde_json::from_slice(self.signed_bytes()).map_err(|e| TrustError::Malformed { document: T::TYPE.to_string(), reason: e.to_string() })?;
+        to_canonical(&value)
+    }
+
+    /// Checks the threshold of distinct keys in `ring` authorised by `rk`.
+    ///
+    /// Signatures are first checked over the bytes of `signed` exactly as
+    /// received. wport writes metadata canonically, so for its own
+    /// repositories this is the canonical form and the (costly)
+    /// re-encoding of a large targets document is skipped. It is sound: a
+    /// signature that verifies over the received bytes is a signature by
+    /// the key holder over exactly what is then parsed. Only when that
+    /// fails (metadata written non-canonically by another TUF
+    /// implementation, e.g. pretty-printed) are signatures checked over
+    /// the canonical form, as the specification defines.
+    pub fn verify(&self, ring: &KeyRing, role: &str, rk: &RoleKeys, source: KeySource) -> Result<()> {
+        let version = self.signed.version();
+        match ring.check_threshold(role, version, rk, self.signed_bytes(), &self.signatures, source.clone()) {
+            Err(first @ TrustError::ThresholdNotMet { .. }) => {
+                let canonical = self.canonical()?;
+                if canonical == self.signed_bytes() {
+                    return Err(first);
+                }
+                ring.check_threshold(role, version, rk, &canonical, &self.signatures, source)
+            }
+            other => other,
+        }
+    }
 }
 
 /// Keys available to verify a role: parsed once per key set.

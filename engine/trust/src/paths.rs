@@ -154,3 +154,96 @@ mod tests {
         }
     }
 }
+
+/// A role's delegations compiled for fast lookup: patterns made of literal
+/// components followed only by `*` components (`ports/zlib/*`,
+/// `ports/zlib/*/*`: what wport writes) are indexed by (depth, literal
+/// prefix); any other pattern, and hash-prefix delegations, are matched one
+/// by one. [`DelegationIndex::matching`] returns exactly the delegations
+/// [`delegation_matches`] accepts, in their order.
+#[derive(Debug, Default)]
+pub struct DelegationIndex {
+    simple: std::collections::HashMap<usize, std::collections::HashMap<String, Vec<usize>>>,
+    complex: Vec<usize>,
+}
+
+fn has_wildcard(c: &str) -> bool {
+    c.contains(['*', '?'])
+}
+
+impl DelegationIndex {
+    /// Compiles `roles` (a `delegations.roles` list).
+    pub fn new(roles: &[crate::metadata::DelegatedRole]) -> Self {
+        let mut index = DelegationIndex::default();
+        for (i, role) in roles.iter().enumerate() {
+            let mut complex = role.paths.is_none();
+            for pattern in role.paths.iter().flatten() {
+                let comps: Vec<&str> = pattern.split('/').collect();
+                let k = comps.iter().position(|c| has_wildcard(c)).unwrap_or(comps.len());
+                if k < comps.len() && comps[k..].iter().all(|c| *c == "*") {
+                    let prefix = comps[..k].join("/");
+                    let list = index.simple.entry(comps.len()).or_default().entry(prefix).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                } else {
+                    complex = true;
+                }
+            }
+            if complex {
+                index.complex.push(i);
+            }
+        }
+        index
+    }
+
+    /// Indices of the delegations in `roles` whose paths cover `path`, in
+    /// order. `path` must have passed [`check_target_path`] (no empty
+    /// components, which a `*` would match).
+    pub fn matching(&self, roles: &[crate::metadata::DelegatedRole], path: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        let depth = path.split('/').count();
+        if let Some(by_prefix) = self.simple.get(&depth) {
+            // Prefixes of 0..depth-1 leading components.
+            let mut ends = vec![0usize];
+            ends.extend(path.match_indices('/').map(|(i, _)| i));
+            for (k, end) in ends.into_iter().enumerate() {
+                if k >= depth {
+                    break;
+                }
+                if let Some(list) = by_prefix.get(&path[..end]) {
+                    out.extend_from_slice(list);
+                }
+            }
+        }
+        for &i in &self.complex {
+            let r = &roles[i];
+            if delegation_matches(r.paths.as_deref(), r.path_hash_prefixes.as_deref(), path) {
+                out.push(i);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use crate::metadata::DelegatedRole;
+
+    fn role(paths: &[&str]) -> DelegatedRole {
+        DelegatedRole { name: "r".into(), keyids: vec![], threshold: 1, terminating: false, paths: Some(paths.iter().map(|s| s.to_string()).collect()), path_hash_prefixes: None }
+    }
+
+    #[test]
+    fn index_agrees_with_glob_matching() {
+        let roles = vec![role(&["ports/zlib/*", "ports/zlib/*/*"]), role(&["ports/*/*"]), role(&["ports/z*/Portfile.toml"]), role(&["*"]), role(&["ports/zlib/files/fix.diff"]), role(&["*/*/*"])];
+        let index = DelegationIndex::new(&roles);
+        for path in ["ports/zlib/Portfile.toml", "ports/zlib/files/fix.diff", "ports/zlibx/Portfile.toml", "top", "ports/lua/src/lib.rs", "a/b", "ports/zlib"] {
+            let expected: Vec<usize> = (0..roles.len()).filter(|&i| delegation_matches(roles[i].paths.as_deref(), None, path)).collect();
+            assert_eq!(index.matching(&roles, path), expected, "{path}");
+        }
+    }
+}

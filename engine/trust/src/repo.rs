@@ -337,7 +337,7 @@ impl Repository {
     fn check_signed(&self, role: &str) -> Result<()> {
         let env = parse_envelope::<Targets>(self.read(&format!("{role}.json"))?, role)?;
         let (_, (ring, rk, source)) = self.authorised(role)?;
-        ring.check_threshold(role, env.signed.version, &rk, &env.canonical, &env.signatures, source)
+        env.verify(&ring, role, &rk, source)
     }
 
     /// Writes a new snapshot listing every targets role (version, length,

@@ -462,3 +462,21 @@ fn group_writable_trust_state_refused() {
 
 #[allow(dead_code, reason = "type kept for readers: what a hand-made timestamp is")]
 type Hand = MetaList;
+
+/// Metadata written non-canonically (pretty-printed, as other TUF
+/// implementations publish it) verifies through the canonical form; a
+/// changed value inside it does not.
+#[test]
+fn pretty_printed_metadata_verifies_over_canonical_form() {
+    let f = Fixture::new();
+    let doc: serde_json::Value = serde_json::from_slice(&f.read("targets.json")).unwrap();
+    f.write("targets.json", &serde_json::to_vec_pretty(&doc).unwrap());
+    f.resnapshot_for_current_targets();
+    f.client().refresh_at(NOW).unwrap();
+    let mut doc = doc;
+    doc["signed"]["expires"] = serde_json::json!("2099-01-01T00:00:00Z");
+    f.write("targets.json", &serde_json::to_vec_pretty(&doc).unwrap());
+    f.resnapshot_for_current_targets();
+    let err = f.client().refresh_at(NOW).unwrap_err();
+    assert!(matches!(err, TrustError::ThresholdNotMet { ref role, valid: 0, .. } if role == "targets"), "{err:?}");
+}
