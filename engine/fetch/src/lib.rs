@@ -5,6 +5,16 @@
 //!   ([`verify::stream_verified`], [`verify::Verifier`]) and the two file-level
 //!   operations, [`verify::verify_file`] and [`verify::copy_verified`] (quarantine: a
 //!   file reaches its final name only after its size and digest match).
+//! - [`transport`]: one GET per URL behind the [`transport::Transport`] trait
+//!   ([`transport::HttpTransport`]: https/http through rustls, timeouts;
+//!   [`transport::FileTransport`]) and the redirect policy
+//!   ([`transport::check_redirect`]: no https -> http, no other scheme).
+//! - [`store`]: the content-addressed distfile store, `<dir>/<sha256>`.
+//! - [`quarantine`]: where mismatching downloads go, with a record; release
+//!   after a hold, with a reason; [`quarantine::held_sha256s`] for the linter.
+//! - [`download`]: the [`download::Fetcher`]: mirrors in order, redirects
+//!   followed under policy, size bound and digest checked while streaming,
+//!   quarantine on mismatch, several downloads at once with progress.
 //! - [`extract`]: [`extract::extract`], safe extraction of tar (plain, gzip, xz,
 //!   bzip2, zstd) and zip archives into a `cap_std::fs::Dir`, with
 //!   [`extract::Limits`] against decompression bombs.
@@ -40,8 +50,16 @@
 #[cfg(not(unix))]
 compile_error!("wport-fetch supports Unix hosts only");
 
+pub mod download;
 pub mod extract;
+pub mod quarantine;
+pub mod store;
+pub mod transport;
 pub mod verify;
 
 pub use extract::{ExtractError, ExtractReport, Limit, Limits, extract};
+pub use download::{FetchError, Fetcher, Progress, Request};
+pub use quarantine::{Quarantine, held_sha256s};
+pub use store::Store;
+pub use transport::{HttpTransport, Transport, TransportConfig};
 pub use verify::{Expected, Sha256, VerifyError, copy_verified, verify_file};

@@ -1,0 +1,385 @@
+//! The quarantine: where a download that did not match its pin goes.
+//!
+//! An upstream tarball whose bytes change under a published version is what a
+//! compromised release server looks like (and, more often, a careless
+//! re-roll). Either way the bytes are evidence: they are neither deleted nor
+//! stored under a digest, and nothing suggests re-pinning. Each item is a
+//! directory `<dir>/<id>/` holding `payload` (the bytes as received, up to the
+//! declared size) and `record.json` (a [`Record`]: port, URLs, expected and
+//! actual digest and size, time, HTTP status and headers).
+//!
+//! Releasing an item says the maintainer has reviewed it; it needs a reason,
+//! is refused until the item has been held for [`Quarantine::hold`] (24 hours
+//! by default), appends the record and the reason to `<dir>/released.jsonl`,
+//! and removes the item. It does not put the file in the distfile store.
+//!
+//! Time comes from a [`Clock`], so tests can hold and release without waiting.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::verify::Sha256;
+
+/// Where time comes from.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> SystemTime;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// The default hold before a release is accepted.
+pub const DEFAULT_HOLD: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Why the bytes were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mismatch {
+    /// The size matched, the sha256 did not.
+    Sha256,
+    /// The stream ended before the declared size.
+    ShortSize,
+    /// More bytes than declared arrived; reading stopped at the limit.
+    SizeExceeded,
+}
+
+/// What `record.json` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Record {
+    /// The item's name in the quarantine directory.
+    pub id: String,
+    pub port: String,
+    /// The distfile name the Portfile gives.
+    pub file: String,
+    /// The Portfile's `url`.
+    pub url: String,
+    /// The entry of `url` + `mirrors` that served these bytes.
+    pub mirror: String,
+    /// Where the bytes came from after redirects.
+    pub final_url: String,
+    /// Redirects followed, in order (empty when none).
+    pub redirects: Vec<String>,
+    pub mismatch: Mismatch,
+    pub expected_sha256: String,
+    pub expected_size: u64,
+    /// The digest of the payload as kept.
+    pub actual_sha256: String,
+    /// Bytes kept (for `size-exceeded`, the declared size or less: the rest was
+    /// never read).
+    pub actual_size: u64,
+    /// Seconds since the Unix epoch.
+    pub quarantined_at: u64,
+    /// The same instant, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub quarantined_at_utc: String,
+    /// `None` for `file://`.
+    pub http_status: Option<u16>,
+    pub http_headers: Vec<(String, String)>,
+    /// The Portfile's `upstream-contact`.
+    pub upstream_contact: String,
+}
+
+/// A quarantine operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuarantineError {
+    #[error("no quarantined item {id:?} in {}", dir.display())]
+    NotFound { id: String, dir: PathBuf },
+    #[error("releasing {id} needs a reason (what was reviewed, what upstream said)")]
+    ReasonRequired { id: String },
+    /// The hold has not passed yet.
+    #[error(
+        "{id} has been held for {} and may be released after {} (at {release_at}); \
+         use the time to scrutinise it and hear from upstream",
+        human(*held), human(*hold)
+    )]
+    HeldTooShort {
+        id: String,
+        held: Duration,
+        hold: Duration,
+        release_at: String,
+    },
+    #[error("{}: {op}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: malformed quarantine record: {message}", path.display())]
+    Malformed { path: PathBuf, message: String },
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}h{:02}m", s / 3600, s / 60 % 60)
+}
+
+fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> QuarantineError + 'a {
+    move |source| QuarantineError::Io {
+        path: path.to_owned(),
+        op,
+        source,
+    }
+}
+
+/// The quarantine store in one directory.
+#[derive(Clone)]
+pub struct Quarantine {
+    dir: PathBuf,
+    hold: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Quarantine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quarantine").field("dir", &self.dir).field("hold", &self.hold).finish()
+    }
+}
+
+/// What [`Quarantine::release`] did.
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub record: Record,
+    pub reason: String,
+    pub released_at: u64,
+}
+
+impl Quarantine {
+    /// The quarantine in `dir` (created on first use), with the default hold
+    /// and the system clock.
+    pub fn new(dir: impl Into<PathBuf>) -> Quarantine {
+        Quarantine {
+            dir: dir.into(),
+            hold: DEFAULT_HOLD,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_hold(mut self, hold: Duration) -> Quarantine {
+        self.hold = hold;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Quarantine {
+        self.clock = clock;
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn hold(&self) -> Duration {
+        self.hold
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// Move `payload` (a file on the same filesystem, or copied if not) into a
+    /// new item with `record`, whose `id`, `quarantined_at` and
+    /// `quarantined_at_utc` are filled in here. Returns the completed record.
+    pub fn put(&self, payload: &Path, mut record: Record) -> Result<Record, QuarantineError> {
+        crate::store::create_private_dir(&self.dir).map_err(io_err(&self.dir, "create the quarantine directory"))?;
+        let now = secs(self.clock.now());
+        let stamp = utc(now);
+        let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let short = record.actual_sha256.get(..12).unwrap_or("unknown").to_owned();
+        let (id, item) = (1..)
+            .map(|n| {
+                let id = if n == 1 {
+                    format!("{compact}-{short}")
+                } else {
+                    format!("{compact}-{short}-{n}")
+                };
+                let item = self.dir.join(&id);
+                (id, item)
+            })
+            .find(|(_, item)| match fs::create_dir(item) {
+                Ok(()) => true,
+                Err(e) => e.kind() != io::ErrorKind::AlreadyExists,
+            })
+            .expect("an unused id");
+        if !item.is_dir() {
+            fs::create_dir(&item).map_err(io_err(&item, "create the quarantine item"))?;
+        }
+        record.id = id;
+        record.quarantined_at = now;
+        record.quarantined_at_utc = stamp;
+        let target = item.join("payload");
+        if fs::rename(payload, &target).is_err() {
+            fs::copy(payload, &target).map_err(io_err(&target, "copy the payload into quarantine"))?;
+            let _ = fs::remove_file(payload);
+        }
+        let json = serde_json::to_vec_pretty(&record).expect("a record serialises");
+        let rec = item.join("record.json");
+        fs::write(&rec, json).map_err(io_err(&rec, "write the record"))?;
+        Ok(record)
+    }
+
+    /// Every item, oldest first.
+    pub fn list(&self) -> Result<Vec<Record>, QuarantineError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&self.dir, "list the quarantine")(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_err(&self.dir, "list the quarantine"))?;
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let rec = entry.path().join("record.json");
+            if rec.is_file() {
+                out.push(read_record(&rec)?);
+            }
+        }
+        out.sort_by(|a, b| (a.quarantined_at, &a.id).cmp(&(b.quarantined_at, &b.id)));
+        Ok(out)
+    }
+
+    /// The item `id`.
+    pub fn show(&self, id: &str) -> Result<Record, QuarantineError> {
+        let item = self.item(id)?;
+        read_record(&item.join("record.json"))
+    }
+
+    /// Where the payload of `id` is.
+    pub fn payload(&self, id: &str) -> Result<PathBuf, QuarantineError> {
+        Ok(self.item(id)?.join("payload"))
+    }
+
+    fn item(&self, id: &str) -> Result<PathBuf, QuarantineError> {
+        let not_found = || QuarantineError::NotFound {
+            id: id.to_owned(),
+            dir: self.dir.clone(),
+        };
+        // An id is one plain name: no path tricks through the CLI.
+        if id.is_empty() || id.starts_with('.') || id.contains(['/', '\0']) {
+            return Err(not_found());
+        }
+        let item = self.dir.join(id);
+        if !item.join("record.json").is_file() {
+            return Err(not_found());
+        }
+        Ok(item)
+    }
+
+    /// Release `id` after review: needs a non-empty `reason` and a hold of at
+    /// least [`Quarantine::hold`]. Logs to `released.jsonl`, removes the item.
+    pub fn release(&self, id: &str, reason: &str) -> Result<Released, QuarantineError> {
+        let record = self.show(id)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(QuarantineError::ReasonRequired { id: id.to_owned() });
+        }
+        let now = secs(self.clock.now());
+        let held = Duration::from_secs(now.saturating_sub(record.quarantined_at));
+        if held < self.hold {
+            return Err(QuarantineError::HeldTooShort {
+                id: id.to_owned(),
+                held,
+                hold: self.hold,
+                release_at: utc(record.quarantined_at.saturating_add(self.hold.as_secs())),
+            });
+        }
+        let released = Released {
+            record,
+            reason: reason.to_owned(),
+            released_at: now,
+        };
+        let log = self.dir.join("released.jsonl");
+        let line = serde_json::json!({
+            "released-at": now,
+            "released-at-utc": utc(now),
+            "reason": released.reason,
+            "record": released.record,
+        });
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(io_err(&log, "open the release log"))?;
+        writeln!(f, "{line}").map_err(io_err(&log, "append to the release log"))?;
+        let item = self.dir.join(id);
+        fs::remove_dir_all(&item).map_err(io_err(&item, "remove the released item"))?;
+        Ok(released)
+    }
+}
+
+fn read_record(path: &Path) -> Result<Record, QuarantineError> {
+    let bytes = fs::read(path).map_err(io_err(path, "read the record"))?;
+    serde_json::from_slice(&bytes).map_err(|e| QuarantineError::Malformed {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The actual sha256 of every item still in the quarantine at `dir` (not yet
+/// released, whether or not its hold has passed): `wport lint` flags a
+/// Portfile pinning one of them. A missing directory holds nothing; an
+/// unreadable record is skipped.
+pub fn held_sha256s(dir: &Path) -> HashSet<Sha256> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return HashSet::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| read_record(&e.path().join("record.json")).ok())
+        .filter_map(|r| r.actual_sha256.parse().ok())
+        .collect()
+}
+
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (proleptic Gregorian).
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_764_165_728), "2025-11-26T14:02:08Z");
+    }
+}
