@@ -29,9 +29,10 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new(tag: &str) -> Scratch {
-        // /var/tmp rather than /tmp: the sandbox mounts its own /tmp, so a
-        // path under the host's /tmp would collide with it by name in the
-        // incident tests' error messages; /var/tmp is simply absent inside.
+        // /var/tmp rather than /tmp: the sandbox has a private, writable
+        // /tmp, so a host path under /tmp could be re-created inside it (an
+        // incident's `mkdir -p $PREFIX/bin` would then succeed unseen);
+        // /var/tmp does not exist inside and its root is read-only.
         let dir = tempfile::Builder::new()
             .prefix(&format!("wport-test-{tag}-"))
             .tempdir_in("/var/tmp")
