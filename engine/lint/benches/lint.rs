@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use wport_lint::Linter;
 use wport_manifest::{Portfile, StandardComponent};
 
-const RUNS: usize = 5;
+const RUNS: usize = 10;
 
 fn main() {
     let count: usize = std::env::var("WPORT_BENCH_PORTS")
