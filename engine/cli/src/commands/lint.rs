@@ -31,6 +31,9 @@ pub enum Format {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Exit codes: 0 no errors (warnings alone pass); 1 errors found, warnings with \
+--deny-warnings, or with --diff a capability gained without --allow-escalation; 2 usage. \
+Rules: docs/LINT.md")]
 pub struct Args {
     /// Port directories, Portfile.toml paths, or trees of ports (every
     /// directory below holding a Portfile.toml). Default: the current
