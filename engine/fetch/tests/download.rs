@@ -1,0 +1,462 @@
+//! Fetching over a real HTTP server on loopback: real upstream tarballs (the
+//! Debian pristine ones the ports pin, from `$WPORT_REAL_SOURCES`) and hostile
+//! responses, each asserting the precise outcome: what is in the store, what is
+//! in quarantine, which error names which URL.
+
+#[path = "support/server.rs"]
+mod server;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use server::{Route, Server, real_source};
+use wport_fetch::download::{AttemptError, FetchError, Fetcher, Origin, Progress, Request};
+use wport_fetch::quarantine::{Mismatch, Quarantine};
+use wport_fetch::store::Store;
+use wport_fetch::transport::{HttpTransport, RedirectError, Reply, Transport, TransportConfig, TransportError};
+use wport_fetch::verify::{Expected, Sha256};
+
+/// The real tarballs: Debian orig file name, the sha256 the port pins.
+const REAL: &[(&str, &str, &str)] = &[
+    ("hello", "hello_2.10.orig.tar.gz", "31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b"),
+    ("tree", "tree_2.1.0.orig.tar.gz", "0160c535bff2b0dc6a830b9944e981e3427380f63e748da96ced7071faebabf6"),
+    ("bzip2", "bzip2_1.0.8.orig.tar.gz", "ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269"),
+    ("lua", "lua5.4_5.4.4.orig.tar.gz", "164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61"),
+    ("zlib", "zlib_1.2.13.dfsg.orig.tar.bz2", "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1"),
+    ("xz", "xz-utils_5.4.1.orig.tar.xz", "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5"),
+    ("gzip", "gzip_1.12.orig.tar.xz", "ce5e03e519f637e1f814011ace35c4f87b33c0bbabeec35baf5fbd3479e91956"),
+];
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    fetcher: Fetcher,
+    store_dir: std::path::PathBuf,
+    quarantine_dir: std::path::PathBuf,
+}
+
+fn env_with(config: TransportConfig) -> Env {
+    let tmp = tempfile::tempdir().unwrap();
+    let store_dir = tmp.path().join("distfiles");
+    let quarantine_dir = tmp.path().join("quarantine");
+    let fetcher = Fetcher::new(
+        Arc::new(HttpTransport::new(config)),
+        Store::open(&store_dir).unwrap(),
+        Quarantine::new(&quarantine_dir),
+    );
+    Env { _tmp: tmp, fetcher, store_dir, quarantine_dir }
+}
+
+fn env() -> Env {
+    env_with(TransportConfig {
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(5),
+        max_redirects: 10,
+    })
+}
+
+fn request(port: &str, file: &str, urls: Vec<String>, bytes: &[u8]) -> Request {
+    Request {
+        port: port.into(),
+        file: file.into(),
+        urls,
+        expected: Expected { sha256: Sha256::of(bytes), size: bytes.len() as u64 },
+        upstream_contact: format!("bug-{port}@example.org"),
+    }
+}
+
+/// Names in a directory, sorted (the store's temporaries included).
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn hello() -> Vec<u8> {
+    real_source("hello_2.10.orig.tar.gz")
+}
+
+#[test]
+fn real_tarballs_fetched_in_parallel_verified_and_stored_once() {
+    let server = Server::start();
+    let e = env();
+    let mut reqs = Vec::new();
+    for (port, file, sha) in REAL {
+        let bytes = real_source(file);
+        assert_eq!(Sha256::of(&bytes).to_string(), *sha, "{file} in $WPORT_REAL_SOURCES is not the pinned tarball");
+        let url = server.route(&format!("/{file}"), Route::Bytes(Arc::new(bytes.clone())));
+        reqs.push(request(port, file, vec![url], &bytes));
+    }
+    // A second port using hello's tarball: fetched once for both.
+    let mut twin = reqs[0].clone();
+    twin.port = "hello-twin".into();
+    reqs.push(twin);
+
+    let results = e.fetcher.fetch_all(&reqs, 3, &Progress::quiet());
+    for (r, req) in results.iter().zip(&reqs) {
+        let f = r.as_ref().unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(f.path, e.store_dir.join(req.expected.sha256.to_string()));
+        assert_eq!(Sha256::of(&std::fs::read(&f.path).unwrap()), req.expected.sha256);
+    }
+    assert!(matches!(results[0].as_ref().unwrap().origin, Origin::Downloaded { .. }));
+    assert_eq!(results[REAL.len()].as_ref().unwrap().origin, Origin::Store);
+    assert_eq!(server.hits(&format!("/{}", REAL[0].1)), 1);
+    let mut want: Vec<String> = REAL.iter().map(|r| r.2.to_owned()).collect();
+    want.sort();
+    assert_eq!(names(&e.store_dir), want, "the store holds the digests and nothing else");
+    assert!(names(&e.quarantine_dir).is_empty());
+
+    // Again: everything comes from the store, no request is made.
+    for r in e.fetcher.fetch_all(&reqs, 3, &Progress::quiet()) {
+        assert_eq!(r.unwrap().origin, Origin::Store);
+    }
+    for (_, file, _) in REAL {
+        assert_eq!(server.hits(&format!("/{file}")), 1, "{file} fetched twice");
+    }
+}
+
+#[test]
+fn file_url_of_a_real_tarball() {
+    let e = env();
+    let path = server::real_sources_dir().join("tree_2.1.0.orig.tar.gz");
+    let bytes = std::fs::read(&path).unwrap();
+    let req = request("tree", "tree-2.1.0.tgz", vec![format!("file://{}", path.display())], &bytes);
+    let f = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
+    assert_eq!(std::fs::read(f.path).unwrap(), bytes);
+}
+
+#[test]
+fn file_url_that_is_not_a_regular_file_is_refused() {
+    let e = env();
+    let req = request("x", "x.tar", vec!["file:///dev/zero".into()], b"abc");
+    let err = e.fetcher.fetch(&req, &Progress::quiet()).unwrap_err();
+    assert!(
+        matches!(&err.attempts()[0].error, AttemptError::Transport(TransportError::File { op: "open", .. })),
+        "{err}"
+    );
+}
+
+/// The one quarantined record of a failed fetch, with the payload's bytes.
+fn only_quarantined(e: &Env, err: &FetchError) -> (wport_fetch::quarantine::Record, Vec<u8>) {
+    let recs = err.quarantined();
+    assert_eq!(recs.len(), 1, "{err}");
+    let rec = recs[0].clone();
+    let payload = std::fs::read(e.quarantine_dir.join(&rec.id).join("payload")).unwrap();
+    (rec, payload)
+}
+
+#[test]
+fn wrong_hash_is_quarantined_not_stored_and_the_message_says_what_to_do() {
+    let server = Server::start();
+    let e = env();
+    let good = hello();
+    let mut evil = good.clone();
+    evil[1000] ^= 0x55;
+    let url = server.route("/hello-2.10.tar.gz", Route::Bytes(Arc::new(evil.clone())));
+    let req = request("hello", "hello-2.10.tar.gz", vec![url.clone()], &good);
+    let err = e.fetcher.fetch(&req, &Progress::quiet()).unwrap_err();
+    assert!(matches!(err, FetchError::Quarantined { .. }), "{err}");
+    let (rec, payload) = only_quarantined(&e, &err);
+    assert_eq!(payload, evil, "the bytes are kept as received");
+    assert_eq!(rec.mismatch, Mismatch::Sha256);
+    assert_eq!((rec.port.as_str(), rec.file.as_str()), ("hello", "hello-2.10.tar.gz"));
+    assert_eq!((rec.url.as_str(), rec.mirror.as_str(), rec.final_url.as_str()), (url.as_str(), url.as_str(), url.as_str()));
+    assert_eq!(rec.expected_sha256, Sha256::of(&good).to_string());
+    assert_eq!(rec.actual_sha256, Sha256::of(&evil).to_string());
+    assert_eq!((rec.expected_size, rec.actual_size), (good.len() as u64, evil.len() as u64));
+    assert_eq!(rec.http_status, Some(200));
+    assert!(rec.http_headers.iter().any(|(k, v)| k == "server" && v == "wport-test"), "{:?}", rec.http_headers);
+    assert_eq!(rec.upstream_contact, "bug-hello@example.org");
+    assert!(names(&e.store_dir).is_empty(), "nothing enters the store: {:?}", names(&e.store_dir));
+
+    let msg = err.to_string();
+    for needle in ["port hello", "hello-2.10.tar.gz", &url, "do NOT re-pin", "bug-hello@example.org", &rec.id, "sha256 mismatch"] {
+        assert!(msg.contains(needle), "message lacks {needle:?}:\n{msg}");
+    }
+    // The linter's view: the bad digest is held.
+    let held = wport_fetch::held_sha256s(&e.quarantine_dir);
+    assert!(held.contains(&Sha256::of(&evil)));
+}
+
+#[test]
+fn oversized_response_stops_at_the_declared_size() {
+    let server = Server::start();
+    let e = env();
+    let good = hello();
+    let mut big = good.clone();
+    big.push(b'!');
+    let url = server.route("/big", Route::Bytes(Arc::new(big)));
+    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet()).unwrap_err();
+    let (rec, payload) = only_quarantined(&e, &err);
+    assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
+    assert!(payload.len() as u64 <= good.len() as u64, "nothing past the limit is written");
+    assert!(err.to_string().contains("more than the pinned 725946 bytes"), "{err}");
+}
+
+#[test]
+fn short_response_is_a_size_mismatch() {
+    let server = Server::start();
+    let e = env();
+    let good = hello();
+    let url = server.route("/short", Route::NoLength(Arc::new(good[..1000].to_vec())));
+    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet()).unwrap_err();
+    let (rec, payload) = only_quarantined(&e, &err);
+    assert_eq!(rec.mismatch, Mismatch::ShortSize);
+    assert_eq!(payload, good[..1000]);
+    assert!(err.to_string().contains("size mismatch: expected 725946 bytes, the stream ended after 1000"), "{err}");
+}
+
+#[test]
+fn truncated_transfer_is_a_network_failure_not_evidence() {
+    let server = Server::start();
+    let e = env();
+    let good = hello();
+    let url = server.route(
+        "/trunc",
+        Route::Truncated { bytes: Arc::new(good[..5000].to_vec()), length: good.len() as u64 },
+    );
+    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet()).unwrap_err();
+    assert!(matches!(err, FetchError::Failed { .. }), "{err}");
+    assert!(matches!(&err.attempts()[0].error, AttemptError::Transfer { .. }), "{err}");
+    assert!(err.to_string().contains(&url));
+    assert!(names(&e.store_dir).is_empty(), "the partial file is removed: {:?}", names(&e.store_dir));
+    assert!(names(&e.quarantine_dir).is_empty());
+}
+
+#[test]
+fn endless_response_is_cut_off_at_once() {
+    let server = Server::start();
+    let e = env();
+    let pinned = vec![b'A'; 3 * 1024 * 1024];
+    let mut expected_other = pinned.clone();
+    expected_other[0] = b'B';
+    let url = server.route("/endless", Route::Endless);
+    let started = Instant::now();
+    let err = e
+        .fetcher
+        .fetch(&request("inf", "inf.tar", vec![url], &expected_other), &Progress::quiet())
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let (rec, payload) = only_quarantined(&e, &err);
+    assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
+    assert!(payload.len() <= pinned.len());
+}
+
+#[test]
+fn stalled_server_times_out() {
+    let server = Server::start();
+    let e = env_with(TransportConfig {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_millis(400),
+        max_redirects: 10,
+    });
+    let good = hello();
+    let url = server.route(
+        "/slow",
+        Route::Stall { bytes: Arc::new(good[..100].to_vec()), length: good.len() as u64, stall: Duration::from_secs(5) },
+    );
+    let started = Instant::now();
+    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet()).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    match &err.attempts()[0].error {
+        AttemptError::Transfer { source, .. } => assert_eq!(source.kind(), std::io::ErrorKind::TimedOut, "{source}"),
+        other => panic!("{other}"),
+    }
+    assert!(names(&e.store_dir).is_empty());
+}
+
+#[test]
+fn redirects_are_followed_relative_and_absolute() {
+    let server = Server::start();
+    let e = env();
+    let good = hello();
+    server.route("/real/hello.tgz", Route::Bytes(Arc::new(good.clone())));
+    server.route("/b", Route::Redirect { status: 302, location: "real/hello.tgz".into() });
+    let url = server.route("/a", Route::Redirect { status: 301, location: server.url("/b") });
+    let f = e.fetcher.fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet()).unwrap();
+    match f.origin {
+        Origin::Downloaded { url: u, final_url, .. } => {
+            assert_eq!(u, url);
+            assert_eq!(final_url, server.url("/real/hello.tgz"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn redirect_loop_stops_with_a_clear_error() {
+    let server = Server::start();
+    let e = env();
+    server.route("/loop1", Route::Redirect { status: 302, location: "/loop2".into() });
+    let url = server.route("/loop2", Route::Redirect { status: 307, location: "/loop1".into() });
+    let err = e.fetcher.fetch(&request("p", "f.tar", vec![url], b"x"), &Progress::quiet()).unwrap_err();
+    match &err.attempts()[0].error {
+        AttemptError::Redirect(RedirectError::Loop { chain }) => assert!(chain.contains("/loop1 -> "), "{chain}"),
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("redirect loop"), "{err}");
+}
+
+#[test]
+fn long_redirect_chain_is_refused() {
+    let server = Server::start();
+    let e = env();
+    for i in 0..20 {
+        server.route(&format!("/r{i}"), Route::Redirect { status: 302, location: format!("/r{}", i + 1) });
+    }
+    let err = e.fetcher.fetch(&request("p", "f.tar", vec![server.url("/r0")], b"x"), &Progress::quiet()).unwrap_err();
+    assert!(
+        matches!(&err.attempts()[0].error, AttemptError::Redirect(RedirectError::TooMany { max: 10, .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn redirect_to_another_scheme_is_refused_end_to_end() {
+    let server = Server::start();
+    let e = env();
+    let secret = e.store_dir.parent().unwrap().join("secret.tar");
+    std::fs::write(&secret, b"local secret").unwrap();
+    for (path, target) in [("/to-file", format!("file://{}", secret.display())), ("/to-ftp", "ftp://example.org/x.tar".into())] {
+        let url = server.route(path, Route::Redirect { status: 302, location: target.clone() });
+        let err = e
+            .fetcher
+            .fetch(&request("p", "secret.tar", vec![url.clone()], b"local secret"), &Progress::quiet())
+            .unwrap_err();
+        match &err.attempts()[0].error {
+            AttemptError::Redirect(RedirectError::Scheme { from, to }) => {
+                assert_eq!((from, to), (&url, &target));
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(names(&e.store_dir).is_empty(), "the local file was not read into the store");
+}
+
+/// A transport answering from a table, for the https origin (no TLS on loopback).
+struct Table(Vec<(&'static str, &'static str)>);
+
+impl Transport for Table {
+    fn get(&self, url: &str) -> Result<Reply, TransportError> {
+        match self.0.iter().find(|(from, _)| *from == url) {
+            Some((_, to)) => Ok(Reply::Redirect { status: 302, headers: vec![], location: (*to).into() }),
+            None => Ok(Reply::Body {
+                status: Some(200),
+                headers: vec![],
+                length: Some(1),
+                body: Box::new(std::io::Cursor::new(b"x".to_vec())),
+            }),
+        }
+    }
+}
+
+#[test]
+fn https_to_http_downgrade_is_refused_by_the_fetcher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fetcher = Fetcher::new(
+        Arc::new(Table(vec![("https://origin.example/x.tar", "http://origin.example/x.tar")])),
+        Store::open(tmp.path().join("s")).unwrap(),
+        Quarantine::new(tmp.path().join("q")),
+    );
+    let err = fetcher
+        .fetch(&request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"), &Progress::quiet())
+        .unwrap_err();
+    assert!(
+        matches!(&err.attempts()[0].error, AttemptError::Redirect(RedirectError::Downgrade { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("https must not be downgraded"), "{err}");
+    // https -> https is fine.
+    let fetcher = Fetcher::new(
+        Arc::new(Table(vec![("https://origin.example/x.tar", "https://cdn.example/x.tar")])),
+        Store::open(tmp.path().join("s2")).unwrap(),
+        Quarantine::new(tmp.path().join("q2")),
+    );
+    fetcher
+        .fetch(&request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"), &Progress::quiet())
+        .unwrap();
+}
+
+#[test]
+fn mirror_fallback_after_a_server_error() {
+    let server = Server::start();
+    let e = env();
+    let good = real_source("bzip2_1.0.8.orig.tar.gz");
+    let bad = server.route("/broken/bzip2.tgz", Route::Status(500));
+    let ok = server.route("/mirror/bzip2.tgz", Route::Bytes(Arc::new(good.clone())));
+    let f = e
+        .fetcher
+        .fetch(&request("bzip2", "bzip2-1.0.8.tar.gz", vec![bad.clone(), ok.clone()], &good), &Progress::quiet())
+        .unwrap();
+    assert!(matches!(&f.origin, Origin::Downloaded { url, .. } if *url == ok));
+    assert_eq!(f.failed.len(), 1);
+    assert!(matches!(&f.failed[0].error, AttemptError::Status { status: 500, url } if *url == bad));
+    assert!(f.quarantined().is_empty());
+}
+
+#[test]
+fn mirror_fallback_after_a_wrong_hash_quarantines_the_first() {
+    let server = Server::start();
+    let e = env();
+    let good = real_source("lua5.4_5.4.4.orig.tar.gz");
+    let mut evil = good.clone();
+    evil[12345] ^= 1;
+    let bad = server.route("/evil/lua.tgz", Route::Bytes(Arc::new(evil.clone())));
+    let ok = server.route("/good/lua.tgz", Route::Bytes(Arc::new(good.clone())));
+    let req = request("lua", "lua-5.4.4.tar.gz", vec![bad.clone(), ok.clone()], &good);
+    let f = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
+    assert!(matches!(&f.origin, Origin::Downloaded { url, .. } if *url == ok));
+    let q = f.quarantined();
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0].mirror.as_str(), q[0].url.as_str()), (bad.as_str(), bad.as_str()));
+    assert_eq!(q[0].actual_sha256, Sha256::of(&evil).to_string());
+    assert_eq!(std::fs::read(&f.path).unwrap(), good);
+    assert_eq!(names(&e.quarantine_dir), vec![q[0].id.clone()]);
+}
+
+#[test]
+fn every_url_failing_names_each_one() {
+    let server = Server::start();
+    let e = env();
+    let a = server.route("/a", Route::Status(404));
+    // A port nobody listens on: bind, then close.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/x", l.local_addr().unwrap())
+    };
+    let err = e
+        .fetcher
+        .fetch(&request("p", "f.tar", vec![a.clone(), closed.clone()], b"x"), &Progress::quiet())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, FetchError::Failed { .. }), "{msg}");
+    for needle in ["port p", "distfile f.tar", &a, "HTTP status 404", &closed] {
+        assert!(msg.contains(needle), "lacks {needle:?}: {msg}");
+    }
+    assert!(matches!(&err.attempts()[1].error, AttemptError::Transport(_)), "{msg}");
+}
+
+#[test]
+fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
+    let server = Server::start();
+    let e = env();
+    let new = real_source("gzip_1.12.orig.tar.xz");
+    let url = server.route("/gzip-1.12.tar.xz", Route::Bytes(Arc::new(new.clone())));
+    // Pinned to something else (the old version): the sums are printed, nothing is stored or quarantined.
+    let req = request("gzip", "gzip-1.12.tar.xz", vec![url.clone()], b"the old version");
+    let sum = e.fetcher.checksum(&req, 1 << 30, &Progress::quiet()).unwrap();
+    assert_eq!((sum.sha256, sum.size, sum.matches_pin), (Sha256::of(&new), new.len() as u64, false));
+    assert!(names(&e.store_dir).is_empty());
+    assert!(names(&e.quarantine_dir).is_empty());
+    // Pinned to it: stored.
+    let req = request("gzip", "gzip-1.12.tar.xz", vec![url.clone()], &new);
+    let sum = e.fetcher.checksum(&req, 1 << 30, &Progress::quiet()).unwrap();
+    assert!(sum.matches_pin);
+    assert_eq!(names(&e.store_dir), vec![Sha256::of(&new).to_string()]);
+    // Bounded all the same.
+    let endless = server.route("/endless", Route::Endless);
+    let err = e.fetcher.checksum(&request("x", "x", vec![endless], b""), 1 << 20, &Progress::quiet()).unwrap_err();
+    assert!(matches!(&err.attempts()[0].error, AttemptError::TooLarge { max: 1048576, .. }), "{err}");
+}
