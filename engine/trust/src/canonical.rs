@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn keys_sorted_by_bytes_no_whitespace() {
-        assert_eq!(canon(json!({"b": 1, "a": [true, false, null], "B": {}})), r#"{"B":{},"a":[true,false,null],"b":1}"#);
+        assert_eq!(
+            canon(json!({"b": 1, "a": [true, false, null], "B": {}})),
+            r#"{"B":{},"a":[true,false,null],"b":1}"#
+        );
         // UTF-8 byte order equals code point order: U+00E9 (c3 a9) sorts after 'z'.
         assert_eq!(canon(json!({"é": 1, "z": 2})), "{\"z\":2,\"é\":1}");
     }
@@ -101,15 +104,27 @@ mod tests {
 
     #[test]
     fn integers_only() {
-        assert_eq!(canon(json!([-3, 0, 18446744073709551615u64])), "[-3,0,18446744073709551615]");
+        assert_eq!(
+            canon(json!([-3, 0, 18446744073709551615u64])),
+            "[-3,0,18446744073709551615]"
+        );
         let float: Value = serde_json::from_str("1.5").unwrap();
-        assert!(matches!(to_canonical(&float), Err(TrustError::Malformed { .. })));
+        assert!(matches!(
+            to_canonical(&float),
+            Err(TrustError::Malformed { .. })
+        ));
         let float: Value = serde_json::from_str("1.0").unwrap();
-        assert!(matches!(to_canonical(&float), Err(TrustError::Malformed { .. })));
+        assert!(matches!(
+            to_canonical(&float),
+            Err(TrustError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn nested_objects_sorted_at_every_level() {
-        assert_eq!(canon(json!({"z": {"y": 1, "x": [{"b": 0, "a": 0}]}})), r#"{"z":{"x":[{"a":0,"b":0}],"y":1}}"#);
+        assert_eq!(
+            canon(json!({"z": {"y": 1, "x": [{"b": 0, "a": 0}]}})),
+            r#"{"z":{"x":[{"a":0,"b":0}],"y":1}}"#
+        );
     }
 }

@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{KeySource, Result, TrustError};
 use crate::metadata::{
-    DelegatedRole, Envelope, KeyRing, MetaFile, Root, Signed, Snapshot, TargetFile, Targets, Timestamp, check_expiry, check_length_and_hashes, parse_envelope,
+    DelegatedRole, Envelope, KeyRing, MetaFile, Root, Signed, Snapshot, TargetFile, Targets,
+    Timestamp, check_expiry, check_length_and_hashes, parse_envelope,
 };
 use crate::paths::{DelegationIndex, check_target_path, delegated_role_file, url_path};
 use crate::time::{self, UnixTime};
@@ -94,13 +95,20 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> R
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let _ = fs::remove_file(&tmp);
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(|e| TrustError::io("creating", &tmp, e))?;
-    f.write_all(bytes).map_err(|e| TrustError::io("writing", &tmp, e))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(|e| TrustError::io("creating", &tmp, e))?;
+    f.write_all(bytes)
+        .map_err(|e| TrustError::io("writing", &tmp, e))?;
     // Only root must survive a crash intact (without it the client cannot
     // start); any other document torn by a crash fails verification on the
     // next load and is fetched again, so it skips the fsync.
     if name.ends_with("root.json") {
-        f.sync_all().map_err(|e| TrustError::io("writing", &tmp, e))?;
+        f.sync_all()
+            .map_err(|e| TrustError::io("writing", &tmp, e))?;
     }
     fs::rename(&tmp, &path).map_err(|e| TrustError::io("renaming into place", &path, e))
 }
@@ -108,7 +116,11 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> R
 /// Creates a trust directory (0755) or checks an existing one.
 pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(dir).map_err(|e| TrustError::io("creating", dir, e))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(|e| TrustError::io("creating", dir, e))?;
     }
     crate::keys::check_owner_only_writable(dir)
 }
@@ -121,9 +133,14 @@ fn read_local(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     };
     crate::keys::check_owner_only_writable(path)?;
     let mut buf = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut buf).map_err(|e| TrustError::io("reading", path, e))?;
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| TrustError::io("reading", path, e))?;
     if buf.len() as u64 > limit {
-        return Err(TrustError::TooLarge { what: path.display().to_string(), limit });
+        return Err(TrustError::TooLarge {
+            what: path.display().to_string(),
+            limit,
+        });
     }
     Ok(Some(buf))
 }
@@ -147,15 +164,31 @@ impl<T: Transport> Client<T> {
     }
 
     /// [`Self::open`] with explicit limits.
-    pub fn open_with_limits(dir: &Path, metadata_url: &str, transport: T, limits: Limits) -> Result<Self> {
+    pub fn open_with_limits(
+        dir: &Path,
+        metadata_url: &str,
+        transport: T,
+        limits: Limits,
+    ) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(TrustError::NotInitialized { dir: dir.to_path_buf() });
+            return Err(TrustError::NotInitialized {
+                dir: dir.to_path_buf(),
+            });
         }
         crate::keys::check_owner_only_writable(dir)?;
-        let raw = read_local(&dir.join("root.json"), limits.root)?.ok_or_else(|| TrustError::NotInitialized { dir: dir.to_path_buf() })?;
+        let raw = read_local(&dir.join("root.json"), limits.root)?.ok_or_else(|| {
+            TrustError::NotInitialized {
+                dir: dir.to_path_buf(),
+            }
+        })?;
         let env: Envelope<Root> = parse_envelope(raw, "root.json")?;
         let root_keys = KeyRing::new(&env.signed.keys)?;
-        env.verify(&root_keys, "root", env.signed.role("root")?, KeySource::NewRoot)?;
+        env.verify(
+            &root_keys,
+            "root",
+            env.signed.role("root")?,
+            KeySource::NewRoot,
+        )?;
         Ok(Client {
             dir: dir.to_path_buf(),
             metadata_url: metadata_url.to_string(),
@@ -220,14 +253,44 @@ impl<T: Transport> Client<T> {
     pub fn load_offline(&mut self, now: UnixTime) -> Result<()> {
         self.started = now;
         check_expiry(&self.root, "root", now)?;
-        let ts = self.local_top::<Timestamp>("timestamp")?.ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        let ts = self.local_top::<Timestamp>("timestamp")?.ok_or_else(|| {
+            TrustError::NotInitialized {
+                dir: self.dir.clone(),
+            }
+        })?;
         check_expiry(&ts.signed, "timestamp", now)?;
-        let snap_meta = ts.signed.0.meta.get("snapshot.json").cloned().ok_or(TrustError::MissingMeta { file: "snapshot.json".into(), listed_in: "timestamp" })?;
-        let snap = self.local_top::<Snapshot>("snapshot")?.ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        let snap_meta =
+            ts.signed
+                .0
+                .meta
+                .get("snapshot.json")
+                .cloned()
+                .ok_or(TrustError::MissingMeta {
+                    file: "snapshot.json".into(),
+                    listed_in: "timestamp",
+                })?;
+        let snap =
+            self.local_top::<Snapshot>("snapshot")?
+                .ok_or_else(|| TrustError::NotInitialized {
+                    dir: self.dir.clone(),
+                })?;
         check_meta("snapshot.json", &snap, &snap_meta)?;
         check_expiry(&snap.signed, "snapshot", now)?;
-        let t_meta = snap.signed.0.meta.get("targets.json").cloned().ok_or(TrustError::MissingMeta { file: "targets.json".into(), listed_in: "snapshot" })?;
-        let targets = self.local_top::<Targets>("targets")?.ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
+        let t_meta =
+            snap.signed
+                .0
+                .meta
+                .get("targets.json")
+                .cloned()
+                .ok_or(TrustError::MissingMeta {
+                    file: "targets.json".into(),
+                    listed_in: "snapshot",
+                })?;
+        let targets =
+            self.local_top::<Targets>("targets")?
+                .ok_or_else(|| TrustError::NotInitialized {
+                    dir: self.dir.clone(),
+                })?;
         check_meta("targets.json", &targets, &t_meta)?;
         check_expiry(&targets.signed, "targets", now)?;
         self.timestamp = Some(ts.signed);
@@ -239,13 +302,24 @@ impl<T: Transport> Client<T> {
     fn fetch(&self, name: &str, limit: u64) -> Result<Vec<u8>> {
         let location = join(&self.metadata_url, name);
         self.transport.fetch(&location, limit).map_err(|e| match e {
-            TransportError::TooLarge(limit) => TrustError::TooLarge { what: location.clone(), limit },
-            other => TrustError::Transport { location: location.clone(), reason: other.to_string() },
+            TransportError::TooLarge(limit) => TrustError::TooLarge {
+                what: location.clone(),
+                limit,
+            },
+            other => TrustError::Transport {
+                location: location.clone(),
+                reason: other.to_string(),
+            },
         })
     }
 
     fn check_top<S: Signed>(&self, env: &Envelope<S>, role: &str) -> Result<()> {
-        env.verify(&self.root_keys, role, self.root.role(role)?, KeySource::NewRoot)
+        env.verify(
+            &self.root_keys,
+            role,
+            self.root.role(role)?,
+            KeySource::NewRoot,
+        )
     }
 
     /// A top-level document from the trust directory, signature-checked
@@ -258,8 +332,12 @@ impl<T: Transport> Client<T> {
             "snapshot" => self.limits.snapshot,
             _ => self.limits.targets,
         };
-        let Some(raw) = read_local(&self.dir.join(format!("{role}.json")), limit)? else { return Ok(None) };
-        let Ok(env) = parse_envelope::<S>(raw, role) else { return Ok(None) };
+        let Some(raw) = read_local(&self.dir.join(format!("{role}.json")), limit)? else {
+            return Ok(None);
+        };
+        let Ok(env) = parse_envelope::<S>(raw, role) else {
+            return Ok(None);
+        };
         Ok(self.check_top(&env, role).is_ok().then_some(env))
     }
 
@@ -271,21 +349,45 @@ impl<T: Transport> Client<T> {
         for _ in 0..self.limits.max_root_rotations {
             let next = self.root.version + 1;
             let name = format!("{next}.root.json");
-            let raw = match self.transport.fetch(&join(&self.metadata_url, &name), self.limits.root) {
+            let raw = match self
+                .transport
+                .fetch(&join(&self.metadata_url, &name), self.limits.root)
+            {
                 Ok(raw) => raw,
                 Err(TransportError::NotFound) => break,
-                Err(TransportError::TooLarge(limit)) => return Err(TrustError::TooLarge { what: name, limit }),
-                Err(e) => return Err(TrustError::Transport { location: name, reason: e.to_string() }),
+                Err(TransportError::TooLarge(limit)) => {
+                    return Err(TrustError::TooLarge { what: name, limit });
+                }
+                Err(e) => {
+                    return Err(TrustError::Transport {
+                        location: name,
+                        reason: e.to_string(),
+                    });
+                }
             };
             let env: Envelope<Root> = parse_envelope(raw, &name)?;
             // 5.3.4: signed by a threshold of the trusted root's root keys.
-            env.verify(&self.root_keys, "root", self.root.role("root")?, KeySource::TrustedRoot)?;
+            env.verify(
+                &self.root_keys,
+                "root",
+                self.root.role("root")?,
+                KeySource::TrustedRoot,
+            )?;
             // 5.3.5: and by a threshold of its own root keys.
             let new_keys = KeyRing::new(&env.signed.keys)?;
-            env.verify(&new_keys, "root", env.signed.role("root")?, KeySource::NewRoot)?;
+            env.verify(
+                &new_keys,
+                "root",
+                env.signed.role("root")?,
+                KeySource::NewRoot,
+            )?;
             // 5.3.6: exactly N+1 (no rollback, no skipping).
             if env.signed.version != next {
-                return Err(TrustError::VersionMismatch { role: "root".into(), expected: next, found: env.signed.version });
+                return Err(TrustError::VersionMismatch {
+                    role: "root".into(),
+                    expected: next,
+                    found: env.signed.version,
+                });
             }
             // 5.3.8: persist before going on.
             write_atomic(&self.dir, "root.json", &env.raw, 0o644)?;
@@ -297,7 +399,10 @@ impl<T: Transport> Client<T> {
         // 5.3.11: fast-forward recovery. After a compromise the repository
         // rotates the timestamp/snapshot keys; the (possibly fast-forwarded)
         // versions signed by the old keys must not block newer honest ones.
-        if self.root.version != start && (self.root.roles.get("timestamp") != original_ts.as_ref() || self.root.roles.get("snapshot") != original_snap.as_ref()) {
+        if self.root.version != start
+            && (self.root.roles.get("timestamp") != original_ts.as_ref()
+                || self.root.roles.get("snapshot") != original_snap.as_ref())
+        {
             for name in ["timestamp.json", "snapshot.json"] {
                 match fs::remove_file(self.dir.join(name)) {
                     Ok(()) => {}
@@ -315,15 +420,31 @@ impl<T: Transport> Client<T> {
         let raw = self.fetch("timestamp.json", self.limits.timestamp)?;
         let env: Envelope<Timestamp> = parse_envelope(raw, "timestamp.json")?;
         self.check_top(&env, "timestamp")?;
-        let new_snap = env.signed.0.meta.get("snapshot.json").ok_or(TrustError::MissingMeta { file: "snapshot.json".into(), listed_in: "timestamp" })?;
+        let new_snap = env
+            .signed
+            .0
+            .meta
+            .get("snapshot.json")
+            .ok_or(TrustError::MissingMeta {
+                file: "snapshot.json".into(),
+                listed_in: "timestamp",
+            })?;
         if let Some(old) = &trusted {
             if env.signed.0.version < old.signed.0.version {
-                return Err(TrustError::Rollback { role: "timestamp".into(), trusted: old.signed.0.version, offered: env.signed.0.version });
+                return Err(TrustError::Rollback {
+                    role: "timestamp".into(),
+                    trusted: old.signed.0.version,
+                    offered: env.signed.0.version,
+                });
             }
             if let Some(old_snap) = old.signed.0.meta.get("snapshot.json")
                 && new_snap.version < old_snap.version
             {
-                return Err(TrustError::Rollback { role: "snapshot.json".into(), trusted: old_snap.version, offered: new_snap.version });
+                return Err(TrustError::Rollback {
+                    role: "snapshot.json".into(),
+                    trusted: old_snap.version,
+                    offered: new_snap.version,
+                });
             }
             if env.signed.0.version == old.signed.0.version {
                 // Nothing new: keep the trusted copy (5.4.3.1), but it must
@@ -340,12 +461,24 @@ impl<T: Transport> Client<T> {
     }
 
     fn versioned(&self, name: &str, version: u64) -> String {
-        if self.root.consistent_snapshot { format!("{version}.{name}") } else { name.to_string() }
+        if self.root.consistent_snapshot {
+            format!("{version}.{name}")
+        } else {
+            name.to_string()
+        }
     }
 
     /// Spec 5.5: snapshot.
     fn update_snapshot(&mut self) -> Result<()> {
-        let meta = self.timestamp.as_ref().and_then(|t| t.0.meta.get("snapshot.json")).cloned().ok_or(TrustError::MissingMeta { file: "snapshot.json".into(), listed_in: "timestamp" })?;
+        let meta = self
+            .timestamp
+            .as_ref()
+            .and_then(|t| t.0.meta.get("snapshot.json"))
+            .cloned()
+            .ok_or(TrustError::MissingMeta {
+                file: "snapshot.json".into(),
+                listed_in: "timestamp",
+            })?;
         let trusted = self.local_top::<Snapshot>("snapshot")?;
         if let Some(local) = &trusted
             && check_meta("snapshot.json", local, &meta).is_ok()
@@ -354,13 +487,26 @@ impl<T: Transport> Client<T> {
             self.snapshot = Some(local.signed.clone());
             return Ok(());
         }
-        let raw = self.fetch(&self.versioned("snapshot.json", meta.version), meta.length.unwrap_or(self.limits.snapshot))?;
+        let raw = self.fetch(
+            &self.versioned("snapshot.json", meta.version),
+            meta.length.unwrap_or(self.limits.snapshot),
+        )?;
         // 5.5.2: hashes and length from timestamp, before parsing.
-        check_length_and_hashes("snapshot.json", &raw, meta.length, meta.hashes.as_ref(), false)?;
+        check_length_and_hashes(
+            "snapshot.json",
+            &raw,
+            meta.length,
+            meta.hashes.as_ref(),
+            false,
+        )?;
         let env: Envelope<Snapshot> = parse_envelope(raw, "snapshot.json")?;
         self.check_top(&env, "snapshot")?;
         if env.signed.0.version != meta.version {
-            return Err(TrustError::VersionMismatch { role: "snapshot".into(), expected: meta.version, found: env.signed.0.version });
+            return Err(TrustError::VersionMismatch {
+                role: "snapshot".into(),
+                expected: meta.version,
+                found: env.signed.0.version,
+            });
         }
         if let Some(old) = &trusted {
             for (file, old_meta) in &old.signed.0.meta {
@@ -368,7 +514,11 @@ impl<T: Transport> Client<T> {
                     return Err(TrustError::RemovedFromSnapshot { role: file.clone() });
                 };
                 if new_meta.version < old_meta.version {
-                    return Err(TrustError::Rollback { role: file.clone(), trusted: old_meta.version, offered: new_meta.version });
+                    return Err(TrustError::Rollback {
+                        role: file.clone(),
+                        trusted: old_meta.version,
+                        offered: new_meta.version,
+                    });
                 }
             }
         }
@@ -388,12 +538,25 @@ impl<T: Transport> Client<T> {
             self.targets = Some(local.signed);
             return Ok(());
         }
-        let raw = self.fetch(&self.versioned("targets.json", meta.version), meta.length.unwrap_or(self.limits.targets))?;
-        check_length_and_hashes("targets.json", &raw, meta.length, meta.hashes.as_ref(), false)?;
+        let raw = self.fetch(
+            &self.versioned("targets.json", meta.version),
+            meta.length.unwrap_or(self.limits.targets),
+        )?;
+        check_length_and_hashes(
+            "targets.json",
+            &raw,
+            meta.length,
+            meta.hashes.as_ref(),
+            false,
+        )?;
         let env: Envelope<Targets> = parse_envelope(raw, "targets.json")?;
         self.check_top(&env, "targets")?;
         if env.signed.version != meta.version {
-            return Err(TrustError::VersionMismatch { role: "targets".into(), expected: meta.version, found: env.signed.version });
+            return Err(TrustError::VersionMismatch {
+                role: "targets".into(),
+                expected: meta.version,
+                found: env.signed.version,
+            });
         }
         check_expiry(&env.signed, "targets", self.started)?;
         write_atomic(&self.dir, "targets.json", &env.raw, 0o644)?;
@@ -402,17 +565,32 @@ impl<T: Transport> Client<T> {
     }
 
     fn snapshot_meta(&self, file: &str) -> Result<MetaFile> {
-        self.snapshot.as_ref().and_then(|s| s.0.meta.get(file)).cloned().ok_or(TrustError::MissingMeta { file: file.to_string(), listed_in: "snapshot" })
+        self.snapshot
+            .as_ref()
+            .and_then(|s| s.0.meta.get(file))
+            .cloned()
+            .ok_or(TrustError::MissingMeta {
+                file: file.to_string(),
+                listed_in: "snapshot",
+            })
     }
 
     fn role(&self, name: &str) -> Option<&Targets> {
-        if name == "targets" { self.targets.as_ref() } else { self.delegated.get(name) }
+        if name == "targets" {
+            self.targets.as_ref()
+        } else {
+            self.delegated.get(name)
+        }
     }
 
     fn keys_of(&mut self, delegator: &str) -> Result<&KeyRing> {
         if !self.delegation_keys.contains_key(delegator) {
             let empty = Default::default();
-            let keys = self.role(delegator).and_then(|t| t.delegations.as_ref()).map(|d| &d.keys).unwrap_or(&empty);
+            let keys = self
+                .role(delegator)
+                .and_then(|t| t.delegations.as_ref())
+                .map(|d| &d.keys)
+                .unwrap_or(&empty);
             let ring = KeyRing::new(keys)?;
             self.delegation_keys.insert(delegator.to_string(), ring);
         }
@@ -427,26 +605,41 @@ impl<T: Transport> Client<T> {
         }
         let file = delegated_role_file(&d.name)?;
         let meta = self.snapshot_meta(&format!("{}.json", d.name))?;
-        let rk = crate::metadata::RoleKeys { keyids: d.keyids.clone(), threshold: d.threshold };
+        let rk = crate::metadata::RoleKeys {
+            keyids: d.keyids.clone(),
+            threshold: d.threshold,
+        };
         let started = self.started;
         let source = KeySource::Delegator(delegator.to_string());
         // A valid local copy pinned by the current snapshot is reused.
-        if let Some(raw) = read_local(&self.dir.join(&file), meta.length.unwrap_or(self.limits.targets))?
-            && let Ok(env) = parse_envelope::<Targets>(raw, &d.name)
+        if let Some(raw) = read_local(
+            &self.dir.join(&file),
+            meta.length.unwrap_or(self.limits.targets),
+        )? && let Ok(env) = parse_envelope::<Targets>(raw, &d.name)
             && check_meta(&d.name, &env, &meta).is_ok()
-            && env.verify(self.keys_of(delegator)?, &d.name, &rk, source.clone()).is_ok()
+            && env
+                .verify(self.keys_of(delegator)?, &d.name, &rk, source.clone())
+                .is_ok()
             && check_expiry(&env.signed, &d.name, started).is_ok()
         {
             self.delegated.insert(d.name.clone(), env.signed);
             return Ok(());
         }
-        let remote = if self.root.consistent_snapshot { format!("{}.{file}", meta.version) } else { file.clone() };
+        let remote = if self.root.consistent_snapshot {
+            format!("{}.{file}", meta.version)
+        } else {
+            file.clone()
+        };
         let raw = self.fetch(&remote, meta.length.unwrap_or(self.limits.targets))?;
         check_length_and_hashes(&d.name, &raw, meta.length, meta.hashes.as_ref(), false)?;
         let env: Envelope<Targets> = parse_envelope(raw, &d.name)?;
         env.verify(self.keys_of(delegator)?, &d.name, &rk, source)?;
         if env.signed.version != meta.version {
-            return Err(TrustError::VersionMismatch { role: d.name.clone(), expected: meta.version, found: env.signed.version });
+            return Err(TrustError::VersionMismatch {
+                role: d.name.clone(),
+                expected: meta.version,
+                found: env.signed.version,
+            });
         }
         check_expiry(&env.signed, &d.name, started)?;
         write_atomic(&self.dir, &file, &env.raw, 0o644)?;
@@ -459,7 +652,9 @@ impl<T: Transport> Client<T> {
     pub fn target(&mut self, path: &str) -> Result<TargetFile> {
         check_target_path(path)?;
         if self.targets.is_none() {
-            return Err(TrustError::NotInitialized { dir: self.dir.clone() });
+            return Err(TrustError::NotInitialized {
+                dir: self.dir.clone(),
+            });
         }
         // Stack of (role, how it was reached: delegator and index in the
         // delegator's list); the top-level role first.
@@ -470,19 +665,28 @@ impl<T: Transport> Client<T> {
                 continue;
             }
             if visited.len() > self.limits.max_delegations + 1 {
-                return Err(TrustError::TooManyDelegations { limit: self.limits.max_delegations, path: path.to_string() });
+                return Err(TrustError::TooManyDelegations {
+                    limit: self.limits.max_delegations,
+                    path: path.to_string(),
+                });
             }
             if let Some((delegator, i)) = &via
                 && !self.delegated.contains_key(&name)
             {
-                let d = self.role(delegator).and_then(|t| t.delegations.as_ref()).map(|d| d.roles[*i].clone()).expect("delegator loaded");
+                let d = self
+                    .role(delegator)
+                    .and_then(|t| t.delegations.as_ref())
+                    .map(|d| d.roles[*i].clone())
+                    .expect("delegator loaded");
                 self.load_delegated(delegator, &d)?;
             }
             let role = self.role(&name).expect("loaded above");
             if let Some(tf) = role.targets.get(path) {
                 return Ok(tf.clone());
             }
-            let Some(dels) = &role.delegations else { continue };
+            let Some(dels) = &role.delegations else {
+                continue;
+            };
             if !self.indexes.contains_key(&name) {
                 let index = DelegationIndex::new(&dels.roles);
                 self.indexes.insert(name.clone(), index);
@@ -501,7 +705,9 @@ impl<T: Transport> Client<T> {
             }
             stack.extend(children.into_iter().rev());
         }
-        Err(TrustError::TargetNotFound { path: path.to_string() })
+        Err(TrustError::TargetNotFound {
+            path: path.to_string(),
+        })
     }
 
     /// Every trusted target: each role reachable through delegations is
@@ -509,8 +715,17 @@ impl<T: Transport> Client<T> {
     /// with the same search as [`Self::target`] (so a path listed by a role
     /// that is not trusted for it is left out).
     pub fn all_targets(&mut self) -> Result<BTreeMap<String, TargetFile>> {
-        let top = self.targets.as_ref().ok_or_else(|| TrustError::NotInitialized { dir: self.dir.clone() })?;
-        let mut queue: Vec<(String, DelegatedRole)> = top.delegations.iter().flat_map(|d| d.roles.iter().map(|r| ("targets".to_string(), r.clone()))).collect();
+        let top = self
+            .targets
+            .as_ref()
+            .ok_or_else(|| TrustError::NotInitialized {
+                dir: self.dir.clone(),
+            })?;
+        let mut queue: Vec<(String, DelegatedRole)> = top
+            .delegations
+            .iter()
+            .flat_map(|d| d.roles.iter().map(|r| ("targets".to_string(), r.clone())))
+            .collect();
         queue.reverse();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some((delegator, d)) = queue.pop() {
@@ -518,7 +733,10 @@ impl<T: Transport> Client<T> {
                 continue;
             }
             if seen.len() > self.limits.max_roles_total {
-                return Err(TrustError::TooManyDelegations { limit: self.limits.max_roles_total, path: "*".into() });
+                return Err(TrustError::TooManyDelegations {
+                    limit: self.limits.max_roles_total,
+                    path: "*".into(),
+                });
             }
             self.load_delegated(&delegator, &d)?;
             if let Some(dels) = &self.delegated[&d.name].delegations {
@@ -529,8 +747,19 @@ impl<T: Transport> Client<T> {
         // resolved without a search; only paths listed by delegated roles
         // alone go through it.
         let top = self.targets.as_ref().expect("checked above");
-        let mut out: BTreeMap<String, TargetFile> = top.targets.iter().filter(|(p, _)| check_target_path(p).is_ok()).map(|(p, t)| (p.clone(), t.clone())).collect();
-        let mut candidates: Vec<String> = self.delegated.values().flat_map(|t| t.targets.keys()).filter(|p| !top.targets.contains_key(*p)).cloned().collect();
+        let mut out: BTreeMap<String, TargetFile> = top
+            .targets
+            .iter()
+            .filter(|(p, _)| check_target_path(p).is_ok())
+            .map(|(p, t)| (p.clone(), t.clone()))
+            .collect();
+        let mut candidates: Vec<String> = self
+            .delegated
+            .values()
+            .flat_map(|t| t.targets.keys())
+            .filter(|p| !top.targets.contains_key(*p))
+            .cloned()
+            .collect();
         candidates.sort_unstable();
         candidates.dedup();
         for path in candidates {
@@ -553,17 +782,32 @@ impl<T: Transport> Client<T> {
         check_target_path(path)?;
         let mut rel = url_path(path);
         if self.root.consistent_snapshot {
-            let digest = tf.hashes.get("sha256").or_else(|| tf.hashes.get("sha512")).ok_or(TrustError::NoSupportedHash { what: path.to_string() })?;
+            let digest = tf
+                .hashes
+                .get("sha256")
+                .or_else(|| tf.hashes.get("sha512"))
+                .ok_or(TrustError::NoSupportedHash {
+                    what: path.to_string(),
+                })?;
             rel = match rel.rsplit_once('/') {
                 Some((dir, base)) => format!("{dir}/{digest}.{base}"),
                 None => format!("{digest}.{rel}"),
             };
         }
         let location = join(base_url, &rel);
-        let bytes = self.transport.fetch(&location, tf.length).map_err(|e| match e {
-            TransportError::TooLarge(limit) => TrustError::TooLarge { what: path.to_string(), limit },
-            other => TrustError::Transport { location: location.clone(), reason: other.to_string() },
-        })?;
+        let bytes = self
+            .transport
+            .fetch(&location, tf.length)
+            .map_err(|e| match e {
+                TransportError::TooLarge(limit) => TrustError::TooLarge {
+                    what: path.to_string(),
+                    limit,
+                },
+                other => TrustError::Transport {
+                    location: location.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
         check_length_and_hashes(path, &bytes, Some(tf.length), Some(&tf.hashes), true)?;
         Ok(bytes)
     }
@@ -574,7 +818,11 @@ impl<T: Transport> Client<T> {
 fn check_meta<S: Signed>(what: &str, env: &Envelope<S>, meta: &MetaFile) -> Result<()> {
     check_length_and_hashes(what, &env.raw, meta.length, meta.hashes.as_ref(), false)?;
     if env.signed.version() != meta.version {
-        return Err(TrustError::VersionMismatch { role: what.to_string(), expected: meta.version, found: env.signed.version() });
+        return Err(TrustError::VersionMismatch {
+            role: what.to_string(),
+            expected: meta.version,
+            found: env.signed.version(),
+        });
     }
     Ok(())
 }
@@ -584,10 +832,18 @@ fn check_meta<S: Signed>(what: &str, env: &Envelope<S>, meta: &MetaFile) -> Resu
 pub fn verify_file(what: &str, path: &Path, tf: &TargetFile) -> Result<()> {
     let file = fs::File::open(path).map_err(|e| TrustError::io("opening", path, e))?;
     let mut buf = Vec::with_capacity(tf.length.min(64 << 20) as usize);
-    file.take(tf.length.saturating_add(1)).read_to_end(&mut buf).map_err(|e| TrustError::io("reading", path, e))?;
+    file.take(tf.length.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| TrustError::io("reading", path, e))?;
     if buf.len() as u64 > tf.length {
-        let actual = fs::metadata(path).map(|m| m.len()).unwrap_or(buf.len() as u64);
-        return Err(TrustError::LengthMismatch { what: what.to_string(), expected: tf.length, actual });
+        let actual = fs::metadata(path)
+            .map(|m| m.len())
+            .unwrap_or(buf.len() as u64);
+        return Err(TrustError::LengthMismatch {
+            what: what.to_string(),
+            expected: tf.length,
+            actual,
+        });
     }
     check_length_and_hashes(what, &buf, Some(tf.length), Some(&tf.hashes), true)
 }

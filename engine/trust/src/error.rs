@@ -103,7 +103,9 @@ pub enum TrustError {
         reason: String,
     },
     /// Fewer distinct keys signed than the threshold requires.
-    #[error("{role} v{version}: {valid} valid signature(s) from distinct keys, threshold {threshold} ({keys:?})")]
+    #[error(
+        "{role} v{version}: {valid} valid signature(s) from distinct keys, threshold {threshold} ({keys:?})"
+    )]
     ThresholdNotMet {
         /// The role whose metadata is refused.
         role: String,
@@ -250,7 +252,15 @@ pub enum TrustError {
 pub type Result<T, E = TrustError> = std::result::Result<T, E>;
 
 impl TrustError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        TrustError::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        TrustError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }

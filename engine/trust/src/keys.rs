@@ -37,7 +37,10 @@ impl PublicKey {
     /// Parses 32 raw bytes, refusing non-canonical encodings and small-order
     /// points.
     pub fn from_bytes(bytes: &[u8], key_id: &str) -> Result<Self> {
-        let weak = |reason| TrustError::WeakKey { key_id: key_id.to_string(), reason };
+        let weak = |reason| TrustError::WeakKey {
+            key_id: key_id.to_string(),
+            reason,
+        };
         let raw: [u8; 32] = bytes.try_into().map_err(|_| weak("not 32 bytes"))?;
         let key = VerifyingKey::from_bytes(&raw).map_err(|_| weak("not a curve point"))?;
         // Decompression accepts y >= p; re-encoding reveals it.
@@ -67,7 +70,9 @@ impl PublicKey {
 
     /// Strict verification (see the module docs).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(sig) = Signature::from_slice(signature) else { return false };
+        let Ok(sig) = Signature::from_slice(signature) else {
+            return false;
+        };
         self.key.verify_strict(message, &sig).is_ok()
     }
 }
@@ -94,18 +99,32 @@ pub enum ParsedKey {
 pub fn parse_key(listed_id: &str, object: &Value) -> Result<ParsedKey> {
     let computed = key_id_of(object)?;
     if computed != listed_id {
-        return Err(TrustError::KeyIdMismatch { listed: listed_id.to_string(), computed });
+        return Err(TrustError::KeyIdMismatch {
+            listed: listed_id.to_string(),
+            computed,
+        });
     }
     let keytype = object.get("keytype").and_then(Value::as_str);
     let scheme = object.get("scheme").and_then(Value::as_str);
-    let public = object.get("keyval").and_then(|v| v.get("public")).and_then(Value::as_str);
+    let public = object
+        .get("keyval")
+        .and_then(|v| v.get("public"))
+        .and_then(Value::as_str);
     match (keytype, scheme, public) {
         (Some("ed25519"), Some("ed25519"), Some(public)) => {
-            let bytes = hex::decode(public).map_err(|_| TrustError::WeakKey { key_id: listed_id.to_string(), reason: "public key is not hex" })?;
-            Ok(ParsedKey::Ed25519(PublicKey::from_bytes(&bytes, listed_id)?))
+            let bytes = hex::decode(public).map_err(|_| TrustError::WeakKey {
+                key_id: listed_id.to_string(),
+                reason: "public key is not hex",
+            })?;
+            Ok(ParsedKey::Ed25519(PublicKey::from_bytes(
+                &bytes, listed_id,
+            )?))
         }
         (Some(_), Some(_), Some(_)) => Ok(ParsedKey::Unsupported),
-        _ => Err(TrustError::InvalidMetadata { role: format!("key {listed_id}"), reason: "key object lacks keytype, scheme or keyval.public".into() }),
+        _ => Err(TrustError::InvalidMetadata {
+            role: format!("key {listed_id}"),
+            reason: "key object lacks keytype, scheme or keyval.public".into(),
+        }),
     }
 }
 
@@ -125,7 +144,9 @@ impl SecretKey {
     /// A fresh key from the operating system's random source.
     pub fn generate() -> Result<Self> {
         let mut seed = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut seed[..]).map_err(|e| TrustError::Repository(format!("no randomness for key generation: {e}")))?;
+        getrandom::fill(&mut seed[..]).map_err(|e| {
+            TrustError::Repository(format!("no randomness for key generation: {e}"))
+        })?;
         Self::from_seed(&seed)
     }
 
@@ -162,26 +183,51 @@ impl SecretKey {
             }))
             .expect("serialisable"),
         );
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| TrustError::io("creating secret key file", path, e))?;
-        f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| TrustError::io("writing secret key file", path, e))
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| TrustError::io("creating secret key file", path, e))?;
+        f.write_all(&body)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| TrustError::io("writing secret key file", path, e))
     }
 
     /// Reads a secret key file, refusing it when group or others may read
     /// or write it, or when it is owned by another user (ssh StrictModes).
     pub fn read_file(path: &Path) -> Result<Self> {
-        let meta = fs::metadata(path).map_err(|e| TrustError::io("reading secret key file", path, e))?;
+        let meta =
+            fs::metadata(path).map_err(|e| TrustError::io("reading secret key file", path, e))?;
         check_private_file(path, &meta)?;
-        let bytes = Zeroizing::new(fs::read(path).map_err(|e| TrustError::io("reading secret key file", path, e))?);
-        let bad = |reason: &str| TrustError::KeyFile { path: path.to_path_buf(), reason: reason.to_string() };
+        let bytes = Zeroizing::new(
+            fs::read(path).map_err(|e| TrustError::io("reading secret key file", path, e))?,
+        );
+        let bad = |reason: &str| TrustError::KeyFile {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| bad(&e.to_string()))?;
-        if v.get("keytype").and_then(Value::as_str) != Some("ed25519") || v.get("scheme").and_then(Value::as_str) != Some("ed25519") {
+        if v.get("keytype").and_then(Value::as_str) != Some("ed25519")
+            || v.get("scheme").and_then(Value::as_str) != Some("ed25519")
+        {
             return Err(bad("not an ed25519 key"));
         }
-        let private = v.get("keyval").and_then(|k| k.get("private")).and_then(Value::as_str).ok_or_else(|| bad("no keyval.private: a public key file?"))?;
+        let private = v
+            .get("keyval")
+            .and_then(|k| k.get("private"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no keyval.private: a public key file?"))?;
         let seed = Zeroizing::new(hex::decode(private).map_err(|_| bad("private key is not hex"))?);
-        let seed: &[u8; 32] = seed.as_slice().try_into().map_err(|_| bad("private key is not 32 bytes"))?;
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("private key is not 32 bytes"))?;
         let key = Self::from_seed(seed)?;
-        if let Some(public) = v.get("keyval").and_then(|k| k.get("public")).and_then(Value::as_str)
+        if let Some(public) = v
+            .get("keyval")
+            .and_then(|k| k.get("public"))
+            .and_then(Value::as_str)
             && public != hex::encode(key.public.as_bytes())
         {
             return Err(bad("public half does not belong to the private key"));
@@ -197,10 +243,18 @@ fn current_uid() -> u32 {
 fn check_private_file(path: &Path, meta: &fs::Metadata) -> Result<()> {
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(TrustError::InsecurePermissions { path: path.to_path_buf(), mode, reason: "is accessible by group or others (must be 0600 or stricter)" });
+        return Err(TrustError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+            reason: "is accessible by group or others (must be 0600 or stricter)",
+        });
     }
     if meta.uid() != current_uid() {
-        return Err(TrustError::InsecurePermissions { path: path.to_path_buf(), mode, reason: "is owned by another user" });
+        return Err(TrustError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+            reason: "is owned by another user",
+        });
     }
     Ok(())
 }
@@ -209,17 +263,30 @@ fn check_private_file(path: &Path, meta: &fs::Metadata) -> Result<()> {
 /// directory itself) when anyone but its owner may write it, or when its
 /// owner is neither the current user nor root.
 pub fn check_owner_only_writable(path: &Path) -> Result<()> {
-    let meta = fs::symlink_metadata(path).map_err(|e| TrustError::io("checking permissions of", path, e))?;
+    let meta = fs::symlink_metadata(path)
+        .map_err(|e| TrustError::io("checking permissions of", path, e))?;
     let mode = meta.mode() & 0o7777;
     if meta.file_type().is_symlink() {
-        return Err(TrustError::InsecurePermissions { path: path.to_path_buf(), mode, reason: "is a symbolic link" });
+        return Err(TrustError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+            reason: "is a symbolic link",
+        });
     }
     if mode & 0o022 != 0 {
-        return Err(TrustError::InsecurePermissions { path: path.to_path_buf(), mode, reason: "is writable by group or others" });
+        return Err(TrustError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+            reason: "is writable by group or others",
+        });
     }
     let uid = meta.uid();
     if uid != current_uid() && uid != 0 {
-        return Err(TrustError::InsecurePermissions { path: path.to_path_buf(), mode, reason: "is owned by another user" });
+        return Err(TrustError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+            reason: "is owned by another user",
+        });
     }
     Ok(())
 }
@@ -228,29 +295,45 @@ pub fn check_owner_only_writable(path: &Path) -> Result<()> {
 /// public half is used; the permission rules for secret files apply).
 pub fn read_public_key_file(path: &Path) -> Result<PublicKey> {
     let bytes = fs::read(path).map_err(|e| TrustError::io("reading key file", path, e))?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| TrustError::KeyFile { path: path.to_path_buf(), reason: e.to_string() })?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| TrustError::KeyFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     if v.get("keyval").and_then(|k| k.get("private")).is_some() {
         return Ok(SecretKey::read_file(path)?.public().clone());
     }
     let id = key_id_of(&v)?;
     match parse_key(&id, &v)? {
         ParsedKey::Ed25519(k) => Ok(k),
-        ParsedKey::Unsupported => Err(TrustError::KeyFile { path: path.to_path_buf(), reason: "not an ed25519 key".into() }),
+        ParsedKey::Unsupported => Err(TrustError::KeyFile {
+            path: path.to_path_buf(),
+            reason: "not an ed25519 key".into(),
+        }),
     }
 }
 
 /// Where a generated key pair is written: `<dir>/<name>.key` (secret, 0600)
 /// and `<dir>/<name>.pub` (the TUF public key object).
 pub fn generate_key_pair(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf, KeyId)> {
-    if name.is_empty() || name.contains('/') || name.starts_with('.') || name.chars().any(char::is_control) {
-        return Err(TrustError::KeyFile { path: dir.join(name), reason: "key name must be a plain file name".into() });
+    if name.is_empty()
+        || name.contains('/')
+        || name.starts_with('.')
+        || name.chars().any(char::is_control)
+    {
+        return Err(TrustError::KeyFile {
+            path: dir.join(name),
+            reason: "key name must be a plain file name".into(),
+        });
     }
     fs::create_dir_all(dir).map_err(|e| TrustError::io("creating key directory", dir, e))?;
     let key = SecretKey::generate()?;
     let secret = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub"));
     if public.exists() {
-        return Err(TrustError::KeyFile { path: public, reason: "already exists".into() });
+        return Err(TrustError::KeyFile {
+            path: public,
+            reason: "already exists".into(),
+        });
     }
     key.write_file(&secret)?;
     let body = serde_json::to_vec_pretty(&key.public().to_tuf()).expect("serialisable");
@@ -266,8 +349,14 @@ mod tests {
     #[test]
     fn key_id_is_sha256_of_canonical_key_object() {
         let key = SecretKey::from_seed(&[7; 32]).unwrap();
-        let canonical = format!(r#"{{"keytype":"ed25519","keyval":{{"public":"{}"}},"scheme":"ed25519"}}"#, hex::encode(key.public().as_bytes()));
-        assert_eq!(key.key_id(), hex::encode(Sha256::digest(canonical.as_bytes())));
+        let canonical = format!(
+            r#"{{"keytype":"ed25519","keyval":{{"public":"{}"}},"scheme":"ed25519"}}"#,
+            hex::encode(key.public().as_bytes())
+        );
+        assert_eq!(
+            key.key_id(),
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        );
     }
 
     #[test]
@@ -275,11 +364,20 @@ mod tests {
         // The identity point (order 1) and y = p (a non-canonical 1).
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(matches!(PublicKey::from_bytes(&identity, "x"), Err(TrustError::WeakKey { reason: "small-order point", .. })));
+        assert!(matches!(
+            PublicKey::from_bytes(&identity, "x"),
+            Err(TrustError::WeakKey {
+                reason: "small-order point",
+                ..
+            })
+        ));
         let mut y_is_p = [0xffu8; 32];
         y_is_p[0] = 0xee;
         y_is_p[31] = 0x7f;
-        assert!(matches!(PublicKey::from_bytes(&y_is_p, "x"), Err(TrustError::WeakKey { .. })));
+        assert!(matches!(
+            PublicKey::from_bytes(&y_is_p, "x"),
+            Err(TrustError::WeakKey { .. })
+        ));
     }
 
     #[test]
@@ -291,8 +389,17 @@ mod tests {
         assert_eq!(read_public_key_file(&public).unwrap().key_id(), id);
         for mode in [0o640, 0o604, 0o620, 0o644] {
             fs::set_permissions(&secret, fs::Permissions::from_mode(mode)).unwrap();
-            assert!(matches!(SecretKey::read_file(&secret), Err(TrustError::InsecurePermissions { .. })), "{mode:o}");
+            assert!(
+                matches!(
+                    SecretKey::read_file(&secret),
+                    Err(TrustError::InsecurePermissions { .. })
+                ),
+                "{mode:o}"
+            );
         }
-        assert!(generate_key_pair(dir.path(), "alice").is_err(), "never overwrites");
+        assert!(
+            generate_key_pair(dir.path(), "alice").is_err(),
+            "never overwrites"
+        );
     }
 }

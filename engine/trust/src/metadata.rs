@@ -248,7 +248,10 @@ struct TypeOnly {
 /// [`Envelope::verify`] for why that is what signatures are checked over
 /// first.
 pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelope<T>> {
-    let malformed = |reason: String| TrustError::Malformed { document: document.to_string(), reason };
+    let malformed = |reason: String| TrustError::Malformed {
+        document: document.to_string(),
+        reason,
+    };
     let env: RawEnvelope = serde_json::from_slice(&raw).map_err(|e| malformed(e.to_string()))?;
     let text = env.signed.get();
     let start = text.as_ptr() as usize - raw.as_ptr() as usize;
@@ -257,25 +260,44 @@ pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelop
         Ok(t) => t,
         Err(e) => {
             // Say "wrong type" when that is what it is.
-            let found = serde_json::from_str::<TypeOnly>(text).map(|t| t.typ).unwrap_or_default();
+            let found = serde_json::from_str::<TypeOnly>(text)
+                .map(|t| t.typ)
+                .unwrap_or_default();
             if found != T::TYPE {
-                return Err(TrustError::WrongType { expected: T::TYPE.to_string(), found });
+                return Err(TrustError::WrongType {
+                    expected: T::TYPE.to_string(),
+                    found,
+                });
             }
             return Err(malformed(e.to_string()));
         }
     };
     if signed.typ() != T::TYPE {
-        return Err(TrustError::WrongType { expected: T::TYPE.to_string(), found: signed.typ().to_string() });
+        return Err(TrustError::WrongType {
+            expected: T::TYPE.to_string(),
+            found: signed.typ().to_string(),
+        });
     }
     let spec = signed.spec_version();
     if spec.split('.').next() != Some("1") {
-        return Err(TrustError::UnsupportedSpecVersion { role: T::TYPE.to_string(), version: spec.to_string() });
+        return Err(TrustError::UnsupportedSpecVersion {
+            role: T::TYPE.to_string(),
+            version: spec.to_string(),
+        });
     }
     if time::parse(signed.expires()).is_none() {
-        return Err(TrustError::InvalidMetadata { role: T::TYPE.to_string(), reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()) });
+        return Err(TrustError::InvalidMetadata {
+            role: T::TYPE.to_string(),
+            reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()),
+        });
     }
     let signatures = env.signatures;
-    Ok(Envelope { signed, signatures, raw, signed_range })
+    Ok(Envelope {
+        signed,
+        signatures,
+        raw,
+        signed_range,
+    })
 }
 
 impl<T: Signed> Envelope<T> {
@@ -286,7 +308,11 @@ impl<T: Signed> Envelope<T> {
 
     /// The canonical JSON of `signed` (what TUF signers sign).
     pub fn canonical(&self) -> Result<Vec<u8>> {
-        let value: Value = serde_json::from_slice(self.signed_bytes()).map_err(|e| TrustError::Malformed { document: T::TYPE.to_string(), reason: e.to_string() })?;
+        let value: Value =
+            serde_json::from_slice(self.signed_bytes()).map_err(|e| TrustError::Malformed {
+                document: T::TYPE.to_string(),
+                reason: e.to_string(),
+            })?;
         to_canonical(&value)
     }
 
@@ -301,9 +327,22 @@ impl<T: Signed> Envelope<T> {
     /// fails (metadata written non-canonically by another TUF
     /// implementation, e.g. pretty-printed) are signatures checked over
     /// the canonical form, as the specification defines.
-    pub fn verify(&self, ring: &KeyRing, role: &str, rk: &RoleKeys, source: KeySource) -> Result<()> {
+    pub fn verify(
+        &self,
+        ring: &KeyRing,
+        role: &str,
+        rk: &RoleKeys,
+        source: KeySource,
+    ) -> Result<()> {
         let version = self.signed.version();
-        match ring.check_threshold(role, version, rk, self.signed_bytes(), &self.signatures, source.clone()) {
+        match ring.check_threshold(
+            role,
+            version,
+            rk,
+            self.signed_bytes(),
+            &self.signatures,
+            source.clone(),
+        ) {
             Err(first @ TrustError::ThresholdNotMet { .. }) => {
                 let canonical = self.canonical()?;
                 if canonical == self.signed_bytes() {
@@ -340,9 +379,20 @@ impl KeyRing {
     /// many times the role lists it (CVE-2020-15093: tough counted repeated
     /// signatures by one key toward the threshold). Distinctness is by
     /// public key bytes, not only by key id.
-    pub fn check_threshold(&self, role: &str, version: u64, rk: &RoleKeys, message: &[u8], signatures: &[SignatureEntry], source: KeySource) -> Result<()> {
+    pub fn check_threshold(
+        &self,
+        role: &str,
+        version: u64,
+        rk: &RoleKeys,
+        message: &[u8],
+        signatures: &[SignatureEntry],
+        source: KeySource,
+    ) -> Result<()> {
         if rk.threshold < 1 {
-            return Err(TrustError::InvalidMetadata { role: role.to_string(), reason: "threshold must be at least 1".into() });
+            return Err(TrustError::InvalidMetadata {
+                role: role.to_string(),
+                reason: "threshold must be at least 1".into(),
+            });
         }
         let authorised: HashSet<&str> = rk.keyids.iter().map(String::as_str).collect();
         let mut counted: HashSet<[u8; 32]> = HashSet::new();
@@ -350,17 +400,27 @@ impl KeyRing {
             if !authorised.contains(s.keyid.as_str()) {
                 continue;
             }
-            let Some(ParsedKey::Ed25519(key)) = self.keys.get(&s.keyid) else { continue };
+            let Some(ParsedKey::Ed25519(key)) = self.keys.get(&s.keyid) else {
+                continue;
+            };
             if counted.contains(key.as_bytes()) {
                 continue;
             }
-            let Ok(sig) = hex::decode(&s.sig) else { continue };
+            let Ok(sig) = hex::decode(&s.sig) else {
+                continue;
+            };
             if key.verify(message, &sig) {
                 counted.insert(*key.as_bytes());
             }
         }
         if (counted.len() as u64) < rk.threshold {
-            return Err(TrustError::ThresholdNotMet { role: role.to_string(), version, valid: counted.len(), threshold: rk.threshold, keys: source });
+            return Err(TrustError::ThresholdNotMet {
+                role: role.to_string(),
+                version,
+                valid: counted.len(),
+                threshold: rk.threshold,
+                keys: source,
+            });
         }
         Ok(())
     }
@@ -378,7 +438,12 @@ impl Root {
     /// The keys and threshold of a top-level role, or an error when root
     /// does not define it.
     pub fn role(&self, name: &str) -> Result<&RoleKeys> {
-        self.roles.get(name).ok_or_else(|| TrustError::InvalidMetadata { role: "root".into(), reason: format!("no {name} role") })
+        self.roles
+            .get(name)
+            .ok_or_else(|| TrustError::InvalidMetadata {
+                role: "root".into(),
+                reason: format!("no {name} role"),
+            })
     }
 }
 
@@ -386,7 +451,12 @@ impl Root {
 pub fn check_expiry<T: Signed>(signed: &T, role: &str, now: UnixTime) -> Result<()> {
     let expires = time::parse(signed.expires()).unwrap_or(i64::MIN);
     if expires <= now {
-        return Err(TrustError::Expired { role: role.to_string(), version: signed.version(), expires: signed.expires().to_string(), now: time::format(now) });
+        return Err(TrustError::Expired {
+            role: role.to_string(),
+            version: signed.version(),
+            expires: signed.expires().to_string(),
+            now: time::format(now),
+        });
     }
     Ok(())
 }
@@ -395,11 +465,21 @@ pub fn check_expiry<T: Signed>(signed: &T, role: &str, now: UnixTime) -> Result<
 /// metadata file). Every supported hash listed must match, and at least one
 /// must be supported when any are listed (`require_hash` makes the hash
 /// mandatory, as it is for targets).
-pub fn check_length_and_hashes(what: &str, bytes: &[u8], length: Option<u64>, hashes: Option<&BTreeMap<String, String>>, require_hash: bool) -> Result<()> {
+pub fn check_length_and_hashes(
+    what: &str,
+    bytes: &[u8],
+    length: Option<u64>,
+    hashes: Option<&BTreeMap<String, String>>,
+    require_hash: bool,
+) -> Result<()> {
     if let Some(expected) = length
         && bytes.len() as u64 != expected
     {
-        return Err(TrustError::LengthMismatch { what: what.to_string(), expected, actual: bytes.len() as u64 });
+        return Err(TrustError::LengthMismatch {
+            what: what.to_string(),
+            expected,
+            actual: bytes.len() as u64,
+        });
     }
     let mut checked = 0;
     for (algorithm, expected) in hashes.into_iter().flatten() {
@@ -409,12 +489,19 @@ pub fn check_length_and_hashes(what: &str, bytes: &[u8], length: Option<u64>, ha
             _ => continue,
         };
         if !actual.eq_ignore_ascii_case(expected) {
-            return Err(TrustError::DigestMismatch { what: what.to_string(), algorithm: algorithm.clone(), expected: expected.clone(), actual });
+            return Err(TrustError::DigestMismatch {
+                what: what.to_string(),
+                algorithm: algorithm.clone(),
+                expected: expected.clone(),
+                actual,
+            });
         }
         checked += 1;
     }
     if checked == 0 && (require_hash || hashes.is_some_and(|h| !h.is_empty())) {
-        return Err(TrustError::NoSupportedHash { what: what.to_string() });
+        return Err(TrustError::NoSupportedHash {
+            what: what.to_string(),
+        });
     }
     Ok(())
 }
@@ -425,20 +512,46 @@ pub fn check_length_and_hashes(what: &str, bytes: &[u8], length: Option<u64>, ha
 pub fn sign_document<T: Serialize>(signed: &T, keys: &[&SecretKey]) -> Result<Vec<u8>> {
     let value = serde_json::to_value(signed).map_err(|e| TrustError::Repository(e.to_string()))?;
     let canonical = to_canonical(&value)?;
-    let signatures: Vec<SignatureEntry> = keys.iter().map(|k| SignatureEntry { keyid: k.key_id(), sig: hex::encode(k.sign(&canonical)) }).collect();
+    let signatures: Vec<SignatureEntry> = keys
+        .iter()
+        .map(|k| SignatureEntry {
+            keyid: k.key_id(),
+            sig: hex::encode(k.sign(&canonical)),
+        })
+        .collect();
     Ok(envelope_bytes(value, signatures))
 }
 
 /// Adds (or replaces) `key`'s signature on an existing document without
 /// re-serialising its `signed` value.
 pub fn add_signature(raw: &[u8], key: &SecretKey) -> Result<Vec<u8>> {
-    let mut doc: Value = serde_json::from_slice(raw).map_err(|e| TrustError::Malformed { document: "metadata".into(), reason: e.to_string() })?;
-    let signed = doc.get("signed").cloned().ok_or_else(|| TrustError::Malformed { document: "metadata".into(), reason: "no \"signed\"".into() })?;
+    let mut doc: Value = serde_json::from_slice(raw).map_err(|e| TrustError::Malformed {
+        document: "metadata".into(),
+        reason: e.to_string(),
+    })?;
+    let signed = doc
+        .get("signed")
+        .cloned()
+        .ok_or_else(|| TrustError::Malformed {
+            document: "metadata".into(),
+            reason: "no \"signed\"".into(),
+        })?;
     let canonical = to_canonical(&signed)?;
-    let mut signatures: Vec<SignatureEntry> = serde_json::from_value(doc.get_mut("signatures").map(Value::take).unwrap_or(Value::Array(vec![]))).map_err(|e| TrustError::Malformed { document: "metadata".into(), reason: e.to_string() })?;
+    let mut signatures: Vec<SignatureEntry> = serde_json::from_value(
+        doc.get_mut("signatures")
+            .map(Value::take)
+            .unwrap_or(Value::Array(vec![])),
+    )
+    .map_err(|e| TrustError::Malformed {
+        document: "metadata".into(),
+        reason: e.to_string(),
+    })?;
     let id = key.key_id();
     signatures.retain(|s| s.keyid != id);
-    signatures.push(SignatureEntry { keyid: id, sig: hex::encode(key.sign(&canonical)) });
+    signatures.push(SignatureEntry {
+        keyid: id,
+        sig: hex::encode(key.sign(&canonical)),
+    });
     Ok(envelope_bytes(signed, signatures))
 }
 

@@ -32,12 +32,16 @@ pub fn encode_segment(name: &str) -> String {
 /// `../root`, `a/b`, `x?y` and `x#y` stay one harmless file name.
 pub fn delegated_role_file(name: &str) -> Result<String> {
     if name.is_empty() || TOP_LEVEL.contains(&name) || name.chars().any(char::is_control) {
-        return Err(TrustError::UnsafeRoleName { name: name.to_string() });
+        return Err(TrustError::UnsafeRoleName {
+            name: name.to_string(),
+        });
     }
     let encoded = encode_segment(name);
     if encoded == "." || encoded == ".." {
         // Not reachable for a ".json" suffix, but stay defensive.
-        return Err(TrustError::UnsafeRoleName { name: name.to_string() });
+        return Err(TrustError::UnsafeRoleName {
+            name: name.to_string(),
+        });
     }
     Ok(format!("{encoded}.json"))
 }
@@ -46,11 +50,20 @@ pub fn delegated_role_file(name: &str) -> Result<String> {
 /// a URL: `/`-separated, no empty, `.` or `..` component, no leading `/`,
 /// no backslash, NUL or control characters.
 pub fn check_target_path(path: &str) -> Result<()> {
-    let bad = || TrustError::UnsafeTargetPath { path: path.to_string() };
-    if path.is_empty() || path.starts_with('/') || path.contains('\\') || path.chars().any(char::is_control) {
+    let bad = || TrustError::UnsafeTargetPath {
+        path: path.to_string(),
+    };
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path.chars().any(char::is_control)
+    {
         return Err(bad());
     }
-    if path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if path
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return Err(bad());
     }
     Ok(())
@@ -58,7 +71,10 @@ pub fn check_target_path(path: &str) -> Result<()> {
 
 /// A target path as a URL path: each component percent-encoded.
 pub fn url_path(path: &str) -> String {
-    path.split('/').map(encode_segment).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// TUF `paths` matching: a shell glob per `/`-separated component (`*` any
@@ -105,7 +121,11 @@ fn component_match(p: &[u8], t: &[u8]) -> bool {
 }
 
 /// Whether a delegation (its `paths` or `path_hash_prefixes`) covers `path`.
-pub fn delegation_matches(paths: Option<&[String]>, prefixes: Option<&[String]>, path: &str) -> bool {
+pub fn delegation_matches(
+    paths: Option<&[String]>,
+    prefixes: Option<&[String]>,
+    path: &str,
+) -> bool {
     if let Some(paths) = paths {
         return paths.iter().any(|p| glob_match(p, path));
     }
@@ -124,7 +144,10 @@ mod tests {
     fn globs_do_not_cross_slashes() {
         assert!(glob_match("ports/zlib/*", "ports/zlib/Portfile.toml"));
         assert!(!glob_match("ports/zlib/*", "ports/zlib/files/patch-a.diff"));
-        assert!(glob_match("ports/zlib/*/*", "ports/zlib/files/patch-a.diff"));
+        assert!(glob_match(
+            "ports/zlib/*/*",
+            "ports/zlib/files/patch-a.diff"
+        ));
         assert!(!glob_match("ports/*", "ports/zlib/Portfile.toml"));
         assert!(!glob_match("*.tgz", "targets/foo.tgz"));
         assert!(glob_match("targets/*.tgz", "targets/foo.tgz"));
@@ -142,15 +165,36 @@ mod tests {
         assert_eq!(delegated_role_file("a/b").unwrap(), "a%2Fb.json");
         assert_eq!(delegated_role_file("x?y#z").unwrap(), "x%3Fy%23z.json");
         for bad in ["", "targets", "snapshot", "root", "timestamp", "a\nb"] {
-            assert!(matches!(delegated_role_file(bad), Err(TrustError::UnsafeRoleName { .. })), "{bad:?}");
+            assert!(
+                matches!(
+                    delegated_role_file(bad),
+                    Err(TrustError::UnsafeRoleName { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn target_paths_cannot_escape() {
         check_target_path("ports/zlib/Portfile.toml").unwrap();
-        for bad in ["", "/etc/passwd", "ports/../../x", "ports//x", "./x", "ports/x/", "a\\b", "a\0b"] {
-            assert!(matches!(check_target_path(bad), Err(TrustError::UnsafeTargetPath { .. })), "{bad:?}");
+        for bad in [
+            "",
+            "/etc/passwd",
+            "ports/../../x",
+            "ports//x",
+            "./x",
+            "ports/x/",
+            "a\\b",
+            "a\0b",
+        ] {
+            assert!(
+                matches!(
+                    check_target_path(bad),
+                    Err(TrustError::UnsafeTargetPath { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 }
@@ -179,10 +223,18 @@ impl DelegationIndex {
             let mut complex = role.paths.is_none();
             for pattern in role.paths.iter().flatten() {
                 let comps: Vec<&str> = pattern.split('/').collect();
-                let k = comps.iter().position(|c| has_wildcard(c)).unwrap_or(comps.len());
+                let k = comps
+                    .iter()
+                    .position(|c| has_wildcard(c))
+                    .unwrap_or(comps.len());
                 if k < comps.len() && comps[k..].iter().all(|c| *c == "*") {
                     let prefix = comps[..k].join("/");
-                    let list = index.simple.entry(comps.len()).or_default().entry(prefix).or_default();
+                    let list = index
+                        .simple
+                        .entry(comps.len())
+                        .or_default()
+                        .entry(prefix)
+                        .or_default();
                     if list.last() != Some(&i) {
                         list.push(i);
                     }
@@ -234,15 +286,39 @@ mod index_tests {
     use crate::metadata::DelegatedRole;
 
     fn role(paths: &[&str]) -> DelegatedRole {
-        DelegatedRole { name: "r".into(), keyids: vec![], threshold: 1, terminating: false, paths: Some(paths.iter().map(|s| s.to_string()).collect()), path_hash_prefixes: None }
+        DelegatedRole {
+            name: "r".into(),
+            keyids: vec![],
+            threshold: 1,
+            terminating: false,
+            paths: Some(paths.iter().map(|s| s.to_string()).collect()),
+            path_hash_prefixes: None,
+        }
     }
 
     #[test]
     fn index_agrees_with_glob_matching() {
-        let roles = vec![role(&["ports/zlib/*", "ports/zlib/*/*"]), role(&["ports/*/*"]), role(&["ports/z*/Portfile.toml"]), role(&["*"]), role(&["ports/zlib/files/fix.diff"]), role(&["*/*/*"])];
+        let roles = vec![
+            role(&["ports/zlib/*", "ports/zlib/*/*"]),
+            role(&["ports/*/*"]),
+            role(&["ports/z*/Portfile.toml"]),
+            role(&["*"]),
+            role(&["ports/zlib/files/fix.diff"]),
+            role(&["*/*/*"]),
+        ];
         let index = DelegationIndex::new(&roles);
-        for path in ["ports/zlib/Portfile.toml", "ports/zlib/files/fix.diff", "ports/zlibx/Portfile.toml", "top", "ports/lua/src/lib.rs", "a/b", "ports/zlib"] {
-            let expected: Vec<usize> = (0..roles.len()).filter(|&i| delegation_matches(roles[i].paths.as_deref(), None, path)).collect();
+        for path in [
+            "ports/zlib/Portfile.toml",
+            "ports/zlib/files/fix.diff",
+            "ports/zlibx/Portfile.toml",
+            "top",
+            "ports/lua/src/lib.rs",
+            "a/b",
+            "ports/zlib",
+        ] {
+            let expected: Vec<usize> = (0..roles.len())
+                .filter(|&i| delegation_matches(roles[i].paths.as_deref(), None, path))
+                .collect();
             assert_eq!(index.matching(&roles, path), expected, "{path}");
         }
     }

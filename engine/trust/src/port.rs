@@ -34,9 +34,16 @@ pub fn verify_port(trust_dir: &Path, port_name: &str, files: &[(&str, &Path)]) -
 }
 
 /// [`verify_port`] at an injected time.
-pub fn verify_port_at(trust_dir: &Path, port_name: &str, files: &[(&str, &Path)], now: UnixTime) -> Result<()> {
+pub fn verify_port_at(
+    trust_dir: &Path,
+    port_name: &str,
+    files: &[(&str, &Path)],
+    now: UnixTime,
+) -> Result<()> {
     if port_name.contains('/') {
-        return Err(TrustError::UnsafeTargetPath { path: format!("ports/{port_name}") });
+        return Err(TrustError::UnsafeTargetPath {
+            path: format!("ports/{port_name}"),
+        });
     }
     crate::keys::check_owner_only_writable(trust_dir)?;
     let mut client = Client::open(&metadata_dir(trust_dir), "", Offline)?;

@@ -22,7 +22,8 @@ use crate::client::write_atomic;
 use crate::error::{KeySource, Result, TrustError};
 use crate::keys::{PublicKey, SecretKey};
 use crate::metadata::{
-    DelegatedRole, Delegations, KeyRing, MetaFile, MetaList, RoleKeys, Root, SPEC_VERSION, SignatureEntry, TargetFile, Targets, add_signature, parse_envelope, sha256_hex,
+    DelegatedRole, Delegations, KeyRing, MetaFile, MetaList, RoleKeys, Root, SPEC_VERSION,
+    SignatureEntry, TargetFile, Targets, add_signature, parse_envelope, sha256_hex,
 };
 use crate::paths::check_target_path;
 use crate::time::{self, UnixTime};
@@ -52,7 +53,12 @@ pub struct Lifetimes {
 impl Default for Lifetimes {
     fn default() -> Self {
         const DAY: i64 = 86_400;
-        Lifetimes { root: 365 * DAY, targets: 90 * DAY, snapshot: 7 * DAY, timestamp: DAY }
+        Lifetimes {
+            root: 365 * DAY,
+            targets: 90 * DAY,
+            snapshot: 7 * DAY,
+            timestamp: DAY,
+        }
     }
 }
 
@@ -75,8 +81,16 @@ pub fn check_new_role_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
         && !["root", "timestamp", "snapshot", "targets"].contains(&name)
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(TrustError::UnsafeRoleName { name: name.to_string() }) }
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(TrustError::UnsafeRoleName {
+            name: name.to_string(),
+        })
+    }
 }
 
 fn key_map(keys: &[PublicKey]) -> BTreeMap<String, Value> {
@@ -86,41 +100,94 @@ fn key_map(keys: &[PublicKey]) -> BTreeMap<String, Value> {
 impl Repository {
     /// Creates `dir/metadata` and `dir/targets` with root v1 and an empty
     /// targets v1, both unsigned: sign them with `sign`.
-    pub fn init(dir: &Path, root: RoleSpec, targets: RoleSpec, snapshot: RoleSpec, timestamp: RoleSpec, consistent_snapshot: bool, now: UnixTime) -> Result<Self> {
-        let repo = Repository { dir: dir.to_path_buf(), lifetimes: Lifetimes::default() };
+    pub fn init(
+        dir: &Path,
+        root: RoleSpec,
+        targets: RoleSpec,
+        snapshot: RoleSpec,
+        timestamp: RoleSpec,
+        consistent_snapshot: bool,
+        now: UnixTime,
+    ) -> Result<Self> {
+        let repo = Repository {
+            dir: dir.to_path_buf(),
+            lifetimes: Lifetimes::default(),
+        };
         if repo.meta_dir().join("root.json").exists() {
-            return Err(repo_err(format!("{} is already a repository", dir.display())));
+            return Err(repo_err(format!(
+                "{} is already a repository",
+                dir.display()
+            )));
         }
         for d in [repo.meta_dir(), repo.targets_dir()] {
             fs::create_dir_all(&d).map_err(|e| TrustError::io("creating", &d, e))?;
         }
         let mut keys = BTreeMap::new();
         let mut roles = BTreeMap::new();
-        for (name, spec) in [("root", root), ("targets", targets), ("snapshot", snapshot), ("timestamp", timestamp)] {
+        for (name, spec) in [
+            ("root", root),
+            ("targets", targets),
+            ("snapshot", snapshot),
+            ("timestamp", timestamp),
+        ] {
             if spec.threshold < 1 || spec.threshold as usize > spec.keys.len() {
-                return Err(repo_err(format!("{name}: threshold {} with {} key(s)", spec.threshold, spec.keys.len())));
+                return Err(repo_err(format!(
+                    "{name}: threshold {} with {} key(s)",
+                    spec.threshold,
+                    spec.keys.len()
+                )));
             }
             keys.extend(key_map(&spec.keys));
             let mut ids: Vec<String> = spec.keys.iter().map(PublicKey::key_id).collect();
             ids.sort();
             ids.dedup();
             if (ids.len() as u64) < spec.threshold {
-                return Err(repo_err(format!("{name}: the same key listed twice cannot meet threshold {}", spec.threshold)));
+                return Err(repo_err(format!(
+                    "{name}: the same key listed twice cannot meet threshold {}",
+                    spec.threshold
+                )));
             }
-            roles.insert(name.to_string(), RoleKeys { keyids: ids, threshold: spec.threshold });
+            roles.insert(
+                name.to_string(),
+                RoleKeys {
+                    keyids: ids,
+                    threshold: spec.threshold,
+                },
+            );
         }
-        let root = Root { typ: "root".into(), spec_version: SPEC_VERSION.into(), consistent_snapshot, version: 1, expires: time::format(now + repo.lifetimes.root), keys, roles };
+        let root = Root {
+            typ: "root".into(),
+            spec_version: SPEC_VERSION.into(),
+            consistent_snapshot,
+            version: 1,
+            expires: time::format(now + repo.lifetimes.root),
+            keys,
+            roles,
+        };
         repo.write_root(&unsigned(&root)?, 1)?;
-        let targets = Targets { typ: "targets".into(), spec_version: SPEC_VERSION.into(), version: 1, expires: time::format(now + repo.lifetimes.targets), targets: BTreeMap::new(), delegations: None };
+        let targets = Targets {
+            typ: "targets".into(),
+            spec_version: SPEC_VERSION.into(),
+            version: 1,
+            expires: time::format(now + repo.lifetimes.targets),
+            targets: BTreeMap::new(),
+            delegations: None,
+        };
         repo.write_role("targets", &unsigned(&targets)?, 1)?;
         Ok(repo)
     }
 
     /// Opens an existing repository.
     pub fn open(dir: &Path) -> Result<Self> {
-        let repo = Repository { dir: dir.to_path_buf(), lifetimes: Lifetimes::default() };
+        let repo = Repository {
+            dir: dir.to_path_buf(),
+            lifetimes: Lifetimes::default(),
+        };
         if !repo.meta_dir().join("root.json").is_file() {
-            return Err(repo_err(format!("{} has no metadata/root.json", dir.display())));
+            return Err(repo_err(format!(
+                "{} has no metadata/root.json",
+                dir.display()
+            )));
         }
         Ok(repo)
     }
@@ -149,14 +216,24 @@ impl Repository {
     }
 
     fn write_root(&self, bytes: &[u8], version: u64) -> Result<()> {
-        write_atomic(&self.meta_dir(), &format!("{version}.root.json"), bytes, 0o644)?;
+        write_atomic(
+            &self.meta_dir(),
+            &format!("{version}.root.json"),
+            bytes,
+            0o644,
+        )?;
         write_atomic(&self.meta_dir(), "root.json", bytes, 0o644)
     }
 
     fn write_role(&self, name: &str, bytes: &[u8], version: u64) -> Result<()> {
         write_atomic(&self.meta_dir(), &format!("{name}.json"), bytes, 0o644)?;
         if name != "timestamp" && self.meta_dir().join("root.json").exists() && self.consistent()? {
-            write_atomic(&self.meta_dir(), &format!("{version}.{name}.json"), bytes, 0o644)?;
+            write_atomic(
+                &self.meta_dir(),
+                &format!("{version}.{name}.json"),
+                bytes,
+                0o644,
+            )?;
         }
         Ok(())
     }
@@ -169,7 +246,12 @@ impl Repository {
 
     /// Applies `edit` to a targets role: a new unsigned version when the
     /// current one carries signatures, the same version otherwise.
-    pub fn edit_targets(&self, name: &str, now: UnixTime, edit: impl FnOnce(&mut Targets) -> Result<()>) -> Result<()> {
+    pub fn edit_targets(
+        &self,
+        name: &str,
+        now: UnixTime,
+        edit: impl FnOnce(&mut Targets) -> Result<()>,
+    ) -> Result<()> {
         let (mut t, sigs) = self.targets_role(name)?;
         if !sigs.is_empty() {
             t.version += 1;
@@ -181,7 +263,11 @@ impl Repository {
 
     /// Stages a new root version (N+1 when root N is signed) changed by
     /// `edit`; it must then be signed by the old AND new root thresholds.
-    pub fn edit_root(&self, now: UnixTime, edit: impl FnOnce(&mut Root) -> Result<()>) -> Result<()> {
+    pub fn edit_root(
+        &self,
+        now: UnixTime,
+        edit: impl FnOnce(&mut Root) -> Result<()>,
+    ) -> Result<()> {
         let env = parse_envelope::<Root>(self.read("root.json")?, "root.json")?;
         let mut root = env.signed;
         if !env.signatures.is_empty() {
@@ -199,8 +285,18 @@ impl Repository {
                 return Err(repo_err(format!("no top-level role {role}")));
             }
             root.keys.extend(key_map(&spec.keys));
-            root.roles.insert(role.to_string(), RoleKeys { keyids: spec.keys.iter().map(PublicKey::key_id).collect(), threshold: spec.threshold });
-            let used: std::collections::BTreeSet<String> = root.roles.values().flat_map(|r| r.keyids.iter().cloned()).collect();
+            root.roles.insert(
+                role.to_string(),
+                RoleKeys {
+                    keyids: spec.keys.iter().map(PublicKey::key_id).collect(),
+                    threshold: spec.threshold,
+                },
+            );
+            let used: std::collections::BTreeSet<String> = root
+                .roles
+                .values()
+                .flat_map(|r| r.keyids.iter().cloned())
+                .collect();
             root.keys.retain(|id, _| used.contains(id));
             Ok(())
         })
@@ -208,22 +304,42 @@ impl Repository {
 
     /// Copies files into `targets/` and lists them in role `role`.
     /// `files` pairs a target path with the file to publish.
-    pub fn add_targets(&self, role: &str, files: &[(String, PathBuf)], now: UnixTime) -> Result<usize> {
+    pub fn add_targets(
+        &self,
+        role: &str,
+        files: &[(String, PathBuf)],
+        now: UnixTime,
+    ) -> Result<usize> {
         let consistent = self.consistent()?;
         let mut entries = Vec::with_capacity(files.len());
         for (target, source) in files {
             check_target_path(target)?;
-            let bytes = fs::read(source).map_err(|e| TrustError::io("reading target", source, e))?;
+            let bytes =
+                fs::read(source).map_err(|e| TrustError::io("reading target", source, e))?;
             let digest = sha256_hex(&bytes);
             let dest = self.targets_dir().join(target);
-            let parent = dest.parent().expect("target path has a parent").to_path_buf();
+            let parent = dest
+                .parent()
+                .expect("target path has a parent")
+                .to_path_buf();
             fs::create_dir_all(&parent).map_err(|e| TrustError::io("creating", &parent, e))?;
-            let base = dest.file_name().expect("checked path").to_string_lossy().into_owned();
+            let base = dest
+                .file_name()
+                .expect("checked path")
+                .to_string_lossy()
+                .into_owned();
             write_atomic(&parent, &base, &bytes, 0o644)?;
             if consistent {
                 write_atomic(&parent, &format!("{digest}.{base}"), &bytes, 0o644)?;
             }
-            entries.push((target.clone(), TargetFile { length: bytes.len() as u64, hashes: BTreeMap::from([("sha256".to_string(), digest)]), custom: None }));
+            entries.push((
+                target.clone(),
+                TargetFile {
+                    length: bytes.len() as u64,
+                    hashes: BTreeMap::from([("sha256".to_string(), digest)]),
+                    custom: None,
+                },
+            ));
         }
         let n = entries.len();
         self.edit_targets(role, now, |t| {
@@ -238,7 +354,9 @@ impl Repository {
     pub fn remove_targets(&self, role: &str, paths: &[String], now: UnixTime) -> Result<()> {
         self.edit_targets(role, now, |t| {
             for p in paths {
-                t.targets.remove(p).ok_or_else(|| repo_err(format!("{role} does not list {p}")))?;
+                t.targets
+                    .remove(p)
+                    .ok_or_else(|| repo_err(format!("{role} does not list {p}")))?;
             }
             Ok(())
         })
@@ -247,25 +365,55 @@ impl Repository {
     /// Delegates (or re-delegates, replacing keys and paths: that is how a
     /// delegated key is revoked) from `delegator` to a new or existing role
     /// `name`. A new role gets an empty, unsigned metadata file.
-    pub fn delegate(&self, delegator: &str, name: &str, spec: RoleSpec, paths: Vec<String>, terminating: bool, now: UnixTime) -> Result<()> {
+    pub fn delegate(
+        &self,
+        delegator: &str,
+        name: &str,
+        spec: RoleSpec,
+        paths: Vec<String>,
+        terminating: bool,
+        now: UnixTime,
+    ) -> Result<()> {
         check_new_role_name(name)?;
         if spec.threshold < 1 || spec.threshold as usize > spec.keys.len() {
-            return Err(repo_err(format!("{name}: threshold {} with {} key(s)", spec.threshold, spec.keys.len())));
+            return Err(repo_err(format!(
+                "{name}: threshold {} with {} key(s)",
+                spec.threshold,
+                spec.keys.len()
+            )));
         }
         self.edit_targets(delegator, now, |t| {
             let d = t.delegations.get_or_insert_with(Delegations::default);
             d.keys.extend(key_map(&spec.keys));
-            let role = DelegatedRole { name: name.to_string(), keyids: spec.keys.iter().map(PublicKey::key_id).collect(), threshold: spec.threshold, terminating, paths: Some(paths), path_hash_prefixes: None };
+            let role = DelegatedRole {
+                name: name.to_string(),
+                keyids: spec.keys.iter().map(PublicKey::key_id).collect(),
+                threshold: spec.threshold,
+                terminating,
+                paths: Some(paths),
+                path_hash_prefixes: None,
+            };
             match d.roles.iter_mut().find(|r| r.name == name) {
                 Some(r) => *r = role,
                 None => d.roles.push(role),
             }
-            let used: std::collections::BTreeSet<String> = d.roles.iter().flat_map(|r| r.keyids.iter().cloned()).collect();
+            let used: std::collections::BTreeSet<String> = d
+                .roles
+                .iter()
+                .flat_map(|r| r.keyids.iter().cloned())
+                .collect();
             d.keys.retain(|id, _| used.contains(id));
             Ok(())
         })?;
         if !self.meta_dir().join(format!("{name}.json")).exists() {
-            let t = Targets { typ: "targets".into(), spec_version: SPEC_VERSION.into(), version: 1, expires: time::format(now + self.lifetimes.targets), targets: BTreeMap::new(), delegations: None };
+            let t = Targets {
+                typ: "targets".into(),
+                spec_version: SPEC_VERSION.into(),
+                version: 1,
+                expires: time::format(now + self.lifetimes.targets),
+                targets: BTreeMap::new(),
+                delegations: None,
+            };
             self.write_role(name, &unsigned(&t)?, 1)?;
         }
         Ok(())
@@ -279,21 +427,51 @@ impl Repository {
         let raw = self.read(&file)?;
         if role == "root" {
             let root = parse_envelope::<Root>(raw.clone(), "root.json")?.signed;
-            let mut allowed = root.roles.get("root").map(|r| r.keyids.clone()).unwrap_or_default();
+            let mut allowed = root
+                .roles
+                .get("root")
+                .map(|r| r.keyids.clone())
+                .unwrap_or_default();
             if root.version > 1 {
-                let prev = parse_envelope::<Root>(self.read(&format!("{}.root.json", root.version - 1))?, "root.json")?.signed;
-                allowed.extend(prev.roles.get("root").map(|r| r.keyids.clone()).unwrap_or_default());
+                let prev = parse_envelope::<Root>(
+                    self.read(&format!("{}.root.json", root.version - 1))?,
+                    "root.json",
+                )?
+                .signed;
+                allowed.extend(
+                    prev.roles
+                        .get("root")
+                        .map(|r| r.keyids.clone())
+                        .unwrap_or_default(),
+                );
             }
             if !allowed.contains(&key.key_id()) {
-                return Err(repo_err(format!("key {} is not a root key of version {} or {}", key.key_id(), root.version, root.version.saturating_sub(1))));
+                return Err(repo_err(format!(
+                    "key {} is not a root key of version {} or {}",
+                    key.key_id(),
+                    root.version,
+                    root.version.saturating_sub(1)
+                )));
             }
             let signed = add_signature(&raw, key)?;
             return self.write_root(&signed, root.version);
         }
-        let version = parse_envelope::<Targets>(raw.clone(), role).map(|e| e.signed.version).or_else(|_| parse_envelope::<crate::metadata::Snapshot>(raw.clone(), role).map(|e| e.signed.0.version)).or_else(|_| parse_envelope::<crate::metadata::Timestamp>(raw.clone(), role).map(|e| e.signed.0.version))?;
+        let version = parse_envelope::<Targets>(raw.clone(), role)
+            .map(|e| e.signed.version)
+            .or_else(|_| {
+                parse_envelope::<crate::metadata::Snapshot>(raw.clone(), role)
+                    .map(|e| e.signed.0.version)
+            })
+            .or_else(|_| {
+                parse_envelope::<crate::metadata::Timestamp>(raw.clone(), role)
+                    .map(|e| e.signed.0.version)
+            })?;
         let (keyids, _) = self.authorised(role)?;
         if !keyids.contains(&key.key_id()) {
-            return Err(repo_err(format!("key {} is not authorised for role {role}", key.key_id())));
+            return Err(repo_err(format!(
+                "key {} is not authorised for role {role}",
+                key.key_id()
+            )));
         }
         let signed = add_signature(&raw, key)?;
         self.write_role(role, &signed, version)
@@ -304,12 +482,29 @@ impl Repository {
     fn authorised(&self, role: &str) -> Result<(Vec<String>, (KeyRing, RoleKeys, KeySource))> {
         let root = self.root()?;
         if let Some(rk) = root.roles.get(role) {
-            return Ok((rk.keyids.clone(), (KeyRing::new(&root.keys)?, rk.clone(), KeySource::NewRoot)));
+            return Ok((
+                rk.keyids.clone(),
+                (KeyRing::new(&root.keys)?, rk.clone(), KeySource::NewRoot),
+            ));
         }
         for (delegator, d) in self.delegation_tree()? {
             if d.name == role {
-                let dels = self.targets_role(&delegator)?.0.delegations.unwrap_or_default();
-                return Ok((d.keyids.clone(), (KeyRing::new(&dels.keys)?, RoleKeys { keyids: d.keyids.clone(), threshold: d.threshold }, KeySource::Delegator(delegator))));
+                let dels = self
+                    .targets_role(&delegator)?
+                    .0
+                    .delegations
+                    .unwrap_or_default();
+                return Ok((
+                    d.keyids.clone(),
+                    (
+                        KeyRing::new(&dels.keys)?,
+                        RoleKeys {
+                            keyids: d.keyids.clone(),
+                            threshold: d.threshold,
+                        },
+                        KeySource::Delegator(delegator),
+                    ),
+                ));
             }
         }
         Err(repo_err(format!("no role {role}")))
@@ -350,10 +545,22 @@ impl Repository {
         for role in roles {
             self.check_signed(&role)?;
             let raw = self.read(&format!("{role}.json"))?;
-            let version = parse_envelope::<Targets>(raw.clone(), &role)?.signed.version;
-            meta.insert(format!("{role}.json"), MetaFile { version, length: Some(raw.len() as u64), hashes: Some(BTreeMap::from([("sha256".to_string(), sha256_hex(&raw))])) });
+            let version = parse_envelope::<Targets>(raw.clone(), &role)?
+                .signed
+                .version;
+            meta.insert(
+                format!("{role}.json"),
+                MetaFile {
+                    version,
+                    length: Some(raw.len() as u64),
+                    hashes: Some(BTreeMap::from([("sha256".to_string(), sha256_hex(&raw))])),
+                },
+            );
         }
-        let old = self.read("snapshot.json").ok().and_then(|raw| parse_envelope::<crate::metadata::Snapshot>(raw, "snapshot").ok());
+        let old = self
+            .read("snapshot.json")
+            .ok()
+            .and_then(|raw| parse_envelope::<crate::metadata::Snapshot>(raw, "snapshot").ok());
         if let Some(old) = &old
             && old.signed.0.meta == meta
             && !force
@@ -361,7 +568,13 @@ impl Repository {
             return Ok(false);
         }
         let version = old.map_or(1, |o| o.signed.0.version + 1);
-        let s = MetaList { typ: "snapshot".into(), spec_version: SPEC_VERSION.into(), version, expires: time::format(now + self.lifetimes.snapshot), meta };
+        let s = MetaList {
+            typ: "snapshot".into(),
+            spec_version: SPEC_VERSION.into(),
+            version,
+            expires: time::format(now + self.lifetimes.snapshot),
+            meta,
+        };
         let bytes = crate::metadata::sign_document(&s, &[key])?;
         self.write_role("snapshot", &bytes, version)?;
         Ok(true)
@@ -369,12 +582,30 @@ impl Repository {
 
     /// Writes a new timestamp over the current snapshot, signed by `key`.
     pub fn timestamp(&self, key: &SecretKey, now: UnixTime) -> Result<u64> {
-        let raw = self.read("snapshot.json").map_err(|_| repo_err("no snapshot yet: run snapshot first"))?;
+        let raw = self
+            .read("snapshot.json")
+            .map_err(|_| repo_err("no snapshot yet: run snapshot first"))?;
         let snap = parse_envelope::<crate::metadata::Snapshot>(raw.clone(), "snapshot")?.signed;
-        let old = self.read("timestamp.json").ok().and_then(|raw| parse_envelope::<crate::metadata::Timestamp>(raw, "timestamp").ok());
+        let old = self
+            .read("timestamp.json")
+            .ok()
+            .and_then(|raw| parse_envelope::<crate::metadata::Timestamp>(raw, "timestamp").ok());
         let version = old.map_or(1, |o| o.signed.0.version + 1);
-        let meta = BTreeMap::from([("snapshot.json".to_string(), MetaFile { version: snap.0.version, length: Some(raw.len() as u64), hashes: Some(BTreeMap::from([("sha256".to_string(), sha256_hex(&raw))])) })]);
-        let t = MetaList { typ: "timestamp".into(), spec_version: SPEC_VERSION.into(), version, expires: time::format(now + self.lifetimes.timestamp), meta };
+        let meta = BTreeMap::from([(
+            "snapshot.json".to_string(),
+            MetaFile {
+                version: snap.0.version,
+                length: Some(raw.len() as u64),
+                hashes: Some(BTreeMap::from([("sha256".to_string(), sha256_hex(&raw))])),
+            },
+        )]);
+        let t = MetaList {
+            typ: "timestamp".into(),
+            spec_version: SPEC_VERSION.into(),
+            version,
+            expires: time::format(now + self.lifetimes.timestamp),
+            meta,
+        };
         let bytes = crate::metadata::sign_document(&t, &[key])?;
         self.write_role("timestamp", &bytes, version)?;
         Ok(version)
@@ -408,15 +639,23 @@ pub fn port_files(ports_dir: &Path, only: Option<&[String]>) -> Result<Vec<(Stri
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(dir).map_err(|e| TrustError::io("listing", dir, e))?.filter_map(|e| e.ok()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| TrustError::io("listing", dir, e))?
+        .filter_map(|e| e.ok())
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
-        let ty = e.file_type().map_err(|err| TrustError::io("inspecting", &path, err))?;
+        let ty = e
+            .file_type()
+            .map_err(|err| TrustError::io("inspecting", &path, err))?;
         let target = format!("{prefix}/{name}");
         if ty.is_symlink() {
-            return Err(repo_err(format!("{} is a symbolic link: ports trees publish regular files only", path.display())));
+            return Err(repo_err(format!(
+                "{} is a symbolic link: ports trees publish regular files only",
+                path.display()
+            )));
         } else if ty.is_dir() {
             walk(&path, &target, out)?;
         } else if ty.is_file() {
@@ -430,5 +669,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()
 /// Delegation patterns covering every file of one port (globs do not cross
 /// `/`, so each directory depth needs its own pattern).
 pub fn port_patterns(port: &str) -> Vec<String> {
-    (1..=6).map(|depth| format!("ports/{port}/{}", vec!["*"; depth].join("/"))).collect()
+    (1..=6)
+        .map(|depth| format!("ports/{port}/{}", vec!["*"; depth].join("/")))
+        .collect()
 }

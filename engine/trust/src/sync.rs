@@ -39,15 +39,27 @@ pub fn init_trust_dir(trust_dir: &Path, root_json: &[u8]) -> Result<()> {
 /// Refreshes `trust_dir` from the repository at `repo_base` (its
 /// `metadata/` and `targets/`), verifies every target, and stores the
 /// targets under `trust_dir/targets`.
-pub fn sync<T: Transport>(trust_dir: &Path, repo_base: &str, transport: T, now: UnixTime) -> Result<SyncReport> {
+pub fn sync<T: Transport>(
+    trust_dir: &Path,
+    repo_base: &str,
+    transport: T,
+    now: UnixTime,
+) -> Result<SyncReport> {
     ensure_private_dir(trust_dir)?;
-    let mut client = Client::open(&metadata_dir(trust_dir), &join(repo_base, "metadata"), transport)?;
+    let mut client = Client::open(
+        &metadata_dir(trust_dir),
+        &join(repo_base, "metadata"),
+        transport,
+    )?;
     client.refresh_at(now)?;
     let all: BTreeMap<String, TargetFile> = client.all_targets()?;
     let targets_dir = trust_dir.join("targets");
     ensure_private_dir(&targets_dir)?;
     let base = join(repo_base, "targets");
-    let mut report = SyncReport { targets: all.len(), ..Default::default() };
+    let mut report = SyncReport {
+        targets: all.len(),
+        ..Default::default()
+    };
     for (path, tf) in &all {
         let dest = targets_dir.join(path);
         if dest.is_file() && verify_file(path, &dest, tf).is_ok() {
@@ -56,8 +68,16 @@ pub fn sync<T: Transport>(trust_dir: &Path, repo_base: &str, transport: T, now: 
         }
         let bytes = client.fetch_target(path, tf, &base)?;
         let parent = dest.parent().expect("a target path has a parent");
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(|e| TrustError::io("creating", parent, e))?;
-        let name = dest.file_name().expect("checked target path").to_string_lossy().into_owned();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(parent)
+            .map_err(|e| TrustError::io("creating", parent, e))?;
+        let name = dest
+            .file_name()
+            .expect("checked target path")
+            .to_string_lossy()
+            .into_owned();
         write_atomic(parent, &name, &bytes, 0o644)?;
         report.fetched += 1;
     }
@@ -70,13 +90,19 @@ fn remove_untrusted(root: &Path, dir: &Path, keep: &BTreeMap<String, TargetFile>
     for entry in fs::read_dir(dir).map_err(|e| TrustError::io("listing", dir, e))? {
         let entry = entry.map_err(|e| TrustError::io("listing", dir, e))?;
         let path: PathBuf = entry.path();
-        let ty = entry.file_type().map_err(|e| TrustError::io("inspecting", &path, e))?;
+        let ty = entry
+            .file_type()
+            .map_err(|e| TrustError::io("inspecting", &path, e))?;
         if ty.is_dir() {
             removed += remove_untrusted(root, &path, keep)?;
             let _ = fs::remove_dir(&path); // only succeeds when empty
             continue;
         }
-        let rel = path.strip_prefix(root).expect("below root").to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .expect("below root")
+            .to_string_lossy()
+            .into_owned();
         if !keep.contains_key(&rel) {
             fs::remove_file(&path).map_err(|e| TrustError::io("removing untrusted", &path, e))?;
             removed += 1;

@@ -41,7 +41,14 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `None`.
 pub fn parse(s: &str) -> Option<UnixTime> {
     let b = s.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -51,7 +58,14 @@ pub fn parse(s: &str) -> Option<UnixTime> {
         }
         part.parse().ok()
     };
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     if !(1..=12).contains(&mo) || d < 1 || h > 23 || mi > 59 || se > 60 {
         return None;
     }
@@ -68,7 +82,12 @@ pub fn format(t: UnixTime) -> String {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
@@ -87,7 +106,15 @@ mod tests {
 
     #[test]
     fn strict_format() {
-        for bad in ["2030-01-01", "2030-01-01T00:00:00", "2030-01-01T00:00:00+00:00", "2030-02-30T00:00:00Z", "2030-13-01T00:00:00Z", "2030-01-01T00:00:00.5Z", "+030-01-01T00:00:00Z"] {
+        for bad in [
+            "2030-01-01",
+            "2030-01-01T00:00:00",
+            "2030-01-01T00:00:00+00:00",
+            "2030-02-30T00:00:00Z",
+            "2030-13-01T00:00:00Z",
+            "2030-01-01T00:00:00.5Z",
+            "+030-01-01T00:00:00Z",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

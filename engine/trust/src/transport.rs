@@ -48,7 +48,11 @@ pub struct FileTransport;
 
 /// Joins a base (URL or path) and a relative, encoded name.
 pub fn join(base: &str, name: &str) -> String {
-    if base.ends_with('/') { format!("{base}{name}") } else { format!("{base}/{name}") }
+    if base.ends_with('/') {
+        format!("{base}{name}")
+    } else {
+        format!("{base}/{name}")
+    }
 }
 
 fn percent_decode(s: &str) -> Option<Vec<u8>> {
@@ -80,11 +84,15 @@ impl Transport for FileTransport {
                 decoded.push("/");
                 continue;
             }
-            let bytes = percent_decode(seg).ok_or_else(|| TransportError::Other(format!("bad percent-encoding in {location}")))?;
+            let bytes = percent_decode(seg).ok_or_else(|| {
+                TransportError::Other(format!("bad percent-encoding in {location}"))
+            })?;
             // A decoded separator or dot segment would let one encoded
             // name reach another directory: refuse, as a careful server does.
             if bytes.contains(&b'/') || bytes == b"." || bytes == b".." {
-                return Err(TransportError::Other(format!("encoded separator or dot segment in {location}")));
+                return Err(TransportError::Other(format!(
+                    "encoded separator or dot segment in {location}"
+                )));
             }
             decoded.push(std::ffi::OsStr::from_bytes(&bytes));
         }
@@ -93,7 +101,9 @@ impl Transport for FileTransport {
             _ => TransportError::Other(e.to_string()),
         })?;
         let mut buf = Vec::new();
-        file.take(max_len.saturating_add(1)).read_to_end(&mut buf).map_err(|e| TransportError::Other(e.to_string()))?;
+        file.take(max_len.saturating_add(1))
+            .read_to_end(&mut buf)
+            .map_err(|e| TransportError::Other(e.to_string()))?;
         if buf.len() as u64 > max_len {
             return Err(TransportError::TooLarge(max_len));
         }

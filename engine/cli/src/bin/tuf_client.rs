@@ -29,7 +29,10 @@ use clap::{Parser, Subcommand};
 use wport_trust::{Client, FileTransport, Transport, TransportError};
 
 #[derive(Parser)]
-#[command(name = "wport-tuf-client", about = "wport's TUF client (conformance test protocol)")]
+#[command(
+    name = "wport-tuf-client",
+    about = "wport's TUF client (conformance test protocol)"
+)]
 struct Cli {
     #[arg(long)]
     metadata_dir: PathBuf,
@@ -62,20 +65,32 @@ struct UrlTransport {
 
 impl UrlTransport {
     fn new() -> Self {
-        let config = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).timeout_global(Some(std::time::Duration::from_secs(30))).build();
-        UrlTransport { http: config.into() }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build();
+        UrlTransport {
+            http: config.into(),
+        }
     }
 }
 
 impl Transport for UrlTransport {
     fn fetch(&self, location: &str, max_len: u64) -> Result<Vec<u8>, TransportError> {
         if location.starts_with("https://") {
-            return Err(TransportError::Other("https is not supported by wport-tuf-client".into()));
+            return Err(TransportError::Other(
+                "https is not supported by wport-tuf-client".into(),
+            ));
         }
         if !location.starts_with("http://") {
             return FileTransport.fetch(location, max_len);
         }
-        let mut response = self.http.get(location).call().map_err(|e| TransportError::Other(e.to_string()))?;
+        let mut response = self
+            .http
+            .get(location)
+            .call()
+            .map_err(|e| TransportError::Other(e.to_string()))?;
         match response.status().as_u16() {
             200 => {}
             403 | 404 => return Err(TransportError::NotFound),
@@ -84,7 +99,10 @@ impl Transport for UrlTransport {
         let mut buf = Vec::new();
         // The bound is enforced on the bytes read, whatever Content-Length says.
         let reader = response.body_mut().with_config().limit(u64::MAX).reader();
-        reader.take(max_len.saturating_add(1)).read_to_end(&mut buf).map_err(|e| TransportError::Other(e.to_string()))?;
+        reader
+            .take(max_len.saturating_add(1))
+            .read_to_end(&mut buf)
+            .map_err(|e| TransportError::Other(e.to_string()))?;
         if buf.len() as u64 > max_len {
             return Err(TransportError::TooLarge(max_len));
         }
@@ -110,7 +128,8 @@ fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str) -> Result<&'a T, St
 fn run(cli: Cli) -> Result<(), String> {
     match &cli.command {
         Command::Init { trusted_root } => {
-            let bytes = std::fs::read(trusted_root).map_err(|e| format!("reading {}: {e}", trusted_root.display()))?;
+            let bytes = std::fs::read(trusted_root)
+                .map_err(|e| format!("reading {}: {e}", trusted_root.display()))?;
             Client::<UrlTransport>::init(&cli.metadata_dir, &bytes).map_err(|e| e.to_string())
         }
         Command::Refresh => {
@@ -131,17 +150,27 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn refreshed(cli: &Cli) -> Result<Client<UrlTransport>, String> {
     let url = required(cli.metadata_url.as_deref(), "--metadata-url")?;
-    let mut client = Client::open(&cli.metadata_dir, url, UrlTransport::new()).map_err(|e| e.to_string())?;
+    let mut client =
+        Client::open(&cli.metadata_dir, url, UrlTransport::new()).map_err(|e| e.to_string())?;
     client.refresh().map_err(|e| e.to_string())?;
     Ok(client)
 }
 
-fn download(client: &mut Client<UrlTransport>, name: &str, base: &str, dir: &Path) -> Result<(), wport_trust::TrustError> {
+fn download(
+    client: &mut Client<UrlTransport>,
+    name: &str,
+    base: &str,
+    dir: &Path,
+) -> Result<(), wport_trust::TrustError> {
     let tf = client.target(name)?;
     let local = dir.join(wport_trust::paths::encode_segment(name));
     if local.is_file() && wport_trust::client::verify_file(name, &local, &tf).is_ok() {
         return Ok(());
     }
     let bytes = client.fetch_target(name, &tf, base)?;
-    std::fs::write(&local, bytes).map_err(|e| wport_trust::TrustError::Io { action: "writing target", path: local.clone(), source: e })
+    std::fs::write(&local, bytes).map_err(|e| wport_trust::TrustError::Io {
+        action: "writing target",
+        path: local.clone(),
+        source: e,
+    })
 }

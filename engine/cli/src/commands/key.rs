@@ -63,7 +63,13 @@ pub fn trust_dir() -> PathBuf {
 /// failures 1.
 pub fn code(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<TrustError>() {
-        Some(TrustError::Io { .. } | TrustError::Transport { .. } | TrustError::NotInitialized { .. } | TrustError::Repository(_)) | None => exit::FAILURE,
+        Some(
+            TrustError::Io { .. }
+            | TrustError::Transport { .. }
+            | TrustError::NotInitialized { .. }
+            | TrustError::Repository(_),
+        )
+        | None => exit::FAILURE,
         Some(_) => exit::REFUSED,
     }
 }
@@ -84,22 +90,32 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn generate(name: &str, dir: &Path) -> anyhow::Result<()> {
-    let (secret, public, id) = wport_trust::keys::generate_key_pair(dir, name).with_context(|| format!("generating key {name} in {}", dir.display()))?;
+    let (secret, public, id) = wport_trust::keys::generate_key_pair(dir, name)
+        .with_context(|| format!("generating key {name} in {}", dir.display()))?;
     println!("key id {id}");
-    println!("secret {} (mode 0600: keep it offline for root and targets)", secret.display());
+    println!(
+        "secret {} (mode 0600: keep it offline for root and targets)",
+        secret.display()
+    );
     println!("public {}", public.display());
     Ok(())
 }
 
 fn show(file: &Path) -> anyhow::Result<()> {
-    let key = wport_trust::keys::read_public_key_file(file).with_context(|| format!("reading key {}", file.display()))?;
+    let key = wport_trust::keys::read_public_key_file(file)
+        .with_context(|| format!("reading key {}", file.display()))?;
     println!("key id {}", key.key_id());
     println!("{}", serde_json::to_string_pretty(&key.to_tuf())?);
     Ok(())
 }
 
 fn list(dir: &Path) -> anyhow::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).with_context(|| format!("listing key directory {}", dir.display()))?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pub" || x == "key")).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing key directory {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pub" || x == "key"))
+        .collect();
     entries.sort();
     for path in entries {
         match wport_trust::keys::read_public_key_file(&path) {

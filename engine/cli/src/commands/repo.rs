@@ -120,7 +120,13 @@ pub struct Args {
 }
 
 fn keys(files: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
-    files.iter().map(|f| wport_trust::keys::read_public_key_file(f).with_context(|| format!("reading key {}", f.display()))).collect()
+    files
+        .iter()
+        .map(|f| {
+            wport_trust::keys::read_public_key_file(f)
+                .with_context(|| format!("reading key {}", f.display()))
+        })
+        .collect()
 }
 
 fn secret(file: &Path) -> anyhow::Result<SecretKey> {
@@ -144,18 +150,56 @@ pub fn run(args: Args) -> i32 {
 fn exec(command: Command) -> anyhow::Result<()> {
     let now = time::now();
     match command {
-        Command::Init { dir, root_keys, root_threshold, targets_keys, targets_threshold, snapshot_keys, timestamp_keys, consistent_snapshot } => {
-            let spec = |files: &[PathBuf], threshold| -> anyhow::Result<RoleSpec> { Ok(RoleSpec { keys: keys(files)?, threshold }) };
-            Repository::init(&dir, spec(&root_keys, root_threshold)?, spec(&targets_keys, targets_threshold)?, spec(&snapshot_keys, 1)?, spec(&timestamp_keys, 1)?, consistent_snapshot, now)
-                .with_context(|| format!("initialising repository {}", dir.display()))?;
-            eprintln!("wport: repository {} created; next: `wport repo sign {} root --key ...` by {root_threshold} root key holder(s)", dir.display(), dir.display());
+        Command::Init {
+            dir,
+            root_keys,
+            root_threshold,
+            targets_keys,
+            targets_threshold,
+            snapshot_keys,
+            timestamp_keys,
+            consistent_snapshot,
+        } => {
+            let spec = |files: &[PathBuf], threshold| -> anyhow::Result<RoleSpec> {
+                Ok(RoleSpec {
+                    keys: keys(files)?,
+                    threshold,
+                })
+            };
+            Repository::init(
+                &dir,
+                spec(&root_keys, root_threshold)?,
+                spec(&targets_keys, targets_threshold)?,
+                spec(&snapshot_keys, 1)?,
+                spec(&timestamp_keys, 1)?,
+                consistent_snapshot,
+                now,
+            )
+            .with_context(|| format!("initialising repository {}", dir.display()))?;
+            eprintln!(
+                "wport: repository {} created; next: `wport repo sign {} root --key ...` by {root_threshold} root key holder(s)",
+                dir.display(),
+                dir.display()
+            );
         }
-        Command::Add { dir, ports, only, file, target, role } => {
+        Command::Add {
+            dir,
+            ports,
+            only,
+            file,
+            target,
+            role,
+        } => {
             let repo = open(&dir)?;
             let mut files = Vec::new();
             if let Some(ports) = ports {
-                let tree = if ports.join("ports").is_dir() { ports.join("ports") } else { ports };
-                files = port_files(&tree, (!only.is_empty()).then_some(only.as_slice())).with_context(|| format!("walking ports tree {}", tree.display()))?;
+                let tree = if ports.join("ports").is_dir() {
+                    ports.join("ports")
+                } else {
+                    ports
+                };
+                files = port_files(&tree, (!only.is_empty()).then_some(only.as_slice()))
+                    .with_context(|| format!("walking ports tree {}", tree.display()))?;
             }
             if let (Some(file), Some(target)) = (file, target) {
                 files.push((target, file));
@@ -163,32 +207,86 @@ fn exec(command: Command) -> anyhow::Result<()> {
             if files.is_empty() {
                 bail!("nothing to add: give --ports DIR or --file F --as TARGET");
             }
-            let n = repo.add_targets(&role, &files, now).with_context(|| format!("adding targets to {role}"))?;
-            eprintln!("wport: {n} target(s) listed in {role}; it now needs signing (`wport repo sign {} {role} --key ...`)", dir.display());
+            let n = repo
+                .add_targets(&role, &files, now)
+                .with_context(|| format!("adding targets to {role}"))?;
+            eprintln!(
+                "wport: {n} target(s) listed in {role}; it now needs signing (`wport repo sign {} {role} --key ...`)",
+                dir.display()
+            );
         }
-        Command::Delegate { dir, name, keys: key_files, threshold, ports, terminating, from } => {
+        Command::Delegate {
+            dir,
+            name,
+            keys: key_files,
+            threshold,
+            ports,
+            terminating,
+            from,
+        } => {
             let repo = open(&dir)?;
             let paths = ports.iter().flat_map(|p| port_patterns(p)).collect();
-            repo.delegate(&from, &name, RoleSpec { keys: keys(&key_files)?, threshold }, paths, terminating, now).with_context(|| format!("delegating {ports:?} to {name}"))?;
-            eprintln!("wport: {from} delegates {ports:?} to {name}; sign {from} (and {name} when it lists targets)");
+            repo.delegate(
+                &from,
+                &name,
+                RoleSpec {
+                    keys: keys(&key_files)?,
+                    threshold,
+                },
+                paths,
+                terminating,
+                now,
+            )
+            .with_context(|| format!("delegating {ports:?} to {name}"))?;
+            eprintln!(
+                "wport: {from} delegates {ports:?} to {name}; sign {from} (and {name} when it lists targets)"
+            );
         }
-        Command::Rotate { dir, role, keys: key_files, threshold } => {
+        Command::Rotate {
+            dir,
+            role,
+            keys: key_files,
+            threshold,
+        } => {
             let repo = open(&dir)?;
-            repo.set_role_keys(&role, RoleSpec { keys: keys(&key_files)?, threshold }, now).with_context(|| format!("rotating {role} keys"))?;
+            repo.set_role_keys(
+                &role,
+                RoleSpec {
+                    keys: keys(&key_files)?,
+                    threshold,
+                },
+                now,
+            )
+            .with_context(|| format!("rotating {role} keys"))?;
             let v = repo.root()?.version;
-            eprintln!("wport: root v{v} staged; it needs the signatures of the old AND the new root thresholds");
+            eprintln!(
+                "wport: root v{v} staged; it needs the signatures of the old AND the new root thresholds"
+            );
         }
         Command::Sign { dir, role, key } => {
             let repo = open(&dir)?;
             let key = secret(&key)?;
-            repo.sign(&role, &key).with_context(|| format!("signing {role}"))?;
+            repo.sign(&role, &key)
+                .with_context(|| format!("signing {role}"))?;
             eprintln!("wport: {role} signed with {}", key.key_id());
         }
-        Command::Timestamp { dir, snapshot_key, timestamp_key, force_snapshot } => {
+        Command::Timestamp {
+            dir,
+            snapshot_key,
+            timestamp_key,
+            force_snapshot,
+        } => {
             let repo = open(&dir)?;
-            let wrote = repo.snapshot(&secret(&snapshot_key)?, now, force_snapshot).context("writing snapshot")?;
-            let v = repo.timestamp(&secret(&timestamp_key)?, now).context("writing timestamp")?;
-            eprintln!("wport: {}timestamp v{v}", if wrote { "new snapshot, " } else { "" });
+            let wrote = repo
+                .snapshot(&secret(&snapshot_key)?, now, force_snapshot)
+                .context("writing snapshot")?;
+            let v = repo
+                .timestamp(&secret(&timestamp_key)?, now)
+                .context("writing timestamp")?;
+            eprintln!(
+                "wport: {}timestamp v{v}",
+                if wrote { "new snapshot, " } else { "" }
+            );
         }
     }
     Ok(())

@@ -39,17 +39,30 @@ pub fn run(args: Args) -> i32 {
 fn exec(args: Args) -> anyhow::Result<()> {
     let trust = args.trust_dir.unwrap_or_else(super::key::trust_dir);
     if args.from.starts_with("http://") || args.from.starts_with("https://") {
-        bail!("{}: HTTP repositories are not supported by `wport sync` yet (the HTTP transport comes with wport-fetch); mirror it to a directory", args.from);
+        bail!(
+            "{}: HTTP repositories are not supported by `wport sync` yet (the HTTP transport comes with wport-fetch); mirror it to a directory",
+            args.from
+        );
     }
-    let from = args.from.strip_prefix("file://").unwrap_or(&args.from).to_string();
+    let from = args
+        .from
+        .strip_prefix("file://")
+        .unwrap_or(&args.from)
+        .to_string();
     if let Some(root) = &args.root {
         if trust.join("metadata/root.json").exists() {
-            bail!("{} already trusts a root; --root is for the first sync only (root rotation happens through the repository)", trust.display());
+            bail!(
+                "{} already trusts a root; --root is for the first sync only (root rotation happens through the repository)",
+                trust.display()
+            );
         }
-        let bytes = std::fs::read(root).with_context(|| format!("reading root {}", root.display()))?;
-        init_trust_dir(&trust, &bytes).with_context(|| format!("initialising {} from {}", trust.display(), root.display()))?;
+        let bytes =
+            std::fs::read(root).with_context(|| format!("reading root {}", root.display()))?;
+        init_trust_dir(&trust, &bytes)
+            .with_context(|| format!("initialising {} from {}", trust.display(), root.display()))?;
     }
-    let report = sync(&trust, &from, FileTransport, time::now()).with_context(|| format!("syncing {} from {from}", trust.display()))?;
+    let report = sync(&trust, &from, FileTransport, time::now())
+        .with_context(|| format!("syncing {} from {from}", trust.display()))?;
     eprintln!(
         "wport: {} trusted target(s): {} fetched, {} already current, {} untrusted file(s) removed; ports tree at {}",
         report.targets,

@@ -18,7 +18,10 @@ pub fn key(n: u8) -> SecretKey {
 }
 
 pub fn spec(keys: &[&SecretKey], threshold: u64) -> RoleSpec {
-    RoleSpec { keys: keys.iter().map(|k| k.public().clone()).collect(), threshold }
+    RoleSpec {
+        keys: keys.iter().map(|k| k.public().clone()).collect(),
+        threshold,
+    }
 }
 
 pub struct Fixture {
@@ -39,12 +42,29 @@ impl Fixture {
 
     pub fn with(consistent: bool) -> Self {
         let tmp = tempfile::tempdir().unwrap();
-        let (root, targets, snapshot, timestamp) = ([key(1), key(2)], [key(3), key(4)], key(5), key(6));
-        let repo = Repository::init(&tmp.path().join("repo"), spec(&[&root[0], &root[1]], 2), spec(&[&targets[0], &targets[1]], 2), spec(&[&snapshot], 1), spec(&[&timestamp], 1), consistent, NOW).unwrap();
+        let (root, targets, snapshot, timestamp) =
+            ([key(1), key(2)], [key(3), key(4)], key(5), key(6));
+        let repo = Repository::init(
+            &tmp.path().join("repo"),
+            spec(&[&root[0], &root[1]], 2),
+            spec(&[&targets[0], &targets[1]], 2),
+            spec(&[&snapshot], 1),
+            spec(&[&timestamp], 1),
+            consistent,
+            NOW,
+        )
+        .unwrap();
         for k in &root {
             repo.sign("root", k).unwrap();
         }
-        let f = Fixture { tmp, repo, root, targets, snapshot, timestamp };
+        let f = Fixture {
+            tmp,
+            repo,
+            root,
+            targets,
+            snapshot,
+            timestamp,
+        };
         f.add_file("ports/zlib/Portfile.toml", b"[port]\nname = \"zlib\"\n");
         f.add_file("ports/zlib/files/fix.diff", b"--- a\n+++ b\n");
         f.publish();
@@ -75,7 +95,9 @@ impl Fixture {
         let src = self.tmp.path().join("src").join(target);
         std::fs::create_dir_all(src.parent().unwrap()).unwrap();
         std::fs::write(&src, bytes).unwrap();
-        self.repo.add_targets(role, &[(target.to_string(), src)], NOW).unwrap();
+        self.repo
+            .add_targets(role, &[(target.to_string(), src)], NOW)
+            .unwrap();
     }
 
     /// Signs targets with both targets keys, then snapshot and timestamp.
@@ -93,7 +115,12 @@ impl Fixture {
 
     /// A client on the trust directory reading the repository directly.
     pub fn client(&self) -> Client<FileTransport> {
-        Client::open(&self.trust_dir().join("metadata"), &self.meta().display().to_string(), FileTransport).unwrap()
+        Client::open(
+            &self.trust_dir().join("metadata"),
+            &self.meta().display().to_string(),
+            FileTransport,
+        )
+        .unwrap()
     }
 
     pub fn read(&self, file: &str) -> Vec<u8> {
@@ -105,24 +132,37 @@ impl Fixture {
     }
 
     pub fn root_signed(&self) -> Root {
-        parse_envelope::<Root>(self.read("root.json"), "root").unwrap().signed
+        parse_envelope::<Root>(self.read("root.json"), "root")
+            .unwrap()
+            .signed
     }
 
     pub fn targets_signed(&self) -> Targets {
-        parse_envelope::<Targets>(self.read("targets.json"), "targets").unwrap().signed
+        parse_envelope::<Targets>(self.read("targets.json"), "targets")
+            .unwrap()
+            .signed
     }
 
     pub fn timestamp_signed(&self) -> MetaList {
-        parse_envelope::<wport_trust::metadata::Timestamp>(self.read("timestamp.json"), "timestamp").unwrap().signed.0
+        parse_envelope::<wport_trust::metadata::Timestamp>(self.read("timestamp.json"), "timestamp")
+            .unwrap()
+            .signed
+            .0
     }
 
     pub fn snapshot_signed(&self) -> MetaList {
-        parse_envelope::<wport_trust::metadata::Snapshot>(self.read("snapshot.json"), "snapshot").unwrap().signed.0
+        parse_envelope::<wport_trust::metadata::Snapshot>(self.read("snapshot.json"), "snapshot")
+            .unwrap()
+            .signed
+            .0
     }
 
     /// Re-signs a hand-edited timestamp with the timestamp key.
     pub fn write_timestamp(&self, t: &MetaList) {
-        self.write("timestamp.json", &sign_document(t, &[&self.timestamp]).unwrap());
+        self.write(
+            "timestamp.json",
+            &sign_document(t, &[&self.timestamp]).unwrap(),
+        );
     }
 
     /// Points the timestamp at the current snapshot.json's bytes.
@@ -134,14 +174,23 @@ impl Fixture {
         let m = t.meta.get_mut("snapshot.json").unwrap();
         m.version = snap.version;
         m.length = Some(raw.len() as u64);
-        m.hashes = Some([("sha256".to_string(), wport_trust::metadata::sha256_hex(&raw))].into());
+        m.hashes = Some(
+            [(
+                "sha256".to_string(),
+                wport_trust::metadata::sha256_hex(&raw),
+            )]
+            .into(),
+        );
         self.write_timestamp(&t);
     }
 
     /// Re-signs a hand-edited snapshot with the snapshot key, then a new
     /// timestamp over it.
     pub fn write_snapshot(&self, s: &MetaList) {
-        self.write("snapshot.json", &sign_document(s, &[&self.snapshot]).unwrap());
+        self.write(
+            "snapshot.json",
+            &sign_document(s, &[&self.snapshot]).unwrap(),
+        );
         self.retimestamp_for_current_snapshot();
     }
 
@@ -154,7 +203,13 @@ impl Fixture {
         let m = s.meta.get_mut("targets.json").unwrap();
         m.version = t.version;
         m.length = Some(raw.len() as u64);
-        m.hashes = Some([("sha256".to_string(), wport_trust::metadata::sha256_hex(&raw))].into());
+        m.hashes = Some(
+            [(
+                "sha256".to_string(),
+                wport_trust::metadata::sha256_hex(&raw),
+            )]
+            .into(),
+        );
         self.write_snapshot(&s);
     }
 }
@@ -173,7 +228,9 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn serve(&self, location: &str, bytes: Vec<u8>) {
-        self.overrides.borrow_mut().insert(location.to_string(), bytes);
+        self.overrides
+            .borrow_mut()
+            .insert(location.to_string(), bytes);
     }
 }
 
@@ -192,7 +249,12 @@ impl wport_trust::Transport for Mirror {
 
 impl Fixture {
     pub fn client_via<'m>(&self, mirror: &'m Mirror) -> Client<&'m Mirror> {
-        Client::open(&self.trust_dir().join("metadata"), &self.meta().display().to_string(), mirror).unwrap()
+        Client::open(
+            &self.trust_dir().join("metadata"),
+            &self.meta().display().to_string(),
+            mirror,
+        )
+        .unwrap()
     }
 
     /// The location the client asks for a metadata file.
