@@ -29,6 +29,26 @@ enum Command {
     /// maintainers and CI); or, with --diff OLD NEW, list the capabilities
     /// a new version of a port gains or loses.
     Lint(commands::lint::Args),
+    /// Build a port (or take --destroot) and make a signed, deterministic
+    /// binary package of its destroot.
+    Package(commands::package::Args),
+    /// Write the signed index of a binary repository directory.
+    Index(commands::package::IndexArgs),
+    /// Verify and install a package file, or a package from --repo, with
+    /// its dependencies.
+    Install(commands::install::InstallArgs),
+    /// Remove an installed package's files (changed ones kept without --force).
+    Uninstall(commands::install::UninstallArgs),
+    /// Compare installed files with the registry (exit 1 on problems).
+    Verify(commands::install::VerifyArgs),
+    /// List installed packages.
+    List(commands::install::ListArgs),
+    /// List the files, links and directories of an installed package.
+    Contents(commands::install::NameArgs),
+    /// Which package provides a path.
+    Owner(commands::install::OwnerArgs),
+    /// Show an installed package's version, dependencies and provenance.
+    Info(commands::install::NameArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +67,20 @@ fn main() -> ExitCode {
         Command::Repo(args) => commands::repo::run(args),
         Command::Sync(args) => commands::sync::run(args),
         Command::Lint(args) => commands::lint::run(args),
+        Command::Package(args) => {
+            // As for build: the spawn helper starts before wasmtime loads.
+            let executor = wport_exec::Executor::start(wport_exec::ExecutorConfig::default());
+            let executor = executor.as_ref().map_err(|e| e.to_string());
+            commands::package::run(args, executor)
+        }
+        Command::Index(args) => commands::package::run_index(args),
+        Command::Install(args) => commands::install::install(args),
+        Command::Uninstall(args) => commands::install::uninstall(args),
+        Command::Verify(args) => commands::install::verify(args),
+        Command::List(args) => commands::install::list(args),
+        Command::Contents(args) => commands::install::contents(args),
+        Command::Owner(args) => commands::install::owner(args),
+        Command::Info(args) => commands::install::info(args),
     };
     ExitCode::from(code as u8)
 }

@@ -181,7 +181,10 @@ impl Prefix {
             .map_err(io("writing the journal", &tmp))?;
         f.write_all(&body).and_then(|_| f.sync_all()).map_err(io("writing the journal", &tmp))?;
         rustix::fs::renameat(&jdir, tmp.as_str(), &jdir, format!("{}.json", j.txn).as_str()).map_err(|e| io("writing the journal", &tmp)(e.into()))?;
-        rustix::fs::fsync(&jdir).map_err(|e| io("syncing the journal directory", &tmp)(e.into()))?;
+        // Directory handles may be O_PATH; fsync needs a readable descriptor.
+        let sync = rustix::fs::openat(&jdir, ".", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+            .and_then(|fd| rustix::fs::fsync(&fd));
+        sync.map_err(|e| io("syncing the journal directory", &tmp)(e.into()))?;
         Ok(())
     }
 

@@ -3,6 +3,8 @@ pub mod lint;
 pub mod key;
 pub mod repo;
 pub mod sync;
+pub mod package;
+pub mod install;
 
 /// Print an error with its whole context chain, the way every verb does.
 pub fn report(e: &anyhow::Error) {

@@ -1,0 +1,216 @@
+//! `wport package [PORT]` and `wport index DIR`: signed, deterministic
+//! binary packages of a destroot, and the signed index of a binary
+//! repository. Formats: docs/PACKAGES.md.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+use wport::build::{BuildOptions, build_port};
+use wport::exit;
+use wport_manifest::{BuildKind, Portfile};
+use wport_registry::PackageMeta;
+use wport_registry::manifest::{Provenance, SourceDigest};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port directory (holding Portfile.toml); without it, the embedded demo port.
+    port: Option<PathBuf>,
+    /// Package an existing build's destroot instead of building (its
+    /// build log is read from the directory next to it).
+    #[arg(long)]
+    destroot: Option<PathBuf>,
+    /// Parent directory of build directories.
+    #[arg(long)]
+    build_root: Option<PathBuf>,
+    /// Install prefix the port is configured for.
+    #[arg(long, default_value = "/opt/wport")]
+    prefix: String,
+    /// Secret key to sign the manifest with (default: the key directory's packager.key).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Directory the package is written to.
+    #[arg(short, long, default_value = ".")]
+    output: PathBuf,
+    /// Parallel jobs for native build tools.
+    #[arg(short, long)]
+    jobs: Option<u32>,
+}
+
+#[derive(clap::Args)]
+pub struct IndexArgs {
+    /// Repository directory holding *.wpkg files.
+    dir: PathBuf,
+    /// Secret key to sign the index with.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Trusted package keys each package must verify against.
+    #[arg(long)]
+    keys: Option<PathBuf>,
+}
+
+/// Default directory of trusted package-signing public keys.
+pub fn trusted_keys_dir() -> PathBuf {
+    super::key::key_dir().parent().map(|p| p.join("trusted-keys")).unwrap_or_else(|| PathBuf::from("trusted-keys"))
+}
+
+fn signing_key(key: Option<PathBuf>) -> anyhow::Result<wport_trust::SecretKey> {
+    let path = key.unwrap_or_else(|| super::key::key_dir().join("packager.key"));
+    wport_trust::SecretKey::read_file(&path).with_context(|| format!("reading the signing key {} (make one with `wport key generate packager`)", path.display()))
+}
+
+pub fn code(e: &anyhow::Error) -> i32 {
+    for cause in e.chain() {
+        if let Some(r) = cause.downcast_ref::<wport_registry::RegistryError>() {
+            return if r.is_refusal() { exit::REFUSED } else { exit::FAILURE };
+        }
+        if cause.is::<wport_trust::TrustError>() {
+            return super::key::code(e);
+        }
+    }
+    exit::FAILURE
+}
+
+pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
+    match package(args, executor) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            super::report(&e);
+            code(&e)
+        }
+    }
+}
+
+pub fn run_index(args: IndexArgs) -> i32 {
+    let r = (|| -> anyhow::Result<()> {
+        let key = signing_key(args.key)?;
+        let keys_dir = args.keys.unwrap_or_else(trusted_keys_dir);
+        let trusted = wport_registry::load_trusted_keys(&keys_dir).with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
+        let index = wport_registry::repo::write_index(&args.dir, &key, &trusted)?;
+        println!("indexed {} packages in {}", index.packages.len(), args.dir.join(wport_registry::repo::INDEX).display());
+        Ok(())
+    })();
+    match r {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            super::report(&e);
+            code(&e)
+        }
+    }
+}
+
+fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyhow::Result<()> {
+    let key = signing_key(args.key)?;
+    let mut opts = BuildOptions { prefix: args.prefix.clone(), ..BuildOptions::default() };
+    if let Some(root) = args.build_root {
+        opts.build_root = root;
+    }
+    if let Some(j) = args.jobs {
+        opts.jobs = j.max(1);
+    }
+    let port_dir = match args.port {
+        Some(p) => p,
+        None => {
+            let dir = opts.build_root.join(".embedded").join("demo");
+            wport::embedded::materialize_demo(&dir)?;
+            dir
+        }
+    };
+    let portfile_path = port_dir.join("Portfile.toml");
+    let portfile = Portfile::load(&portfile_path)?;
+    let (destroot, log) = match args.destroot {
+        Some(d) => {
+            let log = d.parent().map(|p| p.join("build.log")).filter(|l| l.is_file());
+            (d, log)
+        }
+        None => {
+            let done = build_port(&port_dir, &opts, executor)?;
+            (done.destroot, Some(done.log))
+        }
+    };
+    let meta = PackageMeta {
+        name: portfile.port.name.clone(),
+        version: portfile.port.version.clone(),
+        revision: portfile.port.revision,
+        prefix: args.prefix.clone(),
+        dependencies: portfile.dependencies.lib.iter().chain(&portfile.dependencies.run).cloned().collect(),
+        source_date_epoch: source_date_epoch(&portfile),
+        provenance: provenance(&portfile_path, &portfile, log.as_deref())?,
+    };
+    let tree = prefix_tree(&destroot, &args.prefix)?;
+    std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+    let out = args.output.join(format!("{}-{}_{}.wpkg", meta.name, meta.version, meta.revision));
+    let m = wport_registry::create_package(&tree, &meta, &key, &out).with_context(|| format!("packaging {}", destroot.display()))?;
+    println!("package: {}", out.display());
+    println!("  {} files, {} symlinks, {} directories; payload sha256 {}", m.files.len(), m.symlinks.len(), m.directories.len(), m.payload.sha256);
+    Ok(())
+}
+
+/// The SOURCE_DATE_EPOCH entries get: the environment's, else the
+/// Portfile's, else 0 (never the clock).
+fn source_date_epoch(portfile: &Portfile) -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()).or(portfile.port.source_date_epoch).unwrap_or(0)
+}
+
+/// The destroot's directory for `prefix`; nothing else may be in the destroot.
+fn prefix_tree(destroot: &Path, prefix: &str) -> anyhow::Result<PathBuf> {
+    let mut dir = destroot.to_path_buf();
+    for c in prefix.split('/').filter(|c| !c.is_empty()) {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .with_context(|| format!("listing {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        if names != [c] {
+            bail!("the destroot {} holds {names:?} where only the prefix component {c:?} may be: a package installs below its prefix only", dir.display());
+        }
+        dir.push(c);
+        if !std::fs::symlink_metadata(&dir)?.is_dir() {
+            bail!("{} is not a directory", dir.display());
+        }
+    }
+    Ok(dir)
+}
+
+fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    Ok(hex_encode(&Sha256::digest(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)))
+}
+
+fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn provenance(portfile_path: &Path, portfile: &Portfile, log: Option<&Path>) -> anyhow::Result<Provenance> {
+    let component_sha256 = match &portfile.build.kind {
+        BuildKind::Component { sha256, .. } => sha256.to_string(),
+        BuildKind::Standard(s) => hex_encode(&Sha256::digest(wport::embedded::standard_component(*s))),
+    };
+    let sources = portfile
+        .sources
+        .iter()
+        .map(|s| SourceDigest { name: s.url.rsplit('/').next().unwrap_or(&s.url).to_string(), sha256: s.sha256.to_string() })
+        .collect();
+    let (mediated_calls_sha256, mediated_calls) = match log {
+        Some(l) => mediated_calls_digest(&std::fs::read_to_string(l).with_context(|| format!("reading the build log {}", l.display()))?),
+        None => mediated_calls_digest(""),
+    };
+    Ok(Provenance { portfile_sha256: sha256_file(portfile_path)?, component_sha256, sources, mediated_calls_sha256, mediated_calls })
+}
+
+/// sha256 over the build log's `[exec]` lines (the mediated native calls),
+/// each without its trailing ` (N ms)` timing, so that two builds that ran
+/// the same commands agree.
+pub fn mediated_calls_digest(log: &str) -> (String, u64) {
+    let mut h = Sha256::new();
+    let mut n = 0;
+    for line in log.lines().filter(|l| l.starts_with("[exec] ")) {
+        let line = match line.rfind(" (") {
+            Some(i) if line.ends_with(" ms)") && line[i + 2..line.len() - 4].bytes().all(|b| b.is_ascii_digit()) => &line[..i],
+            _ => line,
+        };
+        h.update(line.as_bytes());
+        h.update(b"\n");
+        n += 1;
+    }
+    (hex_encode(&h.finalize()), n)
+}
