@@ -346,20 +346,35 @@ fn stage_sources(
         };
         let origin = match source.location() {
             SourceLocation::Local(rel) => port_dir.join(rel),
-            SourceLocation::Remote(url) => {
-                let stored = opts
-                    .distfile_store
-                    .as_ref()
-                    .map(|s| s.join(source.sha256.to_string()));
-                match (url.strip_prefix("file://"), stored) {
-                    (Some(path), _) => PathBuf::from(path),
-                    (None, Some(stored)) if stored.is_file() => stored,
-                    (None, _) => bail!(
-                        "distfile {name}: {url} is not in the distfile store and network fetching \
-                         is not available in this build of wport; download it and use `file://`"
-                    ),
+            SourceLocation::Remote(url) => match (url.strip_prefix("file://"), &opts.distfile_store) {
+                (Some(path), _) => PathBuf::from(path),
+                // Into the store unless it is there (url, then mirrors; a
+                // mismatch is quarantined and stops the build), then copied
+                // from the store and verified again below.
+                (None, Some(store)) => {
+                    let req = crate::distfiles::request(portfile, source)?.context("a remote source")?;
+                    let fetcher = crate::distfiles::fetcher(
+                        store,
+                        &crate::distfiles::quarantine_beside(store),
+                        wport_fetch::transport::TransportConfig::default(),
+                    )?;
+                    let progress = if opts.progress {
+                        wport_fetch::download::Progress::auto()
+                    } else {
+                        wport_fetch::download::Progress::quiet()
+                    };
+                    let fetched = fetcher.fetch(&req, &progress)?;
+                    for rec in fetched.quarantined() {
+                        log.line("fetch", &format!("WARNING: {} served other bytes; quarantined as {}", rec.mirror, rec.id));
+                        eprintln!("warning: {name}: {} served other bytes; quarantined as {}", rec.mirror, rec.id);
+                    }
+                    if let wport_fetch::download::Origin::Downloaded { url, .. } = &fetched.origin {
+                        log.line("fetch", &format!("{name}: fetched from {url}"));
+                    }
+                    fetched.path
                 }
-            }
+                (None, None) => bail!("distfile {name}: {url} needs a distfile store to be fetched into"),
+            },
         };
         wport_fetch::verify::copy_verified(&origin, &dest, &name, &expected)
             .with_context(|| format!("distfile {name} (from {})", origin.display()))?;

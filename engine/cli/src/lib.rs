@@ -7,6 +7,7 @@
 //! [`exit`] documents every exit code in one place.
 
 pub mod build;
+pub mod distfiles;
 pub mod embedded;
 pub mod exit;
 pub mod native;

@@ -29,6 +29,13 @@ enum Command {
     /// maintainers and CI); or, with --diff OLD NEW, list the capabilities
     /// a new version of a port gains or loses.
     Lint(commands::lint::Args),
+    /// Download ports' distfiles into the store, verified against their pins
+    /// (a mismatch is quarantined).
+    Fetch(commands::fetch::Args),
+    /// Download ports' distfiles and print the sha256/size lines that pin them.
+    Checksum(commands::checksum::Args),
+    /// List, show or release downloads that did not match their pins.
+    Quarantine(commands::quarantine::Args),
     /// Build a port (or take --destroot) and make a signed, deterministic
     /// binary package of its destroot.
     Package(commands::package::Args),
@@ -67,6 +74,9 @@ fn main() -> ExitCode {
         Command::Repo(args) => commands::repo::run(args),
         Command::Sync(args) => commands::sync::run(args),
         Command::Lint(args) => commands::lint::run(args),
+        Command::Fetch(args) => commands::fetch::run(args),
+        Command::Checksum(args) => commands::checksum::run(args),
+        Command::Quarantine(args) => commands::quarantine::run(args),
         Command::Package(args) => {
             // As for build: the spawn helper starts before wasmtime loads.
             let executor = wport_exec::Executor::start(wport_exec::ExecutorConfig::default());

@@ -95,6 +95,12 @@ fn exit_code(e: &anyhow::Error) -> i32 {
                 _ => exit::FAILURE,
             };
         }
+        if let Some(f) = cause.downcast_ref::<wport_fetch::download::FetchError>() {
+            return match f {
+                wport_fetch::download::FetchError::Quarantined { .. } => exit::REFUSED,
+                _ => exit::FAILURE,
+            };
+        }
         if let Some(x) = cause.downcast_ref::<ExtractError>() {
             return match x {
                 ExtractError::UnsafePath { .. }

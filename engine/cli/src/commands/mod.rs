@@ -1,4 +1,7 @@
 pub mod build;
+pub mod checksum;
+pub mod fetch;
+pub mod quarantine;
 pub mod lint;
 pub mod key;
 pub mod repo;

@@ -1,0 +1,114 @@
+//! `wport fetch PORT...`: download every remote distfile of the ports (port
+//! directories or whole ports trees) into the distfile store, verified
+//! against the Portfiles' sha256 and size, several at once. A mismatch is
+//! quarantined and the command fails with exit code 3.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wport::distfiles;
+use wport::exit;
+use wport_fetch::download::{FetchError, Origin, Progress};
+use wport_fetch::transport::TransportConfig;
+
+/// Network settings shared by `fetch` and `checksum`.
+#[derive(clap::Args, Clone)]
+pub struct NetArgs {
+    /// Distfile store (default: $XDG_CACHE_HOME/wport/distfiles).
+    #[arg(long)]
+    pub distfiles: Option<PathBuf>,
+    /// Quarantine directory (default: `quarantine/` beside the store).
+    #[arg(long)]
+    pub quarantine: Option<PathBuf>,
+    /// Downloads at once.
+    #[arg(short, long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Seconds to resolve, connect and handshake.
+    #[arg(long, default_value_t = 30)]
+    pub connect_timeout: u64,
+    /// Seconds a server may stay silent before the download is abandoned.
+    #[arg(long, default_value_t = 30)]
+    pub read_timeout: u64,
+}
+
+impl NetArgs {
+    pub fn fetcher(&self) -> anyhow::Result<wport_fetch::download::Fetcher> {
+        let store = self.distfiles.clone().unwrap_or_else(distfiles::store_dir);
+        let quarantine = self.quarantine.clone().unwrap_or_else(|| distfiles::quarantine_beside(&store));
+        distfiles::fetcher(
+            &store,
+            &quarantine,
+            TransportConfig {
+                connect_timeout: Duration::from_secs(self.connect_timeout),
+                read_timeout: Duration::from_secs(self.read_timeout),
+                ..TransportConfig::default()
+            },
+        )
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port directories, or ports trees (directories of port directories).
+    #[arg(required = true)]
+    ports: Vec<PathBuf>,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+pub fn run(args: Args) -> i32 {
+    let ports = match distfiles::collect_ports(&args.ports) {
+        Ok(p) => p,
+        Err(e) => {
+            super::report(&e);
+            return exit::USAGE;
+        }
+    };
+    let fetcher = match args.net.fetcher() {
+        Ok(f) => f,
+        Err(e) => {
+            super::report(&e);
+            return exit::FAILURE;
+        }
+    };
+    let mut reqs = Vec::new();
+    for (_, portfile) in &ports {
+        match distfiles::requests(portfile) {
+            Ok(r) => reqs.extend(r),
+            Err(e) => {
+                super::report(&e);
+                return exit::USAGE;
+            }
+        }
+    }
+    let progress = Progress::auto();
+    let results = fetcher.fetch_all(&reqs, args.net.jobs.max(1), &progress);
+    let mut code = exit::SUCCESS;
+    for (req, result) in reqs.iter().zip(results) {
+        match result {
+            Ok(f) => {
+                for rec in f.quarantined() {
+                    eprintln!(
+                        "warning: {} {}: {} served other bytes (sha256 {}); quarantined as {} \
+                         (`wport quarantine show {}`); tell upstream: {}",
+                        req.port, req.file, rec.mirror, rec.actual_sha256, rec.id, rec.id, req.upstream_contact
+                    );
+                }
+                let how = match &f.origin {
+                    Origin::Store => "already in the store".to_owned(),
+                    Origin::Downloaded { url, .. } => format!("fetched from {url}"),
+                };
+                println!("{} {}: {how}: {}", req.port, req.file, f.path.display());
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                let this = match e {
+                    FetchError::Quarantined { .. } => exit::REFUSED,
+                    _ => exit::FAILURE,
+                };
+                code = code.max(this);
+            }
+        }
+    }
+    code
+}
