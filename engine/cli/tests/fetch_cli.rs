@@ -1,0 +1,182 @@
+//! `wport fetch`, `wport checksum`, `wport quarantine` and `wport build`'s
+//! fetching, driven through the real binary against a loopback HTTP server
+//! serving the real upstream tarballs (from `$WPORT_REAL_SOURCES`) and
+//! tampered ones. Every state directory is private to the test.
+
+mod common;
+#[path = "../../fetch/tests/support/server.rs"]
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use common::{Scratch, explain, repo, sha256_hex};
+use server::{Route, Server, real_source};
+
+/// Copy `ports/<name>/Portfile.toml` into `tree/<name>/`, its `url` and
+/// `mirrors` replaced by `urls`.
+fn port_with_urls(tree: &Path, name: &str, urls: &[String]) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("ports").join(name).join("Portfile.toml")).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("url = ") {
+            out.push_str(&format!("url = \"{}\"\n", urls[0]));
+            let mirrors: Vec<String> = urls[1..].iter().map(|u| format!("\"{u}\"")).collect();
+            out.push_str(&format!("mirrors = [{}]\n", mirrors.join(", ")));
+        } else if !line.starts_with("mirrors = ") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let dir = tree.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Portfile.toml"), out).unwrap();
+    dir
+}
+
+fn wport(scratch: &Scratch, args: &[&str]) -> Output {
+    std::fs::create_dir_all(scratch.cache()).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_wport"))
+        .args(args)
+        .env("XDG_CACHE_HOME", scratch.cache())
+        .output()
+        .expect("running wport")
+}
+
+fn store(scratch: &Scratch) -> PathBuf {
+    scratch.cache().join("wport/distfiles")
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+const HELLO: &str = "hello_2.10.orig.tar.gz";
+const TREE: &str = "tree_2.1.0.orig.tar.gz";
+
+#[test]
+fn fetch_a_ports_tree_with_a_mirror_fallback_then_from_the_store() {
+    let server = Server::start();
+    let scratch = Scratch::new("fetch-tree");
+    let tree = scratch.path().join("ports");
+    let hello = real_source(HELLO);
+    let tree_tgz = real_source(TREE);
+    let down = server.route("/gnu/hello-2.10.tar.gz", Route::Status(503));
+    let mirror = server.route("/mirror/hello-2.10.tar.gz", Route::Bytes(Arc::new(hello.clone())));
+    port_with_urls(&tree, "hello", &[down, mirror.clone()]);
+    port_with_urls(&tree, "tree", &[server.route("/tree-2.1.0.tgz", Route::Bytes(Arc::new(tree_tgz.clone())))]);
+
+    let out = wport(&scratch, &["fetch", "-j2", tree.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("hello@2.10 hello-2.10.tar.gz: fetched from {mirror}")), "{stdout}");
+    assert!(stdout.contains("tree@2.1.0 tree-2.1.0.tgz: fetched from"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--->  Fetched hello@2.10 hello-2.10.tar.gz"), "plain progress lines off a terminal: {stderr}");
+    let mut want = vec![sha256_hex(&hello), sha256_hex(&tree_tgz)];
+    want.sort();
+    assert_eq!(names(&store(&scratch)), want);
+
+    // Again: nothing is downloaded.
+    let out = wport(&scratch, &["fetch", tree.join("hello").to_str().unwrap(), tree.join("tree").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("already in the store").count(), 2);
+    assert_eq!(server.hits("/mirror/hello-2.10.tar.gz"), 1);
+}
+
+#[test]
+fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
+    let server = Server::start();
+    let scratch = Scratch::new("fetch-evil");
+    let tree = scratch.path().join("ports");
+    let mut evil = real_source(HELLO);
+    let at = evil.len() / 2;
+    evil[at] ^= 0xff;
+    let url = server.route("/hello-2.10.tar.gz", Route::Bytes(Arc::new(evil.clone())));
+    let port = port_with_urls(&tree, "hello", &[url.clone()]);
+
+    let out = wport(&scratch, &["fetch", port.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in ["port hello@2.10", "hello-2.10.tar.gz", &url, "sha256 mismatch", "do NOT re-pin", "bug-hello@gnu.org", "wport quarantine show"] {
+        assert!(stderr.contains(needle), "lacks {needle:?}: {stderr}");
+    }
+    assert!(names(&store(&scratch)).is_empty(), "nothing in the store");
+
+    let out = wport(&scratch, &["quarantine", "list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    assert!(list.contains("hello@2.10 hello-2.10.tar.gz") && list.contains(&url), "{list}");
+    let payload = scratch.cache().join("wport/quarantine").join(&id).join("payload");
+    assert_eq!(std::fs::read(&payload).unwrap(), evil);
+
+    let out = wport(&scratch, &["quarantine", "show", &id]);
+    let show = String::from_utf8_lossy(&out.stdout);
+    assert!(show.contains(&sha256_hex(&evil)) && show.contains("\"http-status\": 200") && show.contains("bug-hello@gnu.org"), "{show}");
+
+    // Release: a reason is required, the hold must have passed.
+    let out = wport(&scratch, &["quarantine", "release", &id]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out, None));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
+    let out = wport(&scratch, &["quarantine", "release", &id, "--reason", "upstream re-rolled it"]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may be released after 24h00m"), "{}", explain(&out, None));
+    let out = wport(&scratch, &["quarantine", "--hold-hours", "0", "release", &id, "--reason", "upstream re-rolled it"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT added to the distfile store"));
+    let out = wport(&scratch, &["quarantine", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing in quarantine"));
+    assert!(names(&store(&scratch)).is_empty());
+}
+
+#[test]
+fn checksum_prints_the_pin_lines_of_a_new_version() {
+    let server = Server::start();
+    let scratch = Scratch::new("checksum");
+    let tree = scratch.path().join("ports");
+    // "The new version": the port still pins hello 2.10, upstream now serves tree's bytes.
+    let new = real_source(TREE);
+    let port = port_with_urls(&tree, "hello", &[server.route("/hello-2.11.tar.gz", Route::Bytes(Arc::new(new.clone())))]);
+    let out = wport(&scratch, &["checksum", port.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("sha256 = \"{}\"\nsize = {}\n", sha256_hex(&new), new.len())), "{stdout}");
+    assert!(stdout.contains("differs from the Portfile"), "{stdout}");
+    assert!(names(&store(&scratch)).is_empty(), "not the pinned bytes: not stored");
+    assert!(names(&scratch.cache().join("wport/quarantine")).is_empty(), "not quarantined either");
+
+    // The pinned bytes: printed, and stored.
+    let port = port_with_urls(&tree, "tree", &[server.route("/tree.tgz", Route::Bytes(Arc::new(new.clone())))]);
+    let out = wport(&scratch, &["checksum", port.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("matches the Portfile"), "{}", explain(&out, None));
+    assert_eq!(names(&store(&scratch)), vec![sha256_hex(&new)]);
+}
+
+#[test]
+fn build_fetches_a_missing_distfile_and_stops_on_a_tampered_one() {
+    let server = Server::start();
+    let scratch = Scratch::new("build-fetch");
+    let tree = scratch.path().join("ports");
+    let tgz = real_source(TREE);
+    let mut evil = tgz.clone();
+    evil[100] ^= 1;
+    let bad = server.route("/evil/tree-2.1.0.tgz", Route::Bytes(Arc::new(evil)));
+    let port = port_with_urls(&tree, "tree", &[bad]);
+    let out = scratch.build(&port, &["-j2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("do NOT re-pin") && stderr.contains("ice@mama.indstate.edu"), "{stderr}");
+
+    let good = server.route("/good/tree-2.1.0.tgz", Route::Bytes(Arc::new(tgz.clone())));
+    let port = port_with_urls(&tree, "tree", &[good]);
+    let out = scratch.build(&port, &["-j2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    assert_eq!(names(&store(&scratch)), vec![sha256_hex(&tgz)]);
+    assert_eq!(server.hits("/good/tree-2.1.0.tgz"), 1);
+}
