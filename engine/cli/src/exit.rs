@@ -8,6 +8,10 @@
 //! | 3 | a security check refused the input (signature, capability, path escape) |
 //! | 4 | a sandbox limit stopped a phase (time, memory, resources) |
 //!
+//! `wport fetch` and `wport build` exit 3 when a download did not match its
+//! pin (it is quarantined), 1 when no URL delivered it; `wport quarantine
+//! release` exits 3 while the hold has not passed and 2 without a reason.
+//!
 //! `wport lint` uses 0 (no errors), 1 (errors found; warnings with
 //! `--deny-warnings`; with `--diff`, a capability gained without
 //! `--allow-escalation`) and 2 (usage); see docs/LINT.md.

@@ -98,7 +98,7 @@ fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
     let at = evil.len() / 2;
     evil[at] ^= 0xff;
     let url = server.route("/hello-2.10.tar.gz", Route::Bytes(Arc::new(evil.clone())));
-    let port = port_with_urls(&tree, "hello", &[url.clone()]);
+    let port = port_with_urls(&tree, "hello", std::slice::from_ref(&url));
 
     let out = wport(&scratch, &["fetch", port.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));

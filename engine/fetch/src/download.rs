@@ -71,7 +71,7 @@ pub enum AttemptError {
     Quarantined { error: VerifyError, record: Box<Record> },
     /// The bytes did not match the pin and could not be quarantined: they were
     /// kept at `kept` (not in the store).
-    QuarantineFailed { error: VerifyError, kept: PathBuf, source: QuarantineError },
+    QuarantineFailed { error: VerifyError, kept: PathBuf, source: Box<QuarantineError> },
     /// `checksum` only: more than the allowed maximum size arrived.
     TooLarge { url: String, max: u64 },
     /// Writing into the store failed.
@@ -367,10 +367,14 @@ pub struct Fetcher {
     sync: bool,
 }
 
-/// How a single URL's transfer ended.
-enum Transfer {
-    /// The body, streamed through `sink`, ended (or was stopped).
-    Done { status: Option<u16>, headers: Vec<(String, String)>, final_url: String, redirects: Vec<String>, outcome: Result<u64, Stop> },
+/// How a single URL's transfer ended: the reply's facts, and the body
+/// streamed to its end (`Ok(bytes)`) or stopped.
+struct Transfer {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    final_url: String,
+    redirects: Vec<String>,
+    outcome: Result<u64, Stop>,
 }
 
 /// Why streaming stopped before the end of the body.
@@ -491,7 +495,7 @@ impl Fetcher {
             Err(Stop::Read(e)) => item.done(progress, Err(&e.to_string())),
             Err(Stop::Write(e)) => item.done(progress, Err(&e.to_string())),
         }
-        Ok(Transfer::Done { status, headers, final_url, redirects, outcome })
+        Ok(Transfer { status, headers, final_url, redirects, outcome })
     }
 
     /// Fetch `req` into the store unless it is there already.
@@ -543,14 +547,13 @@ impl Fetcher {
     fn fetch_one(&self, req: &Request, url: &str, label: &str, progress: &Progress) -> Result<Fetched, AttemptError> {
         let (partial, mut out) = self.partial()?;
         let name = PathBuf::from(&req.file);
-        let verifier = Mutex::new(Some(Verifier::new(&name, &req.expected)));
-        let Transfer::Done { status, headers, final_url, redirects, outcome } =
+        let mut verifier = Verifier::new(&name, &req.expected);
+        let Transfer { status, headers, final_url, redirects, outcome } =
             self.transfer(url, label, &mut out, progress, req.expected.size, |chunk| {
-                let mut v = verifier.lock().expect("not poisoned");
-                v.as_mut().expect("present").update(chunk).map_err(Stop::Verify)
+                verifier.update(chunk).map_err(Stop::Verify)
             })?;
         let verified = match outcome {
-            Ok(_) => verifier.lock().expect("not poisoned").take().expect("present").finish(),
+            Ok(_) => verifier.finish(),
             Err(Stop::Verify(e)) => Err(e),
             Err(Stop::Read(source)) => return Err(AttemptError::Transfer { url: final_url, source }),
             Err(Stop::Write(source)) => {
@@ -611,7 +614,7 @@ impl Fetcher {
                 let kept = partial.take();
                 match self.quarantine.put(&kept, record) {
                     Ok(record) => Err(AttemptError::Quarantined { error, record: Box::new(record) }),
-                    Err(source) => Err(AttemptError::QuarantineFailed { error, kept, source }),
+                    Err(source) => Err(AttemptError::QuarantineFailed { error, kept, source: Box::new(source) }),
                 }
             }
         }
@@ -649,17 +652,16 @@ impl Fetcher {
         progress: &Progress,
     ) -> Result<Checksum, AttemptError> {
         let (partial, mut out) = self.partial()?;
-        let hasher = Mutex::new((sha2::Sha256::new(), 0u64));
-        let Transfer::Done { final_url, outcome, .. } =
-            self.transfer(url, label, &mut out, progress, 0, |chunk| {
-                let mut h = hasher.lock().expect("not poisoned");
-                h.1 += chunk.len() as u64;
-                if h.1 > max_size {
-                    return Err(Stop::TooLarge(max_size));
-                }
-                h.0.update(chunk);
-                Ok(())
-            })?;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        let Transfer { final_url, outcome, .. } = self.transfer(url, label, &mut out, progress, 0, |chunk| {
+            size += chunk.len() as u64;
+            if size > max_size {
+                return Err(Stop::TooLarge(max_size));
+            }
+            hasher.update(chunk);
+            Ok(())
+        })?;
         match outcome {
             Ok(_) => {}
             Err(Stop::Read(source)) => return Err(AttemptError::Transfer { url: final_url, source }),
@@ -669,8 +671,7 @@ impl Fetcher {
             }
             Err(Stop::Verify(_)) => unreachable!("checksum does not verify while streaming"),
         }
-        let (h, size) = hasher.into_inner().expect("not poisoned");
-        let sha256 = Sha256::from_bytes(h.finalize().into());
+        let sha256 = Sha256::from_bytes(hasher.finalize().into());
         let matches_pin = sha256 == req.expected.sha256 && size == req.expected.size;
         if matches_pin {
             if self.sync {
