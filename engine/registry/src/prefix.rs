@@ -3,17 +3,24 @@
 //!
 //! State kept by wport inside the prefix (`.wport/`):
 //! - `lock`: an exclusive `flock` held by every registry-touching command;
-//! - `staging/<txn>/`: the transaction's files, flat, named by their index
-//!   in the journal's `entries` (same filesystem as the prefix, so moving a
-//!   file in or out is one `renameat`);
+//! - `staging/<txn>/`: an install's verified files, flat, named by their
+//!   index in the journal's `entries` (same filesystem as the prefix, so
+//!   moving a file into place is one `renameat`);
 //! - `journal/<txn>.json`: the write-ahead plan, written (and fsynced)
 //!   before the first change to the prefix.
 //!
-//! The registry commit (one SQLite transaction) is the commit point. Each
-//! move is atomic, so the filesystem itself records progress: an entry is
-//! moved exactly when its staged copy is gone (install) or present
-//! (uninstall). Recovery, run when a prefix is opened, rolls every
-//! uncommitted transaction back and every committed one forward.
+//! Install: the registry commit (one SQLite transaction) is the commit
+//! point. Each move from staging is an atomic `renameat`, so the filesystem
+//! itself records progress: an entry has been moved exactly when its staged
+//! copy is gone. Recovery rolls an uncommitted install back (takes out what
+//! was moved in, removes the directories it created) and a committed one
+//! forward (removes the empty staging directory).
+//!
+//! Uninstall: the durable journal is the commit point. The plan lists only
+//! entries that match the registry; recovery carries it forward (removing
+//! what is left, re-checking each entry against the registry first), then
+//! forgets the package and removes its emptied directories. Nothing is ever
+//! moved out of the prefix or followed: links are removed as links.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -45,8 +52,8 @@ struct Journal {
     op: Op,
     txn: String,
     package: String,
-    /// Paths moved in (install) or out (uninstall); entry `i` is staged as
-    /// `staging/<txn>/<i>`.
+    /// Install: paths moved in, entry `i` staged as `staging/<txn>/<i>`.
+    /// Uninstall: paths to remove.
     entries: Vec<String>,
     /// Install: directories this transaction creates, parents first.
     created_dirs: Vec<String>,
@@ -253,12 +260,8 @@ impl Prefix {
                 self.rollback_install(j)?;
                 format!("rolled back an interrupted install of {}", j.package)
             }
-            Op::Uninstall if installed.is_some() => {
-                self.rollback_uninstall(j)?;
-                format!("rolled back an interrupted uninstall of {}", j.package)
-            }
             Op::Uninstall => {
-                self.finish_uninstall(j)?;
+                self.finish_uninstall(j, true)?;
                 format!("completed the uninstall of {}", j.package)
             }
         };
@@ -299,25 +302,33 @@ impl Prefix {
         self.remove_staging(&j.txn)
     }
 
-    fn rollback_uninstall(&mut self, j: &Journal) -> Result<()> {
-        if let Some(staging) = self.staging(&j.txn)? {
-            let mut parents = Parents::new(&self.dir);
-            for (i, p) in j.entries.iter().enumerate() {
-                let name_i = i.to_string();
-                if staging.symlink_metadata(&name_i).is_ok()
-                    && let Ok((pd, name)) = parents.parent(p)
-                {
-                    let _ = rename_noreplace(&staging, &name_i, pd, name);
-                }
-            }
-        }
-        self.remove_staging(&j.txn)
-    }
-
-    fn finish_uninstall(&mut self, j: &Journal) -> Result<()> {
-        self.remove_staging(&j.txn)?;
+    /// Carries an uninstall forward from its journal: removes each planned
+    /// entry (links as links), commits the registry, removes the emptied
+    /// directories. In recovery (`recheck`), an entry is removed only if it
+    /// still matches the registry, so a file changed after the crash is kept.
+    fn finish_uninstall(&mut self, j: &Journal, recheck: bool) -> Result<()> {
+        let recorded: Option<std::collections::HashMap<String, Recorded>> =
+            if recheck && self.registry.package(&j.package)?.is_some() { Some(self.registry.files_of(&j.package)?.into_iter().collect()) } else { None };
         let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
         let mut parents = Parents::new(&dir);
+        for p in &j.entries {
+            if let Some(rec) = recorded.as_ref().and_then(|r| r.get(p))
+                && !matches!(Self::state_of(&mut parents, p, rec), State::Same)
+            {
+                continue;
+            }
+            let Ok((pd, name)) = parents.parent(p) else { continue };
+            match unlink(pd, name) {
+                Err(e) if !is_not_found(&e) => return Err(io("removing", p.as_str())(e)),
+                _ => {}
+            }
+            self.step();
+        }
+        if self.registry.package(&j.package)?.is_some() {
+            self.registry.record_uninstall(&j.package)?;
+        }
+        self.step();
+        parents.clear();
         for d in j.remove_dirs.iter().rev() {
             if let Ok((pd, name)) = parents.parent(d) {
                 rmdir_if_empty(pd, name);
@@ -528,31 +539,13 @@ impl Prefix {
         }
         let remove_dirs = self.registry.sole_dirs_of(name)?;
         let txn = Self::new_txn();
-        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
-        sdir.create_dir(&txn).map_err(io("creating staging", &txn))?;
-        let staging = sdir.open_dir_nofollow(&txn).map_err(io("opening staging", &txn))?;
         let journal = Journal { op: Op::Uninstall, txn: txn.clone(), package: name.into(), entries, created_dirs: Vec::new(), remove_dirs };
+        // Once the plan is durable the uninstall is committed: a crash from
+        // here on is carried forward by recovery.
         self.write_journal(&journal)?;
         self.step();
-        let moved = (|| -> Result<()> {
-            let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
-            let mut parents = Parents::new(&dir);
-            for (i, p) in journal.entries.iter().enumerate() {
-                let (pd, n) = parents.parent(p).map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
-                rename_noreplace(pd, n, &staging, &i.to_string()).map_err(io("moving out", p.as_str()))?;
-                self.step();
-            }
-            Ok(())
-        })();
-        if let Err(e) = moved {
-            self.rollback_uninstall(&journal)?;
-            self.remove_journal(&txn)?;
-            return Err(e);
-        }
-        self.registry.record_uninstall(name)?;
-        self.step();
+        self.finish_uninstall(&journal, false)?;
         report.removed = journal.entries.len();
-        self.finish_uninstall(&journal)?;
         self.remove_journal(&txn)?;
         Ok(report)
     }
