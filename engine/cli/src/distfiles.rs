@@ -29,7 +29,10 @@ pub fn quarantine_beside(store: &Path) -> PathBuf {
 pub fn fetcher(store: &Path, quarantine: &Path, config: TransportConfig) -> anyhow::Result<Fetcher> {
     let store = Store::open(store).with_context(|| format!("opening the distfile store {}", store.display()))?;
     let max_redirects = config.max_redirects;
-    Ok(Fetcher::new(Arc::new(HttpTransport::new(config)), store, Quarantine::new(quarantine)).with_max_redirects(max_redirects))
+    Ok(
+        Fetcher::new(Arc::new(HttpTransport::new(config)), store, Quarantine::new(quarantine))
+            .with_max_redirects(max_redirects),
+    )
 }
 
 /// The fetch request for one remote source of a port (`None` for a distfile
@@ -72,15 +75,22 @@ pub fn collect_ports(args: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Portfile)
             dirs.push(arg.clone());
             continue;
         }
-        let entries = std::fs::read_dir(arg)
-            .with_context(|| format!("{}: not a port directory (no Portfile.toml) nor a ports tree", arg.display()))?;
+        let entries = std::fs::read_dir(arg).with_context(|| {
+            format!(
+                "{}: not a port directory (no Portfile.toml) nor a ports tree",
+                arg.display()
+            )
+        })?;
         let mut found: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.join("Portfile.toml").is_file())
             .collect();
         if found.is_empty() {
-            anyhow::bail!("{}: holds no Portfile.toml, nor any port directory that does", arg.display());
+            anyhow::bail!(
+                "{}: holds no Portfile.toml, nor any port directory that does",
+                arg.display()
+            );
         }
         found.sort();
         dirs.extend(found);

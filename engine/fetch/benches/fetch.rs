@@ -57,7 +57,10 @@ fn main() {
         "{:<32} {:>10} | {:>10} | {:>10} {:>6} | {:>10} {:>6}",
         "file", "bytes", "sha256sum", "http", "ratio", "file://", "ratio"
     );
-    println!("{:<32} {:>10} | {:>10} | {:>10} {:>6} | {:>10} {:>6}", "", "", "MB/s", "MB/s", "", "MB/s", "");
+    println!(
+        "{:<32} {:>10} | {:>10} | {:>10} {:>6} | {:>10} {:>6}",
+        "", "", "MB/s", "MB/s", "", "MB/s", ""
+    );
     for (i, f) in files.iter().enumerate() {
         let url = server.route(&format!("/f{i}"), Route::File(f.clone()));
         bench_one(f, &url, work.path());
@@ -110,7 +113,9 @@ fn bench_one(file: &Path, url: &str, work: &Path) {
             Quarantine::new(dir.join("quarantine")),
         );
         let t = Instant::now();
-        fetcher.fetch(&req(u.to_owned()), &Progress::quiet()).expect("the bench fetch verifies");
+        fetcher
+            .fetch(&req(u.to_owned()), &Progress::quiet())
+            .expect("the bench fetch verifies");
         t.elapsed()
     };
     for _ in 0..ROUNDS {

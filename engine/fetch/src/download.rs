@@ -62,20 +62,40 @@ pub struct Request {
 pub enum AttemptError {
     Transport(TransportError),
     /// The server answered with a status that is neither success nor redirect.
-    Status { url: String, status: u16 },
+    Status {
+        url: String,
+        status: u16,
+    },
     Redirect(RedirectError),
     /// The body broke off (timeout, connection reset, shorter than its
     /// `Content-Length`); the partial file was removed.
-    Transfer { url: String, source: io::Error },
+    Transfer {
+        url: String,
+        source: io::Error,
+    },
     /// The bytes did not match the pin; they are in quarantine.
-    Quarantined { error: VerifyError, record: Box<Record> },
+    Quarantined {
+        error: VerifyError,
+        record: Box<Record>,
+    },
     /// The bytes did not match the pin and could not be quarantined: they were
     /// kept at `kept` (not in the store).
-    QuarantineFailed { error: VerifyError, kept: PathBuf, source: Box<QuarantineError> },
+    QuarantineFailed {
+        error: VerifyError,
+        kept: PathBuf,
+        source: Box<QuarantineError>,
+    },
     /// `checksum` only: more than the allowed maximum size arrived.
-    TooLarge { url: String, max: u64 },
+    TooLarge {
+        url: String,
+        max: u64,
+    },
     /// Writing into the store failed.
-    Store { path: PathBuf, op: &'static str, source: io::Error },
+    Store {
+        path: PathBuf,
+        op: &'static str,
+        source: io::Error,
+    },
 }
 
 impl fmt::Display for AttemptError {
@@ -265,12 +285,16 @@ enum ProgressKind {
 
 impl Progress {
     pub fn quiet() -> Progress {
-        Progress { kind: ProgressKind::Quiet }
+        Progress {
+            kind: ProgressKind::Quiet,
+        }
     }
 
     /// A line on stderr when each download starts and ends.
     pub fn lines() -> Progress {
-        Progress { kind: ProgressKind::Lines }
+        Progress {
+            kind: ProgressKind::Lines,
+        }
     }
 
     /// Progress bars on stderr.
@@ -284,7 +308,11 @@ impl Progress {
 
     /// Bars when stderr is a terminal, lines otherwise.
     pub fn auto() -> Progress {
-        if io::stderr().is_terminal() { Progress::bars() } else { Progress::lines() }
+        if io::stderr().is_terminal() {
+            Progress::bars()
+        } else {
+            Progress::lines()
+        }
     }
 
     /// Print a line on stderr without tearing the bars.
@@ -434,7 +462,9 @@ impl Fetcher {
                     check_redirect(&current, &next).map_err(AttemptError::Redirect)?;
                     if chain.contains(&next) {
                         chain.push(next);
-                        return Err(AttemptError::Redirect(RedirectError::Loop { chain: chain.join(" -> ") }));
+                        return Err(AttemptError::Redirect(RedirectError::Loop {
+                            chain: chain.join(" -> "),
+                        }));
                     }
                     if chain.len() as u32 > self.max_redirects {
                         return Err(AttemptError::Redirect(RedirectError::TooMany {
@@ -466,7 +496,13 @@ impl Fetcher {
         mut check: impl FnMut(&[u8]) -> Result<(), Stop>,
     ) -> Result<Transfer, AttemptError> {
         let (reply, final_url, redirects) = self.open(url)?;
-        let Reply::Body { status, headers, length, mut body } = reply else {
+        let Reply::Body {
+            status,
+            headers,
+            length,
+            mut body,
+        } = reply
+        else {
             unreachable!("open returns bodies only")
         };
         let item = progress.start(label, &final_url, length.unwrap_or(total_hint));
@@ -495,16 +531,29 @@ impl Fetcher {
             Err(Stop::Read(e)) => item.done(progress, Err(&e.to_string())),
             Err(Stop::Write(e)) => item.done(progress, Err(&e.to_string())),
         }
-        Ok(Transfer { status, headers, final_url, redirects, outcome })
+        Ok(Transfer {
+            status,
+            headers,
+            final_url,
+            redirects,
+            outcome,
+        })
     }
 
     /// Fetch `req` into the store unless it is there already.
     pub fn fetch(&self, req: &Request, progress: &Progress) -> Result<Fetched, FetchError> {
         if let Some(path) = self.store.get(&req.expected) {
-            return Ok(Fetched { path, origin: Origin::Store, failed: Vec::new() });
+            return Ok(Fetched {
+                path,
+                origin: Origin::Store,
+                failed: Vec::new(),
+            });
         }
         if req.urls.is_empty() {
-            return Err(FetchError::NoUrl { port: req.port.clone(), file: req.file.clone() });
+            return Err(FetchError::NoUrl {
+                port: req.port.clone(),
+                file: req.file.clone(),
+            });
         }
         let label = format!("{} {}", req.port, req.file);
         let mut failed = Vec::new();
@@ -513,16 +562,26 @@ impl Fetcher {
                 Ok(fetched) => {
                     return Ok(Fetched { failed, ..fetched });
                 }
-                Err(error) => failed.push(Attempt { url: url.clone(), error }),
+                Err(error) => failed.push(Attempt {
+                    url: url.clone(),
+                    error,
+                }),
             }
             // Another process (or worker) may have stored it meanwhile.
             if let Some(path) = self.store.get(&req.expected) {
-                return Ok(Fetched { path, origin: Origin::Store, failed });
+                return Ok(Fetched {
+                    path,
+                    origin: Origin::Store,
+                    failed,
+                });
             }
         }
-        let any_quarantined = failed
-            .iter()
-            .any(|a| matches!(a.error, AttemptError::Quarantined { .. } | AttemptError::QuarantineFailed { .. }));
+        let any_quarantined = failed.iter().any(|a| {
+            matches!(
+                a.error,
+                AttemptError::Quarantined { .. } | AttemptError::QuarantineFailed { .. }
+            )
+        });
         Err(if any_quarantined {
             FetchError::Quarantined {
                 port: req.port.clone(),
@@ -532,7 +591,11 @@ impl Fetcher {
                 attempts: failed,
             }
         } else {
-            FetchError::Failed { port: req.port.clone(), file: req.file.clone(), attempts: failed }
+            FetchError::Failed {
+                port: req.port.clone(),
+                file: req.file.clone(),
+                attempts: failed,
+            }
         })
     }
 
@@ -548,16 +611,25 @@ impl Fetcher {
         let (partial, mut out) = self.partial()?;
         let name = PathBuf::from(&req.file);
         let mut verifier = Verifier::new(&name, &req.expected);
-        let Transfer { status, headers, final_url, redirects, outcome } =
-            self.transfer(url, label, &mut out, progress, req.expected.size, |chunk| {
-                verifier.update(chunk).map_err(Stop::Verify)
-            })?;
+        let Transfer {
+            status,
+            headers,
+            final_url,
+            redirects,
+            outcome,
+        } = self.transfer(url, label, &mut out, progress, req.expected.size, |chunk| {
+            verifier.update(chunk).map_err(Stop::Verify)
+        })?;
         let verified = match outcome {
             Ok(_) => verifier.finish(),
             Err(Stop::Verify(e)) => Err(e),
             Err(Stop::Read(source)) => return Err(AttemptError::Transfer { url: final_url, source }),
             Err(Stop::Write(source)) => {
-                return Err(AttemptError::Store { path: partial.path().to_owned(), op: "write", source });
+                return Err(AttemptError::Store {
+                    path: partial.path().to_owned(),
+                    op: "write",
+                    source,
+                });
             }
             Err(Stop::TooLarge(max)) => return Err(AttemptError::TooLarge { url: final_url, max }),
         };
@@ -579,7 +651,11 @@ impl Fetcher {
                 let bytes = req.expected.size;
                 Ok(Fetched {
                     path,
-                    origin: Origin::Downloaded { url: url.to_owned(), final_url, bytes },
+                    origin: Origin::Downloaded {
+                        url: url.to_owned(),
+                        final_url,
+                        bytes,
+                    },
                     failed: Vec::new(),
                 })
             }
@@ -613,8 +689,15 @@ impl Fetcher {
                 };
                 let kept = partial.take();
                 match self.quarantine.put(&kept, record) {
-                    Ok(record) => Err(AttemptError::Quarantined { error, record: Box::new(record) }),
-                    Err(source) => Err(AttemptError::QuarantineFailed { error, kept, source: Box::new(source) }),
+                    Ok(record) => Err(AttemptError::Quarantined {
+                        error,
+                        record: Box::new(record),
+                    }),
+                    Err(source) => Err(AttemptError::QuarantineFailed {
+                        error,
+                        kept,
+                        source: Box::new(source),
+                    }),
                 }
             }
         }
@@ -627,20 +710,33 @@ impl Fetcher {
     /// (they are not a mismatch: the maintainer is asking what upstream serves).
     pub fn checksum(&self, req: &Request, max_size: u64, progress: &Progress) -> Result<Checksum, FetchError> {
         if req.urls.is_empty() {
-            return Err(FetchError::NoUrl { port: req.port.clone(), file: req.file.clone() });
+            return Err(FetchError::NoUrl {
+                port: req.port.clone(),
+                file: req.file.clone(),
+            });
         }
         let label = format!("{} {}", req.port, req.file);
         let mut failed = Vec::new();
         for url in &req.urls {
             match self.checksum_one(req, url, &label, max_size, progress) {
                 Ok(mut sum) => {
-                    sum.failed = failed.iter().map(|a: &Attempt| format!("{}: {}", a.url, a.error)).collect();
+                    sum.failed = failed
+                        .iter()
+                        .map(|a: &Attempt| format!("{}: {}", a.url, a.error))
+                        .collect();
                     return Ok(sum);
                 }
-                Err(error) => failed.push(Attempt { url: url.clone(), error }),
+                Err(error) => failed.push(Attempt {
+                    url: url.clone(),
+                    error,
+                }),
             }
         }
-        Err(FetchError::Failed { port: req.port.clone(), file: req.file.clone(), attempts: failed })
+        Err(FetchError::Failed {
+            port: req.port.clone(),
+            file: req.file.clone(),
+            attempts: failed,
+        })
     }
 
     fn checksum_one(
@@ -667,7 +763,11 @@ impl Fetcher {
             Err(Stop::Read(source)) => return Err(AttemptError::Transfer { url: final_url, source }),
             Err(Stop::TooLarge(max)) => return Err(AttemptError::TooLarge { url: final_url, max }),
             Err(Stop::Write(source)) => {
-                return Err(AttemptError::Store { path: partial.path().to_owned(), op: "write", source });
+                return Err(AttemptError::Store {
+                    path: partial.path().to_owned(),
+                    op: "write",
+                    source,
+                });
             }
             Err(Stop::Verify(_)) => unreachable!("checksum does not verify while streaming"),
         }
@@ -678,13 +778,21 @@ impl Fetcher {
                 let _ = out.sync_all();
             }
             drop(out);
-            self.store.commit(partial, &sha256).map_err(|source| AttemptError::Store {
-                path: self.store.path(&sha256),
-                op: "rename into the store",
-                source,
-            })?;
+            self.store
+                .commit(partial, &sha256)
+                .map_err(|source| AttemptError::Store {
+                    path: self.store.path(&sha256),
+                    op: "rename into the store",
+                    source,
+                })?;
         }
-        Ok(Checksum { sha256, size, url: url.to_owned(), matches_pin, failed: Vec::new() })
+        Ok(Checksum {
+            sha256,
+            size,
+            url: url.to_owned(),
+            matches_pin,
+            failed: Vec::new(),
+        })
     }
 
     /// Fetch every request, up to `jobs` at once. Requests for the same
@@ -693,7 +801,10 @@ impl Fetcher {
     pub fn fetch_all(&self, reqs: &[Request], jobs: usize, progress: &Progress) -> Vec<Result<Fetched, FetchError>> {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, r) in reqs.iter().enumerate() {
-            match groups.iter_mut().find(|g| reqs[g[0]].expected.sha256 == r.expected.sha256) {
+            match groups
+                .iter_mut()
+                .find(|g| reqs[g[0]].expected.sha256 == r.expected.sha256)
+            {
                 Some(g) => g.push(i),
                 None => groups.push(vec![i]),
             }

@@ -146,7 +146,10 @@ pub struct Quarantine {
 
 impl std::fmt::Debug for Quarantine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Quarantine").field("dir", &self.dir).field("hold", &self.hold).finish()
+        f.debug_struct("Quarantine")
+            .field("dir", &self.dir)
+            .field("hold", &self.hold)
+            .finish()
     }
 }
 

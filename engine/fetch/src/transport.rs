@@ -165,7 +165,12 @@ impl Default for HttpTransport {
 
 fn headers_of(map: &ureq::http::HeaderMap) -> Vec<(String, String)> {
     map.iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -202,7 +207,11 @@ impl Transport for HttpTransport {
                 .get("location")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
             return match location {
-                Some(location) => Ok(Reply::Redirect { status, headers, location }),
+                Some(location) => Ok(Reply::Redirect {
+                    status,
+                    headers,
+                    location,
+                }),
                 None => Ok(Reply::Status { status, headers }),
             };
         }
@@ -266,7 +275,8 @@ impl FileTransport {
 
 impl Transport for FileTransport {
     fn get(&self, url: &str) -> Result<Reply, TransportError> {
-        let path = FileTransport::path_of(url).ok_or_else(|| TransportError::UnsupportedScheme { url: url.to_owned() })?;
+        let path =
+            FileTransport::path_of(url).ok_or_else(|| TransportError::UnsupportedScheme { url: url.to_owned() })?;
         let meta = std::fs::metadata(&path).map_err(|source| TransportError::File {
             path: path.clone(),
             op: "stat",
@@ -392,9 +402,21 @@ mod tests {
             check_redirect("HTTPS://a/x", "Http://b/y"),
             Err(RedirectError::Downgrade { .. })
         ));
-        for bad in ["file:///etc/passwd", "ftp://b/y", "gopher://b/", "data:,x", "javascript:x"] {
-            assert!(matches!(check_redirect("http://a/x", bad), Err(RedirectError::Scheme { .. })), "{bad}");
-            assert!(matches!(check_redirect("https://a/x", bad), Err(RedirectError::Scheme { .. })), "{bad}");
+        for bad in [
+            "file:///etc/passwd",
+            "ftp://b/y",
+            "gopher://b/",
+            "data:,x",
+            "javascript:x",
+        ] {
+            assert!(
+                matches!(check_redirect("http://a/x", bad), Err(RedirectError::Scheme { .. })),
+                "{bad}"
+            );
+            assert!(
+                matches!(check_redirect("https://a/x", bad), Err(RedirectError::Scheme { .. })),
+                "{bad}"
+            );
         }
     }
 

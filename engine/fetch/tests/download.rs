@@ -19,13 +19,41 @@ use wport_fetch::verify::{Expected, Sha256};
 
 /// The real tarballs: Debian orig file name, the sha256 the port pins.
 const REAL: &[(&str, &str, &str)] = &[
-    ("hello", "hello_2.10.orig.tar.gz", "31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b"),
-    ("tree", "tree_2.1.0.orig.tar.gz", "0160c535bff2b0dc6a830b9944e981e3427380f63e748da96ced7071faebabf6"),
-    ("bzip2", "bzip2_1.0.8.orig.tar.gz", "ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269"),
-    ("lua", "lua5.4_5.4.4.orig.tar.gz", "164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61"),
-    ("zlib", "zlib_1.2.13.dfsg.orig.tar.bz2", "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1"),
-    ("xz", "xz-utils_5.4.1.orig.tar.xz", "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5"),
-    ("gzip", "gzip_1.12.orig.tar.xz", "ce5e03e519f637e1f814011ace35c4f87b33c0bbabeec35baf5fbd3479e91956"),
+    (
+        "hello",
+        "hello_2.10.orig.tar.gz",
+        "31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b",
+    ),
+    (
+        "tree",
+        "tree_2.1.0.orig.tar.gz",
+        "0160c535bff2b0dc6a830b9944e981e3427380f63e748da96ced7071faebabf6",
+    ),
+    (
+        "bzip2",
+        "bzip2_1.0.8.orig.tar.gz",
+        "ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269",
+    ),
+    (
+        "lua",
+        "lua5.4_5.4.4.orig.tar.gz",
+        "164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61",
+    ),
+    (
+        "zlib",
+        "zlib_1.2.13.dfsg.orig.tar.bz2",
+        "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1",
+    ),
+    (
+        "xz",
+        "xz-utils_5.4.1.orig.tar.xz",
+        "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5",
+    ),
+    (
+        "gzip",
+        "gzip_1.12.orig.tar.xz",
+        "ce5e03e519f637e1f814011ace35c4f87b33c0bbabeec35baf5fbd3479e91956",
+    ),
 ];
 
 struct Env {
@@ -44,7 +72,12 @@ fn env_with(config: TransportConfig) -> Env {
         Store::open(&store_dir).unwrap(),
         Quarantine::new(&quarantine_dir),
     );
-    Env { _tmp: tmp, fetcher, store_dir, quarantine_dir }
+    Env {
+        _tmp: tmp,
+        fetcher,
+        store_dir,
+        quarantine_dir,
+    }
 }
 
 fn env() -> Env {
@@ -60,7 +93,10 @@ fn request(port: &str, file: &str, urls: Vec<String>, bytes: &[u8]) -> Request {
         port: port.into(),
         file: file.into(),
         urls,
-        expected: Expected { sha256: Sha256::of(bytes), size: bytes.len() as u64 },
+        expected: Expected {
+            sha256: Sha256::of(bytes),
+            size: bytes.len() as u64,
+        },
         upstream_contact: format!("bug-{port}@example.org"),
     }
 }
@@ -68,7 +104,10 @@ fn request(port: &str, file: &str, urls: Vec<String>, bytes: &[u8]) -> Request {
 /// Names in a directory, sorted (the store's temporaries included).
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -85,7 +124,11 @@ fn real_tarballs_fetched_in_parallel_verified_and_stored_once() {
     let mut reqs = Vec::new();
     for (port, file, sha) in REAL {
         let bytes = real_source(file);
-        assert_eq!(Sha256::of(&bytes).to_string(), *sha, "{file} in $WPORT_REAL_SOURCES is not the pinned tarball");
+        assert_eq!(
+            Sha256::of(&bytes).to_string(),
+            *sha,
+            "{file} in $WPORT_REAL_SOURCES is not the pinned tarball"
+        );
         let url = server.route(&format!("/{file}"), Route::Bytes(Arc::new(bytes.clone())));
         reqs.push(request(port, file, vec![url], &bytes));
     }
@@ -105,7 +148,11 @@ fn real_tarballs_fetched_in_parallel_verified_and_stored_once() {
     assert_eq!(server.hits(&format!("/{}", REAL[0].1)), 1);
     let mut want: Vec<String> = REAL.iter().map(|r| r.2.to_owned()).collect();
     want.sort();
-    assert_eq!(names(&e.store_dir), want, "the store holds the digests and nothing else");
+    assert_eq!(
+        names(&e.store_dir),
+        want,
+        "the store holds the digests and nothing else"
+    );
     assert!(names(&e.quarantine_dir).is_empty());
 
     // Again: everything comes from the store, no request is made.
@@ -122,7 +169,12 @@ fn file_url_of_a_real_tarball() {
     let e = env();
     let path = server::real_sources_dir().join("tree_2.1.0.orig.tar.gz");
     let bytes = std::fs::read(&path).unwrap();
-    let req = request("tree", "tree-2.1.0.tgz", vec![format!("file://{}", path.display())], &bytes);
+    let req = request(
+        "tree",
+        "tree-2.1.0.tgz",
+        vec![format!("file://{}", path.display())],
+        &bytes,
+    );
     let f = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
     assert_eq!(std::fs::read(f.path).unwrap(), bytes);
 }
@@ -133,7 +185,10 @@ fn file_url_that_is_not_a_regular_file_is_refused() {
     let req = request("x", "x.tar", vec!["file:///dev/zero".into()], b"abc");
     let err = e.fetcher.fetch(&req, &Progress::quiet()).unwrap_err();
     assert!(
-        matches!(&err.attempts()[0].error, AttemptError::Transport(TransportError::File { op: "open", .. })),
+        matches!(
+            &err.attempts()[0].error,
+            AttemptError::Transport(TransportError::File { op: "open", .. })
+        ),
         "{err}"
     );
 }
@@ -162,17 +217,39 @@ fn wrong_hash_is_quarantined_not_stored_and_the_message_says_what_to_do() {
     assert_eq!(payload, evil, "the bytes are kept as received");
     assert_eq!(rec.mismatch, Mismatch::Sha256);
     assert_eq!((rec.port.as_str(), rec.file.as_str()), ("hello", "hello-2.10.tar.gz"));
-    assert_eq!((rec.url.as_str(), rec.mirror.as_str(), rec.final_url.as_str()), (url.as_str(), url.as_str(), url.as_str()));
+    assert_eq!(
+        (rec.url.as_str(), rec.mirror.as_str(), rec.final_url.as_str()),
+        (url.as_str(), url.as_str(), url.as_str())
+    );
     assert_eq!(rec.expected_sha256, Sha256::of(&good).to_string());
     assert_eq!(rec.actual_sha256, Sha256::of(&evil).to_string());
-    assert_eq!((rec.expected_size, rec.actual_size), (good.len() as u64, evil.len() as u64));
+    assert_eq!(
+        (rec.expected_size, rec.actual_size),
+        (good.len() as u64, evil.len() as u64)
+    );
     assert_eq!(rec.http_status, Some(200));
-    assert!(rec.http_headers.iter().any(|(k, v)| k == "server" && v == "wport-test"), "{:?}", rec.http_headers);
+    assert!(
+        rec.http_headers.iter().any(|(k, v)| k == "server" && v == "wport-test"),
+        "{:?}",
+        rec.http_headers
+    );
     assert_eq!(rec.upstream_contact, "bug-hello@example.org");
-    assert!(names(&e.store_dir).is_empty(), "nothing enters the store: {:?}", names(&e.store_dir));
+    assert!(
+        names(&e.store_dir).is_empty(),
+        "nothing enters the store: {:?}",
+        names(&e.store_dir)
+    );
 
     let msg = err.to_string();
-    for needle in ["port hello", "hello-2.10.tar.gz", &url, "do NOT re-pin", "bug-hello@example.org", &rec.id, "sha256 mismatch"] {
+    for needle in [
+        "port hello",
+        "hello-2.10.tar.gz",
+        &url,
+        "do NOT re-pin",
+        "bug-hello@example.org",
+        &rec.id,
+        "sha256 mismatch",
+    ] {
         assert!(msg.contains(needle), "message lacks {needle:?}:\n{msg}");
     }
     // The linter's view: the bad digest is held.
@@ -188,10 +265,16 @@ fn oversized_response_stops_at_the_declared_size() {
     let mut big = good.clone();
     big.push(b'!');
     let url = server.route("/big", Route::Bytes(Arc::new(big)));
-    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet()).unwrap_err();
+    let err = e
+        .fetcher
+        .fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet())
+        .unwrap_err();
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
-    assert!(payload.len() as u64 <= good.len() as u64, "nothing past the limit is written");
+    assert!(
+        payload.len() as u64 <= good.len() as u64,
+        "nothing past the limit is written"
+    );
     assert!(err.to_string().contains("more than the pinned 725946 bytes"), "{err}");
 }
 
@@ -201,11 +284,18 @@ fn short_response_is_a_size_mismatch() {
     let e = env();
     let good = hello();
     let url = server.route("/short", Route::NoLength(Arc::new(good[..1000].to_vec())));
-    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet()).unwrap_err();
+    let err = e
+        .fetcher
+        .fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet())
+        .unwrap_err();
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::ShortSize);
     assert_eq!(payload, good[..1000]);
-    assert!(err.to_string().contains("size mismatch: expected 725946 bytes, the stream ended after 1000"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("size mismatch: expected 725946 bytes, the stream ended after 1000"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -215,13 +305,26 @@ fn truncated_transfer_is_a_network_failure_not_evidence() {
     let good = hello();
     let url = server.route(
         "/trunc",
-        Route::Truncated { bytes: Arc::new(good[..5000].to_vec()), length: good.len() as u64 },
+        Route::Truncated {
+            bytes: Arc::new(good[..5000].to_vec()),
+            length: good.len() as u64,
+        },
     );
-    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet()).unwrap_err();
+    let err = e
+        .fetcher
+        .fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet())
+        .unwrap_err();
     assert!(matches!(err, FetchError::Failed { .. }), "{err}");
-    assert!(matches!(&err.attempts()[0].error, AttemptError::Transfer { .. }), "{err}");
+    assert!(
+        matches!(&err.attempts()[0].error, AttemptError::Transfer { .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains(&url));
-    assert!(names(&e.store_dir).is_empty(), "the partial file is removed: {:?}", names(&e.store_dir));
+    assert!(
+        names(&e.store_dir).is_empty(),
+        "the partial file is removed: {:?}",
+        names(&e.store_dir)
+    );
     assert!(names(&e.quarantine_dir).is_empty());
 }
 
@@ -236,9 +339,16 @@ fn endless_response_is_cut_off_at_once() {
     let started = Instant::now();
     let err = e
         .fetcher
-        .fetch(&request("inf", "inf.tar", vec![url], &expected_other), &Progress::quiet())
+        .fetch(
+            &request("inf", "inf.tar", vec![url], &expected_other),
+            &Progress::quiet(),
+        )
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
     assert!(payload.len() <= pinned.len());
@@ -255,11 +365,22 @@ fn stalled_server_times_out() {
     let good = hello();
     let url = server.route(
         "/slow",
-        Route::Stall { bytes: Arc::new(good[..100].to_vec()), length: good.len() as u64, stall: Duration::from_secs(5) },
+        Route::Stall {
+            bytes: Arc::new(good[..100].to_vec()),
+            length: good.len() as u64,
+            stall: Duration::from_secs(5),
+        },
     );
     let started = Instant::now();
-    let err = e.fetcher.fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet()).unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    let err = e
+        .fetcher
+        .fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet())
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     match &err.attempts()[0].error {
         AttemptError::Transfer { source, .. } => assert_eq!(source.kind(), std::io::ErrorKind::TimedOut, "{source}"),
         other => panic!("{other}"),
@@ -273,9 +394,24 @@ fn redirects_are_followed_relative_and_absolute() {
     let e = env();
     let good = hello();
     server.route("/real/hello.tgz", Route::Bytes(Arc::new(good.clone())));
-    server.route("/b", Route::Redirect { status: 302, location: "real/hello.tgz".into() });
-    let url = server.route("/a", Route::Redirect { status: 301, location: server.url("/b") });
-    let f = e.fetcher.fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet()).unwrap();
+    server.route(
+        "/b",
+        Route::Redirect {
+            status: 302,
+            location: "real/hello.tgz".into(),
+        },
+    );
+    let url = server.route(
+        "/a",
+        Route::Redirect {
+            status: 301,
+            location: server.url("/b"),
+        },
+    );
+    let f = e
+        .fetcher
+        .fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet())
+        .unwrap();
     match f.origin {
         Origin::Downloaded { url: u, final_url, .. } => {
             assert_eq!(u, url);
@@ -289,9 +425,24 @@ fn redirects_are_followed_relative_and_absolute() {
 fn redirect_loop_stops_with_a_clear_error() {
     let server = Server::start();
     let e = env();
-    server.route("/loop1", Route::Redirect { status: 302, location: "/loop2".into() });
-    let url = server.route("/loop2", Route::Redirect { status: 307, location: "/loop1".into() });
-    let err = e.fetcher.fetch(&request("p", "f.tar", vec![url], b"x"), &Progress::quiet()).unwrap_err();
+    server.route(
+        "/loop1",
+        Route::Redirect {
+            status: 302,
+            location: "/loop2".into(),
+        },
+    );
+    let url = server.route(
+        "/loop2",
+        Route::Redirect {
+            status: 307,
+            location: "/loop1".into(),
+        },
+    );
+    let err = e
+        .fetcher
+        .fetch(&request("p", "f.tar", vec![url], b"x"), &Progress::quiet())
+        .unwrap_err();
     match &err.attempts()[0].error {
         AttemptError::Redirect(RedirectError::Loop { chain }) => assert!(chain.contains("/loop1 -> "), "{chain}"),
         other => panic!("{other}"),
@@ -304,11 +455,26 @@ fn long_redirect_chain_is_refused() {
     let server = Server::start();
     let e = env();
     for i in 0..20 {
-        server.route(&format!("/r{i}"), Route::Redirect { status: 302, location: format!("/r{}", i + 1) });
+        server.route(
+            &format!("/r{i}"),
+            Route::Redirect {
+                status: 302,
+                location: format!("/r{}", i + 1),
+            },
+        );
     }
-    let err = e.fetcher.fetch(&request("p", "f.tar", vec![server.url("/r0")], b"x"), &Progress::quiet()).unwrap_err();
+    let err = e
+        .fetcher
+        .fetch(
+            &request("p", "f.tar", vec![server.url("/r0")], b"x"),
+            &Progress::quiet(),
+        )
+        .unwrap_err();
     assert!(
-        matches!(&err.attempts()[0].error, AttemptError::Redirect(RedirectError::TooMany { max: 10, .. })),
+        matches!(
+            &err.attempts()[0].error,
+            AttemptError::Redirect(RedirectError::TooMany { max: 10, .. })
+        ),
         "{err}"
     );
 }
@@ -319,11 +485,23 @@ fn redirect_to_another_scheme_is_refused_end_to_end() {
     let e = env();
     let secret = e.store_dir.parent().unwrap().join("secret.tar");
     std::fs::write(&secret, b"local secret").unwrap();
-    for (path, target) in [("/to-file", format!("file://{}", secret.display())), ("/to-ftp", "ftp://example.org/x.tar".into())] {
-        let url = server.route(path, Route::Redirect { status: 302, location: target.clone() });
+    for (path, target) in [
+        ("/to-file", format!("file://{}", secret.display())),
+        ("/to-ftp", "ftp://example.org/x.tar".into()),
+    ] {
+        let url = server.route(
+            path,
+            Route::Redirect {
+                status: 302,
+                location: target.clone(),
+            },
+        );
         let err = e
             .fetcher
-            .fetch(&request("p", "secret.tar", vec![url.clone()], b"local secret"), &Progress::quiet())
+            .fetch(
+                &request("p", "secret.tar", vec![url.clone()], b"local secret"),
+                &Progress::quiet(),
+            )
             .unwrap_err();
         match &err.attempts()[0].error {
             AttemptError::Redirect(RedirectError::Scheme { from, to }) => {
@@ -332,7 +510,10 @@ fn redirect_to_another_scheme_is_refused_end_to_end() {
             other => panic!("{other}"),
         }
     }
-    assert!(names(&e.store_dir).is_empty(), "the local file was not read into the store");
+    assert!(
+        names(&e.store_dir).is_empty(),
+        "the local file was not read into the store"
+    );
 }
 
 /// A transport answering from a table, for the https origin (no TLS on loopback).
@@ -341,7 +522,11 @@ struct Table(Vec<(&'static str, &'static str)>);
 impl Transport for Table {
     fn get(&self, url: &str) -> Result<Reply, TransportError> {
         match self.0.iter().find(|(from, _)| *from == url) {
-            Some((_, to)) => Ok(Reply::Redirect { status: 302, headers: vec![], location: (*to).into() }),
+            Some((_, to)) => Ok(Reply::Redirect {
+                status: 302,
+                headers: vec![],
+                location: (*to).into(),
+            }),
             None => Ok(Reply::Body {
                 status: Some(200),
                 headers: vec![],
@@ -356,26 +541,41 @@ impl Transport for Table {
 fn https_to_http_downgrade_is_refused_by_the_fetcher() {
     let tmp = tempfile::tempdir().unwrap();
     let fetcher = Fetcher::new(
-        Arc::new(Table(vec![("https://origin.example/x.tar", "http://origin.example/x.tar")])),
+        Arc::new(Table(vec![(
+            "https://origin.example/x.tar",
+            "http://origin.example/x.tar",
+        )])),
         Store::open(tmp.path().join("s")).unwrap(),
         Quarantine::new(tmp.path().join("q")),
     );
     let err = fetcher
-        .fetch(&request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"), &Progress::quiet())
+        .fetch(
+            &request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"),
+            &Progress::quiet(),
+        )
         .unwrap_err();
     assert!(
-        matches!(&err.attempts()[0].error, AttemptError::Redirect(RedirectError::Downgrade { .. })),
+        matches!(
+            &err.attempts()[0].error,
+            AttemptError::Redirect(RedirectError::Downgrade { .. })
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("https must not be downgraded"), "{err}");
     // https -> https is fine.
     let fetcher = Fetcher::new(
-        Arc::new(Table(vec![("https://origin.example/x.tar", "https://cdn.example/x.tar")])),
+        Arc::new(Table(vec![(
+            "https://origin.example/x.tar",
+            "https://cdn.example/x.tar",
+        )])),
         Store::open(tmp.path().join("s2")).unwrap(),
         Quarantine::new(tmp.path().join("q2")),
     );
     fetcher
-        .fetch(&request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"), &Progress::quiet())
+        .fetch(
+            &request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"),
+            &Progress::quiet(),
+        )
         .unwrap();
 }
 
@@ -388,7 +588,10 @@ fn mirror_fallback_after_a_server_error() {
     let ok = server.route("/mirror/bzip2.tgz", Route::Bytes(Arc::new(good.clone())));
     let f = e
         .fetcher
-        .fetch(&request("bzip2", "bzip2-1.0.8.tar.gz", vec![bad.clone(), ok.clone()], &good), &Progress::quiet())
+        .fetch(
+            &request("bzip2", "bzip2-1.0.8.tar.gz", vec![bad.clone(), ok.clone()], &good),
+            &Progress::quiet(),
+        )
         .unwrap();
     assert!(matches!(&f.origin, Origin::Downloaded { url, .. } if *url == ok));
     assert_eq!(f.failed.len(), 1);
@@ -428,7 +631,10 @@ fn every_url_failing_names_each_one() {
     };
     let err = e
         .fetcher
-        .fetch(&request("p", "f.tar", vec![a.clone(), closed.clone()], b"x"), &Progress::quiet())
+        .fetch(
+            &request("p", "f.tar", vec![a.clone(), closed.clone()], b"x"),
+            &Progress::quiet(),
+        )
         .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, FetchError::Failed { .. }), "{msg}");
@@ -447,7 +653,10 @@ fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
     // Pinned to something else (the old version): the sums are printed, nothing is stored or quarantined.
     let req = request("gzip", "gzip-1.12.tar.xz", vec![url.clone()], b"the old version");
     let sum = e.fetcher.checksum(&req, 1 << 30, &Progress::quiet()).unwrap();
-    assert_eq!((sum.sha256, sum.size, sum.matches_pin), (Sha256::of(&new), new.len() as u64, false));
+    assert_eq!(
+        (sum.sha256, sum.size, sum.matches_pin),
+        (Sha256::of(&new), new.len() as u64, false)
+    );
     assert!(names(&e.store_dir).is_empty());
     assert!(names(&e.quarantine_dir).is_empty());
     // Pinned to it: stored.
@@ -457,6 +666,12 @@ fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
     assert_eq!(names(&e.store_dir), vec![Sha256::of(&new).to_string()]);
     // Bounded all the same.
     let endless = server.route("/endless", Route::Endless);
-    let err = e.fetcher.checksum(&request("x", "x", vec![endless], b""), 1 << 20, &Progress::quiet()).unwrap_err();
-    assert!(matches!(&err.attempts()[0].error, AttemptError::TooLarge { max: 1048576, .. }), "{err}");
+    let err = e
+        .fetcher
+        .checksum(&request("x", "x", vec![endless], b""), 1 << 20, &Progress::quiet())
+        .unwrap_err();
+    assert!(
+        matches!(&err.attempts()[0].error, AttemptError::TooLarge { max: 1048576, .. }),
+        "{err}"
+    );
 }

@@ -76,7 +76,10 @@ fn held_then_released_with_a_reason_after_24_hours() {
 
     // No reason: refused, whatever the time.
     clock.advance(Duration::from_secs(48 * 3600));
-    assert!(matches!(q.release(&rec.id, "  "), Err(QuarantineError::ReasonRequired { .. })));
+    assert!(matches!(
+        q.release(&rec.id, "  "),
+        Err(QuarantineError::ReasonRequired { .. })
+    ));
     let (tmp2, clock2, q2) = setup(None);
     let rec2 = put(&tmp2, &q2, b"other");
     // Before 24 h: refused, saying when.
@@ -97,10 +100,14 @@ fn held_then_released_with_a_reason_after_24_hours() {
     assert!(matches!(q2.show(&rec2.id), Err(QuarantineError::NotFound { .. })));
     assert!(held_sha256s(q2.dir()).is_empty());
     let log = std::fs::read_to_string(q2.dir().join("released.jsonl")).unwrap();
-    assert!(log.contains("upstream confirmed a re-roll") && log.contains(&rec2.id), "{log}");
+    assert!(
+        log.contains("upstream confirmed a re-roll") && log.contains(&rec2.id),
+        "{log}"
+    );
 
     // The first one, after 48 h and with a reason.
-    q.release(&rec.id, "reviewed: upstream re-rolled the tarball, same tree").unwrap();
+    q.release(&rec.id, "reviewed: upstream re-rolled the tarball, same tree")
+        .unwrap();
     assert!(q.list().unwrap().is_empty());
 }
 
@@ -108,7 +115,10 @@ fn held_then_released_with_a_reason_after_24_hours() {
 fn the_hold_is_configurable() {
     let (tmp, clock, q) = setup(Some(Duration::from_secs(3600)));
     let rec = put(&tmp, &q, b"x");
-    assert!(matches!(q.release(&rec.id, "ok"), Err(QuarantineError::HeldTooShort { .. })));
+    assert!(matches!(
+        q.release(&rec.id, "ok"),
+        Err(QuarantineError::HeldTooShort { .. })
+    ));
     clock.advance(Duration::from_secs(3600));
     q.release(&rec.id, "ok").unwrap();
 }
@@ -122,7 +132,10 @@ fn ids_are_plain_names_and_unique() {
     assert_eq!(q.list().unwrap().len(), 2);
     for bad in ["..", "../x", "", ".hidden", "a/b"] {
         assert!(matches!(q.show(bad), Err(QuarantineError::NotFound { .. })), "{bad}");
-        assert!(matches!(q.release(bad, "r"), Err(QuarantineError::NotFound { .. })), "{bad}");
+        assert!(
+            matches!(q.release(bad, "r"), Err(QuarantineError::NotFound { .. })),
+            "{bad}"
+        );
     }
 }
 

@@ -59,7 +59,12 @@ pub fn run(args: Args) -> i32 {
                             req.expected.sha256, req.expected.size
                         )
                     };
-                    println!("# {} {} ({}): {status}", req.port, req.file, dir.join("Portfile.toml").display());
+                    println!(
+                        "# {} {} ({}): {status}",
+                        req.port,
+                        req.file,
+                        dir.join("Portfile.toml").display()
+                    );
                     println!("# from {}", sum.url);
                     println!("sha256 = \"{}\"", sum.sha256);
                     println!("size = {}", sum.size);

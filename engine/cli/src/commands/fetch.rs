@@ -34,7 +34,10 @@ pub struct NetArgs {
 impl NetArgs {
     pub fn fetcher(&self) -> anyhow::Result<wport_fetch::download::Fetcher> {
         let store = self.distfiles.clone().unwrap_or_else(distfiles::store_dir);
-        let quarantine = self.quarantine.clone().unwrap_or_else(|| distfiles::quarantine_beside(&store));
+        let quarantine = self
+            .quarantine
+            .clone()
+            .unwrap_or_else(|| distfiles::quarantine_beside(&store));
         distfiles::fetcher(
             &store,
             &quarantine,

@@ -40,7 +40,9 @@ enum Action {
 }
 
 pub fn run(args: Args) -> i32 {
-    let dir = args.dir.unwrap_or_else(|| distfiles::quarantine_beside(&distfiles::store_dir()));
+    let dir = args
+        .dir
+        .unwrap_or_else(|| distfiles::quarantine_beside(&distfiles::store_dir()));
     let q = Quarantine::new(dir).with_hold(Duration::from_secs(args.hold_hours.saturating_mul(3600)));
     let result = match args.action {
         Action::List => q.list().map(|items| {
@@ -90,7 +92,11 @@ pub fn run(args: Args) -> i32 {
 
 fn mismatch(r: &Record) -> String {
     match r.mismatch {
-        wport_fetch::quarantine::Mismatch::Sha256 => format!("sha256 {} (pinned {})", short(&r.actual_sha256), short(&r.expected_sha256)),
+        wport_fetch::quarantine::Mismatch::Sha256 => format!(
+            "sha256 {} (pinned {})",
+            short(&r.actual_sha256),
+            short(&r.expected_sha256)
+        ),
         wport_fetch::quarantine::Mismatch::ShortSize => format!("{} of {} bytes", r.actual_size, r.expected_size),
         wport_fetch::quarantine::Mismatch::SizeExceeded => format!("more than {} bytes", r.expected_size),
     }

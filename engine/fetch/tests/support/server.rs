@@ -29,7 +29,11 @@ pub enum Route {
     Endless,
     /// 200 announcing `length`, sending `bytes` and then nothing, holding the
     /// connection open for `stall`.
-    Stall { bytes: Arc<Vec<u8>>, length: u64, stall: Duration },
+    Stall {
+        bytes: Arc<Vec<u8>>,
+        length: u64,
+        stall: Duration,
+    },
     /// A status with a short body.
     Status(u16),
     /// A redirect (`status` 301/302/307/308) to `location`.
@@ -66,7 +70,12 @@ impl Server {
                 }
             });
         }
-        Server { addr, routes, hits, stop }
+        Server {
+            addr,
+            routes,
+            hits,
+            stop,
+        }
     }
 
     /// `http://127.0.0.1:PORT/path`
@@ -154,7 +163,14 @@ fn serve(
             out.write_all(body.as_bytes())?;
         }
         Route::Redirect { status, location } => {
-            out.write_all(head(status, "Redirect", &format!("Location: {location}\r\nContent-Length: 0\r\n")).as_bytes())?;
+            out.write_all(
+                head(
+                    status,
+                    "Redirect",
+                    &format!("Location: {location}\r\nContent-Length: 0\r\n"),
+                )
+                .as_bytes(),
+            )?;
         }
     }
     out.flush()?;
@@ -186,6 +202,9 @@ pub fn real_sources_dir() -> PathBuf {
 pub fn real_source(name: &str) -> Vec<u8> {
     let path = real_sources_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run `scripts/fetch-real-sources $WPORT_REAL_SOURCES`", path.display())
+        panic!(
+            "{}: {e}; run `scripts/fetch-real-sources $WPORT_REAL_SOURCES`",
+            path.display()
+        )
     })
 }
