@@ -47,19 +47,38 @@ enum Node {
 
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, Node> {
     fn walk(root: &Path, path: &Path, out: &mut BTreeMap<PathBuf, Node>) {
-        let meta = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let meta =
+            std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let rel = path.strip_prefix(root).unwrap().to_path_buf();
         let mode = meta.permissions().mode() & 0o7777;
         if meta.file_type().is_symlink() {
-            out.insert(rel, Node::Link { target: std::fs::read_link(path).unwrap() });
+            out.insert(
+                rel,
+                Node::Link {
+                    target: std::fs::read_link(path).unwrap(),
+                },
+            );
         } else if meta.is_dir() {
-            out.insert(rel, Node::Dir { mode, uid: meta.uid() });
+            out.insert(
+                rel,
+                Node::Dir {
+                    mode,
+                    uid: meta.uid(),
+                },
+            );
             for e in std::fs::read_dir(path).unwrap() {
                 walk(root, &e.unwrap().path(), out);
             }
         } else {
             let bytes = std::fs::read(path).unwrap();
-            out.insert(rel, Node::File { mode, uid: meta.uid(), sha256: sha256_hex(&bytes) });
+            out.insert(
+                rel,
+                Node::File {
+                    mode,
+                    uid: meta.uid(),
+                    sha256: sha256_hex(&bytes),
+                },
+            );
         }
     }
     let mut out = BTreeMap::new();
@@ -79,8 +98,17 @@ impl Victims {
     /// Plant `files` (relative path, content) and `links` under `root`. As
     /// root, everything is handed to the build user with open modes, so
     /// that only the sandbox's walls stand between the build and the files.
-    fn plant(root: PathBuf, files: &[(&str, &str)], links: &[(&str, &str)], owned: bool) -> Victims {
-        assert!(root.to_string_lossy().contains(MARKER), "{}", root.display());
+    fn plant(
+        root: PathBuf,
+        files: &[(&str, &str)],
+        links: &[(&str, &str)],
+        owned: bool,
+    ) -> Victims {
+        assert!(
+            root.to_string_lossy().contains(MARKER),
+            "{}",
+            root.display()
+        );
         assert!(!root.exists(), "{} already exists", root.display());
         std::fs::create_dir_all(&root).unwrap();
         for (rel, content) in files {
@@ -93,7 +121,11 @@ impl Victims {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::os::unix::fs::symlink(target, &p).unwrap();
         }
-        let mut v = Victims { root, before: BTreeMap::new(), owned };
+        let mut v = Victims {
+            root,
+            before: BTreeMap::new(),
+            owned,
+        };
         v.open_up();
         v.before = snapshot(&v.root);
         v
@@ -124,7 +156,12 @@ impl Victims {
 
     fn assert_intact(&self, what: &str) {
         let after = snapshot(&self.root);
-        assert_eq!(self.before, after, "{what}: victim tree {} changed", self.root.display());
+        assert_eq!(
+            self.before,
+            after,
+            "{what}: victim tree {} changed",
+            self.root.display()
+        );
     }
 }
 
@@ -146,14 +183,22 @@ fn exposed_root(tag: &str) -> Option<PathBuf> {
         );
         return None;
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    Some(PathBuf::from(format!("/usr/local/{MARKER}-{tag}-{}-{nanos}", std::process::id())))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    Some(PathBuf::from(format!(
+        "/usr/local/{MARKER}-{tag}-{}-{nanos}",
+        std::process::id()
+    )))
 }
 
 /// The incident port `name`: its distfile packed from `src/`, its Portfile
 /// filled in. Returns the port directory.
 fn make_port(scratch: &Scratch, name: &str, exposed: &Path, hidden: &Path) -> PathBuf {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/incidents").join(name);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/incidents")
+        .join(name);
     let template = std::fs::read_to_string(fixture.join("Portfile.toml.in")).unwrap();
     // The distfile's name and top directory follow the Portfile.
     let url = template
@@ -180,7 +225,11 @@ fn make_port(scratch: &Scratch, name: &str, exposed: &Path, hidden: &Path) -> Pa
         .arg(top)
         .output()
         .unwrap();
-    assert!(tar.status.success(), "{}", String::from_utf8_lossy(&tar.stderr));
+    assert!(
+        tar.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tar.stderr)
+    );
     let bytes = std::fs::read(&tarball).unwrap();
     for p in [exposed, hidden] {
         let s = p.to_str().unwrap();
@@ -192,7 +241,10 @@ fn make_port(scratch: &Scratch, name: &str, exposed: &Path, hidden: &Path) -> Pa
         .replace("@EXPOSED@", exposed.to_str().unwrap())
         .replace("@HIDDEN@", hidden.to_str().unwrap());
     for placeholder in ["@SHA256@", "@SIZE@", "@EXPOSED@", "@HIDDEN@"] {
-        assert!(!portfile.contains(placeholder), "{placeholder} left in {name}'s Portfile:\n{portfile}");
+        assert!(
+            !portfile.contains(placeholder),
+            "{placeholder} left in {name}'s Portfile:\n{portfile}"
+        );
     }
     std::fs::write(port.join("Portfile.toml"), portfile).unwrap();
     port
@@ -202,7 +254,13 @@ fn make_port(scratch: &Scratch, name: &str, exposed: &Path, hidden: &Path) -> Pa
 fn plant_neighbour(scratch: &Scratch) -> Victims {
     Victims::plant(
         scratch.build_root().join(format!("{MARKER}-neighbour-1.0")),
-        &[("destroot/opt/wport/bin/neighbour", "#!/bin/sh\necho neighbour\n"), ("build.log", "neighbour's log\n")],
+        &[
+            (
+                "destroot/opt/wport/bin/neighbour",
+                "#!/bin/sh\necho neighbour\n",
+            ),
+            ("build.log", "neighbour's log\n"),
+        ],
         &[],
         false,
     )
@@ -220,7 +278,12 @@ fn run(scratch: &Scratch, port: &Path, extra: &[&str]) -> Run {
     let dir = std::fs::read_dir(scratch.build_root())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("incident-"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("incident-")
+        })
         .expect("the incident's build directory");
     let log_path = dir.join("build.log");
     Run {
@@ -236,7 +299,11 @@ fn assert_refused_by_wall(r: &Run, path: &Path) {
     let refused = r.log.lines().any(|l| {
         l.contains(&*p) && (l.contains("Read-only file system") || l.contains("Permission denied"))
     });
-    assert!(refused, "no refusal for {p} in the build log:\n{}", r.explain);
+    assert!(
+        refused,
+        "no refusal for {p} in the build log:\n{}",
+        r.explain
+    );
     // The failing command failed the build (exit 1: FAILURE).
     assert_eq!(r.code, Some(1), "{}", r.explain);
 }
@@ -244,35 +311,59 @@ fn assert_refused_by_wall(r: &Run, path: &Path) {
 /// The hidden victims did not even exist inside the sandbox.
 fn assert_invisible(r: &Run, path: &Path) {
     let p = path.to_string_lossy();
-    let absent = r.log.lines().any(|l| l.contains(&*p) && l.contains("No such file or directory"));
-    assert!(absent, "the build log does not show {p} as absent:\n{}", r.explain);
+    let absent = r
+        .log
+        .lines()
+        .any(|l| l.contains(&*p) && l.contains("No such file or directory"));
+    assert!(
+        absent,
+        "the build log does not show {p} as absent:\n{}",
+        r.explain
+    );
 }
 
 #[test]
 fn steam_2015_rm_rf_empty_steamroot() {
     let scratch = Scratch::new("steam");
     let home = [
-        ("home/user/Documents/thesis.tex", "\\documentclass{article} % four years of work\n"),
-        ("home/user/.ssh/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n"),
+        (
+            "home/user/Documents/thesis.tex",
+            "\\documentclass{article} % four years of work\n",
+        ),
+        (
+            "home/user/.ssh/id_ed25519",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n",
+        ),
         ("home/user/Music/track 01.ogg", "OggS..."),
     ];
     let links = [("home/user/latest", "Documents/thesis.tex")];
     let hidden = Victims::plant(scratch.path().join(MARKER), &home, &links, false);
     let exposed = exposed_root("steam").map(|r| Victims::plant(r, &home, &links, true));
     let neighbour = plant_neighbour(&scratch);
-    let exposed_path = exposed.as_ref().map_or_else(|| scratch.path().join(format!("{MARKER}-unplanted")), |v| v.root.clone());
+    let exposed_path = exposed.as_ref().map_or_else(
+        || scratch.path().join(format!("{MARKER}-unplanted")),
+        |v| v.root.clone(),
+    );
     let port = make_port(&scratch, "steam", &exposed_path, &hidden.root);
 
     let r = run(&scratch, &port, &[]);
 
     hidden.assert_intact("steam");
     neighbour.assert_intact("steam");
-    assert!(r.log.contains("STEAMROOT=''"), "the incident's variable was not empty:\n{}", r.explain);
+    assert!(
+        r.log.contains("STEAMROOT=''"),
+        "the incident's variable was not empty:\n{}",
+        r.explain
+    );
     assert_invisible(&r, &hidden.root.join("home/user"));
     if let Some(v) = &exposed {
         v.assert_intact("steam");
         assert_refused_by_wall(&r, &v.root.join("home/user"));
-        assert!(r.log.contains("steam.sh: rm exited with status 1"), "{}", r.explain);
+        assert!(
+            r.log.contains("steam.sh: rm exited with status 1"),
+            "{}",
+            r.explain
+        );
     }
 }
 
@@ -283,13 +374,19 @@ fn bumblebee_2011_rm_rf_usr() {
         ("usr/bin/important-tool", "#!/bin/sh\necho important\n"),
         ("usr/lib/libimportant.so.1", "\x7fELF not really"),
         ("usr/share/doc/important/README", "read me\n"),
-        ("lib/nvidia-current/xorg/xorg/libglx.so", "the module the script meant to remove\n"),
+        (
+            "lib/nvidia-current/xorg/xorg/libglx.so",
+            "the module the script meant to remove\n",
+        ),
     ];
     let links = [("usr/lib/libimportant.so", "libimportant.so.1")];
     let hidden = Victims::plant(scratch.path().join(MARKER), &system, &links, false);
     let exposed = exposed_root("bumblebee").map(|r| Victims::plant(r, &system, &links, true));
     let neighbour = plant_neighbour(&scratch);
-    let exposed_path = exposed.as_ref().map_or_else(|| scratch.path().join(format!("{MARKER}-unplanted")), |v| v.root.clone());
+    let exposed_path = exposed.as_ref().map_or_else(
+        || scratch.path().join(format!("{MARKER}-unplanted")),
+        |v| v.root.clone(),
+    );
     let port = make_port(&scratch, "bumblebee", &exposed_path, &hidden.root);
 
     let r = run(&scratch, &port, &[]);
@@ -300,7 +397,11 @@ fn bumblebee_2011_rm_rf_usr() {
     if let Some(v) = &exposed {
         v.assert_intact("bumblebee");
         assert_refused_by_wall(&r, &v.root.join("usr"));
-        assert!(r.log.contains("install.sh: rm exited with status 1"), "{}", r.explain);
+        assert!(
+            r.log.contains("install.sh: rm exited with status 1"),
+            "{}",
+            r.explain
+        );
         // It failed in the destroot phase, where `make install` runs.
         assert!(r.explain.contains("phase destroot failed"), "{}", r.explain);
     }
@@ -311,16 +412,25 @@ fn itunes_2001_unquoted_volume_with_a_space() {
     let scratch = Scratch::new("itunes");
     let volumes = [
         // The other volume, named "Macintosh": the one the split argument hit.
-        ("Volumes/Macintosh/Users/me/Music/iTunes Library.xml", "<plist>every song</plist>\n"),
+        (
+            "Volumes/Macintosh/Users/me/Music/iTunes Library.xml",
+            "<plist>every song</plist>\n",
+        ),
         ("Volumes/Macintosh/Users/me/Pictures/wedding.jpg", "JFIF..."),
         // The destination volume and the previous iTunes the script meant to remove.
-        ("Volumes/Macintosh HD/Applications/iTunes.app/Contents/Info.plist", "<plist>iTunes 1</plist>\n"),
+        (
+            "Volumes/Macintosh HD/Applications/iTunes.app/Contents/Info.plist",
+            "<plist>iTunes 1</plist>\n",
+        ),
         ("Volumes/Macintosh HD/Users/me/notes.txt", "notes\n"),
     ];
     let hidden = Victims::plant(scratch.path().join(MARKER), &volumes, &[], false);
     let exposed = exposed_root("itunes").map(|r| Victims::plant(r, &volumes, &[], true));
     let neighbour = plant_neighbour(&scratch);
-    let exposed_path = exposed.as_ref().map_or_else(|| scratch.path().join(format!("{MARKER}-unplanted")), |v| v.root.clone());
+    let exposed_path = exposed.as_ref().map_or_else(
+        || scratch.path().join(format!("{MARKER}-unplanted")),
+        |v| v.root.clone(),
+    );
     let port = make_port(&scratch, "itunes", &exposed_path, &hidden.root);
 
     let r = run(&scratch, &port, &[]);
@@ -333,16 +443,29 @@ fn itunes_2001_unquoted_volume_with_a_space() {
         v.assert_intact("itunes");
         // The split argument: "<root>/Volumes/Macintosh" on its own.
         assert_refused_by_wall(&r, &v.root.join("Volumes/Macintosh/"));
-        assert!(r.log.contains("preflight: rm exited with status 1"), "{}", r.explain);
+        assert!(
+            r.log.contains("preflight: rm exited with status 1"),
+            "{}",
+            r.explain
+        );
     }
 }
 
-fn egpu_prefix_tree() -> (Vec<(&'static str, &'static str)>, Vec<(&'static str, &'static str)>) {
+/// (relative path, content) of planted files, or (link, target) of links.
+type Entries = Vec<(&'static str, &'static str)>;
+
+fn egpu_prefix_tree() -> (Entries, Entries) {
     (
         vec![
             ("prefix/bin/egpu-switcher", "#!/bin/sh\necho old version\n"),
-            ("prefix/bin/neighbour-tool", "#!/bin/sh\necho installed by another package\n"),
-            ("prefix/share/man/man1/neighbour-tool.1", ".TH NEIGHBOUR 1\n"),
+            (
+                "prefix/bin/neighbour-tool",
+                "#!/bin/sh\necho installed by another package\n",
+            ),
+            (
+                "prefix/share/man/man1/neighbour-tool.1",
+                ".TH NEIGHBOUR 1\n",
+            ),
         ],
         vec![("prefix/bin/nt", "neighbour-tool")],
     )
@@ -369,7 +492,11 @@ fn egpu_switcher_2019_empty_destdir_prefix_on_the_toolchain_mount() {
     exposed.assert_intact("egpu-switcher");
     hidden.assert_intact("egpu-switcher");
     neighbour.assert_intact("egpu-switcher");
-    assert!(r.log.contains(&format!("rm -rfd {}/bin", prefix.display())), "{}", r.explain);
+    assert!(
+        r.log.contains(&format!("rm -rfd {}/bin", prefix.display())),
+        "{}",
+        r.explain
+    );
     assert_refused_by_wall(&r, &prefix.join("bin"));
     // make reports the failed recipe line.
     assert!(r.log.contains("make: *** [Makefile"), "{}", r.explain);
@@ -392,10 +519,19 @@ fn egpu_switcher_2019_empty_destdir_prefix_outside_the_sandbox() {
 
     hidden.assert_intact("egpu-switcher");
     neighbour.assert_intact("egpu-switcher");
-    assert!(r.log.contains(&format!("rm -rfd {}/bin", prefix.display())), "{}", r.explain);
+    assert!(
+        r.log.contains(&format!("rm -rfd {}/bin", prefix.display())),
+        "{}",
+        r.explain
+    );
     let refused = r.log.lines().any(|l| {
-        l.contains("mkdir") && (l.contains("Read-only file system") || l.contains("Permission denied"))
+        l.contains("mkdir")
+            && (l.contains("Read-only file system") || l.contains("Permission denied"))
     });
-    assert!(refused, "mkdir -p of the host prefix was not refused:\n{}", r.explain);
+    assert!(
+        refused,
+        "mkdir -p of the host prefix was not refused:\n{}",
+        r.explain
+    );
     assert_eq!(r.code, Some(1), "{}", r.explain);
 }

@@ -21,17 +21,34 @@ fn every_portfile_is_valid_and_its_files_match_their_pins() {
         let portfile = wport_manifest::Portfile::load(&file).unwrap_or_else(|e| panic!("{e}"));
         for patch in &portfile.patchfiles {
             let bytes = std::fs::read(dir.join("files").join(&patch.file)).unwrap();
-            assert_eq!(sha256_hex(&bytes), patch.sha256.to_string(), "{}: {}", file.display(), patch.file);
+            assert_eq!(
+                sha256_hex(&bytes),
+                patch.sha256.to_string(),
+                "{}: {}",
+                file.display(),
+                patch.file
+            );
         }
         if let wport_manifest::BuildKind::Component { path, sha256 } = &portfile.build.kind {
             let bytes = std::fs::read(dir.join(path)).unwrap();
-            assert_eq!(sha256_hex(&bytes), sha256.to_string(), "{}: {}", file.display(), path);
+            assert_eq!(
+                sha256_hex(&bytes),
+                sha256.to_string(),
+                "{}: {}",
+                file.display(),
+                path
+            );
         }
         seen.push(portfile.port.name.clone());
     }
     seen.sort();
-    for name in ["bzip2", "demo", "gzip", "hello", "lua", "tree", "xz", "zlib"] {
-        assert!(seen.iter().any(|s| s == name), "ports/{name} missing: {seen:?}");
+    for name in [
+        "bzip2", "demo", "gzip", "hello", "lua", "tree", "xz", "zlib",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == name),
+            "ports/{name} missing: {seen:?}"
+        );
     }
 }
 
@@ -46,5 +63,8 @@ fn committed_lua_component_is_reproducible_from_source() {
         "ports/lua/port.wasm is stale: run scripts/build-port-component ports/lua and re-pin"
     );
     let portfile = std::fs::read_to_string(dir.join("Portfile.toml")).unwrap();
-    assert!(portfile.contains(&format!("component-sha256 = \"{}\"", sha256_hex(&committed))));
+    assert!(portfile.contains(&format!(
+        "component-sha256 = \"{}\"",
+        sha256_hex(&committed)
+    )));
 }

@@ -28,8 +28,12 @@ fn real_source(sha256: &str) -> Vec<u8> {
         )
     });
     let dir = PathBuf::from(dir);
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("WPORT_REAL_SOURCES={}: {e}; run scripts/fetch-real-sources", dir.display()));
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "WPORT_REAL_SOURCES={}: {e}; run scripts/fetch-real-sources",
+            dir.display()
+        )
+    });
     for entry in entries {
         let path = entry.unwrap().path();
         if !path.is_file() {
@@ -66,14 +70,24 @@ impl Built {
     fn assert_files(&self, rels: &[&str]) {
         for rel in rels {
             let p = self.path(rel);
-            assert!(p.symlink_metadata().is_ok(), "{} missing from the destroot", p.display());
+            assert!(
+                p.symlink_metadata().is_ok(),
+                "{} missing from the destroot",
+                p.display()
+            );
         }
     }
 
     fn assert_link(&self, rel: &str, target: &str) {
         let p = self.path(rel);
         let t = std::fs::read_link(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        assert_eq!(t, Path::new(target), "{} is a link to {}", p.display(), t.display());
+        assert_eq!(
+            t,
+            Path::new(target),
+            "{} is a link to {}",
+            p.display(),
+            t.display()
+        );
     }
 
     /// Run an installed program against the destroot's own libraries;
@@ -124,7 +138,12 @@ fn build(name: &str) -> Built {
     let scratch = Scratch::new(name);
     for source in &portfile.sources {
         let bytes = real_source(&source.sha256.to_string());
-        assert_eq!(bytes.len() as u64, source.size, "{name}: size of {}", source.distfile_name());
+        assert_eq!(
+            bytes.len() as u64,
+            source.size,
+            "{name}: size of {}",
+            source.distfile_name()
+        );
         scratch.seed_distfile(&bytes);
     }
     let out = scratch.build(&port_dir, &["-j2"]);
@@ -132,20 +151,37 @@ fn build(name: &str) -> Built {
         .build_root()
         .join(format!("{}-{}", portfile.port.name, portfile.port.version));
     let log = dir.join("build.log");
-    assert!(out.status.success(), "wport build ports/{name} failed:\n{}", explain(&out, Some(&log)));
-    let built = Built { _scratch: scratch, dir };
+    assert!(
+        out.status.success(),
+        "wport build ports/{name} failed:\n{}",
+        explain(&out, Some(&log))
+    );
+    let built = Built {
+        _scratch: scratch,
+        dir,
+    };
     // The provenance record: every native command the build ran is in the log.
     let log = built.log();
-    assert!(log.contains("[wport exec] cwd="), "no audit record in the log of {name}:\n{log}");
+    assert!(
+        log.contains("[wport exec] cwd="),
+        "no audit record in the log of {name}:\n{log}"
+    );
     built
 }
 
 #[test]
 fn hello() {
     let b = build("hello");
-    b.assert_files(&["bin/hello", "share/man/man1/hello.1", "share/info/hello.info"]);
+    b.assert_files(&[
+        "bin/hello",
+        "share/man/man1/hello.1",
+        "share/info/hello.info",
+    ]);
     assert!(b.run_text("bin/hello", &[]).contains("Hello, world!"));
-    assert!(b.run_text("bin/hello", &["--version"]).contains("hello (GNU Hello) 2.10"));
+    assert!(
+        b.run_text("bin/hello", &["--version"])
+            .contains("hello (GNU Hello) 2.10")
+    );
 }
 
 #[test]
@@ -162,7 +198,10 @@ fn zlib() {
     b.assert_link("lib/libz.so.1", "libz.so.1.2.13");
     b.assert_link("lib/libz.so", "libz.so.1.2.13");
     let pc = std::fs::read_to_string(b.path("lib/pkgconfig/zlib.pc")).unwrap();
-    assert!(pc.contains("prefix=/opt/wport") && pc.contains("Version: 1.2.13"), "{pc}");
+    assert!(
+        pc.contains("prefix=/opt/wport") && pc.contains("Version: 1.2.13"),
+        "{pc}"
+    );
 
     // No program ships with zlib: link one against the installed library
     // and headers, and run it.
@@ -195,8 +234,15 @@ int main(void) {
         .arg("-lz")
         .output()
         .unwrap();
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
-    let run = Command::new(dir.join("t")).env("LD_LIBRARY_PATH", b.path("lib")).output().unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let run = Command::new(dir.join("t"))
+        .env("LD_LIBRARY_PATH", b.path("lib"))
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{run:?}");
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "1.2.13");
 }
@@ -228,7 +274,8 @@ fn bzip2() {
     assert!(b.log().contains("patch-Makefile.diff"));
 
     // bzip2 prints its banner on stderr (and compresses its empty stdin).
-    let version = String::from_utf8_lossy(&b.run_both("bin/bzip2", &["--version"], Some(b"")).1).into_owned();
+    let version =
+        String::from_utf8_lossy(&b.run_both("bin/bzip2", &["--version"], Some(b"")).1).into_owned();
     assert!(version.contains("Version 1.0.8"), "{version}");
     let text = b"wport bzip2 round trip\n".repeat(100);
     let packed = b.run("bin/bzip2", &["-c"], Some(&text));
@@ -254,25 +301,43 @@ fn lua() {
         "lib/lua/5.4",
     ]);
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(b.path("bin/lua")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(b.path("bin/lua"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o755);
     assert!(b.run_text("bin/lua", &["-v"]).contains("Lua 5.4.4"));
     assert_eq!(b.run_text("bin/lua", &["-e", "print(6 * 7)"]).trim(), "42");
     // configure pointed LUA_ROOT at the prefix.
     let path = b.run_text("bin/lua", &["-e", "print(package.path)"]);
-    assert!(path.contains("/opt/wport/share/lua/5.4/") && !path.contains("/usr/local/"), "{path}");
+    assert!(
+        path.contains("/opt/wport/share/lua/5.4/") && !path.contains("/usr/local/"),
+        "{path}"
+    );
     // The destroot ran no native program: the component installed everything.
     let log = b.log();
-    let destroot = log.split("phase destroot of").nth(1).expect("destroot phase in the log");
-    assert!(!destroot.contains("[wport exec]"), "destroot ran a native program:\n{destroot}");
+    let destroot = log
+        .split("phase destroot of")
+        .nth(1)
+        .expect("destroot phase in the log");
+    assert!(
+        !destroot.contains("[wport exec]"),
+        "destroot ran a native program:\n{destroot}"
+    );
 }
 
 #[test]
 fn tree() {
     let b = build("tree");
     b.assert_files(&["bin/tree", "share/man/man1/tree.1"]);
-    assert!(b.run_text("bin/tree", &["--version"]).contains("tree v2.1.0"));
-    let listing = b.run_text("bin/tree", &["--noreport", b.path("share").to_str().unwrap()]);
+    assert!(
+        b.run_text("bin/tree", &["--version"])
+            .contains("tree v2.1.0")
+    );
+    let listing = b.run_text(
+        "bin/tree",
+        &["--noreport", b.path("share").to_str().unwrap()],
+    );
     assert!(listing.contains("tree.1"), "{listing}");
 }
 
@@ -299,7 +364,10 @@ fn xz() {
     let pc = std::fs::read_to_string(b.path("lib/pkgconfig/liblzma.pc")).unwrap();
     assert!(pc.contains("prefix=/opt/wport"), "{pc}");
     let version = b.run_text("bin/xz", &["--version"]);
-    assert!(version.contains("xz (XZ Utils) 5.4.1") && version.contains("liblzma 5.4.1"), "{version}");
+    assert!(
+        version.contains("xz (XZ Utils) 5.4.1") && version.contains("liblzma 5.4.1"),
+        "{version}"
+    );
     let text = b"wport xz round trip\n".repeat(100);
     let packed = b.run("bin/xz", &["-c"], Some(&text));
     assert_eq!(&packed[..6], b"\xfd7zXZ\0");

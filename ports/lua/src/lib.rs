@@ -32,7 +32,10 @@ impl Port for Lua {
 
     fn configure() -> Result<()> {
         let luaconf = env::worksrc()?.join("src/luaconf.h");
-        let root = format!("#define LUA_ROOT\t\"{}/\"", env::prefix().trim_end_matches('/'));
+        let root = format!(
+            "#define LUA_ROOT\t\"{}/\"",
+            env::prefix().trim_end_matches('/')
+        );
         // require_match: if upstream moves the line, fail instead of
         // shipping a lua that searches /usr/local.
         Reinplace::literal("#define LUA_ROOT\t\"/usr/local/\"", &root)
