@@ -39,6 +39,17 @@ use crate::paths::{DelegationIndex, check_target_path, delegated_role_file, url_
 use crate::time::{self, UnixTime};
 use crate::transport::{Transport, TransportError, join};
 
+/// Where a search stands.
+enum Step<'a> {
+    Found(&'a TargetFile),
+    NotFound,
+    /// The search needs this delegated role (delegator, index in its list).
+    Load {
+        delegator: String,
+        index: usize,
+    },
+}
+
 /// Length bounds and search limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -656,12 +667,53 @@ impl<T: Transport> Client<T> {
                 dir: self.dir.clone(),
             });
         }
+        loop {
+            let (delegator, index) = match self.search(path)? {
+                Step::Found(tf) => return Ok(tf.clone()),
+                Step::NotFound => {
+                    return Err(TrustError::TargetNotFound {
+                        path: path.to_string(),
+                    });
+                }
+                Step::Load { delegator, index } => (delegator, index),
+            };
+            let d = self
+                .role(&delegator)
+                .and_then(|t| t.delegations.as_ref())
+                .map(|d| d.roles[index].clone())
+                .expect("the search only reaches loaded delegators");
+            self.load_delegated(&delegator, &d)?;
+            self.ensure_indexes();
+        }
+    }
+
+    /// Compiles the delegations of every loaded role not yet compiled.
+    fn ensure_indexes(&mut self) {
+        let roles = self
+            .targets
+            .iter()
+            .map(|t| ("targets", t))
+            .chain(self.delegated.iter().map(|(n, t)| (n.as_str(), t)));
+        let mut new = Vec::new();
+        for (name, t) in roles {
+            if let Some(d) = &t.delegations
+                && !self.indexes.contains_key(name)
+            {
+                new.push((name.to_string(), DelegationIndex::new(&d.roles)));
+            }
+        }
+        self.indexes.extend(new);
+    }
+
+    /// The preorder depth-first search of spec 5.7 over the roles loaded
+    /// so far; stops when it needs a role that is not loaded yet.
+    fn search(&self, path: &str) -> Result<Step<'_>> {
         // Stack of (role, how it was reached: delegator and index in the
         // delegator's list); the top-level role first.
-        let mut stack: Vec<(String, Option<(String, usize)>)> = vec![("targets".to_string(), None)];
-        let mut visited: HashSet<String> = HashSet::new();
+        let mut stack: Vec<(&str, Option<(&str, usize)>)> = vec![("targets", None)];
+        let mut visited: HashSet<&str> = HashSet::new();
         while let Some((name, via)) = stack.pop() {
-            if !visited.insert(name.clone()) {
+            if !visited.insert(name) {
                 continue;
             }
             if visited.len() > self.limits.max_delegations + 1 {
@@ -670,33 +722,31 @@ impl<T: Transport> Client<T> {
                     path: path.to_string(),
                 });
             }
-            if let Some((delegator, i)) = &via
-                && !self.delegated.contains_key(&name)
-            {
-                let d = self
-                    .role(delegator)
-                    .and_then(|t| t.delegations.as_ref())
-                    .map(|d| d.roles[*i].clone())
-                    .expect("delegator loaded");
-                self.load_delegated(delegator, &d)?;
-            }
-            let role = self.role(&name).expect("loaded above");
+            let Some(role) = self.role(name) else {
+                let (delegator, index) = via.expect("top-level targets is loaded");
+                return Ok(Step::Load {
+                    delegator: delegator.to_string(),
+                    index,
+                });
+            };
             if let Some(tf) = role.targets.get(path) {
-                return Ok(tf.clone());
+                return Ok(Step::Found(tf));
             }
             let Some(dels) = &role.delegations else {
                 continue;
             };
-            if !self.indexes.contains_key(&name) {
-                let index = DelegationIndex::new(&dels.roles);
-                self.indexes.insert(name.clone(), index);
-            }
-            let role = self.role(&name).expect("loaded above");
-            let roles = &role.delegations.as_ref().expect("checked").roles;
+            let built;
+            let index = match self.indexes.get(name) {
+                Some(i) => i,
+                None => {
+                    built = DelegationIndex::new(&dels.roles);
+                    &built
+                }
+            };
             let mut children = Vec::new();
-            for i in self.indexes[&name].matching(roles, path) {
-                children.push((roles[i].name.clone(), Some((name.clone(), i))));
-                if roles[i].terminating {
+            for i in index.matching(&dels.roles, path) {
+                children.push((dels.roles[i].name.as_str(), Some((name, i))));
+                if dels.roles[i].terminating {
                     // A terminating delegation ends the search after its
                     // own subtree: drop what was pending.
                     stack.clear();
@@ -705,16 +755,12 @@ impl<T: Transport> Client<T> {
             }
             stack.extend(children.into_iter().rev());
         }
-        Err(TrustError::TargetNotFound {
-            path: path.to_string(),
-        })
+        Ok(Step::NotFound)
     }
 
-    /// Every trusted target: each role reachable through delegations is
-    /// loaded and verified, then every path any of them lists is resolved
-    /// with the same search as [`Self::target`] (so a path listed by a role
-    /// that is not trusted for it is left out).
-    pub fn all_targets(&mut self) -> Result<BTreeMap<String, TargetFile>> {
+    /// Loads and verifies every delegated role reachable from the
+    /// top-level targets (at most [`Limits::max_roles_total`]).
+    pub fn load_all_roles(&mut self) -> Result<()> {
         let top = self
             .targets
             .as_ref()
@@ -724,9 +770,13 @@ impl<T: Transport> Client<T> {
         let mut queue: Vec<(String, DelegatedRole)> = top
             .delegations
             .iter()
-            .flat_map(|d| d.roles.iter().map(|r| ("targets".to_string(), r.clone())))
+            .flat_map(|d| {
+                d.roles
+                    .iter()
+                    .rev()
+                    .map(|r| ("targets".to_string(), r.clone()))
+            })
             .collect();
-        queue.reverse();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some((delegator, d)) = queue.pop() {
             if !seen.insert(d.name.clone()) {
@@ -743,37 +793,58 @@ impl<T: Transport> Client<T> {
                 queue.extend(dels.roles.iter().rev().map(|r| (d.name.clone(), r.clone())));
             }
         }
-        // The search looks at the top-level role first, so what it lists is
-        // resolved without a search; only paths listed by delegated roles
-        // alone go through it.
-        let top = self.targets.as_ref().expect("checked above");
-        let mut out: BTreeMap<String, TargetFile> = top
+        self.ensure_indexes();
+        Ok(())
+    }
+
+    /// Every trusted target, after [`Self::load_all_roles`]: every path any
+    /// loaded role lists, resolved with the same search as
+    /// [`Self::target`] (so a path listed by a role that is not trusted for
+    /// it is left out, as is a path that cannot be a file name). Sorted by
+    /// path.
+    pub fn trusted_targets(&self) -> Result<Vec<(&str, &TargetFile)>> {
+        let Some(top) = self.targets.as_ref() else {
+            return Err(TrustError::NotInitialized {
+                dir: self.dir.clone(),
+            });
+        };
+        // The search looks at the top-level role first, so what it lists
+        // needs no search; only paths listed by delegated roles alone do.
+        let mut out: Vec<(&str, &TargetFile)> = top
             .targets
             .iter()
             .filter(|(p, _)| check_target_path(p).is_ok())
-            .map(|(p, t)| (p.clone(), t.clone()))
+            .map(|(p, t)| (p.as_str(), t))
             .collect();
-        let mut candidates: Vec<String> = self
+        let mut candidates: Vec<&str> = self
             .delegated
             .values()
             .flat_map(|t| t.targets.keys())
             .filter(|p| !top.targets.contains_key(*p))
-            .cloned()
+            .map(String::as_str)
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
         for path in candidates {
-            match self.target(&path) {
-                Ok(tf) => {
-                    out.insert(path, tf);
-                }
-                // Not trusted for that path, or a path that cannot be a
-                // file name: not a target this client will store.
-                Err(TrustError::TargetNotFound { .. } | TrustError::UnsafeTargetPath { .. }) => {}
-                Err(e) => return Err(e),
+            if check_target_path(path).is_err() {
+                continue;
+            }
+            if let Step::Found(tf) = self.search(path)? {
+                out.push((path, tf));
             }
         }
+        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
         Ok(out)
+    }
+
+    /// [`Self::load_all_roles`] then [`Self::trusted_targets`], owned.
+    pub fn all_targets(&mut self) -> Result<BTreeMap<String, TargetFile>> {
+        self.load_all_roles()?;
+        Ok(self
+            .trusted_targets()?
+            .into_iter()
+            .map(|(p, t)| (p.to_string(), t.clone()))
+            .collect())
     }
 
     /// Fetches the target `path` from `base_url`, bounded by its trusted

@@ -5,14 +5,12 @@
 //! `metadata/` holds the trusted metadata (`root.json`, `timestamp.json`,
 //! ...), `targets/` the verified targets (`targets/ports/<name>/...`).
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::client::{Client, ensure_private_dir, verify_file, write_atomic};
 use crate::error::{Result, TrustError};
-use crate::metadata::TargetFile;
 use crate::port::metadata_dir;
 use crate::time::UnixTime;
 use crate::transport::{Transport, join};
@@ -52,7 +50,8 @@ pub fn sync<T: Transport>(
         transport,
     )?;
     client.refresh_at(now)?;
-    let all: BTreeMap<String, TargetFile> = client.all_targets()?;
+    client.load_all_roles()?;
+    let all = client.trusted_targets()?;
     let targets_dir = trust_dir.join("targets");
     ensure_private_dir(&targets_dir)?;
     let base = join(repo_base, "targets");
@@ -60,7 +59,7 @@ pub fn sync<T: Transport>(
         targets: all.len(),
         ..Default::default()
     };
-    for (path, tf) in &all {
+    for &(path, tf) in &all {
         let dest = targets_dir.join(path);
         if dest.is_file() && verify_file(path, &dest, tf).is_ok() {
             report.reused += 1;
@@ -81,11 +80,16 @@ pub fn sync<T: Transport>(
         write_atomic(parent, &name, &bytes, 0o644)?;
         report.fetched += 1;
     }
-    report.removed = remove_untrusted(&targets_dir, &targets_dir, &all)?;
+    let keep: std::collections::HashSet<&str> = all.iter().map(|(p, _)| *p).collect();
+    report.removed = remove_untrusted(&targets_dir, &targets_dir, &keep)?;
     Ok(report)
 }
 
-fn remove_untrusted(root: &Path, dir: &Path, keep: &BTreeMap<String, TargetFile>) -> Result<usize> {
+fn remove_untrusted(
+    root: &Path,
+    dir: &Path,
+    keep: &std::collections::HashSet<&str>,
+) -> Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(dir).map_err(|e| TrustError::io("listing", dir, e))? {
         let entry = entry.map_err(|e| TrustError::io("listing", dir, e))?;
@@ -103,7 +107,7 @@ fn remove_untrusted(root: &Path, dir: &Path, keep: &BTreeMap<String, TargetFile>
             .expect("below root")
             .to_string_lossy()
             .into_owned();
-        if !keep.contains_key(&rel) {
+        if !keep.contains(rel.as_str()) {
             fs::remove_file(&path).map_err(|e| TrustError::io("removing untrusted", &path, e))?;
             removed += 1;
         }
