@@ -135,21 +135,28 @@ impl Prefix {
             .open_with("lock", OpenOptions::new().read(true).write(true).create(true).follow(FollowSymlinks::No))
             .map_err(io("opening the lock", root.join(".wport/lock")))?;
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
-        let reg_path = registry.map(Path::to_path_buf).unwrap_or_else(|| root.join("var/wport/registry.sqlite"));
         let mut reserved = vec![STATE.to_string()];
-        if let Some(parent) = reg_path.parent() {
-            std::fs::create_dir_all(parent).map_err(io("creating the registry directory", parent))?;
-            if let Ok(rel) = parent.canonicalize().unwrap_or(parent.to_path_buf()).strip_prefix(&root) {
-                let mut acc = String::new();
-                for c in rel.components() {
-                    if !acc.is_empty() {
-                        acc.push('/');
-                    }
-                    acc.push_str(&c.as_os_str().to_string_lossy());
-                    reserved.push(acc.clone());
+        let reg_path = match registry {
+            Some(r) => {
+                if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(io("creating the registry directory", parent))?;
                 }
+                r.to_path_buf()
             }
-        }
+            None => {
+                // Inside the prefix: made and checked through handles, so a
+                // planted `var` link cannot move the registry elsewhere.
+                let var = ensure_dir(&dir, "var")?;
+                let wport = ensure_dir(&var, "wport")?;
+                if let Ok(md) = wport.symlink_metadata("registry.sqlite")
+                    && !md.is_file()
+                {
+                    return Err(RegistryError::ThroughSymlink { path: "var/wport/registry.sqlite".into() });
+                }
+                reserved.push("var/wport".to_string());
+                root.join("var/wport/registry.sqlite")
+            }
+        };
         let registry = Registry::open(&reg_path)?;
         let crash_at = std::env::var("WPORT_TEST_CRASH_AT").ok().and_then(|v| v.parse().ok());
         let mut p = Prefix { root, dir, state, registry, reserved, _lock: lock, crash_at, steps: 0, recovered: Vec::new() };

@@ -19,11 +19,15 @@ fn install(f: &Fixture, pkg: &std::path::Path) -> wport_registry::Result<()> {
 #[test]
 fn install_verify_uninstall_roundtrip() {
     let f = Fixture::new();
-    let (pkg, m) = f.package("hello", &[], HELLO, &[("bin/hi", "hello")]);
-    assert_eq!(m.files.len(), 3);
+    let long = format!("share/{}/{}.txt", "d".repeat(120), "n".repeat(140));
+    let mut files = HELLO.to_vec();
+    files.push((long.as_str(), "a long name (GNU long-name entries)\n", false));
+    let (pkg, m) = f.package("hello", &[], &files, &[("bin/hi", "hello")]);
+    assert_eq!(m.files.len(), 4);
     assert_eq!(m.files[0].mode, 0o755);
     assert_eq!(m.files[1].mode, 0o644);
     install(&f, &pkg).unwrap();
+    assert_eq!(std::fs::read_to_string(f.prefix.join(&long)).unwrap(), "a long name (GNU long-name entries)\n");
     assert_eq!(std::fs::read_to_string(f.prefix.join("bin/hello")).unwrap(), "#!/bin/sh\necho hello\n");
     assert_eq!(std::fs::metadata(f.prefix.join("bin/hello")).unwrap().permissions().mode() & 0o7777, 0o755);
     assert_eq!(std::fs::read_link(f.prefix.join("bin/hi")).unwrap().to_str(), Some("hello"));
@@ -31,7 +35,7 @@ fn install_verify_uninstall_roundtrip() {
     assert_eq!(prefix.verify(None).unwrap(), vec![]);
     assert_eq!(prefix.registry().owner("bin/hello").unwrap().as_deref(), Some("hello"));
     let r = prefix.uninstall("hello", false).unwrap();
-    assert_eq!(r.removed, 4);
+    assert_eq!(r.removed, 5);
     assert!(r.kept.is_empty());
     assert_eq!(tree_listing(&f.prefix), Vec::<String>::new(), "uninstall leaves no trace");
     assert!(prefix.registry().packages().unwrap().is_empty());
@@ -243,6 +247,17 @@ fn packaging_is_deterministic() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let (p2, _) = f.package("hello", &[], HELLO, &[("bin/hi", "hello")]);
     assert_eq!(b1, std::fs::read(&p2).unwrap());
+}
+
+#[test]
+fn a_planted_var_link_does_not_move_the_registry() {
+    let f = Fixture::new();
+    let elsewhere = f.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(&f.prefix).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, f.prefix.join("var")).unwrap();
+    assert!(Prefix::open(&f.prefix, None).is_err());
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none(), "nothing written through the link");
 }
 
 #[test]
