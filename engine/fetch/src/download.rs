@@ -543,11 +543,17 @@ impl Fetcher {
     /// Fetch `req` into the store unless it is there already.
     pub fn fetch(&self, req: &Request, progress: &Progress) -> Result<Fetched, FetchError> {
         if let Some(path) = self.store.get(&req.expected) {
-            return Ok(Fetched {
-                path,
-                origin: Origin::Store,
-                failed: Vec::new(),
-            });
+            // Only a verified rename puts a file there, but the disk or
+            // another user of the cache may have changed it since: re-hash,
+            // and fetch it anew if it no longer matches.
+            if crate::verify::verify_file(&path, &req.expected).is_ok() {
+                return Ok(Fetched {
+                    path,
+                    origin: Origin::Store,
+                    failed: Vec::new(),
+                });
+            }
+            let _ = fs::remove_file(&path);
         }
         if req.urls.is_empty() {
             return Err(FetchError::NoUrl {

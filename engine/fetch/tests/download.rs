@@ -675,3 +675,20 @@ fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
         "{err}"
     );
 }
+
+#[test]
+fn a_store_file_that_no_longer_matches_is_fetched_anew() {
+    let server = Server::start();
+    let e = env();
+    let good = real_source("tree_2.1.0.orig.tar.gz");
+    let url = server.route("/tree.tgz", Route::Bytes(Arc::new(good.clone())));
+    let req = request("tree", "tree-2.1.0.tgz", vec![url], &good);
+    let f = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
+    let mut bad = good.clone();
+    bad[7] ^= 1;
+    std::fs::write(&f.path, &bad).unwrap();
+    let again = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
+    assert!(matches!(again.origin, Origin::Downloaded { .. }), "{:?}", again.origin);
+    assert_eq!(std::fs::read(&again.path).unwrap(), good);
+    assert_eq!(server.hits("/tree.tgz"), 2);
+}
