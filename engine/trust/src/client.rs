@@ -711,11 +711,13 @@ impl<T: Transport> Client<T> {
         // Stack of (role, how it was reached: delegator and index in the
         // delegator's list); the top-level role first.
         let mut stack: Vec<(&str, Option<(&str, usize)>)> = vec![("targets", None)];
-        let mut visited: HashSet<&str> = HashSet::new();
+        // At most max_delegations + 1 entries: a Vec beats hashing here.
+        let mut visited: Vec<&str> = Vec::new();
         while let Some((name, via)) = stack.pop() {
-            if !visited.insert(name) {
+            if visited.contains(&name) {
                 continue;
             }
+            visited.push(name);
             if visited.len() > self.limits.max_delegations + 1 {
                 return Err(TrustError::TooManyDelegations {
                     limit: self.limits.max_delegations,

@@ -17,6 +17,16 @@ pub enum KeySource {
     Delegator(String),
 }
 
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::TrustedRoot => f.write_str("keys of the trusted root"),
+            KeySource::NewRoot => f.write_str("keys of the root metadata"),
+            KeySource::Delegator(role) => write!(f, "keys delegated by {role}"),
+        }
+    }
+}
+
 /// Everything that can go wrong in the trust layer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -104,7 +114,7 @@ pub enum TrustError {
     },
     /// Fewer distinct keys signed than the threshold requires.
     #[error(
-        "{role} v{version}: {valid} valid signature(s) from distinct keys, threshold {threshold} ({keys:?})"
+        "{role} v{version}: {valid} valid signature(s) from distinct keys, threshold {threshold} ({keys})"
     )]
     ThresholdNotMet {
         /// The role whose metadata is refused.
