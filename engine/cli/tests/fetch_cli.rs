@@ -120,6 +120,15 @@ fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
     let show = String::from_utf8_lossy(&out.stdout);
     assert!(show.contains(&sha256_hex(&evil)) && show.contains("\"http-status\": 200") && show.contains("bug-hello@gnu.org"), "{show}");
 
+    // A maintainer who re-pins the port to the quarantined bytes is stopped by lint.
+    let text = std::fs::read_to_string(port.join("Portfile.toml")).unwrap();
+    let repinned = text.replace(&sha256_hex(&real_source(HELLO)), &sha256_hex(&evil));
+    assert_ne!(text, repinned);
+    std::fs::write(port.join("Portfile.toml"), repinned).unwrap();
+    let out = wport(&scratch, &["lint", port.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out, None));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("quarantined-checksum") || String::from_utf8_lossy(&out.stderr).contains("quarantined-checksum"), "{}", explain(&out, None));
+
     // Release: a reason is required, the hold must have passed.
     let out = wport(&scratch, &["quarantine", "release", &id]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out, None));
@@ -132,6 +141,9 @@ fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT added to the distfile store"));
     let out = wport(&scratch, &["quarantine", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing in quarantine"));
+    // Released: lint no longer objects on that ground.
+    let out = wport(&scratch, &["lint", port.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("quarantined-checksum"), "{}", explain(&out, None));
     assert!(names(&store(&scratch)).is_empty());
 }
 

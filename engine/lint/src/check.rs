@@ -39,7 +39,7 @@ pub(crate) fn port(linter: &Linter, dir: &Path, file: &str, text: &str) -> Vec<D
         doc: Doc::parse(&text),
         out: Vec::new(),
     };
-    sources(&portfile, dir, &mut cx);
+    sources(linter, &portfile, dir, &mut cx);
     patchfiles(&portfile, dir, &mut cx);
     component(linter, &portfile, dir, &mut cx);
     grants(&portfile, &mut cx);
@@ -124,8 +124,22 @@ fn sha256_of(bytes: &[u8]) -> Sha256Hex {
     Sha256Hex::from_bytes(Sha256::digest(bytes).into())
 }
 
-fn sources(portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
+fn sources(linter: &Linter, portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
     for (i, source) in portfile.sources.iter().enumerate() {
+        let pinned = source.sha256.to_string();
+        if linter.quarantined.contains(&pinned) {
+            let span = cx.doc.value(&[Key("source"), Index(i), Key("sha256")]);
+            cx.emit(
+                &rules::QUARANTINED_CHECKSUM,
+                span,
+                format!("sha256 {pinned} is the digest of a download still held in quarantine"),
+                "quarantined bytes",
+                "a download with these bytes did not match the previous pin and was quarantined; do not pin it \
+                 until it has been reviewed and upstream confirmed it (`wport quarantine list`, then \
+                 `wport quarantine release ID --reason TEXT`)"
+                    .to_owned(),
+            );
+        }
         match source.location() {
             SourceLocation::Remote(url) => {
                 if is_http(url) {

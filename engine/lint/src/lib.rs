@@ -68,6 +68,8 @@ enum ComponentImports {
 #[derive(Debug, Clone, Default)]
 pub struct Linter {
     standard: BTreeMap<StandardComponent, ComponentImports>,
+    /// sha256 digests (lowercase hex) of downloads held in quarantine.
+    quarantined: std::collections::BTreeSet<String>,
 }
 
 impl Linter {
@@ -84,6 +86,15 @@ impl Linter {
             Err(err) => ComponentImports::Malformed(err.to_string()),
         };
         self.standard.insert(which, imports);
+        self
+    }
+
+    /// The sha256 digests (lowercase hex) of downloads held in quarantine
+    /// (`wport_fetch::quarantine::held_sha256s`): a source pinning one is
+    /// reported as `quarantined-checksum`. The caller reads the quarantine;
+    /// this crate reads nothing but ports.
+    pub fn quarantined_checksums(mut self, digests: impl IntoIterator<Item = String>) -> Linter {
+        self.quarantined.extend(digests);
         self
     }
 

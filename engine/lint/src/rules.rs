@@ -116,6 +116,10 @@ pub const TEST_GRANTS_UNUSED: Rule =
 // --- Sources --------------------------------------------------------------------
 
 pub const PLAIN_HTTP: Rule = warning("plain-http", "a source URL or mirror over plain http:");
+pub const QUARANTINED_CHECKSUM: Rule = error(
+    "quarantined-checksum",
+    "a source pins the sha256 of a download still in quarantine (re-pinned to bytes nobody released)",
+);
 
 // --- Dangerous grants -------------------------------------------------------------
 
@@ -167,6 +171,7 @@ pub const ALL: &[Rule] = &[
     GRANT_NEVER_USED,
     TEST_GRANTS_UNUSED,
     PLAIN_HTTP,
+    QUARANTINED_CHECKSUM,
     NETWORK_TOOL,
     PRIVILEGE_TOOL,
     INTERPRETER_IN_POST_DESTROOT,

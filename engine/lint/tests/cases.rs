@@ -45,7 +45,8 @@ fn linter() -> &'static Linter {
             let bytes = fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()));
             linter = linter.standard_component(which, &bytes);
         }
-        linter
+        // The case `quarantined-checksum` pins this digest.
+        linter.quarantined_checksums(["0badc0de".repeat(8)])
     })
 }
 

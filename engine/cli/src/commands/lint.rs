@@ -61,6 +61,11 @@ pub fn linter() -> Linter {
         .fold(Linter::new(), |l, which| {
             l.standard_component(which, wport::embedded::standard_component(which))
         })
+        .quarantined_checksums(
+            wport_fetch::quarantine::held_sha256s(&wport::distfiles::quarantine_beside(&wport::distfiles::store_dir()))
+                .iter()
+                .map(ToString::to_string),
+        )
 }
 
 pub fn run(args: Args) -> i32 {
