@@ -110,6 +110,12 @@ pub fn install(args: InstallArgs) -> i32 {
             None
         };
         let name = pkg.as_ref().map(|p| p.manifest.name.clone()).unwrap_or_else(|| args.target.clone());
+        if pkg.is_none()
+            && let Some(p) = prefix.registry().package(&name)?
+        {
+            println!("{name} {}_{} is already installed", p.version, p.revision);
+            return Ok(exit::SUCCESS);
+        }
         // Dependencies first, each from the repository.
         let deps: Vec<String> = match &pkg {
             Some(p) => p.manifest.dependencies.clone(),
