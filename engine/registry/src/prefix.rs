@@ -103,6 +103,8 @@ pub struct InstallOptions {
 
 pub struct Prefix {
     root: PathBuf,
+    /// The prefix as the user named it (before resolving links).
+    given: PathBuf,
     dir: Dir,
     state: Dir,
     registry: Registry,
@@ -126,6 +128,7 @@ impl Prefix {
     /// runs recovery. `registry` defaults to `<root>/var/wport/registry.sqlite`.
     pub fn open(root: &Path, registry: Option<&Path>) -> Result<Self> {
         std::fs::create_dir_all(root).map_err(io("creating the prefix", root))?;
+        let given = root.to_path_buf();
         let root = root.canonicalize().map_err(io("resolving the prefix", root))?;
         let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority()).map_err(io("opening the prefix", &root))?;
         let state = ensure_dir(&dir, STATE)?;
@@ -159,7 +162,7 @@ impl Prefix {
         };
         let registry = Registry::open(&reg_path)?;
         let crash_at = std::env::var("WPORT_TEST_CRASH_AT").ok().and_then(|v| v.parse().ok());
-        let mut p = Prefix { root, dir, state, registry, reserved, _lock: lock, crash_at, steps: 0, recovered: Vec::new() };
+        let mut p = Prefix { root, given, dir, state, registry, reserved, _lock: lock, crash_at, steps: 0, recovered: Vec::new() };
         p.recovered = p.recover()?;
         Ok(p)
     }
@@ -349,7 +352,9 @@ impl Prefix {
     pub fn install(&mut self, pkg: &mut OpenedPackage, opts: &InstallOptions) -> Result<InstallReport> {
         let m = pkg.manifest.clone();
         let root_str = self.root.to_string_lossy().into_owned();
-        if !opts.any_prefix && m.prefix.trim_end_matches('/') != root_str.trim_end_matches('/') {
+        let given = self.given.to_string_lossy();
+        let built_for = m.prefix.trim_end_matches('/');
+        if !opts.any_prefix && built_for != root_str.trim_end_matches('/') && built_for != given.trim_end_matches('/') {
             return Err(RegistryError::WrongPrefix { package: m.name.clone(), built_for: m.prefix.clone(), prefix: root_str });
         }
         if let Some(p) = self.registry.package(&m.name)? {
