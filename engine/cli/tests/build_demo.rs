@@ -186,3 +186,15 @@ fn component_importing_exec_without_a_grant_is_refused() {
     let log = std::fs::read_to_string(tmp.path().join("build/demo-1.0/build.log")).unwrap();
     assert!(!log.contains("phase patch"), "{log}");
 }
+
+/// The README shows the demo's Portfile pins; they must be the real ones.
+#[test]
+fn readme_shows_the_demo_pins() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let portfile = std::fs::read_to_string(root.join("ports/demo/Portfile.toml")).unwrap();
+    for line in portfile.lines().filter(|l| l.starts_with("sha256 =") || l.starts_with("component-sha256 =")) {
+        let pin = line.split('#').next().unwrap().trim();
+        assert!(readme.contains(pin), "README.md does not show `{pin}`");
+    }
+}
