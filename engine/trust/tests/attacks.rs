@@ -799,3 +799,52 @@ fn pretty_printed_metadata_verifies_over_canonical_form() {
         "{err:?}"
     );
 }
+
+/// A delegation cycle (a -> b -> a) ends; a search deeper than the limit is
+/// refused rather than followed.
+#[test]
+fn delegation_cycles_and_depth_limit() {
+    let f = Fixture::new();
+    let m = key(71);
+    let all = vec!["ports/*/*".to_string()];
+    f.repo
+        .delegate("targets", "a", spec(&[&m], 1), all.clone(), false, NOW)
+        .unwrap();
+    f.repo
+        .delegate("a", "b", spec(&[&m], 1), all.clone(), false, NOW)
+        .unwrap();
+    f.repo
+        .delegate("b", "a", spec(&[&m], 1), all.clone(), false, NOW)
+        .unwrap();
+    f.add_file_to("b", "ports/deep/Portfile.toml", b"deep");
+    for r in ["a", "b"] {
+        f.repo.sign(r, &m).unwrap();
+    }
+    f.publish();
+    let mut c = f.client();
+    c.refresh_at(NOW).unwrap();
+    c.target("ports/deep/Portfile.toml").unwrap();
+    assert!(matches!(
+        c.target("ports/none/Portfile.toml"),
+        Err(TrustError::TargetNotFound { .. })
+    ));
+    assert_eq!(c.all_targets().unwrap().len(), 3);
+    // The same search with a limit of one delegated role.
+    let limits = wport_trust::Limits {
+        max_delegations: 1,
+        ..Default::default()
+    };
+    let mut c = wport_trust::Client::open_with_limits(
+        &f.trust_dir().join("metadata"),
+        &f.meta().display().to_string(),
+        wport_trust::FileTransport,
+        limits,
+    )
+    .unwrap();
+    c.refresh_at(NOW).unwrap();
+    let err = c.target("ports/deep/Portfile.toml").unwrap_err();
+    assert!(
+        matches!(err, TrustError::TooManyDelegations { limit: 1, .. }),
+        "{err:?}"
+    );
+}
