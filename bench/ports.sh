@@ -149,7 +149,7 @@ native_build() { # PORT -> seconds
 wport_build() { # PORT -> seconds
     local p=$1 t0 t1
     t0=$(now)
-    XDG_CACHE_HOME=$scratch/cache "$wport" build --build-root "$scratch/wport" -j"$jobs" "ports/$p" \
+    XDG_CACHE_HOME=$scratch/cache "$wport" build --unsigned --build-root "$scratch/wport" -j"$jobs" "ports/$p" \
         >"$scratch/wport-$p.out" 2>&1 || { echo "wport build of $p failed:" >&2; cat "$scratch/wport-$p.out" >&2; exit 1; }
     t1=$(now)
     echo "$t1 - $t0" | bc > "$scratch/last"

@@ -6,6 +6,7 @@ use std::time::Duration;
 use wport::build::{BuildOptions, build_port};
 use wport::exit;
 use wport::build::ComponentMismatch;
+use wport::resolve::{Origin, UnsignedRefused, resolve_port};
 use wport_fetch::extract::ExtractError;
 use wport_fetch::verify::VerifyError;
 use wport_manifest::ManifestError;
@@ -13,9 +14,17 @@ use wport_sandbox::PhaseError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Port directory (holding Portfile.toml). Without it, the embedded demo
-    /// port is built.
-    port: Option<PathBuf>,
+    /// A port of the synced, signed ports tree (`zlib`), or with --unsigned a
+    /// local port directory (`./ports/zlib`: any argument with a `/`).
+    /// Without it, the demo port embedded in wport is built.
+    port: Option<String>,
+    /// Build a local port directory without signature verification (loud).
+    #[arg(long)]
+    unsigned: bool,
+    /// Trust directory holding the synced ports tree (default: the one
+    /// `wport sync` writes).
+    #[arg(long)]
+    trust_dir: Option<PathBuf>,
     /// Parent directory of build directories.
     #[arg(long)]
     build_root: Option<PathBuf>,
@@ -49,19 +58,23 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     if let Some(t) = args.phase_timeout {
         opts.limits.phase_time = Duration::from_secs(t);
     }
-    let port_dir = match args.port {
-        Some(p) => p,
-        None => {
-            let dir = opts.build_root.join(".embedded").join("demo");
-            if let Err(e) = wport::embedded::materialize_demo(&dir) {
-                super::report(&e);
-                return exit::FAILURE;
-            }
-            eprintln!("wport: no port given; building the embedded demo port");
-            dir
+    let trust_dir = args.trust_dir.unwrap_or_else(super::key::trust_dir);
+    let port = match resolve_port(args.port.as_deref(), args.unsigned, &trust_dir, &opts.build_root) {
+        Ok(p) => p,
+        Err(e) => {
+            super::report(&e);
+            return exit_code(&e);
         }
     };
-    match build_port(&port_dir, &opts, executor) {
+    match port.origin {
+        Origin::Embedded => eprintln!("wport: no port given; building the demo port embedded in wport"),
+        Origin::Signed => eprintln!("wport: every file of the port verified against the signed ports tree"),
+        Origin::Unsigned => {}
+    }
+    if args.unsigned && port.origin != Origin::Unsigned {
+        eprintln!("wport: --unsigned has no effect: this port is not a local directory");
+    }
+    match build_port(&port.dir, &opts, executor) {
         Ok(done) => {
             println!("built {}", done.port);
             for p in &done.phases {
@@ -81,8 +94,11 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
 /// Map a failed build to its documented exit code (see `wport::exit`).
 fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
-        if cause.is::<ManifestError>() {
+        if cause.is::<ManifestError>() || cause.is::<UnsignedRefused>() {
             return exit::USAGE;
+        }
+        if cause.is::<wport_trust::TrustError>() {
+            return exit::REFUSED;
         }
         if cause.is::<ComponentMismatch>() || cause.is::<wport_lint::imports::ImportError>() {
             return exit::REFUSED;

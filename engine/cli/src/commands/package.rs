@@ -14,8 +14,16 @@ use wport_registry::manifest::{Provenance, SourceDigest};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Port directory (holding Portfile.toml); without it, the embedded demo port.
-    port: Option<PathBuf>,
+    /// A port of the synced, signed ports tree, or with --unsigned a local
+    /// port directory (any argument with a `/`); without it, the embedded
+    /// demo port. Resolved exactly as `wport build` does.
+    port: Option<String>,
+    /// Package a local port directory without signature verification (loud).
+    #[arg(long)]
+    unsigned: bool,
+    /// Trust directory holding the synced ports tree.
+    #[arg(long)]
+    trust_dir: Option<PathBuf>,
     /// Package an existing build's destroot instead of building (its
     /// build log is read from the directory next to it).
     #[arg(long)]
@@ -108,14 +116,8 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
     if let Some(j) = args.jobs {
         opts.jobs = j.max(1);
     }
-    let port_dir = match args.port {
-        Some(p) => p,
-        None => {
-            let dir = opts.build_root.join(".embedded").join("demo");
-            wport::embedded::materialize_demo(&dir)?;
-            dir
-        }
-    };
+    let trust_dir = args.trust_dir.clone().unwrap_or_else(super::key::trust_dir);
+    let port_dir = wport::resolve::resolve_port(args.port.as_deref(), args.unsigned, &trust_dir, &opts.build_root)?.dir;
     let portfile_path = port_dir.join("Portfile.toml");
     let portfile = Portfile::load(&portfile_path)?;
     let (destroot, log) = match args.destroot {

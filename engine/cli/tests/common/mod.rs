@@ -66,7 +66,8 @@ impl Scratch {
         sha
     }
 
-    /// Run `wport build` on `port_dir` with every state directory in here.
+    /// Run `wport build --unsigned` on the local `port_dir` with every state
+    /// directory in here.
     pub fn build(&self, port_dir: &Path, extra: &[&str]) -> Output {
         std::fs::create_dir_all(self.cache()).unwrap();
         set_mode(&self.cache(), 0o700);
@@ -74,6 +75,7 @@ impl Scratch {
         set_mode(&self.build_root(), 0o755);
         Command::new(env!("CARGO_BIN_EXE_wport"))
             .arg("build")
+            .arg("--unsigned")
             .arg("--build-root")
             .arg(self.build_root())
             .args(extra)
