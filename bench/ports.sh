@@ -164,9 +164,10 @@ timed() { # native_build|wport_build PORT
 
 mkdir -p "$scratch/wport"
 chmod 755 "$scratch/wport"
-# One untimed wport build of a small port: compiles the standard components
-# into the (fresh) component cache, as any machine that has built once has.
-wport_build tree
+# Untimed wport builds that put every component the ports use into the
+# (fresh) precompiled-component cache, as on any machine that has built
+# before: tree (standard make), zlib (standard autotools), lua (its own).
+for p in tree zlib lua; do wport_build "$p"; done
 
 median_max() { # RATIO... -> "median max"
     local sorted n a b median
