@@ -93,6 +93,15 @@ fn guest_cargo(package: &str) -> Command {
     let mut flags = vec![format!("--remap-path-prefix={}=/wport", root.display())];
     if let Some(home) = cargo_home() {
         flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+        // Registry checkouts live in a directory named after the registry's
+        // host; keep that name out of the components (the later flag wins).
+        if let Ok(entries) = std::fs::read_dir(home.join("registry").join("src")) {
+            let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            dirs.sort();
+            for dir in dirs {
+                flags.push(format!("--remap-path-prefix={}=/cargo/registry", dir.display()));
+            }
+        }
     }
     cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
     cmd
