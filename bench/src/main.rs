@@ -88,14 +88,20 @@ fn main() {
     let (log, _sink) = BuildLog::memory();
 
     // --- 1. start-up -----------------------------------------------------
-    let sandbox = Sandbox::new(SandboxConfig { cache_dir: Some(cache.clone()) }).unwrap();
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: Some(cache.clone()),
+    })
+    .unwrap();
     let t = Instant::now();
     sandbox.load(&bytes).unwrap();
     let cold = t.elapsed();
     drop(sandbox);
     // A new process would start here: new engine, component mapped from the cache.
     let t = Instant::now();
-    let sandbox = Sandbox::new(SandboxConfig { cache_dir: Some(cache) }).unwrap();
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: Some(cache),
+    })
+    .unwrap();
     let engine_new = t.elapsed();
     let t = Instant::now();
     let loaded = sandbox.load(&bytes).unwrap();
@@ -106,7 +112,9 @@ fn main() {
     let mut phase_times = Vec::new();
     for _ in 0..STARTS {
         let t = Instant::now();
-        sandbox.run_phase(&loaded, &spec, Phase::Patch, &log).unwrap();
+        sandbox
+            .run_phase(&loaded, &spec, Phase::Patch, &log)
+            .unwrap();
         phase_times.push(t.elapsed());
     }
     let mut spawn_times = Vec::new();
@@ -119,12 +127,30 @@ fn main() {
     let (phase, spawn) = (median(phase_times), median(spawn_times));
 
     println!("== start-up (median of {STARTS})");
-    println!("cold compile of the component          {:>9.2} ms", ms(cold));
-    println!("new engine                             {:>9.2} ms", ms(engine_new));
-    println!("load precompiled from cache            {:>9.2} ms", ms(cached_load));
-    println!("store+WASI+instantiate+phase call      {:>9.3} ms   (target < 5 ms)", ms(phase));
-    println!("native baseline: spawn /bin/true       {:>9.3} ms", ms(spawn));
-    println!("ratio phase start / native spawn       {:>9.2}x", ms(phase) / ms(spawn));
+    println!(
+        "cold compile of the component          {:>9.2} ms",
+        ms(cold)
+    );
+    println!(
+        "new engine                             {:>9.2} ms",
+        ms(engine_new)
+    );
+    println!(
+        "load precompiled from cache            {:>9.2} ms",
+        ms(cached_load)
+    );
+    println!(
+        "store+WASI+instantiate+phase call      {:>9.3} ms   (target < 5 ms)",
+        ms(phase)
+    );
+    println!(
+        "native baseline: spawn /bin/true       {:>9.3} ms",
+        ms(spawn)
+    );
+    println!(
+        "ratio phase start / native spawn       {:>9.2}x",
+        ms(phase) / ms(spawn)
+    );
 
     // --- 2. copying 10,000 files -------------------------------------------
     let root = tmp.path().join("copy");
@@ -152,26 +178,42 @@ fn main() {
         cp.push(t.elapsed());
 
         let t = Instant::now();
-        sandbox.run_phase(&loaded, &spec, Phase::Configure, &log).unwrap();
+        sandbox
+            .run_phase(&loaded, &spec, Phase::Configure, &log)
+            .unwrap();
         host.push(t.elapsed());
 
         let t = Instant::now();
-        sandbox.run_phase(&loaded, &spec, Phase::Build, &log).unwrap();
+        sandbox
+            .run_phase(&loaded, &spec, Phase::Build, &log)
+            .unwrap();
         wasi.push(t.elapsed());
     }
-    let count = std::fs::read_dir(spec.dirs.work.join("host-copy/d000")).unwrap().count();
+    let count = std::fs::read_dir(spec.dirs.work.join("host-copy/d000"))
+        .unwrap()
+        .count();
     assert_eq!(count, FILES / 100);
     let (native, cp, host, wasi) = (median(native), median(cp), median(host), median(wasi));
     // The baseline is the faster of the two native copies.
     let base = native.min(cp);
     println!("== copy {FILES} files of {FILE_SIZE} B (median of {runs})");
-    println!("native std::fs copy                    {:>9.1} ms", ms(native));
+    println!(
+        "native std::fs copy                    {:>9.1} ms",
+        ms(native)
+    );
     println!("native cp -r                           {:>9.1} ms", ms(cp));
-    println!("baseline = faster native               {:>9.1} ms", ms(base));
+    println!(
+        "baseline = faster native               {:>9.1} ms",
+        ms(base)
+    );
     println!(
         "guest, host bulk copy (files.copy-tree){:>9.1} ms   {:.2}x native (target <= 2x)",
         ms(host),
         ms(host) / ms(base)
     );
-    println!("guest, WASI std::fs file by file       {:>9.1} ms   {:.2}x native", ms(wasi), ms(wasi) / ms(base));
+    println!(
+        "guest, WASI std::fs file by file       {:>9.1} ms   {:.2}x native",
+        ms(wasi),
+        ms(wasi) / ms(base)
+    );
 }

@@ -11,7 +11,11 @@ fn main() {
     let mut code = String::new();
     for (pkg, dir, name) in [
         ("wport-std-make", "engine/components/make", "make"),
-        ("wport-std-autotools", "engine/components/autotools", "autotools"),
+        (
+            "wport-std-autotools",
+            "engine/components/autotools",
+            "autotools",
+        ),
     ] {
         let wasm = wport_guest_build::build_lib(pkg, &root.join(dir));
         let dest = out.join(format!("std-{name}.wasm"));
@@ -40,18 +44,33 @@ fn main() {
     files.sort();
     code.push_str("pub const DEMO_PORT: &[(&str, &[u8])] = &[\n");
     for rel in files {
-        writeln!(code, "    ({rel:?}, include_bytes!({:?})),", demo.join(&rel)).unwrap();
+        writeln!(
+            code,
+            "    ({rel:?}, include_bytes!({:?})),",
+            demo.join(&rel)
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     std::fs::write(out.join("embedded.rs"), code).expect("writing embedded.rs");
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
-        let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-        if matches!(rel.as_str(), "src" | "Cargo.toml" | "target" | "distfile-src") || rel.ends_with(".sh") {
+        let rel = path
+            .strip_prefix(base)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if matches!(
+            rel.as_str(),
+            "src" | "Cargo.toml" | "target" | "distfile-src"
+        ) || rel.ends_with(".sh")
+        {
             continue;
         }
         let ty = e.file_type().unwrap();

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use wport_guest_sdk::prelude::*;
 
-
 struct Bench;
 
 fn wasi_copy(src: &Path, dst: &Path) -> std::io::Result<()> {

@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use cap_std::fs::Dir;
-use wport_manifest::{BuildKind, Phase, Portfile, SourceLocation};
 use wport_exec::{BuildIdentity, Executor, SandboxDirs, SessionOptions};
-use wport_sandbox::{BuildLog, BuildSpec, HostDirs, Limits, NativeExec, PhaseReport, Sandbox, SandboxConfig};
+use wport_manifest::{BuildKind, Phase, Portfile, SourceLocation};
+use wport_sandbox::{
+    BuildLog, BuildSpec, HostDirs, Limits, NativeExec, PhaseReport, Sandbox, SandboxConfig,
+};
 
 use crate::native::MediatedExec;
 
@@ -107,7 +109,14 @@ fn build_loaded(
     let log_file = std::fs::File::create(&layout.log)
         .with_context(|| format!("creating the build log {}", layout.log.display()))?;
     let log = BuildLog::new(Box::new(std::io::BufWriter::new(log_file)), opts.verbose);
-    log.line("wport", &format!("building {name} {} in {}", portfile.port.version, dir.display()));
+    log.line(
+        "wport",
+        &format!(
+            "building {name} {} in {}",
+            portfile.port.version,
+            dir.display()
+        ),
+    );
 
     // Sources: verified while they are copied in.
     if opts.progress {
@@ -127,9 +136,16 @@ fn build_loaded(
             continue;
         }
         let archive = layout.sources.join("distfiles").join(file);
-        let report = wport_fetch::extract::extract(&archive, &work, &wport_fetch::extract::Limits::default())
-            .with_context(|| format!("extracting distfile {file}"))?;
-        log.line("extract", &format!("{file}: {} entries, {} bytes", report.entries, report.bytes));
+        let report = wport_fetch::extract::extract(
+            &archive,
+            &work,
+            &wport_fetch::extract::Limits::default(),
+        )
+        .with_context(|| format!("extracting distfile {file}"))?;
+        log.line(
+            "extract",
+            &format!("{file}: {} entries, {} bytes", report.entries, report.bytes),
+        );
         top_level.extend(report.top_level);
         newest = newest.max(report.max_mtime);
     }
@@ -150,9 +166,13 @@ fn build_loaded(
     let component = component_bytes(port_dir, portfile)?;
     // Code matches manifest: refuse, before compiling anything, a component
     // that imports what the Portfile does not grant or wport never provides.
-    let imports = wport_lint::imports::check(&component, portfile.capabilities.grants_any_program())
-        .context("the build component's imports do not match the Portfile's capabilities")?;
-    log.line("wport", &format!("component imports: {}", imports.join(", ")));
+    let imports =
+        wport_lint::imports::check(&component, portfile.capabilities.grants_any_program())
+            .context("the build component's imports do not match the Portfile's capabilities")?;
+    log.line(
+        "wport",
+        &format!("component imports: {}", imports.join(", ")),
+    );
     let sandbox = Sandbox::new(SandboxConfig {
         cache_dir: opts.component_cache.clone(),
     })?;
@@ -162,14 +182,20 @@ fn build_loaded(
         &format!(
             "component {} ({})",
             loaded.sha256_hex(),
-            if loaded.from_cache { "precompiled, from cache" } else { "compiled" }
+            if loaded.from_cache {
+                "precompiled, from cache"
+            } else {
+                "compiled"
+            }
         ),
     );
 
     let source_date_epoch = portfile.port.source_date_epoch.or(newest).unwrap_or(0);
     let exec: Option<Arc<dyn NativeExec>> = if portfile.capabilities.grants_any_program() {
         let executor = executor.map_err(|reason| {
-            anyhow::anyhow!("this port runs native programs, but they cannot be confined here: {reason}")
+            anyhow::anyhow!(
+                "this port runs native programs, but they cannot be confined here: {reason}"
+            )
         })?;
         let privileged = rustix::process::geteuid().is_root();
         if privileged {
@@ -189,14 +215,20 @@ fn build_loaded(
             )
             .context("setting up the confined session for native commands")?;
         for wall in session.missing_walls() {
-            log.line("wport", &format!("WARNING: native commands run without {wall} (allowed explicitly)"));
+            log.line(
+                "wport",
+                &format!("WARNING: native commands run without {wall} (allowed explicitly)"),
+            );
         }
         executor
             .drop_host_privileges()
             .context("dropping privileges to the build user")?;
         if privileged {
             let id = executor.build_identity();
-            log.line("wport", &format!("building as uid {} gid {}", id.uid, id.gid));
+            log.line(
+                "wport",
+                &format!("building as uid {} gid {}", id.uid, id.gid),
+            );
         }
         Some(Arc::new(MediatedExec::new(session, portfile)))
     } else {
@@ -299,11 +331,17 @@ impl Layout {
 /// readable (but not writable) to it. Runs before any build code, on the
 /// tree the engine itself just extracted; `lchown` never follows a link.
 fn hand_over(layout: &Layout, id: BuildIdentity) -> anyhow::Result<()> {
-    fn walk(path: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> std::io::Result<()>) -> anyhow::Result<()> {
-        let meta = std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    fn walk(
+        path: &Path,
+        f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let meta = std::fs::symlink_metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?;
         f(path, &meta).with_context(|| format!("preparing {}", path.display()))?;
         if meta.is_dir() {
-            for entry in std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))? {
+            for entry in
+                std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))?
+            {
                 walk(&entry?.path(), f)?;
             }
         }
@@ -318,14 +356,19 @@ fn hand_over(layout: &Layout, id: BuildIdentity) -> anyhow::Result<()> {
             return Ok(());
         }
         let mode = meta.permissions().mode();
-        let readable = if meta.is_dir() { mode | 0o555 } else { mode | 0o444 };
+        let readable = if meta.is_dir() {
+            mode | 0o555
+        } else {
+            mode | 0o444
+        };
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(readable & 0o755))
     })?;
     Ok(())
 }
 
 fn open_dir(path: &Path) -> anyhow::Result<Dir> {
-    Dir::open_ambient_dir(path, cap_std::ambient_authority()).with_context(|| format!("opening {}", path.display()))
+    Dir::open_ambient_dir(path, cap_std::ambient_authority())
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 /// Copy every distfile into `sources/distfiles`, verifying it on the way.
@@ -346,39 +389,61 @@ fn stage_sources(
         };
         let origin = match source.location() {
             SourceLocation::Local(rel) => port_dir.join(rel),
-            SourceLocation::Remote(url) => match (url.strip_prefix("file://"), &opts.distfile_store) {
-                (Some(path), _) => PathBuf::from(path),
-                // Into the store unless it is there (url, then mirrors; a
-                // mismatch is quarantined and stops the build), then copied
-                // from the store and verified again below.
-                (None, Some(store)) => {
-                    let req = crate::distfiles::request(portfile, source)?.context("a remote source")?;
-                    let fetcher = crate::distfiles::fetcher(
-                        store,
-                        &crate::distfiles::quarantine_beside(store),
-                        wport_fetch::transport::TransportConfig::default(),
-                    )?;
-                    let progress = if opts.progress {
-                        wport_fetch::download::Progress::auto()
-                    } else {
-                        wport_fetch::download::Progress::quiet()
-                    };
-                    let fetched = fetcher.fetch(&req, &progress)?;
-                    for rec in fetched.quarantined() {
-                        log.line("fetch", &format!("WARNING: {} served other bytes; quarantined as {}", rec.mirror, rec.id));
-                        eprintln!("warning: {name}: {} served other bytes; quarantined as {}", rec.mirror, rec.id);
+            SourceLocation::Remote(url) => {
+                match (url.strip_prefix("file://"), &opts.distfile_store) {
+                    (Some(path), _) => PathBuf::from(path),
+                    // Into the store unless it is there (url, then mirrors; a
+                    // mismatch is quarantined and stops the build), then copied
+                    // from the store and verified again below.
+                    (None, Some(store)) => {
+                        let req = crate::distfiles::request(portfile, source)?
+                            .context("a remote source")?;
+                        let fetcher = crate::distfiles::fetcher(
+                            store,
+                            &crate::distfiles::quarantine_beside(store),
+                            wport_fetch::transport::TransportConfig::default(),
+                        )?;
+                        let progress = if opts.progress {
+                            wport_fetch::download::Progress::auto()
+                        } else {
+                            wport_fetch::download::Progress::quiet()
+                        };
+                        let fetched = fetcher.fetch(&req, &progress)?;
+                        for rec in fetched.quarantined() {
+                            log.line(
+                                "fetch",
+                                &format!(
+                                    "WARNING: {} served other bytes; quarantined as {}",
+                                    rec.mirror, rec.id
+                                ),
+                            );
+                            eprintln!(
+                                "warning: {name}: {} served other bytes; quarantined as {}",
+                                rec.mirror, rec.id
+                            );
+                        }
+                        if let wport_fetch::download::Origin::Downloaded { url, .. } =
+                            &fetched.origin
+                        {
+                            log.line("fetch", &format!("{name}: fetched from {url}"));
+                        }
+                        fetched.path
                     }
-                    if let wport_fetch::download::Origin::Downloaded { url, .. } = &fetched.origin {
-                        log.line("fetch", &format!("{name}: fetched from {url}"));
+                    (None, None) => {
+                        bail!("distfile {name}: {url} needs a distfile store to be fetched into")
                     }
-                    fetched.path
                 }
-                (None, None) => bail!("distfile {name}: {url} needs a distfile store to be fetched into"),
-            },
+            }
         };
         wport_fetch::verify::copy_verified(&origin, &dest, &name, &expected)
             .with_context(|| format!("distfile {name} (from {})", origin.display()))?;
-        log.line("sources", &format!("{name}: sha256 {} and size {} verified", source.sha256, source.size));
+        log.line(
+            "sources",
+            &format!(
+                "{name}: sha256 {} and size {} verified",
+                source.sha256, source.size
+            ),
+        );
         names.push(name);
     }
     Ok(names)
@@ -386,7 +451,12 @@ fn stage_sources(
 
 /// Copy every patchfile from the port's files/ into `sources/patches`,
 /// verifying its pinned sha256.
-fn stage_patchfiles(port_dir: &Path, portfile: &Portfile, layout: &Layout, log: &BuildLog) -> anyhow::Result<Vec<String>> {
+fn stage_patchfiles(
+    port_dir: &Path,
+    portfile: &Portfile,
+    layout: &Layout,
+    log: &BuildLog,
+) -> anyhow::Result<Vec<String>> {
     let dest = open_dir(&layout.sources.join("patches"))?;
     let mut names = Vec::new();
     for patch in &portfile.patchfiles {
@@ -405,7 +475,10 @@ fn stage_patchfiles(port_dir: &Path, portfile: &Portfile, layout: &Layout, log: 
         };
         wport_fetch::verify::copy_verified(&origin, &dest, &name, &expected)
             .with_context(|| format!("patchfile {}", origin.display()))?;
-        log.line("sources", &format!("patchfile {name}: sha256 {} verified", patch.sha256));
+        log.line(
+            "sources",
+            &format!("patchfile {name}: sha256 {} verified", patch.sha256),
+        );
         names.push(name);
     }
     Ok(names)
@@ -433,7 +506,10 @@ fn copy_plain_tree(src: &Path, dst: &Path) -> anyhow::Result<()> {
         } else if ty.is_file() {
             std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
         } else {
-            bail!("{}: only regular files and directories belong in a port's files/", from.display());
+            bail!(
+                "{}: only regular files and directories belong in a port's files/",
+                from.display()
+            );
         }
     }
     Ok(())
@@ -457,7 +533,8 @@ fn component_bytes(port_dir: &Path, portfile: &Portfile) -> anyhow::Result<Vec<u
         BuildKind::Standard(which) => Ok(crate::embedded::standard_component(*which).to_vec()),
         BuildKind::Component { path, sha256 } => {
             let file = port_dir.join(path);
-            let bytes = std::fs::read(&file).with_context(|| format!("reading the component {}", file.display()))?;
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("reading the component {}", file.display()))?;
             let actual = wport_sandbox::cache::hex(&wport_sandbox::cache::sha256(&bytes));
             if actual != sha256.to_string() {
                 return Err(ComponentMismatch {

@@ -26,13 +26,20 @@ pub fn quarantine_beside(store: &Path) -> PathBuf {
 }
 
 /// A fetcher over https/http/file with `config`, storing into `store`.
-pub fn fetcher(store: &Path, quarantine: &Path, config: TransportConfig) -> anyhow::Result<Fetcher> {
-    let store = Store::open(store).with_context(|| format!("opening the distfile store {}", store.display()))?;
+pub fn fetcher(
+    store: &Path,
+    quarantine: &Path,
+    config: TransportConfig,
+) -> anyhow::Result<Fetcher> {
+    let store = Store::open(store)
+        .with_context(|| format!("opening the distfile store {}", store.display()))?;
     let max_redirects = config.max_redirects;
-    Ok(
-        Fetcher::new(Arc::new(HttpTransport::new(config)), store, Quarantine::new(quarantine))
-            .with_max_redirects(max_redirects),
+    Ok(Fetcher::new(
+        Arc::new(HttpTransport::new(config)),
+        store,
+        Quarantine::new(quarantine),
     )
+    .with_max_redirects(max_redirects))
 }
 
 /// The fetch request for one remote source of a port (`None` for a distfile

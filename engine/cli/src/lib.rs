@@ -11,5 +11,5 @@ pub mod distfiles;
 pub mod embedded;
 pub mod exit;
 pub mod native;
-pub mod resolve;
 pub mod paths;
+pub mod resolve;

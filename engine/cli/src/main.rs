@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 #[derive(Parser)]
-#[command(name = "wport", version, about = "A ports system whose build logic cannot hurt the machine it runs on")]
+#[command(
+    name = "wport",
+    version,
+    about = "A ports system whose build logic cannot hurt the machine it runs on"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -66,7 +66,12 @@ impl Write for LogSink<'_> {
 }
 
 impl NativeExec for MediatedExec {
-    fn run(&self, phase: Phase, request: &ExecRequest, log: &BuildLog) -> Result<ExecOutcome, ExecFailure> {
+    fn run(
+        &self,
+        phase: Phase,
+        request: &ExecRequest,
+        log: &BuildLog,
+    ) -> Result<ExecOutcome, ExecFailure> {
         let g = dir_grants(phase);
         let phase_access = PhaseAccess {
             sources: access(g.sources),
@@ -81,7 +86,10 @@ impl NativeExec for MediatedExec {
             capture_stdout: request.capture_stdout,
         };
         let policy = &self.policies[&phase];
-        match self.session.run(&phase_access, policy, &req, &mut LogSink(log)) {
+        match self
+            .session
+            .run(&phase_access, policy, &req, &mut LogSink(log))
+        {
             Ok(o) => Ok(ExecOutcome {
                 status: match o.status {
                     wport_exec::ExitStatus::Exited(c) => ExitStatus::Exited(c),

@@ -47,7 +47,12 @@ fn is_path(arg: &str) -> bool {
 }
 
 /// Resolve a command's port argument. `scratch` receives the embedded demo.
-pub fn resolve_port(arg: Option<&str>, unsigned: bool, trust_dir: &Path, scratch: &Path) -> anyhow::Result<ResolvedPort> {
+pub fn resolve_port(
+    arg: Option<&str>,
+    unsigned: bool,
+    trust_dir: &Path,
+    scratch: &Path,
+) -> anyhow::Result<ResolvedPort> {
     let Some(arg) = arg else {
         let dir = scratch.join(".embedded").join("demo");
         crate::embedded::materialize_demo(&dir)?;
@@ -58,7 +63,10 @@ pub fn resolve_port(arg: Option<&str>, unsigned: bool, trust_dir: &Path, scratch
     };
     if is_path(arg) {
         if !unsigned {
-            return Err(UnsignedRefused { path: arg.to_owned() }.into());
+            return Err(UnsignedRefused {
+                path: arg.to_owned(),
+            }
+            .into());
         }
         eprintln!(
             "wport: WARNING: building the UNSIGNED local port directory {arg}: its Portfile, patches and \
@@ -69,8 +77,12 @@ pub fn resolve_port(arg: Option<&str>, unsigned: bool, trust_dir: &Path, scratch
             origin: Origin::Unsigned,
         });
     }
-    wport_manifest::rules::check_port_name(arg)
-        .map_err(|r| anyhow::anyhow!("`{arg}` is not a port name: {}; a local directory needs a `/` (./{arg})", r.reason))?;
+    wport_manifest::rules::check_port_name(arg).map_err(|r| {
+        anyhow::anyhow!(
+            "`{arg}` is not a port name: {}; a local directory needs a `/` (./{arg})",
+            r.reason
+        )
+    })?;
     let dir = trust_dir.join("targets").join("ports").join(arg);
     if !dir.is_dir() {
         anyhow::bail!(
@@ -80,9 +92,13 @@ pub fn resolve_port(arg: Option<&str>, unsigned: bool, trust_dir: &Path, scratch
         );
     }
     let files = port_files(&dir)?;
-    let pairs: Vec<(&str, &Path)> = files.iter().map(|(rel, path)| (rel.as_str(), path.as_path())).collect();
-    wport_trust::verify_port(trust_dir, arg, &pairs)
-        .with_context(|| format!("port {arg}: the synced files do not match the signed ports tree"))?;
+    let pairs: Vec<(&str, &Path)> = files
+        .iter()
+        .map(|(rel, path)| (rel.as_str(), path.as_path()))
+        .collect();
+    wport_trust::verify_port(trust_dir, arg, &pairs).with_context(|| {
+        format!("port {arg}: the synced files do not match the signed ports tree")
+    })?;
     Ok(ResolvedPort {
         dir,
         origin: Origin::Signed,

@@ -31,16 +31,29 @@ fn demo_builds_into_a_destroot() {
     let tmp = tempfile::tempdir().unwrap();
     let out = build(tmp.path(), None);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = tmp.path().join("build/demo-1.0");
-    assert!(stdout.contains(&format!("destroot: {}", dir.join("destroot").display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("destroot: {}", dir.join("destroot").display())),
+        "{stdout}"
+    );
 
     let prefix = dir.join("destroot/opt/wport");
     // configure replaced the placeholders; destroot installed with modes.
     let script = std::fs::read_to_string(prefix.join("bin/wport-hello")).unwrap();
-    assert!(script.contains("/opt/wport") && !script.contains("@PREFIX@"), "{script}");
+    assert!(
+        script.contains("/opt/wport") && !script.contains("@PREFIX@"),
+        "{script}"
+    );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(prefix.join("bin/wport-hello")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(prefix.join("bin/wport-hello"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o755);
     // An absolute symlink made through the host call, stored verbatim.
     assert_eq!(
@@ -54,7 +67,10 @@ fn demo_builds_into_a_destroot() {
 
     let log = std::fs::read_to_string(dir.join("build.log")).unwrap();
     for phase in ["patch", "configure", "build", "destroot", "post-destroot"] {
-        assert!(log.contains(&format!("phase {phase} done")), "{phase} missing from log:\n{log}");
+        assert!(
+            log.contains(&format!("phase {phase} done")),
+            "{phase} missing from log:\n{log}"
+        );
     }
     assert!(log.contains("fix-typo.diff"), "{log}");
 }
@@ -73,7 +89,12 @@ fn demo_copy(tmp: &Path) -> std::path::PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ports/demo");
     let dst = tmp.join("port");
     std::fs::create_dir_all(dst.join("files")).unwrap();
-    for f in ["Portfile.toml", "port.wasm", "wport-demo-1.0.tar.gz", "files/fix-typo.diff"] {
+    for f in [
+        "Portfile.toml",
+        "port.wasm",
+        "wport-demo-1.0.tar.gz",
+        "files/fix-typo.diff",
+    ] {
         std::fs::copy(src.join(f), dst.join(f)).unwrap();
     }
     dst
@@ -114,7 +135,10 @@ fn tampered_component_is_refused() {
     let out = build(tmp.path(), Some(&port));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("port.wasm") && stderr.contains("does not match the pinned"), "{stderr}");
+    assert!(
+        stderr.contains("port.wasm") && stderr.contains("does not match the pinned"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -193,7 +217,10 @@ fn readme_shows_the_demo_pins() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let portfile = std::fs::read_to_string(root.join("ports/demo/Portfile.toml")).unwrap();
-    for line in portfile.lines().filter(|l| l.starts_with("sha256 =") || l.starts_with("component-sha256 =")) {
+    for line in portfile
+        .lines()
+        .filter(|l| l.starts_with("sha256 =") || l.starts_with("component-sha256 ="))
+    {
         let pin = line.split('#').next().unwrap().trim();
         assert!(readme.contains(pin), "README.md does not show `{pin}`");
     }

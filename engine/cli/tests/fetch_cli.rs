@@ -17,7 +17,8 @@ use server::{Route, Server, real_source};
 /// Copy `ports/<name>/Portfile.toml` into `tree/<name>/`, its `url` and
 /// `mirrors` replaced by `urls`.
 fn port_with_urls(tree: &Path, name: &str, urls: &[String]) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("ports").join(name).join("Portfile.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("ports").join(name).join("Portfile.toml")).unwrap();
     let mut out = String::new();
     for line in text.lines() {
         if line.starts_with("url = ") {
@@ -50,7 +51,10 @@ fn store(scratch: &Scratch) -> PathBuf {
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -67,25 +71,55 @@ fn fetch_a_ports_tree_with_a_mirror_fallback_then_from_the_store() {
     let hello = real_source(HELLO);
     let tree_tgz = real_source(TREE);
     let down = server.route("/gnu/hello-2.10.tar.gz", Route::Status(503));
-    let mirror = server.route("/mirror/hello-2.10.tar.gz", Route::Bytes(Arc::new(hello.clone())));
+    let mirror = server.route(
+        "/mirror/hello-2.10.tar.gz",
+        Route::Bytes(Arc::new(hello.clone())),
+    );
     port_with_urls(&tree, "hello", &[down, mirror.clone()]);
-    port_with_urls(&tree, "tree", &[server.route("/tree-2.1.0.tgz", Route::Bytes(Arc::new(tree_tgz.clone())))]);
+    port_with_urls(
+        &tree,
+        "tree",
+        &[server.route("/tree-2.1.0.tgz", Route::Bytes(Arc::new(tree_tgz.clone())))],
+    );
 
     let out = wport(&scratch, &["fetch", "-j2", tree.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("hello@2.10 hello-2.10.tar.gz: fetched from {mirror}")), "{stdout}");
-    assert!(stdout.contains("tree@2.1.0 tree-2.1.0.tgz: fetched from"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "hello@2.10 hello-2.10.tar.gz: fetched from {mirror}"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("tree@2.1.0 tree-2.1.0.tgz: fetched from"),
+        "{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--->  Fetched hello@2.10 hello-2.10.tar.gz"), "plain progress lines off a terminal: {stderr}");
+    assert!(
+        stderr.contains("--->  Fetched hello@2.10 hello-2.10.tar.gz"),
+        "plain progress lines off a terminal: {stderr}"
+    );
     let mut want = vec![sha256_hex(&hello), sha256_hex(&tree_tgz)];
     want.sort();
     assert_eq!(names(&store(&scratch)), want);
 
     // Again: nothing is downloaded.
-    let out = wport(&scratch, &["fetch", tree.join("hello").to_str().unwrap(), tree.join("tree").to_str().unwrap()]);
+    let out = wport(
+        &scratch,
+        &[
+            "fetch",
+            tree.join("hello").to_str().unwrap(),
+            tree.join("tree").to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("already in the store").count(), 2);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("already in the store")
+            .count(),
+        2
+    );
     assert_eq!(server.hits("/mirror/hello-2.10.tar.gz"), 1);
 }
 
@@ -103,7 +137,15 @@ fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
     let out = wport(&scratch, &["fetch", port.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for needle in ["port hello@2.10", "hello-2.10.tar.gz", &url, "sha256 mismatch", "do NOT re-pin", "bug-hello@gnu.org", "wport quarantine show"] {
+    for needle in [
+        "port hello@2.10",
+        "hello-2.10.tar.gz",
+        &url,
+        "sha256 mismatch",
+        "do NOT re-pin",
+        "bug-hello@gnu.org",
+        "wport quarantine show",
+    ] {
         assert!(stderr.contains(needle), "lacks {needle:?}: {stderr}");
     }
     assert!(names(&store(&scratch)).is_empty(), "nothing in the store");
@@ -112,13 +154,25 @@ fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
     let list = String::from_utf8_lossy(&out.stdout).into_owned();
     let id = list.split_whitespace().next().unwrap().to_owned();
-    assert!(list.contains("hello@2.10 hello-2.10.tar.gz") && list.contains(&url), "{list}");
-    let payload = scratch.cache().join("wport/quarantine").join(&id).join("payload");
+    assert!(
+        list.contains("hello@2.10 hello-2.10.tar.gz") && list.contains(&url),
+        "{list}"
+    );
+    let payload = scratch
+        .cache()
+        .join("wport/quarantine")
+        .join(&id)
+        .join("payload");
     assert_eq!(std::fs::read(&payload).unwrap(), evil);
 
     let out = wport(&scratch, &["quarantine", "show", &id]);
     let show = String::from_utf8_lossy(&out.stdout);
-    assert!(show.contains(&sha256_hex(&evil)) && show.contains("\"http-status\": 200") && show.contains("bug-hello@gnu.org"), "{show}");
+    assert!(
+        show.contains(&sha256_hex(&evil))
+            && show.contains("\"http-status\": 200")
+            && show.contains("bug-hello@gnu.org"),
+        "{show}"
+    );
 
     // A maintainer who re-pins the port to the quarantined bytes is stopped by lint.
     let text = std::fs::read_to_string(port.join("Portfile.toml")).unwrap();
@@ -127,23 +181,56 @@ fn tampered_tarball_is_quarantined_and_the_quarantine_verbs_work() {
     std::fs::write(port.join("Portfile.toml"), repinned).unwrap();
     let out = wport(&scratch, &["lint", port.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out, None));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("quarantined-checksum") || String::from_utf8_lossy(&out.stderr).contains("quarantined-checksum"), "{}", explain(&out, None));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("quarantined-checksum")
+            || String::from_utf8_lossy(&out.stderr).contains("quarantined-checksum"),
+        "{}",
+        explain(&out, None)
+    );
 
     // Release: a reason is required, the hold must have passed.
     let out = wport(&scratch, &["quarantine", "release", &id]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out, None));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
-    let out = wport(&scratch, &["quarantine", "release", &id, "--reason", "upstream re-rolled it"]);
+    let out = wport(
+        &scratch,
+        &[
+            "quarantine",
+            "release",
+            &id,
+            "--reason",
+            "upstream re-rolled it",
+        ],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("may be released after 24h00m"), "{}", explain(&out, None));
-    let out = wport(&scratch, &["quarantine", "--hold-hours", "0", "release", &id, "--reason", "upstream re-rolled it"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("may be released after 24h00m"),
+        "{}",
+        explain(&out, None)
+    );
+    let out = wport(
+        &scratch,
+        &[
+            "quarantine",
+            "--hold-hours",
+            "0",
+            "release",
+            &id,
+            "--reason",
+            "upstream re-rolled it",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT added to the distfile store"));
     let out = wport(&scratch, &["quarantine", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing in quarantine"));
     // Released: lint no longer objects on that ground.
     let out = wport(&scratch, &["lint", port.to_str().unwrap()]);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("quarantined-checksum"), "{}", explain(&out, None));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("quarantined-checksum"),
+        "{}",
+        explain(&out, None)
+    );
     assert!(names(&store(&scratch)).is_empty());
 }
 
@@ -154,19 +241,44 @@ fn checksum_prints_the_pin_lines_of_a_new_version() {
     let tree = scratch.path().join("ports");
     // "The new version": the port still pins hello 2.10, upstream now serves tree's bytes.
     let new = real_source(TREE);
-    let port = port_with_urls(&tree, "hello", &[server.route("/hello-2.11.tar.gz", Route::Bytes(Arc::new(new.clone())))]);
+    let port = port_with_urls(
+        &tree,
+        "hello",
+        &[server.route("/hello-2.11.tar.gz", Route::Bytes(Arc::new(new.clone())))],
+    );
     let out = wport(&scratch, &["checksum", port.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("sha256 = \"{}\"\nsize = {}\n", sha256_hex(&new), new.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "sha256 = \"{}\"\nsize = {}\n",
+            sha256_hex(&new),
+            new.len()
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("differs from the Portfile"), "{stdout}");
-    assert!(names(&store(&scratch)).is_empty(), "not the pinned bytes: not stored");
-    assert!(names(&scratch.cache().join("wport/quarantine")).is_empty(), "not quarantined either");
+    assert!(
+        names(&store(&scratch)).is_empty(),
+        "not the pinned bytes: not stored"
+    );
+    assert!(
+        names(&scratch.cache().join("wport/quarantine")).is_empty(),
+        "not quarantined either"
+    );
 
     // The pinned bytes: printed, and stored.
-    let port = port_with_urls(&tree, "tree", &[server.route("/tree.tgz", Route::Bytes(Arc::new(new.clone())))]);
+    let port = port_with_urls(
+        &tree,
+        "tree",
+        &[server.route("/tree.tgz", Route::Bytes(Arc::new(new.clone())))],
+    );
     let out = wport(&scratch, &["checksum", port.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("matches the Portfile"), "{}", explain(&out, None));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("matches the Portfile"),
+        "{}",
+        explain(&out, None)
+    );
     assert_eq!(names(&store(&scratch)), vec![sha256_hex(&new)]);
 }
 
@@ -183,7 +295,10 @@ fn build_fetches_a_missing_distfile_and_stops_on_a_tampered_one() {
     let out = scratch.build(&port, &["-j2"]);
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("do NOT re-pin") && stderr.contains("ice@mama.indstate.edu"), "{stderr}");
+    assert!(
+        stderr.contains("do NOT re-pin") && stderr.contains("ice@mama.indstate.edu"),
+        "{stderr}"
+    );
 
     let good = server.route("/good/tree-2.1.0.tgz", Route::Bytes(Arc::new(tgz.clone())));
     let port = port_with_urls(&tree, "tree", &[good]);

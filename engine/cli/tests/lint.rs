@@ -46,8 +46,14 @@ fn the_projects_own_ports_are_clean() {
 fn errors_exit_1_and_are_rendered_with_their_rule() {
     let (code, stdout, _) = lint(&[s(&case("network-tool-curl"))]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("error[network-tool]: [capabilities.build] may run `curl`"), "{stdout}");
-    assert!(stdout.ends_with("wport lint: 1 port checked, 1 error, 0 warnings\n"), "{stdout}");
+    assert!(
+        stdout.contains("error[network-tool]: [capabilities.build] may run `curl`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("wport lint: 1 port checked, 1 error, 0 warnings\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -70,7 +76,10 @@ fn a_portfile_path_and_several_paths_are_accepted() {
     assert!(stdout.contains("2 ports checked, 0 errors"), "{stdout}");
     // A port named twice is linted once.
     let summary = |out: String| out.lines().last().unwrap_or_default().to_owned();
-    assert_eq!(summary(lint(&["ports", "ports/hello"]).1), summary(lint(&["ports"]).1));
+    assert_eq!(
+        summary(lint(&["ports", "ports/hello"]).1),
+        summary(lint(&["ports"]).1)
+    );
 }
 
 #[test]
@@ -108,7 +117,10 @@ fn github_output_is_workflow_commands() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     let line = stdout.lines().next().unwrap();
     assert!(line.starts_with("::error file="), "{line}");
-    assert!(line.contains("/Portfile.toml,line=22,col=13,title=privilege-tool::"), "{line}");
+    assert!(
+        line.contains("/Portfile.toml,line=22,col=13,title=privilege-tool::"),
+        "{line}"
+    );
     assert!(stderr.contains("1 error"), "{stderr}");
 }
 
@@ -126,11 +138,17 @@ fn diff_fails_on_a_gain_unless_allowed() {
     let tmp = tempfile::tempdir().unwrap();
     let old = hello(tmp.path(), "old", |t| t);
     let new = hello(tmp.path(), "new", |t| {
-        t.replace("[capabilities.build]\nprograms = [\"make\"]", "[capabilities.build]\nprograms = [\"make\", \"curl\"]")
+        t.replace(
+            "[capabilities.build]\nprograms = [\"make\"]",
+            "[capabilities.build]\nprograms = [\"make\", \"curl\"]",
+        )
     });
     let (code, stdout, _) = lint(&["--diff", s(&old), s(&new)]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("gained   build          program `curl`"), "{stdout}");
+    assert!(
+        stdout.contains("gained   build          program `curl`"),
+        "{stdout}"
+    );
     assert!(stdout.contains("--allow-escalation"), "{stdout}");
 
     let (code, stdout, _) = lint(&["--diff", s(&old), s(&new), "--allow-escalation"]);
@@ -148,17 +166,29 @@ fn diff_fails_on_a_gain_unless_allowed() {
     let (code, stdout, _) = lint(&["--diff", s(&old), s(&new), "--format", "github"]);
     assert_eq!(code, 1);
     assert!(stdout.starts_with("::error file="), "{stdout}");
-    assert!(stdout.contains("title=capability-gained::[capabilities.build] gains program `curl`"), "{stdout}");
+    assert!(
+        stdout.contains("title=capability-gained::[capabilities.build] gains program `curl`"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn diff_passes_on_a_loss_and_names_the_port_wide_changes() {
     let tmp = tempfile::tempdir().unwrap();
     let old = hello(tmp.path(), "old", |t| t);
-    let new = hello(tmp.path(), "new", |t| t.replace("configure-args = [\"--disable-nls\"]\n", "").replace("[capabilities.configure]\nprograms = [\"./configure\"]\n", ""));
+    let new = hello(tmp.path(), "new", |t| {
+        t.replace("configure-args = [\"--disable-nls\"]\n", "")
+            .replace(
+                "[capabilities.configure]\nprograms = [\"./configure\"]\n",
+                "",
+            )
+    });
     let (code, stdout, _) = lint(&["--diff", s(&old.join("Portfile.toml")), s(&new)]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("lost     configure      program `./configure`"), "{stdout}");
+    assert!(
+        stdout.contains("lost     configure      program `./configure`"),
+        "{stdout}"
+    );
     assert!(stdout.contains("0 gained, 1 lost"), "{stdout}");
 }
 

@@ -28,7 +28,11 @@ impl Env {
         let keys = tmp.path().join("trusted");
         std::fs::create_dir(&keys).unwrap();
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::write(keys.join("packager.pub"), serde_json::to_vec(&key.public().to_tuf()).unwrap()).unwrap();
+        std::fs::write(
+            keys.join("packager.pub"),
+            serde_json::to_vec(&key.public().to_tuf()).unwrap(),
+        )
+        .unwrap();
         key.write_file(&tmp.path().join("packager.key")).unwrap();
         let prefix = tmp.path().canonicalize().unwrap().join("prefix");
         Env { tmp, key, prefix }
@@ -41,16 +45,23 @@ impl Env {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(WPORT);
         c.args(args);
-        c.env("XDG_CONFIG_HOME", self.path("config")).env_remove("WPORT_TEST_CRASH_AT");
+        c.env("XDG_CONFIG_HOME", self.path("config"))
+            .env_remove("WPORT_TEST_CRASH_AT");
         c
     }
 
     /// `wport VERB ... --prefix P --keys K` where the verb takes them.
     fn run(&self, args: &[&str]) -> Output {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.extend(["--prefix".into(), self.prefix.to_string_lossy().into_owned()]);
+        all.extend([
+            "--prefix".into(),
+            self.prefix.to_string_lossy().into_owned(),
+        ]);
         if args[0] == "install" {
-            all.extend(["--keys".into(), self.path("trusted").to_string_lossy().into_owned()]);
+            all.extend([
+                "--keys".into(),
+                self.path("trusted").to_string_lossy().into_owned(),
+            ]);
         }
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
         self.cmd(&refs).output().unwrap()
@@ -65,7 +76,11 @@ impl Env {
         }
         std::fs::create_dir_all(tree.join("bin")).unwrap();
         std::fs::write(tree.join(format!("bin/{name}")), "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(tree.join(format!("bin/{name}")), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            tree.join(format!("bin/{name}")),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         std::os::unix::fs::symlink(name, tree.join(format!("bin/{name}-link"))).unwrap();
         let out_dir = self.path("repo");
         std::fs::create_dir_all(&out_dir).unwrap();
@@ -86,17 +101,27 @@ impl Env {
     fn installed(&self) -> Vec<String> {
         let o = self.run(&["list"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).lines().map(|l| l.split(' ').next().unwrap().to_string()).collect()
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect()
     }
 }
 
 /// Every path below `root`, relative, without wport's own state.
 fn listing(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd {
             let e = e.unwrap();
-            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if rel == ".wport" || rel == "var" || rel.starts_with("var/") {
                 continue;
             }
@@ -123,10 +148,19 @@ fn stderr(o: &Output) -> String {
 fn check_consistent(env: &Env, full: &[String], what: &str) -> bool {
     let v = env.run(&["verify"]);
     let recovered = stderr(&v).contains("recovery:");
-    assert!(v.status.success(), "{what}: verify after recovery: {}{}", String::from_utf8_lossy(&v.stdout), stderr(&v));
+    assert!(
+        v.status.success(),
+        "{what}: verify after recovery: {}{}",
+        String::from_utf8_lossy(&v.stdout),
+        stderr(&v)
+    );
     let now = listing(&env.prefix);
     match env.installed().as_slice() {
-        [] => assert_eq!(now, Vec::<String>::new(), "{what}: absent package left files"),
+        [] => assert_eq!(
+            now,
+            Vec::<String>::new(),
+            "{what}: absent package left files"
+        ),
         [p] if p == "crashy" => assert_eq!(&now, full, "{what}: installed package incomplete"),
         other => panic!("{what}: unexpected packages {other:?}"),
     }
@@ -181,10 +215,17 @@ fn crash_injection_install_and_uninstall() {
             let mut all: Vec<String> = op.iter().map(|s| s.to_string()).collect();
             all.extend(["--prefix".into(), env.prefix.to_string_lossy().into_owned()]);
             if op[0] == "install" {
-                all.extend(["--keys".into(), env.path("trusted").to_string_lossy().into_owned()]);
+                all.extend([
+                    "--keys".into(),
+                    env.path("trusted").to_string_lossy().into_owned(),
+                ]);
             }
             let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-            let o = env.cmd(&refs).env("WPORT_TEST_CRASH_AT", n.to_string()).output().unwrap();
+            let o = env
+                .cmd(&refs)
+                .env("WPORT_TEST_CRASH_AT", n.to_string())
+                .output()
+                .unwrap();
             deterministic += 1;
             check_consistent(&env, &full, &format!("{} aborted after step {n}", op[0]));
             if o.status.success() {
@@ -195,7 +236,11 @@ fn crash_injection_install_and_uninstall() {
     }
 
     // 2. Random SIGKILLs.
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("crash injection seed {seed}");
     let mut rng = Rng(seed);
     let trials = 200;
@@ -206,24 +251,48 @@ fn crash_injection_install_and_uninstall() {
         if (env.installed().len() == 1) != want_installed {
             timed(&env, if want_installed { &install } else { &uninstall });
         }
-        let window = if want_installed { t_uninstall } else { t_install };
+        let window = if want_installed {
+            t_uninstall
+        } else {
+            t_install
+        };
         let delay = Duration::from_micros(rng.next() % (window.as_micros() as u64 * 5 / 4 + 1));
         let mut all: Vec<String> = op.iter().map(|s| s.to_string()).collect();
         all.extend(["--prefix".into(), env.prefix.to_string_lossy().into_owned()]);
         if op[0] == "install" {
-            all.extend(["--keys".into(), env.path("trusted").to_string_lossy().into_owned()]);
+            all.extend([
+                "--keys".into(),
+                env.path("trusted").to_string_lossy().into_owned(),
+            ]);
         }
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-        let mut child = env.cmd(&refs).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = env
+            .cmd(&refs)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        if check_consistent(&env, &full, &format!("seed {seed} trial {trial}: {} killed after {delay:?}", op[0])) {
+        if check_consistent(
+            &env,
+            &full,
+            &format!(
+                "seed {seed} trial {trial}: {} killed after {delay:?}",
+                op[0]
+            ),
+        ) {
             mid += 1;
         }
     }
-    eprintln!("{deterministic} step-abort trials, {trials} SIGKILL trials ({mid} interrupted a transaction that recovery then finished or undid)");
-    assert!(mid > 0, "no SIGKILL landed inside a transaction; the timing window is wrong");
+    eprintln!(
+        "{deterministic} step-abort trials, {trials} SIGKILL trials ({mid} interrupted a transaction that recovery then finished or undid)"
+    );
+    assert!(
+        mid > 0,
+        "no SIGKILL landed inside a transaction; the timing window is wrong"
+    );
 }
 
 #[test]
@@ -241,12 +310,25 @@ fn repository_installs_dependencies_first() {
     assert!(stderr(&o).contains("needs libfoo"), "{}", stderr(&o));
     assert!(env.installed().is_empty());
 
-    let o = env.cmd(&["index", repo.to_str().unwrap(), "--key", key.to_str().unwrap(), "--keys", keys.to_str().unwrap()]).output().unwrap();
+    let o = env
+        .cmd(&[
+            "index",
+            repo.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--keys",
+            keys.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let o = env.run(&["install", "app", "--repo", repo.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    let (l, a) = (out.find("installed libfoo").unwrap(), out.find("installed app").unwrap());
+    let (l, a) = (
+        out.find("installed libfoo").unwrap(),
+        out.find("installed app").unwrap(),
+    );
     assert!(l < a, "dependency first: {out}");
     assert_eq!(env.installed(), vec!["app", "libfoo"]);
 
@@ -269,7 +351,9 @@ fn repository_installs_dependencies_first() {
 
     // So is an index edited after signing.
     let idx = repo.join("index.json");
-    let text = std::fs::read_to_string(&idx).unwrap().replace("\"version\":\"1.0\"", "\"version\":\"1.1\"");
+    let text = std::fs::read_to_string(&idx)
+        .unwrap()
+        .replace("\"version\":\"1.0\"", "\"version\":\"1.1\"");
     std::fs::write(&idx, text).unwrap();
     let o = env.run(&["install", "app", "--repo", repo.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -302,7 +386,17 @@ fn cli_verify_info_owner_and_refusals() {
     // Untrusted signer: refused with exit 3 before anything is touched.
     let other = tempfile::tempdir().unwrap();
     std::fs::set_permissions(other.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let o = env.cmd(&["install", pkg.to_str().unwrap(), "--prefix", env.prefix.to_str().unwrap(), "--keys", other.path().to_str().unwrap()]).output().unwrap();
+    let o = env
+        .cmd(&[
+            "install",
+            pkg.to_str().unwrap(),
+            "--prefix",
+            env.prefix.to_str().unwrap(),
+            "--keys",
+            other.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     // A group-writable trusted key directory is refused.
     std::fs::set_permissions(env.path("trusted"), std::fs::Permissions::from_mode(0o770)).unwrap();
@@ -318,15 +412,31 @@ fn two_builds_of_the_demo_give_byte_identical_packages() {
     for i in 0..2 {
         let out = env.path(&format!("out{i}"));
         let o = env
-            .cmd(&["package", "--prefix", env.prefix.to_str().unwrap(), "--build-root", env.path(&format!("build{i}")).to_str().unwrap(), "--key", key.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .cmd(&[
+                "package",
+                "--prefix",
+                env.prefix.to_str().unwrap(),
+                "--build-root",
+                env.path(&format!("build{i}")).to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
         packages.push(std::fs::read(out.join("demo-1.0_0.wpkg")).unwrap());
     }
-    assert!(packages[0] == packages[1], "two builds gave different packages");
+    assert!(
+        packages[0] == packages[1],
+        "two builds gave different packages"
+    );
     // And the package installs and verifies.
-    let o = env.run(&["install", env.path("out0/demo-1.0_0.wpkg").to_str().unwrap()]);
+    let o = env.run(&[
+        "install",
+        env.path("out0/demo-1.0_0.wpkg").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(env.run(&["verify"]).status.code(), Some(0));
     assert!(env.run(&["uninstall", "demo"]).status.success());

@@ -17,7 +17,11 @@ fn run(tmp: &Path, args: &[&str]) -> Output {
 
 fn ok(tmp: &Path, args: &[&str]) -> Output {
     let out = run(tmp, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -27,7 +31,12 @@ fn publish_and_sync_demo(t: &Path) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ports/demo");
     let tree = t.join("tree/ports/demo");
     std::fs::create_dir_all(tree.join("files")).unwrap();
-    for f in ["Portfile.toml", "port.wasm", "wport-demo-1.0.tar.gz", "files/fix-typo.diff"] {
+    for f in [
+        "Portfile.toml",
+        "port.wasm",
+        "wport-demo-1.0.tar.gz",
+        "files/fix-typo.diff",
+    ] {
         std::fs::copy(demo.join(f), tree.join(f)).unwrap();
     }
     for k in ["root", "targets", "snap", "ts"] {
@@ -37,16 +46,62 @@ fn publish_and_sync_demo(t: &Path) {
     ok(
         t,
         &[
-            "repo", "init", "repo", "--root-key", &k("root.pub"), "--root-threshold", "1",
-            "--targets-key", &k("targets.pub"), "--snapshot-key", &k("snap.pub"),
-            "--timestamp-key", &k("ts.pub"),
+            "repo",
+            "init",
+            "repo",
+            "--root-key",
+            &k("root.pub"),
+            "--root-threshold",
+            "1",
+            "--targets-key",
+            &k("targets.pub"),
+            "--snapshot-key",
+            &k("snap.pub"),
+            "--timestamp-key",
+            &k("ts.pub"),
         ],
     );
-    ok(t, &["repo", "sign", "repo", "root", "--key", &k("root.key")]);
-    ok(t, &["repo", "add", "repo", "--ports", "tree", "--port", "demo"]);
-    ok(t, &["repo", "sign", "repo", "targets", "--key", &k("targets.key")]);
-    ok(t, &["repo", "timestamp", "repo", "--snapshot-key", &k("snap.key"), "--timestamp-key", &k("ts.key")]);
-    ok(t, &["sync", "--from", "repo", "--root", "repo/metadata/1.root.json"]);
+    ok(
+        t,
+        &["repo", "sign", "repo", "root", "--key", &k("root.key")],
+    );
+    ok(
+        t,
+        &["repo", "add", "repo", "--ports", "tree", "--port", "demo"],
+    );
+    ok(
+        t,
+        &[
+            "repo",
+            "sign",
+            "repo",
+            "targets",
+            "--key",
+            &k("targets.key"),
+        ],
+    );
+    ok(
+        t,
+        &[
+            "repo",
+            "timestamp",
+            "repo",
+            "--snapshot-key",
+            &k("snap.key"),
+            "--timestamp-key",
+            &k("ts.key"),
+        ],
+    );
+    ok(
+        t,
+        &[
+            "sync",
+            "--from",
+            "repo",
+            "--root",
+            "repo/metadata/1.root.json",
+        ],
+    );
 }
 
 fn build(t: &Path, port: &str, extra: &[&str]) -> Output {
@@ -62,10 +117,24 @@ fn a_named_port_is_verified_then_built() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     publish_and_sync_demo(t);
-    let out = ok(t, &["build", "--build-root", t.join("build").to_str().unwrap(), "demo"]);
+    let out = ok(
+        t,
+        &[
+            "build",
+            "--build-root",
+            t.join("build").to_str().unwrap(),
+            "demo",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("verified against the signed ports tree"), "{stderr}");
-    assert!(t.join("build/demo-1.0/destroot/opt/wport/bin/wport-hello").is_file());
+    assert!(
+        stderr.contains("verified against the signed ports tree"),
+        "{stderr}"
+    );
+    assert!(
+        t.join("build/demo-1.0/destroot/opt/wport/bin/wport-hello")
+            .is_file()
+    );
 }
 
 #[test]
@@ -88,13 +157,21 @@ fn a_tampered_synced_file_is_refused_before_anything_runs() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{file}: {stderr}");
         assert!(stderr.contains("port demo"), "{file}: {stderr}");
-        assert!(!t.join("build/demo-1.0").exists(), "{file}: a build directory was made");
+        assert!(
+            !t.join("build/demo-1.0").exists(),
+            "{file}: a build directory was made"
+        );
         std::fs::write(&path, &original).unwrap();
     }
     // A file the signed tree does not list is refused too.
     std::fs::write(synced.join("files/extra.diff"), b"--- a\n+++ b\n").unwrap();
     let out = build(t, "demo", &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -125,5 +202,8 @@ fn a_local_directory_needs_unsigned_and_says_so_loudly() {
     let out = build(t, demo, &["--unsigned"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("WARNING: building the UNSIGNED local port directory"), "{stderr}");
+    assert!(
+        stderr.contains("WARNING: building the UNSIGNED local port directory"),
+        "{stderr}"
+    );
 }

@@ -9,10 +9,15 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use wport_exec::{DirAccess, Executor, ExecutorConfig, PhaseAccess, Policy, Request, SandboxDirs, SessionOptions};
+use wport_exec::{
+    DirAccess, Executor, ExecutorConfig, PhaseAccess, Policy, Request, SandboxDirs, SessionOptions,
+};
 
 fn main() {
-    let n: usize = std::env::var("WPORT_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let n: usize = std::env::var("WPORT_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     // Started first, as the engine does: the helper forks from a small process.
     let exec = Executor::start(ExecutorConfig::default()).expect("executor");
     let tmp = tempfile::tempdir().unwrap();
@@ -28,11 +33,17 @@ fn main() {
         std::os::unix::fs::chown(d, Some(id.uid), Some(id.gid)).unwrap();
     }
     let t = Instant::now();
-    let session = exec.session(&dirs, &SessionOptions::default()).expect("session");
+    let session = exec
+        .session(&dirs, &SessionOptions::default())
+        .expect("session");
     let setup = t.elapsed();
 
     // The build phase's access (destroot hidden), as the engine grants it.
-    let access = PhaseAccess { sources: DirAccess::ReadOnly, work: DirAccess::ReadWrite, destroot: DirAccess::None };
+    let access = PhaseAccess {
+        sources: DirAccess::ReadOnly,
+        work: DirAccess::ReadWrite,
+        destroot: DirAccess::None,
+    };
     let policy = Policy {
         programs: vec!["true".into()],
         env: BTreeMap::new(),
@@ -40,13 +51,21 @@ fn main() {
         timeout: Duration::from_secs(10),
         allow_work_scripts: false,
     };
-    let req = Request { program: "true".into(), args: vec![], cwd: "/work".into(), env: vec![], capture_stdout: false };
+    let req = Request {
+        program: "true".into(),
+        args: vec![],
+        cwd: "/work".into(),
+        env: vec![],
+        capture_stdout: false,
+    };
     let mut sink = std::io::sink();
 
     let mut mediated = |count: usize| {
         let t = Instant::now();
         for _ in 0..count {
-            let o = session.run(&access, &policy, &req, &mut sink).expect("mediated true");
+            let o = session
+                .run(&access, &policy, &req, &mut sink)
+                .expect("mediated true");
             assert!(o.status.success());
         }
         t.elapsed()
@@ -54,7 +73,9 @@ fn main() {
     let plain = |count: usize| {
         let t = Instant::now();
         for _ in 0..count {
-            let s = std::process::Command::new("true").status().expect("plain true");
+            let s = std::process::Command::new("true")
+                .status()
+                .expect("plain true");
             assert!(s.success());
         }
         t.elapsed()
@@ -71,7 +92,10 @@ fn main() {
     }
     let per = |d: Duration| d.as_secs_f64() * 1e3 / (n / rounds * rounds) as f64;
     let (mm, pm) = (per(m), per(p));
-    println!("session setup (namespaces + mount tree): {:.2} ms", setup.as_secs_f64() * 1e3);
+    println!(
+        "session setup (namespaces + mount tree): {:.2} ms",
+        setup.as_secs_f64() * 1e3
+    );
     println!("plain    Command::new(\"true\"): {pm:.3} ms/call  (n={n})");
     println!("mediated Session::run(true):   {mm:.3} ms/call  (n={n})");
     println!("difference: {:+.3} ms/call  (target <= +0.5 ms)", mm - pm);

@@ -38,8 +38,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, RulesetAttr, RulesetCreated, RulesetCreatedAttr,
-    RulesetStatus, Scope, path_beneath_rules,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, RulesetAttr, RulesetCreated,
+    RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
 };
 
 use crate::sys::{self, Forked};
@@ -147,11 +147,19 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
         };
         let reply = match handle_new_session(&msg, &settings) {
             Ok(session_end) => {
-                let r = wire::send(&sock, &Encoder::default().u8(REPLY_OK).finish(), &[session_end.as_raw_fd()]);
+                let r = wire::send(
+                    &sock,
+                    &Encoder::default().u8(REPLY_OK).finish(),
+                    &[session_end.as_raw_fd()],
+                );
                 drop(session_end);
                 r
             }
-            Err((code, text)) => wire::send(&sock, &Encoder::default().u8(code).bytes(text.as_bytes()).finish(), &[]),
+            Err((code, text)) => wire::send(
+                &sock,
+                &Encoder::default().u8(code).bytes(text.as_bytes()).finish(),
+                &[],
+            ),
         };
         if reply.is_err() {
             sys::exit_now(0);
@@ -163,10 +171,18 @@ fn decode_dirs(msg: &[u8]) -> io::Result<SandboxDirs> {
     use std::os::unix::ffi::OsStringExt;
     let mut d = Decoder::new(msg);
     if d.u8()? != OP_NEW_SESSION {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "unknown operation"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unknown operation",
+        ));
     }
-    let mut path = || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
-    Ok(SandboxDirs { sources: path()?, work: path()?, destroot: path()? })
+    let mut path =
+        || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
+    Ok(SandboxDirs {
+        sources: path()?,
+        work: path()?,
+        destroot: path()?,
+    })
 }
 
 /// Check the build directories before binding them into a sandbox.
@@ -175,7 +191,11 @@ fn decode_dirs(msg: &[u8]) -> io::Result<SandboxDirs> {
 /// even a compromised host process (it runs as the build user) cannot get
 /// a root-owned tree such as `/` or `/etc` mounted writable into a build.
 fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), String> {
-    for (path, writable) in [(&dirs.sources, false), (&dirs.work, true), (&dirs.destroot, true)] {
+    for (path, writable) in [
+        (&dirs.sources, false),
+        (&dirs.work, true),
+        (&dirs.destroot, true),
+    ] {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}\0{e}", path.display()))?;
         if !meta.is_dir() {
             return Err(format!("{}\0not a directory", path.display()));
@@ -218,7 +238,14 @@ fn handle_new_session(msg: &[u8], settings: &HelperSettings) -> Result<OwnedFd, 
 }
 
 fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
-    let _ = wire::send(sock, &Encoder::default().u8(REPLY_UNAVAILABLE).bytes(text.as_bytes()).finish(), &[]);
+    let _ = wire::send(
+        sock,
+        &Encoder::default()
+            .u8(REPLY_UNAVAILABLE)
+            .bytes(text.as_bytes())
+            .finish(),
+        &[],
+    );
     sys::exit_now(1)
 }
 
@@ -254,7 +281,10 @@ fn session_main(sock: UnixStream, dirs: SandboxDirs, settings: &HelperSettings) 
     let mut missing = 0u8;
     if let Err(e) = sys::unshare(base | libc::CLONE_NEWNET | libc::CLONE_NEWPID) {
         if !allow {
-            send_unavailable(&sock, &format!("cannot create mount/network/pid namespaces: {e}"));
+            send_unavailable(
+                &sock,
+                &format!("cannot create mount/network/pid namespaces: {e}"),
+            );
         }
         // Loud degradation (allow_unconfined): keep the mount namespace, which
         // the path model cannot do without, and drop what the kernel refuses.
@@ -263,7 +293,12 @@ fn session_main(sock: UnixStream, dirs: SandboxDirs, settings: &HelperSettings) 
         } else if sys::unshare(base | libc::CLONE_NEWPID).is_ok() {
             missing |= MISSING_NET_NS;
         } else if let Err(e) = sys::unshare(base) {
-            send_unavailable(&sock, &format!("cannot create a mount namespace: {e} (required even with allow_unconfined)"));
+            send_unavailable(
+                &sock,
+                &format!(
+                    "cannot create a mount namespace: {e} (required even with allow_unconfined)"
+                ),
+            );
         } else {
             missing |= MISSING_NET_NS | MISSING_PID_NS;
         }
@@ -285,18 +320,28 @@ const TOOLCHAIN_ROOTS: &[&str] = &["usr", "bin", "sbin", "lib", "lib32", "lib64"
 /// /etc entries bound read-only when present: what the loader, perl and
 /// `update-alternatives`-managed tools (cc, c++, awk, ...) need. Nothing else
 /// of the host's /etc (no shadow, no ssh keys, no ld.so.preload).
-const ETC_BINDS: &[&str] =
-    &["alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "perl", "protocols", "services", "localtime"];
+const ETC_BINDS: &[&str] = &[
+    "alternatives",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "perl",
+    "protocols",
+    "services",
+    "localtime",
+];
 /// Device nodes bound from the host's /dev.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 fn mkdir(p: &Path, mode: u32) -> io::Result<()> {
-    std::fs::create_dir(p).map_err(|e| io::Error::new(e.kind(), format!("mkdir {}: {e}", p.display())))?;
+    std::fs::create_dir(p)
+        .map_err(|e| io::Error::new(e.kind(), format!("mkdir {}: {e}", p.display())))?;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
 }
 
 fn touch(p: &Path) -> io::Result<()> {
-    std::fs::write(p, b"").map_err(|e| io::Error::new(e.kind(), format!("create {}: {e}", p.display())))
+    std::fs::write(p, b"")
+        .map_err(|e| io::Error::new(e.kind(), format!("create {}: {e}", p.display())))
 }
 
 /// Bind `src` on `dst` and remount it with `extra` flags (+ read-only when asked),
@@ -305,7 +350,13 @@ fn bind(src: &Path, dst: &Path, readonly: bool, extra: libc::c_ulong) -> io::Res
     sys::mount(Some(src), dst, None, libc::MS_BIND, None)?;
     let keep = sys::preserved_mount_flags(dst)?;
     let ro = if readonly { libc::MS_RDONLY } else { 0 };
-    sys::mount(None, dst, None, libc::MS_BIND | libc::MS_REMOUNT | keep | ro | extra, None)
+    sys::mount(
+        None,
+        dst,
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | keep | ro | extra,
+        None,
+    )
 }
 
 /// Undo mountinfo's octal escapes (`\040` for a space).
@@ -314,7 +365,10 @@ fn unescape_mountinfo(field: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -332,12 +386,20 @@ fn bind_tree_ro(src: &Path, dst: &Path, extra: libc::c_ulong) -> io::Result<()> 
     let root = dst.to_string_lossy().into_owned();
     let info = std::fs::read_to_string("/oldroot/proc/self/mountinfo")?;
     for line in info.lines() {
-        let Some(field) = line.split(' ').nth(4) else { continue };
+        let Some(field) = line.split(' ').nth(4) else {
+            continue;
+        };
         let mount_point = unescape_mountinfo(field);
         if mount_point == root || mount_point.starts_with(&format!("{root}/")) {
             let mp = Path::new(&mount_point);
             let keep = sys::preserved_mount_flags(mp)?;
-            sys::mount(None, mp, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep | extra, None)?;
+            sys::mount(
+                None,
+                mp,
+                None,
+                libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep | extra,
+                None,
+            )?;
         }
     }
     Ok(())
@@ -357,7 +419,9 @@ fn passwd(settings: &HelperSettings) -> (String, String) {
     if gid != 0 {
         group.push_str("root:x:0:\n");
     }
-    passwd.push_str(&format!("{BUILD_USER_NAME}:x:{uid}:{gid}:wport build user:/work/.home:/bin/sh\n"));
+    passwd.push_str(&format!(
+        "{BUILD_USER_NAME}:x:{uid}:{gid}:wport build user:/work/.home:/bin/sh\n"
+    ));
     group.push_str(&format!("{BUILD_USER_NAME}:x:{gid}:\n"));
     (passwd, group)
 }
@@ -371,18 +435,32 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
     // /oldroot, so host paths stay reachable (as /oldroot/...) while the
     // sandbox root is assembled under /newroot.
     let base = Path::new("/tmp");
-    sys::mount(Some(Path::new("tmpfs")), base, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=0755,size=64k"))?;
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        base,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("mode=0755,size=64k"),
+    )?;
     mkdir(&base.join("newroot"), 0o755)?;
     mkdir(&base.join("oldroot"), 0o755)?;
     sys::pivot_root(base, &base.join("oldroot"))?;
     std::env::set_current_dir("/")?;
     let old = |p: &Path| Path::new("/oldroot").join(p.strip_prefix("/").unwrap_or(p));
     let nr = Path::new("/newroot");
-    sys::mount(Some(Path::new("tmpfs")), nr, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=0755,size=8m"))?;
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        nr,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("mode=0755,size=8m"),
+    )?;
 
     for name in TOOLCHAIN_ROOTS {
         let host = old(&Path::new("/").join(name));
-        let Ok(meta) = std::fs::symlink_metadata(&host) else { continue };
+        let Ok(meta) = std::fs::symlink_metadata(&host) else {
+            continue;
+        };
         if meta.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&host)?, nr.join(name))?;
         } else if meta.is_dir() {
@@ -396,12 +474,20 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
     let (pw, gr) = passwd(settings);
     std::fs::write(etc.join("passwd"), pw)?;
     std::fs::write(etc.join("group"), gr)?;
-    std::fs::write(etc.join("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files\n")?;
-    std::fs::write(etc.join("hosts"), "127.0.0.1 localhost wport\n::1 localhost\n")?;
+    std::fs::write(
+        etc.join("nsswitch.conf"),
+        "passwd: files\ngroup: files\nhosts: files\n",
+    )?;
+    std::fs::write(
+        etc.join("hosts"),
+        "127.0.0.1 localhost wport\n::1 localhost\n",
+    )?;
     std::fs::write(etc.join("hostname"), "wport\n")?;
     for name in ETC_BINDS {
         let host = old(&Path::new("/etc").join(name));
-        let Ok(meta) = std::fs::symlink_metadata(&host) else { continue };
+        let Ok(meta) = std::fs::symlink_metadata(&host) else {
+            continue;
+        };
         let dst = etc.join(name);
         if meta.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&host)?, &dst)?;
@@ -422,11 +508,19 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
             continue;
         }
         touch(&dev.join(name))?;
-        bind(&host, &dev.join(name), false, libc::MS_NOSUID | libc::MS_NOEXEC)?;
+        bind(
+            &host,
+            &dev.join(name),
+            false,
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+        )?;
     }
-    for (link, target) in
-        [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
-    {
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         std::os::unix::fs::symlink(target, dev.join(link))?;
     }
 
@@ -444,7 +538,13 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
     let tmp = nr.join("tmp");
     mkdir(&tmp, 0o1777)?;
     let tmp_opts = format!("mode=1777,size={}", settings.config.limits.tmp_size);
-    sys::mount(Some(Path::new("tmpfs")), &tmp, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(&tmp_opts))?;
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        &tmp,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some(&tmp_opts),
+    )?;
 
     let proc_dir = nr.join("proc");
     mkdir(&proc_dir, 0o555)?;
@@ -456,9 +556,11 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
         None,
     )?;
 
-    for (name, host, readonly) in
-        [("sources", &dirs.sources, true), ("work", &dirs.work, false), ("destroot", &dirs.destroot, false)]
-    {
+    for (name, host, readonly) in [
+        ("sources", &dirs.sources, true),
+        ("work", &dirs.work, false),
+        ("destroot", &dirs.destroot, false),
+    ] {
         let dst = nr.join(name);
         mkdir(&dst, 0o755)?;
         bind(&old(host), &dst, readonly, libc::MS_NOSUID | libc::MS_NODEV)?;
@@ -467,7 +569,13 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
     // The assembled root itself is read-only: nothing outside the three build
     // directories and /tmp is writable at mount level.
     let keep = sys::preserved_mount_flags(nr)?;
-    sys::mount(None, nr, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep, None)?;
+    sys::mount(
+        None,
+        nr,
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+        None,
+    )?;
 
     // Pivot into the new root and drop the host's root entirely.
     std::env::set_current_dir(nr)?;
@@ -485,12 +593,18 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
     if missing & MISSING_NET_NS == 0
         && let Err(e) = sys::loopback_up()
     {
-        send_unavailable(&sock, &format!("bringing up loopback in the build's network namespace: {e}"));
+        send_unavailable(
+            &sock,
+            &format!("bringing up loopback in the build's network namespace: {e}"),
+        );
     }
     let _ = sys::sethostname("wport");
     // Nothing the build runs may ptrace or read us, even with the same uid.
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
-    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-session".as_ptr() as libc::c_ulong);
+    let _ = sys::prctl(
+        libc::PR_SET_NAME,
+        c"wport-session".as_ptr() as libc::c_ulong,
+    );
     let sigchld = match sys::sigchld_fd() {
         Ok(fd) => fd,
         Err(e) => send_unavailable(&sock, &format!("signalfd: {e}")),
@@ -499,10 +613,23 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
         // Without a pid namespace, orphans would escape to the host's init.
         let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
-    if wire::send(&sock, &Encoder::default().u8(REPLY_OK).u8(missing).finish(), &[]).is_err() {
+    if wire::send(
+        &sock,
+        &Encoder::default().u8(REPLY_OK).u8(missing).finish(),
+        &[],
+    )
+    .is_err()
+    {
         sys::exit_now(0);
     }
-    let mut server = CallServer { settings, missing, rulesets: HashMap::new(), mount_namespaces: HashMap::new(), sock: &sock, sigchld };
+    let mut server = CallServer {
+        settings,
+        missing,
+        rulesets: HashMap::new(),
+        mount_namespaces: HashMap::new(),
+        sock: &sock,
+        sigchld,
+    };
     loop {
         let (msg, fds) = match wire::recv(&sock) {
             Ok(m) => m,
@@ -551,11 +678,18 @@ fn cstr(b: Vec<u8>) -> io::Result<CString> {
 
 fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
     let mut d = Decoder::new(msg);
-    let access = PhaseAccess { sources: access_from(d.u8()?)?, work: access_from(d.u8()?)?, destroot: access_from(d.u8()?)? };
+    let access = PhaseAccess {
+        sources: access_from(d.u8()?)?,
+        work: access_from(d.u8()?)?,
+        destroot: access_from(d.u8()?)?,
+    };
     let kind = d.u8()?;
     let program = d.string()?;
     let candidates = match kind {
-        TARGET_SEARCH => toolchain.iter().map(|dir| cstr(format!("{dir}/{program}").into_bytes())).collect::<Result<_, _>>()?,
+        TARGET_SEARCH => toolchain
+            .iter()
+            .map(|dir| cstr(format!("{dir}/{program}").into_bytes()))
+            .collect::<Result<_, _>>()?,
         TARGET_PATH => vec![cstr(program.into_bytes())?],
         _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "bad target")),
     };
@@ -563,7 +697,14 @@ fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
     let env = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
     let cwd = cstr(d.bytes()?)?;
     let timeout_ms = d.u64()?;
-    Ok(Call { access, candidates, argv, env, cwd, timeout_ms })
+    Ok(Call {
+        access,
+        candidates,
+        argv,
+        env,
+        cwd,
+        timeout_ms,
+    })
 }
 
 struct CallServer<'a> {
@@ -582,7 +723,10 @@ struct CallServer<'a> {
 }
 
 fn failed(text: String) -> Vec<u8> {
-    Encoder::default().u8(RES_FAILED).bytes(text.as_bytes()).finish()
+    Encoder::default()
+        .u8(RES_FAILED)
+        .bytes(text.as_bytes())
+        .finish()
 }
 
 impl CallServer<'_> {
@@ -609,11 +753,18 @@ impl CallServer<'_> {
                 Ok(ns) => {
                     self.mount_namespaces.insert(call.access, ns);
                 }
-                Err(e) => return failed(format!("preparing the mount view for this phase's access: {e}")),
+                Err(e) => {
+                    return failed(format!(
+                        "preparing the mount view for this phase's access: {e}"
+                    ));
+                }
             }
         }
         let ruleset = self.rulesets.get(&call.access);
-        let mount_ns = self.mount_namespaces.get(&call.access).and_then(Option::as_ref);
+        let mount_ns = self
+            .mount_namespaces
+            .get(&call.access)
+            .and_then(Option::as_ref);
         self.run(&call, ruleset, mount_ns, stdout, stderr)
     }
 
@@ -640,7 +791,17 @@ impl CallServer<'_> {
                     libc::close(self.sock.as_raw_fd());
                     libc::close(self.sigchld.as_raw_fd());
                 }
-                in_child(|| command_child(call, ruleset, mount_ns, self.settings, stdout, stderr, err_w))
+                in_child(|| {
+                    command_child(
+                        call,
+                        ruleset,
+                        mount_ns,
+                        self.settings,
+                        stdout,
+                        stderr,
+                        err_w,
+                    )
+                })
             }
             Ok(Forked::Parent(pid)) => pid,
         };
@@ -660,8 +821,14 @@ impl CallServer<'_> {
                 break;
             }
             let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            let ev = sys::poll(&[(self.sigchld.as_raw_fd(), libc::POLLIN), (self.sock.as_raw_fd(), libc::POLLIN)], ms)
-                .unwrap_or_else(|_| vec![0, 0]);
+            let ev = sys::poll(
+                &[
+                    (self.sigchld.as_raw_fd(), libc::POLLIN),
+                    (self.sock.as_raw_fd(), libc::POLLIN),
+                ],
+                ms,
+            )
+            .unwrap_or_else(|_| vec![0, 0]);
             if ev[1] != 0 {
                 // The host hung up (or broke protocol) mid-call. Exiting as
                 // pid 1 makes the kernel kill the whole build namespace.
@@ -692,7 +859,10 @@ impl CallServer<'_> {
                 STAGE_NOT_FOUND => return Encoder::default().u8(RES_NOT_FOUND).finish(),
                 STAGE_RLIMIT => format!("setting resource limits: {err}"),
                 STAGE_USER => format!("dropping to the build user: {err}"),
-                STAGE_CWD => format!("entering the working directory {}: {err}", call.cwd.to_string_lossy()),
+                STAGE_CWD => format!(
+                    "entering the working directory {}: {err}",
+                    call.cwd.to_string_lossy()
+                ),
                 STAGE_STDIO => format!("setting up stdio: {err}"),
                 STAGE_LANDLOCK => format!("entering Landlock: {err}"),
                 STAGE_SECCOMP => format!("installing the seccomp filter: {err}"),
@@ -703,9 +873,15 @@ impl CallServer<'_> {
         }
         let status = status.expect("loop ends with a status unless timed out");
         if libc::WIFSIGNALED(status) {
-            Encoder::default().u8(RES_SIGNALED).i32(libc::WTERMSIG(status)).finish()
+            Encoder::default()
+                .u8(RES_SIGNALED)
+                .i32(libc::WTERMSIG(status))
+                .finish()
         } else {
-            Encoder::default().u8(RES_EXITED).i32(libc::WEXITSTATUS(status)).finish()
+            Encoder::default()
+                .u8(RES_EXITED)
+                .i32(libc::WEXITSTATUS(status))
+                .finish()
         }
     }
 
@@ -735,7 +911,13 @@ fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
     let mut got = 0;
     while got < buf.len() {
         // SAFETY: reading into the unfilled tail of `buf`.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf[got..].as_mut_ptr().cast(), buf.len() - got) };
+        let n = unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                buf[got..].as_mut_ptr().cast(),
+                buf.len() - got,
+            )
+        };
         if n > 0 {
             got += n as usize;
         } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
@@ -820,11 +1002,15 @@ fn command_child(
     }
     match ruleset {
         Some(rs) => {
-            let status = rs.try_clone().and_then(|rs| rs.restrict_self().map_err(io::Error::other));
+            let status = rs
+                .try_clone()
+                .and_then(|rs| rs.restrict_self().map_err(io::Error::other));
             match status {
-                Ok(s) if s.ruleset == RulesetStatus::NotEnforced => {
-                    report(&err_w, STAGE_LANDLOCK, &io::Error::from_raw_os_error(libc::ENOSYS))
-                }
+                Ok(s) if s.ruleset == RulesetStatus::NotEnforced => report(
+                    &err_w,
+                    STAGE_LANDLOCK,
+                    &io::Error::from_raw_os_error(libc::ENOSYS),
+                ),
                 Ok(_) => {}
                 Err(e) => report(&err_w, STAGE_LANDLOCK, &e),
             }
@@ -861,7 +1047,11 @@ fn command_child(
         }
     }
     match last {
-        None => report(&err_w, STAGE_NOT_FOUND, &io::Error::from_raw_os_error(libc::ENOENT)),
+        None => report(
+            &err_w,
+            STAGE_NOT_FOUND,
+            &io::Error::from_raw_os_error(libc::ENOENT),
+        ),
         Some(e) => report(&err_w, STAGE_EXEC, &e),
     }
 }
@@ -880,7 +1070,8 @@ fn narrowed_mount_ns(access: PhaseAccess) -> io::Result<Option<OwnedFd>> {
     match unsafe { sys::fork() }? {
         Forked::Child => in_child(|| {
             drop(ours);
-            let result = narrow_mounts(access).and_then(|()| std::fs::File::open("/proc/self/ns/mnt"));
+            let result =
+                narrow_mounts(access).and_then(|()| std::fs::File::open("/proc/self/ns/mnt"));
             let _ = match result {
                 Ok(ns) => wire::send(&theirs, &[0], &[ns.as_raw_fd()]),
                 Err(e) => wire::send(&theirs, e.to_string().as_bytes(), &[]),
@@ -920,14 +1111,26 @@ fn mount_changes(access: PhaseAccess) -> Vec<(&'static str, DirAccess)> {
 fn narrow_mounts(access: PhaseAccess) -> io::Result<()> {
     let changes = mount_changes(access);
     sys::unshare(libc::CLONE_NEWNS)?;
-    sys::mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    sys::mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )?;
     for (path, want) in changes {
         let path = Path::new(path);
         match want {
             DirAccess::None => sys::umount_detach(path)?,
             DirAccess::ReadOnly => {
                 let keep = sys::preserved_mount_flags(path)?;
-                sys::mount(None, path, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep, None)?
+                sys::mount(
+                    None,
+                    path,
+                    None,
+                    libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+                    None,
+                )?
             }
             DirAccess::ReadWrite => {}
         }
@@ -942,7 +1145,10 @@ fn narrow_mounts(access: PhaseAccess) -> io::Result<()> {
 /// granted only beneath: the toolchain and /etc (read+exec), /proc (read),
 /// device nodes (read/write), the private /tmp (all), and the three build
 /// directories as the phase says.
-fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated, landlock::RulesetError> {
+fn build_ruleset(
+    abi_version: i32,
+    access: PhaseAccess,
+) -> Result<RulesetCreated, landlock::RulesetError> {
     let abi = match abi_version {
         ..=0 => ABI::Unsupported,
         1 => ABI::V1,
@@ -959,7 +1165,9 @@ fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated
     let all = AccessFs::from_all(abi);
     let read = AccessFs::from_read(abi);
     let read_noexec = read & !AccessFs::Execute;
-    let mut rs = landlock::Ruleset::default().set_compatibility(CompatLevel::BestEffort).handle_access(all)?;
+    let mut rs = landlock::Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(all)?;
     if abi_version >= 4 {
         rs = rs.handle_access(AccessNet::from_all(abi))?;
     }
@@ -968,19 +1176,39 @@ fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated
     }
     let mut created = rs.create()?;
     let existing = |paths: &[&str]| -> Vec<String> {
-        paths.iter().filter(|p| Path::new(p).exists()).map(|p| p.to_string()).collect()
+        paths
+            .iter()
+            .filter(|p| Path::new(p).exists())
+            .map(|p| p.to_string())
+            .collect()
     };
-    let toolchain: Vec<String> =
-        existing(&TOOLCHAIN_ROOTS.iter().map(|r| format!("/{r}")).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    let toolchain: Vec<String> = existing(
+        &TOOLCHAIN_ROOTS
+            .iter()
+            .map(|r| format!("/{r}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     created = created.add_rules(path_beneath_rules(&toolchain, read))?;
     created = created.add_rules(path_beneath_rules(["/etc"], read))?;
     created = created.add_rules(path_beneath_rules(["/proc"], read_noexec))?;
-    let devs: Vec<String> = DEVICES.iter().map(|d| format!("/dev/{d}")).filter(|p| Path::new(p).exists()).collect();
-    let dev_access = AccessFs::ReadFile | AccessFs::WriteFile | (AccessFs::from_file(abi) & AccessFs::IoctlDev);
+    let devs: Vec<String> = DEVICES
+        .iter()
+        .map(|d| format!("/dev/{d}"))
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    let dev_access =
+        AccessFs::ReadFile | AccessFs::WriteFile | (AccessFs::from_file(abi) & AccessFs::IoctlDev);
     created = created.add_rules(path_beneath_rules(&devs, dev_access))?;
     created = created.add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
     created = created.add_rules(path_beneath_rules(["/tmp", "/dev/shm"], all))?;
-    for (path, a) in [("/sources", access.sources), ("/work", access.work), ("/destroot", access.destroot)] {
+    for (path, a) in [
+        ("/sources", access.sources),
+        ("/work", access.work),
+        ("/destroot", access.destroot),
+    ] {
         let rights = match a {
             DirAccess::None => continue,
             DirAccess::ReadOnly => read,
@@ -995,7 +1223,10 @@ fn build_ruleset(abi_version: i32, access: PhaseAccess) -> Result<RulesetCreated
 mod tests {
     #[test]
     fn mountinfo_escapes() {
-        assert_eq!(super::unescape_mountinfo("/newroot/usr/my\\040disk"), "/newroot/usr/my disk");
+        assert_eq!(
+            super::unescape_mountinfo("/newroot/usr/my\\040disk"),
+            "/newroot/usr/my disk"
+        );
         assert_eq!(super::unescape_mountinfo("/a\\134b"), "/a\\b");
         assert_eq!(super::unescape_mountinfo("/plain"), "/plain");
         assert_eq!(super::unescape_mountinfo("/trailing\\04"), "/trailing\\04");

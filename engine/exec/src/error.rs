@@ -38,21 +38,35 @@ impl fmt::Display for DenialReason {
                 "programs are granted by bare name (found through the toolchain PATH) or as ./script in the work dir"
             ),
             DenialReason::WorkScriptsNotAllowed => {
-                write!(f, "running scripts from the work dir needs `allow_work_scripts` for this phase")
+                write!(
+                    f,
+                    "running scripts from the work dir needs `allow_work_scripts` for this phase"
+                )
             }
             DenialReason::ScriptOutsideWork { resolved } => {
                 write!(f, "script resolves to {resolved}, outside /work")
             }
             DenialReason::CwdNotGranted { cwd } => {
-                write!(f, "working directory {cwd} is not inside a directory granted to this phase")
+                write!(
+                    f,
+                    "working directory {cwd} is not inside a directory granted to this phase"
+                )
             }
             DenialReason::EnvNotDeclared { name } => {
-                write!(f, "environment variable {name} is not declared in this phase's `env` grant")
+                write!(
+                    f,
+                    "environment variable {name} is not declared in this phase's `env` grant"
+                )
             }
             DenialReason::LoaderEnv { name } => {
-                write!(f, "loader variable {name} needs `allow_loader_env` for this phase")
+                write!(
+                    f,
+                    "loader variable {name} needs `allow_loader_env` for this phase"
+                )
             }
-            DenialReason::ReservedEnv { name } => write!(f, "{name} is set by wport and cannot be overridden"),
+            DenialReason::ReservedEnv { name } => {
+                write!(f, "{name} is set by wport and cannot be overridden")
+            }
             DenialReason::Malformed { what } => write!(f, "malformed request: {what}"),
         }
     }
@@ -65,7 +79,10 @@ impl fmt::Display for DenialReason {
 pub enum ExecError {
     /// The policy refused the call before anything ran.
     #[error("`{program}` denied: {reason}")]
-    Denied { program: String, reason: DenialReason },
+    Denied {
+        program: String,
+        reason: DenialReason,
+    },
     /// The program is granted but not found through the toolchain PATH / in the work dir.
     #[error("`{program}` not found (searched {searched})")]
     NotFound { program: String, searched: String },

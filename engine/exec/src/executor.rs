@@ -17,8 +17,8 @@ use crate::policy::{self, Prepared, Target};
 use crate::sys;
 use crate::wire::{self, Decoder, Encoder};
 use crate::{
-    AuditRecord, AuditStatus, BuildIdentity, ExecutorConfig, ExitStatus, Outcome, PhaseAccess, Policy, Request,
-    SandboxDirs, SessionOptions,
+    AuditRecord, AuditStatus, BuildIdentity, ExecutorConfig, ExitStatus, Outcome, PhaseAccess,
+    Policy, Request, SandboxDirs, SessionOptions,
 };
 
 /// Extra time the host waits past a call's limit before declaring the
@@ -34,7 +34,10 @@ pub struct Executor {
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executor").field("helper_pid", &self.helper_pid).field("settings", &self.settings).finish()
+        f.debug_struct("Executor")
+            .field("helper_pid", &self.helper_pid)
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -50,7 +53,9 @@ impl Executor {
     /// call's log). Namespace availability is checked by [`Executor::session`].
     pub fn start(config: ExecutorConfig) -> Result<Executor, ExecError> {
         let kernel_abi = sys::landlock_abi();
-        let landlock_abi = config.landlock_abi_override.map_or(kernel_abi, |o| o.min(kernel_abi));
+        let landlock_abi = config
+            .landlock_abi_override
+            .map_or(kernel_abi, |o| o.min(kernel_abi));
         if landlock_abi < 1 && !config.allow_unconfined {
             return Err(ExecError::Unavailable {
                 reason: "Landlock is not available on this kernel (needs Linux >= 5.13 with `landlock` in the \
@@ -68,7 +73,9 @@ impl Executor {
         for dir in &config.toolchain_path {
             if !dir.starts_with('/') || dir.contains(':') || dir.contains('\0') {
                 return Err(ExecError::Unavailable {
-                    reason: format!("toolchain PATH entry {dir:?} must be an absolute path without ':'"),
+                    reason: format!(
+                        "toolchain PATH entry {dir:?} must be an absolute path without ':'"
+                    ),
                 });
             }
         }
@@ -76,15 +83,31 @@ impl Executor {
         let identity = if privileged {
             config.build_user
         } else {
-            BuildIdentity { uid: sys::getuid(), gid: sys::getgid() }
+            BuildIdentity {
+                uid: sys::getuid(),
+                gid: sys::getgid(),
+            }
         };
         if privileged && identity.uid == 0 {
-            return Err(ExecError::Unavailable { reason: "the build user must not be root (uid 0)".into() });
+            return Err(ExecError::Unavailable {
+                reason: "the build user must not be root (uid 0)".into(),
+            });
         }
-        let settings = HelperSettings { config, privileged, identity, landlock_abi };
-        let (helper_pid, channel) = confine::spawn_helper(&settings)
-            .map_err(|e| ExecError::Unavailable { reason: format!("starting the spawn helper: {e}") })?;
-        Ok(Executor { settings, helper_pid, channel: Mutex::new(channel) })
+        let settings = HelperSettings {
+            config,
+            privileged,
+            identity,
+            landlock_abi,
+        };
+        let (helper_pid, channel) =
+            confine::spawn_helper(&settings).map_err(|e| ExecError::Unavailable {
+                reason: format!("starting the spawn helper: {e}"),
+            })?;
+        Ok(Executor {
+            settings,
+            helper_pid,
+            channel: Mutex::new(channel),
+        })
     }
 
     /// The uid/gid every build runs as. When wport runs as root, chown the
@@ -109,12 +132,17 @@ impl Executor {
             return Ok(());
         }
         let BuildIdentity { uid, gid } = self.settings.identity;
-        sys::become_user(uid, gid)
-            .map_err(|e| ExecError::Unavailable { reason: format!("dropping the host to uid {uid}: {e}") })
+        sys::become_user(uid, gid).map_err(|e| ExecError::Unavailable {
+            reason: format!("dropping the host to uid {uid}: {e}"),
+        })
     }
 
     /// Begin a build: namespaces and the mount tree are set up once here.
-    pub fn session(&self, dirs: &SandboxDirs, options: &SessionOptions) -> Result<Session, ExecError> {
+    pub fn session(
+        &self,
+        dirs: &SandboxDirs,
+        options: &SessionOptions,
+    ) -> Result<Session, ExecError> {
         let unavailable = |reason: String| ExecError::Unavailable { reason };
         let msg = Encoder::default()
             .u8(confine::OP_NEW_SESSION)
@@ -124,7 +152,8 @@ impl Executor {
             .finish();
         let (reply, mut fds) = {
             let channel = self.channel.lock().unwrap_or_else(|p| p.into_inner());
-            wire::send(&channel, &msg, &[]).map_err(|e| unavailable(format!("spawn helper gone: {e}")))?;
+            wire::send(&channel, &msg, &[])
+                .map_err(|e| unavailable(format!("spawn helper gone: {e}")))?;
             wire::recv(&channel).map_err(|e| unavailable(format!("spawn helper gone: {e}")))?
         };
         let mut d = Decoder::new(&reply);
@@ -133,14 +162,20 @@ impl Executor {
             let text = d.string().unwrap_or_default();
             return Err(if code == confine::REPLY_BAD_DIR {
                 let (path, reason) = text.split_once('\0').unwrap_or(("", &text));
-                ExecError::BadSandboxDir { path: path.into(), reason: reason.into() }
+                ExecError::BadSandboxDir {
+                    path: path.into(),
+                    reason: reason.into(),
+                }
             } else {
                 unavailable(text)
             });
         }
-        let fd: OwnedFd = fds.pop().ok_or_else(|| unavailable("helper sent no session channel".into()))?;
+        let fd: OwnedFd = fds
+            .pop()
+            .ok_or_else(|| unavailable("helper sent no session channel".into()))?;
         let channel = UnixStream::from(fd);
-        let (ready, _) = wire::recv(&channel).map_err(|e| unavailable(format!("session setup died: {e}")))?;
+        let (ready, _) =
+            wire::recv(&channel).map_err(|e| unavailable(format!("session setup died: {e}")))?;
         let mut d = Decoder::new(&ready);
         let code = d.u8().map_err(|e| unavailable(e.to_string()))?;
         if code != confine::REPLY_OK {
@@ -190,7 +225,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("missing_walls", &self.missing_walls).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("missing_walls", &self.missing_walls)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,7 +252,15 @@ struct Relay<'a> {
 
 impl<'a> Relay<'a> {
     fn new(sink: &'a mut dyn Write, cap: usize) -> Self {
-        Relay { sink, capture: Vec::new(), kept: 0, cap, truncated: false, head: Vec::new(), at_line_start: true }
+        Relay {
+            sink,
+            capture: Vec::new(),
+            kept: 0,
+            cap,
+            truncated: false,
+            head: Vec::new(),
+            at_line_start: true,
+        }
     }
 
     fn push(&mut self, data: &[u8], to_capture: bool) {
@@ -234,7 +279,11 @@ impl<'a> Relay<'a> {
         if take < data.len() && !self.truncated {
             self.truncated = true;
             self.finish_line();
-            let _ = write!(self.sink, "\n[wport: output truncated after {} bytes]\n", self.cap);
+            let _ = write!(
+                self.sink,
+                "\n[wport: output truncated after {} bytes]\n",
+                self.cap
+            );
         }
     }
 
@@ -272,7 +321,10 @@ impl<'a> Relay<'a> {
 }
 
 fn quote(args: &[String]) -> String {
-    args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ")
+    args.iter()
+        .map(|a| format!("{a:?}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Session {
@@ -336,13 +388,16 @@ impl Session {
             quote(&argv),
             duration.as_secs_f64() * 1e3
         );
-        self.audit.lock().unwrap_or_else(|p| p.into_inner()).push(AuditRecord {
-            program: req.program.clone(),
-            argv,
-            cwd: req.cwd.clone(),
-            duration,
-            status,
-        });
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(AuditRecord {
+                program: req.program.clone(),
+                argv,
+                cwd: req.cwd.clone(),
+                duration,
+                status,
+            });
         result.map(|mut o| {
             o.duration = duration;
             o
@@ -358,7 +413,10 @@ impl Session {
         sink: &mut dyn Write,
     ) -> Result<Outcome, ExecError> {
         let program = req.program.clone();
-        let failed = |reason: String| ExecError::Failed { program: program.clone(), reason };
+        let failed = |reason: String| ExecError::Failed {
+            program: program.clone(),
+            reason,
+        };
         if !self.missing_walls.is_empty() {
             let _ = writeln!(
                 sink,
@@ -369,7 +427,9 @@ impl Session {
         }
         let mut guard = self.channel.lock().unwrap_or_else(|e| e.into_inner());
         let Some(channel) = guard.as_ref() else {
-            return Err(ExecError::Unavailable { reason: "this build's sandbox has stopped".into() });
+            return Err(ExecError::Unavailable {
+                reason: "this build's sandbox has stopped".into(),
+            });
         };
 
         let (kind, target) = match &p.target {
@@ -393,14 +453,20 @@ impl Session {
         // stdout and stderr share one pipe (keeps their interleaving for the
         // log) unless stdout is captured.
         let (out_r, out_w) = sys::pipe().map_err(|e| failed(format!("pipe: {e}")))?;
-        let err_pipe = if req.capture_stdout { Some(sys::pipe().map_err(|e| failed(format!("pipe: {e}")))?) } else { None };
+        let err_pipe = if req.capture_stdout {
+            Some(sys::pipe().map_err(|e| failed(format!("pipe: {e}")))?)
+        } else {
+            None
+        };
         let mut fds = vec![out_w.as_raw_fd()];
         if let Some((_, w)) = &err_pipe {
             fds.push(w.as_raw_fd());
         }
         if let Err(e) = wire::send(channel, &msg, &fds) {
             *guard = None;
-            return Err(ExecError::Unavailable { reason: format!("this build's sandbox has stopped: {e}") });
+            return Err(ExecError::Unavailable {
+                reason: format!("this build's sandbox has stopped: {e}"),
+            });
         }
         drop(out_w);
         let err_r = err_pipe.map(|(r, _w)| r);
@@ -423,7 +489,10 @@ impl Session {
                 *guard = None;
                 return Err(failed("the build's sandbox stopped answering".into()));
             }
-            let mut pfds: Vec<(i32, libc::c_short)> = streams.iter().map(|(fd, _)| (fd.as_raw_fd(), libc::POLLIN)).collect();
+            let mut pfds: Vec<(i32, libc::c_short)> = streams
+                .iter()
+                .map(|(fd, _)| (fd.as_raw_fd(), libc::POLLIN))
+                .collect();
             if reply.is_none() {
                 pfds.push((channel.as_raw_fd(), libc::POLLIN));
             }
@@ -438,7 +507,8 @@ impl Session {
                 }
                 loop {
                     // SAFETY: reading into our own buffer from a descriptor we own.
-                    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                    let n =
+                        unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
                     if n > 0 {
                         relay.push(&buf[..n as usize], *capture);
                         continue;
@@ -465,7 +535,9 @@ impl Session {
                     Ok((r, _)) => reply = Some(r),
                     Err(e) => {
                         *guard = None;
-                        return Err(ExecError::Unavailable { reason: format!("this build's sandbox has stopped: {e}") });
+                        return Err(ExecError::Unavailable {
+                            reason: format!("this build's sandbox has stopped: {e}"),
+                        });
                     }
                 }
             }
@@ -483,7 +555,10 @@ impl Session {
         match d.u8().map_err(bad)? {
             confine::RES_EXITED => Ok(outcome(ExitStatus::Exited(d.i32().map_err(bad)?))),
             confine::RES_SIGNALED => Ok(outcome(ExitStatus::Signaled(d.i32().map_err(bad)?))),
-            confine::RES_TIMEOUT => Err(ExecError::Timeout { program, limit: policy.timeout }),
+            confine::RES_TIMEOUT => Err(ExecError::Timeout {
+                program,
+                limit: policy.timeout,
+            }),
             confine::RES_NOT_FOUND => Err(ExecError::NotFound {
                 program,
                 searched: match &p.target {

@@ -182,7 +182,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_processes: 1024, max_file_size: 8 << 30, max_output: 16 << 20, tmp_size: 1 << 30 }
+        Limits {
+            max_processes: 1024,
+            max_file_size: 8 << 30,
+            max_output: 16 << 20,
+            tmp_size: 1 << 30,
+        }
     }
 }
 
@@ -211,7 +216,10 @@ pub struct ExecutorConfig {
 impl Default for ExecutorConfig {
     fn default() -> Self {
         ExecutorConfig {
-            build_user: BuildIdentity { uid: 65534, gid: 65534 },
+            build_user: BuildIdentity {
+                uid: 65534,
+                gid: 65534,
+            },
             toolchain_path: vec!["/usr/local/bin".into(), "/usr/bin".into(), "/bin".into()],
             limits: Limits::default(),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),

@@ -22,8 +22,8 @@ pub(crate) const DESTROOT: &str = "/destroot";
 /// usual knobs of autotools and make. They change what the build produces,
 /// never what it can reach.
 pub const BUILD_VARS: &[&str] = &[
-    "AR", "CC", "CFLAGS", "CPP", "CPPFLAGS", "CXX", "CXXFLAGS", "DESTDIR", "LDFLAGS", "LIBS", "PREFIX",
-    "RANLIB", "V", "VERBOSE",
+    "AR", "CC", "CFLAGS", "CPP", "CPPFLAGS", "CXX", "CXXFLAGS", "DESTDIR", "LDFLAGS", "LIBS",
+    "PREFIX", "RANLIB", "V", "VERBOSE",
 ];
 
 /// Variables read by the dynamic loader or libc that change which code runs
@@ -53,7 +53,10 @@ pub const RESERVED_VARS: &[&str] = &["PATH"];
 /// `./` followed by file names joined by `/`: no `.`, `..`, empty component or `\`.
 fn is_work_script(program: &str) -> bool {
     program.strip_prefix("./").is_some_and(|rest| {
-        !rest.contains('\\') && rest.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        !rest.contains('\\')
+            && rest
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
     })
 }
 
@@ -77,7 +80,10 @@ pub(crate) struct Prepared {
 }
 
 fn deny(program: &str, reason: DenialReason) -> ExecError {
-    ExecError::Denied { program: program.to_string(), reason }
+    ExecError::Denied {
+        program: program.to_string(),
+        reason,
+    }
 }
 
 /// Lexically normalise an absolute guest path (`.` and `..` folded, no
@@ -100,7 +106,10 @@ pub(crate) fn normalize(path: &str) -> Option<String> {
 }
 
 fn is_within(path: &str, root: &str) -> bool {
-    path == root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
+    path == root
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn valid_env_name(name: &str) -> bool {
@@ -112,7 +121,11 @@ fn valid_env_name(name: &str) -> bool {
 /// Guest roots the phase may use as working directory.
 fn granted_roots(access: &PhaseAccess) -> Vec<&'static str> {
     let mut roots = Vec::new();
-    for (root, a) in [(SOURCES, access.sources), (WORK, access.work), (DESTROOT, access.destroot)] {
+    for (root, a) in [
+        (SOURCES, access.sources),
+        (WORK, access.work),
+        (DESTROOT, access.destroot),
+    ] {
         match a {
             DirAccess::None => {}
             DirAccess::ReadOnly | DirAccess::ReadWrite => roots.push(root),
@@ -122,7 +135,11 @@ fn granted_roots(access: &PhaseAccess) -> Vec<&'static str> {
 }
 
 /// The fixed, deterministic base environment. Nothing comes from the user's.
-pub(crate) fn base_env(config: &ExecutorConfig, opts: &SessionOptions, access: &PhaseAccess) -> BTreeMap<String, String> {
+pub(crate) fn base_env(
+    config: &ExecutorConfig,
+    opts: &SessionOptions,
+    access: &PhaseAccess,
+) -> BTreeMap<String, String> {
     let path = config.toolchain_path.join(":");
     // HOME and TMPDIR live in the work dir when the phase may write there (gcc
     // needs a writable TMPDIR); otherwise in the session's private /tmp.
@@ -158,7 +175,14 @@ pub(crate) fn prepare(
     req: &Request,
 ) -> Result<Prepared, ExecError> {
     let program = req.program.as_str();
-    let malformed = |what: &str| deny(program, DenialReason::Malformed { what: what.to_string() });
+    let malformed = |what: &str| {
+        deny(
+            program,
+            DenialReason::Malformed {
+                what: what.to_string(),
+            },
+        )
+    };
     if program.is_empty() || program.contains('\0') {
         return Err(malformed("program name is empty or contains NUL"));
     }
@@ -169,9 +193,24 @@ pub(crate) fn prepare(
     // 1. Working directory inside a granted directory.
     let cwd = normalize(&req.cwd)
         .filter(|_| !req.cwd.contains('\0'))
-        .ok_or_else(|| deny(program, DenialReason::CwdNotGranted { cwd: req.cwd.clone() }))?;
-    if !granted_roots(access).iter().any(|root| is_within(&cwd, root)) {
-        return Err(deny(program, DenialReason::CwdNotGranted { cwd: req.cwd.clone() }));
+        .ok_or_else(|| {
+            deny(
+                program,
+                DenialReason::CwdNotGranted {
+                    cwd: req.cwd.clone(),
+                },
+            )
+        })?;
+    if !granted_roots(access)
+        .iter()
+        .any(|root| is_within(&cwd, root))
+    {
+        return Err(deny(
+            program,
+            DenialReason::CwdNotGranted {
+                cwd: req.cwd.clone(),
+            },
+        ));
     }
 
     // 2. Program granted, in one of the two accepted forms.
@@ -207,7 +246,10 @@ pub(crate) fn prepare(
     for (name, value) in &req.env {
         check_var(program, name, value, policy)?;
         if !policy.env.contains_key(name) && !BUILD_VARS.contains(&name.as_str()) {
-            return Err(deny(program, DenialReason::EnvNotDeclared { name: name.clone() }));
+            return Err(deny(
+                program,
+                DenialReason::EnvNotDeclared { name: name.clone() },
+            ));
         }
         env.insert(name.clone(), value.clone());
     }
@@ -215,18 +257,38 @@ pub(crate) fn prepare(
     let mut argv = Vec::with_capacity(req.args.len() + 1);
     argv.push(program.to_string());
     argv.extend(req.args.iter().cloned());
-    Ok(Prepared { target, argv, cwd, env: env.into_iter().collect() })
+    Ok(Prepared {
+        target,
+        argv,
+        cwd,
+        env: env.into_iter().collect(),
+    })
 }
 
 fn check_var(program: &str, name: &str, value: &str, policy: &Policy) -> Result<(), ExecError> {
     if !valid_env_name(name) || value.contains('\0') {
-        return Err(deny(program, DenialReason::Malformed { what: format!("environment variable {name:?}") }));
+        return Err(deny(
+            program,
+            DenialReason::Malformed {
+                what: format!("environment variable {name:?}"),
+            },
+        ));
     }
     if RESERVED_VARS.contains(&name) {
-        return Err(deny(program, DenialReason::ReservedEnv { name: name.to_string() }));
+        return Err(deny(
+            program,
+            DenialReason::ReservedEnv {
+                name: name.to_string(),
+            },
+        ));
     }
     if is_loader_var(name) && !policy.allow_loader_env {
-        return Err(deny(program, DenialReason::LoaderEnv { name: name.to_string() }));
+        return Err(deny(
+            program,
+            DenialReason::LoaderEnv {
+                name: name.to_string(),
+            },
+        ));
     }
     Ok(())
 }
@@ -247,14 +309,29 @@ mod tests {
     }
 
     fn req(program: &str, cwd: &str) -> Request {
-        Request { program: program.into(), args: vec![], cwd: cwd.into(), env: vec![], capture_stdout: false }
+        Request {
+            program: program.into(),
+            args: vec![],
+            cwd: cwd.into(),
+            env: vec![],
+            capture_stdout: false,
+        }
     }
 
-    const RW: PhaseAccess =
-        PhaseAccess { sources: DirAccess::ReadOnly, work: DirAccess::ReadWrite, destroot: DirAccess::None };
+    const RW: PhaseAccess = PhaseAccess {
+        sources: DirAccess::ReadOnly,
+        work: DirAccess::ReadWrite,
+        destroot: DirAccess::None,
+    };
 
     fn check(p: &Policy, r: &Request) -> Result<Prepared, ExecError> {
-        prepare(&ExecutorConfig::default(), &SessionOptions::default(), &RW, p, r)
+        prepare(
+            &ExecutorConfig::default(),
+            &SessionOptions::default(),
+            &RW,
+            p,
+            r,
+        )
     }
 
     fn reason(e: ExecError) -> DenialReason {
@@ -274,7 +351,10 @@ mod tests {
 
     #[test]
     fn ungranted_program_is_denied() {
-        assert_eq!(reason(check(&policy(&["make"]), &req("rm", "/work")).unwrap_err()), DenialReason::ProgramNotGranted);
+        assert_eq!(
+            reason(check(&policy(&["make"]), &req("rm", "/work")).unwrap_err()),
+            DenialReason::ProgramNotGranted
+        );
     }
 
     #[test]
@@ -285,9 +365,19 @@ mod tests {
 
     #[test]
     fn cwd_must_be_granted() {
-        for cwd in ["/etc", "/work/../etc", "/destroot", "relative", "/workshop", "/"] {
+        for cwd in [
+            "/etc",
+            "/work/../etc",
+            "/destroot",
+            "relative",
+            "/workshop",
+            "/",
+        ] {
             let e = check(&policy(&["make"]), &req("make", cwd)).unwrap_err();
-            assert!(matches!(reason(e), DenialReason::CwdNotGranted { .. }), "{cwd}");
+            assert!(
+                matches!(reason(e), DenialReason::CwdNotGranted { .. }),
+                "{cwd}"
+            );
         }
         assert!(check(&policy(&["make"]), &req("make", "/sources/x")).is_ok());
         assert!(check(&policy(&["make"]), &req("make", "/work/dir with space")).is_ok());
@@ -295,16 +385,33 @@ mod tests {
 
     #[test]
     fn work_scripts_need_the_flag_and_stay_in_work() {
-        let mut p = policy(&["./configure", "../../etc/x", "./a/../../x", "./build-aux/gen.sh"]);
-        assert_eq!(reason(check(&p, &req("./configure", "/work/a")).unwrap_err()), DenialReason::WorkScriptsNotAllowed);
+        let mut p = policy(&[
+            "./configure",
+            "../../etc/x",
+            "./a/../../x",
+            "./build-aux/gen.sh",
+        ]);
+        assert_eq!(
+            reason(check(&p, &req("./configure", "/work/a")).unwrap_err()),
+            DenialReason::WorkScriptsNotAllowed
+        );
         p.allow_work_scripts = true;
         let ok = check(&p, &req("./configure", "/work/a")).unwrap();
         assert_eq!(ok.target, Target::Path("/work/a/configure".into()));
         assert_eq!(ok.argv[0], "./configure");
         for bad in ["../../etc/x", "./a/../../x"] {
-            assert_eq!(reason(check(&p, &req(bad, "/work/a")).unwrap_err()), DenialReason::ProgramNotBareName, "{bad}");
+            assert_eq!(
+                reason(check(&p, &req(bad, "/work/a")).unwrap_err()),
+                DenialReason::ProgramNotBareName,
+                "{bad}"
+            );
         }
-        assert_eq!(check(&p, &req("./build-aux/gen.sh", "/work/a")).unwrap().target, Target::Path("/work/a/build-aux/gen.sh".into()));
+        assert_eq!(
+            check(&p, &req("./build-aux/gen.sh", "/work/a"))
+                .unwrap()
+                .target,
+            Target::Path("/work/a/build-aux/gen.sh".into())
+        );
         let e = check(&p, &req("./configure", "/sources")).unwrap_err();
         assert!(matches!(reason(e), DenialReason::ScriptOutsideWork { .. }));
     }
@@ -314,7 +421,10 @@ mod tests {
         let mut p = policy(&["make"]);
         p.env.insert("FOO".into(), "default".into());
         let mut r = req("make", "/work");
-        r.env = vec![("FOO".into(), "x".into()), ("CFLAGS".into(), "-O2 -g".into())];
+        r.env = vec![
+            ("FOO".into(), "x".into()),
+            ("CFLAGS".into(), "-O2 -g".into()),
+        ];
         let ok = check(&p, &r).unwrap();
         let env: BTreeMap<_, _> = ok.env.into_iter().collect();
         assert_eq!(env["FOO"], "x");
@@ -323,7 +433,12 @@ mod tests {
         assert_eq!(env["TMPDIR"], "/work/.tmp");
         assert_eq!(env["PATH"], "/usr/local/bin:/usr/bin:/bin");
         r.env = vec![("SECRET".into(), "x".into())];
-        assert_eq!(reason(check(&p, &r).unwrap_err()), DenialReason::EnvNotDeclared { name: "SECRET".into() });
+        assert_eq!(
+            reason(check(&p, &r).unwrap_err()),
+            DenialReason::EnvNotDeclared {
+                name: "SECRET".into()
+            }
+        );
     }
 
     #[test]
@@ -331,12 +446,25 @@ mod tests {
         let mut p = policy(&["make"]);
         p.env.insert("PATH".into(), "/work/bin:/usr/bin".into());
         p.allow_loader_env = true;
-        assert_eq!(reason(check(&p, &req("make", "/work")).unwrap_err()), DenialReason::ReservedEnv { name: "PATH".into() });
+        assert_eq!(
+            reason(check(&p, &req("make", "/work")).unwrap_err()),
+            DenialReason::ReservedEnv {
+                name: "PATH".into()
+            }
+        );
         let mut r = req("make", "/work");
         r.env = vec![("PATH".into(), "/work".into())];
-        assert_eq!(reason(check(&policy(&["make"]), &r).unwrap_err()), DenialReason::ReservedEnv { name: "PATH".into() });
+        assert_eq!(
+            reason(check(&policy(&["make"]), &r).unwrap_err()),
+            DenialReason::ReservedEnv {
+                name: "PATH".into()
+            }
+        );
         r.env = vec![("DYLD_INSERT_LIBRARIES".into(), "/work/x".into())];
-        assert!(matches!(reason(check(&policy(&["make"]), &r).unwrap_err()), DenialReason::LoaderEnv { .. }));
+        assert!(matches!(
+            reason(check(&policy(&["make"]), &r).unwrap_err()),
+            DenialReason::LoaderEnv { .. }
+        ));
     }
 
     #[test]
@@ -345,14 +473,21 @@ mod tests {
         p.env.insert("LD_PRELOAD".into(), "/work/x.so".into());
         assert_eq!(
             reason(check(&p, &req("make", "/work")).unwrap_err()),
-            DenialReason::LoaderEnv { name: "LD_PRELOAD".into() }
+            DenialReason::LoaderEnv {
+                name: "LD_PRELOAD".into()
+            }
         );
         p.allow_loader_env = true;
         assert!(check(&p, &req("make", "/work")).is_ok());
         let mut r = req("make", "/work");
         r.env = vec![("GCONV_PATH".into(), "/work".into())];
         let p2 = policy(&["make"]);
-        assert_eq!(reason(check(&p2, &r).unwrap_err()), DenialReason::LoaderEnv { name: "GCONV_PATH".into() });
+        assert_eq!(
+            reason(check(&p2, &r).unwrap_err()),
+            DenialReason::LoaderEnv {
+                name: "GCONV_PATH".into()
+            }
+        );
     }
 
     #[test]
@@ -362,6 +497,9 @@ mod tests {
         let ok = check(&policy(&["printf"]), &r).unwrap();
         assert_eq!(ok.argv, vec!["printf", "%s\n", "/work/dir with space"]);
         r.args.push("nul\0byte".into());
-        assert!(matches!(reason(check(&policy(&["printf"]), &r).unwrap_err()), DenialReason::Malformed { .. }));
+        assert!(matches!(
+            reason(check(&policy(&["printf"]), &r).unwrap_err()),
+            DenialReason::Malformed { .. }
+        ));
     }
 }

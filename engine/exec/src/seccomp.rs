@@ -101,7 +101,12 @@ const NS_FLAGS: u32 = (libc::CLONE_NEWUSER
     | libc::CLONE_NEWCGROUP) as u32;
 
 fn stmt(code: u16, k: u32) -> SockFilter {
-    SockFilter { code, jt: 0, jf: 0, k }
+    SockFilter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 fn jump(code: u16, k: u32, jt: u8, jf: u8) -> SockFilter {
@@ -142,11 +147,18 @@ pub(crate) fn install() -> io::Result<()> {
         return Ok(());
     }
     let prog = program();
-    let fprog = SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
+    let fprog = SockFprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr(),
+    };
     // SAFETY: `fprog` points at a valid filter array that outlives the call;
     // the kernel copies it.
     crate::sys::cvt(unsafe {
-        libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER as libc::c_ulong, &fprog as *const SockFprog)
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            &fprog as *const SockFprog,
+        )
     })
     .map(drop)
 }
@@ -159,7 +171,10 @@ mod tests {
         assert!(p.len() < 4096);
         for (i, ins) in p.iter().enumerate() {
             if ins.code & 0x07 == 0x05 {
-                assert!(i + 1 + (ins.jt.max(ins.jf) as usize) < p.len(), "jump out of program at {i}");
+                assert!(
+                    i + 1 + (ins.jt.max(ins.jf) as usize) < p.len(),
+                    "jump out of program at {i}"
+                );
             }
         }
         assert_eq!(p.last().unwrap().k, super::RET_ALLOW);

@@ -16,11 +16,19 @@ use std::path::Path;
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
 pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
 }
 
 fn cvt_long(ret: libc::c_long) -> io::Result<libc::c_long> {
-    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
 }
 
 pub(crate) fn cstring(p: impl AsRef<OsStr>) -> io::Result<CString> {
@@ -44,7 +52,11 @@ pub(crate) unsafe fn fork() -> io::Result<Forked> {
     // SAFETY: fork has no memory-safety preconditions of its own; the caller
     // upholds the post-fork discipline documented above.
     let pid = cvt(unsafe { libc::fork() })?;
-    Ok(if pid == 0 { Forked::Child } else { Forked::Parent(pid) })
+    Ok(if pid == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent(pid)
+    })
 }
 
 pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
@@ -71,11 +83,18 @@ pub(crate) fn mount(
     let dat = data.map(cstring).transpose()?;
     let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     // SAFETY: all pointers are NUL-terminated strings that outlive the call, or null.
-    cvt(unsafe {
-        libc::mount(ptr(&src), tgt.as_ptr(), ptr(&fst), flags, ptr(&dat).cast())
-    })
-    .map(drop)
-    .map_err(|e| io::Error::new(e.kind(), format!("mount {} on {}: {e}", source.map_or("-".into(), |s| s.display().to_string()), target.display())))
+    cvt(unsafe { libc::mount(ptr(&src), tgt.as_ptr(), ptr(&fst), flags, ptr(&dat).cast()) })
+        .map(drop)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "mount {} on {}: {e}",
+                    source.map_or("-".into(), |s| s.display().to_string()),
+                    target.display()
+                ),
+            )
+        })
 }
 
 pub(crate) fn umount_detach(target: &Path) -> io::Result<()> {
@@ -140,7 +159,10 @@ pub(crate) fn loopback_up() -> io::Result<()> {
 }
 
 pub(crate) fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
-    let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
+    let lim = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
     // SAFETY: valid rlimit struct.
     cvt(unsafe { libc::setrlimit(resource, &lim) }).map(drop)
 }
@@ -181,8 +203,16 @@ pub(crate) fn geteuid() -> u32 {
 
 pub(crate) fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
     // SAFETY: the options we use take one integer argument.
-    cvt(unsafe { libc::prctl(option, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) })
-        .map(drop)
+    cvt(unsafe {
+        libc::prctl(
+            option,
+            arg,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
+    .map(drop)
 }
 
 pub(crate) fn set_no_new_privs() -> io::Result<()> {
@@ -213,8 +243,14 @@ pub(crate) fn reset_signals() {
 /// Mark every descriptor from `first` on close-on-exec.
 pub(crate) fn cloexec_from(first: RawFd) -> io::Result<()> {
     // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
-    cvt(unsafe { libc::close_range(first as libc::c_uint, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC as libc::c_int) })
-        .map(drop)
+    cvt(unsafe {
+        libc::close_range(
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC as libc::c_int,
+        )
+    })
+    .map(drop)
 }
 
 /// Close every descriptor from `first` on.
@@ -287,8 +323,16 @@ pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGCHLD);
-        cvt(libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()))?;
-        let fd = cvt(libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK))?;
+        cvt(libc::sigprocmask(
+            libc::SIG_BLOCK,
+            &set,
+            std::ptr::null_mut(),
+        ))?;
+        let fd = cvt(libc::signalfd(
+            -1,
+            &set,
+            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+        ))?;
         Ok(OwnedFd::from_raw_fd(fd))
     }
 }
@@ -300,7 +344,11 @@ pub(crate) fn drain_signalfd(fd: &OwnedFd) {
     loop {
         // SAFETY: reading into a local of the right size from a non-blocking fd.
         let n = unsafe {
-            libc::read(fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size_of::<libc::signalfd_siginfo>())
+            libc::read(
+                fd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size_of::<libc::signalfd_siginfo>(),
+            )
         };
         if n <= 0 {
             break;
@@ -310,12 +358,22 @@ pub(crate) fn drain_signalfd(fd: &OwnedFd) {
 
 /// `poll(2)` over `fds` (fd, events) for at most `timeout_ms` (-1 = forever);
 /// returns revents per entry.
-pub(crate) fn poll(fds: &[(RawFd, libc::c_short)], timeout_ms: libc::c_int) -> io::Result<Vec<libc::c_short>> {
-    let mut pfds: Vec<libc::pollfd> =
-        fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
+pub(crate) fn poll(
+    fds: &[(RawFd, libc::c_short)],
+    timeout_ms: libc::c_int,
+) -> io::Result<Vec<libc::c_short>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, events)| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
     loop {
         // SAFETY: pointer/length describe `pfds`.
-        match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) }) {
+        match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) })
+        {
             Ok(_) => return Ok(pfds.iter().map(|p| p.revents).collect()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -324,7 +382,11 @@ pub(crate) fn poll(fds: &[(RawFd, libc::c_short)], timeout_ms: libc::c_int) -> i
 }
 
 /// `execve(2)`; only returns on failure.
-pub(crate) fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> io::Error {
+pub(crate) fn execve(
+    path: &CStr,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> io::Error {
     // SAFETY: argv and envp are NULL-terminated arrays of pointers to
     // NUL-terminated strings that live until exec replaces the image.
     unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
@@ -336,7 +398,12 @@ pub(crate) fn landlock_abi() -> i32 {
     const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
     // SAFETY: the version query takes a null attr and size 0.
     let v = unsafe {
-        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
     };
     if v < 0 { 0 } else { v as i32 }
 }

@@ -72,20 +72,27 @@ impl<'a> Decoder<'a> {
         Ok(self.take(1)?[0])
     }
     pub(crate) fn u32(&mut self) -> io::Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| short())?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| short())?,
+        ))
     }
     pub(crate) fn u64(&mut self) -> io::Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| short())?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| short())?,
+        ))
     }
     pub(crate) fn i32(&mut self) -> io::Result<i32> {
-        Ok(i32::from_le_bytes(self.take(4)?.try_into().map_err(|_| short())?))
+        Ok(i32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| short())?,
+        ))
     }
     pub(crate) fn bytes(&mut self) -> io::Result<Vec<u8>> {
         let n = self.u32()? as usize;
         Ok(self.take(n)?.to_vec())
     }
     pub(crate) fn string(&mut self) -> io::Result<String> {
-        String::from_utf8(self.bytes()?).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+        String::from_utf8(self.bytes()?)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
     }
     pub(crate) fn list(&mut self) -> io::Result<Vec<Vec<u8>>> {
         let n = self.u32()? as usize;
@@ -104,7 +111,10 @@ pub(crate) fn send(sock: &UnixStream, payload: &[u8], fds: &[RawFd]) -> io::Resu
         // SAFETY: CMSG_SPACE is a pure size computation.
         let space = unsafe { libc::CMSG_SPACE(size_of_val(fds) as u32) } as usize;
         let mut cbuf = vec![0u8; space];
-        let mut iov = libc::iovec { iov_base: frame.as_mut_ptr().cast(), iov_len: frame.len() };
+        let mut iov = libc::iovec {
+            iov_base: frame.as_mut_ptr().cast(),
+            iov_len: frame.len(),
+        };
         // SAFETY: all-zero msghdr is valid; we fill the fields below.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -118,7 +128,11 @@ pub(crate) fn send(sock: &UnixStream, payload: &[u8], fds: &[RawFd]) -> io::Resu
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
             (*cmsg).cmsg_len = libc::CMSG_LEN(size_of_val(fds) as u32) as _;
-            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast::<RawFd>(), fds.len());
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr(),
+                libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+                fds.len(),
+            );
         }
         let n = loop {
             // SAFETY: msg describes live buffers.
@@ -142,7 +156,10 @@ pub(crate) fn recv(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
     // SAFETY: CMSG_SPACE is a pure size computation.
     let space = unsafe { libc::CMSG_SPACE((MAX_FDS * size_of::<RawFd>()) as u32) } as usize;
     let mut cbuf = vec![0u8; space];
-    let mut iov = libc::iovec { iov_base: hdr.as_mut_ptr().cast(), iov_len: 4 };
+    let mut iov = libc::iovec {
+        iov_base: hdr.as_mut_ptr().cast(),
+        iov_len: 4,
+    };
     // SAFETY: all-zero msghdr is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -167,7 +184,8 @@ pub(crate) fn recv(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
         while !cmsg.is_null() {
             if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
                 let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
-                let count = ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / size_of::<RawFd>();
+                let count =
+                    ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / size_of::<RawFd>();
                 for i in 0..count {
                     fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
                 }
@@ -176,12 +194,18 @@ pub(crate) fn recv(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
         }
     }
     if n == 0 {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed the channel"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "peer closed the channel",
+        ));
     }
     (&*sock).read_exact(&mut hdr[n..])?;
     let len = u32::from_le_bytes(hdr) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
     }
     let mut payload = vec![0u8; len];
     (&*sock).read_exact(&mut payload)?;
@@ -195,7 +219,12 @@ mod tests {
     #[test]
     fn round_trip_keeps_arguments_whole() {
         let args = ["a b", "", "new\nline", "ünï"];
-        let msg = Encoder::default().u8(7).list(&args).u64(u64::MAX).i32(-3).finish();
+        let msg = Encoder::default()
+            .u8(7)
+            .list(&args)
+            .u64(u64::MAX)
+            .i32(-3)
+            .finish();
         let (a, b) = UnixStream::pair().unwrap();
         let (r, w) = crate::sys::pipe().unwrap();
         send(&a, &msg, &[w.as_raw_fd()]).unwrap();
@@ -204,7 +233,12 @@ mod tests {
         let mut d = Decoder::new(&got);
         assert_eq!(d.u8().unwrap(), 7);
         let list = d.list().unwrap();
-        assert_eq!(list, args.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(
+            list,
+            args.iter()
+                .map(|s| s.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(d.u64().unwrap(), u64::MAX);
         assert_eq!(d.i32().unwrap(), -3);
         drop(r);

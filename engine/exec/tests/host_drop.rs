@@ -21,7 +21,11 @@ fn host_and_tools_write_as_the_same_build_user() {
     let id = exec.build_identity();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let dirs = SandboxDirs { sources: tmp.path().join("s"), work: tmp.path().join("w"), destroot: tmp.path().join("d") };
+    let dirs = SandboxDirs {
+        sources: tmp.path().join("s"),
+        work: tmp.path().join("w"),
+        destroot: tmp.path().join("d"),
+    };
     for d in [&dirs.sources, &dirs.work, &dirs.destroot] {
         std::fs::create_dir(d).unwrap();
     }
@@ -29,13 +33,29 @@ fn host_and_tools_write_as_the_same_build_user() {
 
     exec.drop_host_privileges().unwrap();
     // SAFETY: getresuid-style checks have no preconditions.
-    assert_eq!(unsafe { (libc::getuid(), libc::geteuid(), libc::getgid()) }, (id.uid, id.uid, id.gid));
+    assert_eq!(
+        unsafe { (libc::getuid(), libc::geteuid(), libc::getgid()) },
+        (id.uid, id.uid, id.gid)
+    );
     // The helper kept what it needs: sessions still start.
     let session = exec.session(&dirs, &Default::default()).unwrap();
-    std::fs::write(dirs.work.join("from-host"), b"guest wrote this through WASI\n").unwrap();
+    std::fs::write(
+        dirs.work.join("from-host"),
+        b"guest wrote this through WASI\n",
+    )
+    .unwrap();
     let mut log = Vec::new();
     let o = session
-        .run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "cat from-host >> from-host-copy && rm from-host"], "/work"), &mut log)
+        .run(
+            &BUILD,
+            &policy(&["sh"]),
+            &req(
+                "sh",
+                &["-c", "cat from-host >> from-host-copy && rm from-host"],
+                "/work",
+            ),
+            &mut log,
+        )
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&log));
     let meta = std::fs::metadata(dirs.work.join("from-host-copy")).unwrap();

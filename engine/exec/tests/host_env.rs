@@ -16,7 +16,15 @@ fn host_environment_is_absent() {
     }
     let f = fixture();
     let mut log = Vec::new();
-    let o = f.session.run(&BUILD, &policy(&["env"]), &req("env", &[], "/work"), &mut log).unwrap();
+    let o = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["env"]),
+            &req("env", &[], "/work"),
+            &mut log,
+        )
+        .unwrap();
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(!out.contains("SECRET") && !out.contains("hunter2"), "{out}");
     assert!(!out.contains("LD_PRELOAD"), "{out}");
@@ -25,9 +33,29 @@ fn host_environment_is_absent() {
     names.sort();
     assert_eq!(
         names,
-        ["HOME", "LANG", "LC_ALL", "LOGNAME", "MAKEFLAGS", "PATH", "SHELL", "SOURCE_DATE_EPOCH", "TMPDIR", "TZ", "USER"]
+        [
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "LOGNAME",
+            "MAKEFLAGS",
+            "PATH",
+            "SHELL",
+            "SOURCE_DATE_EPOCH",
+            "TMPDIR",
+            "TZ",
+            "USER"
+        ]
     );
     assert!(out.contains("PATH=/usr/local/bin:/usr/bin:/bin\n"), "{out}");
-    assert!(out.contains("HOME=/work/.home\n") && out.contains("TMPDIR=/work/.tmp\n"), "{out}");
-    assert!(out.contains("LC_ALL=C\n") && out.contains("TZ=UTC\n") && out.contains("SOURCE_DATE_EPOCH=0\n"), "{out}");
+    assert!(
+        out.contains("HOME=/work/.home\n") && out.contains("TMPDIR=/work/.tmp\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("LC_ALL=C\n")
+            && out.contains("TZ=UTC\n")
+            && out.contains("SOURCE_DATE_EPOCH=0\n"),
+        "{out}"
+    );
 }

@@ -18,8 +18,14 @@ struct Victims(PathBuf);
 
 impl Victims {
     fn in_prefix(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let p = PathBuf::from(format!("/usr/local/share/wport-incident-{tag}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = PathBuf::from(format!(
+            "/usr/local/share/wport-incident-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
         plant(&p);
         Victims(p)
     }
@@ -46,7 +52,10 @@ fn run_sh(f: &Fixture, script: &str, args: &[&str]) -> (i32, String) {
     let mut log = Vec::new();
     let mut r = req("sh", &argv, "/work");
     r.capture_stdout = false;
-    let o = f.session.run(&BUILD, &policy(&["sh"]), &r, &mut log).unwrap();
+    let o = f
+        .session
+        .run(&BUILD, &policy(&["sh"]), &r, &mut log)
+        .unwrap();
     let code = match o.status {
         wport_exec::ExitStatus::Exited(c) => c,
         wport_exec::ExitStatus::Signaled(s) => 128 + s,
@@ -76,7 +85,10 @@ fn steam_empty_steamroot() {
     let (code, log) = run_sh(&f, "steam.sh", &[]);
     assert!(log.contains("STEAMROOT=[]"), "{log}");
     assert_ne!(code, 0, "{log}");
-    assert!(log.contains("Read-only file system"), "the log must say what was refused:\n{log}");
+    assert!(
+        log.contains("Read-only file system"),
+        "the log must say what was refused:\n{log}"
+    );
     assert_eq!((snapshot(&v.0), snapshot(&f.victims)), before);
 }
 
@@ -86,7 +98,11 @@ fn bumblebee_stray_space() {
     let f = fixture();
     let v = Victims::in_prefix("bumblebee");
     let before = snapshot(&v.0);
-    write_script(&f, "install.sh", &format!("rm -rf {v}/usr /lib/nvidia-current/xorg/xorg\n", v = v.s()));
+    write_script(
+        &f,
+        "install.sh",
+        &format!("rm -rf {v}/usr /lib/nvidia-current/xorg/xorg\n", v = v.s()),
+    );
     let (code, log) = run_sh(&f, "install.sh", &[]);
     assert_ne!(code, 0, "{log}");
     assert!(log.contains("Read-only file system"), "{log}");
@@ -104,7 +120,11 @@ fn itunes_unquoted_destination_with_space() {
     std::fs::write(v.0.join("Disk/System/kernel"), b"the other volume\n").unwrap();
     std::fs::create_dir_all(v.0.join("Disk 1/Applications/iTunes.app")).unwrap();
     let before = snapshot(&v.0);
-    write_script(&f, "postflight", "#!/bin/sh\nrm -rf $2Applications/iTunes.app 2>&1\nrm -rf $2\n");
+    write_script(
+        &f,
+        "postflight",
+        "#!/bin/sh\nrm -rf $2Applications/iTunes.app 2>&1\nrm -rf $2\n",
+    );
     let dest = format!("{}/Disk 1/", v.s());
     let (code, log) = run_sh(&f, "postflight", &["unused", &dest]);
     assert_ne!(code, 0, "{log}");
@@ -119,12 +139,27 @@ fn egpu_switcher_empty_destdir_in_makefile() {
     let f = fixture();
     let v = Victims::in_prefix("egpu");
     let before = (snapshot(&v.0), snapshot(&f.victims));
-    write_script(&f, "Makefile", "BINDIR ?= /usr/bin\nuninstall:\n\trm -rfd ${DESTDIR}${BINDIR}\n");
+    write_script(
+        &f,
+        "Makefile",
+        "BINDIR ?= /usr/bin\nuninstall:\n\trm -rfd ${DESTDIR}${BINDIR}\n",
+    );
     let mut log = Vec::new();
-    for bindir in [v.s().to_string(), f.victims.display().to_string(), "/usr/local/share".into()] {
-        let mut r = req("make", &["uninstall", "DESTDIR=", &format!("BINDIR={bindir}")], "/work");
+    for bindir in [
+        v.s().to_string(),
+        f.victims.display().to_string(),
+        "/usr/local/share".into(),
+    ] {
+        let mut r = req(
+            "make",
+            &["uninstall", "DESTDIR=", &format!("BINDIR={bindir}")],
+            "/work",
+        );
         r.capture_stdout = false;
-        let o = f.session.run(&BUILD, &policy(&["make"]), &r, &mut log).unwrap();
+        let o = f
+            .session
+            .run(&BUILD, &policy(&["make"]), &r, &mut log)
+            .unwrap();
         // make reports the failed recipe: exit 2 (or 0 where the path is not visible at all).
         let _ = o;
     }
@@ -136,6 +171,10 @@ fn egpu_switcher_empty_destdir_in_makefile() {
     // The audit trail is the provenance record of what the build ran.
     let audit = f.session.audit();
     assert_eq!(audit.len(), 3);
-    assert!(audit.iter().all(|a| a.program == "make" && a.cwd == "/work"));
+    assert!(
+        audit
+            .iter()
+            .all(|a| a.program == "make" && a.cwd == "/work")
+    );
     assert_eq!(audit[0].status, wport_exec::AuditStatus::Exited(2));
 }

@@ -14,7 +14,11 @@ use common::*;
 const TARBALL: &str = "/root/.cache/wport/distfiles/hello_2.10.orig.tar.gz";
 
 fn untar(into: &Path) {
-    let st = Command::new("tar").args(["xzf", TARBALL, "-C"]).arg(into).status().unwrap();
+    let st = Command::new("tar")
+        .args(["xzf", TARBALL, "-C"])
+        .arg(into)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
@@ -41,7 +45,11 @@ fn gnu_hello_configure_make_install() {
         let mut r = req(prog, &args, src);
         r.capture_stdout = false;
         let o = f.session.run(&BUILD, &p, &r, &mut log).unwrap();
-        assert!(o.status.success(), "{prog} {args:?} failed:\n{}", String::from_utf8_lossy(&log));
+        assert!(
+            o.status.success(),
+            "{prog} {args:?} failed:\n{}",
+            String::from_utf8_lossy(&log)
+        );
     }
     let mediated = t.elapsed();
     let bin = f.dirs.destroot.join("usr/local/bin/hello");
@@ -50,8 +58,14 @@ fn gnu_hello_configure_make_install() {
     assert_eq!(out.stdout, b"Hello, world!\n");
     // No host path leaked into the log (the build only ever saw /work).
     let log = String::from_utf8_lossy(&log);
-    assert!(!log.contains(&f.tmp.path().display().to_string()), "host path leaked into the build log");
-    for line in log.lines().filter(|l| l.contains("denied") || l.contains("Permission") || l.contains("Read-only")) {
+    assert!(
+        !log.contains(&f.tmp.path().display().to_string()),
+        "host path leaked into the build log"
+    );
+    for line in log
+        .lines()
+        .filter(|l| l.contains("denied") || l.contains("Permission") || l.contains("Read-only"))
+    {
         eprintln!("sandbox-related line in the log: {line}");
     }
 
@@ -60,12 +74,21 @@ fn gnu_hello_configure_make_install() {
     untar(native.path());
     let dir = native.path().join("hello-2.10");
     let dest = native.path().join("dest");
-    let jobs = format!("-j{}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = format!(
+        "-j{}",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     let t = Instant::now();
     for (prog, args) in [
-        ("./configure", vec!["--prefix=/usr/local".to_string(), "--disable-nls".into()]),
+        (
+            "./configure",
+            vec!["--prefix=/usr/local".to_string(), "--disable-nls".into()],
+        ),
         ("make", vec![]),
-        ("make", vec!["install".into(), format!("DESTDIR={}", dest.display())]),
+        (
+            "make",
+            vec!["install".into(), format!("DESTDIR={}", dest.display())],
+        ),
     ] {
         let st = Command::new(prog)
             .args(&args)

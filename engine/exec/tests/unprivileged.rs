@@ -19,7 +19,11 @@ fn ordinary_user_builds_in_a_user_namespace() {
         // Already unprivileged: run the checks directly.
         return inner();
     }
-    if std::process::Command::new("setpriv").arg("--version").output().is_err() {
+    if std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: setpriv not installed");
         return;
     }
@@ -27,12 +31,21 @@ fn ordinary_user_builds_in_a_user_namespace() {
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=1000", "--regid=1000", "--clear-groups", "--"])
         .arg(exe)
-        .args(["--exact", "ordinary_user_builds_in_a_user_namespace", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "ordinary_user_builds_in_a_user_namespace",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(INNER, "1")
         .env("TMPDIR", "/tmp")
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if text.contains("cannot create a user namespace") {
         eprintln!("skipped: unprivileged user namespaces are disabled here:\n{text}");
         return;
@@ -53,13 +66,24 @@ fn inner() {
     let meta = std::fs::metadata(f.dirs.work.join("mine")).unwrap();
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid);
     let before = snapshot(&f.victims);
-    let (code, _, log) = sh(&f, "touch /usr/wport-x; touch /etc/x; echo x > /sources/hello.c");
+    let (code, _, log) = sh(
+        &f,
+        "touch /usr/wport-x; touch /etc/x; echo x > /sources/hello.c",
+    );
     assert_ne!(code, 0, "{log}");
-    assert!(log.contains("Read-only file system") || log.contains("Permission denied"), "{log}");
+    assert!(
+        log.contains("Read-only file system") || log.contains("Permission denied"),
+        "{log}"
+    );
     assert_eq!(snapshot(&f.victims), before);
     let mut p = policy(&["sh"]);
     p.timeout = std::time::Duration::from_millis(500);
-    let r = f.session.run(&BUILD, &p, &req("sh", &["-c", "setsid sleep 987661 & sleep 987662"], "/work"), &mut Vec::new());
+    let r = f.session.run(
+        &BUILD,
+        &p,
+        &req("sh", &["-c", "setsid sleep 987661 & sleep 987662"], "/work"),
+        &mut Vec::new(),
+    );
     assert!(matches!(r, Err(ExecError::Timeout { .. })), "{r:?}");
     let (code, _, _) = sh(&f, "true");
     assert_eq!(code, 0);

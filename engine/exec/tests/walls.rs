@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
-use wport_exec::{AuditStatus, DenialReason, DirAccess, ExecError, ExecutorConfig, ExitStatus, Limits, PhaseAccess};
+use wport_exec::{
+    AuditStatus, DenialReason, DirAccess, ExecError, ExecutorConfig, ExitStatus, Limits,
+    PhaseAccess,
+};
 
 /// A victim tree planted inside the host's real install prefix (/usr/local),
 /// which the sandbox sees read-only through its /usr mount. Destructive
@@ -21,8 +24,14 @@ struct PrefixVictims(PathBuf);
 
 impl PrefixVictims {
     fn plant(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let p = PathBuf::from(format!("/usr/local/share/wport-victims-{tag}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = PathBuf::from(format!(
+            "/usr/local/share/wport-victims-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
         plant(&p);
         PrefixVictims(p)
     }
@@ -40,7 +49,10 @@ impl Drop for PrefixVictims {
 fn assert_fails(f: &Fixture, script: &str, expected: &[&str]) {
     let (code, _, log) = sh(f, script);
     assert_ne!(code, 0, "{script:?} succeeded:\n{log}");
-    assert!(expected.iter().any(|e| log.contains(e)), "{script:?}: expected one of {expected:?} in:\n{log}");
+    assert!(
+        expected.iter().any(|e| log.contains(e)),
+        "{script:?}: expected one of {expected:?} in:\n{log}"
+    );
 }
 
 const RO: &[&str] = &["Read-only file system", "Permission denied"];
@@ -64,7 +76,11 @@ fn filesystem_changes_outside_the_build_fail() {
     assert_fails(&f, &format!("rm -f '{v}/precious.txt'"), RO);
     assert_fails(&f, &format!("rm -rf '{v}/usr'"), RO);
     assert_fails(&f, &format!("echo overwritten > '{v}/precious.txt'"), RO);
-    assert_fails(&f, &format!("rmdir '{v}/usr/lib/nvidia-current/xorg/'"), &["Read-only file system", "Permission denied", "not empty"]);
+    assert_fails(
+        &f,
+        &format!("rmdir '{v}/usr/lib/nvidia-current/xorg/'"),
+        &["Read-only file system", "Permission denied", "not empty"],
+    );
     assert_fails(&f, "rmdir /sources/emptydir", RO);
     assert_fails(&f, &format!("mv '{v}/precious.txt' /work/"), RO);
     assert_fails(&f, "mv /sources/hello.c /work/", RO);
@@ -73,11 +89,18 @@ fn filesystem_changes_outside_the_build_fail() {
     assert_fails(&f, "rm -f /usr/bin/make", RO);
     // The host's own path to the victims does not exist in the sandbox.
     let host = f.victims.display().to_string();
-    assert_fails(&f, &format!("rm -r '{host}/precious.txt'"), &["No such file"]);
+    assert_fails(
+        &f,
+        &format!("rm -r '{host}/precious.txt'"),
+        &["No such file"],
+    );
     assert_fails(&f, &format!("ls '{host}'"), &["No such file"]);
 
     // Meanwhile the build's own directories work.
-    let (code, _, log) = sh(&f, "touch /work/ok && mkdir /destroot/d && ln -s /work/ok /destroot/l && mv /work/ok /work/ok2 && rm /work/ok2 && rmdir /destroot/d && echo x > /tmp/t");
+    let (code, _, log) = sh(
+        &f,
+        "touch /work/ok && mkdir /destroot/d && ln -s /work/ok /destroot/l && mv /work/ok /work/ok2 && rm /work/ok2 && rmdir /destroot/d && echo x > /tmp/t",
+    );
     assert_eq!(code, 0, "{log}");
 
     assert_eq!(snapshot(&prefix.0), before_prefix);
@@ -97,7 +120,10 @@ fn secrets_and_other_homes_are_invisible() {
     // Only the build's own processes are visible.
     let (code, out, log) = sh(&f, "ls /proc | grep -c '^[0-9]'");
     assert_eq!(code, 0, "{log}");
-    assert!(out.trim().parse::<u32>().unwrap() < 10, "too many processes visible: {out}");
+    assert!(
+        out.trim().parse::<u32>().unwrap() < 10,
+        "too many processes visible: {out}"
+    );
     let (_, out, _) = sh(&f, "cat /etc/passwd; id -un");
     assert!(out.contains("wport:x:65534:65534"), "{out}");
     assert!(!out.contains("/root:/bin/bash"), "{out}");
@@ -106,11 +132,23 @@ fn secrets_and_other_homes_are_invisible() {
 #[test]
 fn phase_access_is_narrowed_by_landlock() {
     let f = fixture();
-    let access = PhaseAccess { sources: DirAccess::None, work: DirAccess::ReadOnly, destroot: DirAccess::None };
+    let access = PhaseAccess {
+        sources: DirAccess::None,
+        work: DirAccess::ReadOnly,
+        destroot: DirAccess::None,
+    };
     std::fs::write(f.dirs.work.join("readme"), b"hi\n").unwrap();
     let mut log = Vec::new();
     let script = "cat /work/readme; touch /work/x; echo w=$?; ls /sources; echo s=$?; touch /destroot/x; echo d=$?";
-    let o = f.session.run(&access, &policy(&["sh"]), &req("sh", &["-c", script], "/work"), &mut log).unwrap();
+    let o = f
+        .session
+        .run(
+            &access,
+            &policy(&["sh"]),
+            &req("sh", &["-c", script], "/work"),
+            &mut log,
+        )
+        .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     let log = String::from_utf8_lossy(&log);
     assert!(out.contains("hi\nw=1\n"), "{out}\n{log}");
@@ -118,20 +156,57 @@ fn phase_access_is_narrowed_by_landlock() {
     assert!(out.contains("d=1"), "{out}\n{log}");
     assert!(log.contains("Permission denied"), "{log}");
     // cwd in a directory the phase cannot use is refused before anything runs.
-    let e = f.session.run(&access, &policy(&["sh"]), &req("sh", &["-c", "true"], "/destroot"), &mut Vec::new()).unwrap_err();
-    assert!(matches!(e, ExecError::Denied { reason: DenialReason::CwdNotGranted { .. }, .. }), "{e:?}");
+    let e = f
+        .session
+        .run(
+            &access,
+            &policy(&["sh"]),
+            &req("sh", &["-c", "true"], "/destroot"),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Denied {
+                reason: DenialReason::CwdNotGranted { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 fn compile_probe(f: &Fixture) {
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/probe.c"), f.dirs.work.join("probe.c")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/probe.c"),
+        f.dirs.work.join("probe.c"),
+    )
+    .unwrap();
     let mut log = Vec::new();
-    let o = f.session.run(&BUILD, &policy(&["cc"]), &req("cc", &["-o", "probe", "probe.c"], "/work"), &mut log).unwrap();
+    let o = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["cc"]),
+            &req("cc", &["-o", "probe", "probe.c"], "/work"),
+            &mut log,
+        )
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&log));
 }
 
 fn probe(f: &Fixture, args: &[&str]) -> (ExitStatus, String) {
     let mut log = Vec::new();
-    let o = f.session.run(&BUILD, &policy(&["./probe"]), &req("./probe", args, "/work"), &mut log).unwrap();
+    let o = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["./probe"]),
+            &req("./probe", args, "/work"),
+            &mut log,
+        )
+        .unwrap();
     (o.status, String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
@@ -147,18 +222,25 @@ fn network_to_the_host_fails() {
     assert_eq!(st, ExitStatus::Exited(1), "{out}");
     // Landlock (ABI >= 4) denies the connect outright; the empty network
     // namespace alone would give ECONNREFUSED.
-    assert!(out.contains("Permission denied") || out.contains("Connection refused"), "{out}");
+    assert!(
+        out.contains("Permission denied") || out.contains("Connection refused"),
+        "{out}"
+    );
     assert_eq!(tcp.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
     let (st, out) = probe(&f, &["bind", "0"]);
     assert_eq!(st, ExitStatus::Exited(1), "{out}");
 
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    udp.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    udp.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let uport = udp.local_addr().unwrap().port().to_string();
     let (_, out) = probe(&f, &["udp", &uport]);
     let mut buf = [0u8; 64];
     let got = udp.recv_from(&mut buf);
-    assert!(got.is_err(), "host received a datagram from the sandbox ({out})");
+    assert!(
+        got.is_err(),
+        "host received a datagram from the sandbox ({out})"
+    );
 
     let name = format!("wport-test-{}", std::process::id());
     let abs = std::os::unix::net::UnixListener::bind_addr(
@@ -168,7 +250,10 @@ fn network_to_the_host_fails() {
     abs.set_nonblocking(true).unwrap();
     let (st, out) = probe(&f, &["abstract", &name]);
     assert_eq!(st, ExitStatus::Exited(1), "{out}");
-    assert!(out.contains("Operation not permitted") || out.contains("Connection refused"), "{out}");
+    assert!(
+        out.contains("Operation not permitted") || out.contains("Connection refused"),
+        "{out}"
+    );
     assert_eq!(abs.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
 
     // Signals cannot leave the command's Landlock domain (pid 1 here is the call's init).
@@ -181,7 +266,9 @@ fn network_to_the_host_fails() {
 fn host_processes_with(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         if cmd.contains(needle) {
             found.push(format!("{}: {cmd}", e.file_name().to_string_lossy()));
@@ -196,7 +283,12 @@ fn setsid_sleeper_is_killed_at_timeout() {
     let mut p = policy(&["sh"]);
     p.timeout = Duration::from_millis(800);
     let start = Instant::now();
-    let r = f.session.run(&BUILD, &p, &req("sh", &["-c", "setsid sleep 987651 & sleep 987652"], "/work"), &mut Vec::new());
+    let r = f.session.run(
+        &BUILD,
+        &p,
+        &req("sh", &["-c", "setsid sleep 987651 & sleep 987652"], "/work"),
+        &mut Vec::new(),
+    );
     assert!(matches!(r, Err(ExecError::Timeout { .. })), "{r:?}");
     assert!(start.elapsed() < Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(100));
@@ -212,7 +304,10 @@ fn setsid_sleeper_is_killed_at_timeout() {
     // An absurd limit is just "no limit", not an overflow.
     let mut p = policy(&["true"]);
     p.timeout = Duration::MAX;
-    let o = f.session.run(&BUILD, &p, &req("true", &[], "/work"), &mut Vec::new()).unwrap();
+    let o = f
+        .session
+        .run(&BUILD, &p, &req("true", &[], "/work"), &mut Vec::new())
+        .unwrap();
     assert!(o.status.success());
 }
 
@@ -221,8 +316,14 @@ fn fork_bomb_is_capped_and_killed() {
     // A build user of its own: RLIMIT_NPROC counts per uid machine-wide, and
     // this must not starve the other tests' builds.
     let config = ExecutorConfig {
-        build_user: wport_exec::BuildIdentity { uid: 65531, gid: 65531 },
-        limits: Limits { max_processes: 64, ..Limits::default() },
+        build_user: wport_exec::BuildIdentity {
+            uid: 65531,
+            gid: 65531,
+        },
+        limits: Limits {
+            max_processes: 64,
+            ..Limits::default()
+        },
         ..ExecutorConfig::default()
     };
     let f = fixture_with(config);
@@ -230,18 +331,35 @@ fn fork_bomb_is_capped_and_killed() {
     p.timeout = Duration::from_secs(3);
     let start = Instant::now();
     let mut log = Vec::new();
-    let r = f.session.run(&BUILD, &p, &req("sh", &["-c", "b() { b | b & }; b; exec sleep 100"], "/work"), &mut log);
+    let r = f.session.run(
+        &BUILD,
+        &p,
+        &req("sh", &["-c", "b() { b | b & }; b; exec sleep 100"], "/work"),
+        &mut log,
+    );
     let log = String::from_utf8_lossy(&log);
     assert!(matches!(r, Err(ExecError::Timeout { .. })), "{r:?}");
     assert!(start.elapsed() < Duration::from_secs(10));
-    assert!(log.contains("fork") || log.contains("Resource temporarily unavailable"), "cap never hit:\n{}", &log[..log.len().min(2000)]);
+    assert!(
+        log.contains("fork") || log.contains("Resource temporarily unavailable"),
+        "cap never hit:\n{}",
+        &log[..log.len().min(2000)]
+    );
     std::thread::sleep(Duration::from_millis(200));
     let left: Vec<_> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| std::fs::metadata(e.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 65531).unwrap_or(false))
+        .filter(|e| {
+            std::fs::metadata(e.path())
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 65531)
+                .unwrap_or(false)
+        })
         .collect();
-    assert!(left.is_empty(), "{} processes of the build user survived", left.len());
+    assert!(
+        left.is_empty(),
+        "{} processes of the build user survived",
+        left.len()
+    );
     // The session still works afterwards.
     let (code, out, _) = sh(&f, "echo alive");
     assert_eq!((code, out.as_str()), (0, "alive\n"));
@@ -251,7 +369,15 @@ fn fork_bomb_is_capped_and_killed() {
 fn policy_denials_and_lookups() {
     let f = fixture();
     let mut log = Vec::new();
-    let e = f.session.run(&BUILD, &policy(&["make"]), &req("rm", &["-rf", "/work"], "/work"), &mut log).unwrap_err();
+    let e = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["make"]),
+            &req("rm", &["-rf", "/work"], "/work"),
+            &mut log,
+        )
+        .unwrap_err();
     match &e {
         ExecError::Denied { program, reason } => {
             assert_eq!(program, "rm");
@@ -259,32 +385,121 @@ fn policy_denials_and_lookups() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(e.to_string().contains("`rm` denied: not in this phase's `programs` grant"), "{e}");
-    let e = f.session.run(&BUILD, &policy(&["/bin/sh"]), &req("/bin/sh", &[], "/work"), &mut log).unwrap_err();
-    assert!(matches!(e, ExecError::Denied { reason: DenialReason::ProgramNotBareName, .. }), "{e:?}");
-    let e = f.session.run(&BUILD, &policy(&["no-such-tool-wport"]), &req("no-such-tool-wport", &[], "/work"), &mut log).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("`rm` denied: not in this phase's `programs` grant"),
+        "{e}"
+    );
+    let e = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["/bin/sh"]),
+            &req("/bin/sh", &[], "/work"),
+            &mut log,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Denied {
+                reason: DenialReason::ProgramNotBareName,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["no-such-tool-wport"]),
+            &req("no-such-tool-wport", &[], "/work"),
+            &mut log,
+        )
+        .unwrap_err();
     assert!(matches!(e, ExecError::NotFound { .. }), "{e:?}");
     // python3 lives under /root/.pyenv or /usr/local here; only the toolchain PATH counts.
-    let e = f.session.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "true"], "/etc"), &mut log).unwrap_err();
-    assert!(matches!(e, ExecError::Denied { reason: DenialReason::CwdNotGranted { .. }, .. }), "{e:?}");
-    let e = f.session.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "true"], "/work/../etc"), &mut log).unwrap_err();
-    assert!(matches!(e, ExecError::Denied { reason: DenialReason::CwdNotGranted { .. }, .. }), "{e:?}");
+    let e = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["sh"]),
+            &req("sh", &["-c", "true"], "/etc"),
+            &mut log,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Denied {
+                reason: DenialReason::CwdNotGranted { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["sh"]),
+            &req("sh", &["-c", "true"], "/work/../etc"),
+            &mut log,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Denied {
+                reason: DenialReason::CwdNotGranted { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     // A missing cwd inside a granted dir is a plain failure, not an escape.
-    let e = f.session.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "true"], "/work/missing"), &mut log).unwrap_err();
+    let e = f
+        .session
+        .run(
+            &BUILD,
+            &policy(&["sh"]),
+            &req("sh", &["-c", "true"], "/work/missing"),
+            &mut log,
+        )
+        .unwrap_err();
     assert!(matches!(e, ExecError::Failed { .. }), "{e:?}");
     let mut r = req("sh", &["-c", "true"], "/work");
     r.env = vec![("LD_PRELOAD".into(), "/work/evil.so".into())];
-    let e = f.session.run(&BUILD, &policy(&["sh"]), &r, &mut log).unwrap_err();
-    assert!(matches!(e, ExecError::Denied { reason: DenialReason::LoaderEnv { .. }, .. }), "{e:?}");
+    let e = f
+        .session
+        .run(&BUILD, &policy(&["sh"]), &r, &mut log)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Denied {
+                reason: DenialReason::LoaderEnv { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 
     let audit = f.session.audit();
     assert_eq!(audit.len(), 7);
     assert_eq!(audit[0].program, "rm");
     assert_eq!(audit[0].argv, vec!["rm", "-rf", "/work"]);
-    assert_eq!(audit[0].status, AuditStatus::Denied(DenialReason::ProgramNotGranted));
+    assert_eq!(
+        audit[0].status,
+        AuditStatus::Denied(DenialReason::ProgramNotGranted)
+    );
     assert_eq!(audit[2].status, AuditStatus::NotFound);
     let log = String::from_utf8_lossy(&log);
-    assert!(log.contains("[wport exec] cwd=\"/work\" argv=[\"rm\" \"-rf\" \"/work\"] -> `rm` denied"), "{log}");
+    assert!(
+        log.contains("[wport exec] cwd=\"/work\" argv=[\"rm\" \"-rf\" \"/work\"] -> `rm` denied"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -293,18 +508,41 @@ fn argv_is_never_split_and_paths_with_spaces_work() {
     let mut log = Vec::new();
     let o = f
         .session
-        .run(&BUILD, &policy(&["printf"]), &req("printf", &["%s\n", "a b", "  c  ", "$HOME", "*", "x;rm -rf /"], "/work"), &mut log)
+        .run(
+            &BUILD,
+            &policy(&["printf"]),
+            &req(
+                "printf",
+                &["%s\n", "a b", "  c  ", "$HOME", "*", "x;rm -rf /"],
+                "/work",
+            ),
+            &mut log,
+        )
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "a b\n  c  \n$HOME\n*\nx;rm -rf /\n");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "a b\n  c  \n$HOME\n*\nx;rm -rf /\n"
+    );
 
-    let (code, _, log) = sh(&f, "mkdir '/work/dir with space' && echo data > '/work/dir with space/f'");
+    let (code, _, log) = sh(
+        &f,
+        "mkdir '/work/dir with space' && echo data > '/work/dir with space/f'",
+    );
     assert_eq!(code, 0, "{log}");
     let o = f
         .session
-        .run(&BUILD, &policy(&["cat"]), &req("cat", &["f"], "/work/dir with space"), &mut Vec::new())
+        .run(
+            &BUILD,
+            &policy(&["cat"]),
+            &req("cat", &["f"], "/work/dir with space"),
+            &mut Vec::new(),
+        )
         .unwrap();
     assert_eq!(o.stdout, b"data\n");
-    assert_eq!(std::fs::read(f.dirs.work.join("dir with space/f")).unwrap(), b"data\n");
+    assert_eq!(
+        std::fs::read(f.dirs.work.join("dir with space/f")).unwrap(),
+        b"data\n"
+    );
     let audit = f.session.audit();
     assert_eq!(audit.last().unwrap().cwd, "/work/dir with space");
     assert!(audit.last().unwrap().duration > Duration::ZERO);
@@ -323,8 +561,15 @@ fn real_toolchain_builds_and_installs() {
     chown_tree(&f.dirs.work, id.uid, id.gid);
     let mut log = Vec::new();
     let mut r = req("make", &["install"], "/work");
-    r.env = vec![("CC".into(), "cc".into()), ("CFLAGS".into(), "-O2".into()), ("DESTDIR".into(), "/destroot".into())];
-    let o = f.session.run(&BUILD, &policy(&["make"]), &r, &mut log).unwrap();
+    r.env = vec![
+        ("CC".into(), "cc".into()),
+        ("CFLAGS".into(), "-O2".into()),
+        ("DESTDIR".into(), "/destroot".into()),
+    ];
+    let o = f
+        .session
+        .run(&BUILD, &policy(&["make"]), &r, &mut log)
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&log));
     let (code, out, log) = sh(&f, "/destroot/usr/bin/hello");
     assert_eq!((code, out.as_str()), (0, "hello\n"), "{log}");
@@ -337,16 +582,33 @@ fn real_toolchain_builds_and_installs() {
 
 #[test]
 fn output_is_capped_not_fatal() {
-    let config = ExecutorConfig { limits: Limits { max_output: 1000, ..Limits::default() }, ..ExecutorConfig::default() };
+    let config = ExecutorConfig {
+        limits: Limits {
+            max_output: 1000,
+            ..Limits::default()
+        },
+        ..ExecutorConfig::default()
+    };
     let f = fixture_with(config);
     let mut log = Vec::new();
-    let mut r = req("sh", &["-c", "yes | head -c 5000000; echo done >&2"], "/work");
+    let mut r = req(
+        "sh",
+        &["-c", "yes | head -c 5000000; echo done >&2"],
+        "/work",
+    );
     r.capture_stdout = false;
-    let o = f.session.run(&BUILD, &policy(&["sh"]), &r, &mut log).unwrap();
+    let o = f
+        .session
+        .run(&BUILD, &policy(&["sh"]), &r, &mut log)
+        .unwrap();
     assert!(o.status.success());
     assert!(o.output_truncated);
     let log = String::from_utf8_lossy(&log);
-    assert!(log.contains("[wport: output truncated after 1000 bytes]"), "{}", &log[..log.len().min(3000)]);
+    assert!(
+        log.contains("[wport: output truncated after 1000 bytes]"),
+        "{}",
+        &log[..log.len().min(3000)]
+    );
     assert!(log.len() < 2000);
 }
 
@@ -354,11 +616,20 @@ fn output_is_capped_not_fatal() {
 fn bad_sandbox_dirs_are_refused() {
     let f = fixture();
     // A root-owned directory may never become a build's writable /work.
-    let dirs = wport_exec::SandboxDirs { sources: "/usr".into(), work: "/etc".into(), destroot: f.dirs.destroot.clone() };
+    let dirs = wport_exec::SandboxDirs {
+        sources: "/usr".into(),
+        work: "/etc".into(),
+        destroot: f.dirs.destroot.clone(),
+    };
     let e = f.exec.session(&dirs, &Default::default()).unwrap_err();
-    assert!(matches!(&e, ExecError::BadSandboxDir { path, .. } if path == Path::new("/etc")), "{e:?}");
+    assert!(
+        matches!(&e, ExecError::BadSandboxDir { path, .. } if path == Path::new("/etc")),
+        "{e:?}"
+    );
     let mut buf = String::new();
-    let _ = std::fs::File::open("/dev/null").unwrap().read_to_string(&mut buf);
+    let _ = std::fs::File::open("/dev/null")
+        .unwrap()
+        .read_to_string(&mut buf);
 }
 
 #[test]
@@ -381,14 +652,28 @@ fn builds_cannot_see_each_other() {
     let b = a.exec.session(&dirs, &Default::default()).unwrap();
     let t = std::thread::spawn(move || {
         let mut log = Vec::new();
-        let o = b.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "ls /work; sleep 0.2"], "/work"), &mut log).unwrap();
+        let o = b
+            .run(
+                &BUILD,
+                &policy(&["sh"]),
+                &req("sh", &["-c", "ls /work; sleep 0.2"], "/work"),
+                &mut log,
+            )
+            .unwrap();
         (o, tmp)
     });
     assert_fails(&a, "cat /work/b-secret", &["No such file"]);
-    assert_fails(&a, &format!("ls '{}'", dirs.work.display()), &["No such file"]);
+    assert_fails(
+        &a,
+        &format!("ls '{}'", dirs.work.display()),
+        &["No such file"],
+    );
     let (code, out, _) = sh(&a, "ls /proc | grep -c '^[0-9]'");
     assert_eq!(code, 0);
-    assert!(out.trim().parse::<u32>().unwrap() <= 4, "other builds' processes visible: {out}");
+    assert!(
+        out.trim().parse::<u32>().unwrap() <= 4,
+        "other builds' processes visible: {out}"
+    );
     let (o, _tmp) = t.join().unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "b-secret\n");
 }
@@ -408,16 +693,32 @@ fn kernel_interfaces_outside_a_build_are_filtered() {
     // Nested namespaces through the shell tools too; ordinary process
     // creation (fork, posix_spawn falling back from clone3) still works.
     assert_fails(&f, "unshare -Ur true", &["Operation not permitted"]);
-    let (code, out, log) = sh(&f, "echo a | cat | tr a b; (sleep 0 &) ; wait; echo $(echo nested)");
+    let (code, out, log) = sh(
+        &f,
+        "echo a | cat | tr a b; (sleep 0 &) ; wait; echo $(echo nested)",
+    );
     assert_eq!((code, out.as_str()), (0, "b\nnested\n"), "{log}");
 }
 
 #[test]
 fn a_session_outlives_its_executor_and_ends_cleanly() {
-    let Fixture { tmp, dirs, victims, exec, session } = fixture();
+    let Fixture {
+        tmp,
+        dirs,
+        victims,
+        exec,
+        session,
+    } = fixture();
     drop(exec);
     let mut log = Vec::new();
-    let o = session.run(&BUILD, &policy(&["sh"]), &req("sh", &["-c", "echo still here"], "/work"), &mut log).unwrap();
+    let o = session
+        .run(
+            &BUILD,
+            &policy(&["sh"]),
+            &req("sh", &["-c", "echo still here"], "/work"),
+            &mut log,
+        )
+        .unwrap();
     assert_eq!(o.stdout, b"still here\n");
     drop(session);
     let _ = (tmp, dirs, victims);

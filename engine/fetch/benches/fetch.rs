@@ -48,7 +48,9 @@ fn main() {
                 .max_by_key(|p| p.metadata().map_or(0, |m| m.len()));
             files.extend(largest);
         }
-        None => println!("WPORT_REAL_SOURCES unset: no real tarball (scripts/fetch-real-sources DIR)"),
+        None => {
+            println!("WPORT_REAL_SOURCES unset: no real tarball (scripts/fetch-real-sources DIR)")
+        }
     }
     files.push(generate(work.path(), mib));
 
@@ -120,7 +122,10 @@ fn bench_one(file: &Path, url: &str, work: &Path) {
     };
     for _ in 0..ROUNDS {
         let t = Instant::now();
-        let out = Command::new("sha256sum").arg(file).output().expect("running sha256sum");
+        let out = Command::new("sha256sum")
+            .arg(file)
+            .output()
+            .expect("running sha256sum");
         base = base.min(t.elapsed());
         assert!(String::from_utf8_lossy(&out.stdout).starts_with(&sha.to_string()));
         http = http.min(fetch(url));

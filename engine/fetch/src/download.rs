@@ -37,7 +37,9 @@ use sha2::Digest as _;
 
 use crate::quarantine::{Mismatch, Quarantine, QuarantineError, Record};
 use crate::store::{Partial, Store};
-use crate::transport::{RedirectError, Reply, Transport, TransportError, check_redirect, resolve_location};
+use crate::transport::{
+    RedirectError, Reply, Transport, TransportError, check_redirect, resolve_location,
+};
 use crate::verify::{Expected, Sha256, Verifier, VerifyError};
 
 /// Bytes per read: large enough that hashing, not syscalls, is the cost.
@@ -114,24 +116,36 @@ impl fmt::Display for AttemptError {
                 record.actual_sha256,
                 record.actual_size
             ),
-            AttemptError::QuarantineFailed { error, kept, source } => write!(
+            AttemptError::QuarantineFailed {
+                error,
+                kept,
+                source,
+            } => write!(
                 f,
                 "{}; could not be quarantined ({source}); the bytes were kept at {}",
                 mismatch_text(error),
                 kept.display()
             ),
-            AttemptError::TooLarge { url, max } => write!(f, "{url}: larger than the maximum of {max} bytes"),
-            AttemptError::Store { path, op, source } => write!(f, "{}: {op}: {source}", path.display()),
+            AttemptError::TooLarge { url, max } => {
+                write!(f, "{url}: larger than the maximum of {max} bytes")
+            }
+            AttemptError::Store { path, op, source } => {
+                write!(f, "{}: {op}: {source}", path.display())
+            }
         }
     }
 }
 
 fn mismatch_text(e: &VerifyError) -> String {
     match e {
-        VerifyError::DigestMismatch { expected, actual, .. } => {
+        VerifyError::DigestMismatch {
+            expected, actual, ..
+        } => {
             format!("sha256 mismatch: expected {expected}, got {actual}")
         }
-        VerifyError::SizeMismatch { expected, actual, .. } => {
+        VerifyError::SizeMismatch {
+            expected, actual, ..
+        } => {
             format!("size mismatch: expected {expected} bytes, the stream ended after {actual}")
         }
         VerifyError::SizeExceeded { limit, .. } => {
@@ -156,7 +170,10 @@ pub struct Attempt {
 pub enum FetchError {
     /// No URL delivered the pinned bytes, and at least one delivered other
     /// bytes, now in quarantine. A security outcome: the pin was not changed.
-    #[error("{}", quarantined_message(port, file, upstream_contact, quarantine_dir, attempts))]
+    #[error(
+        "{}",
+        quarantined_message(port, file, upstream_contact, quarantine_dir, attempts)
+    )]
     Quarantined {
         port: String,
         file: String,
@@ -180,7 +197,9 @@ impl FetchError {
     /// The attempts made, in order.
     pub fn attempts(&self) -> &[Attempt] {
         match self {
-            FetchError::Quarantined { attempts, .. } | FetchError::Failed { attempts, .. } => attempts,
+            FetchError::Quarantined { attempts, .. } | FetchError::Failed { attempts, .. } => {
+                attempts
+            }
             FetchError::NoUrl { .. } => &[],
         }
     }
@@ -215,7 +234,13 @@ fn list(attempts: &[Attempt]) -> String {
         .collect()
 }
 
-fn quarantined_message(port: &str, file: &str, contact: &str, dir: &Path, attempts: &[Attempt]) -> String {
+fn quarantined_message(
+    port: &str,
+    file: &str,
+    contact: &str,
+    dir: &Path,
+    attempts: &[Attempt],
+) -> String {
     let ids: Vec<&str> = records(attempts).iter().map(|r| r.id.as_str()).collect();
     let first = ids.first().copied().unwrap_or("ID");
     format!(
@@ -239,7 +264,11 @@ pub enum Origin {
     /// It was in the store already; nothing was downloaded.
     Store,
     /// Downloaded from this entry of `url` + `mirrors` (after `redirects`).
-    Downloaded { url: String, final_url: String, bytes: u64 },
+    Downloaded {
+        url: String,
+        final_url: String,
+        bytes: u64,
+    },
 }
 
 /// A distfile now in the store.
@@ -451,7 +480,11 @@ impl Fetcher {
         let mut current = url.to_owned();
         let mut chain: Vec<String> = vec![current.clone()];
         loop {
-            match self.transport.get(&current).map_err(AttemptError::Transport)? {
+            match self
+                .transport
+                .get(&current)
+                .map_err(AttemptError::Transport)?
+            {
                 Reply::Redirect { location, .. } => {
                     let next = resolve_location(&current, &location).ok_or_else(|| {
                         AttemptError::Redirect(RedirectError::BadLocation {
@@ -475,7 +508,12 @@ impl Fetcher {
                     chain.push(next.clone());
                     current = next;
                 }
-                Reply::Status { status, .. } => return Err(AttemptError::Status { url: current, status }),
+                Reply::Status { status, .. } => {
+                    return Err(AttemptError::Status {
+                        url: current,
+                        status,
+                    });
+                }
                 body @ Reply::Body { .. } => {
                     let redirects = chain.split_off(1);
                     return Ok((body, current, redirects));
@@ -527,7 +565,9 @@ impl Fetcher {
         match &outcome {
             Ok(n) => item.done(progress, Ok(*n)),
             Err(Stop::Verify(e)) => item.done(progress, Err(&mismatch_text(e))),
-            Err(Stop::TooLarge(max)) => item.done(progress, Err(&format!("larger than {max} bytes"))),
+            Err(Stop::TooLarge(max)) => {
+                item.done(progress, Err(&format!("larger than {max} bytes")))
+            }
             Err(Stop::Read(e)) => item.done(progress, Err(&e.to_string())),
             Err(Stop::Write(e)) => item.done(progress, Err(&e.to_string())),
         }
@@ -613,7 +653,13 @@ impl Fetcher {
         })
     }
 
-    fn fetch_one(&self, req: &Request, url: &str, label: &str, progress: &Progress) -> Result<Fetched, AttemptError> {
+    fn fetch_one(
+        &self,
+        req: &Request,
+        url: &str,
+        label: &str,
+        progress: &Progress,
+    ) -> Result<Fetched, AttemptError> {
         let (partial, mut out) = self.partial()?;
         let name = PathBuf::from(&req.file);
         let mut verifier = Verifier::new(&name, &req.expected);
@@ -629,7 +675,12 @@ impl Fetcher {
         let verified = match outcome {
             Ok(_) => verifier.finish(),
             Err(Stop::Verify(e)) => Err(e),
-            Err(Stop::Read(source)) => return Err(AttemptError::Transfer { url: final_url, source }),
+            Err(Stop::Read(source)) => {
+                return Err(AttemptError::Transfer {
+                    url: final_url,
+                    source,
+                });
+            }
             Err(Stop::Write(source)) => {
                 return Err(AttemptError::Store {
                     path: partial.path().to_owned(),
@@ -637,7 +688,12 @@ impl Fetcher {
                     source,
                 });
             }
-            Err(Stop::TooLarge(max)) => return Err(AttemptError::TooLarge { url: final_url, max }),
+            Err(Stop::TooLarge(max)) => {
+                return Err(AttemptError::TooLarge {
+                    url: final_url,
+                    max,
+                });
+            }
         };
         let store_err = |op| {
             let path = partial.path().to_owned();
@@ -649,11 +705,14 @@ impl Fetcher {
                     out.sync_all().map_err(store_err("sync"))?;
                 }
                 drop(out);
-                let path = self.store.commit(partial, &sha).map_err(|source| AttemptError::Store {
-                    path: self.store.path(&sha),
-                    op: "rename into the store",
-                    source,
-                })?;
+                let path =
+                    self.store
+                        .commit(partial, &sha)
+                        .map_err(|source| AttemptError::Store {
+                            path: self.store.path(&sha),
+                            op: "rename into the store",
+                            source,
+                        })?;
                 let bytes = req.expected.size;
                 Ok(Fetched {
                     path,
@@ -668,7 +727,8 @@ impl Fetcher {
             Err(error) => {
                 out.flush().map_err(store_err("flush"))?;
                 drop(out);
-                let (actual_sha256, actual_size) = digest_file(partial.path()).map_err(store_err("hash"))?;
+                let (actual_sha256, actual_size) =
+                    digest_file(partial.path()).map_err(store_err("hash"))?;
                 let mismatch = match &error {
                     VerifyError::SizeExceeded { .. } => Mismatch::SizeExceeded,
                     VerifyError::SizeMismatch { .. } => Mismatch::ShortSize,
@@ -714,7 +774,12 @@ impl Fetcher {
     /// Nothing is compared with the pin while downloading; the bytes enter the
     /// store only if they are the pinned ones, and are otherwise discarded
     /// (they are not a mismatch: the maintainer is asking what upstream serves).
-    pub fn checksum(&self, req: &Request, max_size: u64, progress: &Progress) -> Result<Checksum, FetchError> {
+    pub fn checksum(
+        &self,
+        req: &Request,
+        max_size: u64,
+        progress: &Progress,
+    ) -> Result<Checksum, FetchError> {
         if req.urls.is_empty() {
             return Err(FetchError::NoUrl {
                 port: req.port.clone(),
@@ -756,7 +821,9 @@ impl Fetcher {
         let (partial, mut out) = self.partial()?;
         let mut hasher = sha2::Sha256::new();
         let mut size = 0u64;
-        let Transfer { final_url, outcome, .. } = self.transfer(url, label, &mut out, progress, 0, |chunk| {
+        let Transfer {
+            final_url, outcome, ..
+        } = self.transfer(url, label, &mut out, progress, 0, |chunk| {
             size += chunk.len() as u64;
             if size > max_size {
                 return Err(Stop::TooLarge(max_size));
@@ -766,8 +833,18 @@ impl Fetcher {
         })?;
         match outcome {
             Ok(_) => {}
-            Err(Stop::Read(source)) => return Err(AttemptError::Transfer { url: final_url, source }),
-            Err(Stop::TooLarge(max)) => return Err(AttemptError::TooLarge { url: final_url, max }),
+            Err(Stop::Read(source)) => {
+                return Err(AttemptError::Transfer {
+                    url: final_url,
+                    source,
+                });
+            }
+            Err(Stop::TooLarge(max)) => {
+                return Err(AttemptError::TooLarge {
+                    url: final_url,
+                    max,
+                });
+            }
             Err(Stop::Write(source)) => {
                 return Err(AttemptError::Store {
                     path: partial.path().to_owned(),
@@ -804,7 +881,12 @@ impl Fetcher {
     /// Fetch every request, up to `jobs` at once. Requests for the same
     /// digest (one tarball used by several ports) go to the same worker, one
     /// after the other, so it is downloaded once. Results are in input order.
-    pub fn fetch_all(&self, reqs: &[Request], jobs: usize, progress: &Progress) -> Vec<Result<Fetched, FetchError>> {
+    pub fn fetch_all(
+        &self,
+        reqs: &[Request],
+        jobs: usize,
+        progress: &Progress,
+    ) -> Vec<Result<Fetched, FetchError>> {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, r) in reqs.iter().enumerate() {
             match groups
@@ -815,7 +897,8 @@ impl Fetcher {
                 None => groups.push(vec![i]),
             }
         }
-        let results: Vec<Mutex<Option<Result<Fetched, FetchError>>>> = reqs.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<Result<Fetched, FetchError>>>> =
+            reqs.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let workers = jobs.clamp(1, groups.len().max(1));
         std::thread::scope(|s| {
@@ -834,7 +917,11 @@ impl Fetcher {
         });
         results
             .into_iter()
-            .map(|m| m.into_inner().expect("not poisoned").expect("every request ran"))
+            .map(|m| {
+                m.into_inner()
+                    .expect("not poisoned")
+                    .expect("every request ran")
+            })
             .collect()
     }
 }

@@ -57,8 +57,8 @@ pub mod store;
 pub mod transport;
 pub mod verify;
 
-pub use extract::{ExtractError, ExtractReport, Limit, Limits, extract};
 pub use download::{FetchError, Fetcher, Progress, Request};
+pub use extract::{ExtractError, ExtractReport, Limit, Limits, extract};
 pub use quarantine::{Quarantine, held_sha256s};
 pub use store::Store;
 pub use transport::{HttpTransport, Transport, TransportConfig};

@@ -198,11 +198,19 @@ impl Quarantine {
     /// new item with `record`, whose `id`, `quarantined_at` and
     /// `quarantined_at_utc` are filled in here. Returns the completed record.
     pub fn put(&self, payload: &Path, mut record: Record) -> Result<Record, QuarantineError> {
-        crate::store::create_private_dir(&self.dir).map_err(io_err(&self.dir, "create the quarantine directory"))?;
+        crate::store::create_private_dir(&self.dir)
+            .map_err(io_err(&self.dir, "create the quarantine directory"))?;
         let now = secs(self.clock.now());
         let stamp = utc(now);
-        let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        let short = record.actual_sha256.get(..12).unwrap_or("unknown").to_owned();
+        let compact: String = stamp
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let short = record
+            .actual_sha256
+            .get(..12)
+            .unwrap_or("unknown")
+            .to_owned();
         let (id, item) = (1..)
             .map(|n| {
                 let id = if n == 1 {
@@ -226,7 +234,8 @@ impl Quarantine {
         record.quarantined_at_utc = stamp;
         let target = item.join("payload");
         if fs::rename(payload, &target).is_err() {
-            fs::copy(payload, &target).map_err(io_err(&target, "copy the payload into quarantine"))?;
+            fs::copy(payload, &target)
+                .map_err(io_err(&target, "copy the payload into quarantine"))?;
             let _ = fs::remove_file(payload);
         }
         let json = serde_json::to_vec_pretty(&record).expect("a record serialises");

@@ -29,7 +29,9 @@ pub struct Partial {
 impl Partial {
     /// Where the bytes are being written.
     pub fn path(&self) -> &Path {
-        self.path.as_deref().expect("a partial file is used after it was taken")
+        self.path
+            .as_deref()
+            .expect("a partial file is used after it was taken")
     }
 
     /// Take the file out of the store's care: the caller now owns it (the
@@ -82,7 +84,10 @@ impl Store {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let path = self.dir.join(name);
-        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
         Ok((Partial { path: Some(path) }, file))
     }
 

@@ -91,8 +91,12 @@ pub enum Reply {
 impl fmt::Debug for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reply::Body { status, length, .. } => write!(f, "Body {{ status: {status:?}, length: {length:?} }}"),
-            Reply::Redirect { status, location, .. } => write!(f, "Redirect {{ {status} -> {location} }}"),
+            Reply::Body { status, length, .. } => {
+                write!(f, "Body {{ status: {status:?}, length: {length:?} }}")
+            }
+            Reply::Redirect {
+                status, location, ..
+            } => write!(f, "Redirect {{ {status} -> {location} }}"),
             Reply::Status { status, .. } => write!(f, "Status({status})"),
         }
     }
@@ -196,9 +200,17 @@ impl Transport for HttpTransport {
         match Scheme::of(url) {
             Some(Scheme::File) => return FileTransport.get(url),
             Some(Scheme::Https | Scheme::Http) => {}
-            None => return Err(TransportError::UnsupportedScheme { url: url.to_owned() }),
+            None => {
+                return Err(TransportError::UnsupportedScheme {
+                    url: url.to_owned(),
+                });
+            }
         }
-        let response = self.agent.get(url).call().map_err(|e| network_error(url, e))?;
+        let response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| network_error(url, e))?;
         let status = response.status().as_u16();
         let headers = headers_of(response.headers());
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
@@ -251,7 +263,10 @@ impl<R: Read> Read for TimeoutMapped<R> {
                     .and_then(|inner| inner.downcast_ref::<ureq::Error>())
                     .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
             if timed_out {
-                io::Error::new(io::ErrorKind::TimedOut, format!("{}: read timed out: {e}", self.url))
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{}: read timed out: {e}", self.url),
+                )
             } else {
                 e
             }
@@ -276,7 +291,9 @@ impl FileTransport {
 impl Transport for FileTransport {
     fn get(&self, url: &str) -> Result<Reply, TransportError> {
         let path =
-            FileTransport::path_of(url).ok_or_else(|| TransportError::UnsupportedScheme { url: url.to_owned() })?;
+            FileTransport::path_of(url).ok_or_else(|| TransportError::UnsupportedScheme {
+                url: url.to_owned(),
+            })?;
         let meta = std::fs::metadata(&path).map_err(|source| TransportError::File {
             path: path.clone(),
             op: "stat",
@@ -313,7 +330,9 @@ pub enum RedirectError {
     Downgrade { from: String, to: String },
     /// To a scheme other than https or http (`file://`, `ftp://`, ...): a
     /// server must not make wport read a local file or speak another protocol.
-    #[error("redirect from {from} to {to} refused: only https:// and http:// redirect targets are followed")]
+    #[error(
+        "redirect from {from} to {to} refused: only https:// and http:// redirect targets are followed"
+    )]
     Scheme { from: String, to: String },
     /// The chain came back to a URL it already visited.
     #[error("redirect loop: {chain}")]
@@ -342,7 +361,8 @@ pub fn check_redirect(from: &str, to: &str) -> Result<(), RedirectError> {
             from: from.to_owned(),
             to: to.to_owned(),
         }),
-        (Some(Scheme::Https), Scheme::Https) | (Some(Scheme::Http), Scheme::Http | Scheme::Https) => Ok(()),
+        (Some(Scheme::Https), Scheme::Https)
+        | (Some(Scheme::Http), Scheme::Http | Scheme::Https) => Ok(()),
         (Some(Scheme::File) | None, _) => Err(err_scheme()),
     }
 }
@@ -358,8 +378,13 @@ pub fn resolve_location(base: &str, location: &str) -> Option<String> {
     let location = location.split('#').next().unwrap_or("");
     // Absolute: a scheme followed by ':'.
     if let Some((scheme, _)) = location.split_once(':') {
-        let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+        let valid = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
         if valid && !scheme.contains('/') {
             return Some(location.to_owned());
         }
@@ -374,7 +399,9 @@ pub fn resolve_location(base: &str, location: &str) -> Option<String> {
         return Some(format!("{scheme}://{authority}{location}"));
     }
     let path_and_more = &rest[authority_end..];
-    let path = &path_and_more[..path_and_more.find(['?', '#']).unwrap_or(path_and_more.len())];
+    let path = &path_and_more[..path_and_more
+        .find(['?', '#'])
+        .unwrap_or(path_and_more.len())];
     if location.starts_with('?') {
         return Some(format!("{scheme}://{authority}{path}{location}"));
     }
@@ -410,11 +437,17 @@ mod tests {
             "javascript:x",
         ] {
             assert!(
-                matches!(check_redirect("http://a/x", bad), Err(RedirectError::Scheme { .. })),
+                matches!(
+                    check_redirect("http://a/x", bad),
+                    Err(RedirectError::Scheme { .. })
+                ),
                 "{bad}"
             );
             assert!(
-                matches!(check_redirect("https://a/x", bad), Err(RedirectError::Scheme { .. })),
+                matches!(
+                    check_redirect("https://a/x", bad),
+                    Err(RedirectError::Scheme { .. })
+                ),
                 "{bad}"
             );
         }
@@ -423,21 +456,39 @@ mod tests {
     #[test]
     fn locations_resolve() {
         let base = "http://h:8/a/b/c.tar?q=1";
-        assert_eq!(resolve_location(base, "https://x/y").unwrap(), "https://x/y");
+        assert_eq!(
+            resolve_location(base, "https://x/y").unwrap(),
+            "https://x/y"
+        );
         assert_eq!(resolve_location(base, "//x/y").unwrap(), "http://x/y");
         assert_eq!(resolve_location(base, "/y").unwrap(), "http://h:8/y");
-        assert_eq!(resolve_location(base, "d.tar").unwrap(), "http://h:8/a/b/d.tar");
-        assert_eq!(resolve_location(base, "?r").unwrap(), "http://h:8/a/b/c.tar?r");
+        assert_eq!(
+            resolve_location(base, "d.tar").unwrap(),
+            "http://h:8/a/b/d.tar"
+        );
+        assert_eq!(
+            resolve_location(base, "?r").unwrap(),
+            "http://h:8/a/b/c.tar?r"
+        );
         assert_eq!(resolve_location("http://h", "d").unwrap(), "http://h/d");
-        assert_eq!(resolve_location(base, "file:///etc").unwrap(), "file:///etc");
+        assert_eq!(
+            resolve_location(base, "file:///etc").unwrap(),
+            "file:///etc"
+        );
         assert!(resolve_location(base, "").is_none());
         assert!(resolve_location(base, "a b").is_none());
     }
 
     #[test]
     fn file_urls() {
-        assert_eq!(FileTransport::path_of("file:///a/b"), Some(PathBuf::from("/a/b")));
-        assert_eq!(FileTransport::path_of("file://localhost/a"), Some(PathBuf::from("/a")));
+        assert_eq!(
+            FileTransport::path_of("file:///a/b"),
+            Some(PathBuf::from("/a/b"))
+        );
+        assert_eq!(
+            FileTransport::path_of("file://localhost/a"),
+            Some(PathBuf::from("/a"))
+        );
         assert_eq!(FileTransport::path_of("file://host/a"), None);
     }
 }

@@ -14,7 +14,9 @@ use server::{Route, Server, real_source};
 use wport_fetch::download::{AttemptError, FetchError, Fetcher, Origin, Progress, Request};
 use wport_fetch::quarantine::{Mismatch, Quarantine};
 use wport_fetch::store::Store;
-use wport_fetch::transport::{HttpTransport, RedirectError, Reply, Transport, TransportConfig, TransportError};
+use wport_fetch::transport::{
+    HttpTransport, RedirectError, Reply, Transport, TransportConfig, TransportError,
+};
 use wport_fetch::verify::{Expected, Sha256};
 
 /// The real tarballs: Debian orig file name, the sha256 the port pins.
@@ -141,9 +143,15 @@ fn real_tarballs_fetched_in_parallel_verified_and_stored_once() {
     for (r, req) in results.iter().zip(&reqs) {
         let f = r.as_ref().unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(f.path, e.store_dir.join(req.expected.sha256.to_string()));
-        assert_eq!(Sha256::of(&std::fs::read(&f.path).unwrap()), req.expected.sha256);
+        assert_eq!(
+            Sha256::of(&std::fs::read(&f.path).unwrap()),
+            req.expected.sha256
+        );
     }
-    assert!(matches!(results[0].as_ref().unwrap().origin, Origin::Downloaded { .. }));
+    assert!(matches!(
+        results[0].as_ref().unwrap().origin,
+        Origin::Downloaded { .. }
+    ));
     assert_eq!(results[REAL.len()].as_ref().unwrap().origin, Origin::Store);
     assert_eq!(server.hits(&format!("/{}", REAL[0].1)), 1);
     let mut want: Vec<String> = REAL.iter().map(|r| r.2.to_owned()).collect();
@@ -216,9 +224,16 @@ fn wrong_hash_is_quarantined_not_stored_and_the_message_says_what_to_do() {
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(payload, evil, "the bytes are kept as received");
     assert_eq!(rec.mismatch, Mismatch::Sha256);
-    assert_eq!((rec.port.as_str(), rec.file.as_str()), ("hello", "hello-2.10.tar.gz"));
     assert_eq!(
-        (rec.url.as_str(), rec.mirror.as_str(), rec.final_url.as_str()),
+        (rec.port.as_str(), rec.file.as_str()),
+        ("hello", "hello-2.10.tar.gz")
+    );
+    assert_eq!(
+        (
+            rec.url.as_str(),
+            rec.mirror.as_str(),
+            rec.final_url.as_str()
+        ),
         (url.as_str(), url.as_str(), url.as_str())
     );
     assert_eq!(rec.expected_sha256, Sha256::of(&good).to_string());
@@ -229,7 +244,9 @@ fn wrong_hash_is_quarantined_not_stored_and_the_message_says_what_to_do() {
     );
     assert_eq!(rec.http_status, Some(200));
     assert!(
-        rec.http_headers.iter().any(|(k, v)| k == "server" && v == "wport-test"),
+        rec.http_headers
+            .iter()
+            .any(|(k, v)| k == "server" && v == "wport-test"),
         "{:?}",
         rec.http_headers
     );
@@ -267,7 +284,10 @@ fn oversized_response_stops_at_the_declared_size() {
     let url = server.route("/big", Route::Bytes(Arc::new(big)));
     let err = e
         .fetcher
-        .fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet())
+        .fetch(
+            &request("hello", "h.tgz", vec![url], &good),
+            &Progress::quiet(),
+        )
         .unwrap_err();
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
@@ -275,7 +295,11 @@ fn oversized_response_stops_at_the_declared_size() {
         payload.len() as u64 <= good.len() as u64,
         "nothing past the limit is written"
     );
-    assert!(err.to_string().contains("more than the pinned 725946 bytes"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("more than the pinned 725946 bytes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -286,7 +310,10 @@ fn short_response_is_a_size_mismatch() {
     let url = server.route("/short", Route::NoLength(Arc::new(good[..1000].to_vec())));
     let err = e
         .fetcher
-        .fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet())
+        .fetch(
+            &request("hello", "h.tgz", vec![url], &good),
+            &Progress::quiet(),
+        )
         .unwrap_err();
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::ShortSize);
@@ -312,7 +339,10 @@ fn truncated_transfer_is_a_network_failure_not_evidence() {
     );
     let err = e
         .fetcher
-        .fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet())
+        .fetch(
+            &request("hello", "h.tgz", vec![url.clone()], &good),
+            &Progress::quiet(),
+        )
         .unwrap_err();
     assert!(matches!(err, FetchError::Failed { .. }), "{err}");
     assert!(
@@ -374,7 +404,10 @@ fn stalled_server_times_out() {
     let started = Instant::now();
     let err = e
         .fetcher
-        .fetch(&request("hello", "h.tgz", vec![url], &good), &Progress::quiet())
+        .fetch(
+            &request("hello", "h.tgz", vec![url], &good),
+            &Progress::quiet(),
+        )
         .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -382,7 +415,9 @@ fn stalled_server_times_out() {
         started.elapsed()
     );
     match &err.attempts()[0].error {
-        AttemptError::Transfer { source, .. } => assert_eq!(source.kind(), std::io::ErrorKind::TimedOut, "{source}"),
+        AttemptError::Transfer { source, .. } => {
+            assert_eq!(source.kind(), std::io::ErrorKind::TimedOut, "{source}")
+        }
         other => panic!("{other}"),
     }
     assert!(names(&e.store_dir).is_empty());
@@ -410,10 +445,15 @@ fn redirects_are_followed_relative_and_absolute() {
     );
     let f = e
         .fetcher
-        .fetch(&request("hello", "h.tgz", vec![url.clone()], &good), &Progress::quiet())
+        .fetch(
+            &request("hello", "h.tgz", vec![url.clone()], &good),
+            &Progress::quiet(),
+        )
         .unwrap();
     match f.origin {
-        Origin::Downloaded { url: u, final_url, .. } => {
+        Origin::Downloaded {
+            url: u, final_url, ..
+        } => {
             assert_eq!(u, url);
             assert_eq!(final_url, server.url("/real/hello.tgz"));
         }
@@ -444,7 +484,9 @@ fn redirect_loop_stops_with_a_clear_error() {
         .fetch(&request("p", "f.tar", vec![url], b"x"), &Progress::quiet())
         .unwrap_err();
     match &err.attempts()[0].error {
-        AttemptError::Redirect(RedirectError::Loop { chain }) => assert!(chain.contains("/loop1 -> "), "{chain}"),
+        AttemptError::Redirect(RedirectError::Loop { chain }) => {
+            assert!(chain.contains("/loop1 -> "), "{chain}")
+        }
         other => panic!("{other}"),
     }
     assert!(err.to_string().contains("redirect loop"), "{err}");
@@ -550,7 +592,12 @@ fn https_to_http_downgrade_is_refused_by_the_fetcher() {
     );
     let err = fetcher
         .fetch(
-            &request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"),
+            &request(
+                "p",
+                "x.tar",
+                vec!["https://origin.example/x.tar".into()],
+                b"x",
+            ),
             &Progress::quiet(),
         )
         .unwrap_err();
@@ -561,7 +608,10 @@ fn https_to_http_downgrade_is_refused_by_the_fetcher() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("https must not be downgraded"), "{err}");
+    assert!(
+        err.to_string().contains("https must not be downgraded"),
+        "{err}"
+    );
     // https -> https is fine.
     let fetcher = Fetcher::new(
         Arc::new(Table(vec![(
@@ -573,7 +623,12 @@ fn https_to_http_downgrade_is_refused_by_the_fetcher() {
     );
     fetcher
         .fetch(
-            &request("p", "x.tar", vec!["https://origin.example/x.tar".into()], b"x"),
+            &request(
+                "p",
+                "x.tar",
+                vec!["https://origin.example/x.tar".into()],
+                b"x",
+            ),
             &Progress::quiet(),
         )
         .unwrap();
@@ -589,7 +644,12 @@ fn mirror_fallback_after_a_server_error() {
     let f = e
         .fetcher
         .fetch(
-            &request("bzip2", "bzip2-1.0.8.tar.gz", vec![bad.clone(), ok.clone()], &good),
+            &request(
+                "bzip2",
+                "bzip2-1.0.8.tar.gz",
+                vec![bad.clone(), ok.clone()],
+                &good,
+            ),
             &Progress::quiet(),
         )
         .unwrap();
@@ -608,12 +668,20 @@ fn mirror_fallback_after_a_wrong_hash_quarantines_the_first() {
     evil[12345] ^= 1;
     let bad = server.route("/evil/lua.tgz", Route::Bytes(Arc::new(evil.clone())));
     let ok = server.route("/good/lua.tgz", Route::Bytes(Arc::new(good.clone())));
-    let req = request("lua", "lua-5.4.4.tar.gz", vec![bad.clone(), ok.clone()], &good);
+    let req = request(
+        "lua",
+        "lua-5.4.4.tar.gz",
+        vec![bad.clone(), ok.clone()],
+        &good,
+    );
     let f = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
     assert!(matches!(&f.origin, Origin::Downloaded { url, .. } if *url == ok));
     let q = f.quarantined();
     assert_eq!(q.len(), 1);
-    assert_eq!((q[0].mirror.as_str(), q[0].url.as_str()), (bad.as_str(), bad.as_str()));
+    assert_eq!(
+        (q[0].mirror.as_str(), q[0].url.as_str()),
+        (bad.as_str(), bad.as_str())
+    );
     assert_eq!(q[0].actual_sha256, Sha256::of(&evil).to_string());
     assert_eq!(std::fs::read(&f.path).unwrap(), good);
     assert_eq!(names(&e.quarantine_dir), vec![q[0].id.clone()]);
@@ -641,7 +709,10 @@ fn every_url_failing_names_each_one() {
     for needle in ["port p", "distfile f.tar", &a, "HTTP status 404", &closed] {
         assert!(msg.contains(needle), "lacks {needle:?}: {msg}");
     }
-    assert!(matches!(&err.attempts()[1].error, AttemptError::Transport(_)), "{msg}");
+    assert!(
+        matches!(&err.attempts()[1].error, AttemptError::Transport(_)),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -651,8 +722,16 @@ fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
     let new = real_source("gzip_1.12.orig.tar.xz");
     let url = server.route("/gzip-1.12.tar.xz", Route::Bytes(Arc::new(new.clone())));
     // Pinned to something else (the old version): the sums are printed, nothing is stored or quarantined.
-    let req = request("gzip", "gzip-1.12.tar.xz", vec![url.clone()], b"the old version");
-    let sum = e.fetcher.checksum(&req, 1 << 30, &Progress::quiet()).unwrap();
+    let req = request(
+        "gzip",
+        "gzip-1.12.tar.xz",
+        vec![url.clone()],
+        b"the old version",
+    );
+    let sum = e
+        .fetcher
+        .checksum(&req, 1 << 30, &Progress::quiet())
+        .unwrap();
     assert_eq!(
         (sum.sha256, sum.size, sum.matches_pin),
         (Sha256::of(&new), new.len() as u64, false)
@@ -661,17 +740,27 @@ fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
     assert!(names(&e.quarantine_dir).is_empty());
     // Pinned to it: stored.
     let req = request("gzip", "gzip-1.12.tar.xz", vec![url.clone()], &new);
-    let sum = e.fetcher.checksum(&req, 1 << 30, &Progress::quiet()).unwrap();
+    let sum = e
+        .fetcher
+        .checksum(&req, 1 << 30, &Progress::quiet())
+        .unwrap();
     assert!(sum.matches_pin);
     assert_eq!(names(&e.store_dir), vec![Sha256::of(&new).to_string()]);
     // Bounded all the same.
     let endless = server.route("/endless", Route::Endless);
     let err = e
         .fetcher
-        .checksum(&request("x", "x", vec![endless], b""), 1 << 20, &Progress::quiet())
+        .checksum(
+            &request("x", "x", vec![endless], b""),
+            1 << 20,
+            &Progress::quiet(),
+        )
         .unwrap_err();
     assert!(
-        matches!(&err.attempts()[0].error, AttemptError::TooLarge { max: 1048576, .. }),
+        matches!(
+            &err.attempts()[0].error,
+            AttemptError::TooLarge { max: 1048576, .. }
+        ),
         "{err}"
     );
 }
@@ -688,7 +777,11 @@ fn a_store_file_that_no_longer_matches_is_fetched_anew() {
     bad[7] ^= 1;
     std::fs::write(&f.path, &bad).unwrap();
     let again = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
-    assert!(matches!(again.origin, Origin::Downloaded { .. }), "{:?}", again.origin);
+    assert!(
+        matches!(again.origin, Origin::Downloaded { .. }),
+        "{:?}",
+        again.origin
+    );
     assert_eq!(std::fs::read(&again.path).unwrap(), good);
     assert_eq!(server.hits("/tree.tgz"), 2);
 }

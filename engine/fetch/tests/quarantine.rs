@@ -47,7 +47,9 @@ fn record(bytes: &[u8]) -> Record {
 
 fn setup(hold: Option<Duration>) -> (tempfile::TempDir, Arc<Manual>, Quarantine) {
     let tmp = tempfile::tempdir().unwrap();
-    let clock = Arc::new(Manual(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_764_165_728))));
+    let clock = Arc::new(Manual(Mutex::new(
+        UNIX_EPOCH + Duration::from_secs(1_764_165_728),
+    )));
     let mut q = Quarantine::new(tmp.path().join("quarantine")).with_clock(clock.clone());
     if let Some(h) = hold {
         q = q.with_hold(h);
@@ -71,7 +73,10 @@ fn held_then_released_with_a_reason_after_24_hours() {
     assert!(rec.id.starts_with("20251126T140208Z-"), "{}", rec.id);
     assert_eq!(q.list().unwrap(), vec![rec.clone()]);
     assert_eq!(q.show(&rec.id).unwrap(), rec);
-    assert_eq!(std::fs::read(q.payload(&rec.id).unwrap()).unwrap(), b"evil bytes");
+    assert_eq!(
+        std::fs::read(q.payload(&rec.id).unwrap()).unwrap(),
+        b"evil bytes"
+    );
     assert!(held_sha256s(q.dir()).contains(&Sha256::of(b"evil bytes")));
 
     // No reason: refused, whatever the time.
@@ -84,9 +89,13 @@ fn held_then_released_with_a_reason_after_24_hours() {
     let rec2 = put(&tmp2, &q2, b"other");
     // Before 24 h: refused, saying when.
     clock2.advance(Duration::from_secs(24 * 3600 - 1));
-    let err = q2.release(&rec2.id, "upstream confirmed a re-roll").unwrap_err();
+    let err = q2
+        .release(&rec2.id, "upstream confirmed a re-roll")
+        .unwrap_err();
     match &err {
-        QuarantineError::HeldTooShort { held, release_at, .. } => {
+        QuarantineError::HeldTooShort {
+            held, release_at, ..
+        } => {
             assert_eq!(*held, Duration::from_secs(24 * 3600 - 1));
             assert_eq!(release_at, "2025-11-27T14:02:08Z");
         }
@@ -94,10 +103,15 @@ fn held_then_released_with_a_reason_after_24_hours() {
     }
     assert!(err.to_string().contains("23h59m"), "{err}");
     clock2.advance(Duration::from_secs(1));
-    let released = q2.release(&rec2.id, "upstream confirmed a re-roll").unwrap();
+    let released = q2
+        .release(&rec2.id, "upstream confirmed a re-roll")
+        .unwrap();
     assert_eq!(released.record, rec2);
     assert!(q2.list().unwrap().is_empty());
-    assert!(matches!(q2.show(&rec2.id), Err(QuarantineError::NotFound { .. })));
+    assert!(matches!(
+        q2.show(&rec2.id),
+        Err(QuarantineError::NotFound { .. })
+    ));
     assert!(held_sha256s(q2.dir()).is_empty());
     let log = std::fs::read_to_string(q2.dir().join("released.jsonl")).unwrap();
     assert!(
@@ -106,8 +120,11 @@ fn held_then_released_with_a_reason_after_24_hours() {
     );
 
     // The first one, after 48 h and with a reason.
-    q.release(&rec.id, "reviewed: upstream re-rolled the tarball, same tree")
-        .unwrap();
+    q.release(
+        &rec.id,
+        "reviewed: upstream re-rolled the tarball, same tree",
+    )
+    .unwrap();
     assert!(q.list().unwrap().is_empty());
 }
 
@@ -131,7 +148,10 @@ fn ids_are_plain_names_and_unique() {
     assert_ne!(a.id, b.id);
     assert_eq!(q.list().unwrap().len(), 2);
     for bad in ["..", "../x", "", ".hidden", "a/b"] {
-        assert!(matches!(q.show(bad), Err(QuarantineError::NotFound { .. })), "{bad}");
+        assert!(
+            matches!(q.show(bad), Err(QuarantineError::NotFound { .. })),
+            "{bad}"
+        );
         assert!(
             matches!(q.release(bad, "r"), Err(QuarantineError::NotFound { .. })),
             "{bad}"
@@ -143,5 +163,10 @@ fn ids_are_plain_names_and_unique() {
 fn a_missing_quarantine_holds_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     assert!(held_sha256s(&tmp.path().join("nope")).is_empty());
-    assert!(Quarantine::new(tmp.path().join("nope")).list().unwrap().is_empty());
+    assert!(
+        Quarantine::new(tmp.path().join("nope"))
+            .list()
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -99,7 +99,10 @@ fn guest_cargo(package: &str) -> Command {
             let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
             dirs.sort();
             for dir in dirs {
-                flags.push(format!("--remap-path-prefix={}=/cargo/registry", dir.display()));
+                flags.push(format!(
+                    "--remap-path-prefix={}=/cargo/registry",
+                    dir.display()
+                ));
             }
         }
     }

@@ -38,7 +38,8 @@ fn main() {
     // Warm the page cache and check the tree is what it should be: clean
     // except the ports generated with findings.
     let diagnostics = linter.lint_tree(&tree).unwrap();
-    let flagged: std::collections::BTreeSet<_> = diagnostics.iter().map(|d| d.file.clone()).collect();
+    let flagged: std::collections::BTreeSet<_> =
+        diagnostics.iter().map(|d| d.file.clone()).collect();
     let mut by_rule = std::collections::BTreeMap::new();
     for d in &diagnostics {
         *by_rule.entry(d.rule).or_insert(0) += 1;
@@ -49,7 +50,10 @@ fn main() {
             std::hint::black_box(std::fs::read_to_string(p).unwrap());
         }
     });
-    let texts: Vec<String> = portfiles.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let texts: Vec<String> = portfiles
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     let toml = best(|| {
         for t in &texts {
             std::hint::black_box(toml::de::DeTable::parse(t).unwrap());
@@ -83,7 +87,10 @@ fn main() {
         diagnostics.len()
     );
     println!("  findings by rule (generated on purpose): {by_rule:?}");
-    println!("  {:<44} {:>10} {:>12} {:>8}", "", "total", "per port", "ratio");
+    println!(
+        "  {:<44} {:>10} {:>12} {:>8}",
+        "", "total", "per port", "ratio"
+    );
     let row = |name: &str, d: Duration| {
         println!(
             "  {name:<44} {:>8.1}ms {:>10.1}µs {:>7.2}x",
@@ -98,7 +105,11 @@ fn main() {
     row("lint_text (text in memory, no file I/O)", in_memory);
     row("lint_port, one port after another", sequential);
     row("lint_tree (find ports + lint, parallel)", tree_time);
-    let verdict = if per(tree_time) < 1000.0 && per(sequential) < 1000.0 { "met" } else { "NOT MET" };
+    let verdict = if per(tree_time) < 1000.0 && per(sequential) < 1000.0 {
+        "met"
+    } else {
+        "NOT MET"
+    };
     println!(
         "  target < 1 ms per Portfile-only port: {verdict} ({:.1} µs sequential, {:.1} µs in the tree)",
         per(sequential),
@@ -123,8 +134,16 @@ fn linter() -> Linter {
     let root = wport_guest_build::workspace_root();
     let mut linter = Linter::new();
     for (which, pkg, dir) in [
-        (StandardComponent::Make, "wport-std-make", "engine/components/make"),
-        (StandardComponent::Autotools, "wport-std-autotools", "engine/components/autotools"),
+        (
+            StandardComponent::Make,
+            "wport-std-make",
+            "engine/components/make",
+        ),
+        (
+            StandardComponent::Autotools,
+            "wport-std-autotools",
+            "engine/components/autotools",
+        ),
     ] {
         let wasm = wport_guest_build::build_lib(pkg, &root.join(dir));
         linter = linter.standard_component(which, &std::fs::read(wasm).unwrap());
@@ -154,10 +173,24 @@ impl Rng {
     }
 }
 
-const LICENSES: &[&str] = &["MIT", "GPL-3.0-or-later", "Apache-2.0", "BSD-3-Clause", "LGPL-2.1-or-later", "Zlib"];
-const HOSTS: &[&str] = &["ftp.gnu.org/gnu", "downloads.sourceforge.net/project", "github.com/releases", "www.example.org/dist"];
+const LICENSES: &[&str] = &[
+    "MIT",
+    "GPL-3.0-or-later",
+    "Apache-2.0",
+    "BSD-3-Clause",
+    "LGPL-2.1-or-later",
+    "Zlib",
+];
+const HOSTS: &[&str] = &[
+    "ftp.gnu.org/gnu",
+    "downloads.sourceforge.net/project",
+    "github.com/releases",
+    "www.example.org/dist",
+];
 const EXTS: &[&str] = &["tar.gz", "tar.xz", "tar.bz2", "tar.zst", "zip"];
-const LIBS: &[&str] = &["zlib", "openssl", "libiconv", "gettext", "ncurses", "readline", "pcre2", "libxml2"];
+const LIBS: &[&str] = &[
+    "zlib", "openssl", "libiconv", "gettext", "ncurses", "readline", "pcre2", "libxml2",
+];
 
 /// Writes `count` ports under `tree` and returns the bytes written.
 fn generate(tree: &Path, count: usize) -> usize {
@@ -181,7 +214,11 @@ fn generate(tree: &Path, count: usize) -> usize {
             let host = rng.pick(HOSTS);
             let ext = rng.pick(EXTS);
             // One port in fifty has a plain-http mirror (a warning).
-            let scheme = if i % 50 == 7 && s == 0 { "http" } else { "https" };
+            let scheme = if i % 50 == 7 && s == 0 {
+                "http"
+            } else {
+                "https"
+            };
             let _ = writeln!(
                 t,
                 "[[source]]\nurl = \"https://{host}/{name}/{name}-{version}-{s}.{ext}\"\n\
@@ -192,10 +229,23 @@ fn generate(tree: &Path, count: usize) -> usize {
                 1000 + rng.below(50_000_000)
             );
         }
-        let deps: Vec<&str> = (0..rng.below(4)).map(|_| rng.pick(LIBS)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        let quoted = |v: &[&str]| v.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ");
+        let deps: Vec<&str> = (0..rng.below(4))
+            .map(|_| rng.pick(LIBS))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let quoted = |v: &[&str]| {
+            v.iter()
+                .map(|d| format!("\"{d}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if !deps.is_empty() {
-            let _ = writeln!(t, "[dependencies]\nbuild = [\"pkgconf\"]\nlib = [{}]\n", quoted(&deps));
+            let _ = writeln!(
+                t,
+                "[dependencies]\nbuild = [\"pkgconf\"]\nlib = [{}]\n",
+                quoted(&deps)
+            );
         }
         let autotools = rng.below(3) > 0;
         let test = rng.below(4) == 0;
@@ -204,7 +254,10 @@ fn generate(tree: &Path, count: usize) -> usize {
             "[build]\nstandard = \"{}\"\ntest = {test}\n",
             if autotools { "autotools" } else { "make" }
         );
-        let _ = writeln!(t, "[build.params]\nconfigure-args = [\"--disable-nls\", \"--enable-shared\"]\nmake-args = [\"PREFIX={{prefix}}\"]\n");
+        let _ = writeln!(
+            t,
+            "[build.params]\nconfigure-args = [\"--disable-nls\", \"--enable-shared\"]\nmake-args = [\"PREFIX={{prefix}}\"]\n"
+        );
         if autotools {
             let dep_grant = if deps.is_empty() {
                 String::new()
@@ -217,14 +270,20 @@ fn generate(tree: &Path, count: usize) -> usize {
                 600 + rng.below(3000)
             );
         }
-        let _ = writeln!(t, "[capabilities.build]\nprograms = [\"make\", \"cc\", \"ar\", \"ranlib\"]\n");
+        let _ = writeln!(
+            t,
+            "[capabilities.build]\nprograms = [\"make\", \"cc\", \"ar\", \"ranlib\"]\n"
+        );
         if test {
             let _ = writeln!(
                 t,
                 "[capabilities.test]\nprograms = [\"make\"]\nenv = {{ LD_LIBRARY_PATH = \"lib/.libs\" }}\nallow-loader-env = true\n"
             );
         }
-        let _ = writeln!(t, "[capabilities.destroot]\nprograms = [\"make\", \"install\"]");
+        let _ = writeln!(
+            t,
+            "[capabilities.destroot]\nprograms = [\"make\", \"install\"]"
+        );
         let dir = tree.join(&name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("Portfile.toml"), &t).unwrap();

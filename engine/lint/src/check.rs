@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use wport_manifest::{BuildKind, ErrorKind, ManifestError, Phase, PhaseGrants, Portfile, Sha256Hex, SourceLocation};
+use wport_manifest::{
+    BuildKind, ErrorKind, ManifestError, Phase, PhaseGrants, Portfile, Sha256Hex, SourceLocation,
+};
 
 use crate::diagnostic::Diagnostic;
 use crate::doc::{Doc, Index, Key};
@@ -50,8 +52,12 @@ pub(crate) fn port(linter: &Linter, dir: &Path, file: &str, text: &str) -> Vec<D
 
 /// A Portfile that could not be read.
 pub(crate) fn unreadable(file: &str, err: &dyn std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(&rules::UNREADABLE_PORTFILE, file, format!("cannot read {file}: {err}"))
-        .help("check that the port directory contains a readable Portfile.toml")
+    Diagnostic::new(
+        &rules::UNREADABLE_PORTFILE,
+        file,
+        format!("cannot read {file}: {err}"),
+    )
+    .help("check that the port directory contains a readable Portfile.toml")
 }
 
 /// Which rule reports a schema error. Most map one-to-one onto the error
@@ -63,23 +69,32 @@ pub(crate) fn schema_rule(err: &ManifestError) -> &'static Rule {
     match err.kind() {
         ErrorKind::Io => &rules::UNREADABLE_PORTFILE,
         ErrorKind::Syntax => &rules::SCHEMA_SYNTAX,
-        ErrorKind::MissingField { field, .. } | ErrorKind::InvalidValue { field } if field == "upstream-contact" => {
+        ErrorKind::MissingField { field, .. } | ErrorKind::InvalidValue { field }
+            if field == "upstream-contact" =>
+        {
             &rules::MISSING_UPSTREAM_CONTACT
         }
-        ErrorKind::MissingField { field, .. } if CHECKSUMS.contains(&field.as_str()) => &rules::WEAK_CHECKSUM,
+        ErrorKind::MissingField { field, .. } if CHECKSUMS.contains(&field.as_str()) => {
+            &rules::WEAK_CHECKSUM
+        }
         ErrorKind::InvalidValue { field } if field == "sha256" || field == "component-sha256" => {
             &rules::WEAK_CHECKSUM
         }
-        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. } if field == "name" => {
+        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. }
+            if field == "name" =>
+        {
             &rules::UNSAFE_NAME
         }
-        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. } if field == "version" => {
+        ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. }
+            if field == "version" =>
+        {
             &rules::UNSAFE_VERSION
         }
         // Dependency names follow the port-name rule; they are reported
         // under the list that holds them.
         ErrorKind::InvalidValue { field } | ErrorKind::UnsafePath { field, .. }
-            if err.message().contains("[dependencies]") && matches!(field.as_str(), "build" | "lib" | "run") =>
+            if err.message().contains("[dependencies]")
+                && matches!(field.as_str(), "build" | "lib" | "run") =>
         {
             &rules::UNSAFE_NAME
         }
@@ -115,8 +130,11 @@ impl Cx<'_> {
         label: &str,
         help: String,
     ) {
-        self.out
-            .push(Diagnostic::new(rule, self.file, message).at(self.text, span, label).help(help));
+        self.out.push(
+            Diagnostic::new(rule, self.file, message)
+                .at(self.text, span, label)
+                .help(help),
+        );
     }
 }
 
@@ -153,11 +171,15 @@ fn sources(linter: &Linter, portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
                     );
                 }
             }
-            SourceLocation::Local(rel) => local_distfile(dir, rel, source.sha256, source.size, i, cx),
+            SourceLocation::Local(rel) => {
+                local_distfile(dir, rel, source.sha256, source.size, i, cx)
+            }
         }
         for (j, mirror) in source.mirrors.iter().enumerate() {
             if is_http(mirror) {
-                let span = cx.doc.value(&[Key("source"), Index(i), Key("mirrors"), Index(j)]);
+                let span = cx
+                    .doc
+                    .value(&[Key("source"), Index(i), Key("mirrors"), Index(j)]);
                 cx.emit(
                     &rules::PLAIN_HTTP,
                     span,
@@ -198,7 +220,13 @@ fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize,
             return;
         }
         Err(refused) => {
-            refused_file(cx, &rules::DISTFILE_MISSING, span, &format!("the distfile `{rel}`"), &refused);
+            refused_file(
+                cx,
+                &rules::DISTFILE_MISSING,
+                span,
+                &format!("the distfile `{rel}`"),
+                &refused,
+            );
             return;
         }
     };
@@ -220,7 +248,13 @@ fn local_distfile(dir: &Path, rel: &str, sha256: Sha256Hex, size: u64, i: usize,
 /// A file the Portfile names could not be read: `missing` when it is
 /// absent or unreadable, `port-file-refused` when it is a link, a special
 /// file or too large.
-fn refused_file(cx: &mut Cx<'_>, missing: &Rule, span: Option<std::ops::Range<usize>>, what: &str, refused: &Refused) {
+fn refused_file(
+    cx: &mut Cx<'_>,
+    missing: &Rule,
+    span: Option<std::ops::Range<usize>>,
+    what: &str,
+    refused: &Refused,
+) {
     match refused {
         Refused::NotFound | Refused::Io(_) => {
             let help = if missing.id == rules::PATCHFILE_MISSING.id {
@@ -251,7 +285,13 @@ fn patchfiles(portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) {
             Ok((actual, _)) => actual,
             Err(refused) => {
                 let span = cx.doc.value(&[Key("patchfile"), Index(i), Key("file")]);
-                refused_file(cx, &rules::PATCHFILE_MISSING, span, &format!("the patchfile `files/{}`", patch.file), &refused);
+                refused_file(
+                    cx,
+                    &rules::PATCHFILE_MISSING,
+                    span,
+                    &format!("the patchfile `files/{}`", patch.file),
+                    &refused,
+                );
                 continue;
             }
         };
@@ -296,7 +336,13 @@ fn component(linter: &Linter, portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) 
             let span = cx.doc.value(&[Key("build"), Key("component")]);
             match read_in_port(dir, path, FILE_LIMIT) {
                 Err(refused) => {
-                    refused_file(cx, &rules::COMPONENT_MISSING, span, &format!("the component `{path}`"), &refused);
+                    refused_file(
+                        cx,
+                        &rules::COMPONENT_MISSING,
+                        span,
+                        &format!("the component `{path}`"),
+                        &refused,
+                    );
                     None
                 }
                 Ok(bytes) => {
@@ -341,7 +387,12 @@ fn component(linter: &Linter, portfile: &Portfile, dir: &Path, cx: &mut Cx<'_>) 
 /// Code matches manifest, in both directions: every import must be
 /// provided and (for `exec`) granted; and a phase's program grant must be
 /// usable, or it is authority nobody needs.
-fn check_imports(portfile: &Portfile, names: &[String], span: Option<std::ops::Range<usize>>, cx: &mut Cx<'_>) {
+fn check_imports(
+    portfile: &Portfile,
+    names: &[String],
+    span: Option<std::ops::Range<usize>>,
+    cx: &mut Cx<'_>,
+) {
     let granted = portfile.capabilities.grants_any_program();
     let mut imports_exec = false;
     for name in names {
@@ -377,7 +428,9 @@ fn check_imports(portfile: &Portfile, names: &[String], span: Option<std::ops::R
         if grants.programs.is_empty() {
             continue;
         }
-        let span = cx.doc.key(&[Key("capabilities"), Key(phase.as_str()), Key("programs")]);
+        let span = cx
+            .doc
+            .key(&[Key("capabilities"), Key(phase.as_str()), Key("programs")]);
         cx.emit(
             &rules::GRANT_NEVER_USED,
             span,
@@ -395,9 +448,12 @@ fn check_imports(portfile: &Portfile, names: &[String], span: Option<std::ops::R
 fn grants(portfile: &Portfile, cx: &mut Cx<'_>) {
     for (phase, grants) in portfile.capabilities.iter() {
         for (i, program) in grants.programs.iter().enumerate() {
-            let span = cx
-                .doc
-                .value(&[Key("capabilities"), Key(phase.as_str()), Key("programs"), Index(i)]);
+            let span = cx.doc.value(&[
+                Key("capabilities"),
+                Key(phase.as_str()),
+                Key("programs"),
+                Index(i),
+            ]);
             match classify(program) {
                 Some(Danger::Network) => cx.emit(
                     &rules::NETWORK_TOOL,
@@ -433,9 +489,11 @@ fn grants(portfile: &Portfile, cx: &mut Cx<'_>) {
             }
         }
         if grants.allow_loader_env {
-            let span = cx
-                .doc
-                .key(&[Key("capabilities"), Key(phase.as_str()), Key("allow-loader-env")]);
+            let span = cx.doc.key(&[
+                Key("capabilities"),
+                Key(phase.as_str()),
+                Key("allow-loader-env"),
+            ]);
             let loader: Vec<String> = grants
                 .env
                 .keys()
@@ -466,11 +524,16 @@ fn grants(portfile: &Portfile, cx: &mut Cx<'_>) {
             span,
             "[capabilities.test] grants capabilities, but the test phase does not run".into(),
             "test phase disabled",
-            "set `test = true` in [build] to run the test phase, or remove [capabilities.test]".into(),
+            "set `test = true` in [build] to run the test phase, or remove [capabilities.test]"
+                .into(),
         );
     }
 }
 
 fn list(items: &[String]) -> String {
-    items.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

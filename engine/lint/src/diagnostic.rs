@@ -59,8 +59,15 @@ impl Diagnostic {
     }
 
     /// Points the finding at `span` of `text` (the content of `file`).
-    pub fn at(mut self, text: &Arc<str>, span: Option<Range<usize>>, label: impl Into<String>) -> Diagnostic {
-        if let Some(span) = span.filter(|s| s.end <= text.len() && text.is_char_boundary(s.start) && text.is_char_boundary(s.end)) {
+    pub fn at(
+        mut self,
+        text: &Arc<str>,
+        span: Option<Range<usize>>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        if let Some(span) = span.filter(|s| {
+            s.end <= text.len() && text.is_char_boundary(s.start) && text.is_char_boundary(s.end)
+        }) {
             let (line, column) = line_column(text, span.start);
             self.line = Some(line);
             self.column = Some(column);
@@ -78,7 +85,11 @@ impl Diagnostic {
     }
 
     /// A schema error reported under `rule`.
-    pub(crate) fn from_schema(rule: &Rule, err: ManifestError, text: Option<&Arc<str>>) -> Diagnostic {
+    pub(crate) fn from_schema(
+        rule: &Rule,
+        err: ManifestError,
+        text: Option<&Arc<str>>,
+    ) -> Diagnostic {
         Diagnostic {
             rule: rule.id,
             severity: rule.severity,
@@ -122,7 +133,11 @@ impl Diagnostic {
             Some(span) if self.text.is_some() => elements.push(
                 Snippet::source(text)
                     .path(self.file.as_str())
-                    .annotation(AnnotationKind::Primary.span(span.clone()).label(self.label.as_str()))
+                    .annotation(
+                        AnnotationKind::Primary
+                            .span(span.clone())
+                            .label(self.label.as_str()),
+                    )
                     .into(),
             ),
             _ => elements.push(Origin::path(self.file.as_str()).into()),
@@ -130,7 +145,10 @@ impl Diagnostic {
         if let Some(help) = &self.help {
             elements.push(Level::HELP.message(help.as_str()).into());
         }
-        let group = level.primary_title(self.message.as_str()).id(self.rule).elements(elements);
+        let group = level
+            .primary_title(self.message.as_str())
+            .id(self.rule)
+            .elements(elements);
         let mut out = Renderer::plain().render(&[group]);
         out.push('\n');
         out
@@ -211,7 +229,9 @@ impl fmt::Display for Diagnostic {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -233,7 +253,11 @@ mod tests {
 
     #[test]
     fn github_annotations_cannot_be_split() {
-        let d = Diagnostic::new(&rules::PLAIN_HTTP, "p,x:y/Portfile.toml", "100% bad\n::add-mask::x");
+        let d = Diagnostic::new(
+            &rules::PLAIN_HTTP,
+            "p,x:y/Portfile.toml",
+            "100% bad\n::add-mask::x",
+        );
         assert_eq!(
             d.github(),
             "::warning file=p%2Cx%3Ay/Portfile.toml,title=plain-http::100%25 bad%0A::add-mask::x"

@@ -8,7 +8,7 @@
 //! fails on any gain unless the reviewer passes `--allow-escalation`.
 //!
 //! What counts as a **gain** (fails without `--allow-escalation`): a program,
-//! a visible dependency, an environment variable (new, or a new value), 
+//! a visible dependency, an environment variable (new, or a new value),
 //! `allow-loader-env`, a longer timeout, per phase; and for the whole port,
 //! a component import and the test phase being switched on. Sources, the
 //! component's pin and the declared dependencies are listed as **changes**:
@@ -80,7 +80,9 @@ pub struct CapabilityDiff {
 impl CapabilityDiff {
     /// The entries that widen what the port may do.
     pub fn gains(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.direction == Direction::Gain)
+        self.entries
+            .iter()
+            .filter(|e| e.direction == Direction::Gain)
     }
 
     /// Whether the new version gains anything.
@@ -93,7 +95,13 @@ impl CapabilityDiff {
         let mut out = String::new();
         for e in &self.entries {
             let phase = e.phase.map_or("(port)", Phase::as_str);
-            out.push_str(&format!("  {:<8} {:<14} {} {}\n", e.direction.word(), phase, e.what, e.detail));
+            out.push_str(&format!(
+                "  {:<8} {:<14} {} {}\n",
+                e.direction.word(),
+                phase,
+                e.what,
+                e.detail
+            ));
         }
         out
     }
@@ -142,7 +150,8 @@ impl Side {
         let file = portfile_path.display().to_string();
         let bytes = files::read_regular(&portfile_path, &file, files::PORTFILE_LIMIT)
             .map_err(|refused| vec![check::unreadable(&file, &refused)])?;
-        let text = String::from_utf8(bytes).map_err(|_| vec![check::unreadable(&file, &"it is not UTF-8 text")])?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| vec![check::unreadable(&file, &"it is not UTF-8 text")])?;
         let portfile = Portfile::check(&text, &file).map_err(|errors| {
             let text = std::sync::Arc::from(text.as_str());
             errors
@@ -172,7 +181,11 @@ impl Side {
                     )]
                 })?;
                 Some(imports::imports(&bytes).map_err(|err| {
-                    vec![Diagnostic::new(&rules::COMPONENT_MALFORMED, &file, format!("`{rel}`: {err}"))]
+                    vec![Diagnostic::new(
+                        &rules::COMPONENT_MALFORMED,
+                        &file,
+                        format!("`{rel}`: {err}"),
+                    )]
                 })?)
             }
         };
@@ -200,15 +213,41 @@ pub fn diff(old: &Side, new: &Side, options: &DiffOptions) -> CapabilityDiff {
     // The build component and what it imports.
     match (&o.build.kind, &n.build.kind) {
         (a, b) if a == b => {}
-        (BuildKind::Component { path: pa, sha256: sa }, BuildKind::Component { path: pb, sha256: sb }) => {
-            let path = if pa == pb { format!("`{pb}`") } else { format!("`{pa}` -> `{pb}`") };
-            push(Direction::Change, None, "component", format!("{path}: sha256 {sa} -> {sb}"));
+        (
+            BuildKind::Component {
+                path: pa,
+                sha256: sa,
+            },
+            BuildKind::Component {
+                path: pb,
+                sha256: sb,
+            },
+        ) => {
+            let path = if pa == pb {
+                format!("`{pb}`")
+            } else {
+                format!("`{pa}` -> `{pb}`")
+            };
+            push(
+                Direction::Change,
+                None,
+                "component",
+                format!("{path}: sha256 {sa} -> {sb}"),
+            );
         }
-        (a, b) => push(Direction::Change, None, "build", format!("{} -> {}", describe_build(a), describe_build(b))),
+        (a, b) => push(
+            Direction::Change,
+            None,
+            "build",
+            format!("{} -> {}", describe_build(a), describe_build(b)),
+        ),
     }
     if let (Some(a), Some(b)) = (&old.imports, &new.imports) {
         let unversioned = |names: &[String]| -> BTreeSet<String> {
-            names.iter().map(|n| n.split('@').next().unwrap_or(n).to_owned()).collect()
+            names
+                .iter()
+                .map(|n| n.split('@').next().unwrap_or(n).to_owned())
+                .collect()
         };
         let (a, b) = (unversioned(a), unversioned(b));
         for name in b.difference(&a) {
@@ -219,8 +258,18 @@ pub fn diff(old: &Side, new: &Side, options: &DiffOptions) -> CapabilityDiff {
         }
     }
     match (o.build.test, n.build.test) {
-        (false, true) => push(Direction::Gain, None, "test-phase", "the test phase now runs".into()),
-        (true, false) => push(Direction::Loss, None, "test-phase", "the test phase no longer runs".into()),
+        (false, true) => push(
+            Direction::Gain,
+            None,
+            "test-phase",
+            "the test phase now runs".into(),
+        ),
+        (true, false) => push(
+            Direction::Loss,
+            None,
+            "test-phase",
+            "the test phase no longer runs".into(),
+        ),
         _ => {}
     }
 
@@ -234,10 +283,20 @@ pub fn diff(old: &Side, new: &Side, options: &DiffOptions) -> CapabilityDiff {
     };
     let (ua, ub) = (urls(o), urls(n));
     for url in ub.difference(&ua) {
-        push(Direction::Change, None, "source", format!("URL added `{url}`"));
+        push(
+            Direction::Change,
+            None,
+            "source",
+            format!("URL added `{url}`"),
+        );
     }
     for url in ua.difference(&ub) {
-        push(Direction::Change, None, "source", format!("URL removed `{url}`"));
+        push(
+            Direction::Change,
+            None,
+            "source",
+            format!("URL removed `{url}`"),
+        );
     }
     let pins = |p: &Portfile| -> BTreeSet<String> {
         p.sources
@@ -247,18 +306,39 @@ pub fn diff(old: &Side, new: &Side, options: &DiffOptions) -> CapabilityDiff {
     };
     let (pa, pb) = (pins(o), pins(n));
     for pin in pb.difference(&pa) {
-        push(Direction::Change, None, "source", format!("distfile pinned {pin}"));
+        push(
+            Direction::Change,
+            None,
+            "source",
+            format!("distfile pinned {pin}"),
+        );
     }
     for pin in pa.difference(&pb) {
-        push(Direction::Change, None, "source", format!("distfile no longer pinned {pin}"));
+        push(
+            Direction::Change,
+            None,
+            "source",
+            format!("distfile no longer pinned {pin}"),
+        );
     }
-    let declared = |p: &Portfile| -> BTreeSet<String> { p.dependencies.all().map(str::to_owned).collect() };
+    let declared =
+        |p: &Portfile| -> BTreeSet<String> { p.dependencies.all().map(str::to_owned).collect() };
     let (da, db) = (declared(o), declared(n));
     for dep in db.difference(&da) {
-        push(Direction::Change, None, "declared-dependency", format!("`{dep}` added"));
+        push(
+            Direction::Change,
+            None,
+            "declared-dependency",
+            format!("`{dep}` added"),
+        );
     }
     for dep in da.difference(&db) {
-        push(Direction::Change, None, "declared-dependency", format!("`{dep}` removed"));
+        push(
+            Direction::Change,
+            None,
+            "declared-dependency",
+            format!("`{dep}` removed"),
+        );
     }
 
     // Per phase: everything in a grant.
@@ -292,7 +372,12 @@ fn phase_diff(
     for (name, value) in &b.env {
         match a.env.get(name) {
             None => push(Direction::Gain, p, "env", format!("`{name}={value}`")),
-            Some(old) if old != value => push(Direction::Gain, p, "env", format!("`{name}`: `{old}` -> `{value}`")),
+            Some(old) if old != value => push(
+                Direction::Gain,
+                p,
+                "env",
+                format!("`{name}`: `{old}` -> `{value}`"),
+            ),
             Some(_) => {}
         }
     }
@@ -313,9 +398,19 @@ fn phase_diff(
     };
     let (ta, tb) = (effective(a.timeout), effective(b.timeout));
     if tb > ta {
-        push(Direction::Gain, p, "timeout", format!("raised {} -> {}", describe(a.timeout), describe(b.timeout)));
+        push(
+            Direction::Gain,
+            p,
+            "timeout",
+            format!("raised {} -> {}", describe(a.timeout), describe(b.timeout)),
+        );
     } else if tb < ta {
-        push(Direction::Loss, p, "timeout", format!("lowered {} -> {}", describe(a.timeout), describe(b.timeout)));
+        push(
+            Direction::Loss,
+            p,
+            "timeout",
+            format!("lowered {} -> {}", describe(a.timeout), describe(b.timeout)),
+        );
     }
 }
 

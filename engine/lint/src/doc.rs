@@ -94,7 +94,9 @@ mod tests {
         let url = doc.find(&[Key("source"), Index(0), Key("url")]).unwrap();
         assert_eq!(&text[url.key.unwrap()], "url");
         assert_eq!(&text[url.value], "\"a\"");
-        let m2 = doc.value(&[Key("source"), Index(0), Key("mirrors"), Index(1)]).unwrap();
+        let m2 = doc
+            .value(&[Key("source"), Index(0), Key("mirrors"), Index(1)])
+            .unwrap();
         assert_eq!(&text[m2], "\"m2\"");
         let header = doc.value(&[Key("capabilities"), Key("build")]).unwrap();
         assert_eq!(&text[header], "[capabilities.build]");

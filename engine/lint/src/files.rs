@@ -41,7 +41,9 @@ impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Refused::NotFound => f.write_str("no such file"),
-            Refused::Link { at } => write!(f, "`{at}` is a symbolic link, which lint does not follow"),
+            Refused::Link { at } => {
+                write!(f, "`{at}` is a symbolic link, which lint does not follow")
+            }
             Refused::NotRegular { at, kind } => write!(f, "`{at}` is a {kind}, not a regular file"),
             Refused::TooLarge { limit } => write!(f, "it is larger than {limit} bytes"),
             Refused::Io(err) => write!(f, "{err}"),
@@ -185,20 +187,58 @@ mod tests {
         std::fs::write(d.join("files/ok.diff"), b"x").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", d.join("files/secret.diff")).unwrap();
         std::os::unix::fs::symlink("files", d.join("linked")).unwrap();
-        rustix::fs::mkfifoat(rustix::fs::CWD, d.join("files/fifo.diff"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR)
-            .unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            d.join("files/fifo.diff"),
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        )
+        .unwrap();
 
         assert_eq!(read_in_port(d, "files/ok.diff", 10).unwrap(), b"x");
-        assert!(matches!(read_in_port(d, "files/secret.diff", 10), Err(Refused::Link { at }) if at == "files/secret.diff"));
-        assert!(matches!(read_in_port(d, "linked/ok.diff", 10), Err(Refused::Link { at }) if at == "linked"));
-        assert!(matches!(read_in_port(d, "files/fifo.diff", 10), Err(Refused::NotRegular { kind: "FIFO", .. })));
-        assert!(matches!(read_in_port(d, "files", 10), Err(Refused::NotRegular { kind: "directory", .. })));
-        assert!(matches!(read_in_port(d, "files/none.diff", 10), Err(Refused::NotFound)));
-        assert!(matches!(read_in_port(d, "files/ok.diff/x", 10), Err(Refused::NotRegular { .. })));
-        assert!(matches!(read_in_port(d, "files/ok.diff", 0), Err(Refused::TooLarge { limit: 0 })));
-        assert!(matches!(hash_in_port(d, "files/ok.diff", 0), Err(Refused::TooLarge { limit: 0 })));
-        assert!(matches!(hash_in_port(d, "files/fifo.diff", 10), Err(Refused::NotRegular { .. })));
+        assert!(
+            matches!(read_in_port(d, "files/secret.diff", 10), Err(Refused::Link { at }) if at == "files/secret.diff")
+        );
+        assert!(
+            matches!(read_in_port(d, "linked/ok.diff", 10), Err(Refused::Link { at }) if at == "linked")
+        );
+        assert!(matches!(
+            read_in_port(d, "files/fifo.diff", 10),
+            Err(Refused::NotRegular { kind: "FIFO", .. })
+        ));
+        assert!(matches!(
+            read_in_port(d, "files", 10),
+            Err(Refused::NotRegular {
+                kind: "directory",
+                ..
+            })
+        ));
+        assert!(matches!(
+            read_in_port(d, "files/none.diff", 10),
+            Err(Refused::NotFound)
+        ));
+        assert!(matches!(
+            read_in_port(d, "files/ok.diff/x", 10),
+            Err(Refused::NotRegular { .. })
+        ));
+        assert!(matches!(
+            read_in_port(d, "files/ok.diff", 0),
+            Err(Refused::TooLarge { limit: 0 })
+        ));
+        assert!(matches!(
+            hash_in_port(d, "files/ok.diff", 0),
+            Err(Refused::TooLarge { limit: 0 })
+        ));
+        assert!(matches!(
+            hash_in_port(d, "files/fifo.diff", 10),
+            Err(Refused::NotRegular { .. })
+        ));
         let (digest, len) = hash_in_port(d, "files/ok.diff", 1).unwrap();
-        assert_eq!((digest.to_string().as_str(), len), ("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881", 1));
+        assert_eq!(
+            (digest.to_string().as_str(), len),
+            (
+                "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+                1
+            )
+        );
     }
 }

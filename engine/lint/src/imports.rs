@@ -90,7 +90,9 @@ pub fn imports(bytes: &[u8]) -> Result<Vec<String>, ImportError> {
         }
     }
     if !is_component {
-        return Err(ImportError::Malformed("a core module, not a component".into()));
+        return Err(ImportError::Malformed(
+            "a core module, not a component".into(),
+        ));
     }
     Ok(names)
 }
@@ -112,7 +114,9 @@ pub fn check_one(name: &str, exec_granted: bool) -> Result<(), ImportError> {
         return if exec_granted {
             Ok(())
         } else {
-            Err(ImportError::ExecNotGranted { import: name.to_owned() })
+            Err(ImportError::ExecNotGranted {
+                import: name.to_owned(),
+            })
         };
     }
     if ALLOWED.contains(&bare) {

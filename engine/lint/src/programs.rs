@@ -13,18 +13,38 @@
 /// Network clients and version-control tools that fetch. Sources are
 /// fetched and verified by wport; a build that downloads defeats the pins.
 const NETWORK: &[&str] = &[
-    "curl", "wget", "wget2", "aria2c", "axel", "http", "https", "xh", "ssh", "scp", "sftp", "rsync",
-    "nc", "ncat", "netcat", "socat", "ftp", "lftp", "tftp", "telnet", "git", "svn", "hg", "bzr", "fossil",
-    "cvs",
+    "curl", "wget", "wget2", "aria2c", "axel", "http", "https", "xh", "ssh", "scp", "sftp",
+    "rsync", "nc", "ncat", "netcat", "socat", "ftp", "lftp", "tftp", "telnet", "git", "svn", "hg",
+    "bzr", "fossil", "cvs",
 ];
 
 /// Tools that change identity, ownership, capabilities or mounts. The build
 /// runs as an unprivileged build user; asking for these is asking to leave
 /// it.
 const PRIVILEGE: &[&str] = &[
-    "sudo", "su", "doas", "pkexec", "runuser", "setpriv", "capsh", "chown", "chgrp", "setcap",
-    "setfacl", "mount", "umount", "chroot", "nsenter", "unshare", "newgrp", "sg", "mknod", "insmod",
-    "modprobe", "losetup", "systemctl",
+    "sudo",
+    "su",
+    "doas",
+    "pkexec",
+    "runuser",
+    "setpriv",
+    "capsh",
+    "chown",
+    "chgrp",
+    "setcap",
+    "setfacl",
+    "mount",
+    "umount",
+    "chroot",
+    "nsenter",
+    "unshare",
+    "newgrp",
+    "sg",
+    "mknod",
+    "insmod",
+    "modprobe",
+    "losetup",
+    "systemctl",
 ];
 
 /// Programs that run arbitrary code given on their command line (`-c`,
@@ -32,8 +52,8 @@ const PRIVILEGE: &[&str] = &[
 /// toolchain PATH holds, inside the walls.
 const INTERPRETERS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ksh", "mksh", "csh", "tcsh", "fish", "busybox", "python", "pypy",
-    "perl", "ruby", "node", "nodejs", "deno", "lua", "luajit", "php", "tclsh", "wish", "awk", "gawk",
-    "mawk", "env", "xargs", "find",
+    "perl", "ruby", "node", "nodejs", "deno", "lua", "luajit", "php", "tclsh", "wish", "awk",
+    "gawk", "mawk", "env", "xargs", "find",
 ];
 
 /// What kind of dangerous program a grant names.
@@ -90,7 +110,18 @@ mod tests {
 
     #[test]
     fn build_tools_are_not_flagged() {
-        for ok in ["cc", "make", "gmake", "ld", "ar", "install", "bzip2", "x86_64-linux-gnu-gcc", "./configure", "./sh"] {
+        for ok in [
+            "cc",
+            "make",
+            "gmake",
+            "ld",
+            "ar",
+            "install",
+            "bzip2",
+            "x86_64-linux-gnu-gcc",
+            "./configure",
+            "./sh",
+        ] {
             assert_eq!(classify(ok), None, "{ok}");
         }
     }

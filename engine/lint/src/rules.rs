@@ -63,55 +63,107 @@ const fn warning(id: &'static str, summary: &'static str) -> Rule {
 
 // --- The Portfile could not be read or parsed ---------------------------------
 
-pub const UNREADABLE_PORTFILE: Rule = error("unreadable-portfile", "the Portfile could not be read");
+pub const UNREADABLE_PORTFILE: Rule =
+    error("unreadable-portfile", "the Portfile could not be read");
 pub const SCHEMA_SYNTAX: Rule = error("schema-syntax", "the Portfile is not valid TOML");
-pub const SCHEMA_UNKNOWN_FIELD: Rule = error("schema-unknown-field", "a key, table or phase the schema does not know");
-pub const SCHEMA_MISSING_FIELD: Rule = error("schema-missing-field", "a required key or table is absent");
+pub const SCHEMA_UNKNOWN_FIELD: Rule = error(
+    "schema-unknown-field",
+    "a key, table or phase the schema does not know",
+);
+pub const SCHEMA_MISSING_FIELD: Rule =
+    error("schema-missing-field", "a required key or table is absent");
 pub const SCHEMA_WRONG_TYPE: Rule = error("schema-wrong-type", "a value of the wrong TOML type");
-pub const SCHEMA_INVALID_VALUE: Rule = error("schema-invalid-value", "a value that breaks a schema rule");
-pub const SCHEMA_UNSAFE_PATH: Rule = error("schema-unsafe-path", "a path that could leave its directory");
+pub const SCHEMA_INVALID_VALUE: Rule =
+    error("schema-invalid-value", "a value that breaks a schema rule");
+pub const SCHEMA_UNSAFE_PATH: Rule = error(
+    "schema-unsafe-path",
+    "a path that could leave its directory",
+);
 pub const SCHEMA_CONFLICT: Rule = error("schema-conflict", "keys that do not go together");
-pub const SCHEMA_UNDECLARED_DEPENDENCY: Rule =
-    error("schema-undeclared-dependency", "a phase sees a dependency [dependencies] does not declare");
-pub const SCHEMA_LOADER_ENV_REFUSED: Rule =
-    error("schema-loader-env-refused", "a loader variable in env without allow-loader-env");
+pub const SCHEMA_UNDECLARED_DEPENDENCY: Rule = error(
+    "schema-undeclared-dependency",
+    "a phase sees a dependency [dependencies] does not declare",
+);
+pub const SCHEMA_LOADER_ENV_REFUSED: Rule = error(
+    "schema-loader-env-refused",
+    "a loader variable in env without allow-loader-env",
+);
 pub const SCHEMA_RESERVED_ENV: Rule = error("schema-reserved-env", "PATH in a phase's env");
-pub const SCHEMA_DUPLICATE: Rule = error("schema-duplicate", "a distfile name or dependency listed twice");
-pub const SCHEMA_OTHER: Rule = error("schema", "a schema error of a kind this linter does not know yet");
-pub const MISSING_UPSTREAM_CONTACT: Rule =
-    error("missing-upstream-contact", "no one to ask when an upstream tarball changes");
+pub const SCHEMA_DUPLICATE: Rule = error(
+    "schema-duplicate",
+    "a distfile name or dependency listed twice",
+);
+pub const SCHEMA_OTHER: Rule = error(
+    "schema",
+    "a schema error of a kind this linter does not know yet",
+);
+pub const MISSING_UPSTREAM_CONTACT: Rule = error(
+    "missing-upstream-contact",
+    "no one to ask when an upstream tarball changes",
+);
 pub const WEAK_CHECKSUM: Rule = error(
     "weak-checksum",
     "a source, patchfile or component without a well-formed sha256 (and, for sources, size)",
 );
-pub const UNSAFE_NAME: Rule = error("unsafe-name", "a port or dependency name that is not one safe path component");
-pub const UNSAFE_VERSION: Rule = error("unsafe-version", "a version that is not one safe path component");
+pub const UNSAFE_NAME: Rule = error(
+    "unsafe-name",
+    "a port or dependency name that is not one safe path component",
+);
+pub const UNSAFE_VERSION: Rule = error(
+    "unsafe-version",
+    "a version that is not one safe path component",
+);
 
 // --- Files next to the Portfile -----------------------------------------------
 
-pub const COMPONENT_MISSING: Rule = error("component-missing", "the [build] component file does not exist");
-pub const COMPONENT_SHA256_MISMATCH: Rule =
-    error("component-sha256-mismatch", "the component file does not match component-sha256");
-pub const COMPONENT_MALFORMED: Rule = error("component-malformed", "the component file is not a WebAssembly component");
+pub const COMPONENT_MISSING: Rule = error(
+    "component-missing",
+    "the [build] component file does not exist",
+);
+pub const COMPONENT_SHA256_MISMATCH: Rule = error(
+    "component-sha256-mismatch",
+    "the component file does not match component-sha256",
+);
+pub const COMPONENT_MALFORMED: Rule = error(
+    "component-malformed",
+    "the component file is not a WebAssembly component",
+);
 pub const PATCHFILE_MISSING: Rule = error("patchfile-missing", "a [[patchfile]] is not in files/");
-pub const PATCHFILE_SHA256_MISMATCH: Rule =
-    error("patchfile-sha256-mismatch", "a patchfile does not match its sha256");
-pub const DISTFILE_MISSING: Rule = error("distfile-missing", "a local [[source]] is not in the port directory");
+pub const PATCHFILE_SHA256_MISMATCH: Rule = error(
+    "patchfile-sha256-mismatch",
+    "a patchfile does not match its sha256",
+);
+pub const DISTFILE_MISSING: Rule = error(
+    "distfile-missing",
+    "a local [[source]] is not in the port directory",
+);
 pub const PORT_FILE_REFUSED: Rule = error(
     "port-file-refused",
     "a file the Portfile names is a symbolic link, not a regular file, or too large to check",
 );
-pub const DISTFILE_MISMATCH: Rule = error("distfile-mismatch", "a local distfile does not match its sha256 or size");
+pub const DISTFILE_MISMATCH: Rule = error(
+    "distfile-mismatch",
+    "a local distfile does not match its sha256 or size",
+);
 
 // --- Code matches manifest ------------------------------------------------------
 
-pub const IMPORT_EXEC_UNGRANTED: Rule =
-    error("import-exec-ungranted", "the component imports exec but no phase grants a program");
-pub const IMPORT_FORBIDDEN: Rule = error("import-forbidden", "the component imports something wport never provides");
-pub const GRANT_NEVER_USED: Rule =
-    warning("grant-never-used", "a phase grants programs the component cannot run (it does not import exec)");
-pub const TEST_GRANTS_UNUSED: Rule =
-    warning("test-grants-unused", "[capabilities.test] grants something but [build] test is not true");
+pub const IMPORT_EXEC_UNGRANTED: Rule = error(
+    "import-exec-ungranted",
+    "the component imports exec but no phase grants a program",
+);
+pub const IMPORT_FORBIDDEN: Rule = error(
+    "import-forbidden",
+    "the component imports something wport never provides",
+);
+pub const GRANT_NEVER_USED: Rule = warning(
+    "grant-never-used",
+    "a phase grants programs the component cannot run (it does not import exec)",
+);
+pub const TEST_GRANTS_UNUSED: Rule = warning(
+    "test-grants-unused",
+    "[capabilities.test] grants something but [build] test is not true",
+);
 
 // --- Sources --------------------------------------------------------------------
 
@@ -123,14 +175,20 @@ pub const QUARANTINED_CHECKSUM: Rule = error(
 
 // --- Dangerous grants -------------------------------------------------------------
 
-pub const NETWORK_TOOL: Rule = error("network-tool", "a phase may run a network client (curl, wget, ssh, git...)");
-pub const PRIVILEGE_TOOL: Rule =
-    error("privilege-tool", "a phase may run a privilege or ownership tool (sudo, su, chown, mount...)");
+pub const NETWORK_TOOL: Rule = error(
+    "network-tool",
+    "a phase may run a network client (curl, wget, ssh, git...)",
+);
+pub const PRIVILEGE_TOOL: Rule = error(
+    "privilege-tool",
+    "a phase may run a privilege or ownership tool (sudo, su, chown, mount...)",
+);
 pub const INTERPRETER_IN_POST_DESTROOT: Rule = warning(
     "interpreter-in-post-destroot",
     "post-destroot may run a shell or interpreter (sh, bash, python3, perl...)",
 );
-pub const LOADER_ENV_ALLOWED: Rule = warning("loader-env-allowed", "a phase sets allow-loader-env = true");
+pub const LOADER_ENV_ALLOWED: Rule =
+    warning("loader-env-allowed", "a phase sets allow-loader-env = true");
 
 // --- The capability diff (`wport lint --diff`) ----------------------------------
 
@@ -192,11 +250,17 @@ mod tests {
     fn ids_are_unique_and_kebab_case() {
         for (i, rule) in ALL.iter().enumerate() {
             assert!(
-                rule.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                rule.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{}",
                 rule.id
             );
-            assert!(!ALL[..i].iter().any(|r| r.id == rule.id), "duplicate id {}", rule.id);
+            assert!(
+                !ALL[..i].iter().any(|r| r.id == rule.id),
+                "duplicate id {}",
+                rule.id
+            );
         }
     }
 }

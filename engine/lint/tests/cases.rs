@@ -38,11 +38,20 @@ fn linter() -> &'static Linter {
         let root = wport_guest_build::workspace_root();
         let mut linter = Linter::new();
         for (which, pkg, dir) in [
-            (StandardComponent::Make, "wport-std-make", "engine/components/make"),
-            (StandardComponent::Autotools, "wport-std-autotools", "engine/components/autotools"),
+            (
+                StandardComponent::Make,
+                "wport-std-make",
+                "engine/components/make",
+            ),
+            (
+                StandardComponent::Autotools,
+                "wport-std-autotools",
+                "engine/components/autotools",
+            ),
         ] {
             let wasm = wport_guest_build::build_lib(pkg, &root.join(dir));
-            let bytes = fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()));
+            let bytes =
+                fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()));
             linter = linter.standard_component(which, &bytes);
         }
         // The case `quarantined-checksum` pins this digest.
@@ -88,13 +97,17 @@ fn lint_cases() {
         if name.starts_with("valid-") {
             valid += 1;
             if !diagnostics.is_empty() {
-                failures.push(format!("case {name}: expected no diagnostic, got {rules:?}"));
+                failures.push(format!(
+                    "case {name}: expected no diagnostic, got {rules:?}"
+                ));
             }
         } else {
             invalid += 1;
             if name.starts_with("mixed-") {
                 if rules.len() < 2 {
-                    failures.push(format!("case {name}: expected several rules, got {rules:?}"));
+                    failures.push(format!(
+                        "case {name}: expected several rules, got {rules:?}"
+                    ));
                 }
             } else {
                 // The longest rule id the name starts with.
@@ -120,7 +133,8 @@ fn lint_cases() {
         for (file, actual) in outputs {
             let path = case.join(file);
             if bless {
-                fs::write(&path, &actual).unwrap_or_else(|e| panic!("case {name}: writing {file}: {e}"));
+                fs::write(&path, &actual)
+                    .unwrap_or_else(|e| panic!("case {name}: writing {file}: {e}"));
             }
             match fs::read_to_string(&path) {
                 Ok(expected) if expected == actual => {}
@@ -141,7 +155,10 @@ fn lint_cases() {
         failures.join("\n")
     );
     eprintln!("{} cases: {valid} valid, {invalid} invalid", cases.len());
-    assert!(valid >= 10 && invalid >= 30, "too few cases: {valid} valid, {invalid} invalid");
+    assert!(
+        valid >= 10 && invalid >= 30,
+        "too few cases: {valid} valid, {invalid} invalid"
+    );
 }
 
 /// Every rule has a case that reports it, except the two no port can
@@ -158,7 +175,11 @@ fn every_rule_has_a_case() {
     let missing: Vec<&str> = rules::ALL
         .iter()
         .map(|r| r.id)
-        .filter(|id| !seen.contains(id) && *id != rules::SCHEMA_OTHER.id && *id != rules::CAPABILITY_GAINED.id)
+        .filter(|id| {
+            !seen.contains(id)
+                && *id != rules::SCHEMA_OTHER.id
+                && *id != rules::CAPABILITY_GAINED.id
+        })
         .collect();
     assert!(missing.is_empty(), "rules without a case: {missing:?}");
 }
@@ -169,10 +190,15 @@ fn every_rule_has_a_case() {
 fn diagnostics_match_the_catalogue() {
     for case in cases() {
         for d in linter().lint_port(&case) {
-            let rule = rules::by_id(d.rule).unwrap_or_else(|| panic!("{}: unknown rule {}", case.display(), d.rule));
+            let rule = rules::by_id(d.rule)
+                .unwrap_or_else(|| panic!("{}: unknown rule {}", case.display(), d.rule));
             assert_eq!(d.severity, rule.severity, "{}: {}", case.display(), d.rule);
             if d.rule != rules::UNREADABLE_PORTFILE.id {
-                assert!(d.line.is_some() && d.column.is_some(), "{}: {d:?} has no position", case.display());
+                assert!(
+                    d.line.is_some() && d.column.is_some(),
+                    "{}: {d:?} has no position",
+                    case.display()
+                );
             }
         }
     }

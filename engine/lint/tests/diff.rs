@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wport_lint::Linter;
-use wport_lint::diff::{self, CapabilityDiff, Direction, DiffOptions, Side};
+use wport_lint::diff::{self, CapabilityDiff, DiffOptions, Direction, Side};
 use wport_manifest::Phase;
 
 const PORT: &str = r#"[port]
@@ -83,13 +83,26 @@ fn a_version_bump_changes_sources_but_gains_nothing() {
     let d = run(&v("2.10", AUTOTOOLS), &new);
     assert!(!d.escalates(), "{d:?}");
     let changes = entries(&d, Direction::Change);
-    assert!(changes.iter().all(|(phase, what, _)| phase.is_none() && *what == "source"), "{changes:?}");
-    assert!(changes.iter().any(|(_, _, detail)| detail.contains("hello-2.12.tar.gz")), "{changes:?}");
+    assert!(
+        changes
+            .iter()
+            .all(|(phase, what, _)| phase.is_none() && *what == "source"),
+        "{changes:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|(_, _, detail)| detail.contains("hello-2.12.tar.gz")),
+        "{changes:?}"
+    );
 }
 
 #[test]
 fn v2_now_wants_curl() {
-    let new = v("2.12", &AUTOTOOLS.replace(r#"programs = ["make"]"#, r#"programs = ["make", "curl"]"#));
+    let new = v(
+        "2.12",
+        &AUTOTOOLS.replace(r#"programs = ["make"]"#, r#"programs = ["make", "curl"]"#),
+    );
     let d = run(&v("2.10", AUTOTOOLS), &new);
     assert!(d.escalates());
     // Both `make` grants changed: build and destroot each gain curl.
@@ -104,15 +117,24 @@ fn v2_now_wants_curl() {
 
 #[test]
 fn dropping_a_grant_is_a_loss_and_passes() {
-    let new = v("2.10", &AUTOTOOLS.replace("\n[capabilities.destroot]\nprograms = [\"make\"]\n", ""));
+    let new = v(
+        "2.10",
+        &AUTOTOOLS.replace("\n[capabilities.destroot]\nprograms = [\"make\"]\n", ""),
+    );
     let d = run(&v("2.10", AUTOTOOLS), &new);
     assert!(!d.escalates(), "{d:?}");
-    assert_eq!(entries(&d, Direction::Loss), [(Some(Phase::Destroot), "program", "`make`")]);
+    assert_eq!(
+        entries(&d, Direction::Loss),
+        [(Some(Phase::Destroot), "program", "`make`")]
+    );
 }
 
 #[test]
 fn env_loader_env_dependencies_and_timeout_are_gains() {
-    let old = v("2.10", &format!("\n[dependencies]\nlib = [\"zlib\"]\n{AUTOTOOLS}"));
+    let old = v(
+        "2.10",
+        &format!("\n[dependencies]\nlib = [\"zlib\"]\n{AUTOTOOLS}"),
+    );
     let new = v(
         "2.10",
         &format!("\n[dependencies]\nlib = [\"zlib\"]\n{AUTOTOOLS}").replace(
@@ -137,12 +159,22 @@ fn env_loader_env_dependencies_and_timeout_are_gains() {
 
 #[test]
 fn a_shorter_timeout_is_a_loss() {
-    let new = v("2.10", &AUTOTOOLS.replace("env = { CFLAGS = \"-O2\" }", "env = { CFLAGS = \"-O2\" }\ntimeout = 60"));
+    let new = v(
+        "2.10",
+        &AUTOTOOLS.replace(
+            "env = { CFLAGS = \"-O2\" }",
+            "env = { CFLAGS = \"-O2\" }\ntimeout = 60",
+        ),
+    );
     let d = run(&v("2.10", AUTOTOOLS), &new);
     assert!(!d.escalates(), "{d:?}");
     assert_eq!(
         entries(&d, Direction::Loss),
-        [(Some(Phase::Configure), "timeout", "lowered 3600s (engine default) -> 60s")]
+        [(
+            Some(Phase::Configure),
+            "timeout",
+            "lowered 3600s (engine default) -> 60s"
+        )]
     );
 }
 
@@ -151,7 +183,13 @@ fn the_engine_default_is_what_an_absent_timeout_compares_to() {
     let tmp = tempfile::tempdir().unwrap();
     let linter = Linter::new();
     let a = Side::load(&linter, &port(tmp.path(), "a", &v("2.10", AUTOTOOLS), &[])).unwrap();
-    let new = v("2.10", &AUTOTOOLS.replace("env = { CFLAGS = \"-O2\" }", "timeout = 600\nenv = { CFLAGS = \"-O2\" }"));
+    let new = v(
+        "2.10",
+        &AUTOTOOLS.replace(
+            "env = { CFLAGS = \"-O2\" }",
+            "timeout = 600\nenv = { CFLAGS = \"-O2\" }",
+        ),
+    );
     let b = Side::load(&linter, &port(tmp.path(), "b", &new, &[])).unwrap();
     let short_default = DiffOptions {
         default_timeout: Duration::from_secs(60),
@@ -162,9 +200,18 @@ fn the_engine_default_is_what_an_absent_timeout_compares_to() {
 
 #[test]
 fn switching_the_test_phase_on_is_a_gain() {
-    let new = v("2.10", &AUTOTOOLS.replace("standard = \"autotools\"", "standard = \"autotools\"\ntest = true"));
+    let new = v(
+        "2.10",
+        &AUTOTOOLS.replace(
+            "standard = \"autotools\"",
+            "standard = \"autotools\"\ntest = true",
+        ),
+    );
     let d = run(&v("2.10", AUTOTOOLS), &new);
-    assert_eq!(entries(&d, Direction::Gain), [(None, "test-phase", "the test phase now runs")]);
+    assert_eq!(
+        entries(&d, Direction::Gain),
+        [(None, "test-phase", "the test phase now runs")]
+    );
 }
 
 #[test]
@@ -174,17 +221,31 @@ fn a_component_that_starts_importing_exec_gains_the_import() {
     let lua = std::fs::read(repo.join("ports/lua/port.wasm")).unwrap();
     let pin = |bytes: &[u8]| {
         use sha2::Digest as _;
-        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let build = |sha: &str, grants: &str| {
         format!("\n[build]\ncomponent = \"port.wasm\"\ncomponent-sha256 = \"{sha}\"\n{grants}")
     };
     let tmp = tempfile::tempdir().unwrap();
-    let old = port(tmp.path(), "old", &v("1.0", &build(&pin(&demo), "")), &[("port.wasm", &demo)]);
+    let old = port(
+        tmp.path(),
+        "old",
+        &v("1.0", &build(&pin(&demo), "")),
+        &[("port.wasm", &demo)],
+    );
     let new = port(
         tmp.path(),
         "new",
-        &v("1.1", &build(&pin(&lua), "\n[capabilities.build]\nprograms = [\"make\"]\n")),
+        &v(
+            "1.1",
+            &build(
+                &pin(&lua),
+                "\n[capabilities.build]\nprograms = [\"make\"]\n",
+            ),
+        ),
         &[("port.wasm", &lua)],
     );
     let linter = Linter::new();
@@ -194,18 +255,35 @@ fn a_component_that_starts_importing_exec_gains_the_import() {
         &DiffOptions::default(),
     );
     let gains = entries(&d, Direction::Gain);
-    assert!(gains.contains(&(None, "import", "`wport:port/exec`")), "{gains:?}");
-    assert!(gains.contains(&(Some(Phase::Build), "program", "`make`")), "{gains:?}");
+    assert!(
+        gains.contains(&(None, "import", "`wport:port/exec`")),
+        "{gains:?}"
+    );
+    assert!(
+        gains.contains(&(Some(Phase::Build), "program", "`make`")),
+        "{gains:?}"
+    );
     let changes = entries(&d, Direction::Change);
-    assert!(changes.iter().any(|(_, what, _)| *what == "component"), "{changes:?}");
+    assert!(
+        changes.iter().any(|(_, what, _)| *what == "component"),
+        "{changes:?}"
+    );
 }
 
 #[test]
 fn a_broken_side_is_reported_not_diffed() {
     let tmp = tempfile::tempdir().unwrap();
-    let broken = port(tmp.path(), "broken", &v("2.10", AUTOTOOLS).replace("upstream-contact", "upstream"), &[]);
+    let broken = port(
+        tmp.path(),
+        "broken",
+        &v("2.10", AUTOTOOLS).replace("upstream-contact", "upstream"),
+        &[],
+    );
     let errors = Side::load(&Linter::new(), &broken).unwrap_err();
-    assert!(errors.iter().all(|d| d.is_error()) && !errors.is_empty(), "{errors:?}");
+    assert!(
+        errors.iter().all(|d| d.is_error()) && !errors.is_empty(),
+        "{errors:?}"
+    );
     // A Portfile path works as well as its directory.
     assert!(Side::load(&Linter::new(), &broken.join("Portfile.toml")).is_err());
 }

@@ -4,7 +4,8 @@ use wport_lint::rules;
 
 #[test]
 fn every_rule_is_documented_with_its_severity() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/LINT.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/LINT.md"))
+        .unwrap();
     // Rule rows look like "| `id` | severity | ...".
     let mut documented = Vec::new();
     for line in doc.lines() {
@@ -28,6 +29,9 @@ fn every_rule_is_documented_with_its_severity() {
         );
     }
     for (id, _) in &documented {
-        assert!(rules::by_id(id).is_some(), "docs/LINT.md documents `{id}`, which is no rule");
+        assert!(
+            rules::by_id(id).is_some(),
+            "docs/LINT.md documents `{id}`, which is no rule"
+        );
     }
 }

@@ -13,8 +13,14 @@ fn demo_port_imports_only_what_wport_provides_and_no_exec() {
     // The demo runs no native command: its component must not even import
     // `exec`, so a Portfile granting no program accepts it.
     let names = imports::check(&demo(), false).unwrap();
-    assert!(names.iter().any(|n| n.starts_with("wport:port/build-env")), "{names:?}");
-    assert!(!names.iter().any(|n| n.starts_with("wasi:sockets")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("wport:port/build-env")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("wasi:sockets")),
+        "{names:?}"
+    );
 }
 
 #[test]

@@ -25,7 +25,11 @@ programs = ["make"]
 
 fn port(dir: &Path, name: &str, extra: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("Portfile.toml"), CLEAN.replace("NAME", name) + extra).unwrap();
+    std::fs::write(
+        dir.join("Portfile.toml"),
+        CLEAN.replace("NAME", name) + extra,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -56,14 +60,22 @@ fn a_large_tree_is_linted_in_port_order() {
     let t = tmp.path();
     for i in 0..200 {
         // Every seventh port has one finding.
-        let extra = if i % 7 == 0 { "\n[capabilities.destroot]\nprograms = [\"curl\"]\n" } else { "" };
+        let extra = if i % 7 == 0 {
+            "\n[capabilities.destroot]\nprograms = [\"curl\"]\n"
+        } else {
+            ""
+        };
         port(&t.join(format!("p{i:03}")), &format!("p{i:03}"), extra);
     }
     let diagnostics = wport_lint::lint_tree(t).unwrap();
     let files: Vec<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
     let expected: Vec<String> = (0..200)
         .filter(|i| i % 7 == 0)
-        .map(|i| t.join(format!("p{i:03}/Portfile.toml")).display().to_string())
+        .map(|i| {
+            t.join(format!("p{i:03}/Portfile.toml"))
+                .display()
+                .to_string()
+        })
         .collect();
     assert_eq!(files, expected);
     assert!(diagnostics.iter().all(|d| d.rule == "network-tool"));

@@ -26,13 +26,22 @@ fn sh(cmd: &mut Command) {
 }
 
 fn main() {
-    let base = std::env::var_os("WPORT_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| "/var/tmp".into());
-    let tmp = tempfile::Builder::new().prefix("wport-registry-bench-").tempdir_in(&base).expect("scratch dir");
+    let base = std::env::var_os("WPORT_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp".into());
+    let tmp = tempfile::Builder::new()
+        .prefix("wport-registry-bench-")
+        .tempdir_in(&base)
+        .expect("scratch dir");
     let root = tmp.path().canonicalize().unwrap();
     let tree = root.join("tree");
     // 10,000 files of 0.5-4.5 KiB in 100 directories of 10 subtrees, plus links.
     for i in 0..FILES {
-        let p = tree.join(format!("share/pkg/d{:02}/s{}/file{i:05}.txt", i % 100, i % 3));
+        let p = tree.join(format!(
+            "share/pkg/d{:02}/s{}/file{i:05}.txt",
+            i % 100,
+            i % 3
+        ));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         let body = format!("line {i} of a package file\n").repeat(20 + (i * 7919) % 150);
         std::fs::write(&p, body).unwrap();
@@ -53,9 +62,21 @@ fn main() {
     };
     let t = Instant::now();
     let m = create_package(&tree, &meta, &key, &pkg).unwrap();
-    println!("package: {} files, {} directories, {:.1} MiB of data, {:.1} MiB package, built in {:.0} ms", m.files.len(), m.directories.len(), bytes as f64 / 1048576.0, std::fs::metadata(&pkg).unwrap().len() as f64 / 1048576.0, t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "package: {} files, {} directories, {:.1} MiB of data, {:.1} MiB package, built in {:.0} ms",
+        m.files.len(),
+        m.directories.len(),
+        bytes as f64 / 1048576.0,
+        std::fs::metadata(&pkg).unwrap().len() as f64 / 1048576.0,
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let plain_tar = root.join("tree.tar");
-    sh(Command::new("tar").arg("-cf").arg(&plain_tar).arg("-C").arg(&tree).arg("."));
+    sh(Command::new("tar")
+        .arg("-cf")
+        .arg(&plain_tar)
+        .arg("-C")
+        .arg(&tree)
+        .arg("."));
 
     let (mut ours_in, mut ours_out, mut tar_in, mut rm_out) = (vec![], vec![], vec![], vec![]);
     let dest = root.join("dest");
@@ -77,7 +98,11 @@ fn main() {
         let native = |ins: &mut Vec<Duration>, outs: &mut Vec<Duration>| {
             std::fs::create_dir_all(&dest).unwrap();
             let t = Instant::now();
-            sh(Command::new("tar").arg("-xf").arg(&plain_tar).arg("-C").arg(&dest));
+            sh(Command::new("tar")
+                .arg("-xf")
+                .arg(&plain_tar)
+                .arg("-C")
+                .arg(&dest));
             ins.push(t.elapsed());
             let t = Instant::now();
             sh(Command::new("rm").arg("-rf").arg(&dest));
@@ -97,9 +122,30 @@ fn main() {
     // least disturbed run of each.
     let min = |v: &Vec<Duration>| *v.iter().min().unwrap();
     let (mi, mo, mt, mr) = (min(&ours_in), min(&ours_out), min(&tar_in), min(&rm_out));
-    let (oi, oo, ti, ro) = (median(ours_in), median(ours_out), median(tar_in), median(rm_out));
-    println!("install   median {:>8.1} ms  tar -xf {:>8.1} ms  ratio {:.2}x | min {:>8.1} ms vs {:>8.1} ms  ratio {:.2}x  (target <= 1.5x)", ms(oi), ms(ti), ratio(oi, ti), ms(mi), ms(mt), ratio(mi, mt));
-    println!("uninstall median {:>8.1} ms  rm -rf  {:>8.1} ms  ratio {:.2}x | min {:>8.1} ms vs {:>8.1} ms  ratio {:.2}x  (target <= 1.5x)", ms(oo), ms(ro), ratio(oo, ro), ms(mo), ms(mr), ratio(mo, mr));
+    let (oi, oo, ti, ro) = (
+        median(ours_in),
+        median(ours_out),
+        median(tar_in),
+        median(rm_out),
+    );
+    println!(
+        "install   median {:>8.1} ms  tar -xf {:>8.1} ms  ratio {:.2}x | min {:>8.1} ms vs {:>8.1} ms  ratio {:.2}x  (target <= 1.5x)",
+        ms(oi),
+        ms(ti),
+        ratio(oi, ti),
+        ms(mi),
+        ms(mt),
+        ratio(mi, mt)
+    );
+    println!(
+        "uninstall median {:>8.1} ms  rm -rf  {:>8.1} ms  ratio {:.2}x | min {:>8.1} ms vs {:>8.1} ms  ratio {:.2}x  (target <= 1.5x)",
+        ms(oo),
+        ms(ro),
+        ratio(oo, ro),
+        ms(mo),
+        ms(mr),
+        ratio(mo, mr)
+    );
 }
 
 fn ms(d: Duration) -> f64 {
@@ -115,7 +161,11 @@ fn walk_size(p: &Path) -> u64 {
     for e in std::fs::read_dir(p).unwrap() {
         let e = e.unwrap();
         let m = e.metadata().unwrap();
-        n += if m.is_dir() { walk_size(&e.path()) } else { m.len() };
+        n += if m.is_dir() {
+            walk_size(&e.path())
+        } else {
+            m.len()
+        };
     }
     n
 }

@@ -29,8 +29,14 @@ CREATE INDEX IF NOT EXISTS dirs_package ON dirs(package);
 /// One recorded file or link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recorded {
-    File { sha256: String, mode: u32, size: u64 },
-    Link { target: String },
+    File {
+        sha256: String,
+        mode: u32,
+        size: u64,
+    },
+    Link {
+        target: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -50,52 +56,97 @@ pub struct Registry {
 impl Registry {
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(crate::error::io("creating the registry directory", parent))?;
+            std::fs::create_dir_all(parent)
+                .map_err(crate::error::io("creating the registry directory", parent))?;
         }
-        let db = |source| RegistryError::Db { path: path.to_path_buf(), source };
+        let db = |source| RegistryError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
-        Ok(Registry { conn, path: path.to_path_buf() })
+        Ok(Registry {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
-        move |source| RegistryError::Db { path: self.path.clone(), source }
+        move |source| RegistryError::Db {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     pub fn package(&self, name: &str) -> Result<Option<InstalledPackage>> {
         let row = self
             .conn
-            .query_row("SELECT name, version, revision, txn, manifest FROM packages WHERE name = ?1", [name], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
-            })
+            .query_row(
+                "SELECT name, version, revision, txn, manifest FROM packages WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
             .optional()
             .map_err(self.err())?;
         row.map(|(name, version, revision, txn, m)| {
-            let manifest = serde_json::from_str(&m).map_err(|e| RegistryError::Other(format!("registry manifest of {name}: {e}")))?;
-            Ok(InstalledPackage { name, version, revision, txn, manifest })
+            let manifest = serde_json::from_str(&m)
+                .map_err(|e| RegistryError::Other(format!("registry manifest of {name}: {e}")))?;
+            Ok(InstalledPackage {
+                name,
+                version,
+                revision,
+                txn,
+                manifest,
+            })
         })
         .transpose()
     }
 
     pub fn packages(&self) -> Result<Vec<(String, String, u32)>> {
-        let mut st = self.conn.prepare("SELECT name, version, revision FROM packages ORDER BY name").map_err(self.err())?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        let mut st = self
+            .conn
+            .prepare("SELECT name, version, revision FROM packages ORDER BY name")
+            .map_err(self.err())?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.err())?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     /// The package owning a file or link path.
     pub fn owner(&self, path: &str) -> Result<Option<String>> {
-        self.conn.query_row("SELECT package FROM files WHERE path = ?1", [path], |r| r.get(0)).optional().map_err(self.err())
+        self.conn
+            .query_row("SELECT package FROM files WHERE path = ?1", [path], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err())
     }
 
     /// Packages that recorded a directory.
     pub fn dir_owners(&self, path: &str) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare_cached("SELECT package FROM dirs WHERE path = ?1 ORDER BY package").map_err(self.err())?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT package FROM dirs WHERE path = ?1 ORDER BY package")
+            .map_err(self.err())?;
         let rows = st.query_map([path], |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     pub fn files_of(&self, package: &str) -> Result<Vec<(String, Recorded)>> {
@@ -104,16 +155,32 @@ impl Registry {
             .query_map([package], |r| {
                 let path: String = r.get(0)?;
                 let kind: String = r.get(1)?;
-                Ok((path, if kind == "l" { Recorded::Link { target: r.get(5)? } } else { Recorded::File { sha256: r.get(2)?, mode: r.get(3)?, size: r.get(4)? } }))
+                Ok((
+                    path,
+                    if kind == "l" {
+                        Recorded::Link { target: r.get(5)? }
+                    } else {
+                        Recorded::File {
+                            sha256: r.get(2)?,
+                            mode: r.get(3)?,
+                            size: r.get(4)?,
+                        }
+                    },
+                ))
             })
             .map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     pub fn dirs_of(&self, package: &str) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare("SELECT path FROM dirs WHERE package = ?1 ORDER BY path").map_err(self.err())?;
+        let mut st = self
+            .conn
+            .prepare("SELECT path FROM dirs WHERE package = ?1 ORDER BY path")
+            .map_err(self.err())?;
         let rows = st.query_map([package], |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     /// Directories recorded by `package` and by no other package.
@@ -123,7 +190,8 @@ impl Registry {
             .prepare("SELECT path FROM dirs d WHERE package = ?1 AND NOT EXISTS (SELECT 1 FROM dirs o WHERE o.path = d.path AND o.package <> ?1) ORDER BY path")
             .map_err(self.err())?;
         let rows = st.query_map([package], |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     /// Whether any package recorded `path` as a file, link or directory.
@@ -136,16 +204,23 @@ impl Registry {
     }
 
     pub fn dependents(&self, package: &str) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare("SELECT package FROM deps WHERE dep = ?1 ORDER BY package").map_err(self.err())?;
+        let mut st = self
+            .conn
+            .prepare("SELECT package FROM deps WHERE dep = ?1 ORDER BY package")
+            .map_err(self.err())?;
         let rows = st.query_map([package], |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     /// Records an installed package and everything it owns: one transaction,
     /// the install's commit point.
     pub fn record_install(&mut self, m: &Manifest, txn: &str, dirs: &[String]) -> Result<()> {
         let path = self.path.clone();
-        let e = |source| RegistryError::Db { path: path.clone(), source };
+        let e = |source| RegistryError::Db {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(e)?;
         tx.execute(
             "INSERT INTO packages(name, version, revision, txn, manifest) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -153,18 +228,40 @@ impl Registry {
         )
         .map_err(e)?;
         {
-            let mut st = tx.prepare("INSERT INTO deps(package, dep) VALUES (?1, ?2)").map_err(e)?;
+            let mut st = tx
+                .prepare("INSERT INTO deps(package, dep) VALUES (?1, ?2)")
+                .map_err(e)?;
             for d in &m.dependencies {
                 st.execute(params![m.name, d]).map_err(e)?;
             }
             let mut st = tx.prepare("INSERT INTO files(path, package, kind, sha256, mode, size, target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(e)?;
             for f in &m.files {
-                st.execute(params![f.path, m.name, "f", f.sha256, f.mode, f.size, None::<String>]).map_err(e)?;
+                st.execute(params![
+                    f.path,
+                    m.name,
+                    "f",
+                    f.sha256,
+                    f.mode,
+                    f.size,
+                    None::<String>
+                ])
+                .map_err(e)?;
             }
             for l in &m.symlinks {
-                st.execute(params![l.path, m.name, "l", None::<String>, None::<u32>, None::<u64>, l.target]).map_err(e)?;
+                st.execute(params![
+                    l.path,
+                    m.name,
+                    "l",
+                    None::<String>,
+                    None::<u32>,
+                    None::<u64>,
+                    l.target
+                ])
+                .map_err(e)?;
             }
-            let mut st = tx.prepare("INSERT INTO dirs(path, package) VALUES (?1, ?2)").map_err(e)?;
+            let mut st = tx
+                .prepare("INSERT INTO dirs(path, package) VALUES (?1, ?2)")
+                .map_err(e)?;
             for d in dirs {
                 st.execute(params![d, m.name]).map_err(e)?;
             }
@@ -175,9 +272,17 @@ impl Registry {
     /// Forgets a package: one transaction, the uninstall's commit point.
     pub fn record_uninstall(&mut self, name: &str) -> Result<()> {
         let path = self.path.clone();
-        let e = |source| RegistryError::Db { path: path.clone(), source };
+        let e = |source| RegistryError::Db {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(e)?;
-        for sql in ["DELETE FROM files WHERE package = ?1", "DELETE FROM dirs WHERE package = ?1", "DELETE FROM deps WHERE package = ?1", "DELETE FROM packages WHERE name = ?1"] {
+        for sql in [
+            "DELETE FROM files WHERE package = ?1",
+            "DELETE FROM dirs WHERE package = ?1",
+            "DELETE FROM deps WHERE package = ?1",
+            "DELETE FROM packages WHERE name = ?1",
+        ] {
             tx.execute(sql, [name]).map_err(e)?;
         }
         tx.commit().map_err(e)

@@ -19,7 +19,8 @@ pub fn safe_rel_path(p: &str) -> bool {
         && p.len() < 4096
         && !p.starts_with('/')
         && !p.contains('\0')
-        && p.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && c.len() < 256)
+        && p.split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() < 256)
 }
 
 /// Splits `a/b/c` into (`a/b`, `c`); the parent of `c` is "".
@@ -50,7 +51,10 @@ pub struct Parents<'a> {
 
 impl<'a> Parents<'a> {
     pub fn new(root: &'a Dir) -> Self {
-        Parents { root, cache: HashMap::new() }
+        Parents {
+            root,
+            cache: HashMap::new(),
+        }
     }
 
     /// The directory holding `path` and its last component.
@@ -80,7 +84,8 @@ impl<'a> Parents<'a> {
 
 /// `renameat2(..., RENAME_NOREPLACE)`: never overwrites.
 pub fn rename_noreplace(from_dir: &Dir, from: &str, to_dir: &Dir, to: &str) -> io::Result<()> {
-    rustix::fs::renameat_with(from_dir, from, to_dir, to, RenameFlags::NOREPLACE).map_err(io::Error::from)
+    rustix::fs::renameat_with(from_dir, from, to_dir, to, RenameFlags::NOREPLACE)
+        .map_err(io::Error::from)
 }
 
 /// Removes a file or a symbolic link (never what the link points to).

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use wport_trust::{PublicKey, SecretKey};
 use wport_trust::canonical::to_canonical;
+use wport_trust::{PublicKey, SecretKey};
 
 use crate::error::{RegistryError, Result};
 use crate::fsops::safe_rel_path;
@@ -98,9 +98,15 @@ impl Manifest {
     /// Structural checks: safe, unique paths; every parent a listed
     /// directory; nothing reserved; normalised modes; hex digests.
     pub fn validate(&self) -> Result<()> {
-        let bad = |reason: String| RegistryError::Malformed { package: self.name.clone(), reason };
+        let bad = |reason: String| RegistryError::Malformed {
+            package: self.name.clone(),
+            reason,
+        };
         if self.format != FORMAT {
-            return Err(bad(format!("format {:?}, expected {FORMAT:?}", self.format)));
+            return Err(bad(format!(
+                "format {:?}, expected {FORMAT:?}",
+                self.format
+            )));
         }
         if !safe_name(&self.name) || !safe_name(&self.version) {
             return Err(bad("name or version is not a safe name".into()));
@@ -120,10 +126,19 @@ impl Manifest {
             .chain(self.directories.iter().map(String::as_str));
         for p in all {
             if !safe_rel_path(p) {
-                return Err(RegistryError::UnsafePath { package: self.name.clone(), path: p.into() });
+                return Err(RegistryError::UnsafePath {
+                    package: self.name.clone(),
+                    path: p.into(),
+                });
             }
-            if RESERVED.iter().any(|r| p == *r || p.starts_with(&format!("{r}/"))) {
-                return Err(RegistryError::UnsafePath { package: self.name.clone(), path: p.into() });
+            if RESERVED
+                .iter()
+                .any(|r| p == *r || p.starts_with(&format!("{r}/")))
+            {
+                return Err(RegistryError::UnsafePath {
+                    package: self.name.clone(),
+                    path: p.into(),
+                });
             }
             if !seen.insert(p) {
                 return Err(bad(format!("{p} is listed twice")));
@@ -136,7 +151,10 @@ impl Manifest {
         }
         for f in &self.files {
             if f.mode != 0o644 && f.mode != 0o755 {
-                return Err(bad(format!("{}: mode {:o} is not normalised", f.path, f.mode)));
+                return Err(bad(format!(
+                    "{}: mode {:o} is not normalised",
+                    f.path, f.mode
+                )));
             }
             if !is_hex64(&f.sha256) {
                 return Err(bad(format!("{}: sha256 is not 64 hex digits", f.path)));
@@ -162,32 +180,50 @@ pub fn safe_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && !s.starts_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
 }
 
 pub fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A signed envelope's canonical bytes: `{"signatures":[..],"signed":..}`.
 pub fn sign_envelope(signed: &Value, key: &SecretKey) -> Result<Vec<u8>> {
     let body = to_canonical(signed)?;
     let sig = key.sign(&body);
-    let env = json!({"signatures": [{"keyid": key.key_id(), "sig": hex::encode(sig)}], "signed": signed});
+    let env =
+        json!({"signatures": [{"keyid": key.key_id(), "sig": hex::encode(sig)}], "signed": signed});
     Ok(to_canonical(&env)?)
 }
 
 /// Verifies an envelope against trusted keys and returns its `signed` part.
 /// `what` names the document in errors.
 pub fn verify_envelope(bytes: &[u8], trusted: &[PublicKey], what: &str) -> Result<Value> {
-    let rejected = |reason: String| RegistryError::SignatureRejected { package: what.to_string(), reason };
-    let env: Value = serde_json::from_slice(bytes).map_err(|e| RegistryError::Malformed { package: what.into(), reason: e.to_string() })?;
-    let signed = env.get("signed").ok_or_else(|| rejected("no `signed` part".into()))?;
-    let sigs = env.get("signatures").and_then(Value::as_array).ok_or_else(|| rejected("no `signatures` list".into()))?;
+    let rejected = |reason: String| RegistryError::SignatureRejected {
+        package: what.to_string(),
+        reason,
+    };
+    let env: Value = serde_json::from_slice(bytes).map_err(|e| RegistryError::Malformed {
+        package: what.into(),
+        reason: e.to_string(),
+    })?;
+    let signed = env
+        .get("signed")
+        .ok_or_else(|| rejected("no `signed` part".into()))?;
+    let sigs = env
+        .get("signatures")
+        .and_then(Value::as_array)
+        .ok_or_else(|| rejected("no `signatures` list".into()))?;
     let body = to_canonical(signed)?;
     let mut seen_ids = BTreeSet::new();
     for s in sigs {
-        let (Some(keyid), Some(sig)) = (s.get("keyid").and_then(Value::as_str), s.get("sig").and_then(Value::as_str)) else {
+        let (Some(keyid), Some(sig)) = (
+            s.get("keyid").and_then(Value::as_str),
+            s.get("sig").and_then(Value::as_str),
+        ) else {
             continue;
         };
         seen_ids.insert(keyid.to_string());
@@ -201,7 +237,9 @@ pub fn verify_envelope(bytes: &[u8], trusted: &[PublicKey], what: &str) -> Resul
     if trusted.is_empty() {
         return Err(rejected("no trusted keys are configured".into()));
     }
-    Err(rejected(format!("signed by {seen_ids:?}, none of which is a trusted key with a valid signature")))
+    Err(rejected(format!(
+        "signed by {seen_ids:?}, none of which is a trusted key with a valid signature"
+    )))
 }
 
 /// Loads the trusted public keys: every `*.pub` file in `dir`. The directory
@@ -210,7 +248,8 @@ pub fn verify_envelope(bytes: &[u8], trusted: &[PublicKey], what: &str) -> Resul
 pub fn load_trusted_keys(dir: &Path) -> Result<Vec<PublicKey>> {
     wport_trust::keys::check_owner_only_writable(dir)?;
     let mut keys = Vec::new();
-    let rd = std::fs::read_dir(dir).map_err(crate::error::io("reading the trusted key directory", dir))?;
+    let rd = std::fs::read_dir(dir)
+        .map_err(crate::error::io("reading the trusted key directory", dir))?;
     let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {

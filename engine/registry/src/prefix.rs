@@ -64,17 +64,34 @@ struct Journal {
 /// A problem `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    Modified { package: String, path: String, what: String },
-    Missing { package: String, path: String },
-    Unexpected { package: String, path: String },
+    Modified {
+        package: String,
+        path: String,
+        what: String,
+    },
+    Missing {
+        package: String,
+        path: String,
+    },
+    Unexpected {
+        package: String,
+        path: String,
+    },
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Problem::Modified { package, path, what } => write!(f, "modified   {path} ({package}: {what})"),
+            Problem::Modified {
+                package,
+                path,
+                what,
+            } => write!(f, "modified   {path} ({package}: {what})"),
             Problem::Missing { package, path } => write!(f, "missing    {path} ({package})"),
-            Problem::Unexpected { package, path } => write!(f, "unexpected {path} (in a directory of {package}, owned by no package)"),
+            Problem::Unexpected { package, path } => write!(
+                f,
+                "unexpected {path} (in a directory of {package}, owned by no package)"
+            ),
         }
     }
 }
@@ -129,20 +146,32 @@ impl Prefix {
     pub fn open(root: &Path, registry: Option<&Path>) -> Result<Self> {
         std::fs::create_dir_all(root).map_err(io("creating the prefix", root))?;
         let given = root.to_path_buf();
-        let root = root.canonicalize().map_err(io("resolving the prefix", root))?;
-        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority()).map_err(io("opening the prefix", &root))?;
+        let root = root
+            .canonicalize()
+            .map_err(io("resolving the prefix", root))?;
+        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())
+            .map_err(io("opening the prefix", &root))?;
         let state = ensure_dir(&dir, STATE)?;
         ensure_dir(&state, "staging")?;
         ensure_dir(&state, "journal")?;
         let lock = state
-            .open_with("lock", OpenOptions::new().read(true).write(true).create(true).follow(FollowSymlinks::No))
+            .open_with(
+                "lock",
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .follow(FollowSymlinks::No),
+            )
             .map_err(io("opening the lock", root.join(".wport/lock")))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
         let mut reserved = vec![STATE.to_string()];
         let reg_path = match registry {
             Some(r) => {
                 if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(io("creating the registry directory", parent))?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(io("creating the registry directory", parent))?;
                 }
                 r.to_path_buf()
             }
@@ -154,15 +183,30 @@ impl Prefix {
                 if let Ok(md) = wport.symlink_metadata("registry.sqlite")
                     && !md.is_file()
                 {
-                    return Err(RegistryError::ThroughSymlink { path: "var/wport/registry.sqlite".into() });
+                    return Err(RegistryError::ThroughSymlink {
+                        path: "var/wport/registry.sqlite".into(),
+                    });
                 }
                 reserved.push("var/wport".to_string());
                 root.join("var/wport/registry.sqlite")
             }
         };
         let registry = Registry::open(&reg_path)?;
-        let crash_at = std::env::var("WPORT_TEST_CRASH_AT").ok().and_then(|v| v.parse().ok());
-        let mut p = Prefix { root, given, dir, state, registry, reserved, _lock: lock, crash_at, steps: 0, recovered: Vec::new() };
+        let crash_at = std::env::var("WPORT_TEST_CRASH_AT")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        let mut p = Prefix {
+            root,
+            given,
+            dir,
+            state,
+            registry,
+            reserved,
+            _lock: lock,
+            crash_at,
+            steps: 0,
+            recovered: Vec::new(),
+        };
         p.recovered = p.recover()?;
         Ok(p)
     }
@@ -185,28 +229,57 @@ impl Prefix {
     }
 
     fn new_txn() -> String {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         format!("{:x}-{:x}", now.as_nanos(), std::process::id())
     }
 
     fn write_journal(&self, j: &Journal) -> Result<()> {
-        let jdir = self.state.open_dir_nofollow("journal").map_err(io("opening", self.root.join(".wport/journal")))?;
+        let jdir = self
+            .state
+            .open_dir_nofollow("journal")
+            .map_err(io("opening", self.root.join(".wport/journal")))?;
         let tmp = format!("{}.tmp", j.txn);
         let body = serde_json::to_vec(j).expect("serialisable");
         let mut f = jdir
-            .open_with(&tmp, OpenOptions::new().write(true).create_new(true).follow(FollowSymlinks::No))
+            .open_with(
+                &tmp,
+                OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .follow(FollowSymlinks::No),
+            )
             .map_err(io("writing the journal", &tmp))?;
-        f.write_all(&body).and_then(|_| f.sync_all()).map_err(io("writing the journal", &tmp))?;
-        rustix::fs::renameat(&jdir, tmp.as_str(), &jdir, format!("{}.json", j.txn).as_str()).map_err(|e| io("writing the journal", &tmp)(e.into()))?;
+        f.write_all(&body)
+            .and_then(|_| f.sync_all())
+            .map_err(io("writing the journal", &tmp))?;
+        rustix::fs::renameat(
+            &jdir,
+            tmp.as_str(),
+            &jdir,
+            format!("{}.json", j.txn).as_str(),
+        )
+        .map_err(|e| io("writing the journal", &tmp)(e.into()))?;
         // Directory handles may be O_PATH; fsync needs a readable descriptor.
-        let sync = rustix::fs::openat(&jdir, ".", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-            .and_then(|fd| rustix::fs::fsync(&fd));
+        let sync = rustix::fs::openat(
+            &jdir,
+            ".",
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .and_then(|fd| rustix::fs::fsync(&fd));
         sync.map_err(|e| io("syncing the journal directory", &tmp)(e.into()))?;
         Ok(())
     }
 
     fn remove_journal(&self, txn: &str) -> Result<()> {
-        let jdir = self.state.open_dir_nofollow("journal").map_err(io("opening", self.root.join(".wport/journal")))?;
+        let jdir = self
+            .state
+            .open_dir_nofollow("journal")
+            .map_err(io("opening", self.root.join(".wport/journal")))?;
         match unlink(&jdir, &format!("{txn}.json")) {
             Err(e) if !is_not_found(&e) => Err(io("removing the journal", txn)(e)),
             _ => Ok(()),
@@ -214,7 +287,10 @@ impl Prefix {
     }
 
     fn remove_staging(&self, txn: &str) -> Result<()> {
-        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", self.root.join(".wport/staging")))?;
+        let sdir = self
+            .state
+            .open_dir_nofollow("staging")
+            .map_err(io("opening", self.root.join(".wport/staging")))?;
         // cap-std's remove_dir_all removes links as links.
         match sdir.remove_dir_all(txn) {
             Err(e) if !is_not_found(&e) => Err(io("removing staging", txn)(e)),
@@ -226,19 +302,33 @@ impl Prefix {
     /// removes staging directories no journal refers to.
     pub fn recover(&mut self) -> Result<Vec<String>> {
         let mut done = Vec::new();
-        let jdir = self.state.open_dir_nofollow("journal").map_err(io("opening", self.root.join(".wport/journal")))?;
-        let mut names: Vec<String> = jdir.entries().map_err(io("listing", ".wport/journal"))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+        let jdir = self
+            .state
+            .open_dir_nofollow("journal")
+            .map_err(io("opening", self.root.join(".wport/journal")))?;
+        let mut names: Vec<String> = jdir
+            .entries()
+            .map_err(io("listing", ".wport/journal"))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
         names.sort();
         let mut live = HashSet::new();
         for name in names {
             if let Some(txn) = name.strip_suffix(".json") {
                 let mut body = Vec::new();
-                jdir.open_with(&name, OpenOptions::new().read(true).follow(FollowSymlinks::No))
-                    .and_then(|mut f| f.read_to_end(&mut body))
-                    .map_err(io("reading the journal", &name))?;
-                let j: Journal = serde_json::from_slice(&body).map_err(|e| RegistryError::Other(format!("journal {name}: {e}")))?;
+                jdir.open_with(
+                    &name,
+                    OpenOptions::new().read(true).follow(FollowSymlinks::No),
+                )
+                .and_then(|mut f| f.read_to_end(&mut body))
+                .map_err(io("reading the journal", &name))?;
+                let j: Journal = serde_json::from_slice(&body)
+                    .map_err(|e| RegistryError::Other(format!("journal {name}: {e}")))?;
                 if j.txn != txn {
-                    return Err(RegistryError::Other(format!("journal {name} names transaction {}", j.txn)));
+                    return Err(RegistryError::Other(format!(
+                        "journal {name} names transaction {}",
+                        j.txn
+                    )));
                 }
                 done.push(self.recover_one(&j)?);
                 live.insert(txn.to_string());
@@ -248,8 +338,15 @@ impl Prefix {
                 let _ = unlink(&jdir, &name);
             }
         }
-        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
-        let orphans: Vec<String> = sdir.entries().map_err(io("listing", ".wport/staging"))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+        let sdir = self
+            .state
+            .open_dir_nofollow("staging")
+            .map_err(io("opening", ".wport/staging"))?;
+        let orphans: Vec<String> = sdir
+            .entries()
+            .map_err(io("listing", ".wport/staging"))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
         for o in orphans {
             if !live.contains(&o) {
                 self.remove_staging(&o)?;
@@ -280,7 +377,10 @@ impl Prefix {
     }
 
     fn staging(&self, txn: &str) -> Result<Option<Dir>> {
-        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
+        let sdir = self
+            .state
+            .open_dir_nofollow("staging")
+            .map_err(io("opening", ".wport/staging"))?;
         match sdir.open_dir_nofollow(txn) {
             Ok(d) => Ok(Some(d)),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -318,8 +418,15 @@ impl Prefix {
     /// still matches the registry, so a file changed after the crash is kept.
     fn finish_uninstall(&mut self, j: &Journal, recheck: bool) -> Result<()> {
         let recorded: Option<std::collections::HashMap<String, Recorded>> =
-            if recheck && self.registry.package(&j.package)?.is_some() { Some(self.registry.files_of(&j.package)?.into_iter().collect()) } else { None };
-        let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
+            if recheck && self.registry.package(&j.package)?.is_some() {
+                Some(self.registry.files_of(&j.package)?.into_iter().collect())
+            } else {
+                None
+            };
+        let dir = self
+            .dir
+            .try_clone()
+            .map_err(io("opening the prefix", &self.root))?;
         let mut parents = Parents::new(&dir);
         for p in &j.entries {
             if let Some(rec) = recorded.as_ref().and_then(|r| r.get(p))
@@ -327,7 +434,9 @@ impl Prefix {
             {
                 continue;
             }
-            let Ok((pd, name)) = parents.parent(p) else { continue };
+            let Ok((pd, name)) = parents.parent(p) else {
+                continue;
+            };
             match unlink(pd, name) {
                 Err(e) if !is_not_found(&e) => return Err(io("removing", p.as_str())(e)),
                 _ => {}
@@ -349,20 +458,38 @@ impl Prefix {
     }
 
     /// Installs a verified package. Its dependencies must be installed.
-    pub fn install(&mut self, pkg: &mut OpenedPackage, opts: &InstallOptions) -> Result<InstallReport> {
+    pub fn install(
+        &mut self,
+        pkg: &mut OpenedPackage,
+        opts: &InstallOptions,
+    ) -> Result<InstallReport> {
         let m = pkg.manifest.clone();
         let root_str = self.root.to_string_lossy().into_owned();
         let given = self.given.to_string_lossy();
         let built_for = m.prefix.trim_end_matches('/');
-        if !opts.any_prefix && built_for != root_str.trim_end_matches('/') && built_for != given.trim_end_matches('/') {
-            return Err(RegistryError::WrongPrefix { package: m.name.clone(), built_for: m.prefix.clone(), prefix: root_str });
+        if !opts.any_prefix
+            && built_for != root_str.trim_end_matches('/')
+            && built_for != given.trim_end_matches('/')
+        {
+            return Err(RegistryError::WrongPrefix {
+                package: m.name.clone(),
+                built_for: m.prefix.clone(),
+                prefix: root_str,
+            });
         }
         if let Some(p) = self.registry.package(&m.name)? {
-            return Err(RegistryError::AlreadyInstalled { package: m.name.clone(), version: format!("{}_{}", p.version, p.revision) });
+            return Err(RegistryError::AlreadyInstalled {
+                package: m.name.clone(),
+                version: format!("{}_{}", p.version, p.revision),
+            });
         }
         for d in &m.dependencies {
             if self.registry.package(d)?.is_none() {
-                return Err(RegistryError::MissingDependency { package: m.name.clone(), dependency: d.clone(), hint: String::new() });
+                return Err(RegistryError::MissingDependency {
+                    package: m.name.clone(),
+                    dependency: d.clone(),
+                    hint: String::new(),
+                });
             }
         }
 
@@ -375,8 +502,15 @@ impl Prefix {
             let mut parents = Parents::new(&self.dir);
             let conflict = |reg: &Registry, p: &str| -> Result<RegistryError> {
                 Ok(match reg.owner(p)? {
-                    Some(owner) => RegistryError::Conflict { package: m.name.clone(), path: p.into(), owner },
-                    None => RegistryError::UnownedFileExists { package: m.name.clone(), path: p.into() },
+                    Some(owner) => RegistryError::Conflict {
+                        package: m.name.clone(),
+                        path: p.into(),
+                        owner,
+                    },
+                    None => RegistryError::UnownedFileExists {
+                        package: m.name.clone(),
+                        path: p.into(),
+                    },
                 })
             };
             for d in &m.directories {
@@ -386,7 +520,9 @@ impl Prefix {
                     record_dirs.push(d.clone());
                     continue;
                 }
-                let (pd, name) = parents.parent(d).map_err(|_| RegistryError::ThroughSymlink { path: d.clone() })?;
+                let (pd, name) = parents
+                    .parent(d)
+                    .map_err(|_| RegistryError::ThroughSymlink { path: d.clone() })?;
                 match pd.symlink_metadata(name) {
                     Err(e) if is_not_found(&e) => {
                         created.push(d.clone());
@@ -402,14 +538,25 @@ impl Prefix {
                     Ok(_) => return Err(conflict(&self.registry, d)?),
                 }
             }
-            for p in m.files.iter().map(|f| &f.path).chain(m.symlinks.iter().map(|l| &l.path)) {
+            for p in m
+                .files
+                .iter()
+                .map(|f| &f.path)
+                .chain(m.symlinks.iter().map(|l| &l.path))
+            {
                 if let Some(owner) = self.registry.owner(p)? {
-                    return Err(RegistryError::Conflict { package: m.name.clone(), path: p.clone(), owner });
+                    return Err(RegistryError::Conflict {
+                        package: m.name.clone(),
+                        path: p.clone(),
+                        owner,
+                    });
                 }
                 if created_set.contains(split(p).0) {
                     continue;
                 }
-                let (pd, name) = parents.parent(p).map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
+                let (pd, name) = parents
+                    .parent(p)
+                    .map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
                 match pd.symlink_metadata(name) {
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => return Err(io("inspecting", p.as_str())(e)),
@@ -420,14 +567,27 @@ impl Prefix {
 
         // Stage: unpack, verifying every file.
         let txn = Self::new_txn();
-        let sdir = self.state.open_dir_nofollow("staging").map_err(io("opening", ".wport/staging"))?;
-        sdir.create_dir(&txn).map_err(io("creating staging", &txn))?;
-        let staging = sdir.open_dir_nofollow(&txn).map_err(io("opening staging", &txn))?;
+        let sdir = self
+            .state
+            .open_dir_nofollow("staging")
+            .map_err(io("opening", ".wport/staging"))?;
+        sdir.create_dir(&txn)
+            .map_err(io("creating staging", &txn))?;
+        let staging = sdir
+            .open_dir_nofollow(&txn)
+            .map_err(io("opening staging", &txn))?;
         if let Err(e) = pkg.unpack_to_staging(&staging) {
             self.remove_staging(&txn)?;
             return Err(e);
         }
-        let journal = Journal { op: Op::Install, txn: txn.clone(), package: m.name.clone(), entries: staged_paths(&m), created_dirs: created, remove_dirs: Vec::new() };
+        let journal = Journal {
+            op: Op::Install,
+            txn: txn.clone(),
+            package: m.name.clone(),
+            entries: staged_paths(&m),
+            created_dirs: created,
+            remove_dirs: Vec::new(),
+        };
         self.write_journal(&journal)?;
         self.step();
 
@@ -442,20 +602,33 @@ impl Prefix {
         self.remove_staging(&txn)?;
         self.step();
         self.remove_journal(&txn)?;
-        Ok(InstallReport { files: m.files.len(), symlinks: m.symlinks.len(), created_dirs: journal.created_dirs.len() })
+        Ok(InstallReport {
+            files: m.files.len(),
+            symlinks: m.symlinks.len(),
+            created_dirs: journal.created_dirs.len(),
+        })
     }
 
     fn activate(&mut self, j: &Journal, staging: &Dir) -> Result<()> {
-        let dir = self.dir.try_clone().map_err(io("opening the prefix", &self.root))?;
+        let dir = self
+            .dir
+            .try_clone()
+            .map_err(io("opening the prefix", &self.root))?;
         let mut parents = Parents::new(&dir);
         for d in &j.created_dirs {
-            let (pd, name) = parents.parent(d).map_err(|_| RegistryError::ThroughSymlink { path: d.clone() })?;
-            rustix::fs::mkdirat(pd, name, rustix::fs::Mode::from_raw_mode(0o755)).map_err(|e| io("creating directory", d.as_str())(e.into()))?;
+            let (pd, name) = parents
+                .parent(d)
+                .map_err(|_| RegistryError::ThroughSymlink { path: d.clone() })?;
+            rustix::fs::mkdirat(pd, name, rustix::fs::Mode::from_raw_mode(0o755))
+                .map_err(|e| io("creating directory", d.as_str())(e.into()))?;
             self.step();
         }
         for (i, p) in j.entries.iter().enumerate() {
-            let (pd, name) = parents.parent(p).map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
-            rename_noreplace(staging, &i.to_string(), pd, name).map_err(io("moving into place", p.as_str()))?;
+            let (pd, name) = parents
+                .parent(p)
+                .map_err(|_| RegistryError::ThroughSymlink { path: p.clone() })?;
+            rename_noreplace(staging, &i.to_string(), pd, name)
+                .map_err(io("moving into place", p.as_str()))?;
             self.step();
         }
         Ok(())
@@ -465,7 +638,11 @@ impl Prefix {
         let (pd, name) = match parents.parent(path) {
             Ok(x) => x,
             Err(e) if is_not_found(&e) => return State::Missing,
-            Err(_) => return State::Changed("a directory on its path is no longer a directory (a link?)".into()),
+            Err(_) => {
+                return State::Changed(
+                    "a directory on its path is no longer a directory (a link?)".into(),
+                );
+            }
         };
         let md = match pd.symlink_metadata(name) {
             Ok(m) => m,
@@ -479,7 +656,9 @@ impl Prefix {
                 }
                 match pd.read_link_contents(name) {
                     Ok(t) if t.as_os_str().as_encoded_bytes() == target.as_bytes() => State::Same,
-                    Ok(t) => State::Changed(format!("link target is {} (was {target})", t.display())),
+                    Ok(t) => {
+                        State::Changed(format!("link target is {} (was {target})", t.display()))
+                    }
                     Err(e) => State::Changed(format!("cannot read link: {e}")),
                 }
             }
@@ -498,7 +677,10 @@ impl Prefix {
                 if md.len() != *size {
                     return State::Changed(format!("size {} (was {size})", md.len()));
                 }
-                let mut f = match pd.open_with(name, OpenOptions::new().read(true).follow(FollowSymlinks::No)) {
+                let mut f = match pd.open_with(
+                    name,
+                    OpenOptions::new().read(true).follow(FollowSymlinks::No),
+                ) {
                     Ok(f) => f,
                     Err(e) => return State::Changed(format!("cannot read: {e}")),
                 };
@@ -511,7 +693,11 @@ impl Prefix {
                         Err(e) => return State::Changed(format!("cannot read: {e}")),
                     }
                 }
-                if hex::encode(h.finalize()) != *sha256 { State::Changed("contents differ (sha256)".into()) } else { State::Same }
+                if hex::encode(h.finalize()) != *sha256 {
+                    State::Changed("contents differ (sha256)".into())
+                } else {
+                    State::Same
+                }
             }
         }
     }
@@ -521,11 +707,16 @@ impl Prefix {
     /// Files changed since install are kept and reported unless `force`.
     pub fn uninstall(&mut self, name: &str, force: bool) -> Result<UninstallReport> {
         if self.registry.package(name)?.is_none() {
-            return Err(RegistryError::NotInstalled { package: name.into() });
+            return Err(RegistryError::NotInstalled {
+                package: name.into(),
+            });
         }
         let dependents = self.registry.dependents(name)?;
         if !dependents.is_empty() {
-            return Err(RegistryError::HasDependents { package: name.into(), dependents });
+            return Err(RegistryError::HasDependents {
+                package: name.into(),
+                dependents,
+            });
         }
         let files = self.registry.files_of(name)?;
         let mut report = UninstallReport::default();
@@ -551,7 +742,14 @@ impl Prefix {
         }
         let remove_dirs = self.registry.sole_dirs_of(name)?;
         let txn = Self::new_txn();
-        let journal = Journal { op: Op::Uninstall, txn: txn.clone(), package: name.into(), entries, created_dirs: Vec::new(), remove_dirs };
+        let journal = Journal {
+            op: Op::Uninstall,
+            txn: txn.clone(),
+            package: name.into(),
+            entries,
+            created_dirs: Vec::new(),
+            remove_dirs,
+        };
         // Once the plan is durable the uninstall is committed: a crash from
         // here on is carried forward by recovery.
         self.write_journal(&journal)?;
@@ -579,28 +777,49 @@ impl Prefix {
             for (path, rec) in self.registry.files_of(package)? {
                 match Self::state_of(&mut parents, &path, &rec) {
                     State::Same => {}
-                    State::Missing => problems.push(Problem::Missing { package: package.clone(), path }),
-                    State::Changed(what) => problems.push(Problem::Modified { package: package.clone(), path, what }),
+                    State::Missing => problems.push(Problem::Missing {
+                        package: package.clone(),
+                        path,
+                    }),
+                    State::Changed(what) => problems.push(Problem::Modified {
+                        package: package.clone(),
+                        path,
+                        what,
+                    }),
                 }
             }
             for d in self.registry.dirs_of(package)? {
                 let sub = match crate::fsops::open_dir_nofollow(&self.dir, &d) {
                     Ok(s) => s,
                     Err(e) if is_not_found(&e) => {
-                        problems.push(Problem::Missing { package: package.clone(), path: d });
+                        problems.push(Problem::Missing {
+                            package: package.clone(),
+                            path: d,
+                        });
                         continue;
                     }
                     Err(_) => {
-                        problems.push(Problem::Modified { package: package.clone(), path: d, what: "no longer a directory".into() });
+                        problems.push(Problem::Modified {
+                            package: package.clone(),
+                            path: d,
+                            what: "no longer a directory".into(),
+                        });
                         continue;
                     }
                 };
-                let mut names: Vec<String> = sub.entries().map_err(io("listing", d.as_str()))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+                let mut names: Vec<String> = sub
+                    .entries()
+                    .map_err(io("listing", d.as_str()))?
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect();
                 names.sort();
                 for n in names {
                     let p = format!("{d}/{n}");
                     if !self.reserved.contains(&p) && !self.registry.is_recorded(&p)? {
-                        problems.push(Problem::Unexpected { package: package.clone(), path: p });
+                        problems.push(Problem::Unexpected {
+                            package: package.clone(),
+                            path: p,
+                        });
                     }
                 }
             }
@@ -616,5 +835,7 @@ fn ensure_dir(parent: &Dir, name: &str) -> Result<Dir> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(io("creating", name)(e)),
     }
-    parent.open_dir_nofollow(name).map_err(io("opening (it must be a directory, not a link)", name))
+    parent
+        .open_dir_nofollow(name)
+        .map_err(io("opening (it must be a directory, not a link)", name))
 }

@@ -51,16 +51,34 @@ pub fn write_index(dir: &Path, key: &SecretKey, trusted: &[PublicKey]) -> Result
         let pkg = open_package(&p, trusted)?;
         let m = &pkg.manifest;
         let bytes = std::fs::read(&p).map_err(io("reading", &p))?;
-        let file = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let file = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if packages.contains_key(&m.name) {
-            return Err(RegistryError::Other(format!("{}: two packages named {} in the repository", dir.display(), m.name)));
+            return Err(RegistryError::Other(format!(
+                "{}: two packages named {} in the repository",
+                dir.display(),
+                m.name
+            )));
         }
         packages.insert(
             m.name.clone(),
-            IndexEntry { version: m.version.clone(), revision: m.revision, file, sha256: hex::encode(Sha256::digest(&bytes)), size: bytes.len() as u64, dependencies: m.dependencies.clone() },
+            IndexEntry {
+                version: m.version.clone(),
+                revision: m.revision,
+                file,
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                size: bytes.len() as u64,
+                dependencies: m.dependencies.clone(),
+            },
         );
     }
-    let index = Index { format: INDEX_FORMAT.into(), packages };
+    let index = Index {
+        format: INDEX_FORMAT.into(),
+        packages,
+    };
     let body = sign_envelope(&serde_json::to_value(&index).expect("serialisable"), key)?;
     let tmp = dir.join(".index.json.tmp");
     std::fs::write(&tmp, body).map_err(io("writing", &tmp))?;
@@ -78,35 +96,78 @@ impl Repository {
     pub fn open(dir: &Path, trusted: &[PublicKey]) -> Result<Self> {
         let path = dir.join(INDEX);
         let mut body = Vec::new();
-        std::fs::File::open(&path).and_then(|f| f.take(64 << 20).read_to_end(&mut body)).map_err(io("reading the repository index", &path))?;
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(64 << 20).read_to_end(&mut body))
+            .map_err(io("reading the repository index", &path))?;
         let signed = verify_envelope(&body, trusted, &path.display().to_string())?;
-        let index: Index = serde_json::from_value(signed).map_err(|e| RegistryError::Malformed { package: path.display().to_string(), reason: e.to_string() })?;
+        let index: Index =
+            serde_json::from_value(signed).map_err(|e| RegistryError::Malformed {
+                package: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         if index.format != INDEX_FORMAT {
-            return Err(RegistryError::Malformed { package: path.display().to_string(), reason: format!("format {:?}", index.format) });
+            return Err(RegistryError::Malformed {
+                package: path.display().to_string(),
+                reason: format!("format {:?}", index.format),
+            });
         }
-        Ok(Repository { dir: dir.to_path_buf(), index })
+        Ok(Repository {
+            dir: dir.to_path_buf(),
+            index,
+        })
     }
 
     /// Opens the package for `name`: its file's sha256 and size are checked
     /// against the signed index before the package itself is verified.
     pub fn fetch(&self, name: &str, trusted: &[PublicKey]) -> Result<OpenedPackage> {
-        let e = self.index.packages.get(name).ok_or_else(|| RegistryError::Other(format!("no package {name} in the repository {}", self.dir.display())))?;
+        let e = self.index.packages.get(name).ok_or_else(|| {
+            RegistryError::Other(format!(
+                "no package {name} in the repository {}",
+                self.dir.display()
+            ))
+        })?;
         if e.file.contains('/') || e.file.starts_with('.') || e.file.is_empty() {
-            return Err(RegistryError::UnsafePath { package: name.into(), path: e.file.clone() });
+            return Err(RegistryError::UnsafePath {
+                package: name.into(),
+                path: e.file.clone(),
+            });
         }
         let path = self.dir.join(&e.file);
         let mut body = Vec::new();
-        std::fs::File::open(&path).and_then(|f| f.take(e.size + 1).read_to_end(&mut body)).map_err(io("reading", &path))?;
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(e.size + 1).read_to_end(&mut body))
+            .map_err(io("reading", &path))?;
         if body.len() as u64 != e.size {
-            return Err(RegistryError::DigestMismatch { package: name.into(), what: format!("size of {}", e.file), expected: e.size.to_string(), actual: body.len().to_string() });
+            return Err(RegistryError::DigestMismatch {
+                package: name.into(),
+                what: format!("size of {}", e.file),
+                expected: e.size.to_string(),
+                actual: body.len().to_string(),
+            });
         }
         let got = hex::encode(Sha256::digest(&body));
         if got != e.sha256 {
-            return Err(RegistryError::DigestMismatch { package: name.into(), what: format!("sha256 of {}", e.file), expected: e.sha256.clone(), actual: got });
+            return Err(RegistryError::DigestMismatch {
+                package: name.into(),
+                what: format!("sha256 of {}", e.file),
+                expected: e.sha256.clone(),
+                actual: got,
+            });
         }
         let pkg = open_package(&path, trusted)?;
-        if pkg.manifest.name != name || pkg.manifest.version != e.version || pkg.manifest.revision != e.revision {
-            return Err(RegistryError::Malformed { package: name.into(), reason: format!("the index says {name} {}_{}, the package is {}", e.version, e.revision, pkg.manifest.label()) });
+        if pkg.manifest.name != name
+            || pkg.manifest.version != e.version
+            || pkg.manifest.revision != e.revision
+        {
+            return Err(RegistryError::Malformed {
+                package: name.into(),
+                reason: format!(
+                    "the index says {name} {}_{}, the package is {}",
+                    e.version,
+                    e.revision,
+                    pkg.manifest.label()
+                ),
+            });
         }
         Ok(pkg)
     }
@@ -114,16 +175,37 @@ impl Repository {
 
 /// The install order for `name` and its dependencies from a repository:
 /// dependencies first, each name once. Refuses cycles.
-pub fn install_order(repo: &Repository, name: &str, installed: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
-    fn visit(repo: &Repository, n: &str, installed: &dyn Fn(&str) -> bool, stack: &mut Vec<String>, out: &mut Vec<String>, needed_by: &str) -> Result<()> {
+pub fn install_order(
+    repo: &Repository,
+    name: &str,
+    installed: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    fn visit(
+        repo: &Repository,
+        n: &str,
+        installed: &dyn Fn(&str) -> bool,
+        stack: &mut Vec<String>,
+        out: &mut Vec<String>,
+        needed_by: &str,
+    ) -> Result<()> {
         if out.iter().any(|o| o == n) || installed(n) {
             return Ok(());
         }
         if stack.iter().any(|s| s == n) {
-            return Err(RegistryError::Other(format!("dependency cycle: {} -> {n}", stack.join(" -> "))));
+            return Err(RegistryError::Other(format!(
+                "dependency cycle: {} -> {n}",
+                stack.join(" -> ")
+            )));
         }
         let Some(e) = repo.index.packages.get(n) else {
-            return Err(RegistryError::MissingDependency { package: needed_by.into(), dependency: n.into(), hint: format!(" and the repository {} has no package for it", repo.dir.display()) });
+            return Err(RegistryError::MissingDependency {
+                package: needed_by.into(),
+                dependency: n.into(),
+                hint: format!(
+                    " and the repository {} has no package for it",
+                    repo.dir.display()
+                ),
+            });
         };
         stack.push(n.to_string());
         for d in &e.dependencies {

@@ -97,19 +97,28 @@ impl ComponentCache {
     }
 
     fn path_for(&self, digest: &[u8; 32]) -> PathBuf {
-        self.dir.join(format!("{}-{}.cwasm", hex(digest), self.fingerprint))
+        self.dir
+            .join(format!("{}-{}.cwasm", hex(digest), self.fingerprint))
     }
 
     /// Load the precompiled form of `bytes` (whose sha256 is `digest`),
     /// compiling and storing it first if it is not cached. Returns the
     /// component and whether it came from the cache.
-    pub fn load(&self, engine: &Engine, bytes: &[u8], digest: &[u8; 32]) -> wasmtime::Result<(Component, bool)> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        digest: &[u8; 32],
+    ) -> wasmtime::Result<(Component, bool)> {
         let path = self.path_for(digest);
         if path.exists() {
             // SAFETY: the file was written by `store` below into a directory
             // that `open` checked is private to this user, under a name that
             // binds the source digest and the engine's settings.
-            #[expect(unsafe_code, reason = "mapping a precompiled artifact is wasmtime's unsafe API")]
+            #[expect(
+                unsafe_code,
+                reason = "mapping a precompiled artifact is wasmtime's unsafe API"
+            )]
             let loaded = unsafe { Component::deserialize_file(engine, &path) };
             match loaded {
                 Ok(c) => return Ok((c, true)),

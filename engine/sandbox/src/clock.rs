@@ -66,7 +66,14 @@ impl Seeds {
     pub fn derive(name: &str, version: &str, revision: u32, phase: &str) -> Self {
         let stream = |label: &str| -> [u8; 32] {
             let mut h = Sha256::new();
-            for part in ["wport-rng-v1", label, name, version, &revision.to_string(), phase] {
+            for part in [
+                "wport-rng-v1",
+                label,
+                name,
+                version,
+                &revision.to_string(),
+                phase,
+            ] {
                 h.update((part.len() as u64).to_le_bytes());
                 h.update(part.as_bytes());
             }
@@ -99,9 +106,15 @@ mod tests {
 
     #[test]
     fn same_identity_same_stream() {
-        let a = Seeds::derive("zlib", "1.3", 0, "build").secure_rng().next_u64();
-        let b = Seeds::derive("zlib", "1.3", 0, "build").secure_rng().next_u64();
-        let c = Seeds::derive("zlib", "1.3", 0, "configure").secure_rng().next_u64();
+        let a = Seeds::derive("zlib", "1.3", 0, "build")
+            .secure_rng()
+            .next_u64();
+        let b = Seeds::derive("zlib", "1.3", 0, "build")
+            .secure_rng()
+            .next_u64();
+        let c = Seeds::derive("zlib", "1.3", 0, "configure")
+            .secure_rng()
+            .next_u64();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

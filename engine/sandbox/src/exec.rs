@@ -53,5 +53,10 @@ pub enum ExecFailure {
 pub trait NativeExec: Send + Sync {
     /// Run `request` for `phase`, writing the child's output (other than a
     /// captured stdout) into `log`.
-    fn run(&self, phase: Phase, request: &ExecRequest, log: &BuildLog) -> Result<ExecOutcome, ExecFailure>;
+    fn run(
+        &self,
+        phase: Phase,
+        request: &ExecRequest,
+        log: &BuildLog,
+    ) -> Result<ExecOutcome, ExecFailure>;
 }

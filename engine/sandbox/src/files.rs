@@ -137,7 +137,11 @@ impl PhaseFiles {
     /// cap-std does) and return it with the final name.
     fn parent<'p>(r: &Resolved<'_>, guest: &str, rel: &'p Path) -> FileResult<(Dir, &'p Path)> {
         let name = Path::new(rel.file_name().ok_or_else(|| {
-            FileError::new(FileErrorKind::Invalid, guest, "the path names a root directory")
+            FileError::new(
+                FileErrorKind::Invalid,
+                guest,
+                "the path names a root directory",
+            )
         })?);
         let parent = rel.parent().unwrap_or(Path::new(""));
         let dir = if parent.as_os_str().is_empty() {
@@ -166,11 +170,24 @@ impl PhaseFiles {
             .symlink_metadata(src_name)
             .map_err(|e| FileError::io(src, "reading", e))?;
         if dst_parent.symlink_metadata(dst_name).is_ok() {
-            return Err(FileError::new(FileErrorKind::Exists, dst, "the destination exists"));
+            return Err(FileError::new(
+                FileErrorKind::Exists,
+                dst,
+                "the destination exists",
+            ));
         }
         let mut count = 0;
-        copy_entry(&src_parent, src_name, &dst_parent, dst_name, meta.file_type(), &deadline, 0, &mut count)
-            .map_err(|e| e.at(src))?;
+        copy_entry(
+            &src_parent,
+            src_name,
+            &dst_parent,
+            dst_name,
+            meta.file_type(),
+            &deadline,
+            0,
+            &mut count,
+        )
+        .map_err(|e| e.at(src))?;
         Ok(count)
     }
 
@@ -182,7 +199,8 @@ impl PhaseFiles {
             .symlink_metadata(name)
             .map_err(|e| FileError::io(path, "reading", e))?;
         let mut count = 0;
-        remove_entry(&parent, name, meta.file_type(), &deadline, 0, &mut count).map_err(|e| e.at(path))?;
+        remove_entry(&parent, name, meta.file_type(), &deadline, 0, &mut count)
+            .map_err(|e| e.at(path))?;
         Ok(count)
     }
 
@@ -209,15 +227,18 @@ impl PhaseFiles {
 
     pub fn symlink(&self, target: &str, link: &str) -> FileResult<()> {
         if target.is_empty() || target.contains('\0') {
-            return Err(FileError::new(FileErrorKind::Invalid, link, "empty target or NUL byte"));
+            return Err(FileError::new(
+                FileErrorKind::Invalid,
+                link,
+                "empty target or NUL byte",
+            ));
         }
         let r = self.resolve(link, true)?;
         let (parent, name) = Self::parent(&r, link, &r.rel)?;
         // The target is stored, never resolved: rustix writes it verbatim,
         // where cap-std would refuse an absolute or outward target.
-        rustix::fs::symlinkat(target, &parent, name).map_err(|e| {
-            FileError::io(link, "creating the symlink", io::Error::from(e))
-        })
+        rustix::fs::symlinkat(target, &parent, name)
+            .map_err(|e| FileError::io(link, "creating the symlink", io::Error::from(e)))
     }
 
     pub fn read_link(&self, path: &str) -> FileResult<String> {
@@ -225,9 +246,9 @@ impl PhaseFiles {
         let (parent, name) = Self::parent(&r, path, &r.rel)?;
         let target = rustix::fs::readlinkat(&parent, name, Vec::new())
             .map_err(|e| FileError::io(path, "reading the symlink", io::Error::from(e)))?;
-        target
-            .into_string()
-            .map_err(|_| FileError::new(FileErrorKind::Invalid, path, "the link target is not UTF-8"))
+        target.into_string().map_err(|_| {
+            FileError::new(FileErrorKind::Invalid, path, "the link target is not UTF-8")
+        })
     }
 
     pub fn set_mode(&self, path: &str, mode: u32) -> FileResult<()> {
@@ -235,7 +256,9 @@ impl PhaseFiles {
             return Err(FileError::new(
                 FileErrorKind::Invalid,
                 path,
-                format!("mode {mode:o}: only permission bits and sticky are allowed (no setuid/setgid)"),
+                format!(
+                    "mode {mode:o}: only permission bits and sticky are allowed (no setuid/setgid)"
+                ),
             ));
         }
         let r = self.resolve(path, true)?;
@@ -244,10 +267,18 @@ impl PhaseFiles {
             .symlink_metadata(name)
             .map_err(|e| FileError::io(path, "reading", e))?;
         if meta.file_type().is_symlink() {
-            return Err(FileError::new(FileErrorKind::Invalid, path, "is a symlink: modes of links are not set"));
+            return Err(FileError::new(
+                FileErrorKind::Invalid,
+                path,
+                "is a symlink: modes of links are not set",
+            ));
         }
         if mode & 0o1000 != 0 && !meta.is_dir() {
-            return Err(FileError::new(FileErrorKind::Invalid, path, "sticky bit on a non-directory"));
+            return Err(FileError::new(
+                FileErrorKind::Invalid,
+                path,
+                "sticky bit on a non-directory",
+            ));
         }
         rustix::fs::chmodat(&parent, name, Mode::from_raw_mode(mode), AtFlags::empty())
             .map_err(|e| FileError::io(path, "setting the mode", io::Error::from(e)))
@@ -266,7 +297,11 @@ impl PhaseFiles {
 /// unknown roots, `..` anywhere and NUL bytes.
 pub fn split_guest_path(guest: &str) -> FileResult<(Root, PathBuf)> {
     if guest.contains('\0') {
-        return Err(FileError::new(FileErrorKind::Invalid, guest, "NUL byte in path"));
+        return Err(FileError::new(
+            FileErrorKind::Invalid,
+            guest,
+            "NUL byte in path",
+        ));
     }
     if !guest.starts_with('/') {
         return Err(FileError::new(
@@ -275,7 +310,9 @@ pub fn split_guest_path(guest: &str) -> FileResult<(Root, PathBuf)> {
             "paths must be absolute guest paths such as /work/...",
         ));
     }
-    let mut components = Path::new(guest).components().filter(|c| !matches!(c, Component::CurDir));
+    let mut components = Path::new(guest)
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir));
     // Leading RootDir.
     components.next();
     let root = match components.next() {
@@ -283,14 +320,22 @@ pub fn split_guest_path(guest: &str) -> FileResult<(Root, PathBuf)> {
         _ => None,
     }
     .ok_or_else(|| {
-        FileError::new(FileErrorKind::Escape, guest, "outside the build's directories")
+        FileError::new(
+            FileErrorKind::Escape,
+            guest,
+            "outside the build's directories",
+        )
     })?;
     let mut rel = PathBuf::new();
     for c in components {
         match c {
             Component::Normal(n) => rel.push(n),
             Component::ParentDir => {
-                return Err(FileError::new(FileErrorKind::Escape, guest, "`..` is not allowed"));
+                return Err(FileError::new(
+                    FileErrorKind::Escape,
+                    guest,
+                    "`..` is not allowed",
+                ));
             }
             Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
         }
@@ -375,8 +420,17 @@ fn copy_entry(
             let entry = entry.map_err(|e| walk_err(src, "listing", e))?;
             let name = entry.file_name();
             let ty = entry.file_type().map_err(|e| walk_err(src, "listing", e))?;
-            copy_entry(&from, Path::new(&name), &to, Path::new(&name), ty, watchdog, depth + 1, count)
-                .map_err(|e| e.at(&src.to_string_lossy()))?;
+            copy_entry(
+                &from,
+                Path::new(&name),
+                &to,
+                Path::new(&name),
+                ty,
+                watchdog,
+                depth + 1,
+                count,
+            )
+            .map_err(|e| e.at(&src.to_string_lossy()))?;
         }
         rustix::fs::fchmod(&to, Mode::from_raw_mode(mode & 0o1777))
             .map_err(|e| walk_err(dst, "setting the mode", e.into()))?;
@@ -389,7 +443,7 @@ fn copy_entry(
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         )
-            .map_err(|e| walk_err(src, "opening", e.into()))?;
+        .map_err(|e| walk_err(src, "opening", e.into()))?;
         let mode = rustix::fs::fstat(&from)
             .map_err(|e| walk_err(src, "reading", e.into()))?
             .st_mode;
@@ -441,7 +495,12 @@ pub fn empty_dir(root: &Dir) -> io::Result<()> {
         match descend {
             Some(name) => {
                 // A guest may have made it read-only (`set-mode 0555`).
-                let _ = rustix::fs::chmodat(&current, Path::new(&name), Mode::from_raw_mode(0o700), AtFlags::empty());
+                let _ = rustix::fs::chmodat(
+                    &current,
+                    Path::new(&name),
+                    Mode::from_raw_mode(0o700),
+                    AtFlags::empty(),
+                );
                 current = open_dir_nofollow(&current, Path::new(&name))
                     .map_err(|e| io::Error::other(e.message))?;
                 depth += 1;
@@ -464,7 +523,9 @@ fn purge(root: &Dir, at: &Path, removed: &mut Vec<String>) {
     /// List `dir`: remove special entries, return the subdirectories.
     fn scan(dir: &Dir, at: &Path, removed: &mut Vec<String>) -> Vec<std::ffi::OsString> {
         let mut subdirs = Vec::new();
-        let Ok(entries) = dir.entries() else { return subdirs };
+        let Ok(entries) = dir.entries() else {
+            return subdirs;
+        };
         for entry in entries.flatten() {
             let Ok(ty) = entry.file_type() else { continue };
             let name = entry.file_name();
@@ -476,7 +537,9 @@ fn purge(root: &Dir, at: &Path, removed: &mut Vec<String>) {
         }
         subdirs
     }
-    let Ok(mut current) = root.try_clone() else { return };
+    let Ok(mut current) = root.try_clone() else {
+        return;
+    };
     let mut path = at.to_path_buf();
     let mut pending = vec![scan(&current, &path, removed)];
     while let Some(level) = pending.last_mut() {
@@ -541,13 +604,17 @@ fn remove_entry(
         for entry in sub.entries().map_err(|e| walk_err(name, "listing", e))? {
             let entry = entry.map_err(|e| walk_err(name, "listing", e))?;
             let child = entry.file_name();
-            let ty = entry.file_type().map_err(|e| walk_err(name, "listing", e))?;
+            let ty = entry
+                .file_type()
+                .map_err(|e| walk_err(name, "listing", e))?;
             remove_entry(&sub, Path::new(&child), ty, watchdog, depth + 1, count)
                 .map_err(|e| e.at(&name.to_string_lossy()))?;
         }
-        dir.remove_dir(name).map_err(|e| walk_err(name, "removing", e))?;
+        dir.remove_dir(name)
+            .map_err(|e| walk_err(name, "removing", e))?;
     } else {
-        dir.remove_file(name).map_err(|e| walk_err(name, "removing", e))?;
+        dir.remove_file(name)
+            .map_err(|e| walk_err(name, "removing", e))?;
     }
     *count += 1;
     Ok(())

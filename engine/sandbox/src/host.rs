@@ -10,9 +10,9 @@ use std::time::Instant;
 use crate::bindings::wport::port::{build_env, exec, files, log};
 use crate::exec::{ExecFailure, ExecRequest, ExitStatus};
 use crate::files::{FileError, FileErrorKind, FileResult, PhaseFiles};
-use crate::runner::LimitKind;
 use crate::grants::{Access, DESTROOT, SOURCES, WORK};
 use crate::runner::HostState;
+use crate::runner::LimitKind;
 use wport_manifest::Phase;
 
 /// Longest log message kept from a guest (the rest is cut).
@@ -39,7 +39,8 @@ impl log::Host for HostState {
         }
         // Guest messages share the phase's output budget and are tagged, like
         // its stdout: a guest can neither flood the log nor forge its lines.
-        self.budget.line(&self.log, &format!("{} {level}", self.phase), &message);
+        self.budget
+            .line(&self.log, &format!("{} {level}", self.phase), &message);
         Ok(())
     }
 }
@@ -108,7 +109,10 @@ impl HostState {
         if self.grants.sources == Access::None {
             return Vec::new();
         }
-        names.iter().map(|n| format!("{SOURCES}/{sub}/{n}")).collect()
+        names
+            .iter()
+            .map(|n| format!("{SOURCES}/{sub}/{n}"))
+            .collect()
     }
 
     /// Run a host call, charging its time to `host_time`.
@@ -122,7 +126,10 @@ impl HostState {
     /// Run a `files` tree walk under the watchdog: its budget is the smaller
     /// of the per-call limit and what is left of the phase's time. When the
     /// watchdog stops the walk, the phase traps with the limit recorded.
-    fn walk<T>(&mut self, f: impl FnOnce(&PhaseFiles) -> FileResult<T>) -> wasmtime::Result<Result<T, files::Error>> {
+    fn walk<T>(
+        &mut self,
+        f: impl FnOnce(&PhaseFiles) -> FileResult<T>,
+    ) -> wasmtime::Result<Result<T, files::Error>> {
         let limits = &self.spec.limits;
         let used = self.started.elapsed().saturating_sub(self.exec_time);
         let left = limits.phase_time.saturating_sub(used);
@@ -138,7 +145,10 @@ impl HostState {
             && e.kind == FileErrorKind::Limit
             && t.elapsed() >= budget
         {
-            self.limiter.hit = Some((limit, format!("a files host call ran for {budget:?}: {}", e.message)));
+            self.limiter.hit = Some((
+                limit,
+                format!("a files host call ran for {budget:?}: {}", e.message),
+            ));
             return Err(wasmtime::Error::msg("host call watchdog"));
         }
         Ok(result.map_err(wit_file_error))
@@ -162,7 +172,11 @@ fn wit_file_error(e: FileError) -> files::Error {
 }
 
 impl files::Host for HostState {
-    fn copy_tree(&mut self, src: String, dst: String) -> wasmtime::Result<Result<u64, files::Error>> {
+    fn copy_tree(
+        &mut self,
+        src: String,
+        dst: String,
+    ) -> wasmtime::Result<Result<u64, files::Error>> {
         self.walk(|f| f.copy_tree(&src, &dst))
     }
 
@@ -170,7 +184,11 @@ impl files::Host for HostState {
         self.walk(|f| f.remove_tree(&path))
     }
 
-    fn symlink(&mut self, target: String, link: String) -> wasmtime::Result<Result<(), files::Error>> {
+    fn symlink(
+        &mut self,
+        target: String,
+        link: String,
+    ) -> wasmtime::Result<Result<(), files::Error>> {
         Ok(self.files.symlink(&target, &link).map_err(wit_file_error))
     }
 
@@ -231,7 +249,10 @@ impl exec::Host for HostState {
         if self.exec_time > self.spec.limits.exec_time {
             self.limiter.hit = Some((
                 LimitKind::HostCall,
-                format!("native commands ran for more than {:?} in this phase", self.spec.limits.exec_time),
+                format!(
+                    "native commands ran for more than {:?} in this phase",
+                    self.spec.limits.exec_time
+                ),
             ));
             return Err(wasmtime::Error::msg("native command time limit"));
         }
@@ -250,7 +271,9 @@ impl exec::Host for HostState {
             Err(e) => Err(match e {
                 ExecFailure::Denied(m) => exec::Error::Denied(m),
                 ExecFailure::NotFound(m) => exec::Error::NotFound(m),
-                ExecFailure::Timeout(d) => exec::Error::Timeout(d.as_millis().try_into().unwrap_or(u64::MAX)),
+                ExecFailure::Timeout(d) => {
+                    exec::Error::Timeout(d.as_millis().try_into().unwrap_or(u64::MAX))
+                }
                 ExecFailure::Unavailable(m) => exec::Error::Unavailable(m),
                 ExecFailure::Failed(m) => exec::Error::Failed(m),
             }),

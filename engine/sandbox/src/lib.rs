@@ -31,8 +31,8 @@ mod runner;
 pub use exec::{ExecFailure, ExecOutcome, ExecRequest, ExitStatus, NativeExec};
 pub use log::{BuildLog, MemorySink};
 pub use runner::{
-    BuildSpec, HostDirs, LimitKind, Limits, LoadError, LoadedComponent, PhaseError, PhaseReport, Sandbox,
-    SandboxConfig,
+    BuildSpec, HostDirs, LimitKind, Limits, LoadError, LoadedComponent, PhaseError, PhaseReport,
+    Sandbox, SandboxConfig,
 };
 pub use wport_manifest::Phase;
 

@@ -183,7 +183,10 @@ impl OutputBudget {
     }
 
     pub(crate) fn truncated(&self) -> bool {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).truncated
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .truncated
     }
 }
 
@@ -199,7 +202,10 @@ mod tests {
         b.write(&log, "o", b"defgh");
         b.write(&log, "o", b"ijk");
         let text = sink.text();
-        assert!(text.starts_with("[o] abcdef\n[wport] output truncated"), "{text}");
+        assert!(
+            text.starts_with("[o] abcdef\n[wport] output truncated"),
+            "{text}"
+        );
         assert_eq!(text.matches("truncated").count(), 1);
         assert!(b.truncated());
     }

@@ -89,7 +89,11 @@ impl std::fmt::Display for LimitKind {
 pub enum PhaseError {
     /// The port's own logic returned an error.
     #[error("port {port}: phase {phase} failed: {message}")]
-    Failed { port: String, phase: Phase, message: String },
+    Failed {
+        port: String,
+        phase: Phase,
+        message: String,
+    },
     /// The guest ran into a limit and was stopped.
     #[error("port {port}: phase {phase} stopped: {limit} limit exceeded ({detail})")]
     Limit {
@@ -100,10 +104,18 @@ pub enum PhaseError {
     },
     /// The guest trapped (a panic, an `unreachable`, a stack overflow...).
     #[error("port {port}: phase {phase} crashed: {message}")]
-    Trap { port: String, phase: Phase, message: String },
+    Trap {
+        port: String,
+        phase: Phase,
+        message: String,
+    },
     /// The phase could not be set up (a granted directory is missing...).
     #[error("port {port}: could not set up phase {phase}: {message}")]
-    Setup { port: String, phase: Phase, message: String },
+    Setup {
+        port: String,
+        phase: Phase,
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -213,7 +225,8 @@ impl Sandbox {
         let engine = Engine::new(&cfg).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Port::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
@@ -250,7 +263,12 @@ impl Sandbox {
     /// Compile (or fetch from the cache) and link a component.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
         let digest = sha256(bytes);
-        if let Some(hit) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(&digest) {
+        if let Some(hit) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&digest)
+        {
             return Ok(hit.clone());
         }
         let invalid = |e: wasmtime::Error| LoadError::Invalid {
@@ -329,11 +347,25 @@ impl Sandbox {
             Ok(UpdateDeadline::Continue(1))
         });
 
-        log.line(phase.as_str(), &format!("phase {phase} of {port} (component {})", component.sha256_hex()));
+        log.line(
+            phase.as_str(),
+            &format!(
+                "phase {phase} of {port} (component {})",
+                component.sha256_hex()
+            ),
+        );
         for path in store.data().files.purge_special_files() {
-            log.line("wport", &format!("removed special file {path} (FIFOs, sockets and devices are not allowed)"));
+            log.line(
+                "wport",
+                &format!(
+                    "removed special file {path} (FIFOs, sockets and devices are not allowed)"
+                ),
+            );
         }
-        let result = component.pre.instantiate(&mut store).and_then(|p| call_phase(&p, &mut store, phase));
+        let result = component
+            .pre
+            .instantiate(&mut store)
+            .and_then(|p| call_phase(&p, &mut store, phase));
         let host_time = store.data().host_time;
         let outcome = match result {
             Ok(Ok(())) => Ok(PhaseReport {
@@ -342,11 +374,18 @@ impl Sandbox {
                 host_time,
                 output_truncated: budget.truncated(),
             }),
-            Ok(Err(message)) => Err(PhaseError::Failed { port, phase, message }),
+            Ok(Err(message)) => Err(PhaseError::Failed {
+                port,
+                phase,
+                message,
+            }),
             Err(e) => Err(classify(e, store.data_mut(), port, phase)),
         };
         match &outcome {
-            Ok(r) => log.line(phase.as_str(), &format!("phase {phase} done in {:?}", r.duration)),
+            Ok(r) => log.line(
+                phase.as_str(),
+                &format!("phase {phase} done in {:?}", r.duration),
+            ),
             Err(e) => log.line(phase.as_str(), &format!("{e}")),
         }
         outcome
@@ -362,7 +401,11 @@ impl Drop for Sandbox {
     }
 }
 
-fn call_phase(p: &Port, store: &mut Store<HostState>, phase: Phase) -> wasmtime::Result<Result<(), String>> {
+fn call_phase(
+    p: &Port,
+    store: &mut Store<HostState>,
+    phase: Phase,
+) -> wasmtime::Result<Result<(), String>> {
     match phase {
         Phase::Patch => p.call_patch(store),
         Phase::Configure => p.call_configure(store),
@@ -394,7 +437,10 @@ fn classify(e: wasmtime::Error, state: &mut HostState, port: String, phase: Phas
             port,
             phase,
             limit: LimitKind::Resources,
-            detail: format!("the guest held {} host resources", state.spec.limits.resources),
+            detail: format!(
+                "the guest held {} host resources",
+                state.spec.limits.resources
+            ),
         };
     }
     PhaseError::Trap {
@@ -426,8 +472,16 @@ fn wasi_ctx(
         .insecure_random(seeds.insecure_rng())
         .insecure_random_seed(seeds.insecure_seed)
         .max_random_size(1 << 20)
-        .stdout(CapturedOutput::new(log.clone(), budget.clone(), format!("{phase} stdout")))
-        .stderr(CapturedOutput::new(log.clone(), budget.clone(), format!("{phase} stderr")));
+        .stdout(CapturedOutput::new(
+            log.clone(),
+            budget.clone(),
+            format!("{phase} stdout"),
+        ))
+        .stderr(CapturedOutput::new(
+            log.clone(),
+            budget.clone(),
+            format!("{phase} stderr"),
+        ));
     for (root, access) in grants.roots() {
         let perms = match access {
             Access::None => continue,
@@ -436,7 +490,13 @@ fn wasi_ctx(
         };
         let host = spec.dirs.path(root);
         b.preopened_dir(host, root.guest_path(), perms)
-            .map_err(|e| format!("opening {} for {}: {e:#}", host.display(), root.guest_path()))?;
+            .map_err(|e| {
+                format!(
+                    "opening {} for {}: {e:#}",
+                    host.display(),
+                    root.guest_path()
+                )
+            })?;
     }
     Ok(b.build())
 }
@@ -501,7 +561,12 @@ pub(crate) struct Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let total = self.used.saturating_sub(current).saturating_add(desired);
         if total > self.memory_bytes {
             self.hit = Some((
@@ -517,12 +582,19 @@ impl wasmtime::ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         const MAX_TABLE_ELEMENTS: usize = 1 << 20;
         if desired > MAX_TABLE_ELEMENTS {
             self.hit = Some((
                 LimitKind::Memory,
-                format!("a table would grow to {desired} elements; the cap is {MAX_TABLE_ELEMENTS}"),
+                format!(
+                    "a table would grow to {desired} elements; the cap is {MAX_TABLE_ELEMENTS}"
+                ),
             ));
             return Err(wasmtime::Error::msg("table limit exceeded"));
         }

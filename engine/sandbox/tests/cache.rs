@@ -12,9 +12,15 @@ fn group_or_world_writable_cache_is_refused() {
         let cache = tmp.path().join("components");
         std::fs::create_dir(&cache).unwrap();
         std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(mode)).unwrap();
-        let err = Sandbox::new(SandboxConfig { cache_dir: Some(cache.clone()) }).err().expect("refused");
+        let err = Sandbox::new(SandboxConfig {
+            cache_dir: Some(cache.clone()),
+        })
+        .err()
+        .expect("refused");
         match err {
-            LoadError::Cache(e) => assert!(e.to_string().contains("writable by nobody else"), "{e}"),
+            LoadError::Cache(e) => {
+                assert!(e.to_string().contains("writable by nobody else"), "{e}")
+            }
             other => panic!("mode {mode:o}: expected a cache error, got {other}"),
         }
     }
@@ -24,7 +30,10 @@ fn group_or_world_writable_cache_is_refused() {
 fn missing_cache_is_created_private() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("a/b/components");
-    Sandbox::new(SandboxConfig { cache_dir: Some(cache.clone()) }).unwrap();
+    Sandbox::new(SandboxConfig {
+        cache_dir: Some(cache.clone()),
+    })
+    .unwrap();
     let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
@@ -38,7 +47,9 @@ fn symlinked_cache_is_refused() {
     let link = tmp.path().join("link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     assert!(matches!(
-        Sandbox::new(SandboxConfig { cache_dir: Some(link) }),
+        Sandbox::new(SandboxConfig {
+            cache_dir: Some(link)
+        }),
         Err(LoadError::Cache(_))
     ));
 }

@@ -25,7 +25,11 @@ fn empties_a_chain_deeper_than_any_stack_or_descriptor_limit() {
     std::os::unix::fs::symlink(victim.path(), tmp.path().join("out")).unwrap();
     std::fs::create_dir(tmp.path().join("ro")).unwrap();
     std::fs::write(tmp.path().join("ro/f"), b"x").unwrap();
-    std::fs::set_permissions(tmp.path().join("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(
+        tmp.path().join("ro"),
+        std::fs::Permissions::from_mode(0o555),
+    )
+    .unwrap();
 
     wport_sandbox::files::empty_dir(&root).unwrap();
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use wport::build::ComponentMismatch;
 use wport::build::{BuildOptions, build_port};
 use wport::exit;
-use wport::build::ComponentMismatch;
 use wport::resolve::{Origin, UnsignedRefused, resolve_port};
 use wport_fetch::extract::ExtractError;
 use wport_fetch::verify::VerifyError;
@@ -59,7 +59,12 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
         opts.limits.phase_time = Duration::from_secs(t);
     }
     let trust_dir = args.trust_dir.unwrap_or_else(super::key::trust_dir);
-    let port = match resolve_port(args.port.as_deref(), args.unsigned, &trust_dir, &opts.build_root) {
+    let port = match resolve_port(
+        args.port.as_deref(),
+        args.unsigned,
+        &trust_dir,
+        &opts.build_root,
+    ) {
         Ok(p) => p,
         Err(e) => {
             super::report(&e);
@@ -67,8 +72,12 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
         }
     };
     match port.origin {
-        Origin::Embedded => eprintln!("wport: no port given; building the demo port embedded in wport"),
-        Origin::Signed => eprintln!("wport: every file of the port verified against the signed ports tree"),
+        Origin::Embedded => {
+            eprintln!("wport: no port given; building the demo port embedded in wport")
+        }
+        Origin::Signed => {
+            eprintln!("wport: every file of the port verified against the signed ports tree")
+        }
         Origin::Unsigned => {}
     }
     if args.unsigned && port.origin != Origin::Unsigned {
@@ -78,7 +87,11 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
         Ok(done) => {
             println!("built {}", done.port);
             for p in &done.phases {
-                println!("  {:<14} {:>8.1} ms", p.phase.as_str(), p.duration.as_secs_f64() * 1e3);
+                println!(
+                    "  {:<14} {:>8.1} ms",
+                    p.phase.as_str(),
+                    p.duration.as_secs_f64() * 1e3
+                );
             }
             println!("destroot: {}", done.destroot.display());
             println!("log:      {}", done.log.display());

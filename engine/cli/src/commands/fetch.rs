@@ -94,7 +94,13 @@ pub fn run(args: Args) -> i32 {
                     eprintln!(
                         "warning: {} {}: {} served other bytes (sha256 {}); quarantined as {} \
                          (`wport quarantine show {}`); tell upstream: {}",
-                        req.port, req.file, rec.mirror, rec.actual_sha256, rec.id, rec.id, req.upstream_contact
+                        req.port,
+                        req.file,
+                        rec.mirror,
+                        rec.actual_sha256,
+                        rec.id,
+                        rec.id,
+                        req.upstream_contact
                     );
                 }
                 let how = match &f.origin {

@@ -78,7 +78,8 @@ pub struct OwnerArgs {
 }
 
 fn open(p: &PrefixArgs) -> anyhow::Result<Prefix> {
-    let prefix = Prefix::open(&p.prefix, p.registry.as_deref()).with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
+    let prefix = Prefix::open(&p.prefix, p.registry.as_deref())
+        .with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
     for r in &prefix.recovered {
         eprintln!("wport: recovery: {r}");
     }
@@ -97,19 +98,38 @@ fn finish(r: anyhow::Result<i32>) -> i32 {
 
 pub fn install(args: InstallArgs) -> i32 {
     finish((|| {
-        let keys_dir = args.keys.clone().unwrap_or_else(super::package::trusted_keys_dir);
-        let trusted = wport_registry::load_trusted_keys(&keys_dir).with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
+        let keys_dir = args
+            .keys
+            .clone()
+            .unwrap_or_else(super::package::trusted_keys_dir);
+        let trusted = wport_registry::load_trusted_keys(&keys_dir)
+            .with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
         let mut prefix = open(&args.p)?;
-        let opts = InstallOptions { any_prefix: args.any_prefix };
-        let repo = args.repo.as_deref().map(|d| Repository::open(d, &trusted).with_context(|| format!("opening the binary repository {}", d.display()))).transpose()?;
+        let opts = InstallOptions {
+            any_prefix: args.any_prefix,
+        };
+        let repo = args
+            .repo
+            .as_deref()
+            .map(|d| {
+                Repository::open(d, &trusted)
+                    .with_context(|| format!("opening the binary repository {}", d.display()))
+            })
+            .transpose()?;
         let is_file = args.target.ends_with(".wpkg") || args.target.contains('/');
         let mut pkg = if is_file {
             let path = Path::new(&args.target);
-            Some(wport_registry::open_package(path, &trusted).with_context(|| format!("verifying {}", path.display()))?)
+            Some(
+                wport_registry::open_package(path, &trusted)
+                    .with_context(|| format!("verifying {}", path.display()))?,
+            )
         } else {
             None
         };
-        let name = pkg.as_ref().map(|p| p.manifest.name.clone()).unwrap_or_else(|| args.target.clone());
+        let name = pkg
+            .as_ref()
+            .map(|p| p.manifest.name.clone())
+            .unwrap_or_else(|| args.target.clone());
         if pkg.is_none()
             && let Some(p) = prefix.registry().package(&name)?
         {
@@ -128,9 +148,16 @@ pub fn install(args: InstallArgs) -> i32 {
             }
             let Some(repo) = &repo else {
                 if pkg.is_none() {
-                    anyhow::bail!("no binary repository given (--repo DIR) to take {name} from; building from source on install is not implemented: run `wport package PORT` and install the file");
+                    anyhow::bail!(
+                        "no binary repository given (--repo DIR) to take {name} from; building from source on install is not implemented: run `wport package PORT` and install the file"
+                    );
                 }
-                return Err(RegistryError::MissingDependency { package: name.clone(), dependency: d.clone(), hint: " (give --repo DIR to install it from a binary repository)".into() }.into());
+                return Err(RegistryError::MissingDependency {
+                    package: name.clone(),
+                    dependency: d.clone(),
+                    hint: " (give --repo DIR to install it from a binary repository)".into(),
+                }
+                .into());
             };
             let reg = prefix.registry();
             let installed = |n: &str| reg.package(n).ok().flatten().is_some();
@@ -142,14 +169,30 @@ pub fn install(args: InstallArgs) -> i32 {
         }
         if let Some(repo) = &repo {
             for n in &order {
-                let mut dep = repo.fetch(n, &trusted).with_context(|| format!("verifying {n} from the repository"))?;
-                let r = prefix.install(&mut dep, &opts).with_context(|| format!("installing {n}"))?;
-                println!("installed {} ({} files, {} symlinks)", dep.manifest.label(), r.files, r.symlinks);
+                let mut dep = repo
+                    .fetch(n, &trusted)
+                    .with_context(|| format!("verifying {n} from the repository"))?;
+                let r = prefix
+                    .install(&mut dep, &opts)
+                    .with_context(|| format!("installing {n}"))?;
+                println!(
+                    "installed {} ({} files, {} symlinks)",
+                    dep.manifest.label(),
+                    r.files,
+                    r.symlinks
+                );
             }
         }
         if let Some(p) = pkg.as_mut() {
-            let r = prefix.install(p, &opts).with_context(|| format!("installing {}", p.manifest.label()))?;
-            println!("installed {} ({} files, {} symlinks)", p.manifest.label(), r.files, r.symlinks);
+            let r = prefix
+                .install(p, &opts)
+                .with_context(|| format!("installing {}", p.manifest.label()))?;
+            println!(
+                "installed {} ({} files, {} symlinks)",
+                p.manifest.label(),
+                r.files,
+                r.symlinks
+            );
         }
         Ok(exit::SUCCESS)
     })())
@@ -158,10 +201,15 @@ pub fn install(args: InstallArgs) -> i32 {
 pub fn uninstall(args: UninstallArgs) -> i32 {
     finish((|| {
         let mut prefix = open(&args.p)?;
-        let r = prefix.uninstall(&args.name, args.force).with_context(|| format!("uninstalling {}", args.name))?;
+        let r = prefix
+            .uninstall(&args.name, args.force)
+            .with_context(|| format!("uninstalling {}", args.name))?;
         println!("uninstalled {} ({} entries removed)", args.name, r.removed);
         for (p, why) in &r.kept {
-            println!("  kept {} (changed since install: {why}; --force removes it)", prefix.root().join(p).display());
+            println!(
+                "  kept {} (changed since install: {why}; --force removes it)",
+                prefix.root().join(p).display()
+            );
         }
         for p in &r.missing {
             println!("  already gone: {}", prefix.root().join(p).display());
@@ -201,13 +249,32 @@ pub fn contents(args: NameArgs) -> i32 {
     finish((|| {
         let prefix = open(&args.p)?;
         if prefix.registry().package(&args.name)?.is_none() {
-            return Err(RegistryError::NotInstalled { package: args.name.clone() }.into());
+            return Err(RegistryError::NotInstalled {
+                package: args.name.clone(),
+            }
+            .into());
         }
-        let mut all: Vec<(String, String)> = prefix.registry().files_of(&args.name)?.into_iter().map(|(p, r)| (p, match r {
-            wport_registry::db::Recorded::Link { target } => format!(" -> {target}"),
-            wport_registry::db::Recorded::File { .. } => String::new(),
-        })).collect();
-        all.extend(prefix.registry().dirs_of(&args.name)?.into_iter().map(|d| (d, "/".to_string())));
+        let mut all: Vec<(String, String)> = prefix
+            .registry()
+            .files_of(&args.name)?
+            .into_iter()
+            .map(|(p, r)| {
+                (
+                    p,
+                    match r {
+                        wport_registry::db::Recorded::Link { target } => format!(" -> {target}"),
+                        wport_registry::db::Recorded::File { .. } => String::new(),
+                    },
+                )
+            })
+            .collect();
+        all.extend(
+            prefix
+                .registry()
+                .dirs_of(&args.name)?
+                .into_iter()
+                .map(|d| (d, "/".to_string())),
+        );
         all.sort();
         for (p, suffix) in all {
             println!("{}{suffix}", prefix.root().join(p).display());
@@ -220,8 +287,21 @@ pub fn owner(args: OwnerArgs) -> i32 {
     finish((|| {
         let prefix = open(&args.p)?;
         let rel = if args.path.is_absolute() {
-            let abs = args.path.parent().and_then(|p| p.canonicalize().ok()).map(|p| p.join(args.path.file_name().unwrap_or_default())).unwrap_or(args.path.clone());
-            abs.strip_prefix(prefix.root()).map(Path::to_path_buf).with_context(|| format!("{} is not in the prefix {}", args.path.display(), prefix.root().display()))?
+            let abs = args
+                .path
+                .parent()
+                .and_then(|p| p.canonicalize().ok())
+                .map(|p| p.join(args.path.file_name().unwrap_or_default()))
+                .unwrap_or(args.path.clone());
+            abs.strip_prefix(prefix.root())
+                .map(Path::to_path_buf)
+                .with_context(|| {
+                    format!(
+                        "{} is not in the prefix {}",
+                        args.path.display(),
+                        prefix.root().display()
+                    )
+                })?
         } else {
             args.path.clone()
         };
@@ -232,10 +312,17 @@ pub fn owner(args: OwnerArgs) -> i32 {
         }
         let dirs = prefix.registry().dir_owners(&rel)?;
         if !dirs.is_empty() {
-            println!("{} is a directory of {}", prefix.root().join(&rel).display(), dirs.join(", "));
+            println!(
+                "{} is a directory of {}",
+                prefix.root().join(&rel).display(),
+                dirs.join(", ")
+            );
             return Ok(exit::SUCCESS);
         }
-        println!("{} is not provided by any package", prefix.root().join(&rel).display());
+        println!(
+            "{} is not provided by any package",
+            prefix.root().join(&rel).display()
+        );
         Ok(exit::FAILURE)
     })())
 }
@@ -243,21 +330,49 @@ pub fn owner(args: OwnerArgs) -> i32 {
 pub fn info(args: NameArgs) -> i32 {
     finish((|| {
         let prefix = open(&args.p)?;
-        let p = prefix.registry().package(&args.name)?.ok_or_else(|| RegistryError::NotInstalled { package: args.name.clone() })?;
+        let p =
+            prefix
+                .registry()
+                .package(&args.name)?
+                .ok_or_else(|| RegistryError::NotInstalled {
+                    package: args.name.clone(),
+                })?;
         let m = &p.manifest;
         println!("{} {}_{}", m.name, m.version, m.revision);
         println!("  built for prefix:  {}", m.prefix);
-        println!("  dependencies:      {}", if m.dependencies.is_empty() { "none".into() } else { m.dependencies.join(", ") });
+        println!(
+            "  dependencies:      {}",
+            if m.dependencies.is_empty() {
+                "none".into()
+            } else {
+                m.dependencies.join(", ")
+            }
+        );
         let dependents = prefix.registry().dependents(&m.name)?;
-        println!("  needed by:         {}", if dependents.is_empty() { "none".into() } else { dependents.join(", ") });
-        println!("  contents:          {} files, {} symlinks, {} directories", m.files.len(), m.symlinks.len(), m.directories.len());
+        println!(
+            "  needed by:         {}",
+            if dependents.is_empty() {
+                "none".into()
+            } else {
+                dependents.join(", ")
+            }
+        );
+        println!(
+            "  contents:          {} files, {} symlinks, {} directories",
+            m.files.len(),
+            m.symlinks.len(),
+            m.directories.len()
+        );
         println!("  payload sha256:    {}", m.payload.sha256);
         println!("  Portfile sha256:   {}", m.provenance.portfile_sha256);
         println!("  component sha256:  {}", m.provenance.component_sha256);
         for s in &m.provenance.sources {
             println!("  source {}: {}", s.name, s.sha256);
         }
-        println!("  mediated calls:    {} (sha256 {})", m.provenance.mediated_calls, m.provenance.mediated_calls_sha256);
+        println!(
+            "  mediated calls:    {} (sha256 {})",
+            m.provenance.mediated_calls, m.provenance.mediated_calls_sha256
+        );
         Ok(exit::SUCCESS)
     })())
 }

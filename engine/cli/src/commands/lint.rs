@@ -31,9 +31,11 @@ pub enum Format {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Exit codes: 0 no errors (warnings alone pass); 1 errors found, warnings with \
+#[command(
+    after_help = "Exit codes: 0 no errors (warnings alone pass); 1 errors found, warnings with \
 --deny-warnings, or with --diff a capability gained without --allow-escalation; 2 usage. \
-Rules: docs/LINT.md")]
+Rules: docs/LINT.md"
+)]
 pub struct Args {
     /// Port directories, Portfile.toml paths, or trees of ports (every
     /// directory below holding a Portfile.toml). Default: the current
@@ -62,9 +64,11 @@ pub fn linter() -> Linter {
             l.standard_component(which, wport::embedded::standard_component(which))
         })
         .quarantined_checksums(
-            wport_fetch::quarantine::held_sha256s(&wport::distfiles::quarantine_beside(&wport::distfiles::store_dir()))
-                .iter()
-                .map(ToString::to_string),
+            wport_fetch::quarantine::held_sha256s(&wport::distfiles::quarantine_beside(
+                &wport::distfiles::store_dir(),
+            ))
+            .iter()
+            .map(ToString::to_string),
         )
 }
 
@@ -76,7 +80,13 @@ pub fn run(args: Args) -> i32 {
     }
     let linter = linter();
     if let Some(sides) = &args.diff {
-        return run_diff(&linter, &sides[0], &sides[1], args.format, args.allow_escalation);
+        return run_diff(
+            &linter,
+            &sides[0],
+            &sides[1],
+            args.format,
+            args.allow_escalation,
+        );
     }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -99,7 +109,11 @@ pub fn run(args: Args) -> i32 {
     // `wport lint ports ports/hello` lints hello once.
     let mut seen = std::collections::HashSet::new();
     portfiles.retain(|p| seen.insert(p.clone()));
-    let results: Vec<Diagnostic> = linter.lint_portfiles(&portfiles).into_iter().flatten().collect();
+    let results: Vec<Diagnostic> = linter
+        .lint_portfiles(&portfiles)
+        .into_iter()
+        .flatten()
+        .collect();
 
     let errors = results.iter().filter(|d| d.is_error()).count();
     let warnings = results.len() - errors;
@@ -123,7 +137,11 @@ pub fn run(args: Args) -> i32 {
                 "warnings": warnings,
                 "diagnostics": results.iter().map(Diagnostic::json).collect::<Vec<_>>(),
             });
-            writeln!(out, "{}", serde_json::to_string_pretty(&doc).expect("diagnostics serialize"))
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("diagnostics serialize")
+            )
         }
         Format::Github => {
             let mut text = String::new();
@@ -155,24 +173,38 @@ fn summary(ports: usize, errors: usize, warnings: usize) -> String {
 /// The Portfiles `path` stands for: itself (a file), `path/Portfile.toml`,
 /// or every port below it.
 fn resolve(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let ports = wport_lint::find_ports(path).map_err(|e| format!("searching {} for ports: {e}", path.display()))?;
+    let ports = wport_lint::find_ports(path)
+        .map_err(|e| format!("searching {} for ports: {e}", path.display()))?;
     if ports.is_empty() {
         return Err(format!(
             "no port under {}: a port is a directory holding a Portfile.toml",
             path.display()
         ));
     }
-    Ok(ports.into_iter().map(|dir| dir.join("Portfile.toml")).collect())
+    Ok(ports
+        .into_iter()
+        .map(|dir| dir.join("Portfile.toml"))
+        .collect())
 }
 
-fn run_diff(linter: &Linter, old: &Path, new: &Path, format: Format, allow_escalation: bool) -> i32 {
+fn run_diff(
+    linter: &Linter,
+    old: &Path,
+    new: &Path,
+    format: Format,
+    allow_escalation: bool,
+) -> i32 {
     for path in [old, new] {
         if !path.exists() {
-            eprintln!("error: cannot read {}: no such file or directory", path.display());
+            eprintln!(
+                "error: cannot read {}: no such file or directory",
+                path.display()
+            );
             return exit::USAGE;
         }
     }
@@ -182,7 +214,8 @@ fn run_diff(linter: &Linter, old: &Path, new: &Path, format: Format, allow_escal
         (a, b) => {
             // A side that fails the schema has no capabilities to compare:
             // show why, as lint would.
-            let broken: Vec<Diagnostic> = [a.err(), b.err()].into_iter().flatten().flatten().collect();
+            let broken: Vec<Diagnostic> =
+                [a.err(), b.err()].into_iter().flatten().flatten().collect();
             report_broken(&broken, format);
             return exit::FAILURE;
         }
@@ -231,13 +264,19 @@ fn run_diff(linter: &Linter, old: &Path, new: &Path, format: Format, allow_escal
                 "escalation_allowed": allow_escalation,
                 "entries": result.entries,
             });
-            writeln!(out, "{}", serde_json::to_string_pretty(&doc).expect("diff serializes"))
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("diff serializes")
+            )
         }
         Format::Github => {
             let file = b.portfile_path.display().to_string();
             let mut text = String::new();
             for e in result.gains() {
-                let phase = e.phase.map_or_else(|| "the port".to_owned(), |p| format!("[capabilities.{p}]"));
+                let phase = e
+                    .phase
+                    .map_or_else(|| "the port".to_owned(), |p| format!("[capabilities.{p}]"));
                 let mut d = Diagnostic::new(
                     &wport_lint::rules::CAPABILITY_GAINED,
                     file.clone(),

@@ -1,13 +1,13 @@
 pub mod build;
 pub mod checksum;
 pub mod fetch;
-pub mod quarantine;
-pub mod lint;
+pub mod install;
 pub mod key;
+pub mod lint;
+pub mod package;
+pub mod quarantine;
 pub mod repo;
 pub mod sync;
-pub mod package;
-pub mod install;
 
 /// Print an error with its whole context chain, the way every verb does.
 pub fn report(e: &anyhow::Error) {

@@ -59,18 +59,30 @@ pub struct IndexArgs {
 
 /// Default directory of trusted package-signing public keys.
 pub fn trusted_keys_dir() -> PathBuf {
-    super::key::key_dir().parent().map(|p| p.join("trusted-keys")).unwrap_or_else(|| PathBuf::from("trusted-keys"))
+    super::key::key_dir()
+        .parent()
+        .map(|p| p.join("trusted-keys"))
+        .unwrap_or_else(|| PathBuf::from("trusted-keys"))
 }
 
 fn signing_key(key: Option<PathBuf>) -> anyhow::Result<wport_trust::SecretKey> {
     let path = key.unwrap_or_else(|| super::key::key_dir().join("packager.key"));
-    wport_trust::SecretKey::read_file(&path).with_context(|| format!("reading the signing key {} (make one with `wport key generate packager`)", path.display()))
+    wport_trust::SecretKey::read_file(&path).with_context(|| {
+        format!(
+            "reading the signing key {} (make one with `wport key generate packager`)",
+            path.display()
+        )
+    })
 }
 
 pub fn code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if let Some(r) = cause.downcast_ref::<wport_registry::RegistryError>() {
-            return if r.is_refusal() { exit::REFUSED } else { exit::FAILURE };
+            return if r.is_refusal() {
+                exit::REFUSED
+            } else {
+                exit::FAILURE
+            };
         }
         if cause.is::<wport_trust::TrustError>() {
             return super::key::code(e);
@@ -93,9 +105,14 @@ pub fn run_index(args: IndexArgs) -> i32 {
     let r = (|| -> anyhow::Result<()> {
         let key = signing_key(args.key)?;
         let keys_dir = args.keys.unwrap_or_else(trusted_keys_dir);
-        let trusted = wport_registry::load_trusted_keys(&keys_dir).with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
+        let trusted = wport_registry::load_trusted_keys(&keys_dir)
+            .with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
         let index = wport_registry::repo::write_index(&args.dir, &key, &trusted)?;
-        println!("indexed {} packages in {}", index.packages.len(), args.dir.join(wport_registry::repo::INDEX).display());
+        println!(
+            "indexed {} packages in {}",
+            index.packages.len(),
+            args.dir.join(wport_registry::repo::INDEX).display()
+        );
         Ok(())
     })();
     match r {
@@ -109,7 +126,10 @@ pub fn run_index(args: IndexArgs) -> i32 {
 
 fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyhow::Result<()> {
     let key = signing_key(args.key)?;
-    let mut opts = BuildOptions { prefix: args.prefix.clone(), ..BuildOptions::default() };
+    let mut opts = BuildOptions {
+        prefix: args.prefix.clone(),
+        ..BuildOptions::default()
+    };
     if let Some(root) = args.build_root {
         opts.build_root = root;
     }
@@ -117,12 +137,21 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
         opts.jobs = j.max(1);
     }
     let trust_dir = args.trust_dir.clone().unwrap_or_else(super::key::trust_dir);
-    let port_dir = wport::resolve::resolve_port(args.port.as_deref(), args.unsigned, &trust_dir, &opts.build_root)?.dir;
+    let port_dir = wport::resolve::resolve_port(
+        args.port.as_deref(),
+        args.unsigned,
+        &trust_dir,
+        &opts.build_root,
+    )?
+    .dir;
     let portfile_path = port_dir.join("Portfile.toml");
     let portfile = Portfile::load(&portfile_path)?;
     let (destroot, log) = match args.destroot {
         Some(d) => {
-            let log = d.parent().map(|p| p.join("build.log")).filter(|l| l.is_file());
+            let log = d
+                .parent()
+                .map(|p| p.join("build.log"))
+                .filter(|l| l.is_file());
             (d, log)
         }
         None => {
@@ -135,23 +164,44 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
         version: portfile.port.version.clone(),
         revision: portfile.port.revision,
         prefix: args.prefix.clone(),
-        dependencies: portfile.dependencies.lib.iter().chain(&portfile.dependencies.run).cloned().collect(),
+        dependencies: portfile
+            .dependencies
+            .lib
+            .iter()
+            .chain(&portfile.dependencies.run)
+            .cloned()
+            .collect(),
         source_date_epoch: source_date_epoch(&portfile),
         provenance: provenance(&portfile_path, &portfile, log.as_deref())?,
     };
     let tree = prefix_tree(&destroot, &args.prefix)?;
-    std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
-    let out = args.output.join(format!("{}-{}_{}.wpkg", meta.name, meta.version, meta.revision));
-    let m = wport_registry::create_package(&tree, &meta, &key, &out).with_context(|| format!("packaging {}", destroot.display()))?;
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
+    let out = args.output.join(format!(
+        "{}-{}_{}.wpkg",
+        meta.name, meta.version, meta.revision
+    ));
+    let m = wport_registry::create_package(&tree, &meta, &key, &out)
+        .with_context(|| format!("packaging {}", destroot.display()))?;
     println!("package: {}", out.display());
-    println!("  {} files, {} symlinks, {} directories; payload sha256 {}", m.files.len(), m.symlinks.len(), m.directories.len(), m.payload.sha256);
+    println!(
+        "  {} files, {} symlinks, {} directories; payload sha256 {}",
+        m.files.len(),
+        m.symlinks.len(),
+        m.directories.len(),
+        m.payload.sha256
+    );
     Ok(())
 }
 
 /// The SOURCE_DATE_EPOCH entries get: the environment's, else the
 /// Portfile's, else 0 (never the clock).
 fn source_date_epoch(portfile: &Portfile) -> u64 {
-    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()).or(portfile.port.source_date_epoch).unwrap_or(0)
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .or(portfile.port.source_date_epoch)
+        .unwrap_or(0)
 }
 
 /// The destroot's directory for `prefix`; nothing else may be in the destroot.
@@ -164,7 +214,10 @@ fn prefix_tree(destroot: &Path, prefix: &str) -> anyhow::Result<PathBuf> {
             .collect();
         names.sort();
         if names != [c] {
-            bail!("the destroot {} holds {names:?} where only the prefix component {c:?} may be: a package installs below its prefix only", dir.display());
+            bail!(
+                "the destroot {} holds {names:?} where only the prefix component {c:?} may be: a package installs below its prefix only",
+                dir.display()
+            );
         }
         dir.push(c);
         if !std::fs::symlink_metadata(&dir)?.is_dir() {
@@ -175,28 +228,48 @@ fn prefix_tree(destroot: &Path, prefix: &str) -> anyhow::Result<PathBuf> {
 }
 
 fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    Ok(hex_encode(&Sha256::digest(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)))
+    Ok(hex_encode(&Sha256::digest(
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    )))
 }
 
 fn hex_encode(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn provenance(portfile_path: &Path, portfile: &Portfile, log: Option<&Path>) -> anyhow::Result<Provenance> {
+fn provenance(
+    portfile_path: &Path,
+    portfile: &Portfile,
+    log: Option<&Path>,
+) -> anyhow::Result<Provenance> {
     let component_sha256 = match &portfile.build.kind {
         BuildKind::Component { sha256, .. } => sha256.to_string(),
-        BuildKind::Standard(s) => hex_encode(&Sha256::digest(wport::embedded::standard_component(*s))),
+        BuildKind::Standard(s) => {
+            hex_encode(&Sha256::digest(wport::embedded::standard_component(*s)))
+        }
     };
     let sources = portfile
         .sources
         .iter()
-        .map(|s| SourceDigest { name: s.url.rsplit('/').next().unwrap_or(&s.url).to_string(), sha256: s.sha256.to_string() })
+        .map(|s| SourceDigest {
+            name: s.url.rsplit('/').next().unwrap_or(&s.url).to_string(),
+            sha256: s.sha256.to_string(),
+        })
         .collect();
     let (mediated_calls_sha256, mediated_calls) = match log {
-        Some(l) => mediated_calls_digest(&std::fs::read_to_string(l).with_context(|| format!("reading the build log {}", l.display()))?),
+        Some(l) => mediated_calls_digest(
+            &std::fs::read_to_string(l)
+                .with_context(|| format!("reading the build log {}", l.display()))?,
+        ),
         None => mediated_calls_digest(""),
     };
-    Ok(Provenance { portfile_sha256: sha256_file(portfile_path)?, component_sha256, sources, mediated_calls_sha256, mediated_calls })
+    Ok(Provenance {
+        portfile_sha256: sha256_file(portfile_path)?,
+        component_sha256,
+        sources,
+        mediated_calls_sha256,
+        mediated_calls,
+    })
 }
 
 /// sha256 over the build log's `[exec]` lines (the mediated native calls),
@@ -207,7 +280,14 @@ pub fn mediated_calls_digest(log: &str) -> (String, u64) {
     let mut n = 0;
     for line in log.lines().filter(|l| l.starts_with("[exec] ")) {
         let line = match line.rfind(" (") {
-            Some(i) if line.ends_with(" ms)") && line[i + 2..line.len() - 4].bytes().all(|b| b.is_ascii_digit()) => &line[..i],
+            Some(i)
+                if line.ends_with(" ms)")
+                    && line[i + 2..line.len() - 4]
+                        .bytes()
+                        .all(|b| b.is_ascii_digit()) =>
+            {
+                &line[..i]
+            }
             _ => line,
         };
         h.update(line.as_bytes());

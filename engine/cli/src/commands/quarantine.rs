@@ -43,7 +43,8 @@ pub fn run(args: Args) -> i32 {
     let dir = args
         .dir
         .unwrap_or_else(|| distfiles::quarantine_beside(&distfiles::store_dir()));
-    let q = Quarantine::new(dir).with_hold(Duration::from_secs(args.hold_hours.saturating_mul(3600)));
+    let q =
+        Quarantine::new(dir).with_hold(Duration::from_secs(args.hold_hours.saturating_mul(3600)));
     let result = match args.action {
         Action::List => q.list().map(|items| {
             if items.is_empty() {
@@ -82,7 +83,9 @@ pub fn run(args: Args) -> i32 {
         Err(e) => {
             eprintln!("error: {e}");
             match e {
-                QuarantineError::NotFound { .. } | QuarantineError::ReasonRequired { .. } => exit::USAGE,
+                QuarantineError::NotFound { .. } | QuarantineError::ReasonRequired { .. } => {
+                    exit::USAGE
+                }
                 QuarantineError::HeldTooShort { .. } => exit::REFUSED,
                 _ => exit::FAILURE,
             }
@@ -97,8 +100,12 @@ fn mismatch(r: &Record) -> String {
             short(&r.actual_sha256),
             short(&r.expected_sha256)
         ),
-        wport_fetch::quarantine::Mismatch::ShortSize => format!("{} of {} bytes", r.actual_size, r.expected_size),
-        wport_fetch::quarantine::Mismatch::SizeExceeded => format!("more than {} bytes", r.expected_size),
+        wport_fetch::quarantine::Mismatch::ShortSize => {
+            format!("{} of {} bytes", r.actual_size, r.expected_size)
+        }
+        wport_fetch::quarantine::Mismatch::SizeExceeded => {
+            format!("more than {} bytes", r.expected_size)
+        }
     }
 }
 

@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wport_exec::{
-    DirAccess, ExecError, Executor, ExecutorConfig, Outcome, PhaseAccess, Policy, Request, SandboxDirs, Session,
-    SessionOptions,
+    DirAccess, ExecError, Executor, ExecutorConfig, Outcome, PhaseAccess, Policy, Request,
+    SandboxDirs, Session, SessionOptions,
 };
 
-pub const BUILD: PhaseAccess =
-    PhaseAccess { sources: DirAccess::ReadOnly, work: DirAccess::ReadWrite, destroot: DirAccess::ReadWrite };
+pub const BUILD: PhaseAccess = PhaseAccess {
+    sources: DirAccess::ReadOnly,
+    work: DirAccess::ReadWrite,
+    destroot: DirAccess::ReadWrite,
+};
 
 pub struct Fixture {
     pub tmp: tempfile::TempDir,
@@ -36,13 +39,25 @@ pub fn chown_tree(p: &Path, uid: u32, gid: u32) {
 pub fn plant(victims: &Path) {
     std::fs::create_dir_all(victims.join("usr/lib/nvidia-current/xorg")).unwrap();
     std::fs::write(victims.join("precious.txt"), b"do not delete\n").unwrap();
-    std::fs::write(victims.join("usr/lib/nvidia-current/xorg/xorg"), b"driver\n").unwrap();
+    std::fs::write(
+        victims.join("usr/lib/nvidia-current/xorg/xorg"),
+        b"driver\n",
+    )
+    .unwrap();
     std::fs::write(victims.join("with space.txt"), b"spaced\n").unwrap();
     // World-writable, so only the sandbox (not DAC) protects it.
-    for p in [victims.to_path_buf(), victims.join("usr"), victims.join("usr/lib")] {
+    for p in [
+        victims.to_path_buf(),
+        victims.join("usr"),
+        victims.join("usr/lib"),
+    ] {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
-    std::fs::set_permissions(victims.join("precious.txt"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(
+        victims.join("precious.txt"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
 }
 
 /// Snapshot (path -> contents) of a tree, to compare byte for byte.
@@ -75,15 +90,27 @@ pub fn fixture_with(config: ExecutorConfig) -> Fixture {
     for d in [&dirs.sources, &dirs.work, &dirs.destroot] {
         std::fs::create_dir(d).unwrap();
     }
-    std::fs::write(dirs.sources.join("hello.c"), b"#include <stdio.h>\nint main(void){puts(\"hello\");return 0;}\n").unwrap();
+    std::fs::write(
+        dirs.sources.join("hello.c"),
+        b"#include <stdio.h>\nint main(void){puts(\"hello\");return 0;}\n",
+    )
+    .unwrap();
     let id = exec.build_identity();
     for d in [&dirs.sources, &dirs.work, &dirs.destroot] {
         chown_tree(d, id.uid, id.gid);
     }
     let victims = tmp.path().join("victims");
     plant(&victims);
-    let session = exec.session(&dirs, &SessionOptions::default()).expect("session starts");
-    Fixture { tmp, dirs, victims, exec, session }
+    let session = exec
+        .session(&dirs, &SessionOptions::default())
+        .expect("session starts");
+    Fixture {
+        tmp,
+        dirs,
+        victims,
+        exec,
+        session,
+    }
 }
 
 pub fn fixture() -> Fixture {
@@ -113,7 +140,12 @@ pub fn req(program: &str, args: &[&str], cwd: &str) -> Request {
 /// Output of one call: (outcome, log text).
 pub fn run(f: &Fixture, program: &str, args: &[&str]) -> (Result<Outcome, ExecError>, String) {
     let mut log = Vec::new();
-    let r = f.session.run(&BUILD, &policy(&[program]), &req(program, args, "/work"), &mut log);
+    let r = f.session.run(
+        &BUILD,
+        &policy(&[program]),
+        &req(program, args, "/work"),
+        &mut log,
+    );
     (r, String::from_utf8_lossy(&log).into_owned())
 }
 

@@ -117,16 +117,29 @@ fn serve(
             break;
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_owned();
     *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
-    let route = routes.lock().unwrap().get(&path).cloned().unwrap_or(Route::Status(404));
+    let route = routes
+        .lock()
+        .unwrap()
+        .get(&path)
+        .cloned()
+        .unwrap_or(Route::Status(404));
     let mut out = conn;
     let head = |status: u16, reason: &str, extra: &str| {
-        format!("HTTP/1.1 {status} {reason}\r\nServer: wport-test\r\nConnection: close\r\n{extra}\r\n")
+        format!(
+            "HTTP/1.1 {status} {reason}\r\nServer: wport-test\r\nConnection: close\r\n{extra}\r\n"
+        )
     };
     match route {
         Route::Bytes(bytes) => {
-            out.write_all(head(200, "OK", &format!("Content-Length: {}\r\n", bytes.len())).as_bytes())?;
+            out.write_all(
+                head(200, "OK", &format!("Content-Length: {}\r\n", bytes.len())).as_bytes(),
+            )?;
             out.write_all(&bytes)?;
         }
         Route::File(path) => {
@@ -151,7 +164,11 @@ fn serve(
                 out.write_all(&chunk)?;
             }
         }
-        Route::Stall { bytes, length, stall } => {
+        Route::Stall {
+            bytes,
+            length,
+            stall,
+        } => {
             out.write_all(head(200, "OK", &format!("Content-Length: {length}\r\n")).as_bytes())?;
             out.write_all(&bytes)?;
             out.flush()?;
@@ -159,7 +176,14 @@ fn serve(
         }
         Route::Status(status) => {
             let body = format!("status {status}\n");
-            out.write_all(head(status, "Test", &format!("Content-Length: {}\r\n", body.len())).as_bytes())?;
+            out.write_all(
+                head(
+                    status,
+                    "Test",
+                    &format!("Content-Length: {}\r\n", body.len()),
+                )
+                .as_bytes(),
+            )?;
             out.write_all(body.as_bytes())?;
         }
         Route::Redirect { status, location } => {
@@ -177,7 +201,9 @@ fn serve(
     let _ = out.shutdown(Shutdown::Write);
     // Drain what the client may still send, so the close is orderly.
     let mut sink = [0u8; 1024];
-    let _ = reader.get_mut().set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = reader
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_millis(200)));
     while let Ok(n) = reader.read(&mut sink) {
         if n == 0 {
             break;

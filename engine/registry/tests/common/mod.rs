@@ -21,7 +21,12 @@ impl Fixture {
         let key = SecretKey::from_seed(&[7; 32]).unwrap();
         let trusted = vec![key.public().clone()];
         let prefix = tmp.path().canonicalize().unwrap().join("prefix");
-        Fixture { tmp, key, trusted, prefix }
+        Fixture {
+            tmp,
+            key,
+            trusted,
+            prefix,
+        }
     }
 
     pub fn path(&self, p: &str) -> PathBuf {
@@ -30,7 +35,13 @@ impl Fixture {
 
     /// A package of `files` (path, contents, executable) and `links`
     /// (path, target), built for this fixture's prefix.
-    pub fn package(&self, name: &str, deps: &[&str], files: &[(&str, &str, bool)], links: &[(&str, &str)]) -> (PathBuf, Manifest) {
+    pub fn package(
+        &self,
+        name: &str,
+        deps: &[&str],
+        files: &[(&str, &str, bool)],
+        links: &[(&str, &str)],
+    ) -> (PathBuf, Manifest) {
         let tree = self.path(&format!("trees/{name}"));
         let _ = std::fs::remove_dir_all(&tree);
         std::fs::create_dir_all(&tree).unwrap();
@@ -38,7 +49,11 @@ impl Fixture {
             let f = tree.join(p);
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
             std::fs::write(&f, c).unwrap();
-            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(if *x { 0o775 } else { 0o664 })).unwrap();
+            std::fs::set_permissions(
+                &f,
+                std::fs::Permissions::from_mode(if *x { 0o775 } else { 0o664 }),
+            )
+            .unwrap();
         }
         for (p, t) in links {
             let f = tree.join(p);
@@ -65,7 +80,9 @@ impl Fixture {
 /// Every path below `root` (relative), excluding wport's own state.
 pub fn tree_listing(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd {
             let e = e.unwrap();
             let p = e.path();
