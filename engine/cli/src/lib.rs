@@ -13,3 +13,4 @@ pub mod exit;
 pub mod native;
 pub mod paths;
 pub mod resolve;
+pub mod tuf_http;

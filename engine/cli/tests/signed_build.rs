@@ -4,6 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../fetch/tests/support/server.rs"]
+#[allow(dead_code, reason = "shared test support; this file uses a part of it")]
+mod server;
+
 fn run(tmp: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wport"))
         .args(args)
@@ -28,6 +32,20 @@ fn ok(tmp: &Path, args: &[&str]) -> Output {
 /// Publish the repository's demo port in a one-key-per-role TUF repository
 /// and sync it into the trust directory.
 fn publish_and_sync_demo(t: &Path) {
+    publish_demo(t);
+    ok(
+        t,
+        &[
+            "sync",
+            "--from",
+            "repo",
+            "--root",
+            "repo/metadata/1.root.json",
+        ],
+    );
+}
+
+fn publish_demo(t: &Path) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ports/demo");
     let tree = t.join("tree/ports/demo");
     std::fs::create_dir_all(tree.join("files")).unwrap();
@@ -90,16 +108,6 @@ fn publish_and_sync_demo(t: &Path) {
             &k("snap.key"),
             "--timestamp-key",
             &k("ts.key"),
-        ],
-    );
-    ok(
-        t,
-        &[
-            "sync",
-            "--from",
-            "repo",
-            "--root",
-            "repo/metadata/1.root.json",
         ],
     );
 }
@@ -206,4 +214,76 @@ fn a_local_directory_needs_unsigned_and_says_so_loudly() {
         stderr.contains("WARNING: building the UNSIGNED local port directory"),
         "{stderr}"
     );
+}
+
+/// `wport sync` from an http URL: the repository served by a real HTTP
+/// server on loopback, then a named build from what was synced; a tampered
+/// target served over http is refused and not stored.
+#[test]
+fn sync_over_http_then_build_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    publish_demo(t);
+    let srv = server::Server::start();
+    let mut files = vec![];
+    let mut stack = vec![t.join("repo")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                files.push(p)
+            }
+        }
+    }
+    for f in &files {
+        let rel = f
+            .strip_prefix(t.join("repo"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        srv.route(&format!("/repo/{rel}"), server::Route::File(f.clone()));
+    }
+    let url = srv.url("/repo");
+    ok(
+        t,
+        &[
+            "sync",
+            "--from",
+            &url,
+            "--root",
+            "repo/metadata/1.root.json",
+        ],
+    );
+    ok(
+        t,
+        &[
+            "build",
+            "--build-root",
+            t.join("build").to_str().unwrap(),
+            "demo",
+        ],
+    );
+    assert!(
+        t.join("build/demo-1.0/destroot/opt/wport/bin/wport-hello")
+            .is_file()
+    );
+
+    // The server now hands out a tampered patchfile: refused, not stored.
+    let synced = t.join("data/wport/trust/targets/ports/demo/files/fix-typo.diff");
+    std::fs::remove_file(&synced).unwrap();
+    srv.route(
+        "/repo/targets/ports/demo/files/fix-typo.diff",
+        server::Route::Bytes(std::sync::Arc::new(b"--- a/x\n+++ b/x\n".to_vec())),
+    );
+    let out = run(t, &["sync", "--from", &url]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!synced.exists());
 }

@@ -38,12 +38,7 @@ pub fn run(args: Args) -> i32 {
 
 fn exec(args: Args) -> anyhow::Result<()> {
     let trust = args.trust_dir.unwrap_or_else(super::key::trust_dir);
-    if args.from.starts_with("http://") || args.from.starts_with("https://") {
-        bail!(
-            "{}: HTTP repositories are not supported by `wport sync` yet (the HTTP transport comes with wport-fetch); mirror it to a directory",
-            args.from
-        );
-    }
+    let remote = args.from.starts_with("http://") || args.from.starts_with("https://");
     let from = args
         .from
         .strip_prefix("file://")
@@ -61,8 +56,17 @@ fn exec(args: Args) -> anyhow::Result<()> {
         init_trust_dir(&trust, &bytes)
             .with_context(|| format!("initialising {} from {}", trust.display(), root.display()))?;
     }
-    let report = sync(&trust, &from, FileTransport, time::now())
-        .with_context(|| format!("syncing {} from {from}", trust.display()))?;
+    let report = if remote {
+        sync(
+            &trust,
+            &from,
+            wport::tuf_http::TufHttp::default(),
+            time::now(),
+        )
+    } else {
+        sync(&trust, &from, FileTransport, time::now())
+    }
+    .with_context(|| format!("syncing {} from {from}", trust.display()))?;
     eprintln!(
         "wport: {} trusted target(s): {} fetched, {} already current, {} untrusted file(s) removed; ports tree at {}",
         report.targets,
