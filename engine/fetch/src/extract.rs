@@ -1212,30 +1212,7 @@ impl<'d> Extractor<'d> {
             return Ok(()); // a link to itself: nothing to do
         }
         let parent = self.parent(path)?;
-        match existing(parent, name).map_err(|source| io_err(entry, "stat", source))? {
-            Existing::Missing => {}
-            Existing::File => parent
-                .remove_file(name)
-                .map_err(|source| io_err(entry, "remove previous file", source))?,
-            Existing::Symlink => {
-                return Err(ExtractError::ThroughSymlink {
-                    entry: entry.into(),
-                    symlink: join_display(&full(path)),
-                });
-            }
-            Existing::Dir => {
-                return Err(ExtractError::Conflict {
-                    entry: entry.into(),
-                    existing: "directory",
-                });
-            }
-            Existing::Other => {
-                return Err(ExtractError::Conflict {
-                    entry: entry.into(),
-                    existing: "special file",
-                });
-            }
-        }
+        clear_for_file(parent, name, path)?;
         tdir.hard_link(tname, parent, name)
             .map_err(|source| io_err(entry, "create hard link", source))
     }
@@ -1336,35 +1313,36 @@ fn create_file(
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(source) => return Err(io_err(entry, "create file", source)),
     }
-    match existing(parent, name).map_err(|source| io_err(entry, "stat", source))? {
-        // A duplicate entry: unlink, so the old inode (maybe hard-linked
-        // elsewhere) is not modified, then create afresh.
-        Existing::File => parent
-            .remove_file(name)
-            .map_err(|source| io_err(entry, "remove previous file", source))?,
-        Existing::Symlink => {
-            return Err(ExtractError::ThroughSymlink {
-                entry: entry.into(),
-                symlink: join_display(&full(path)),
-            });
-        }
-        Existing::Dir => {
-            return Err(ExtractError::Conflict {
-                entry: entry.into(),
-                existing: "directory",
-            });
-        }
-        Existing::Other => {
-            return Err(ExtractError::Conflict {
-                entry: entry.into(),
-                existing: "special file",
-            });
-        }
-        Existing::Missing => {}
-    }
+    clear_for_file(parent, name, path)?;
     parent
         .open_with(name, &opts)
         .map_err(|source| io_err(entry, "create file", source))
+}
+
+/// Make room for a regular file (or hard link) named `name` in `parent`: a
+/// duplicate regular file is unlinked, so its old inode (maybe hard-linked
+/// elsewhere) is not modified; a symlink, directory or special file there is
+/// refused, never written through or replaced.
+fn clear_for_file(parent: &Dir, name: &OsStr, path: &EntryPath<'_>) -> Result<(), ExtractError> {
+    let entry = path.entry;
+    match existing(parent, name).map_err(|source| io_err(entry, "stat", source))? {
+        Existing::Missing => Ok(()),
+        Existing::File => parent
+            .remove_file(name)
+            .map_err(|source| io_err(entry, "remove previous file", source)),
+        Existing::Symlink => Err(ExtractError::ThroughSymlink {
+            entry: entry.into(),
+            symlink: join_display(&full(path)),
+        }),
+        Existing::Dir => Err(ExtractError::Conflict {
+            entry: entry.into(),
+            existing: "directory",
+        }),
+        Existing::Other => Err(ExtractError::Conflict {
+            entry: entry.into(),
+            existing: "special file",
+        }),
+    }
 }
 
 #[cfg(test)]
