@@ -23,7 +23,8 @@
 # is printed too: on a shared, busy machine wall time is mostly the other
 # users' load, CPU time much less so.
 #
-# Needs the tarballs: WPORT_REAL_SOURCES=DIR (scripts/fetch-real-sources DIR).
+# Needs the tarballs: WPORT_REAL_SOURCES=DIR (default target/real-sources, filled by
+# scripts/fetch-real-sources DIR, which scripts/test runs).
 # Jobs: WPORT_BENCH_JOBS (default 2). Spawn-bench calls: WPORT_BENCH_N (2000).
 # WPORT_BIN: measure this wport binary instead of building the checkout's.
 set -euo pipefail
@@ -35,7 +36,7 @@ ports=("$@")
 [ ${#ports[@]} -gt 0 ] || ports=(hello zlib bzip2 lua tree xz gzip)
 jobs=${WPORT_BENCH_JOBS:-2}
 prefix=/opt/wport
-src_dir=${WPORT_REAL_SOURCES:?set WPORT_REAL_SOURCES to a directory filled by scripts/fetch-real-sources}
+src_dir=${WPORT_REAL_SOURCES:-$root/target/real-sources}  # filled by scripts/fetch-real-sources (scripts/test runs it)
 
 cd "$root"
 # WPORT_BIN: a wport binary to measure instead of building this checkout's.

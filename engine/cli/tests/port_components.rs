@@ -68,3 +68,52 @@ fn committed_lua_component_is_reproducible_from_source() {
         sha256_hex(&committed)
     )));
 }
+
+/// `scripts/fetch-real-sources` asks for each real port's tarball by the
+/// exact source-package version that carries it and checks it against a
+/// sha256 and size of its own table: that table must say what the Portfiles
+/// pin, or the tests would be fed a tarball no port accepts.
+#[test]
+fn fetch_real_sources_table_matches_the_portfiles() {
+    let script = std::fs::read_to_string(repo().join("scripts/fetch-real-sources")).unwrap();
+    let table = script
+        .split_once("LIST=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(table, _)| table)
+        .expect("scripts/fetch-real-sources has a LIST=\"...\" table");
+    let mut ports = Vec::new();
+    for line in table.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [port, spec, file, sha256, size] = fields[..] else {
+            panic!("malformed table line {line:?}");
+        };
+        let (package, version) = spec
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{port}: {spec:?} is not NAME=VERSION"));
+        let upstream = version.split_once(':').map_or(version, |(_, v)| v);
+        let upstream = upstream.rsplit_once('-').map_or(upstream, |(v, _)| v);
+        assert_eq!(
+            file.split_once(".orig.").map(|(stem, _)| stem),
+            Some(format!("{package}_{upstream}").as_str()),
+            "{port}: {file} is not the .orig tarball of {spec}"
+        );
+        let portfile_path = repo().join("ports").join(port).join("Portfile.toml");
+        let portfile = wport_manifest::Portfile::load(&portfile_path)
+            .unwrap_or_else(|e| panic!("{port}: {e}"));
+        assert!(
+            portfile
+                .sources
+                .iter()
+                .any(|s| s.sha256.to_string() == sha256 && s.size.to_string() == size),
+            "{}: pins no source with sha256 {sha256} and size {size} (scripts/fetch-real-sources)",
+            portfile_path.display()
+        );
+        ports.push(port.to_string());
+    }
+    ports.sort();
+    assert_eq!(
+        ports,
+        ["bzip2", "gzip", "hello", "lua", "tree", "xz", "zlib"],
+        "every real port has its tarball in the table"
+    );
+}

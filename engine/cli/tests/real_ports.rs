@@ -22,9 +22,8 @@ const PREFIX: &str = "opt/wport";
 fn real_source(sha256: &str) -> Vec<u8> {
     let dir = std::env::var_os("WPORT_REAL_SOURCES").unwrap_or_else(|| {
         panic!(
-            "WPORT_REAL_SOURCES is not set. These tests build real ports from their upstream tarballs; \
-             fetch them with `scripts/fetch-real-sources target/real-sources` and run with \
-             WPORT_REAL_SOURCES=$PWD/target/real-sources"
+            "WPORT_REAL_SOURCES is not set. These tests build real ports from their upstream tarballs: \
+             run the suite with `scripts/test` (the README's test command), which fetches them and sets it"
         )
     });
     let dir = PathBuf::from(dir);

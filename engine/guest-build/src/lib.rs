@@ -7,6 +7,12 @@
 //! directory (`target/wasm`), so the nested cargo never waits on the outer
 //! one's lock.
 //!
+//! A machine whose toolchain lacks the `wasm32-wasip2` target gets it
+//! installed here, through rustup, once, and is told so: rustup does not apply
+//! `rust-toolchain.toml`'s `targets` to a toolchain that is already installed
+//! when `RUSTUP_AUTO_INSTALL=0`, which is how a fresh machine of ours is set
+//! up (see [`ensure_target`]).
+//!
 //! Guest builds are made reproducible: the workspace root and the cargo home
 //! are remapped in debug strings, so the same sources give the same component
 //! bytes in any checkout, and a Portfile can pin a port component's sha256.
@@ -110,7 +116,78 @@ fn guest_cargo(package: &str) -> Command {
     cmd
 }
 
+/// The sysroot directory holding the standard library for `target`, as the
+/// compiler of this build reports it (it need not exist).
+fn target_libdir(rustc: &std::ffi::OsStr, target: &str) -> Option<PathBuf> {
+    let out = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let dir = String::from_utf8(out.stdout).ok()?;
+    Some(PathBuf::from(dir.trim()))
+}
+
+/// Whether the compiler has a standard library for [`TARGET`].
+fn target_installed(rustc: &std::ffi::OsStr) -> bool {
+    target_libdir(rustc, TARGET)
+        .and_then(|dir| std::fs::read_dir(dir).ok())
+        .is_some_and(|mut entries| entries.next().is_some())
+}
+
+/// Make sure the toolchain building this crate can build for [`TARGET`],
+/// installing the target with `rustup target add` when it is missing.
+///
+/// Several build scripts (the CLI's, the tests', the benchmark's) may get here
+/// at once: a lock file in the guest target directory lets one install while
+/// the others wait and then find it installed. Without rustup the build stops
+/// with the command to run.
+pub fn ensure_target() {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    if target_installed(&rustc) {
+        return;
+    }
+    std::fs::create_dir_all(target_dir()).expect("creating the guest target directory");
+    let lock_path = target_dir().join(".rustup-target-add.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    if target_installed(&rustc) {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    // The proxy that started this build names its toolchain; add the target
+    // to that one, not to whatever `rustup default` says.
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").ok();
+    if let Some(toolchain) = &toolchain {
+        rustup.args(["--toolchain", toolchain]);
+    }
+    let what = format!(
+        "the {TARGET} target is not installed for {}; installing it with `rustup target add {TARGET}` \
+         (guest components are built for it)",
+        toolchain.as_deref().unwrap_or("this toolchain")
+    );
+    println!("cargo:warning=wport-guest-build: {what}");
+    eprintln!("wport-guest-build: {what}");
+    let status = rustup.status().unwrap_or_else(|e| {
+        panic!(
+            "the {TARGET} target is missing and rustup could not be started ({e}); \
+             install the target for your toolchain by hand and build again"
+        )
+    });
+    assert!(
+        status.success() && target_installed(&rustc),
+        "`rustup target add {TARGET}` failed ({status}); guest components cannot be built without it"
+    );
+    eprintln!("wport-guest-build: installed the {TARGET} target");
+}
+
 fn run(mut cmd: Command, what: &str) {
+    ensure_target();
     let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("could not start cargo to build {what}: {e}"));

@@ -216,9 +216,8 @@ fn serve(
 pub fn real_sources_dir() -> PathBuf {
     let dir = std::env::var_os("WPORT_REAL_SOURCES").unwrap_or_else(|| {
         panic!(
-            "WPORT_REAL_SOURCES is not set. These tests serve real upstream tarballs; fetch them with \
-             `scripts/fetch-real-sources target/real-sources` and run with \
-             WPORT_REAL_SOURCES=$PWD/target/real-sources (.ci/run does both)"
+            "WPORT_REAL_SOURCES is not set. These tests serve real upstream tarballs: run the suite with \
+             `scripts/test` (the README's test command), which fetches them and sets it"
         )
     });
     PathBuf::from(dir)
