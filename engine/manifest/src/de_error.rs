@@ -14,6 +14,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::suggest::did_you_mean;
+use crate::text::short;
 
 /// A TOML syntax error (from `DeTable::parse`).
 pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
@@ -26,10 +27,10 @@ pub(crate) fn syntax(err: &toml::de::Error, ctx: &Ctx) -> ManifestError {
     let found = ctx.text.get(span.clone()).unwrap_or("");
     let help = match what {
         "string values must be quoted" => {
-            format!("quote the value: `\"{}\"` (TOML has no bare strings)", found.trim())
+            format!("quote the value: `\"{}\"` (TOML has no bare strings)", short(found.trim()))
         }
         "duplicate key" => {
-            format!("`{found}` is already set in this table; each key may appear once: remove one of them")
+            format!("`{}` is already set in this table; each key may appear once: remove one of them", short(found))
         }
         "unclosed table" | "unclosed array of tables" => {
             "end the header with `]` (or `]]` for [[source]] and [[patchfile]]) on the same line".to_owned()
@@ -218,21 +219,27 @@ pub(crate) fn unknown_field(
     let is_phase = table == "[capabilities]";
     let (message, label) = if is_phase {
         (
-            format!("unknown phase `{field}` in [capabilities]"),
+            format!("unknown phase `{}` in [capabilities]", short(&field)),
             "unknown phase",
         )
     } else if table.is_empty() && is_header_line(&ctx.text, &span) {
-        (format!("unknown table `{field}`"), "unknown table")
+        (
+            format!("unknown table `{}`", short(&field)),
+            "unknown table",
+        )
     } else if table.is_empty() {
-        (format!("unknown top-level key `{field}`"), "unknown key")
+        (
+            format!("unknown top-level key `{}`", short(&field)),
+            "unknown key",
+        )
     } else {
         (
-            format!("unknown field `{field}` in {table}"),
+            format!("unknown field `{}` in {}", short(&field), short(&table)),
             "unknown field",
         )
     };
     let mut help = match (is_phase, expected.len()) {
-        (_, 0) => format!("{table} takes no keys"),
+        (_, 0) => format!("{} takes no keys", short(&table)),
         (true, _) => format!("the phases are {list}"),
         (false, 1) => format!("expected {list}"),
         (false, _) => format!("expected one of {list}"),
@@ -419,8 +426,8 @@ pub(crate) fn table_key(table: &str) -> String {
 pub(crate) fn describe_field(field: &str, table: &str) -> String {
     match (field.is_empty(), table.is_empty()) {
         (true, _) => "a value".to_owned(),
-        (false, true) => format!("`{field}`"),
-        (false, false) => format!("`{field}` in {table}"),
+        (false, true) => format!("`{}`", short(field)),
+        (false, false) => format!("`{}` in {}", short(field), short(table)),
     }
 }
 

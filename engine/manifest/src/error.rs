@@ -21,6 +21,15 @@ use crate::phase::Phase;
 pub enum ErrorKind {
     /// [`crate::Portfile::load`] could not read the file.
     Io,
+    /// The Portfile is larger than [`crate::MAX_PORTFILE_BYTES`]; nothing of
+    /// it was parsed.
+    TooLarge {
+        /// Its size in bytes (at least `limit + 1` when read from a file:
+        /// reading stops there).
+        size: u64,
+        /// [`crate::MAX_PORTFILE_BYTES`].
+        limit: u64,
+    },
     /// The text is not valid TOML.
     Syntax,
     /// A key the schema does not know (including an unknown phase in
@@ -107,6 +116,7 @@ impl ErrorKind {
     pub fn code(&self) -> &'static str {
         match self {
             ErrorKind::Io => "io",
+            ErrorKind::TooLarge { .. } => "too-large",
             ErrorKind::Syntax => "syntax",
             ErrorKind::UnknownField { .. } => "unknown-field",
             ErrorKind::MissingField { .. } => "missing-field",
@@ -220,6 +230,36 @@ impl ManifestError {
                 ),
                 related: None,
                 io: Some(Arc::new(error)),
+            }),
+        }
+    }
+
+    /// A Portfile over [`crate::MAX_PORTFILE_BYTES`].
+    pub(crate) fn too_large(file: &str, size: u64, exact: bool) -> ManifestError {
+        let limit = crate::MAX_PORTFILE_BYTES;
+        let size_text = if exact {
+            format!("{size} bytes")
+        } else {
+            format!("more than {limit} bytes")
+        };
+        ManifestError {
+            inner: Box::new(Inner {
+                kind: ErrorKind::TooLarge { size, limit },
+                file: file.to_owned(),
+                text: None,
+                span: None,
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{file} is {size_text}, over the Portfile limit of {limit} bytes; nothing of it was parsed"
+                ),
+                label: String::new(),
+                help: Some(
+                    "a Portfile is a few kilobytes of TOML; keep data in files/ or in the distfiles"
+                        .to_owned(),
+                ),
+                related: None,
+                io: None,
             }),
         }
     }

@@ -34,7 +34,8 @@
 //!
 //! **Architecture invariant:** this crate is pure data. It depends on no
 //! runtime (no wasmtime, no network, no process spawning) and does no I/O
-//! beyond [`Portfile::load`] reading one file. Everything the engine grants
+//! beyond [`Portfile::load`] reading one file, bounded by
+//! [`MAX_PORTFILE_BYTES`]. Everything the engine grants
 //! a build comes from a [`Portfile`] that passed this crate's validation, and
 //! anything the Portfile does not grant is denied.
 
@@ -49,11 +50,19 @@ pub mod rules;
 pub mod schema;
 mod sha256;
 mod suggest;
+mod text;
 mod validate;
 
+use std::io::Read as _;
 use std::path::Path;
 
 use serde::Deserialize;
+
+/// Largest Portfile accepted, in bytes, wherever one is read or parsed
+/// ([`Portfile::load`], [`Portfile::parse`], [`Portfile::check`]): real ones
+/// are a few kilobytes. `wport build` had no bound while `wport lint` had
+/// 4 MiB, and an 8 MiB Portfile cost 43 s and 1.6 GB (issue 11, item 14).
+pub const MAX_PORTFILE_BYTES: u64 = 4 << 20;
 
 pub use error::{ErrorKind, ManifestError};
 pub use phase::{Phase, UnknownPhase};
@@ -77,6 +86,13 @@ impl Portfile {
     /// (unknown key, missing key, wrong type) stops parsing and is reported
     /// alone; past those, each table reports its first broken rule.
     pub fn check(text: &str, file: &str) -> Result<Portfile, Vec<ManifestError>> {
+        if text.len() as u64 > MAX_PORTFILE_BYTES {
+            return Err(vec![ManifestError::too_large(
+                file,
+                text.len() as u64,
+                true,
+            )]);
+        }
         let ctx = error::Ctx::new(text, file);
         let document =
             toml::de::DeTable::parse(text).map_err(|err| vec![de_error::syntax(&err, &ctx)])?;
@@ -86,9 +102,41 @@ impl Portfile {
     }
 
     /// Reads `path` and [`Portfile::parse`]s it; errors name `path` as given.
+    ///
+    /// Only a regular file is read, and no more than [`MAX_PORTFILE_BYTES`]
+    /// of it ([`ErrorKind::TooLarge`] past that). It is opened with
+    /// `O_NONBLOCK` and checked with `fstat` after opening, so a FIFO in its
+    /// place cannot block the caller (a port directory is someone else's).
     pub fn load(path: &Path) -> Result<Portfile, ManifestError> {
+        use std::os::unix::fs::OpenOptionsExt as _;
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| ManifestError::io(&file, err))?;
+        let io = |err| ManifestError::io(&file, err);
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(io)?;
+        let meta = handle.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        let mut bytes = Vec::with_capacity(meta.len().min(MAX_PORTFILE_BYTES) as usize);
+        handle
+            .take(MAX_PORTFILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_PORTFILE_BYTES {
+            return Err(ManifestError::too_large(
+                &file,
+                meta.len().max(bytes.len() as u64),
+                false,
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|err| io(std::io::Error::new(std::io::ErrorKind::InvalidData, err)))?;
         Portfile::parse(&text, &file)
     }
 }

@@ -5,6 +5,8 @@
 //! public through the crate root so that other tools (a linter, the `new`
 //! command) apply the same rules without parsing a whole Portfile.
 
+use crate::text::short;
+
 /// Why a value was refused, in words meant for the port maintainer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -198,7 +200,7 @@ pub fn check_relative_path(path: &str) -> Result<(), Rejection> {
         || path.get(1..3) == Some(":/")
     {
         return Err(Rejection::escape(
-            format!("`{path}` is an absolute path"),
+            format!("`{}` is an absolute path", short(path)),
             HELP,
         ));
     }
@@ -260,11 +262,14 @@ pub fn check_remote_url(url: &str) -> Result<(), Rejection> {
     const HELP: &str = "write an `https://` URL (or `http://`, `file://`), e.g. \
                         `https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz`";
     let Some(scheme) = url_scheme(url) else {
-        return Err(Rejection::new(format!("`{url}` is not a URL"), HELP));
+        return Err(Rejection::new(
+            format!("`{}` is not a URL", short(url)),
+            HELP,
+        ));
     };
     if !URL_SCHEMES.contains(&scheme) {
         return Err(Rejection::new(
-            format!("the `{scheme}:` scheme is not supported"),
+            format!("the `{}:` scheme is not supported", short(scheme)),
             HELP,
         ));
     }
@@ -358,13 +363,16 @@ pub fn check_program(program: &str) -> Result<(), Rejection> {
     }
     if program.starts_with('/') {
         return Err(Rejection::escape(
-            format!("`{program}` is an absolute path"),
+            format!("`{}` is an absolute path", short(program)),
             HELP,
         ));
     }
     if program.contains('/') {
         let escape = program.split('/').any(|c| c == "..");
-        let reason = format!("`{program}` contains `/`: only `./` scripts may be paths");
+        let reason = format!(
+            "`{}` contains `/`: only `./` scripts may be paths",
+            short(program)
+        );
         return Err(if escape {
             Rejection::escape(reason, HELP)
         } else {

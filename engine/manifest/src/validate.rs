@@ -23,6 +23,7 @@ use crate::schema::{
 };
 use crate::sha256::Sha256Hex;
 use crate::suggest::did_you_mean;
+use crate::text::short;
 
 type Result<T> = std::result::Result<T, ManifestError>;
 
@@ -367,7 +368,7 @@ fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
                             field: "standard".into(),
                         },
                         standard.span(),
-                        format!("unknown standard component `{}`", standard.get_ref()),
+                        format!("unknown standard component `{}`", short(standard.get_ref())),
                         "not a standard component",
                         help,
                     ));
@@ -477,8 +478,9 @@ fn phase_grants(
     for dep in raw.dependencies {
         if !declared.contains(dep.get_ref()) {
             let name = dep.get_ref().clone();
+            let shown = short(&name);
             let mut help = format!(
-                "a phase may only see declared dependencies: add \"{name}\" to `build`, `lib` or `run` in [dependencies], \
+                "a phase may only see declared dependencies: add \"{shown}\" to `build`, `lib` or `run` in [dependencies], \
                  or remove it here"
             );
             if let Some(close) = did_you_mean(&name, declared.all()) {
@@ -491,7 +493,7 @@ fn phase_grants(
                 },
                 dep.span(),
                 format!(
-                    "phase `{phase}` is granted `{name}`, which [dependencies] does not declare"
+                    "phase `{phase}` is granted `{shown}`, which [dependencies] does not declare"
                 ),
                 "not declared in [dependencies]",
                 help,
