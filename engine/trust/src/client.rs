@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{KeySource, Result, TrustError};
 use crate::metadata::{
     DelegatedRole, Envelope, KeyRing, MetaFile, Root, Signed, Snapshot, TargetFile, Targets,
-    Timestamp, check_expiry, check_length_and_hashes, parse_envelope,
+    Timestamp, Unverified, check_expiry, check_length_and_hashes, parse_envelope, parse_unverified,
 };
 use crate::paths::{DelegationIndex, check_target_path, delegated_role_file, url_path};
 use crate::time::{self, UnixTime};
@@ -57,9 +57,11 @@ pub struct Limits {
     pub root: u64,
     /// timestamp.json.
     pub timestamp: u64,
-    /// snapshot.json when timestamp lists no length.
+    /// snapshot.json when timestamp lists no length (wport's own
+    /// timestamps always list it).
     pub snapshot: u64,
-    /// A targets role when snapshot lists no length.
+    /// A targets role when snapshot lists no length (wport's own snapshots
+    /// always list it).
     pub targets: u64,
     /// Root versions fetched in one update.
     pub max_root_rotations: u64,
@@ -74,8 +76,12 @@ impl Default for Limits {
         Limits {
             root: 512 * 1024,
             timestamp: 16 * 1024,
-            snapshot: 16 * 1024 * 1024,
-            targets: 64 * 1024 * 1024,
+            // Conservative bounds for documents whose length nothing signed
+            // pins (python-tuf uses 2 MB and 5 MB). wport's own timestamp and
+            // snapshot list every length, so these only bound a foreign
+            // repository's metadata, or an attacker's: issue 11 item 15.
+            snapshot: 2 * 1024 * 1024,
+            targets: 8 * 1024 * 1024,
             max_root_rotations: 256,
             max_delegations: 32,
             max_roles_total: 10_000,
@@ -100,9 +106,33 @@ pub struct Client<T> {
     indexes: HashMap<String, DelegationIndex>,
 }
 
+/// How far [`write_atomic`] goes to make a write survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// The file's data and the rename are flushed to disk (file fsync
+    /// before the rename, directory fsync after): for every metadata file.
+    /// Without it a crash can leave `timestamp.json` or `snapshot.json`
+    /// empty or torn under its final name, and the version it recorded is
+    /// lost as a rollback reference (issue 11 item 15).
+    Fsync,
+    /// Atomic rename only: for target files, which are checked against
+    /// their trusted length and hashes every time they are used
+    /// ([`verify_file`]), so a torn one is refused and fetched again; 60,000
+    /// fsyncs would dominate a sync.
+    Rename,
+}
+
 /// Writes `bytes` to `dir/name` through a temporary file and a rename, so
-/// a crash never leaves half a document trusted.
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<()> {
+/// no reader ever sees half a document under its final name; with
+/// [`Durability::Fsync`], a crash at any point leaves either the old or the
+/// new document, complete.
+pub(crate) fn write_atomic(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> Result<()> {
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let _ = fs::remove_file(&tmp);
@@ -114,14 +144,22 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> R
         .map_err(|e| TrustError::io("creating", &tmp, e))?;
     f.write_all(bytes)
         .map_err(|e| TrustError::io("writing", &tmp, e))?;
-    // Only root must survive a crash intact (without it the client cannot
-    // start); any other document torn by a crash fails verification on the
-    // next load and is fetched again, so it skips the fsync.
-    if name.ends_with("root.json") {
+    if durability == Durability::Fsync {
+        // The data must be on disk before the rename can be: otherwise the
+        // rename may reach the disk first and a crash leaves an empty file
+        // under the final name (ext4 without auto_da_alloc, xfs, btrfs).
         f.sync_all()
-            .map_err(|e| TrustError::io("writing", &tmp, e))?;
+            .map_err(|e| TrustError::io("flushing to disk", &tmp, e))?;
     }
-    fs::rename(&tmp, &path).map_err(|e| TrustError::io("renaming into place", &path, e))
+    drop(f);
+    fs::rename(&tmp, &path).map_err(|e| TrustError::io("renaming into place", &path, e))?;
+    if durability == Durability::Fsync {
+        // The rename itself is a change to the directory.
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| TrustError::io("flushing to disk", dir, e))?;
+    }
+    Ok(())
 }
 
 /// Creates a trust directory (0755) or checks an existing one.
@@ -162,10 +200,13 @@ impl<T: Transport> Client<T> {
     /// its own threshold; it may be expired (the chain update moves on).
     pub fn init(dir: &Path, trusted_root: &[u8]) -> Result<()> {
         ensure_private_dir(dir)?;
+        // The root given here is trusted by the user's choice; its typed
+        // parse comes before its (self-)signature check because its own
+        // keys are what it is checked with.
         let env: Envelope<Root> = parse_envelope(trusted_root.to_vec(), "root.json")?;
         let keys = KeyRing::new(&env.signed.keys)?;
         env.verify(&keys, "root", env.signed.role("root")?, KeySource::NewRoot)?;
-        write_atomic(dir, "root.json", trusted_root, 0o644)
+        write_atomic(dir, "root.json", trusted_root, 0o644, Durability::Fsync)
     }
 
     /// Opens an initialised trust directory. Refuses it when it, or a
@@ -324,39 +365,56 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    fn check_top<S: Signed>(&self, env: &Envelope<S>, role: &str) -> Result<()> {
-        env.verify(
+    /// Checks a top-level role's signatures against the trusted root, then
+    /// (only then) parses it into its typed form.
+    fn verify_top<S: Signed>(&self, doc: Unverified, role: &str) -> Result<Envelope<S>> {
+        doc.verify(
             &self.root_keys,
             role,
             self.root.role(role)?,
             KeySource::NewRoot,
-        )
+        )?;
+        doc.decode()
     }
 
     /// A top-level document from the trust directory, signature-checked
     /// against the current root (expiry not checked: old local metadata is
-    /// still the reference for rollback checks). Invalid local copies are
-    /// treated as absent; unsafe permissions are an error.
+    /// still the reference for rollback checks).
+    ///
+    /// timestamp.json and snapshot.json are that reference: one that is
+    /// present but unreadable, torn, empty or not signed by the current
+    /// root is refused ([`TrustError::LocalMetadataInvalid`]) instead of
+    /// being treated as absent, which would let an older, still unexpired
+    /// state be accepted (issue 11 item 15). They are written with
+    /// [`Durability::Fsync`], and deleted before a root that rotates their
+    /// keys is persisted, so neither a crash nor a key rotation produces
+    /// one. A local targets role is only a cache (snapshot pins its
+    /// version): an invalid copy is treated as absent and fetched again.
     fn local_top<S: Signed>(&self, role: &str) -> Result<Option<Envelope<S>>> {
-        let limit = match role {
-            "timestamp" => self.limits.timestamp,
-            "snapshot" => self.limits.snapshot,
-            _ => self.limits.targets,
+        let (limit, reference) = match role {
+            "timestamp" => (self.limits.timestamp, true),
+            "snapshot" => (self.limits.snapshot, true),
+            _ => (self.limits.targets, false),
         };
-        let Some(raw) = read_local(&self.dir.join(format!("{role}.json")), limit)? else {
-            return Ok(None);
-        };
-        let Ok(env) = parse_envelope::<S>(raw, role) else {
-            return Ok(None);
-        };
-        Ok(self.check_top(&env, role).is_ok().then_some(env))
+        let path = self.dir.join(format!("{role}.json"));
+        let checked = read_local(&path, limit).and_then(|raw| {
+            raw.map(|raw| self.verify_top::<S>(parse_unverified(raw, role, S::TYPE)?, role))
+                .transpose()
+        });
+        match checked {
+            Ok(found) => Ok(found),
+            // Permissions and I/O errors are reported as themselves.
+            Err(e @ (TrustError::InsecurePermissions { .. } | TrustError::Io { .. })) => Err(e),
+            Err(e) if reference => Err(TrustError::LocalMetadataInvalid {
+                path,
+                source: Box::new(e),
+            }),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Spec 5.3: the root chain.
     fn update_root(&mut self) -> Result<()> {
-        let original_ts = self.root.roles.get("timestamp").cloned();
-        let original_snap = self.root.roles.get("snapshot").cloned();
-        let start = self.root.version;
         for _ in 0..self.limits.max_root_rotations {
             let next = self.root.version + 1;
             let name = format!("{next}.root.json");
@@ -376,14 +434,16 @@ impl<T: Transport> Client<T> {
                     });
                 }
             };
-            let env: Envelope<Root> = parse_envelope(raw, &name)?;
-            // 5.3.4: signed by a threshold of the trusted root's root keys.
-            env.verify(
+            let doc = parse_unverified(raw, &name, "root")?;
+            // 5.3.4: signed by a threshold of the trusted root's root keys
+            // (before anything but `_type` and `version` is parsed).
+            doc.verify(
                 &self.root_keys,
                 "root",
                 self.root.role("root")?,
                 KeySource::TrustedRoot,
             )?;
+            let env: Envelope<Root> = doc.decode()?;
             // 5.3.5: and by a threshold of its own root keys.
             let new_keys = KeyRing::new(&env.signed.keys)?;
             env.verify(
@@ -400,37 +460,51 @@ impl<T: Transport> Client<T> {
                     found: env.signed.version,
                 });
             }
+            // 5.3.11 (done here, before 5.3.8): fast-forward recovery.
+            // After a compromise the repository rotates the timestamp /
+            // snapshot keys; the (possibly fast-forwarded) versions signed
+            // by the old keys must not block newer honest ones, so the
+            // trusted timestamp and snapshot are deleted. The specification
+            // deletes them after the whole chain; deleting them before the
+            // root that rotates their keys is persisted means a crash in
+            // between cannot leave a trusted root next to a timestamp its
+            // keys no longer verify, which `local_top` would refuse.
+            if env.signed.roles.get("timestamp") != self.root.roles.get("timestamp")
+                || env.signed.roles.get("snapshot") != self.root.roles.get("snapshot")
+            {
+                self.forget_timestamp_and_snapshot()?;
+            }
             // 5.3.8: persist before going on.
-            write_atomic(&self.dir, "root.json", &env.raw, 0o644)?;
+            write_atomic(&self.dir, "root.json", &env.raw, 0o644, Durability::Fsync)?;
             self.root = env.signed;
             self.root_keys = new_keys;
         }
         // 5.3.10: the final root must not be expired (freeze attack).
-        check_expiry(&self.root, "root", self.started)?;
-        // 5.3.11: fast-forward recovery. After a compromise the repository
-        // rotates the timestamp/snapshot keys; the (possibly fast-forwarded)
-        // versions signed by the old keys must not block newer honest ones.
-        if self.root.version != start
-            && (self.root.roles.get("timestamp") != original_ts.as_ref()
-                || self.root.roles.get("snapshot") != original_snap.as_ref())
-        {
-            for name in ["timestamp.json", "snapshot.json"] {
-                match fs::remove_file(self.dir.join(name)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(TrustError::io("removing", self.dir.join(name), e)),
-                }
+        check_expiry(&self.root, "root", self.started)
+    }
+
+    /// Deletes the trusted timestamp and snapshot, durably.
+    fn forget_timestamp_and_snapshot(&self) -> Result<()> {
+        for name in ["timestamp.json", "snapshot.json"] {
+            match fs::remove_file(self.dir.join(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(TrustError::io("removing", self.dir.join(name), e)),
             }
         }
-        Ok(())
+        fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| TrustError::io("flushing to disk", &self.dir, e))
     }
 
     /// Spec 5.4: timestamp.
     fn update_timestamp(&mut self) -> Result<()> {
         let trusted = self.local_top::<Timestamp>("timestamp")?;
         let raw = self.fetch("timestamp.json", self.limits.timestamp)?;
-        let env: Envelope<Timestamp> = parse_envelope(raw, "timestamp.json")?;
-        self.check_top(&env, "timestamp")?;
+        let env: Envelope<Timestamp> = self.verify_top(
+            parse_unverified(raw, "timestamp.json", "timestamp")?,
+            "timestamp",
+        )?;
         let new_snap = env
             .signed
             .0
@@ -466,7 +540,13 @@ impl<T: Transport> Client<T> {
             }
         }
         check_expiry(&env.signed, "timestamp", self.started)?;
-        write_atomic(&self.dir, "timestamp.json", &env.raw, 0o644)?;
+        write_atomic(
+            &self.dir,
+            "timestamp.json",
+            &env.raw,
+            0o644,
+            Durability::Fsync,
+        )?;
         self.timestamp = Some(env.signed);
         Ok(())
     }
@@ -510,8 +590,10 @@ impl<T: Transport> Client<T> {
             meta.hashes.as_ref(),
             false,
         )?;
-        let env: Envelope<Snapshot> = parse_envelope(raw, "snapshot.json")?;
-        self.check_top(&env, "snapshot")?;
+        let env: Envelope<Snapshot> = self.verify_top(
+            parse_unverified(raw, "snapshot.json", "snapshot")?,
+            "snapshot",
+        )?;
         if env.signed.0.version != meta.version {
             return Err(TrustError::VersionMismatch {
                 role: "snapshot".into(),
@@ -534,7 +616,13 @@ impl<T: Transport> Client<T> {
             }
         }
         check_expiry(&env.signed, "snapshot", self.started)?;
-        write_atomic(&self.dir, "snapshot.json", &env.raw, 0o644)?;
+        write_atomic(
+            &self.dir,
+            "snapshot.json",
+            &env.raw,
+            0o644,
+            Durability::Fsync,
+        )?;
         self.snapshot = Some(env.signed);
         Ok(())
     }
@@ -560,8 +648,8 @@ impl<T: Transport> Client<T> {
             meta.hashes.as_ref(),
             false,
         )?;
-        let env: Envelope<Targets> = parse_envelope(raw, "targets.json")?;
-        self.check_top(&env, "targets")?;
+        let env: Envelope<Targets> =
+            self.verify_top(parse_unverified(raw, "targets.json", "targets")?, "targets")?;
         if env.signed.version != meta.version {
             return Err(TrustError::VersionMismatch {
                 role: "targets".into(),
@@ -570,7 +658,13 @@ impl<T: Transport> Client<T> {
             });
         }
         check_expiry(&env.signed, "targets", self.started)?;
-        write_atomic(&self.dir, "targets.json", &env.raw, 0o644)?;
+        write_atomic(
+            &self.dir,
+            "targets.json",
+            &env.raw,
+            0o644,
+            Durability::Fsync,
+        )?;
         self.targets = Some(env.signed);
         Ok(())
     }
@@ -626,11 +720,12 @@ impl<T: Transport> Client<T> {
         if let Some(raw) = read_local(
             &self.dir.join(&file),
             meta.length.unwrap_or(self.limits.targets),
-        )? && let Ok(env) = parse_envelope::<Targets>(raw, &d.name)
-            && check_meta(&d.name, &env, &meta).is_ok()
-            && env
+        )? && let Ok(doc) = parse_unverified(raw, &d.name, "targets")
+            && doc
                 .verify(self.keys_of(delegator)?, &d.name, &rk, source.clone())
                 .is_ok()
+            && let Ok(env) = doc.decode::<Targets>()
+            && check_meta(&d.name, &env, &meta).is_ok()
             && check_expiry(&env.signed, &d.name, started).is_ok()
         {
             self.delegated.insert(d.name.clone(), env.signed);
@@ -643,8 +738,9 @@ impl<T: Transport> Client<T> {
         };
         let raw = self.fetch(&remote, meta.length.unwrap_or(self.limits.targets))?;
         check_length_and_hashes(&d.name, &raw, meta.length, meta.hashes.as_ref(), false)?;
-        let env: Envelope<Targets> = parse_envelope(raw, &d.name)?;
-        env.verify(self.keys_of(delegator)?, &d.name, &rk, source)?;
+        let doc = parse_unverified(raw, &d.name, "targets")?;
+        doc.verify(self.keys_of(delegator)?, &d.name, &rk, source)?;
+        let env: Envelope<Targets> = doc.decode()?;
         if env.signed.version != meta.version {
             return Err(TrustError::VersionMismatch {
                 role: d.name.clone(),
@@ -653,7 +749,7 @@ impl<T: Transport> Client<T> {
             });
         }
         check_expiry(&env.signed, &d.name, started)?;
-        write_atomic(&self.dir, &file, &env.raw, 0o644)?;
+        write_atomic(&self.dir, &file, &env.raw, 0o644, Durability::Fsync)?;
         self.delegated.insert(d.name.clone(), env.signed);
         Ok(())
     }

@@ -246,6 +246,21 @@ pub enum TrustError {
         /// What went wrong.
         reason: String,
     },
+    /// A trusted timestamp.json or snapshot.json in the trust directory is
+    /// present but cannot be used (torn, empty, malformed, or not signed by
+    /// the trusted root). It is the reference that stops rollbacks, so the
+    /// update stops instead of treating it as absent.
+    #[error(
+        "{}: trusted metadata is damaged ({source}); it is what refuses rollbacks, so nothing was updated. If the damage is understood (disk failure), remove the file to start over from the trusted root, accepting whatever unexpired version the repository serves next",
+        path.display()
+    )]
+    LocalMetadataInvalid {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        #[source]
+        source: Box<TrustError>,
+    },
     /// The local trust directory holds no trusted root.
     #[error("{}: no trusted root (initialise with a root.json you trust)", dir.display())]
     NotInitialized {

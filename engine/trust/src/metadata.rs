@@ -216,8 +216,10 @@ pub struct SignatureEntry {
     pub sig: String,
 }
 
-/// A parsed but not yet verified envelope: the typed `signed`, the
-/// signatures, and the raw document (what is persisted).
+/// A parsed envelope: the typed `signed`, the signatures, and the raw
+/// document (what is persisted). Built by [`Unverified::decode`], i.e.
+/// after a signature check, or by [`parse_envelope`] for documents that are
+/// trusted already.
 #[derive(Debug, Clone)]
 pub struct Envelope<T> {
     /// The typed `signed` value.
@@ -236,18 +238,37 @@ struct RawEnvelope<'a> {
     signatures: Vec<SignatureEntry>,
 }
 
+/// The two fields of `signed` read before its signatures are checked: what
+/// it claims to be and its version (for the error report). Every other
+/// field is skipped without being stored.
 #[derive(Deserialize)]
-struct TypeOnly {
+struct Header {
     #[serde(rename = "_type", default)]
     typ: String,
+    version: u64,
 }
 
-/// Parses an envelope whose `signed._type` must be `T::TYPE`.
+/// A document split into its envelope but not trusted yet: the `signed`
+/// value's bytes as received, the signatures, `_type` and `version`.
 ///
-/// The `signed` value is kept as the exact bytes received: see
-/// [`Envelope::verify`] for why that is what signatures are checked over
-/// first.
-pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelope<T>> {
+/// Nothing else of `signed` is parsed until [`Unverified::verify`] has
+/// found a threshold of signatures (issue 11 item 15: an unsigned 58 MB
+/// targets document was parsed into typed structures first, 1.2 GB RSS).
+/// The only way from here to typed metadata is [`Unverified::decode`],
+/// which callers reach after a successful `verify`.
+#[derive(Debug, Clone)]
+pub struct Unverified {
+    raw: Vec<u8>,
+    signed_range: std::ops::Range<usize>,
+    signatures: Vec<SignatureEntry>,
+    typ: String,
+    version: u64,
+    document: String,
+}
+
+/// Parses the envelope of `raw`, whose `signed._type` must be
+/// `expected_type`, without parsing the rest of `signed`.
+pub fn parse_unverified(raw: Vec<u8>, document: &str, expected_type: &str) -> Result<Unverified> {
     let malformed = |reason: String| TrustError::Malformed {
         document: document.to_string(),
         reason,
@@ -256,48 +277,129 @@ pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelop
     let text = env.signed.get();
     let start = text.as_ptr() as usize - raw.as_ptr() as usize;
     let signed_range = start..start + text.len();
-    let signed: T = match serde_json::from_str(text) {
-        Ok(t) => t,
+    let header: Header = match serde_json::from_str(text) {
+        Ok(h) => h,
         Err(e) => {
             // Say "wrong type" when that is what it is.
             let found = serde_json::from_str::<TypeOnly>(text)
                 .map(|t| t.typ)
                 .unwrap_or_default();
-            if found != T::TYPE {
+            if found != expected_type {
                 return Err(TrustError::WrongType {
-                    expected: T::TYPE.to_string(),
+                    expected: expected_type.to_string(),
                     found,
                 });
             }
             return Err(malformed(e.to_string()));
         }
     };
-    if signed.typ() != T::TYPE {
+    if header.typ != expected_type {
         return Err(TrustError::WrongType {
-            expected: T::TYPE.to_string(),
-            found: signed.typ().to_string(),
-        });
-    }
-    let spec = signed.spec_version();
-    if spec.split('.').next() != Some("1") {
-        return Err(TrustError::UnsupportedSpecVersion {
-            role: T::TYPE.to_string(),
-            version: spec.to_string(),
-        });
-    }
-    if time::parse(signed.expires()).is_none() {
-        return Err(TrustError::InvalidMetadata {
-            role: T::TYPE.to_string(),
-            reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()),
+            expected: expected_type.to_string(),
+            found: header.typ,
         });
     }
     let signatures = env.signatures;
-    Ok(Envelope {
-        signed,
-        signatures,
+    Ok(Unverified {
         raw,
         signed_range,
+        signatures,
+        typ: header.typ,
+        version: header.version,
+        document: document.to_string(),
     })
+}
+
+#[derive(Deserialize)]
+struct TypeOnly {
+    #[serde(rename = "_type", default)]
+    typ: String,
+}
+
+impl Unverified {
+    /// `signed._type`.
+    pub fn typ(&self) -> &str {
+        &self.typ
+    }
+    /// `signed.version` (not trusted before [`Self::verify`]).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    /// The `signed` value's bytes exactly as received.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.raw[self.signed_range.clone()]
+    }
+    /// The document as received.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Checks the threshold of distinct keys in `ring` authorised by `rk`
+    /// over `signed` (see [`verify_signed`]).
+    pub fn verify(
+        &self,
+        ring: &KeyRing,
+        role: &str,
+        rk: &RoleKeys,
+        source: KeySource,
+    ) -> Result<()> {
+        verify_signed(
+            ring,
+            role,
+            self.version,
+            rk,
+            self.signed_bytes(),
+            &self.signatures,
+            source,
+        )
+    }
+
+    /// Parses `signed` into `T` and checks what every document must carry
+    /// (`_type`, a supported spec_version, a well-formed expiry). Call it
+    /// after [`Self::verify`]; on an unchecked document this is the typed
+    /// parse the split exists to avoid.
+    pub fn decode<T: Signed>(self) -> Result<Envelope<T>> {
+        let malformed = |reason: String| TrustError::Malformed {
+            document: self.document.clone(),
+            reason,
+        };
+        if self.typ != T::TYPE {
+            return Err(TrustError::WrongType {
+                expected: T::TYPE.to_string(),
+                found: self.typ.clone(),
+            });
+        }
+        let signed: T =
+            serde_json::from_slice(self.signed_bytes()).map_err(|e| malformed(e.to_string()))?;
+        let spec = signed.spec_version();
+        if spec.split('.').next() != Some("1") {
+            return Err(TrustError::UnsupportedSpecVersion {
+                role: T::TYPE.to_string(),
+                version: spec.to_string(),
+            });
+        }
+        if time::parse(signed.expires()).is_none() {
+            return Err(TrustError::InvalidMetadata {
+                role: T::TYPE.to_string(),
+                reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()),
+            });
+        }
+        Ok(Envelope {
+            signed,
+            signatures: self.signatures,
+            raw: self.raw,
+            signed_range: self.signed_range,
+        })
+    }
+}
+
+/// Parses an envelope whose `signed._type` must be `T::TYPE` into typed
+/// metadata **without checking any signature**: for documents that are
+/// trusted already (the repository's own files, the trust directory's
+/// root). The client parses what it receives with [`parse_unverified`],
+/// verifies, then [`Unverified::decode`]s.
+pub fn parse_envelope<T: Signed>(raw: Vec<u8>, document: &str) -> Result<Envelope<T>> {
+    parse_unverified(raw, document, T::TYPE)?.decode()
 }
 
 impl<T: Signed> Envelope<T> {
@@ -308,25 +410,12 @@ impl<T: Signed> Envelope<T> {
 
     /// The canonical JSON of `signed` (what TUF signers sign).
     pub fn canonical(&self) -> Result<Vec<u8>> {
-        let value: Value =
-            serde_json::from_slice(self.signed_bytes()).map_err(|e| TrustError::Malformed {
-                document: T::TYPE.to_string(),
-                reason: e.to_string(),
-            })?;
-        to_canonical(&value)
+        crate::canonical::canonicalize(self.signed_bytes())
     }
 
-    /// Checks the threshold of distinct keys in `ring` authorised by `rk`.
-    ///
-    /// Signatures are first checked over the bytes of `signed` exactly as
-    /// received. wport writes metadata canonically, so for its own
-    /// repositories this is the canonical form and the (costly)
-    /// re-encoding of a large targets document is skipped. It is sound: a
-    /// signature that verifies over the received bytes is a signature by
-    /// the key holder over exactly what is then parsed. Only when that
-    /// fails (metadata written non-canonically by another TUF
-    /// implementation, e.g. pretty-printed) are signatures checked over
-    /// the canonical form, as the specification defines.
+    /// Checks the threshold of distinct keys in `ring` authorised by `rk`
+    /// (see [`verify_signed`]); used where the keys come from the document
+    /// itself (a root's own root role).
     pub fn verify(
         &self,
         ring: &KeyRing,
@@ -334,24 +423,49 @@ impl<T: Signed> Envelope<T> {
         rk: &RoleKeys,
         source: KeySource,
     ) -> Result<()> {
-        let version = self.signed.version();
-        match ring.check_threshold(
+        verify_signed(
+            ring,
             role,
-            version,
+            self.signed.version(),
             rk,
             self.signed_bytes(),
             &self.signatures,
-            source.clone(),
-        ) {
-            Err(first @ TrustError::ThresholdNotMet { .. }) => {
-                let canonical = self.canonical()?;
-                if canonical == self.signed_bytes() {
-                    return Err(first);
-                }
-                ring.check_threshold(role, version, rk, &canonical, &self.signatures, source)
+            source,
+        )
+    }
+}
+
+/// Checks the threshold of distinct keys in `ring` authorised by `rk` over
+/// `signed`, the `signed` value's bytes as received.
+///
+/// Signatures are first checked over those bytes. wport writes metadata
+/// canonically, so for its own repositories this is the canonical form and
+/// the (costly) re-encoding of a large targets document is skipped. It is
+/// sound: a signature that verifies over the received bytes is a signature
+/// by the key holder over exactly what is then parsed. Only when that fails
+/// (metadata written non-canonically by another TUF implementation, e.g.
+/// pretty-printed) are signatures checked over the canonical form, as the
+/// specification defines; that encoding is made from the text
+/// ([`crate::canonical::canonicalize`]), never from a typed or `Value`
+/// parse.
+pub fn verify_signed(
+    ring: &KeyRing,
+    role: &str,
+    version: u64,
+    rk: &RoleKeys,
+    signed: &[u8],
+    signatures: &[SignatureEntry],
+    source: KeySource,
+) -> Result<()> {
+    match ring.check_threshold(role, version, rk, signed, signatures, source.clone()) {
+        Err(first @ TrustError::ThresholdNotMet { .. }) => {
+            let canonical = crate::canonical::canonicalize(signed)?;
+            if canonical == signed {
+                return Err(first);
             }
-            other => other,
+            ring.check_threshold(role, version, rk, &canonical, signatures, source)
         }
+        other => other,
     }
 }
 
@@ -396,6 +510,11 @@ impl KeyRing {
         }
         let authorised: HashSet<&str> = rk.keyids.iter().map(String::as_str).collect();
         let mut counted: HashSet<[u8; 32]> = HashSet::new();
+        // Each key is tried at most once: a verification hashes the whole
+        // message, so a document repeating one authorised key id with bad
+        // signatures would otherwise cost one pass over (up to 64 MiB of)
+        // metadata per entry. python-tuf refuses repeated key ids outright.
+        let mut tried: HashSet<[u8; 32]> = HashSet::new();
         for s in signatures {
             if !authorised.contains(s.keyid.as_str()) {
                 continue;
@@ -403,12 +522,12 @@ impl KeyRing {
             let Some(ParsedKey::Ed25519(key)) = self.keys.get(&s.keyid) else {
                 continue;
             };
-            if counted.contains(key.as_bytes()) {
-                continue;
-            }
             let Ok(sig) = hex::decode(&s.sig) else {
                 continue;
             };
+            if !tried.insert(*key.as_bytes()) {
+                continue;
+            }
             if key.verify(message, &sig) {
                 counted.insert(*key.as_bytes());
             }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::client::write_atomic;
+use crate::client::{Durability, write_atomic};
 use crate::error::{KeySource, Result, TrustError};
 use crate::keys::{PublicKey, SecretKey};
 use crate::metadata::{
@@ -221,18 +221,32 @@ impl Repository {
             &format!("{version}.root.json"),
             bytes,
             0o644,
+            Durability::Fsync,
         )?;
-        write_atomic(&self.meta_dir(), "root.json", bytes, 0o644)
+        write_atomic(
+            &self.meta_dir(),
+            "root.json",
+            bytes,
+            0o644,
+            Durability::Fsync,
+        )
     }
 
     fn write_role(&self, name: &str, bytes: &[u8], version: u64) -> Result<()> {
-        write_atomic(&self.meta_dir(), &format!("{name}.json"), bytes, 0o644)?;
+        write_atomic(
+            &self.meta_dir(),
+            &format!("{name}.json"),
+            bytes,
+            0o644,
+            Durability::Fsync,
+        )?;
         if name != "timestamp" && self.meta_dir().join("root.json").exists() && self.consistent()? {
             write_atomic(
                 &self.meta_dir(),
                 &format!("{version}.{name}.json"),
                 bytes,
                 0o644,
+                Durability::Fsync,
             )?;
         }
         Ok(())
@@ -328,9 +342,17 @@ impl Repository {
                 .expect("checked path")
                 .to_string_lossy()
                 .into_owned();
-            write_atomic(&parent, &base, &bytes, 0o644)?;
+            // Target copies: a torn one fails every client's length and
+            // hash check, so the rename is enough.
+            write_atomic(&parent, &base, &bytes, 0o644, Durability::Rename)?;
             if consistent {
-                write_atomic(&parent, &format!("{digest}.{base}"), &bytes, 0o644)?;
+                write_atomic(
+                    &parent,
+                    &format!("{digest}.{base}"),
+                    &bytes,
+                    0o644,
+                    Durability::Rename,
+                )?;
             }
             entries.push((
                 target.clone(),

@@ -9,7 +9,7 @@ use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use crate::client::{Client, ensure_private_dir, verify_file, write_atomic};
+use crate::client::{Client, Durability, ensure_private_dir, verify_file, write_atomic};
 use crate::error::{Result, TrustError};
 use crate::port::metadata_dir;
 use crate::time::UnixTime;
@@ -77,7 +77,9 @@ pub fn sync<T: Transport>(
             .expect("checked target path")
             .to_string_lossy()
             .into_owned();
-        write_atomic(parent, &name, &bytes, 0o644)?;
+        // Verified again on every use (`verify_port`), so a copy torn by a
+        // crash is refused and fetched by the next sync: no fsync needed.
+        write_atomic(parent, &name, &bytes, 0o644, Durability::Rename)?;
         report.fetched += 1;
     }
     let keep: std::collections::HashSet<&str> = all.iter().map(|(p, _)| *p).collect();
