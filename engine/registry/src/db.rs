@@ -1,10 +1,17 @@
 //! The registry: a SQLite database (WAL) of installed packages, their files,
 //! links and directories, and their dependencies. Every operation is one
 //! transaction.
+//!
+//! A registry carries an id (table `meta`) that the prefix records in
+//! `.wport/registry.id`, so a registry that was lost, emptied or swapped is
+//! told apart from a new prefix (see `prefix.rs`). Opening for a mutation
+//! runs SQLite's `quick_check` first; read-only commands open the database
+//! with `SQLITE_OPEN_READ_ONLY` (and `immutable=1` when its directory cannot
+//! be written, so a read-only prefix can still be queried).
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use crate::error::{RegistryError, Result};
 use crate::manifest::Manifest;
@@ -24,7 +31,45 @@ CREATE INDEX IF NOT EXISTS files_package ON files(package);
 -- with a package that did; it is removed when its last package goes.
 CREATE TABLE IF NOT EXISTS dirs(path TEXT NOT NULL, package TEXT NOT NULL, PRIMARY KEY(path, package));
 CREATE INDEX IF NOT EXISTS dirs_package ON dirs(package);
+-- key 'id': the registry's id, also recorded in the prefix's .wport/registry.id
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
+
+/// How many `quick_check` messages are kept in an error.
+const CHECK_ROWS: usize = 5;
+
+/// Maps a SQLite error: a corrupt file or one that is not a database is
+/// [`RegistryError::RegistryCorrupt`], everything else [`RegistryError::Db`].
+pub(crate) fn db_error(path: &Path, source: rusqlite::Error) -> RegistryError {
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+            RegistryError::RegistryCorrupt {
+                path: path.to_path_buf(),
+                detail: source.to_string(),
+            }
+        }
+        _ => RegistryError::Db {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// A `file:` URI for `path` (percent-encoding all but unreserved bytes).
+fn file_uri(path: &Path, query: &str) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut s = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s.push('?');
+    s.push_str(query);
+    s
+}
 
 /// One recorded file or link.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,22 +99,78 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn open(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent() {
+    /// Opens (creating it if absent) the registry read-write. With `check`,
+    /// SQLite's `quick_check` runs before anything is written, and any
+    /// finding is [`RegistryError::RegistryCorrupt`].
+    pub fn open(path: &Path, check: bool) -> Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(crate::error::io("creating the registry directory", parent))?;
         }
-        let db = |source| RegistryError::Db {
-            path: path.to_path_buf(),
-            source,
-        };
+        let db = |source| db_error(path, source);
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        let r = Registry {
+            conn,
+            path: path.to_path_buf(),
+        };
+        if check {
+            r.quick_check()?;
+        }
+        r.conn
+            .pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        r.conn
+            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
+        r.conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(r)
+    }
+
+    /// Opens an existing registry read-only (`SQLITE_OPEN_READ_ONLY`).
+    /// `immutable` (for a registry whose directory cannot be written, where
+    /// SQLite could not create the WAL index) tells SQLite the file cannot
+    /// change while it is open: the caller holds the prefix's lock shared,
+    /// or the file system is read-only.
+    pub fn open_read_only(path: &Path, immutable: bool, check: bool) -> Result<Self> {
+        let db = |source| db_error(path, source);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let uri = file_uri(path, if immutable { "immutable=1" } else { "mode=ro" });
+        let conn = Connection::open_with_flags(&uri, flags).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        let r = Registry {
+            conn,
+            path: path.to_path_buf(),
+        };
+        if check {
+            r.quick_check()?;
+        }
+        let has_schema: bool = r
+            .conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'packages')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        if !has_schema {
+            return Err(RegistryError::RegistryCorrupt {
+                path: path.to_path_buf(),
+                detail: "it holds no wport registry tables".into(),
+            });
+        }
+        Ok(r)
+    }
+
+    /// An empty registry in memory: what a prefix nothing was ever
+    /// installed in holds, for read-only commands (which create nothing).
+    pub fn empty(path: &Path) -> Result<Self> {
+        let db = |source| db_error(path, source);
+        let conn = Connection::open_in_memory().map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         Ok(Registry {
             conn,
@@ -77,11 +178,66 @@ impl Registry {
         })
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
-        move |source| RegistryError::Db {
-            path: self.path.clone(),
-            source,
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// SQLite's `PRAGMA quick_check` (every page and index entry is
+    /// well-formed; O(size), no full index cross-check).
+    pub fn quick_check(&self) -> Result<()> {
+        let db = |source| db_error(&self.path, source);
+        let mut st = self.conn.prepare("PRAGMA quick_check").map_err(db)?;
+        let mut rows = st.query([]).map_err(db)?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let msg: String = row.get(0).map_err(db)?;
+            if msg != "ok" && found.len() < CHECK_ROWS {
+                found.push(msg);
+            }
         }
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(RegistryError::RegistryCorrupt {
+                path: self.path.clone(),
+                detail: format!("quick_check: {}", found.join("; ")),
+            })
+        }
+    }
+
+    /// The registry's id, if it has one (registries created before ids
+    /// existed have none until opened for a mutation).
+    pub fn id(&self) -> Result<Option<String>> {
+        let db = |source| db_error(&self.path, source);
+        let has_meta: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        if !has_meta {
+            return Ok(None);
+        }
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'id'", [], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    pub fn set_id(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('id', ?1)",
+                [id],
+            )
+            .map(|_| ())
+            .map_err(|source| db_error(&self.path, source))
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
+        move |source| db_error(&self.path, source)
     }
 
     pub fn package(&self, name: &str) -> Result<Option<InstalledPackage>> {
@@ -217,10 +373,7 @@ impl Registry {
     /// the install's commit point.
     pub fn record_install(&mut self, m: &Manifest, txn: &str, dirs: &[String]) -> Result<()> {
         let path = self.path.clone();
-        let e = |source| RegistryError::Db {
-            path: path.clone(),
-            source,
-        };
+        let e = |source| db_error(&path, source);
         let tx = self.conn.transaction().map_err(e)?;
         tx.execute(
             "INSERT INTO packages(name, version, revision, txn, manifest) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -272,10 +425,7 @@ impl Registry {
     /// Forgets a package: one transaction, the uninstall's commit point.
     pub fn record_uninstall(&mut self, name: &str) -> Result<()> {
         let path = self.path.clone();
-        let e = |source| RegistryError::Db {
-            path: path.clone(),
-            source,
-        };
+        let e = |source| db_error(&path, source);
         let tx = self.conn.transaction().map_err(e)?;
         for sql in [
             "DELETE FROM files WHERE package = ?1",

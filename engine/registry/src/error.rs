@@ -65,6 +65,55 @@ pub enum RegistryError {
         built_for: String,
         prefix: String,
     },
+    /// A bound of the payload reader was exceeded: the payload holds more
+    /// than the signed manifest can account for (a header, long name or
+    /// expanded size beyond it). Refused before the excess is read.
+    #[error("package {package}: {what} is {actual}, over the bound of {limit}; refused")]
+    BoundExceeded {
+        package: String,
+        what: String,
+        limit: u64,
+        actual: u64,
+    },
+    /// A destroot file whose name cannot be packaged (a control character
+    /// such as a newline or ESC, or not UTF-8). `path` is escaped.
+    #[error(
+        "port {port}: destroot entry {path} has a name wport cannot package (control characters such as newline or ESC, or not UTF-8); rename it in the port's destroot"
+    )]
+    UnsafeName { port: String, path: String },
+    /// The registry is gone (or empty) but the prefix shows it had one:
+    /// never silently recreated, or `verify` would call a populated prefix
+    /// clean.
+    #[error(
+        "the registry {path} is missing or empty, but the prefix {prefix} had one ({evidence}); wport will not start an empty registry over installed packages. Restore the registry from a backup; or, to forget every installed package (their files stay in the prefix, owned by no package), remove {marker} and run the command again"
+    )]
+    RegistryMissing {
+        path: PathBuf,
+        prefix: PathBuf,
+        marker: PathBuf,
+        evidence: String,
+    },
+    /// SQLite's integrity check failed, or the file is not a database.
+    #[error(
+        "the registry {path} is corrupt ({detail}); nothing was changed. Restore it from a backup"
+    )]
+    RegistryCorrupt { path: PathBuf, detail: String },
+    /// The registry is not the one this prefix was created with.
+    #[error(
+        "the registry {path} belongs to another prefix (its id is {found}; {marker} records {expected}); nothing was changed. Give the right --registry, or restore it from a backup"
+    )]
+    RegistryMismatch {
+        path: PathBuf,
+        marker: PathBuf,
+        expected: String,
+        found: String,
+    },
+    /// A read-only open found a transaction a crash interrupted; only a
+    /// writable open can recover it.
+    #[error(
+        "the prefix {prefix} has an interrupted transaction ({journal}) and is not writable here; run any wport registry command with write access to the prefix to recover it first"
+    )]
+    RecoveryNeeded { prefix: PathBuf, journal: String },
     #[error("trust: {0}")]
     Trust(#[from] wport_trust::TrustError),
     #[error("{0}")]
@@ -96,6 +145,8 @@ impl RegistryError {
                 | RegistryError::Malformed { .. }
                 | RegistryError::UnsafePath { .. }
                 | RegistryError::ThroughSymlink { .. }
+                | RegistryError::BoundExceeded { .. }
+                | RegistryError::UnsafeName { .. }
                 | RegistryError::Trust(_)
         )
     }

@@ -13,14 +13,23 @@ use cap_std::fs::Dir;
 use rustix::fs::RenameFlags;
 
 /// Checks a package-relative path: non-empty components, no `.`/`..`, no
-/// NUL, not absolute, no trailing slash.
+/// control character (NUL, newline, ESC, DEL, C1), not absolute, no
+/// trailing slash. Control characters are refused because such names are
+/// printed by `contents`/`verify`/`owner` (a name holding ESC sequences
+/// would drive the user's terminal) and split line-oriented tools.
 pub fn safe_rel_path(p: &str) -> bool {
     !p.is_empty()
         && p.len() < 4096
         && !p.starts_with('/')
-        && !p.contains('\0')
+        && !has_control(p)
         && p.split('/')
             .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() < 256)
+}
+
+/// Whether `s` holds a control character (C0 including NUL and newline,
+/// DEL, or C1).
+pub fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }
 
 /// Splits `a/b/c` into (`a/b`, `c`); the parent of `c` is "".

@@ -26,7 +26,7 @@ pub mod manifest;
 pub mod prefix;
 pub mod repo;
 
-pub use archive::{OpenedPackage, PackageMeta, create_package, open_package};
+pub use archive::{OpenedPackage, PackageMeta, create_package, open_package, open_package_file};
 pub use error::{RegistryError, Result};
 pub use manifest::{Manifest, load_trusted_keys};
-pub use prefix::{InstallOptions, Prefix, Problem};
+pub use prefix::{InstallOptions, Prefix, PrefixOptions, Problem};

@@ -161,8 +161,11 @@ impl Manifest {
             }
         }
         for l in &self.symlinks {
-            if l.target.is_empty() || l.target.contains('\0') {
-                return Err(bad(format!("{}: empty link target", l.path)));
+            if l.target.is_empty() || crate::fsops::has_control(&l.target) {
+                return Err(bad(format!(
+                    "{}: link target is empty or holds a control character",
+                    l.path
+                )));
             }
         }
         if !is_hex64(&self.payload.sha256) {

@@ -118,15 +118,32 @@ pub struct InstallOptions {
     pub any_prefix: bool,
 }
 
+/// How [`Prefix::open_with`] treats the registry.
+#[derive(Debug, Clone, Default)]
+pub struct PrefixOptions {
+    /// When the registry is missing or empty although the prefix had one,
+    /// start a new, empty one instead of refusing: the user's explicit
+    /// acknowledgement that what was installed is forgotten (its files stay,
+    /// owned by no package).
+    pub new_registry: bool,
+}
+
+/// The file in `.wport` recording the id of the prefix's registry.
+pub const REGISTRY_ID: &str = "registry.id";
+
 pub struct Prefix {
     root: PathBuf,
     /// The prefix as the user named it (before resolving links).
     given: PathBuf,
     dir: Dir,
-    state: Dir,
+    /// `.wport`; `None` when a read-only open found none (nothing was ever
+    /// installed, and nothing may be written).
+    state: Option<Dir>,
     registry: Registry,
     reserved: Vec<String>,
-    _lock: cap_std::fs::File,
+    /// Held for the life of the value: exclusive for mutations, shared for
+    /// queries (absent only when a read-only prefix has no lock file).
+    lock: Option<cap_std::fs::File>,
     crash_at: Option<u64>,
     steps: u64,
     /// What recovery did when the prefix was opened.
@@ -141,9 +158,17 @@ enum State {
 }
 
 impl Prefix {
-    /// Opens (creating if needed) the prefix at `root`, takes the lock and
-    /// runs recovery. `registry` defaults to `<root>/var/wport/registry.sqlite`.
+    /// Opens (creating if needed) the prefix at `root` for a mutation:
+    /// takes the lock exclusively, checks the registry (present when the
+    /// prefix had one, SQLite `quick_check`, the id the prefix recorded) and
+    /// runs recovery. `registry` defaults to
+    /// `<root>/var/wport/registry.sqlite`.
     pub fn open(root: &Path, registry: Option<&Path>) -> Result<Self> {
+        Self::open_with(root, registry, &PrefixOptions::default())
+    }
+
+    /// [`Prefix::open`] with options.
+    pub fn open_with(root: &Path, registry: Option<&Path>, opts: &PrefixOptions) -> Result<Self> {
         std::fs::create_dir_all(root).map_err(io("creating the prefix", root))?;
         let given = root.to_path_buf();
         let root = root
@@ -151,64 +176,173 @@ impl Prefix {
             .map_err(io("resolving the prefix", root))?;
         let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())
             .map_err(io("opening the prefix", &root))?;
+        let had_state = dir.symlink_metadata(STATE).is_ok();
         let state = ensure_dir(&dir, STATE)?;
         ensure_dir(&state, "staging")?;
         ensure_dir(&state, "journal")?;
-        let lock = state
-            .open_with(
-                "lock",
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .follow(FollowSymlinks::No),
-            )
-            .map_err(io("opening the lock", root.join(".wport/lock")))?;
+        let lock = open_lock(&state, &root, true)?;
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
             .map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
-        let mut reserved = vec![STATE.to_string()];
-        let reg_path = match registry {
-            Some(r) => {
-                if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .map_err(io("creating the registry directory", parent))?;
-                }
-                r.to_path_buf()
-            }
-            None => {
-                // Inside the prefix: made and checked through handles, so a
-                // planted `var` link cannot move the registry elsewhere.
-                let var = ensure_dir(&dir, "var")?;
-                let wport = ensure_dir(&var, "wport")?;
-                if let Ok(md) = wport.symlink_metadata("registry.sqlite")
-                    && !md.is_file()
-                {
-                    return Err(RegistryError::ThroughSymlink {
-                        path: "var/wport/registry.sqlite".into(),
-                    });
-                }
-                reserved.push("var/wport".to_string());
-                root.join("var/wport/registry.sqlite")
-            }
+        let (reg_path, reserved) = registry_path(&dir, &root, registry, true)?;
+        let registry = open_registry_rw(&dir, &state, &root, &reg_path, had_state, opts)?;
+        let mut p = Prefix::assemble(
+            root,
+            given,
+            dir,
+            Some(state),
+            registry,
+            reserved,
+            Some(lock),
+        );
+        p.recovered = p.recover()?;
+        Ok(p)
+    }
+
+    /// Opens the prefix for a query (`list`, `contents`, `owner`, `info`,
+    /// `verify`): nothing is created and the registry is opened read-only.
+    /// On a writable prefix the lock is taken and an interrupted
+    /// transaction recovered first (that needs the registry read-write);
+    /// the lock is then held shared. On a prefix this process cannot write
+    /// (a read-only file system, another user's prefix) the lock is taken
+    /// shared if its file exists, an interrupted transaction is an error
+    /// ([`RegistryError::RecoveryNeeded`]), and the registry is opened
+    /// `immutable` when its directory is not writable. With `check`, SQLite's
+    /// `quick_check` runs on the registry (`verify`).
+    pub fn open_query(root: &Path, registry: Option<&Path>, check: bool) -> Result<Self> {
+        if std::fs::symlink_metadata(root).is_err() {
+            // No prefix yet: exactly as before, it is created (empty).
+            return Self::open(root, registry);
+        }
+        let given = root.to_path_buf();
+        let root = root
+            .canonicalize()
+            .map_err(io("resolving the prefix", root))?;
+        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())
+            .map_err(io("opening the prefix", &root))?;
+        let state = match dir.open_dir_nofollow(STATE) {
+            Ok(d) => Some(d),
+            Err(e) if is_not_found(&e) => None,
+            Err(e) => return Err(io("opening (it must be a directory, not a link)", STATE)(e)),
         };
-        let registry = Registry::open(&reg_path)?;
+        let (reg_path, reserved) = registry_path(&dir, &root, registry, false)?;
+        let writable = state.as_ref().is_some_and(|s| {
+            rustix::fs::accessat(
+                s,
+                ".",
+                rustix::fs::Access::WRITE_OK,
+                rustix::fs::AtFlags::EACCESS,
+            )
+            .is_ok()
+        });
+        if writable && let Some(state) = &state {
+            let lock = open_lock(state, &root, true)?;
+            rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+                .map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
+            if pending(state)?.is_some() {
+                // Recovery writes: open as a mutation would, recover, and
+                // answer from that (checked) connection.
+                let registry = open_registry_rw(
+                    &dir,
+                    state,
+                    &root,
+                    &reg_path,
+                    true,
+                    &PrefixOptions::default(),
+                )?;
+                let state = state.try_clone().map_err(io("opening", STATE))?;
+                let mut p = Prefix::assemble(
+                    root,
+                    given,
+                    dir,
+                    Some(state),
+                    registry,
+                    reserved,
+                    Some(lock),
+                );
+                p.recovered = p.recover()?;
+                if let Some(l) = &p.lock {
+                    rustix::fs::flock(l, rustix::fs::FlockOperation::LockShared)
+                        .map_err(|e| io("locking", ".wport/lock")(e.into()))?;
+                }
+                return Ok(p);
+            }
+            // Downgrade: queries share the prefix with each other.
+            rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockShared)
+                .map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
+            let registry = open_registry_ro(&dir, Some(state), &root, &reg_path, check)?;
+            let state = state.try_clone().map_err(io("opening", STATE))?;
+            return Ok(Prefix::assemble(
+                root,
+                given,
+                dir,
+                Some(state),
+                registry,
+                reserved,
+                Some(lock),
+            ));
+        }
+        // Read-only: a shared lock when there is a lock file to take it on
+        // (flock needs no write access), no recovery possible.
+        let lock = match &state {
+            Some(s) => match open_lock(s, &root, false) {
+                Ok(l) => {
+                    rustix::fs::flock(&l, rustix::fs::FlockOperation::LockShared)
+                        .map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
+                    Some(l)
+                }
+                Err(_) => None,
+            },
+            None => None,
+        };
+        if let Some(s) = &state
+            && let Some(journal) = pending(s)?
+        {
+            return Err(RegistryError::RecoveryNeeded {
+                prefix: root,
+                journal,
+            });
+        }
+        let registry = open_registry_ro(&dir, state.as_ref(), &root, &reg_path, check)?;
+        Ok(Prefix::assemble(
+            root, given, dir, state, registry, reserved, lock,
+        ))
+    }
+
+    fn assemble(
+        root: PathBuf,
+        given: PathBuf,
+        dir: Dir,
+        state: Option<Dir>,
+        registry: Registry,
+        reserved: Vec<String>,
+        lock: Option<cap_std::fs::File>,
+    ) -> Self {
         let crash_at = std::env::var("WPORT_TEST_CRASH_AT")
             .ok()
             .and_then(|v| v.parse().ok());
-        let mut p = Prefix {
+        Prefix {
             root,
             given,
             dir,
             state,
             registry,
             reserved,
-            _lock: lock,
+            lock,
             crash_at,
             steps: 0,
             recovered: Vec::new(),
-        };
-        p.recovered = p.recover()?;
-        Ok(p)
+        }
+    }
+
+    /// `.wport`; only a read-only open of a prefix nothing was installed in
+    /// lacks it, and such a prefix is never written.
+    fn state(&self) -> Result<&Dir> {
+        self.state.as_ref().ok_or_else(|| {
+            RegistryError::Other(format!(
+                "the prefix {} was opened read-only",
+                self.root.display()
+            ))
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -237,7 +371,7 @@ impl Prefix {
 
     fn write_journal(&self, j: &Journal) -> Result<()> {
         let jdir = self
-            .state
+            .state()?
             .open_dir_nofollow("journal")
             .map_err(io("opening", self.root.join(".wport/journal")))?;
         let tmp = format!("{}.tmp", j.txn);
@@ -277,7 +411,7 @@ impl Prefix {
 
     fn remove_journal(&self, txn: &str) -> Result<()> {
         let jdir = self
-            .state
+            .state()?
             .open_dir_nofollow("journal")
             .map_err(io("opening", self.root.join(".wport/journal")))?;
         match unlink(&jdir, &format!("{txn}.json")) {
@@ -288,7 +422,7 @@ impl Prefix {
 
     fn remove_staging(&self, txn: &str) -> Result<()> {
         let sdir = self
-            .state
+            .state()?
             .open_dir_nofollow("staging")
             .map_err(io("opening", self.root.join(".wport/staging")))?;
         // cap-std's remove_dir_all removes links as links.
@@ -303,7 +437,7 @@ impl Prefix {
     pub fn recover(&mut self) -> Result<Vec<String>> {
         let mut done = Vec::new();
         let jdir = self
-            .state
+            .state()?
             .open_dir_nofollow("journal")
             .map_err(io("opening", self.root.join(".wport/journal")))?;
         let mut names: Vec<String> = jdir
@@ -339,7 +473,7 @@ impl Prefix {
             }
         }
         let sdir = self
-            .state
+            .state()?
             .open_dir_nofollow("staging")
             .map_err(io("opening", ".wport/staging"))?;
         let orphans: Vec<String> = sdir
@@ -378,7 +512,7 @@ impl Prefix {
 
     fn staging(&self, txn: &str) -> Result<Option<Dir>> {
         let sdir = self
-            .state
+            .state()?
             .open_dir_nofollow("staging")
             .map_err(io("opening", ".wport/staging"))?;
         match sdir.open_dir_nofollow(txn) {
@@ -568,7 +702,7 @@ impl Prefix {
         // Stage: unpack, verifying every file.
         let txn = Self::new_txn();
         let sdir = self
-            .state
+            .state()?
             .open_dir_nofollow("staging")
             .map_err(io("opening", ".wport/staging"))?;
         sdir.create_dir(&txn)
@@ -597,7 +731,29 @@ impl Prefix {
             self.remove_journal(&txn)?;
             return Err(e);
         }
-        self.registry.record_install(&m, &txn, &record_dirs)?;
+        if let Err(e) = self.registry.record_install(&m, &txn, &record_dirs) {
+            // The commit failed (disk full, I/O error, a locked or damaged
+            // database): undo the activation now, in this command, rather
+            // than leave the files in the prefix until the next one. If the
+            // registry does hold this transaction after all, it committed
+            // and recovery rolls forward instead. When even that cannot be
+            // decided, the durable journal is left for the next command.
+            if self.recover_one(&journal).is_ok()
+                && self
+                    .registry
+                    .package(&m.name)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|p| p.txn == txn)
+            {
+                return Ok(InstallReport {
+                    files: m.files.len(),
+                    symlinks: m.symlinks.len(),
+                    created_dirs: journal.created_dirs.len(),
+                });
+            }
+            return Err(e);
+        }
         self.step();
         self.remove_staging(&txn)?;
         self.step();
@@ -827,6 +983,276 @@ impl Prefix {
         problems.dedup();
         Ok(problems)
     }
+}
+
+/// Opens `.wport/lock` (created when `write`; read-only otherwise, which is
+/// enough for `flock`).
+fn open_lock(state: &Dir, root: &Path, write: bool) -> Result<cap_std::fs::File> {
+    let mut o = OpenOptions::new();
+    o.read(true).follow(FollowSymlinks::No);
+    if write {
+        o.write(true).create(true);
+    }
+    state
+        .open_with("lock", &o)
+        .map_err(io("opening the lock", root.join(".wport/lock")))
+}
+
+/// Where the registry is, and the paths wport reserves in the prefix. The
+/// default registry is inside the prefix, made (with `create`) and checked
+/// through handles, so a planted `var` link cannot move it elsewhere.
+fn registry_path(
+    dir: &Dir,
+    root: &Path,
+    registry: Option<&Path>,
+    create: bool,
+) -> Result<(PathBuf, Vec<String>)> {
+    let mut reserved = vec![STATE.to_string()];
+    let path = match registry {
+        Some(r) => {
+            if create && let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(io("creating the registry directory", parent))?;
+            }
+            r.to_path_buf()
+        }
+        None => {
+            let wport = if create {
+                let var = ensure_dir(dir, "var")?;
+                Some(ensure_dir(&var, "wport")?)
+            } else {
+                match crate::fsops::open_dir_nofollow(dir, "var/wport") {
+                    Ok(d) => Some(d),
+                    Err(e) if is_not_found(&e) => None,
+                    Err(_) => {
+                        return Err(RegistryError::ThroughSymlink {
+                            path: "var/wport".into(),
+                        });
+                    }
+                }
+            };
+            if let Some(wport) = wport
+                && let Ok(md) = wport.symlink_metadata("registry.sqlite")
+                && !md.is_file()
+            {
+                return Err(RegistryError::ThroughSymlink {
+                    path: "var/wport/registry.sqlite".into(),
+                });
+            }
+            reserved.push("var/wport".to_string());
+            root.join("var/wport/registry.sqlite")
+        }
+    };
+    Ok((path, reserved))
+}
+
+/// The first interrupted transaction's journal in `.wport/journal`, if any.
+fn pending(state: &Dir) -> Result<Option<String>> {
+    let jdir = match state.open_dir_nofollow("journal") {
+        Ok(d) => d,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(io("opening", ".wport/journal")(e)),
+    };
+    let mut names: Vec<String> = jdir
+        .entries()
+        .map_err(io("listing", ".wport/journal"))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    Ok(names.into_iter().next())
+}
+
+/// The registry id `.wport/registry.id` records, if any.
+fn read_marker(state: &Dir) -> Result<Option<String>> {
+    let mut f = match state.open_with(
+        REGISTRY_ID,
+        OpenOptions::new().read(true).follow(FollowSymlinks::No),
+    ) {
+        Ok(f) => f,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(io("reading", format!(".wport/{REGISTRY_ID}"))(e)),
+    };
+    let mut body = String::new();
+    (&mut f)
+        .take(256)
+        .read_to_string(&mut body)
+        .map_err(io("reading", format!(".wport/{REGISTRY_ID}")))?;
+    Ok(Some(body.trim().to_string()))
+}
+
+/// Writes `.wport/registry.id` durably (temporary file, fsync, rename,
+/// directory fsync).
+fn write_marker(state: &Dir, id: &str) -> Result<()> {
+    let tmp = format!("{REGISTRY_ID}.tmp");
+    let _ = unlink(state, &tmp);
+    let mut f = state
+        .open_with(
+            &tmp,
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .follow(FollowSymlinks::No),
+        )
+        .map_err(io("writing", format!(".wport/{tmp}")))?;
+    f.write_all(format!("{id}\n").as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(io("writing", format!(".wport/{tmp}")))?;
+    rustix::fs::renameat(state, tmp.as_str(), state, REGISTRY_ID)
+        .map_err(|e| io("writing", format!(".wport/{REGISTRY_ID}"))(e.into()))?;
+    rustix::fs::openat(
+        state,
+        ".",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .and_then(|fd| rustix::fs::fsync(&fd))
+    .map_err(|e| io("syncing", ".wport")(e.into()))
+}
+
+/// A fresh registry id: 16 random bytes, hex.
+fn new_registry_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .map_err(io("reading", "/dev/urandom"))?;
+    Ok(hex::encode(b))
+}
+
+/// Whether the registry file is there with something in it: SQLite would
+/// silently treat a missing or zero-length file as a new, empty database.
+fn registry_present(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
+}
+
+/// Why the prefix must have had a registry, if it shows it did: the id it
+/// recorded; a journal; or (prefixes from before ids) a `.wport` that was
+/// already there next to installed-looking content.
+fn registry_evidence(
+    dir: &Dir,
+    state: Option<&Dir>,
+    marker: Option<&str>,
+    had_state: bool,
+) -> Result<Option<String>> {
+    if let Some(id) = marker {
+        return Ok(Some(format!(".wport/{REGISTRY_ID} records registry {id}")));
+    }
+    if let Some(s) = state
+        && let Some(j) = pending(s)?
+    {
+        return Ok(Some(format!("an interrupted transaction's journal {j}")));
+    }
+    if had_state {
+        let others: Vec<String> = dir
+            .entries()
+            .map_err(io("listing", "the prefix"))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n != STATE && n != "var")
+            .collect();
+        if let Some(first) = others.iter().min() {
+            return Ok(Some(format!(
+                "wport has used it (.wport exists) and it holds {} entries, e.g. {}",
+                others.len(),
+                first.escape_debug()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn missing_error(root: &Path, reg_path: &Path, evidence: String) -> RegistryError {
+    RegistryError::RegistryMissing {
+        path: reg_path.to_path_buf(),
+        prefix: root.to_path_buf(),
+        marker: root.join(STATE).join(REGISTRY_ID),
+        evidence,
+    }
+}
+
+/// Opens the registry for a mutation. A missing or empty registry is
+/// created only for a prefix that shows no sign of having had one (or with
+/// `new_registry`); an existing one must pass `quick_check` and carry the
+/// id the prefix recorded. A registry from before ids gets one.
+fn open_registry_rw(
+    dir: &Dir,
+    state: &Dir,
+    root: &Path,
+    reg_path: &Path,
+    had_state: bool,
+    opts: &PrefixOptions,
+) -> Result<Registry> {
+    let marker = read_marker(state)?;
+    if !registry_present(reg_path) {
+        if !opts.new_registry
+            && let Some(ev) = registry_evidence(dir, Some(state), marker.as_deref(), had_state)?
+        {
+            return Err(missing_error(root, reg_path, ev));
+        }
+        let registry = Registry::open(reg_path, false)?;
+        let id = new_registry_id()?;
+        registry.set_id(&id)?;
+        write_marker(state, &id)?;
+        return Ok(registry);
+    }
+    let registry = Registry::open(reg_path, true)?;
+    match (marker, registry.id()?) {
+        (Some(m), Some(i)) if m == i => {}
+        (Some(m), found) => {
+            return Err(RegistryError::RegistryMismatch {
+                path: reg_path.to_path_buf(),
+                marker: root.join(STATE).join(REGISTRY_ID),
+                expected: m,
+                found: found.unwrap_or_else(|| "none".into()),
+            });
+        }
+        // The marker was lost: the registry is the authority.
+        (None, Some(i)) => write_marker(state, &i)?,
+        (None, None) => {
+            let id = new_registry_id()?;
+            registry.set_id(&id)?;
+            write_marker(state, &id)?;
+        }
+    }
+    Ok(registry)
+}
+
+/// Opens the registry for a query, read-only, creating nothing.
+fn open_registry_ro(
+    dir: &Dir,
+    state: Option<&Dir>,
+    root: &Path,
+    reg_path: &Path,
+    check: bool,
+) -> Result<Registry> {
+    let marker = match state {
+        Some(s) => read_marker(s)?,
+        None => None,
+    };
+    if !registry_present(reg_path) {
+        if let Some(ev) = registry_evidence(dir, state, marker.as_deref(), state.is_some())? {
+            return Err(missing_error(root, reg_path, ev));
+        }
+        return Registry::empty(reg_path);
+    }
+    // SQLite needs to create the WAL index next to a WAL database; where
+    // it cannot, the file is opened immutable (we hold the lock shared, or
+    // nobody can write here at all).
+    let immutable = reg_path
+        .parent()
+        .is_none_or(|d| rustix::fs::access(d, rustix::fs::Access::WRITE_OK).is_err());
+    let registry = Registry::open_read_only(reg_path, immutable, check)?;
+    if let Some(m) = marker {
+        let found = registry.id()?;
+        if found.as_deref() != Some(m.as_str()) {
+            return Err(RegistryError::RegistryMismatch {
+                path: reg_path.to_path_buf(),
+                marker: root.join(STATE).join(REGISTRY_ID),
+                expected: m,
+                found: found.unwrap_or_else(|| "none".into()),
+            });
+        }
+    }
+    Ok(registry)
 }
 
 fn ensure_dir(parent: &Dir, name: &str) -> Result<Dir> {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wport_trust::{PublicKey, SecretKey};
 
-use crate::archive::{OpenedPackage, open_package};
+use crate::archive::{OpenedPackage, open_package_file};
 use crate::error::{RegistryError, Result, io};
 use crate::manifest::{sign_envelope, verify_envelope};
 
@@ -36,10 +36,55 @@ pub struct Index {
     pub packages: BTreeMap<String, IndexEntry>,
 }
 
-/// Reads every `*.wpkg` in `dir` (verifying each against `trusted`), and
-/// writes a signed `index.json`. The newest version of a name wins by
-/// (version string, revision) order of appearance: one version per name.
-pub fn write_index(dir: &Path, key: &SecretKey, trusted: &[PublicKey]) -> Result<Index> {
+/// A package file `write_index` left out of the index, and why.
+#[derive(Debug)]
+pub struct Skipped {
+    pub file: String,
+    pub error: RegistryError,
+}
+
+/// What `write_index` did.
+#[derive(Debug)]
+pub struct IndexReport {
+    pub index: Index,
+    /// Package files refused (bad signature, digest, malformed manifest,
+    /// unsafe name...): reported, never indexed.
+    pub skipped: Vec<Skipped>,
+    /// Indexed packages depending on a name the index does not provide
+    /// (often one that was skipped): (package, dependency).
+    pub unresolved: Vec<(String, String)>,
+}
+
+/// Streams `file` through sha256, reading at most `limit + 1` bytes.
+fn hash_file(file: &mut std::fs::File, limit: u64) -> std::io::Result<(String, u64)> {
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut n = 0u64;
+    let mut r = file.take(limit.saturating_add(1));
+    loop {
+        let k = r.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// Reads every `*.wpkg` in `dir`, verifies each against `trusted`
+/// (signature, manifest, payload digest), and writes a signed
+/// `index.json` of those that verify.
+///
+/// One bad package does not make the repository unusable: it is left out
+/// of the index and reported in [`IndexReport::skipped`] (the CLI prints
+/// each and exits 3), and the index of the others is still written, so
+/// clients never see the bad file and keep installing the rest. A name
+/// provided by two package files is an error for the whole index: which
+/// one was meant is the publisher's decision, not wport's.
+pub fn write_index(dir: &Path, key: &SecretKey, trusted: &[PublicKey]) -> Result<IndexReport> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io("listing the repository", dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -47,18 +92,40 @@ pub fn write_index(dir: &Path, key: &SecretKey, trusted: &[PublicKey]) -> Result
         .collect();
     paths.sort();
     let mut packages = BTreeMap::new();
+    let mut skipped = Vec::new();
     for p in paths {
-        let pkg = open_package(&p, trusted)?;
-        let m = &pkg.manifest;
-        let bytes = std::fs::read(&p).map_err(io("reading", &p))?;
         let file = p
             .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        if packages.contains_key(&m.name) {
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // Hashed through the handle that is then verified: the bytes
+        // indexed are the bytes checked.
+        let checked = (|| {
+            let mut f = std::fs::File::open(&p).map_err(io("opening", &p))?;
+            let (sha256, size) = hash_file(&mut f, u64::MAX - 1).map_err(io("reading", &p))?;
+            let pkg = open_package_file(f, &file, trusted)?;
+            Ok::<_, RegistryError>((pkg.manifest, sha256, size))
+        })();
+        let (m, sha256, size) = match checked {
+            Ok(x) => x,
+            Err(error) => {
+                skipped.push(Skipped { file, error });
+                continue;
+            }
+        };
+        if !file.is_ascii() || file.chars().any(|c| c.is_ascii_control()) {
+            skipped.push(Skipped {
+                error: RegistryError::UnsafePath {
+                    package: m.name.clone(),
+                    path: file.clone(),
+                },
+                file,
+            });
+            continue;
+        }
+        if let Some(prev) = packages.get(&m.name).map(|e: &IndexEntry| e.file.clone()) {
             return Err(RegistryError::Other(format!(
-                "{}: two packages named {} in the repository",
+                "{}: two packages named {} in the repository ({prev} and {file}); remove one",
                 dir.display(),
                 m.name
             )));
@@ -69,11 +136,19 @@ pub fn write_index(dir: &Path, key: &SecretKey, trusted: &[PublicKey]) -> Result
                 version: m.version.clone(),
                 revision: m.revision,
                 file,
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                size: bytes.len() as u64,
+                sha256,
+                size,
                 dependencies: m.dependencies.clone(),
             },
         );
+    }
+    let mut unresolved = Vec::new();
+    for (name, e) in &packages {
+        for d in &e.dependencies {
+            if !packages.contains_key(d) {
+                unresolved.push((name.clone(), d.clone()));
+            }
+        }
     }
     let index = Index {
         format: INDEX_FORMAT.into(),
@@ -83,7 +158,11 @@ pub fn write_index(dir: &Path, key: &SecretKey, trusted: &[PublicKey]) -> Result
     let tmp = dir.join(".index.json.tmp");
     std::fs::write(&tmp, body).map_err(io("writing", &tmp))?;
     std::fs::rename(&tmp, dir.join(INDEX)).map_err(io("writing", dir.join(INDEX)))?;
-    Ok(index)
+    Ok(IndexReport {
+        index,
+        skipped,
+        unresolved,
+    })
 }
 
 /// A repository whose index signature has been verified.
@@ -133,19 +212,19 @@ impl Repository {
             });
         }
         let path = self.dir.join(&e.file);
-        let mut body = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|f| f.take(e.size + 1).read_to_end(&mut body))
-            .map_err(io("reading", &path))?;
-        if body.len() as u64 != e.size {
+        // One handle: hashed against the index, then verified and later
+        // unpacked, so the file cannot be swapped in between. Streamed:
+        // never more than the index's size (+1) is read.
+        let mut f = std::fs::File::open(&path).map_err(io("reading", &path))?;
+        let (got, n) = hash_file(&mut f, e.size).map_err(io("reading", &path))?;
+        if n != e.size {
             return Err(RegistryError::DigestMismatch {
                 package: name.into(),
                 what: format!("size of {}", e.file),
                 expected: e.size.to_string(),
-                actual: body.len().to_string(),
+                actual: n.to_string(),
             });
         }
-        let got = hex::encode(Sha256::digest(&body));
         if got != e.sha256 {
             return Err(RegistryError::DigestMismatch {
                 package: name.into(),
@@ -154,7 +233,7 @@ impl Repository {
                 actual: got,
             });
         }
-        let pkg = open_package(&path, trusted)?;
+        let pkg = open_package_file(f, &e.file, trusted)?;
         if pkg.manifest.name != name
             || pkg.manifest.version != e.version
             || pkg.manifest.revision != e.revision
