@@ -222,11 +222,9 @@ impl exec::Host for HostState {
             )),
         });
         self.exec_time += started.elapsed();
-        for path in self.files.purge_special_files() {
-            self.log.line(
-                "wport",
-                &format!("removed special file {path} left by a native command (FIFOs, sockets and devices are not allowed)"),
-            );
+        for swept in self.files.sweep() {
+            self.log
+                .line("wport", &format!("after a native command: {swept}"));
         }
         // The audit record: what the build ran, where, and how it ended.
         let ended = match &result {

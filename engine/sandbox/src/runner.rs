@@ -354,13 +354,8 @@ impl Sandbox {
                 component.sha256_hex()
             ),
         );
-        for path in store.data().files.purge_special_files() {
-            log.line(
-                "wport",
-                &format!(
-                    "removed special file {path} (FIFOs, sockets and devices are not allowed)"
-                ),
-            );
+        for swept in store.data().files.sweep() {
+            log.line("wport", &swept.to_string());
         }
         let result = component
             .pre
