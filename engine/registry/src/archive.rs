@@ -701,6 +701,20 @@ impl OpenedPackage {
                 *slot = Some(v);
                 continue;
             }
+            // Only what create_package writes: files, directories, links.
+            // PAX headers, GNU sparse files, hard links, devices and FIFOs
+            // are refused on the header, their bodies never read.
+            if !matches!(
+                kind,
+                tar::EntryType::Regular | tar::EntryType::Directory | tar::EntryType::Symlink
+            ) {
+                return Err(malformed(format!(
+                    "payload entry {:?} is a {} (type byte {:?}), which packages never hold",
+                    String::from_utf8_lossy(&e.path_bytes()),
+                    entry_type_name(kind),
+                    kind.as_byte() as char
+                )));
+            }
             let raw = match long_name.take() {
                 Some(n) => n,
                 None => e.path_bytes().into_owned(),

@@ -85,7 +85,7 @@ pub enum RegistryError {
     /// never silently recreated, or `verify` would call a populated prefix
     /// clean.
     #[error(
-        "the registry {path} is missing or empty, but the prefix {prefix} had one ({evidence}); wport will not start an empty registry over installed packages. Restore the registry from a backup; or, to forget every installed package (their files stay in the prefix, owned by no package), remove {marker} and run the command again"
+        "the registry {path} is missing or empty, but the prefix {prefix} had one ({evidence}); wport will not start an empty registry over installed packages. Restore the registry from a backup; or, to forget every installed package (their files stay in the prefix, owned by no package), run `wport install` with --new-registry (it replaces the id in {marker})"
     )]
     RegistryMissing {
         path: PathBuf,
