@@ -390,12 +390,16 @@ fn stage_sources(
         let origin = match source.location() {
             SourceLocation::Local(rel) => port_dir.join(rel),
             SourceLocation::Remote(url) => {
-                match (url.strip_prefix("file://"), &opts.distfile_store) {
-                    (Some(path), _) => PathBuf::from(path),
+                match (
+                    &opts.distfile_store,
+                    wport_fetch::transport::FileTransport::path_of(url),
+                ) {
                     // Into the store unless it is there (url, then mirrors; a
                     // mismatch is quarantined and stops the build), then copied
-                    // from the store and verified again below.
-                    (None, Some(store)) => {
+                    // from the store and verified again below. `file://` too:
+                    // the fetcher opens only regular files, without blocking
+                    // on a FIFO, with its deadline (issue 11, item 12).
+                    (Some(store), _) => {
                         let req = crate::distfiles::request(portfile, source)?
                             .context("a remote source")?;
                         let fetcher = crate::distfiles::fetcher(
@@ -429,6 +433,10 @@ fn stage_sources(
                         }
                         fetched.path
                     }
+                    // No store: a local file is copied straight from its path
+                    // (`file://localhost/ABS` is `/ABS`); copy_verified refuses
+                    // anything but a regular file, without blocking.
+                    (None, Some(path)) => path,
                     (None, None) => {
                         bail!("distfile {name}: {url} needs a distfile store to be fetched into")
                     }

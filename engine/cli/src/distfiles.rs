@@ -33,13 +33,12 @@ pub fn fetcher(
 ) -> anyhow::Result<Fetcher> {
     let store = Store::open(store)
         .with_context(|| format!("opening the distfile store {}", store.display()))?;
-    let max_redirects = config.max_redirects;
     Ok(Fetcher::new(
-        Arc::new(HttpTransport::new(config)),
+        Arc::new(HttpTransport::new(config.clone())),
         store,
         Quarantine::new(quarantine),
     )
-    .with_max_redirects(max_redirects))
+    .with_config(&config))
 }
 
 /// The fetch request for one remote source of a port (`None` for a distfile

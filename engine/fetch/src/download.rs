@@ -15,8 +15,9 @@
 //!    a [`Record`], into the [`Quarantine`], and the next mirror is tried.
 //!
 //! A transfer that breaks (connection refused, timeout, 5xx, a body cut short
-//! of its `Content-Length`) is not evidence of tampering: its partial file is
-//! removed and the next mirror is tried. If no URL delivers verified bytes,
+//! of its `Content-Length`, the deadline passed, a body slower than the
+//! minimum rate) is not evidence of tampering: its partial file is removed
+//! and the next mirror is tried. If no URL delivers verified bytes,
 //! the error lists every attempt; if any was quarantined it is
 //! [`FetchError::Quarantined`], whose message tells the maintainer what to do
 //! and whom to contact.
@@ -31,14 +32,15 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
 
 use crate::quarantine::{Mismatch, Quarantine, QuarantineError, Record};
 use crate::store::{Partial, Store};
 use crate::transport::{
-    RedirectError, Reply, Transport, TransportError, check_redirect, resolve_location,
+    RedirectError, Reply, Transport, TransportConfig, TransportError, check_redirect,
+    resolve_location,
 };
 use crate::verify::{Expected, Sha256, Verifier, VerifyError};
 
@@ -92,6 +94,21 @@ pub enum AttemptError {
         url: String,
         max: u64,
     },
+    /// The download of this URL took longer than
+    /// [`TransportConfig::deadline`]; `received` bytes had arrived.
+    Deadline {
+        url: String,
+        deadline: Duration,
+        received: u64,
+    },
+    /// The body arrived slower than [`TransportConfig::min_rate`] bytes per
+    /// second, on average over [`TransportConfig::min_rate_window`].
+    TooSlow {
+        url: String,
+        min_rate: u64,
+        window: Duration,
+        received: u64,
+    },
     /// Writing into the store failed.
     Store {
         path: PathBuf,
@@ -107,15 +124,24 @@ impl fmt::Display for AttemptError {
             AttemptError::Status { url, status } => write!(f, "{url}: HTTP status {status}"),
             AttemptError::Redirect(e) => write!(f, "{e}"),
             AttemptError::Transfer { url, source } => write!(f, "{url}: transfer failed: {source}"),
-            AttemptError::Quarantined { error, record } => write!(
-                f,
-                "{}: {}; quarantined as {} (actual sha256 {}, {} bytes)",
-                record.final_url,
-                mismatch_text(error),
-                record.id,
-                record.actual_sha256,
-                record.actual_size
-            ),
+            AttemptError::Quarantined { error, record } => {
+                write!(
+                    f,
+                    "{}: {}; quarantined as {} ({})",
+                    record.final_url,
+                    mismatch_text(error),
+                    record.id,
+                    record.kept_text()
+                )?;
+                if record.times_seen > 1 {
+                    write!(
+                        f,
+                        "; the same bytes have now been served {} times",
+                        record.times_seen
+                    )?;
+                }
+                Ok(())
+            }
             AttemptError::QuarantineFailed {
                 error,
                 kept,
@@ -129,6 +155,28 @@ impl fmt::Display for AttemptError {
             AttemptError::TooLarge { url, max } => {
                 write!(f, "{url}: larger than the maximum of {max} bytes")
             }
+            AttemptError::Deadline {
+                url,
+                deadline,
+                received,
+            } => write!(
+                f,
+                "{url}: not complete after the deadline of {} s ({received} bytes received); \
+                 the partial download was removed (raise --deadline for a slow link)",
+                deadline.as_secs_f64()
+            ),
+            AttemptError::TooSlow {
+                url,
+                min_rate,
+                window,
+                received,
+            } => write!(
+                f,
+                "{url}: slower than the minimum of {min_rate} bytes/s over {} s \
+                 ({received} bytes received); the partial download was removed \
+                 (see --min-rate and --min-rate-window)",
+                window.as_secs_f64()
+            ),
             AttemptError::Store { path, op, source } => {
                 write!(f, "{}: {op}: {source}", path.display())
             }
@@ -421,16 +469,21 @@ pub struct Fetcher {
     store: Store,
     quarantine: Quarantine,
     max_redirects: u32,
+    deadline: Duration,
+    min_rate: u64,
+    min_rate_window: Duration,
     sync: bool,
 }
 
-/// How a single URL's transfer ended: the reply's facts, and the body
-/// streamed to its end (`Ok(bytes)`) or stopped.
+/// How a single URL's transfer ended: the reply's facts, the bytes read
+/// from the body, and the body streamed to its end (`Ok(bytes written)`) or
+/// stopped.
 struct Transfer {
     status: Option<u16>,
     headers: Vec<(String, String)>,
     final_url: String,
     redirects: Vec<String>,
+    received: u64,
     outcome: Result<u64, Stop>,
 }
 
@@ -440,17 +493,40 @@ enum Stop {
     TooLarge(u64),
     Read(io::Error),
     Write(io::Error),
+    Deadline,
+    TooSlow,
+}
+
+/// What the check of one chunk says: write its first `keep` bytes, then
+/// stop if `stop` says so.
+struct Check {
+    keep: usize,
+    stop: Option<Stop>,
 }
 
 impl Fetcher {
     pub fn new(transport: Arc<dyn Transport>, store: Store, quarantine: Quarantine) -> Fetcher {
+        let defaults = TransportConfig::default();
         Fetcher {
             transport,
             store,
             quarantine,
-            max_redirects: 10,
+            max_redirects: defaults.max_redirects,
+            deadline: defaults.deadline,
+            min_rate: defaults.min_rate,
+            min_rate_window: defaults.min_rate_window,
             sync: true,
         }
+    }
+
+    /// The redirect bound, deadline and minimum rate of `config` (the
+    /// transport applies its own timeouts itself).
+    pub fn with_config(mut self, config: &TransportConfig) -> Fetcher {
+        self.max_redirects = config.max_redirects;
+        self.deadline = config.deadline;
+        self.min_rate = config.min_rate;
+        self.min_rate_window = config.min_rate_window;
+        self
     }
 
     /// Redirects followed per URL (default 10).
@@ -523,7 +599,7 @@ impl Fetcher {
     }
 
     /// Stream one URL into `out`, feeding every chunk to `check` before it is
-    /// written.
+    /// written, within the deadline and above the minimum rate.
     fn transfer(
         &self,
         url: &str,
@@ -531,8 +607,10 @@ impl Fetcher {
         out: &mut fs::File,
         progress: &Progress,
         total_hint: u64,
-        mut check: impl FnMut(&[u8]) -> Result<(), Stop>,
+        mut check: impl FnMut(&[u8]) -> Check,
     ) -> Result<Transfer, AttemptError> {
+        // The deadline covers the redirects and the headers too.
+        let started = Instant::now();
         let (reply, final_url, redirects) = self.open(url)?;
         let Reply::Body {
             status,
@@ -546,21 +624,44 @@ impl Fetcher {
         let item = progress.start(label, &final_url, length.unwrap_or(total_hint));
         let mut buf = vec![0u8; CHUNK];
         let mut total = 0u64;
+        let mut received = 0u64;
+        // The minimum rate is an average over each window, as curl's
+        // --speed-limit/--speed-time: bursts and pauses inside a window even out.
+        let mut window_start = Instant::now();
+        let mut window_bytes = 0u64;
         let outcome = loop {
             let n = match body.read(&mut buf) {
                 Ok(0) => break Ok(total),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The transport's end-to-end timeout is the deadline: say so.
+                Err(_) if started.elapsed() >= self.deadline => break Err(Stop::Deadline),
                 Err(e) => break Err(Stop::Read(e)),
             };
-            if let Err(stop) = check(&buf[..n]) {
+            received += n as u64;
+            let Check { keep, stop } = check(&buf[..n]);
+            if keep > 0 {
+                if let Err(e) = out.write_all(&buf[..keep]) {
+                    break Err(Stop::Write(e));
+                }
+                total += keep as u64;
+                item.inc(keep as u64);
+            }
+            if let Some(stop) = stop {
                 break Err(stop);
             }
-            if let Err(e) = out.write_all(&buf[..n]) {
-                break Err(Stop::Write(e));
+            if started.elapsed() >= self.deadline {
+                break Err(Stop::Deadline);
             }
-            total += n as u64;
-            item.inc(n as u64);
+            window_bytes += n as u64;
+            let window = window_start.elapsed();
+            if self.min_rate > 0 && window >= self.min_rate_window {
+                if (window_bytes as f64) < self.min_rate as f64 * window.as_secs_f64() {
+                    break Err(Stop::TooSlow);
+                }
+                window_start = Instant::now();
+                window_bytes = 0;
+            }
         };
         match &outcome {
             Ok(n) => item.done(progress, Ok(*n)),
@@ -570,14 +671,35 @@ impl Fetcher {
             }
             Err(Stop::Read(e)) => item.done(progress, Err(&e.to_string())),
             Err(Stop::Write(e)) => item.done(progress, Err(&e.to_string())),
+            Err(Stop::Deadline) => item.done(progress, Err("deadline passed")),
+            Err(Stop::TooSlow) => item.done(progress, Err("slower than the minimum rate")),
         }
         Ok(Transfer {
             status,
             headers,
             final_url,
             redirects,
+            received,
             outcome,
         })
+    }
+
+    /// The error of a transfer stopped by its pace (deadline or minimum rate).
+    fn pace_error(&self, stop: &Stop, url: String, received: u64) -> Option<AttemptError> {
+        match stop {
+            Stop::Deadline => Some(AttemptError::Deadline {
+                url,
+                deadline: self.deadline,
+                received,
+            }),
+            Stop::TooSlow => Some(AttemptError::TooSlow {
+                url,
+                min_rate: self.min_rate,
+                window: self.min_rate_window,
+                received,
+            }),
+            _ => None,
+        }
     }
 
     /// Fetch `req` into the store unless it is there already.
@@ -660,6 +782,8 @@ impl Fetcher {
         label: &str,
         progress: &Progress,
     ) -> Result<Fetched, AttemptError> {
+        // `out` holds the partial's lock: it stays open until the file is
+        // committed or quarantined, or a concurrent sweep could remove it.
         let (partial, mut out) = self.partial()?;
         let name = PathBuf::from(&req.file);
         let mut verifier = Verifier::new(&name, &req.expected);
@@ -668,9 +792,28 @@ impl Fetcher {
             headers,
             final_url,
             redirects,
+            received,
             outcome,
         } = self.transfer(url, label, &mut out, progress, req.expected.size, |chunk| {
-            verifier.update(chunk).map_err(Stop::Verify)
+            // Write what fits in the pinned size, so an oversized body keeps
+            // exactly its first `size` bytes as evidence; the first byte past
+            // it stops the transfer.
+            let room = usize::try_from(req.expected.size - verifier.seen())
+                .unwrap_or(usize::MAX)
+                .min(chunk.len());
+            let (fit, over) = chunk.split_at(room);
+            if let Err(e) = verifier.update(fit) {
+                return Check {
+                    keep: 0,
+                    stop: Some(Stop::Verify(e)),
+                };
+            }
+            Check {
+                keep: room,
+                stop: (!over.is_empty())
+                    .then(|| verifier.update(over).err().map(Stop::Verify))
+                    .flatten(),
+            }
         })?;
         let verified = match outcome {
             Ok(_) => verifier.finish(),
@@ -694,6 +837,11 @@ impl Fetcher {
                     max,
                 });
             }
+            Err(stop @ (Stop::Deadline | Stop::TooSlow)) => {
+                return Err(self
+                    .pace_error(&stop, final_url, received)
+                    .expect("a pace stop"));
+            }
         };
         let store_err = |op| {
             let path = partial.path().to_owned();
@@ -704,7 +852,6 @@ impl Fetcher {
                 if self.sync {
                     out.sync_all().map_err(store_err("sync"))?;
                 }
-                drop(out);
                 let path =
                     self.store
                         .commit(partial, &sha)
@@ -713,6 +860,7 @@ impl Fetcher {
                             op: "rename into the store",
                             source,
                         })?;
+                drop(out);
                 let bytes = req.expected.size;
                 Ok(Fetched {
                     path,
@@ -726,8 +874,8 @@ impl Fetcher {
             }
             Err(error) => {
                 out.flush().map_err(store_err("flush"))?;
-                drop(out);
-                let (actual_sha256, actual_size) =
+                // The digest of the bytes as kept, read back from the file.
+                let (kept_sha256, kept_size) =
                     digest_file(partial.path()).map_err(store_err("hash"))?;
                 let mismatch = match &error {
                     VerifyError::SizeExceeded { .. } => Mismatch::SizeExceeded,
@@ -745,16 +893,22 @@ impl Fetcher {
                     mismatch,
                     expected_sha256: req.expected.sha256.to_string(),
                     expected_size: req.expected.size,
-                    actual_sha256: actual_sha256.to_string(),
-                    actual_size,
+                    kept_sha256: kept_sha256.to_string(),
+                    kept_size,
+                    received_size: received,
+                    truncated: mismatch == Mismatch::SizeExceeded,
                     quarantined_at: 0,
                     quarantined_at_utc: String::new(),
+                    times_seen: 1,
+                    last_seen_at: 0,
+                    last_seen_at_utc: String::new(),
+                    also_seen: Vec::new(),
                     http_status: status,
                     http_headers: headers,
                     upstream_contact: req.upstream_contact.clone(),
                 };
                 let kept = partial.take();
-                match self.quarantine.put(&kept, record) {
+                let result = match self.quarantine.put(&kept, record) {
                     Ok(record) => Err(AttemptError::Quarantined {
                         error,
                         record: Box::new(record),
@@ -764,7 +918,9 @@ impl Fetcher {
                         kept,
                         source: Box::new(source),
                     }),
-                }
+                };
+                drop(out);
+                result
             }
         }
     }
@@ -822,17 +978,31 @@ impl Fetcher {
         let mut hasher = sha2::Sha256::new();
         let mut size = 0u64;
         let Transfer {
-            final_url, outcome, ..
+            final_url,
+            received,
+            outcome,
+            ..
         } = self.transfer(url, label, &mut out, progress, 0, |chunk| {
             size += chunk.len() as u64;
             if size > max_size {
-                return Err(Stop::TooLarge(max_size));
+                return Check {
+                    keep: 0,
+                    stop: Some(Stop::TooLarge(max_size)),
+                };
             }
             hasher.update(chunk);
-            Ok(())
+            Check {
+                keep: chunk.len(),
+                stop: None,
+            }
         })?;
         match outcome {
             Ok(_) => {}
+            Err(stop @ (Stop::Deadline | Stop::TooSlow)) => {
+                return Err(self
+                    .pace_error(&stop, final_url, received)
+                    .expect("a pace stop"));
+            }
             Err(Stop::Read(source)) => {
                 return Err(AttemptError::Transfer {
                     url: final_url,
@@ -860,7 +1030,6 @@ impl Fetcher {
             if self.sync {
                 let _ = out.sync_all();
             }
-            drop(out);
             self.store
                 .commit(partial, &sha256)
                 .map_err(|source| AttemptError::Store {
@@ -869,6 +1038,7 @@ impl Fetcher {
                     source,
                 })?;
         }
+        drop(out);
         Ok(Checksum {
             sha256,
             size,

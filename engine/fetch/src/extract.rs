@@ -12,6 +12,9 @@
 //!   archive made it or it was already in `dest` ([`ExtractError::ThroughSymlink`],
 //!   GNU tar CVE-2025-45582, tar-rs RUSTSEC-2021-0080 / RUSTSEC-2026-0067);
 //! - no device nodes, fifos or sockets ([`ExtractError::SpecialFile`]);
+//! - no sparse files, GNU (`S`) or PAX (`GNU.sparse.*`): their holes are
+//!   written from the header's map, outside every decompression bound
+//!   ([`ExtractError::Sparse`]);
 //! - modes are normalised: no setuid/setgid/sticky, no group/other write, owner
 //!   can always read and write (and enter directories); files keep their x bits;
 //! - [`Limits`] bound total bytes, per-entry bytes, entry count, the
@@ -48,6 +51,8 @@ use cap_fs_ext::{
     DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _, OpenOptionsMaybeDirExt as _,
 };
 use cap_std::fs::{Dir, DirBuilder, DirBuilderExt as _, OpenOptions, OpenOptionsExt as _};
+
+use crate::text::{TypeByte, shown};
 
 /// The ratio limit is only enforced once this many decompressed bytes have come
 /// out: tar's zero padding makes tiny archives compress far beyond any sane ratio
@@ -175,7 +180,7 @@ pub enum ExtractError {
     #[error("{}: unrecognised archive format (expected tar, tar.gz, tar.xz, tar.bz2, tar.zst or zip)", archive.display())]
     UnknownFormat { archive: PathBuf },
     /// The archive (or its compression) is malformed or truncated.
-    #[error("{}: corrupt archive{}: {source}", archive.display(), entry.as_ref().map(|e| format!(" at entry {e:?}")).unwrap_or_default())]
+    #[error("{}: corrupt archive{}: {source}", archive.display(), entry.as_ref().map(|e| format!(" at entry {}", shown(e))).unwrap_or_default())]
     Corrupt {
         archive: PathBuf,
         entry: Option<String>,
@@ -183,25 +188,46 @@ pub enum ExtractError {
         source: io::Error,
     },
     /// An absolute name, a `..` component, a NUL byte or an empty name.
-    #[error("entry {entry:?}: unsafe path (absolute, '..', NUL or empty)")]
+    #[error("entry {}: unsafe path (absolute, '..', NUL or empty)", shown(entry))]
     UnsafePath { entry: String },
     /// A symlink pointing outside `dest` (or absolute), or a hard link not naming
     /// an existing regular file inside `dest`.
     #[error(
-        "entry {entry:?}: link to {target:?} escapes the destination or names no regular file in it"
+        "entry {}: link to {} escapes the destination or names no regular file in it",
+        shown(entry),
+        shown(target)
     )]
     LinkEscape { entry: String, target: String },
     /// The entry's path goes through a symlink (`symlink` is the offending prefix).
-    #[error("entry {entry:?}: path goes through symlink {symlink:?}")]
+    #[error("entry {}: path goes through symlink {}", shown(entry), shown(symlink))]
     ThroughSymlink { entry: String, symlink: String },
     /// A device node, fifo or socket.
-    #[error("entry {entry:?}: refusing to create a {kind}")]
+    #[error("entry {}: refusing to create a {kind}", shown(entry))]
     SpecialFile { entry: String, kind: &'static str },
-    /// An entry type this extractor does not handle.
-    #[error("entry {entry:?}: unsupported entry type {kind}")]
-    Unsupported { entry: String, kind: String },
+    /// An entry type this extractor does not handle; `kind` is the raw
+    /// type byte of the header (shown as `entry type 'V' (0x56)`).
+    #[error("entry {}: unsupported {}", shown(entry), TypeByte(*kind))]
+    Unsupported { entry: String, kind: u8 },
+    /// A sparse file (GNU type `S`, or a PAX header with `GNU.sparse.*`
+    /// records). Refused: its holes are zeros that come from the header's
+    /// map, not from the compressed stream, so ~200 bytes of archive would
+    /// write gigabytes without ever moving the decompression ratio; and a
+    /// PAX sparse file would otherwise land under its placeholder name
+    /// `GNUSparseFile.N/...`. Upstream source tarballs do not use them.
+    #[error(
+        "{}: entry {}: {format} sparse file refused (source archives do not use sparse \
+         entries; their holes would bypass the decompression bounds); repack the archive \
+         without --sparse",
+        archive.display(), shown(entry)
+    )]
+    Sparse {
+        archive: PathBuf,
+        entry: String,
+        /// `"GNU"` (type `S`) or `"PAX"` (`GNU.sparse.*` records).
+        format: &'static str,
+    },
     /// A [`Limits`] bound was hit.
-    #[error("{}: limit exceeded: {what} > {limit}", entry.as_deref().unwrap_or("archive"))]
+    #[error("{}: limit exceeded: {what} > {limit}", entry.as_deref().map_or_else(|| "archive".to_owned(), shown))]
     LimitExceeded {
         what: Limit,
         limit: u64,
@@ -209,13 +235,13 @@ pub enum ExtractError {
     },
     /// Something other than a regular file already has this name (or a parent
     /// name is not a directory); it is left alone.
-    #[error("entry {entry:?}: would replace an existing {existing}")]
+    #[error("entry {}: would replace an existing {existing}", shown(entry))]
     Conflict {
         entry: String,
         existing: &'static str,
     },
     /// A filesystem operation failed.
-    #[error("entry {entry:?}: {op} failed: {source}")]
+    #[error("entry {}: {op} failed: {source}", shown(entry))]
     Io {
         entry: String,
         op: &'static str,
@@ -617,6 +643,21 @@ fn tar_loop(
                 .map_err(|e| precise(e, Some(&name)))?;
             continue;
         }
+        // Before anything of the entry is written: see ExtractError::Sparse.
+        let sparse = if kind.is_gnu_sparse() {
+            Some("GNU")
+        } else if pax_sparse(&mut entry) {
+            Some("PAX")
+        } else {
+            None
+        };
+        if let Some(format) = sparse {
+            return Err(ExtractError::Sparse {
+                archive: archive.clone(),
+                entry: name,
+                format,
+            });
+        }
         let mtime = tar_mtime(&mut entry);
         let mode = entry.header().mode().unwrap_or(0o644);
         let step = (|| {
@@ -628,7 +669,7 @@ fn tar_loop(
                     x.dir(&path, mode)?;
                     x.drain(&mut entry, &name)
                 }
-                T::Regular | T::Continuous | T::GNUSparse => {
+                T::Regular | T::Continuous => {
                     let path = x.begin(&name_bytes, &name, mtime)?;
                     // PAX-aware: a PAX `size` record overrides the ustar field
                     // (RUSTSEC-2026-0068, RUSTSEC-2025-0111).
@@ -672,11 +713,23 @@ fn tar_loop(
                 }),
                 other => Err(ExtractError::Unsupported {
                     entry: name.clone(),
-                    kind: format!("{:?} ({:?})", other, char::from(other.as_byte())),
+                    kind: other.as_byte(),
                 }),
             }
         })();
         step.map_err(|e| precise(e, Some(&name)))?;
+    }
+}
+
+/// Whether the entry's PAX header carries GNU sparse records (formats 0.0,
+/// 0.1 and 1.0 all use `GNU.sparse.*` keys; 1.0 also renames the entry
+/// `GNUSparseFile.N/...` and puts the map in the data).
+fn pax_sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> bool {
+    match entry.pax_extensions() {
+        Ok(Some(pax)) => pax
+            .flatten()
+            .any(|ext| ext.key_bytes().starts_with(b"GNU.sparse.")),
+        _ => false,
     }
 }
 

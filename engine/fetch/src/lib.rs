@@ -15,6 +15,8 @@
 //! - [`download`]: the [`download::Fetcher`]: mirrors in order, redirects
 //!   followed under policy, size bound and digest checked while streaming,
 //!   quarantine on mismatch, several downloads at once with progress.
+//! - [`text`]: hostile names in messages, bounded and escaped
+//!   ([`text::shown`]), and tar type bytes made readable.
 //! - [`extract`]: [`extract::extract`], safe extraction of tar (plain, gzip, xz,
 //!   bzip2, zstd) and zip archives into a `cap_std::fs::Dir`, with
 //!   [`extract::Limits`] against decompression bombs.
@@ -54,6 +56,7 @@ pub mod download;
 pub mod extract;
 pub mod quarantine;
 pub mod store;
+pub mod text;
 pub mod transport;
 pub mod verify;
 

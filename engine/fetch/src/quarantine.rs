@@ -5,8 +5,20 @@
 //! re-roll). Either way the bytes are evidence: they are neither deleted nor
 //! stored under a digest, and nothing suggests re-pinning. Each item is a
 //! directory `<dir>/<id>/` holding `payload` (the bytes as received, up to the
-//! declared size) and `record.json` (a [`Record`]: port, URLs, expected and
-//! actual digest and size, time, HTTP status and headers).
+//! declared size) and `record.json` (a [`Record`]: port, URLs, expected
+//! digest and size, what was kept and its digest, how much was received,
+//! time, HTTP status and headers).
+//!
+//! The record says what the payload is, and no more (issue 11, item 11): an
+//! oversized body is kept up to the pinned size and recorded as
+//! [`Record::truncated`], with [`Record::received_size`] beside
+//! [`Record::kept_size`], and [`Record::kept_sha256`] is the digest of the
+//! kept bytes, not of anything the server served whole (so
+//! [`held_sha256s`] leaves it out). The same bytes fetched again do not
+//! make a second copy: the existing item counts another sighting
+//! ([`Record::times_seen`], [`Record::last_seen_at`], and where they came
+//! from in [`Record::also_seen`]). A record that cannot be read is reported
+//! by [`Quarantine::list`] beside the others, never instead of them.
 //!
 //! Releasing an item says the maintainer has reviewed it; it needs a reason,
 //! is refused until the item has been held for [`Quarantine::hold`] (24 hours
@@ -56,7 +68,21 @@ pub enum Mismatch {
     SizeExceeded,
 }
 
-/// What `record.json` holds.
+/// Most distinct sources remembered in [`Record::also_seen`].
+pub const MAX_ALSO_SEEN: usize = 32;
+
+/// Another place the same quarantined bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Sighting {
+    pub port: String,
+    pub file: String,
+    pub mirror: String,
+    pub final_url: String,
+}
+
+/// What `record.json` holds. Records written before `kept-*` were named
+/// `actual-*` still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Record {
@@ -76,15 +102,37 @@ pub struct Record {
     pub mismatch: Mismatch,
     pub expected_sha256: String,
     pub expected_size: u64,
-    /// The digest of the payload as kept.
-    pub actual_sha256: String,
-    /// Bytes kept (for `size-exceeded`, the declared size or less: the rest was
-    /// never read).
-    pub actual_size: u64,
-    /// Seconds since the Unix epoch.
+    /// The sha256 of the payload as kept: of the whole body unless
+    /// [`Record::truncated`], of its first [`Record::kept_size`] bytes if so.
+    #[serde(alias = "actual-sha256")]
+    pub kept_sha256: String,
+    /// Bytes in the payload.
+    #[serde(alias = "actual-size")]
+    pub kept_size: u64,
+    /// Bytes read from the server before reading stopped. For a truncated
+    /// payload the server had at least this many (it was not read further).
+    #[serde(default)]
+    pub received_size: u64,
+    /// The body was longer than the pinned size: reading stopped at the
+    /// bound, and the payload is its first `expected-size` bytes only.
+    #[serde(default)]
+    pub truncated: bool,
+    /// Seconds since the Unix epoch (the first time these bytes arrived).
     pub quarantined_at: u64,
     /// The same instant, `YYYY-MM-DDTHH:MM:SSZ`.
     pub quarantined_at_utc: String,
+    /// How many fetches delivered these same kept bytes.
+    #[serde(default = "one")]
+    pub times_seen: u64,
+    /// The latest of them (seconds since the epoch; 0 in old records).
+    #[serde(default)]
+    pub last_seen_at: u64,
+    #[serde(default)]
+    pub last_seen_at_utc: String,
+    /// Other ports, files or mirrors that served the same bytes, first
+    /// seen first, at most [`MAX_ALSO_SEEN`].
+    #[serde(default)]
+    pub also_seen: Vec<Sighting>,
     /// `None` for `file://`.
     pub http_status: Option<u16>,
     pub http_headers: Vec<(String, String)>,
@@ -121,6 +169,43 @@ pub enum QuarantineError {
     },
     #[error("{}: malformed quarantine record: {message}", path.display())]
     Malformed { path: PathBuf, message: String },
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Record {
+    /// What the payload is, in words: `sha256 X, N bytes`, or for a
+    /// truncated one `the first N bytes of at least M received, whose sha256 is X`.
+    pub fn kept_text(&self) -> String {
+        if self.truncated {
+            format!(
+                "kept the first {} bytes of the {}+ received; sha256 of the kept prefix {}",
+                self.kept_size, self.received_size, self.kept_sha256
+            )
+        } else {
+            format!("sha256 {}, {} bytes", self.kept_sha256, self.kept_size)
+        }
+    }
+
+    fn sighting(&self) -> Sighting {
+        Sighting {
+            port: self.port.clone(),
+            file: self.file.clone(),
+            mirror: self.mirror.clone(),
+            final_url: self.final_url.clone(),
+        }
+    }
+}
+
+/// What [`Quarantine::list`] found: the readable records, and the items
+/// that could not be read (each a [`QuarantineError::Malformed`] or
+/// [`QuarantineError::Io`] naming its path).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub records: Vec<Record>,
+    pub unreadable: Vec<QuarantineError>,
 }
 
 fn human(d: Duration) -> String {
@@ -195,74 +280,154 @@ impl Quarantine {
     }
 
     /// Move `payload` (a file on the same filesystem, or copied if not) into a
-    /// new item with `record`, whose `id`, `quarantined_at` and
-    /// `quarantined_at_utc` are filled in here. Returns the completed record.
+    /// new item with `record`, whose `id`, `quarantined_at`,
+    /// `quarantined_at_utc` and sighting fields are filled in here. Returns
+    /// the completed record.
+    ///
+    /// If an item already holds the same kept bytes (same digest, size and
+    /// truncation, its payload still that size), no copy is made: that
+    /// item's record counts one more sighting (and where it came from, if
+    /// new), `payload` is removed, and the updated record is returned.
     pub fn put(&self, payload: &Path, mut record: Record) -> Result<Record, QuarantineError> {
         crate::store::create_private_dir(&self.dir)
             .map_err(io_err(&self.dir, "create the quarantine directory"))?;
+        // One writer at a time, so two fetches of the same bytes make one item.
+        let _lock = self.lock(true)?;
         let now = secs(self.clock.now());
         let stamp = utc(now);
+        if let Some((item, mut existing)) = self.same_bytes(&record) {
+            existing.times_seen = existing.times_seen.saturating_add(1);
+            existing.last_seen_at = now;
+            existing.last_seen_at_utc = stamp;
+            let seen = record.sighting();
+            if seen != existing.sighting()
+                && !existing.also_seen.contains(&seen)
+                && existing.also_seen.len() < MAX_ALSO_SEEN
+            {
+                existing.also_seen.push(seen);
+            }
+            write_record(&item, &existing)?;
+            let _ = fs::remove_file(payload);
+            return Ok(existing);
+        }
         let compact: String = stamp
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .collect();
-        let short = record
-            .actual_sha256
-            .get(..12)
-            .unwrap_or("unknown")
-            .to_owned();
-        let (id, item) = (1..)
-            .map(|n| {
-                let id = if n == 1 {
-                    format!("{compact}-{short}")
-                } else {
-                    format!("{compact}-{short}-{n}")
-                };
-                let item = self.dir.join(&id);
-                (id, item)
-            })
-            .find(|(_, item)| match fs::create_dir(item) {
-                Ok(()) => true,
-                Err(e) => e.kind() != io::ErrorKind::AlreadyExists,
-            })
-            .expect("an unused id");
-        if !item.is_dir() {
-            fs::create_dir(&item).map_err(io_err(&item, "create the quarantine item"))?;
+        let short = record.kept_sha256.get(..12).unwrap_or("unknown").to_owned();
+        let mut made = None;
+        for n in 1u32.. {
+            let id = if n == 1 {
+                format!("{compact}-{short}")
+            } else {
+                format!("{compact}-{short}-{n}")
+            };
+            let item = self.dir.join(&id);
+            match fs::create_dir(&item) {
+                Ok(()) => {
+                    made = Some((id, item));
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&item, "create the quarantine item")(e)),
+            }
         }
+        let (id, item) = made.expect("an unused id");
         record.id = id;
         record.quarantined_at = now;
-        record.quarantined_at_utc = stamp;
+        record.quarantined_at_utc = stamp.clone();
+        record.times_seen = 1;
+        record.last_seen_at = now;
+        record.last_seen_at_utc = stamp;
         let target = item.join("payload");
         if fs::rename(payload, &target).is_err() {
             fs::copy(payload, &target)
                 .map_err(io_err(&target, "copy the payload into quarantine"))?;
             let _ = fs::remove_file(payload);
         }
-        let json = serde_json::to_vec_pretty(&record).expect("a record serialises");
-        let rec = item.join("record.json");
-        fs::write(&rec, json).map_err(io_err(&rec, "write the record"))?;
+        write_record(&item, &record)?;
         Ok(record)
     }
 
-    /// Every item, oldest first.
-    pub fn list(&self) -> Result<Vec<Record>, QuarantineError> {
+    /// The item already holding the bytes `record` describes, if any.
+    fn same_bytes(&self, record: &Record) -> Option<(PathBuf, Record)> {
+        fs::read_dir(&self.dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter_map(|item| {
+                let r = read_record(&item.join("record.json")).ok()?;
+                Some((item, r))
+            })
+            .find(|(item, r)| {
+                r.kept_sha256 == record.kept_sha256
+                    && r.kept_size == record.kept_size
+                    && r.truncated == record.truncated
+                    && fs::symlink_metadata(item.join("payload"))
+                        .is_ok_and(|m| m.is_file() && m.len() == r.kept_size)
+            })
+    }
+
+    /// `<dir>/.lock`, held exclusively by [`Quarantine::put`] and shared by
+    /// [`Quarantine::list`] (which then never sees an item half made).
+    fn lock(&self, exclusive: bool) -> Result<fs::File, QuarantineError> {
+        let path = self.dir.join(".lock");
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err(&path, "open the quarantine lock"))?;
+        if exclusive {
+            file.lock()
+        } else {
+            file.lock_shared()
+        }
+        .map_err(io_err(&path, "lock the quarantine"))?;
+        Ok(file)
+    }
+
+    /// Every item, oldest first; an item whose record cannot be read (or
+    /// that has none) is in [`Listing::unreadable`] and the others are
+    /// listed all the same.
+    pub fn list(&self) -> Result<Listing, QuarantineError> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Listing::default()),
             Err(e) => return Err(io_err(&self.dir, "list the quarantine")(e)),
         };
-        let mut out = Vec::new();
+        // Shared: never between a put's mkdir and its record. Best effort on a
+        // quarantine this user can read but not write.
+        let _lock = self.lock(false).ok();
+        let mut out = Listing::default();
         for entry in entries {
             let entry = entry.map_err(io_err(&self.dir, "list the quarantine"))?;
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
             let rec = entry.path().join("record.json");
-            if rec.is_file() {
-                out.push(read_record(&rec)?);
+            match fs::symlink_metadata(&rec) {
+                Ok(m) if m.is_file() => match read_record(&rec) {
+                    Ok(r) => out.records.push(r),
+                    Err(e) => out.unreadable.push(e),
+                },
+                Ok(_) => out.unreadable.push(QuarantineError::Malformed {
+                    path: rec,
+                    message: "not a regular file".to_owned(),
+                }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    out.unreadable.push(QuarantineError::Malformed {
+                        path: rec,
+                        message: "the item has no record (an interrupted quarantine?)".to_owned(),
+                    })
+                }
+                Err(e) => out.unreadable.push(io_err(&rec, "stat the record")(e)),
             }
         }
-        out.sort_by(|a, b| (a.quarantined_at, &a.id).cmp(&(b.quarantined_at, &b.id)));
+        out.records
+            .sort_by(|a, b| (a.quarantined_at, &a.id).cmp(&(b.quarantined_at, &b.id)));
+        out.unreadable.sort_by_key(|e| e.to_string());
         Ok(out)
     }
 
@@ -335,6 +500,16 @@ impl Quarantine {
     }
 }
 
+/// Write `<item>/record.json` whole or not at all (temporary name, then
+/// rename), so a crash never leaves half a record.
+fn write_record(item: &Path, record: &Record) -> Result<(), QuarantineError> {
+    let json = serde_json::to_vec_pretty(record).expect("a record serialises");
+    let tmp = item.join(".record.json.tmp");
+    fs::write(&tmp, json).map_err(io_err(&tmp, "write the record"))?;
+    let rec = item.join("record.json");
+    fs::rename(&tmp, &rec).map_err(io_err(&rec, "write the record"))
+}
+
 fn read_record(path: &Path) -> Result<Record, QuarantineError> {
     let bytes = fs::read(path).map_err(io_err(path, "read the record"))?;
     serde_json::from_slice(&bytes).map_err(|e| QuarantineError::Malformed {
@@ -346,7 +521,9 @@ fn read_record(path: &Path) -> Result<Record, QuarantineError> {
 /// The actual sha256 of every item still in the quarantine at `dir` (not yet
 /// released, whether or not its hold has passed): `wport lint` flags a
 /// Portfile pinning one of them. A missing directory holds nothing; an
-/// unreadable record is skipped.
+/// unreadable record is skipped, and so is a truncated one: its digest is
+/// of a prefix, not of any file a server served (a body that was the pinned
+/// file plus more would otherwise flag the right pin).
 pub fn held_sha256s(dir: &Path) -> HashSet<Sha256> {
     let Ok(entries) = fs::read_dir(dir) else {
         return HashSet::new();
@@ -354,7 +531,8 @@ pub fn held_sha256s(dir: &Path) -> HashSet<Sha256> {
     entries
         .filter_map(Result::ok)
         .filter_map(|e| read_record(&e.path().join("record.json")).ok())
-        .filter_map(|r| r.actual_sha256.parse().ok())
+        .filter(|r| !r.truncated)
+        .filter_map(|r| r.kept_sha256.parse().ok())
         .collect()
 }
 

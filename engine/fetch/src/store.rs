@@ -5,6 +5,15 @@
 //! downloads are written to a temporary name in the same directory
 //! (`.partial.*`, created exclusively) and renamed to `<sha256>` only after
 //! their size and digest matched the Portfile's pin.
+//!
+//! A fetch that is killed (SIGKILL, a power cut, Ctrl-C during a 4 GiB
+//! `checksum`) never runs the destructor that removes its temporary file.
+//! So each temporary file is `flock`ed by its writer for as long as it is
+//! written, and [`Store::open`] sweeps every `.partial.*` whose lock it can
+//! take: the kernel drops a lock when its owner dies, whatever the pid became
+//! since. `<dir>/.lock` orders the two: a writer creates and locks its file
+//! under a shared lock, the sweep runs under an exclusive one, so a file is
+//! never seen between its creation and its lock.
 
 use std::fs;
 use std::io;
@@ -50,11 +59,16 @@ impl Drop for Partial {
 }
 
 impl Store {
-    /// The store in `dir`, created (mode 0700) if missing.
+    /// The store in `dir`, created (mode 0700) if missing, with the
+    /// temporary files of dead writers swept ([`Store::sweep`]).
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Store> {
         let dir = dir.into();
         create_private_dir(&dir)?;
-        Ok(Store { dir })
+        let store = Store { dir };
+        // Best effort: a store this user may read but not write (a shared,
+        // read-only cache) still serves what it holds.
+        let _ = store.sweep();
+        Ok(store)
     }
 
     pub fn dir(&self) -> &Path {
@@ -75,20 +89,69 @@ impl Store {
         (meta.is_file() && meta.len() == expected.size).then_some(path)
     }
 
-    /// A fresh temporary file in the store, opened for writing.
+    /// A fresh temporary file in the store, opened for writing and locked
+    /// (exclusively, `flock`) for as long as the returned `File` is open:
+    /// keep it open until the partial is committed or taken, or a sweep may
+    /// remove it.
     pub fn partial(&self) -> io::Result<(Partial, fs::File)> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let name = format!(
-            ".partial.{}.{}",
+            "{PARTIAL_PREFIX}{}.{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let path = self.dir.join(name);
+        let guard = self.lock_file()?;
+        guard.lock_shared()?;
         let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)?;
-        Ok((Partial { path: Some(path) }, file))
+        let partial = Partial { path: Some(path) };
+        // Nobody else can hold it: the sweep is excluded until `guard` drops.
+        file.lock()?;
+        drop(guard);
+        Ok((partial, file))
+    }
+
+    /// Remove every temporary file left by a writer that is gone (killed, or
+    /// crashed before its destructor ran). A file whose writer is alive is
+    /// locked and left alone. Returns the names removed.
+    pub fn sweep(&self) -> io::Result<Vec<String>> {
+        let guard = self.lock_file()?;
+        guard.lock()?;
+        let mut removed = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Only our own regular files; never follow a link planted here.
+            if !name.starts_with(PARTIAL_PREFIX) || !entry.file_type()?.is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let Ok((file, _)) = crate::transport::open_regular(&path) else {
+                continue;
+            };
+            match file.try_lock() {
+                Ok(()) => {
+                    fs::remove_file(&path)?;
+                    removed.push(name);
+                }
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// `<dir>/.lock`, which orders [`Store::partial`] and [`Store::sweep`].
+    fn lock_file(&self) -> io::Result<fs::File> {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.dir.join(".lock"))
     }
 
     /// Rename a verified partial file to its digest. The caller has checked the
@@ -117,6 +180,9 @@ impl Store {
         Ok(out)
     }
 }
+
+/// Names of the store's temporary files: `.partial.<pid>.<n>`.
+pub const PARTIAL_PREFIX: &str = ".partial.";
 
 /// `create_dir_all`, the last component with mode 0700: the store and the
 /// quarantine are the user's own.

@@ -10,7 +10,12 @@
 //! [`HttpTransport`] is ureq over rustls (webpki roots, no native TLS, no
 //! content decoding: the bytes hashed are the bytes served), with a connect
 //! timeout and a per-read timeout, so a stalled server fails instead of
-//! hanging a build. [`FileTransport`] serves `file://` URLs from regular files.
+//! hanging a build. The whole transfer of one URL also has a deadline, and the
+//! body a minimum rate ([`TransportConfig::deadline`],
+//! [`TransportConfig::min_rate`]; enforced while streaming by
+//! [`crate::download::Fetcher`]), so a server trickling one byte a second
+//! cannot hold a build for days. [`FileTransport`] serves `file://` URLs from
+//! regular files only, opened so that a FIFO cannot block.
 
 use std::fmt;
 use std::io::{self, Read};
@@ -27,6 +32,19 @@ pub struct TransportConfig {
     pub read_timeout: Duration,
     /// Redirects followed per URL before giving up.
     pub max_redirects: u32,
+    /// The whole download of one URL, from the first request to the last
+    /// byte, redirects included (default 2 hours: a 4 GiB tarball at
+    /// 600 kB/s). Past it the attempt fails with
+    /// [`crate::download::AttemptError::Deadline`].
+    pub deadline: Duration,
+    /// The slowest average rate accepted over each [`Self::min_rate_window`]
+    /// of the body, in bytes per second (default 1024; 0 turns the check
+    /// off). A slower body fails with [`crate::download::AttemptError::TooSlow`]
+    /// (curl's `--speed-limit`). A server that sends nothing at all is
+    /// caught sooner by [`Self::read_timeout`].
+    pub min_rate: u64,
+    /// The window of [`Self::min_rate`] (default 60 s; curl's `--speed-time`).
+    pub min_rate_window: Duration,
 }
 
 impl Default for TransportConfig {
@@ -35,6 +53,9 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(30),
             max_redirects: 10,
+            deadline: Duration::from_secs(2 * 60 * 60),
+            min_rate: 1024,
+            min_rate_window: Duration::from_secs(60),
         }
     }
 }
@@ -115,7 +136,7 @@ pub enum TransportError {
     /// Resolution, connection, TLS or protocol failure.
     #[error("{url}: {message}")]
     Network { url: String, message: String },
-    /// A `file://` URL could not be opened, or is not a regular file.
+    /// A `file://` URL could not be opened.
     #[error("{}: {op}: {source}", path.display())]
     File {
         path: PathBuf,
@@ -123,6 +144,11 @@ pub enum TransportError {
         #[source]
         source: io::Error,
     },
+    /// A `file://` URL names a FIFO, a device, a socket or a directory: a
+    /// FIFO would block the reader for ever, `/dev/zero` would stream for
+    /// ever. Refused after opening without blocking, by the opened file's type.
+    #[error("{}: is a {kind}, not a regular file; a file:// source must be a regular file", path.display())]
+    NotRegularFile { path: PathBuf, kind: &'static str },
 }
 
 /// One GET for one URL, without following redirects.
@@ -149,6 +175,9 @@ impl HttpTransport {
             .timeout_send_request(Some(config.connect_timeout))
             .timeout_recv_response(Some(config.read_timeout))
             .timeout_per_read(Some(config.read_timeout))
+            // End to end, body included: a read blocked past the deadline is
+            // cut too (the fetcher checks it between reads).
+            .timeout_global(Some(config.deadline))
             .user_agent(concat!("wport/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
@@ -274,18 +303,84 @@ impl<R: Read> Read for TimeoutMapped<R> {
     }
 }
 
-/// `file://` URLs: regular files only (a FIFO or device is refused before it
-/// is opened, so it cannot block or stream forever).
+/// `file://` URLs: regular files only. The file is opened with `O_NONBLOCK`
+/// (opening a FIFO for reading would otherwise wait for a writer for ever)
+/// and its type checked on the open descriptor, so there is no window
+/// between a check and the open for a FIFO or `/dev/zero` to be swapped in.
+/// A symbolic link is followed: the URL names its path outright, so a link
+/// reaches nothing the URL could not name; what it leads to must still be a
+/// regular file.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FileTransport;
 
 impl FileTransport {
-    /// The local path of a `file://` URL (`file:///abs/path` or `file://localhost/abs/path`).
+    /// The local path of a `file://` URL: `file:///abs/path` and
+    /// `file://localhost/abs/path` (RFC 8089) are both `/abs/path`; any other
+    /// host, and a relative path, are not local files (`None`).
     pub fn path_of(url: &str) -> Option<PathBuf> {
-        let rest = url.strip_prefix("file://")?;
-        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        let (scheme, rest) = url.split_once("://")?;
+        if !scheme.eq_ignore_ascii_case("file") {
+            return None;
+        }
+        let rest = match rest.get(..9) {
+            Some(host) if host.eq_ignore_ascii_case("localhost") => &rest[9..],
+            _ => rest,
+        };
         rest.starts_with('/').then(|| PathBuf::from(rest))
     }
+
+    /// Opens `path` for reading if, once open, it is a regular file; returns it
+    /// with its length.
+    pub fn open_regular(path: &std::path::Path) -> Result<(std::fs::File, u64), TransportError> {
+        let (file, len) = open_regular(path).map_err(|e| match e {
+            OpenRegular::Io(op, source) => TransportError::File {
+                path: path.to_owned(),
+                op,
+                source,
+            },
+            OpenRegular::NotRegular(kind) => TransportError::NotRegularFile {
+                path: path.to_owned(),
+                kind,
+            },
+        })?;
+        Ok((file, len))
+    }
+}
+
+/// Why [`open_regular`] refused.
+pub(crate) enum OpenRegular {
+    Io(&'static str, io::Error),
+    NotRegular(&'static str),
+}
+
+/// Open for reading without blocking (`O_NONBLOCK`: a FIFO opens at once
+/// instead of waiting for a writer), then check the type of what was opened.
+/// Regular files ignore `O_NONBLOCK`, so reads behave as usual.
+pub(crate) fn open_regular(path: &std::path::Path) -> Result<(std::fs::File, u64), OpenRegular> {
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| OpenRegular::Io("open", e))?;
+    let meta = file.metadata().map_err(|e| OpenRegular::Io("stat", e))?;
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok((file, meta.len()));
+    }
+    Err(OpenRegular::NotRegular(if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }))
 }
 
 impl Transport for FileTransport {
@@ -294,27 +389,11 @@ impl Transport for FileTransport {
             FileTransport::path_of(url).ok_or_else(|| TransportError::UnsupportedScheme {
                 url: url.to_owned(),
             })?;
-        let meta = std::fs::metadata(&path).map_err(|source| TransportError::File {
-            path: path.clone(),
-            op: "stat",
-            source,
-        })?;
-        if !meta.is_file() {
-            return Err(TransportError::File {
-                path,
-                op: "open",
-                source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
-            });
-        }
-        let file = std::fs::File::open(&path).map_err(|source| TransportError::File {
-            path: path.clone(),
-            op: "open",
-            source,
-        })?;
+        let (file, len) = FileTransport::open_regular(&path)?;
         Ok(Reply::Body {
             status: None,
             headers: Vec::new(),
-            length: Some(meta.len()),
+            length: Some(len),
             body: Box::new(file),
         })
     }
@@ -489,6 +568,13 @@ mod tests {
             FileTransport::path_of("file://localhost/a"),
             Some(PathBuf::from("/a"))
         );
+        assert_eq!(
+            FileTransport::path_of("FILE://LocalHost/a"),
+            Some(PathBuf::from("/a"))
+        );
         assert_eq!(FileTransport::path_of("file://host/a"), None);
+        assert_eq!(FileTransport::path_of("file://localhostile/a"), None);
+        assert_eq!(FileTransport::path_of("file://a/b"), None);
+        assert_eq!(FileTransport::path_of("https:///a"), None);
     }
 }

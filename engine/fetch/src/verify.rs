@@ -126,6 +126,11 @@ pub enum VerifyError {
     /// The destination name is not a single plain file name.
     #[error("{}: not a plain file name (no '/', '.', '..' or NUL allowed)", file.display())]
     InvalidName { file: PathBuf },
+    /// The source is a FIFO, device, socket or directory: a FIFO would block
+    /// the copy for ever, a device stream for ever. Checked on the opened
+    /// file, which was opened without blocking.
+    #[error("{}: is a {kind}, not a regular file", file.display())]
+    NotRegularFile { file: PathBuf, kind: &'static str },
     /// An I/O operation failed; `op` says which.
     #[error("{}: {op} failed: {source}", file.display())]
     Io {
@@ -261,7 +266,9 @@ pub fn verify_file(path: &Path, expected: &Expected) -> Result<(), VerifyError> 
 /// nothing already there is followed or overwritten); only once size and digest
 /// match is it synced and renamed to `name`, atomically replacing any previous file
 /// of that name. On any failure the temporary file is removed and `name` is left
-/// untouched. `name` must be a single plain file name.
+/// untouched. `name` must be a single plain file name. `src` must be a
+/// regular file ([`VerifyError::NotRegularFile`] otherwise; a FIFO does not
+/// block it).
 pub fn copy_verified(
     src: &Path,
     dst_dir: &Dir,
@@ -272,10 +279,16 @@ pub fn copy_verified(
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Err(VerifyError::InvalidName { file: target });
     }
-    let input = fs::File::open(src).map_err(|source| VerifyError::Io {
-        file: src.into(),
-        op: "open",
-        source,
+    let (input, _) = crate::transport::open_regular(src).map_err(|e| match e {
+        crate::transport::OpenRegular::Io(op, source) => VerifyError::Io {
+            file: src.into(),
+            op,
+            source,
+        },
+        crate::transport::OpenRegular::NotRegular(kind) => VerifyError::NotRegularFile {
+            file: src.into(),
+            kind,
+        },
     })?;
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);

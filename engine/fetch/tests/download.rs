@@ -70,10 +70,11 @@ fn env_with(config: TransportConfig) -> Env {
     let store_dir = tmp.path().join("distfiles");
     let quarantine_dir = tmp.path().join("quarantine");
     let fetcher = Fetcher::new(
-        Arc::new(HttpTransport::new(config)),
+        Arc::new(HttpTransport::new(config.clone())),
         Store::open(&store_dir).unwrap(),
         Quarantine::new(&quarantine_dir),
-    );
+    )
+    .with_config(&config);
     Env {
         _tmp: tmp,
         fetcher,
@@ -86,7 +87,7 @@ fn env() -> Env {
     env_with(TransportConfig {
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(5),
-        max_redirects: 10,
+        ..TransportConfig::default()
     })
 }
 
@@ -103,11 +104,13 @@ fn request(port: &str, file: &str, urls: Vec<String>, bytes: &[u8]) -> Request {
     }
 }
 
-/// Names in a directory, sorted (the store's temporaries included).
+/// Names in a directory, sorted (the store's temporaries included; its
+/// lock file, which is always there, left out).
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != ".lock")
                 .collect()
         })
         .unwrap_or_default();
@@ -195,7 +198,10 @@ fn file_url_that_is_not_a_regular_file_is_refused() {
     assert!(
         matches!(
             &err.attempts()[0].error,
-            AttemptError::Transport(TransportError::File { op: "open", .. })
+            AttemptError::Transport(TransportError::NotRegularFile {
+                kind: "character device",
+                ..
+            })
         ),
         "{err}"
     );
@@ -237,9 +243,9 @@ fn wrong_hash_is_quarantined_not_stored_and_the_message_says_what_to_do() {
         (url.as_str(), url.as_str(), url.as_str())
     );
     assert_eq!(rec.expected_sha256, Sha256::of(&good).to_string());
-    assert_eq!(rec.actual_sha256, Sha256::of(&evil).to_string());
+    assert_eq!(rec.kept_sha256, Sha256::of(&evil).to_string());
     assert_eq!(
-        (rec.expected_size, rec.actual_size),
+        (rec.expected_size, rec.kept_size),
         (good.len() as u64, evil.len() as u64)
     );
     assert_eq!(rec.http_status, Some(200));
@@ -291,15 +297,25 @@ fn oversized_response_stops_at_the_declared_size() {
         .unwrap_err();
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
-    assert!(
-        payload.len() as u64 <= good.len() as u64,
-        "nothing past the limit is written"
+    // Issue 11, item 11: what is kept is exactly the body up to the bound,
+    // recorded as a truncated prefix, with what was received beside it.
+    assert_eq!(
+        payload, good,
+        "the first 725946 bytes, nothing past the bound"
     );
+    assert!(rec.truncated);
+    assert_eq!(rec.kept_size, good.len() as u64);
+    assert_eq!(rec.kept_sha256, Sha256::of(&good).to_string());
+    assert_eq!(rec.received_size, good.len() as u64 + 1);
+    let msg = err.to_string();
+    assert!(msg.contains("more than the pinned 725946 bytes"), "{msg}");
     assert!(
-        err.to_string()
-            .contains("more than the pinned 725946 bytes"),
-        "{err}"
+        msg.contains("kept the first 725946 bytes of the 725947+ received"),
+        "{msg}"
     );
+    // A prefix's digest is no file's digest: the linter must not flag the
+    // (right) pin just because a longer body began with it.
+    assert!(!wport_fetch::held_sha256s(&e.quarantine_dir).contains(&Sha256::of(&good)));
 }
 
 #[test]
@@ -381,7 +397,11 @@ fn endless_response_is_cut_off_at_once() {
     );
     let (rec, payload) = only_quarantined(&e, &err);
     assert_eq!(rec.mismatch, Mismatch::SizeExceeded);
-    assert!(payload.len() <= pinned.len());
+    assert_eq!(
+        payload, pinned,
+        "kept up to the bound, not a shorter prefix"
+    );
+    assert!(rec.truncated && rec.received_size > rec.kept_size);
 }
 
 #[test]
@@ -390,7 +410,7 @@ fn stalled_server_times_out() {
     let e = env_with(TransportConfig {
         connect_timeout: Duration::from_secs(2),
         read_timeout: Duration::from_millis(400),
-        max_redirects: 10,
+        ..TransportConfig::default()
     });
     let good = hello();
     let url = server.route(
@@ -682,7 +702,7 @@ fn mirror_fallback_after_a_wrong_hash_quarantines_the_first() {
         (q[0].mirror.as_str(), q[0].url.as_str()),
         (bad.as_str(), bad.as_str())
     );
-    assert_eq!(q[0].actual_sha256, Sha256::of(&evil).to_string());
+    assert_eq!(q[0].kept_sha256, Sha256::of(&evil).to_string());
     assert_eq!(std::fs::read(&f.path).unwrap(), good);
     assert_eq!(names(&e.quarantine_dir), vec![q[0].id.clone()]);
 }
@@ -784,4 +804,257 @@ fn a_store_file_that_no_longer_matches_is_fetched_anew() {
     );
     assert_eq!(std::fs::read(&again.path).unwrap(), good);
     assert_eq!(server.hits("/tree.tgz"), 2);
+}
+
+// --- Issue 11, items 11 and 12 ---------------------------------------------------
+
+#[test]
+fn the_same_bad_bytes_fetched_again_update_one_quarantine_item() {
+    let server = Server::start();
+    let e = env();
+    let good = hello();
+    let mut evil = good.clone();
+    evil[1000] ^= 0x55;
+    let url = server.route("/h.tgz", Route::Bytes(Arc::new(evil.clone())));
+    let req = request("hello", "hello-2.10.tar.gz", vec![url], &good);
+    let first = e.fetcher.fetch(&req, &Progress::quiet()).unwrap_err();
+    let second = e.fetcher.fetch(&req, &Progress::quiet()).unwrap_err();
+    let (a, _) = only_quarantined(&e, &first);
+    let (b, payload) = only_quarantined(&e, &second);
+    assert_eq!(b.id, a.id);
+    assert_eq!((a.times_seen, b.times_seen), (1, 2));
+    assert_eq!(payload, evil);
+    assert_eq!(
+        names(&e.quarantine_dir),
+        vec![a.id.clone()],
+        "no second copy"
+    );
+    assert!(
+        second
+            .to_string()
+            .contains("the same bytes have now been served 2 times"),
+        "{second}"
+    );
+    assert!(names(&e.store_dir).is_empty());
+}
+
+#[test]
+fn a_trickling_server_is_cut_off_at_the_deadline() {
+    // Issue 11, item 12: 1 byte/s ran on for ever. Here 64 bytes every
+    // 50 ms (fast enough for any minimum rate check to pass, never silent
+    // long enough for the read timeout) against a 1 s deadline.
+    let server = Server::start();
+    let e = env_with(TransportConfig {
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(5),
+        deadline: Duration::from_secs(1),
+        min_rate: 0,
+        ..TransportConfig::default()
+    });
+    let pinned = vec![b'T'; 1 << 20];
+    let url = server.route(
+        "/slow.tgz",
+        Route::Trickle {
+            length: pinned.len() as u64,
+            chunk: 64,
+            every: Duration::from_millis(50),
+        },
+    );
+    let err = e
+        .fetcher
+        .fetch(
+            &request("slow", "slow.tgz", vec![url.clone()], &pinned),
+            &Progress::quiet(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Failed { .. }), "{err}");
+    match &err.attempts()[0].error {
+        AttemptError::Deadline {
+            url: u,
+            deadline,
+            received,
+        } => {
+            assert_eq!(u, &url);
+            assert_eq!(*deadline, Duration::from_secs(1));
+            assert!(
+                *received > 0 && *received < pinned.len() as u64,
+                "{received}"
+            );
+        }
+        other => panic!("expected Deadline, got {other}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("port slow") && msg.contains("slow.tgz") && msg.contains("deadline of 1 s"),
+        "{msg}"
+    );
+    assert!(names(&e.store_dir).is_empty(), "{:?}", names(&e.store_dir));
+    assert!(names(&e.quarantine_dir).is_empty(), "not evidence");
+}
+
+#[test]
+fn a_server_below_the_minimum_rate_is_cut_off() {
+    // 16 bytes every 100 ms = 160 B/s against a minimum of 10 kB/s over 1 s.
+    let server = Server::start();
+    let e = env_with(TransportConfig {
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(5),
+        min_rate: 10_000,
+        min_rate_window: Duration::from_secs(1),
+        ..TransportConfig::default()
+    });
+    let pinned = vec![b'T'; 1 << 20];
+    let url = server.route(
+        "/crawl.tgz",
+        Route::Trickle {
+            length: pinned.len() as u64,
+            chunk: 16,
+            every: Duration::from_millis(100),
+        },
+    );
+    let err = e
+        .fetcher
+        .fetch(
+            &request("crawl", "crawl.tgz", vec![url], &pinned),
+            &Progress::quiet(),
+        )
+        .unwrap_err();
+    match &err.attempts()[0].error {
+        AttemptError::TooSlow {
+            min_rate,
+            window,
+            received,
+            ..
+        } => {
+            assert_eq!((*min_rate, *window), (10_000, Duration::from_secs(1)));
+            assert!(*received < 10_000, "{received}");
+        }
+        other => panic!("expected TooSlow, got {other}"),
+    }
+    assert!(
+        err.to_string().contains("minimum of 10000 bytes/s"),
+        "{err}"
+    );
+    assert!(names(&e.store_dir).is_empty(), "{:?}", names(&e.store_dir));
+    assert!(names(&e.quarantine_dir).is_empty());
+}
+
+#[test]
+fn defaults_bound_every_download() {
+    let d = TransportConfig::default();
+    assert_eq!(d.deadline, Duration::from_secs(2 * 3600));
+    assert_eq!(
+        (d.min_rate, d.min_rate_window),
+        (1024, Duration::from_secs(60))
+    );
+}
+
+/// Runs `f` on a thread and waits at most 20 s: a regression that blocks
+/// fails the test instead of hanging the suite.
+fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("blocked on a FIFO")
+}
+
+#[test]
+fn a_fifo_file_url_is_refused_without_blocking() {
+    // Issue 11, item 12: a FIFO source hung `build` for ever.
+    let e = env();
+    let fifo = e._tmp.path().join("source.tar.gz");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let req = request(
+        "x",
+        "x.tar.gz",
+        vec![format!("file://{}", fifo.display())],
+        b"abc",
+    );
+    let fetcher = e.fetcher.clone();
+    let err = within_20s(move || fetcher.fetch(&req, &Progress::quiet()).unwrap_err());
+    match &err.attempts()[0].error {
+        AttemptError::Transport(TransportError::NotRegularFile { path, kind }) => {
+            assert_eq!((path, *kind), (&fifo, "FIFO"));
+        }
+        other => panic!("expected NotRegularFile, got {other}"),
+    }
+    assert!(err.to_string().contains("port x"), "{err}");
+    assert!(names(&e.store_dir).is_empty());
+
+    // copy_verified (the build's copy from a port's own files) refuses it too.
+    let dest =
+        cap_std::fs::Dir::open_ambient_dir(&e.store_dir, cap_std::ambient_authority()).unwrap();
+    let expected = Expected {
+        sha256: Sha256::of(b"abc"),
+        size: 3,
+    };
+    let err = within_20s(move || {
+        wport_fetch::verify::copy_verified(&fifo, &dest, "x.tar.gz", &expected).unwrap_err()
+    });
+    assert!(
+        matches!(
+            err,
+            wport_fetch::verify::VerifyError::NotRegularFile { kind: "FIFO", .. }
+        ),
+        "{err}"
+    );
+    assert!(names(&e.store_dir).is_empty(), "{:?}", names(&e.store_dir));
+}
+
+#[test]
+fn file_localhost_url_is_the_absolute_path() {
+    let e = env();
+    let path = server::real_sources_dir().join("tree_2.1.0.orig.tar.gz");
+    let bytes = std::fs::read(&path).unwrap();
+    let req = request(
+        "tree",
+        "tree-2.1.0.tgz",
+        vec![format!("file://localhost{}", path.display())],
+        &bytes,
+    );
+    let f = e.fetcher.fetch(&req, &Progress::quiet()).unwrap();
+    assert_eq!(std::fs::read(f.path).unwrap(), bytes);
+}
+
+#[test]
+fn partial_files_of_dead_fetches_are_swept_and_live_ones_kept() {
+    // Issue 11, item 12: a killed fetch left its `.partial.*` (up to 4 GiB)
+    // in the store for good. A dead writer's file is unlocked; a live one's
+    // is locked by its writer.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("distfiles");
+    let store = Store::open(&dir).unwrap();
+    let (live, live_file) = store.partial().unwrap();
+    std::fs::write(dir.join(".partial.4000000.0"), vec![0u8; 4096]).unwrap();
+    std::fs::write(dir.join(".partial.4000000.1"), b"").unwrap();
+    let kept_digest = Sha256::of(b"kept");
+    std::fs::write(dir.join(kept_digest.to_string()), b"kept").unwrap();
+
+    let _reopened = Store::open(&dir).unwrap();
+    let live_name = live
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut want = vec![kept_digest.to_string(), live_name];
+    want.sort();
+    assert_eq!(
+        names(&dir),
+        want,
+        "dead partials swept, the live one and the store kept"
+    );
+
+    // Once its writer is done (file closed, partial dropped), nothing is left.
+    drop(live_file);
+    drop(live);
+    assert_eq!(names(&dir), vec![kept_digest.to_string()]);
 }

@@ -677,3 +677,160 @@ fn zip_with_corrupted_data_is_reported_with_the_entry() {
     let p = s.write_archive("bad.zip", &z);
     assert_err!(s.extract(&p), ExtractError::Corrupt { entry: Some(e), .. } if e == "noise.bin");
 }
+
+// --- Sparse files (issue 11, item 9) -------------------------------------------
+
+/// A GNU sparse entry ('S'): `stored` data bytes, expanding to `real` bytes
+/// (one data block at the very end, a hole before it).
+fn gnu_sparse(name: &str, stored: &[u8], real: u64) -> Vec<u8> {
+    fn octal12(field: &mut [u8], v: u64) {
+        let s = format!("{v:011o}\0");
+        field.copy_from_slice(s.as_bytes());
+    }
+    let mut h = header(name.as_bytes(), b'S', stored.len() as u64, b"", 0o644);
+    // GNU magic and version ("ustar  \0") instead of POSIX ustar.
+    h[257..265].copy_from_slice(b"ustar  \0");
+    // First sparse map slot (offset 386): the data sits at real - stored.
+    octal12(&mut h[386..398], real - stored.len() as u64);
+    octal12(&mut h[398..410], stored.len() as u64);
+    octal12(&mut h[483..495], real);
+    set_checksum(&mut h);
+    RawTar::new().raw(h, stored).finish()
+}
+
+#[test]
+fn gnu_sparse_entry_is_refused_before_a_hole_is_written() {
+    // The attack: ~200 bytes of tar.gz that the tar crate would expand into
+    // 256 MiB of zeros, none of which come from the decompressor, so the ratio
+    // bound never sees them.
+    let s = Sandbox::new();
+    let archive = gzip(&gnu_sparse("pkg-1.0/hole", &[7u8; 512], 256 << 20));
+    assert!(archive.len() < 300, "{} bytes", archive.len());
+    let p = s.write_archive("sparse.tar.gz", &archive);
+    let err = s.extract(&p).unwrap_err();
+    match &err {
+        ExtractError::Sparse {
+            archive,
+            entry,
+            format,
+        } => {
+            assert_eq!(archive, &p);
+            assert_eq!(entry, "pkg-1.0/hole");
+            assert_eq!(*format, "GNU");
+        }
+        other => panic!("expected Sparse, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("sparse.tar.gz") && msg.contains("\"pkg-1.0/hole\""),
+        "{msg}"
+    );
+    assert_eq!(
+        fs::read_dir(s.path("dest")).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn pax_sparse_entries_are_refused_not_extracted_under_a_placeholder_name() {
+    // GNU tar --sparse --format=pax: 1.0 renames the entry GNUSparseFile.N/...
+    // and carries the map in the data; 0.0 and 0.1 keep the name and put the
+    // map in PAX records. Each must be refused, not written as-is.
+    let map_and_data = {
+        let mut d = b"1\n1048064\n512\n".to_vec();
+        d.resize(512, 0);
+        d.extend_from_slice(&[9u8; 512]);
+        d
+    };
+    type Records = Vec<(&'static str, &'static [u8])>;
+    let cases: [(&str, Records, &[u8]); 3] = [
+        (
+            "GNUSparseFile.0/pkg-1.0/hole",
+            vec![
+                ("GNU.sparse.major", b"1"),
+                ("GNU.sparse.minor", b"0"),
+                ("GNU.sparse.name", b"pkg-1.0/hole"),
+                ("GNU.sparse.realsize", b"1048576"),
+            ],
+            &map_and_data,
+        ),
+        (
+            "pkg-1.0/hole",
+            vec![
+                ("GNU.sparse.size", b"1048576"),
+                ("GNU.sparse.numblocks", b"1"),
+                ("GNU.sparse.offset", b"1048064"),
+                ("GNU.sparse.numbytes", b"512"),
+            ],
+            &[9u8; 512],
+        ),
+        (
+            "pkg-1.0/hole",
+            vec![
+                ("GNU.sparse.size", b"1048576"),
+                ("GNU.sparse.numblocks", b"1"),
+                ("GNU.sparse.map", b"1048064,512"),
+            ],
+            &[9u8; 512],
+        ),
+    ];
+    for (name, records, data) in cases {
+        let s = Sandbox::new();
+        let tar = RawTar::new()
+            .dir("pkg-1.0/", 0o755)
+            .pax(&records)
+            .file(name, data)
+            .finish();
+        let err = s.run(&tar).unwrap_err();
+        match &err {
+            ExtractError::Sparse { entry, format, .. } => {
+                assert_eq!((entry.as_str(), *format), (name, "PAX"), "{records:?}");
+            }
+            other => panic!("{records:?}: expected Sparse, got {other:?}"),
+        }
+        // The directory before it was extracted; no placeholder name, no hole.
+        assert!(s.dest_path("pkg-1.0").is_dir());
+        assert!(!s.dest_path("GNUSparseFile.0").exists(), "{records:?}");
+        assert!(!s.dest_path("pkg-1.0/hole").exists(), "{records:?}");
+    }
+}
+
+// --- Messages (issue 11, item 14) ----------------------------------------------
+
+#[test]
+fn unknown_entry_type_is_named_by_its_byte() {
+    // 'V' is a GNU volume header; the tar crate has no variant for it.
+    let s = Sandbox::new();
+    let tar = RawTar::new()
+        .raw(header(b"vol", b'V', 0, b"", 0o644), b"")
+        .finish();
+    let err = s.run(&tar).unwrap_err();
+    assert!(
+        matches!(err, ExtractError::Unsupported { kind: b'V', .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert_eq!(msg, "entry \"vol\": unsupported entry type 'V' (0x56)");
+}
+
+#[test]
+fn a_megabyte_entry_name_is_cut_short_in_the_message() {
+    // A 512 KiB GNU long name ending in `..`: refused as unsafe, and the
+    // message shows a bounded prefix and the length, not the whole name.
+    let s = Sandbox::new();
+    let mut name = vec![b'a'; 512 * 1024 - 3];
+    name.extend_from_slice(b"/..");
+    let tar = RawTar::new()
+        .gnu_longname(&name)
+        .file("placeholder", b"x")
+        .finish();
+    let err = s.run(&tar).unwrap_err();
+    assert!(
+        matches!(&err, ExtractError::UnsafePath { entry } if entry.len() == name.len()),
+        "not UnsafePath"
+    );
+    let msg = err.to_string();
+    assert!(msg.len() < 400, "{} bytes: {}", msg.len(), &msg[..400]);
+    assert!(msg.contains("…\" (524288 bytes)"), "{msg}");
+}

@@ -35,10 +35,16 @@ fn record(bytes: &[u8]) -> Record {
         mismatch: Mismatch::Sha256,
         expected_sha256: Sha256::of(b"good").to_string(),
         expected_size: bytes.len() as u64,
-        actual_sha256: Sha256::of(bytes).to_string(),
-        actual_size: bytes.len() as u64,
+        kept_sha256: Sha256::of(bytes).to_string(),
+        kept_size: bytes.len() as u64,
+        received_size: bytes.len() as u64,
+        truncated: false,
         quarantined_at: 0,
         quarantined_at_utc: String::new(),
+        times_seen: 1,
+        last_seen_at: 0,
+        last_seen_at_utc: String::new(),
+        also_seen: Vec::new(),
         http_status: Some(200),
         http_headers: vec![("etag".into(), "\"x\"".into())],
         upstream_contact: "bug-hello@gnu.org".into(),
@@ -71,7 +77,9 @@ fn held_then_released_with_a_reason_after_24_hours() {
     let rec = put(&tmp, &q, b"evil bytes");
     assert_eq!(rec.quarantined_at_utc, "2025-11-26T14:02:08Z");
     assert!(rec.id.starts_with("20251126T140208Z-"), "{}", rec.id);
-    assert_eq!(q.list().unwrap(), vec![rec.clone()]);
+    let listing = q.list().unwrap();
+    assert_eq!(listing.records, vec![rec.clone()]);
+    assert!(listing.unreadable.is_empty());
     assert_eq!(q.show(&rec.id).unwrap(), rec);
     assert_eq!(
         std::fs::read(q.payload(&rec.id).unwrap()).unwrap(),
@@ -107,7 +115,7 @@ fn held_then_released_with_a_reason_after_24_hours() {
         .release(&rec2.id, "upstream confirmed a re-roll")
         .unwrap();
     assert_eq!(released.record, rec2);
-    assert!(q2.list().unwrap().is_empty());
+    assert!(q2.list().unwrap().records.is_empty());
     assert!(matches!(
         q2.show(&rec2.id),
         Err(QuarantineError::NotFound { .. })
@@ -125,7 +133,7 @@ fn held_then_released_with_a_reason_after_24_hours() {
         "reviewed: upstream re-rolled the tarball, same tree",
     )
     .unwrap();
-    assert!(q.list().unwrap().is_empty());
+    assert!(q.list().unwrap().records.is_empty());
 }
 
 #[test]
@@ -143,10 +151,10 @@ fn the_hold_is_configurable() {
 #[test]
 fn ids_are_plain_names_and_unique() {
     let (tmp, _clock, q) = setup(None);
-    let a = put(&tmp, &q, b"same");
-    let b = put(&tmp, &q, b"same");
+    let a = put(&tmp, &q, b"one");
+    let b = put(&tmp, &q, b"two");
     assert_ne!(a.id, b.id);
-    assert_eq!(q.list().unwrap().len(), 2);
+    assert_eq!(q.list().unwrap().records.len(), 2);
     for bad in ["..", "../x", "", ".hidden", "a/b"] {
         assert!(
             matches!(q.show(bad), Err(QuarantineError::NotFound { .. })),
@@ -167,6 +175,139 @@ fn a_missing_quarantine_holds_nothing() {
         Quarantine::new(tmp.path().join("nope"))
             .list()
             .unwrap()
+            .records
             .is_empty()
     );
+}
+
+/// Names in the quarantine directory, sorted (its lock file left out).
+fn items(q: &Quarantine) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(q.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".lock")
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_same_bytes_again_update_one_item_instead_of_adding_a_copy() {
+    // Issue 11, item 11: each repeated fetch of the same bad file added a copy.
+    let (tmp, clock, q) = setup(None);
+    let first = put(&tmp, &q, b"evil bytes");
+    clock.advance(Duration::from_secs(3600));
+    let second = put(&tmp, &q, b"evil bytes");
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.times_seen, 2);
+    assert_eq!(
+        second.quarantined_at, first.quarantined_at,
+        "the hold counts from the first"
+    );
+    assert_eq!(second.last_seen_at_utc, "2025-11-26T15:02:08Z");
+    assert!(
+        second.also_seen.is_empty(),
+        "same source: {:?}",
+        second.also_seen
+    );
+
+    // From another mirror: still one item, and the new source is remembered.
+    clock.advance(Duration::from_secs(60));
+    let payload = tmp.path().join("incoming");
+    std::fs::write(&payload, b"evil bytes").unwrap();
+    let mut other = record(b"evil bytes");
+    other.mirror = "https://evil.example/hello-2.10.tar.gz".into();
+    other.final_url = other.mirror.clone();
+    let third = q.put(&payload, other).unwrap();
+    assert!(!payload.exists(), "the duplicate payload is removed");
+    assert_eq!(
+        (third.id.as_str(), third.times_seen),
+        (first.id.as_str(), 3)
+    );
+    assert_eq!(third.also_seen.len(), 1);
+    assert_eq!(
+        third.also_seen[0].mirror,
+        "https://evil.example/hello-2.10.tar.gz"
+    );
+
+    assert_eq!(items(&q), vec![first.id.clone()], "one item, no copy");
+    assert_eq!(q.list().unwrap().records, vec![third.clone()]);
+    assert_eq!(q.show(&first.id).unwrap(), third);
+    assert_eq!(
+        std::fs::read(q.payload(&first.id).unwrap()).unwrap(),
+        b"evil bytes"
+    );
+    // Other bytes are another item.
+    let different = put(&tmp, &q, b"other evil");
+    assert_ne!(different.id, first.id);
+    assert_eq!(q.list().unwrap().records.len(), 2);
+}
+
+#[test]
+fn a_malformed_record_is_reported_and_the_others_still_listed() {
+    // Issue 11, item 11: one malformed record broke `quarantine list`.
+    let (tmp, clock, q) = setup(None);
+    let good = put(&tmp, &q, b"good evidence");
+    clock.advance(Duration::from_secs(1));
+    let broken = put(&tmp, &q, b"broken evidence");
+    std::fs::write(q.dir().join(&broken.id).join("record.json"), b"{ not json").unwrap();
+    std::fs::create_dir(q.dir().join("20990101T000000Z-norecord")).unwrap();
+
+    let listing = q.list().unwrap();
+    assert_eq!(listing.records, vec![good.clone()]);
+    assert_eq!(listing.unreadable.len(), 2, "{:?}", listing.unreadable);
+    for e in &listing.unreadable {
+        assert!(matches!(e, QuarantineError::Malformed { .. }), "{e:?}");
+    }
+    let messages: Vec<String> = listing.unreadable.iter().map(|e| e.to_string()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains(&broken.id)),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("norecord") && m.contains("has no record")),
+        "{messages:?}"
+    );
+    // The rest of the quarantine works as before.
+    assert_eq!(q.show(&good.id).unwrap(), good);
+    assert!(matches!(
+        q.show(&broken.id),
+        Err(QuarantineError::Malformed { .. })
+    ));
+    assert!(held_sha256s(q.dir()).contains(&Sha256::of(b"good evidence")));
+    // The broken item's bytes are still there: evidence is never dropped.
+    assert_eq!(
+        std::fs::read(q.payload(&broken.id).unwrap()).unwrap(),
+        b"broken evidence"
+    );
+}
+
+#[test]
+fn records_written_before_the_kept_fields_still_read() {
+    let (tmp, _clock, q) = setup(None);
+    let rec = put(&tmp, &q, b"old");
+    let path = q.dir().join(&rec.id).join("record.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let obj = json.as_object_mut().unwrap();
+    for new in [
+        "received-size",
+        "truncated",
+        "times-seen",
+        "last-seen-at",
+        "last-seen-at-utc",
+        "also-seen",
+    ] {
+        obj.remove(new).unwrap();
+    }
+    let sha = obj.remove("kept-sha256").unwrap();
+    let size = obj.remove("kept-size").unwrap();
+    obj.insert("actual-sha256".into(), sha);
+    obj.insert("actual-size".into(), size);
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let old = q.show(&rec.id).unwrap();
+    assert_eq!((old.kept_sha256, old.kept_size), (rec.kept_sha256, 3));
+    assert_eq!((old.times_seen, old.truncated), (1, false));
 }

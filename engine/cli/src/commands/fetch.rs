@@ -29,6 +29,16 @@ pub struct NetArgs {
     /// Seconds a server may stay silent before the download is abandoned.
     #[arg(long, default_value_t = 30)]
     pub read_timeout: u64,
+    /// Seconds one download (one URL, redirects included) may take in all.
+    #[arg(long, default_value_t = TransportConfig::default().deadline.as_secs())]
+    pub deadline: u64,
+    /// Slowest average rate accepted, in bytes per second over each
+    /// --min-rate-window (0: no minimum).
+    #[arg(long, default_value_t = TransportConfig::default().min_rate)]
+    pub min_rate: u64,
+    /// Seconds over which --min-rate is averaged.
+    #[arg(long, default_value_t = TransportConfig::default().min_rate_window.as_secs())]
+    pub min_rate_window: u64,
 }
 
 impl NetArgs {
@@ -44,6 +54,9 @@ impl NetArgs {
             TransportConfig {
                 connect_timeout: Duration::from_secs(self.connect_timeout),
                 read_timeout: Duration::from_secs(self.read_timeout),
+                deadline: Duration::from_secs(self.deadline),
+                min_rate: self.min_rate,
+                min_rate_window: Duration::from_secs(self.min_rate_window.max(1)),
                 ..TransportConfig::default()
             },
         )
@@ -92,12 +105,12 @@ pub fn run(args: Args) -> i32 {
             Ok(f) => {
                 for rec in f.quarantined() {
                     eprintln!(
-                        "warning: {} {}: {} served other bytes (sha256 {}); quarantined as {} \
+                        "warning: {} {}: {} served other bytes ({}); quarantined as {} \
                          (`wport quarantine show {}`); tell upstream: {}",
                         req.port,
                         req.file,
                         rec.mirror,
-                        rec.actual_sha256,
+                        rec.kept_text(),
                         rec.id,
                         rec.id,
                         req.upstream_contact

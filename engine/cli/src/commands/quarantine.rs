@@ -3,7 +3,8 @@
 //! A release says the maintainer reviewed the item: it needs a reason, is
 //! refused until the item has been held for the hold (24 hours unless
 //! `--hold-hours` says otherwise), is logged, and removes the item. It never
-//! adds the file to the distfile store.
+//! adds the file to the distfile store. `list` prints every readable item
+//! and names each unreadable one on stderr, then exits 1 if there was any.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,21 +47,26 @@ pub fn run(args: Args) -> i32 {
     let q =
         Quarantine::new(dir).with_hold(Duration::from_secs(args.hold_hours.saturating_mul(3600)));
     let result = match args.action {
-        Action::List => q.list().map(|items| {
-            if items.is_empty() {
+        Action::List => q.list().map(|listing| {
+            if listing.records.is_empty() && listing.unreadable.is_empty() {
                 println!("nothing in quarantine ({})", q.dir().display());
             }
-            for r in items {
+            for r in &listing.records {
                 println!(
                     "{}  {}  {} {}  {}  {}",
                     r.id,
                     r.quarantined_at_utc,
                     r.port,
                     r.file,
-                    mismatch(&r),
+                    mismatch(r),
                     r.mirror
                 );
             }
+            // Reported, never instead of the others; the payloads stay.
+            for e in &listing.unreadable {
+                eprintln!("error: {e}; its item was left as it is");
+            }
+            listing.unreadable.len()
         }),
         Action::Show { id } => q.show(&id).map(|r| {
             let json = serde_json::to_string_pretty(&r).expect("a record serialises");
@@ -70,16 +76,20 @@ pub fn run(args: Args) -> i32 {
                 "scrutinise the payload, and ask upstream ({}) whether they changed {}",
                 r.upstream_contact, r.file
             );
+            0
         }),
         Action::Release { id, reason } => q.release(&id, reason.as_deref().unwrap_or("")).map(|rel| {
             println!(
                 "released {} ({} {}): {}; it was removed from quarantine and NOT added to the distfile store",
                 rel.record.id, rel.record.port, rel.record.file, rel.reason
             );
+            0
         }),
     };
     match result {
-        Ok(()) => exit::SUCCESS,
+        Ok(0) => exit::SUCCESS,
+        // `list` printed every readable item and named each unreadable one.
+        Ok(_) => exit::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
             match e {
@@ -94,18 +104,24 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn mismatch(r: &Record) -> String {
-    match r.mismatch {
+    let what = match r.mismatch {
         wport_fetch::quarantine::Mismatch::Sha256 => format!(
             "sha256 {} (pinned {})",
-            short(&r.actual_sha256),
+            short(&r.kept_sha256),
             short(&r.expected_sha256)
         ),
         wport_fetch::quarantine::Mismatch::ShortSize => {
-            format!("{} of {} bytes", r.actual_size, r.expected_size)
+            format!("{} of {} bytes", r.kept_size, r.expected_size)
         }
-        wport_fetch::quarantine::Mismatch::SizeExceeded => {
-            format!("more than {} bytes", r.expected_size)
-        }
+        wport_fetch::quarantine::Mismatch::SizeExceeded => format!(
+            "more than {} bytes ({}+ received, first {} kept)",
+            r.expected_size, r.received_size, r.kept_size
+        ),
+    };
+    if r.times_seen > 1 {
+        format!("{what}, seen {} times", r.times_seen)
+    } else {
+        what
     }
 }
 

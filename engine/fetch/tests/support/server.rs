@@ -34,6 +34,13 @@ pub enum Route {
         length: u64,
         stall: Duration,
     },
+    /// 200 announcing `length`, then `chunk` bytes (`b'T'`) every `every`
+    /// until `length` bytes are sent or the client goes away: a slow server.
+    Trickle {
+        length: u64,
+        chunk: usize,
+        every: Duration,
+    },
     /// A status with a short body.
     Status(u16),
     /// A redirect (`status` 301/302/307/308) to `location`.
@@ -173,6 +180,22 @@ fn serve(
             out.write_all(&bytes)?;
             out.flush()?;
             std::thread::sleep(stall);
+        }
+        Route::Trickle {
+            length,
+            chunk,
+            every,
+        } => {
+            out.write_all(head(200, "OK", &format!("Content-Length: {length}\r\n")).as_bytes())?;
+            out.flush()?;
+            let mut sent = 0u64;
+            while sent < length {
+                let n = (chunk as u64).min(length - sent);
+                out.write_all(&vec![b'T'; n as usize])?;
+                out.flush()?;
+                sent += n;
+                std::thread::sleep(every);
+            }
         }
         Route::Status(status) => {
             let body = format!("status {status}\n");
