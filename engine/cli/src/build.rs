@@ -211,6 +211,7 @@ fn build_loaded(
                 &SessionOptions {
                     source_date_epoch,
                     jobs: Some(opts.jobs),
+                    ..SessionOptions::default()
                 },
             )
             .context("setting up the confined session for native commands")?;

@@ -42,6 +42,7 @@ use landlock::{
     RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
 };
 
+use crate::cgroup::{BuildCgroup, CgroupParent, Counters};
 use crate::sys::{self, Forked};
 use crate::wire::{self, Decoder, Encoder};
 use crate::{BuildIdentity, DirAccess, ExecutorConfig, PhaseAccess, SandboxDirs};
@@ -57,6 +58,15 @@ pub(crate) struct HelperSettings {
     pub privileged: bool,
     pub identity: BuildIdentity,
     pub landlock_abi: i32,
+    /// Where build cgroups are made; `None` only with `allow_unconfined`.
+    pub cgroup: Option<CgroupParent>,
+}
+
+/// Whole-build limits of one session (sent with `OP_NEW_SESSION`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SessionLimits {
+    pub memory: u64,
+    pub processes: u64,
 }
 
 // Operations host -> helper.
@@ -72,6 +82,10 @@ pub(crate) const RES_SIGNALED: u8 = 1;
 pub(crate) const RES_TIMEOUT: u8 = 2;
 pub(crate) const RES_NOT_FOUND: u8 = 3;
 pub(crate) const RES_FAILED: u8 = 4;
+/// The build reached a cgroup limit; followed by one of `LIMIT_*`.
+pub(crate) const RES_LIMIT: u8 = 5;
+pub(crate) const LIMIT_MEMORY: u8 = 0;
+pub(crate) const LIMIT_PROCESSES: u8 = 1;
 
 // Stages a command child can fail in before exec (reported over a CLOEXEC pipe).
 const STAGE_RLIMIT: u8 = 1;
@@ -88,6 +102,7 @@ const STAGE_MOUNTS: u8 = 9;
 pub(crate) const MISSING_NET_NS: u8 = 1;
 pub(crate) const MISSING_PID_NS: u8 = 2;
 pub(crate) const MISSING_LANDLOCK: u8 = 4;
+pub(crate) const MISSING_CGROUP: u8 = 8;
 
 /// Fork the spawn helper. Returns its pid and the host's end of the channel.
 pub(crate) fn spawn_helper(settings: &HelperSettings) -> io::Result<(libc::pid_t, UnixStream)> {
@@ -139,20 +154,30 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
     sys::ignore_sigchld(true);
     let _ = sys::prctl(libc::PR_SET_NAME, c"wport-exec".as_ptr() as libc::c_ulong);
 
+    let mut sessions: u64 = 0;
     loop {
         let (msg, _fds) = match wire::recv(&sock) {
             Ok(m) => m,
             // Host gone: nothing left to serve.
             Err(_) => sys::exit_now(0),
         };
-        let reply = match handle_new_session(&msg, &settings) {
-            Ok(session_end) => {
+        sessions += 1;
+        let reply = match handle_new_session(&msg, &settings, sessions) {
+            Ok(NewSession {
+                channel,
+                done,
+                cgroup_dirs,
+            }) => {
+                let dirs: Vec<Vec<u8>> = cgroup_dirs
+                    .iter()
+                    .map(|d| d.as_os_str().as_encoded_bytes().to_vec())
+                    .collect();
                 let r = wire::send(
                     &sock,
-                    &Encoder::default().u8(REPLY_OK).finish(),
-                    &[session_end.as_raw_fd()],
+                    &Encoder::default().u8(REPLY_OK).list(&dirs).finish(),
+                    &[channel.as_raw_fd(), done.as_raw_fd()],
                 );
-                drop(session_end);
+                drop((channel, done));
                 r
             }
             Err((code, text)) => wire::send(
@@ -167,7 +192,7 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
     }
 }
 
-fn decode_dirs(msg: &[u8]) -> io::Result<SandboxDirs> {
+fn decode_session_request(msg: &[u8]) -> io::Result<(SandboxDirs, SessionLimits)> {
     use std::os::unix::ffi::OsStringExt;
     let mut d = Decoder::new(msg);
     if d.u8()? != OP_NEW_SESSION {
@@ -178,11 +203,16 @@ fn decode_dirs(msg: &[u8]) -> io::Result<SandboxDirs> {
     }
     let mut path =
         || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
-    Ok(SandboxDirs {
+    let dirs = SandboxDirs {
         sources: path()?,
         work: path()?,
         destroot: path()?,
-    })
+    };
+    let limits = SessionLimits {
+        memory: d.u64()?,
+        processes: d.u64()?,
+    };
+    Ok((dirs, limits))
 }
 
 /// Check the build directories before binding them into a sandbox.
@@ -215,24 +245,115 @@ fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), Strin
     Ok(())
 }
 
-fn handle_new_session(msg: &[u8], settings: &HelperSettings) -> Result<OwnedFd, (u8, String)> {
-    let dirs = decode_dirs(msg).map_err(|e| (REPLY_UNAVAILABLE, format!("bad request: {e}")))?;
+/// What the host gets for a new session.
+struct NewSession {
+    /// The session init's call channel.
+    channel: OwnedFd,
+    /// Read end of a pipe the session's keeper holds open until every
+    /// process of the build is gone and its cgroup removed (EOF then).
+    done: OwnedFd,
+    cgroup_dirs: Vec<PathBuf>,
+}
+
+fn handle_new_session(
+    msg: &[u8],
+    settings: &HelperSettings,
+    number: u64,
+) -> Result<NewSession, (u8, String)> {
+    let (dirs, limits) = decode_session_request(msg)
+        .map_err(|e| (REPLY_UNAVAILABLE, format!("bad request: {e}")))?;
     check_dirs(&dirs, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
-    let (host_end, session_end) =
-        UnixStream::pair().map_err(|e| (REPLY_UNAVAILABLE, format!("socketpair: {e}")))?;
-    // SAFETY: the helper is single-threaded; the child runs `session_main`,
+    let cgroup = match &settings.cgroup {
+        Some(parent) => {
+            // SAFETY: getpid has no preconditions.
+            let name = format!("wport-build-{}-{number}", unsafe { libc::getpid() });
+            Some(
+                parent
+                    .create(&name, limits.memory, limits.processes)
+                    .map_err(|e| {
+                        (
+                            REPLY_UNAVAILABLE,
+                            format!("creating the build's cgroup: {e}"),
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let cgroup_dirs = cgroup.as_ref().map_or(Vec::new(), |c| c.dirs().to_vec());
+    let remove_cgroup = |cg: &Option<BuildCgroup>| {
+        if let Some(c) = cg {
+            let _ = c.remove();
+        }
+    };
+    let (host_end, session_end) = UnixStream::pair().map_err(|e| {
+        remove_cgroup(&cgroup);
+        (REPLY_UNAVAILABLE, format!("socketpair: {e}"))
+    })?;
+    let (done_r, done_w) = sys::pipe().map_err(|e| {
+        remove_cgroup(&cgroup);
+        (REPLY_UNAVAILABLE, format!("pipe: {e}"))
+    })?;
+    // SAFETY: the helper is single-threaded; the child runs `keeper_main`,
     // which never returns.
     match unsafe { sys::fork() } {
-        Err(e) => Err((REPLY_UNAVAILABLE, format!("fork: {e}"))),
+        Err(e) => {
+            remove_cgroup(&cgroup);
+            Err((REPLY_UNAVAILABLE, format!("fork: {e}")))
+        }
         Ok(Forked::Child) => {
-            drop(host_end);
+            drop((host_end, done_r));
             // SAFETY: HELPER_FD is the helper's channel; this child must not keep it.
             unsafe { libc::close(HELPER_FD) };
-            in_child(|| session_main(session_end, dirs, settings))
+            in_child(|| keeper_main(session_end, done_w, dirs, limits, cgroup, settings))
         }
         Ok(Forked::Parent(_)) => {
-            drop(session_end);
-            Ok(OwnedFd::from(host_end))
+            drop((session_end, done_w));
+            Ok(NewSession {
+                channel: OwnedFd::from(host_end),
+                done: done_r,
+                cgroup_dirs,
+            })
+        }
+    }
+}
+
+/// Outside the build's cgroup and namespaces: starts the session, outlives
+/// every process of it (as their subreaper), then removes the cgroup and
+/// exits, which closes `done` (the host waits for that when a session ends).
+fn keeper_main(
+    sock: UnixStream,
+    done: OwnedFd,
+    dirs: SandboxDirs,
+    limits: SessionLimits,
+    cgroup: Option<BuildCgroup>,
+    settings: &HelperSettings,
+) -> ! {
+    sys::ignore_sigchld(false);
+    let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-keeper".as_ptr() as libc::c_ulong);
+    // SAFETY: single-threaded process; the child never returns.
+    match unsafe { sys::fork() } {
+        Err(e) => {
+            if let Some(c) = &cgroup {
+                let _ = c.remove();
+            }
+            send_unavailable(&sock, &format!("fork: {e}"))
+        }
+        Ok(Forked::Child) => {
+            drop(done);
+            in_child(|| session_main(sock, dirs, limits, cgroup.as_ref(), settings))
+        }
+        Ok(Forked::Parent(_)) => {
+            drop(sock);
+            // The session's first process exits after forking the session
+            // init, which then reparents to us; wait for all of them.
+            while sys::wait_any().is_ok() {}
+            if let Some(c) = &cgroup {
+                let _ = c.remove();
+            }
+            drop(done);
+            sys::exit_now(0)
         }
     }
 }
@@ -250,9 +371,28 @@ fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
 }
 
 /// Runs in the process that creates the build's namespaces.
-fn session_main(sock: UnixStream, dirs: SandboxDirs, settings: &HelperSettings) -> ! {
+fn session_main(
+    sock: UnixStream,
+    dirs: SandboxDirs,
+    limits: SessionLimits,
+    cgroup: Option<&BuildCgroup>,
+    settings: &HelperSettings,
+) -> ! {
     sys::ignore_sigchld(false);
     let allow = settings.config.allow_unconfined;
+    // Into the build's cgroup first: everything forked from here on is
+    // counted against its limits.
+    let mut counters = None;
+    if let Some(cg) = cgroup {
+        // SAFETY: getpid has no preconditions.
+        if let Err(e) = cg.join(unsafe { libc::getpid() }) {
+            send_unavailable(&sock, &format!("joining the build's cgroup: {e}"));
+        }
+        match cg.counters() {
+            Ok(c) => counters = Some(c),
+            Err(e) => send_unavailable(&sock, &format!("opening the build's cgroup events: {e}")),
+        }
+    }
     if !settings.privileged {
         let (uid, gid) = (sys::getuid(), sys::getgid());
         if let Err(e) = sys::unshare(libc::CLONE_NEWUSER) {
@@ -277,7 +417,9 @@ fn session_main(sock: UnixStream, dirs: SandboxDirs, settings: &HelperSettings) 
             }
         }
     }
-    let base = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    // A cgroup namespace too: /proc/self/cgroup inside shows `/`, not the
+    // host's cgroup path.
+    let base = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
     let mut missing = 0u8;
     if let Err(e) = sys::unshare(base | libc::CLONE_NEWNET | libc::CLONE_NEWPID) {
         if !allow {
@@ -306,13 +448,103 @@ fn session_main(sock: UnixStream, dirs: SandboxDirs, settings: &HelperSettings) 
     if settings.landlock_abi < 1 {
         missing |= MISSING_LANDLOCK;
     }
+    if cgroup.is_none() {
+        missing |= MISSING_CGROUP;
+    }
+    if let Err(e) = set_ipc_limits(limits) {
+        // As root the IPC namespace's sysctls are ours to set. In a user
+        // namespace that maps only the user's own uid they are read-only
+        // (owned by the unmapped root); the build's memory cgroup, which
+        // shared-memory pages are charged to, still bounds them.
+        if settings.privileged {
+            send_unavailable(
+                &sock,
+                &format!("setting the shared-memory limits of the build's IPC namespace: {e}"),
+            );
+        }
+    }
     // The first child is pid 1 of the new pid namespace: the session init.
     // SAFETY: single-threaded process; the child never returns.
     match unsafe { sys::fork() } {
         Err(e) => send_unavailable(&sock, &format!("fork: {e}")),
-        Ok(Forked::Child) => session_init(sock, &dirs, settings, missing),
+        Ok(Forked::Child) => session_init(sock, &dirs, settings, missing, limits, counters),
         Ok(Forked::Parent(_)) => sys::exit_now(0),
     }
+}
+
+/// `oom_score_adj` of every command (range -1000..=1000): half of the
+/// build's memory limit's worth of extra badness, so the OOM killer prefers
+/// any command over the session init.
+const COMMAND_OOM_SCORE_ADJ: &str = "500";
+
+/// Segments at most in the build's IPC namespace (the kernel default is 4096).
+const SHM_SEGMENTS: u64 = 256;
+
+/// SysV shared-memory limits of the build's own IPC namespace (issue 11,
+/// item 5: `shmmax` was 2^64 and segments outlived their processes).
+/// Segments are bounded by the build's memory limit, and with
+/// `shm_rmid_forced` a segment dies with the last process attached to it
+/// (or with its creator, if nothing ever attached), so nothing the OOM
+/// killer cannot free is left between calls.
+fn set_ipc_limits(limits: SessionLimits) -> io::Result<()> {
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    };
+    for (name, value) in [
+        ("shmmax", limits.memory),
+        ("shmall", limits.memory.div_ceil(page)),
+        ("shmmni", SHM_SEGMENTS),
+        ("shm_rmid_forced", 1),
+    ] {
+        let path = format!("/proc/sys/kernel/{name}");
+        std::fs::write(&path, value.to_string())
+            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Overwrite this process's command line and environment in memory.
+///
+/// The session init is a fork of wport: without this, `/proc/1/cmdline` in
+/// the build shows the host's whole wport command line (issue 11, item 7),
+/// and `/proc/1/environ` the host's environment to anyone who may read it.
+/// The kernel reads both from the process's own memory, between the
+/// addresses `/proc/self/stat` lists (fields 48-51); writing through
+/// `/proc/self/mem` changes them without any raw pointer in this process,
+/// and the kernel refuses an address outside a mapping. Nothing in the
+/// session init reads its argv or environment afterwards.
+fn hide_command_line() -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let after_comm = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| io::Error::other("unexpected /proc/self/stat"))?;
+    let fields: Vec<u64> = after_comm
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // Field N of stat(5) is fields[N - 3] here (the first after comm is field 3).
+    let field = |n: usize| fields.get(n - 3).copied().unwrap_or(0);
+    let (arg_start, arg_end, env_start, env_end) = (field(48), field(49), field(50), field(51));
+    if arg_start == 0 || arg_end <= arg_start || env_end < env_start {
+        return Err(io::Error::other("no argument area in /proc/self/stat"));
+    }
+    let mem = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/mem")?;
+    let mut args = vec![0u8; (arg_end - arg_start) as usize];
+    let name = b"wport-session";
+    if args.len() > name.len() {
+        args[..name.len()].copy_from_slice(name);
+    }
+    mem.write_all_at(&args, arg_start)?;
+    if env_end > env_start {
+        mem.write_all_at(&vec![0u8; (env_end - env_start) as usize], env_start)?;
+    }
+    Ok(())
 }
 
 /// Toolchain roots bound read-only (or recreated as the same symlink).
@@ -329,6 +561,17 @@ const ETC_BINDS: &[&str] = &[
     "protocols",
     "services",
     "localtime",
+];
+/// What a command may read in /proc (besides listing directories).
+const PROC_READABLE: &[&str] = &[
+    "cpuinfo",
+    "meminfo",
+    "stat",
+    "loadavg",
+    "uptime",
+    "version",
+    "filesystems",
+    "sys",
 ];
 /// Device nodes bound from the host's /dev.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
@@ -360,7 +603,7 @@ fn bind(src: &Path, dst: &Path, readonly: bool, extra: libc::c_ulong) -> io::Res
 }
 
 /// Undo mountinfo's octal escapes (`\040` for a space).
-fn unescape_mountinfo(field: &str) -> String {
+pub(crate) fn unescape_mountinfo(field: &str) -> String {
     let b = field.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -586,7 +829,25 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
 }
 
 /// pid 1 of the build's namespaces: set up once, then serve calls until the host hangs up.
-fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings, missing: u8) -> ! {
+fn session_init(
+    sock: UnixStream,
+    dirs: &SandboxDirs,
+    settings: &HelperSettings,
+    missing: u8,
+    limits: SessionLimits,
+    counters: Option<Counters>,
+) -> ! {
+    if let Err(e) = hide_command_line() {
+        send_unavailable(
+            &sock,
+            &format!("hiding the host's command line from the build: {e}"),
+        );
+    }
+    // The OOM killer must pick the build's commands, never the session init
+    // (its death would end the build): commands raise their own score (see
+    // `command_child`); where the kernel lets us (CAP_SYS_RESOURCE), the
+    // session init also lowers its own.
+    let _ = std::fs::write("/proc/self/oom_score_adj", "-1000");
     if let Err(e) = setup_mounts(dirs, settings) {
         send_unavailable(&sock, &format!("building the sandbox mount tree: {e}"));
     }
@@ -625,6 +886,8 @@ fn session_init(sock: UnixStream, dirs: &SandboxDirs, settings: &HelperSettings,
     let mut server = CallServer {
         settings,
         missing,
+        limits,
+        counters,
         rulesets: HashMap::new(),
         mount_namespaces: HashMap::new(),
         sock: &sock,
@@ -710,6 +973,9 @@ fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
 struct CallServer<'a> {
     settings: &'a HelperSettings,
     missing: u8,
+    limits: SessionLimits,
+    /// The build cgroup's OOM-kill and refused-fork counters (None without a cgroup).
+    counters: Option<Counters>,
     /// Landlock rulesets per phase access, built once per session; each
     /// command enforces a duplicate of the matching one.
     rulesets: HashMap<PhaseAccess, RulesetCreated>,
@@ -748,10 +1014,12 @@ impl CallServer<'_> {
                 Err(e) => return failed(format!("building the Landlock ruleset: {e}")),
             }
         }
-        if !self.mount_namespaces.contains_key(&call.access) {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            self.mount_namespaces.entry(call.access)
+        {
             match narrowed_mount_ns(call.access) {
                 Ok(ns) => {
-                    self.mount_namespaces.insert(call.access, ns);
+                    slot.insert(ns);
                 }
                 Err(e) => {
                     return failed(format!(
@@ -780,6 +1048,7 @@ impl CallServer<'_> {
             Ok(p) => p,
             Err(e) => return failed(format!("pipe: {e}")),
         };
+        let events_before = self.counters.as_ref().map(Counters::read);
         // SAFETY: the session init is single-threaded; the child execs or _exits.
         let child = match unsafe { sys::fork() } {
             Err(e) => return failed(format!("fork: {e}")),
@@ -797,6 +1066,7 @@ impl CallServer<'_> {
                         ruleset,
                         mount_ns,
                         self.settings,
+                        self.limits,
                         stdout,
                         stderr,
                         err_w,
@@ -872,6 +1142,24 @@ impl CallServer<'_> {
             return failed(text);
         }
         let status = status.expect("loop ends with a status unless timed out");
+        // A command that failed while the build hit a cgroup limit failed
+        // because of it: say which limit (an OOM kill first: it also
+        // explains refused forks of the dying process tree).
+        let succeeded = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        if let (Some(before), Some(c)) = (events_before, &self.counters)
+            && !succeeded
+        {
+            let after = c.read();
+            if after.oom_kills > before.oom_kills {
+                return Encoder::default().u8(RES_LIMIT).u8(LIMIT_MEMORY).finish();
+            }
+            if after.pids_max > before.pids_max {
+                return Encoder::default()
+                    .u8(RES_LIMIT)
+                    .u8(LIMIT_PROCESSES)
+                    .finish();
+            }
+        }
         if libc::WIFSIGNALED(status) {
             Encoder::default()
                 .u8(RES_SIGNALED)
@@ -940,11 +1228,16 @@ fn report(err_w: &OwnedFd, stage: u8, e: &io::Error) -> ! {
 }
 
 /// The command: last steps before exec. Never returns.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct piece of the call's confinement, passed by reference into a forked child"
+)]
 fn command_child(
     call: &Call,
     ruleset: Option<&RulesetCreated>,
     mount_ns: Option<&OwnedFd>,
     settings: &HelperSettings,
+    session_limits: SessionLimits,
     stdout: OwnedFd,
     stderr: Option<OwnedFd>,
     err_w: OwnedFd,
@@ -953,14 +1246,44 @@ fn command_child(
     // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
     unsafe { libc::setsid() };
     let limits = &settings.config.limits;
-    for (res, val) in [
-        (libc::RLIMIT_NPROC, limits.max_processes),
-        (libc::RLIMIT_FSIZE, limits.max_file_size),
-        (libc::RLIMIT_CORE, 0),
+    // RLIMIT_NPROC counts per uid, machine-wide: never below the build's own
+    // process limit, which its cgroup enforces per build.
+    let nproc = limits.max_processes.max(session_limits.processes);
+    for (res, soft, hard) in [
+        (libc::RLIMIT_NPROC, nproc, nproc),
+        (
+            libc::RLIMIT_FSIZE,
+            limits.max_file_size,
+            limits.max_file_size,
+        ),
+        (libc::RLIMIT_CORE, 0, 0),
+        // Not the host's (often 20,000 or more; issue 11, item 5).
+        (
+            libc::RLIMIT_NOFILE,
+            limits.open_files_soft.min(limits.open_files_hard),
+            limits.open_files_hard,
+        ),
     ] {
-        if let Err(e) = sys::set_rlimit(res, val) {
+        if let Err(e) = sys::set_rlimit_pair(res, soft, hard) {
             report(&err_w, STAGE_RLIMIT, &e);
         }
+    }
+    // Under memory pressure, the build's commands go first: never the
+    // session init (which a fork of wport makes look large), nor, when the
+    // whole machine runs short, the host's own processes. Raising one's
+    // own score needs no privilege.
+    // As an ordinary user our /proc files belong to root while we are
+    // non-dumpable (inherited from the session init); be dumpable just for
+    // this write. No other process of the build exists between calls.
+    if !settings.privileged {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 1);
+    }
+    let oom = std::fs::write("/proc/self/oom_score_adj", COMMAND_OOM_SCORE_ADJ);
+    if !settings.privileged {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
+    }
+    if let Err(e) = oom {
+        report(&err_w, STAGE_RLIMIT, &e);
     }
     // Phase access at mount level too (while we still have the privilege
     // to change namespaces), so it holds even where Landlock does not.
@@ -1193,7 +1516,19 @@ fn build_ruleset(
     );
     created = created.add_rules(path_beneath_rules(&toolchain, read))?;
     created = created.add_rules(path_beneath_rules(["/etc"], read))?;
-    created = created.add_rules(path_beneath_rules(["/proc"], read_noexec))?;
+    // /proc: a few machine-wide files builds read (CPU count, memory size,
+    // kernel tunables), and directory listings. Nothing of any process:
+    // `/proc/<pid>/mountinfo` shows the host paths of the build's bind
+    // mounts, `/proc/1/cmdline` the session init's (issue 11, item 7).
+    // Descriptors through `/proc/self/fd/N` (`/dev/fd/N`, `/dev/stdin`)
+    // still work: Landlock checks the file they lead to.
+    let proc_files: Vec<String> = PROC_READABLE
+        .iter()
+        .map(|f| format!("/proc/{f}"))
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    created = created.add_rules(path_beneath_rules(&proc_files, read_noexec))?;
+    created = created.add_rules(path_beneath_rules(["/proc"], AccessFs::ReadDir))?;
     let devs: Vec<String> = DEVICES
         .iter()
         .map(|d| format!("/dev/{d}"))

@@ -72,6 +72,32 @@ impl fmt::Display for DenialReason {
     }
 }
 
+/// A whole-build limit (the build's cgroup) that a call reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildLimit {
+    /// The build's memory limit: the kernel's OOM killer ended a process.
+    Memory { bytes: u64 },
+    /// The build's process limit: a fork or clone was refused.
+    Processes { max: u64 },
+}
+
+impl fmt::Display for BuildLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildLimit::Memory { bytes } if bytes % (1 << 20) == 0 => {
+                write!(f, "the build's memory limit of {} MiB", bytes >> 20)
+            }
+            BuildLimit::Memory { bytes } => {
+                write!(f, "the build's memory limit of {bytes} bytes")
+            }
+            BuildLimit::Processes { max } => {
+                write!(f, "the build's limit of {max} processes")
+            }
+        }
+    }
+}
+
 /// Failure of a mediated call (the command's own non-zero exit is not an error:
 /// it is an [`crate::Outcome`] with that status).
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +115,10 @@ pub enum ExecError {
     /// The wall-clock limit elapsed; every process the call started was killed.
     #[error("`{program}` killed after the {limit:?} time limit")]
     Timeout { program: String, limit: Duration },
+    /// The build reached a whole-build limit during the call (a process was
+    /// killed for memory, or a fork was refused) and the command failed.
+    #[error("`{program}` failed: it reached {limit}")]
+    LimitExceeded { program: String, limit: BuildLimit },
     /// The confinement cannot be set up on this kernel/host, and running
     /// unconfined was not explicitly allowed.
     #[error("confinement unavailable: {reason}")]

@@ -6,13 +6,14 @@
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::cgroup::CgroupParent;
 use crate::confine::{self, HelperSettings};
-use crate::error::ExecError;
+use crate::error::{BuildLimit, ExecError};
 use crate::policy::{self, Prepared, Target};
 use crate::sys;
 use crate::wire::{self, Decoder, Encoder};
@@ -49,8 +50,10 @@ impl Executor {
     /// a small, single-threaded parent makes that fork cheap and clean.
     ///
     /// Refuses with [`ExecError::Unavailable`] when the kernel has no Landlock,
-    /// unless `config.allow_unconfined` (then it warns on stderr and in every
-    /// call's log). Namespace availability is checked by [`Executor::session`].
+    /// or when no cgroup hierarchy lets wport create build cgroups with the
+    /// memory and pids controllers, unless `config.allow_unconfined` (then it
+    /// warns on stderr and in every call's log). Namespace availability is
+    /// checked by [`Executor::session`].
     pub fn start(config: ExecutorConfig) -> Result<Executor, ExecError> {
         let kernel_abi = sys::landlock_abi();
         let landlock_abi = config
@@ -79,6 +82,24 @@ impl Executor {
                 });
             }
         }
+        let cgroup = match CgroupParent::detect() {
+            Ok(parent) => Some(parent),
+            Err(reason) if config.allow_unconfined => {
+                eprintln!(
+                    "wport: WARNING: builds run without memory and process limits: no usable cgroup ({reason})"
+                );
+                None
+            }
+            Err(reason) => {
+                return Err(ExecError::Unavailable {
+                    reason: format!(
+                        "no cgroup to put builds in, so their memory and processes cannot be limited: {reason}. \
+                         Run wport as root or in a cgroup delegated to it, or set allow_unconfined to run \
+                         without these limits"
+                    ),
+                });
+            }
+        };
         let privileged = sys::geteuid() == 0;
         let identity = if privileged {
             config.build_user
@@ -98,6 +119,7 @@ impl Executor {
             privileged,
             identity,
             landlock_abi,
+            cgroup,
         };
         let (helper_pid, channel) =
             confine::spawn_helper(&settings).map_err(|e| ExecError::Unavailable {
@@ -137,18 +159,29 @@ impl Executor {
         })
     }
 
-    /// Begin a build: namespaces and the mount tree are set up once here.
+    /// Begin a build: its cgroup, namespaces and mount tree are set up once here.
     pub fn session(
         &self,
         dirs: &SandboxDirs,
         options: &SessionOptions,
     ) -> Result<Session, ExecError> {
         let unavailable = |reason: String| ExecError::Unavailable { reason };
+        let limits = &self.settings.config.limits;
+        let memory = options.memory.unwrap_or(limits.memory);
+        let processes = options.processes.unwrap_or(limits.max_processes);
+        if memory < MIN_MEMORY || processes < MIN_PROCESSES {
+            return Err(unavailable(format!(
+                "build limits too small to run anything: memory {memory} bytes (at least {MIN_MEMORY}), \
+                 {processes} processes (at least {MIN_PROCESSES})"
+            )));
+        }
         let msg = Encoder::default()
             .u8(confine::OP_NEW_SESSION)
             .bytes(dirs.sources.as_os_str().as_bytes())
             .bytes(dirs.work.as_os_str().as_bytes())
             .bytes(dirs.destroot.as_os_str().as_bytes())
+            .u64(memory)
+            .u64(processes)
             .finish();
         let (reply, mut fds) = {
             let channel = self.channel.lock().unwrap_or_else(|p| p.into_inner());
@@ -170,9 +203,17 @@ impl Executor {
                 unavailable(text)
             });
         }
-        let fd: OwnedFd = fds
-            .pop()
-            .ok_or_else(|| unavailable("helper sent no session channel".into()))?;
+        let cgroups: Vec<std::path::PathBuf> = d
+            .list()
+            .map_err(|e| unavailable(e.to_string()))?
+            .into_iter()
+            .map(|b| std::path::PathBuf::from(std::ffi::OsString::from_vec(b)))
+            .collect();
+        if fds.len() != 2 {
+            return Err(unavailable("helper sent no session channel".into()));
+        }
+        let done = fds.pop().expect("two descriptors");
+        let fd: OwnedFd = fds.pop().expect("two descriptors");
         let channel = UnixStream::from(fd);
         let (ready, _) =
             wire::recv(&channel).map_err(|e| unavailable(format!("session setup died: {e}")))?;
@@ -187,6 +228,10 @@ impl Executor {
             (confine::MISSING_NET_NS, "network namespace"),
             (confine::MISSING_PID_NS, "pid namespace"),
             (confine::MISSING_LANDLOCK, "Landlock"),
+            (
+                confine::MISSING_CGROUP,
+                "a cgroup (no memory or process limit for the whole build)",
+            ),
         ] {
             if missing & bit != 0 {
                 missing_walls.push(name);
@@ -198,9 +243,17 @@ impl Executor {
             channel: Mutex::new(Some(channel)),
             audit: Mutex::new(Vec::new()),
             missing_walls,
+            limits: (memory, processes),
+            cgroups,
+            done: Some(done),
         })
     }
 }
+
+/// Smallest memory limit a build may ask for (a shell needs a few MiB).
+pub const MIN_MEMORY: u64 = 16 << 20;
+/// Smallest process limit a build may ask for (a shell and one command).
+pub const MIN_PROCESSES: u64 = 8;
 
 impl Drop for Executor {
     fn drop(&mut self) {
@@ -221,6 +274,44 @@ pub struct Session {
     channel: Mutex<Option<UnixStream>>,
     audit: Mutex<Vec<AuditRecord>>,
     missing_walls: Vec<&'static str>,
+    /// The build's memory (bytes) and process limits.
+    limits: (u64, u64),
+    /// Host paths of the build's cgroup directories (empty without one).
+    cgroups: Vec<std::path::PathBuf>,
+    /// Reaches EOF when every process of the build is gone and its cgroup
+    /// removed (the keeper holding the other end has exited).
+    done: Option<OwnedFd>,
+}
+
+impl Drop for Session {
+    /// Ends the build: closing the channel makes the session init exit,
+    /// which kills every process left in the build's pid namespace; then
+    /// waits (bounded) until the keeper has seen them all go and removed
+    /// the build's cgroup.
+    fn drop(&mut self) {
+        drop(
+            self.channel
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        if let Some(done) = self.done.take() {
+            let deadline = Instant::now() + HOST_GRACE;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                let ms = left.as_millis().min(i32::MAX as u128) as i32;
+                match sys::poll(&[(done.as_raw_fd(), libc::POLLIN)], ms) {
+                    Ok(ev) if ev[0] != 0 => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -234,20 +325,44 @@ impl std::fmt::Debug for Session {
 /// Start of the audit line this crate writes to the build log after each call.
 pub(crate) const AUDIT_MARKER: &[u8] = b"[wport exec]";
 
+/// Start of every line of a command's output in the build log. wport's own
+/// lines start with `[`; this never does, so no output can pass for one of
+/// them (issue 11, item 6: a forged `[exec]` line was counted as a call).
+pub const OUTPUT_PREFIX: &str = "  | ";
+
 /// Output relay with a cap: past it, bytes are drained and dropped, once marked.
 ///
-/// A command's output cannot forge an audit line: a line of its output that
-/// starts with [`AUDIT_MARKER`] (after `\n` or `\r`) is written with a
-/// `> ` in front, so only lines this crate writes begin with the marker.
+/// Everything a command writes to the log is its own: each line starts with
+/// [`OUTPUT_PREFIX`], and nothing in it can act on a terminal that shows the
+/// log (`wport build -v`: a window-title or clipboard escape sequence):
+/// ESC and the other C0 controls except tab, DEL, the C1 controls and the
+/// Unicode bidirectional overrides are written as `\xNN` / `\u{NNNN}`,
+/// invalid UTF-8 as `\xNN`. A carriage return starts a new marked line (a
+/// progress bar stays readable, and `\r` cannot move the cursor back over
+/// the marker); `\r\n` is one line end.
+///
+/// The cap counts bytes written to the log (and bytes captured); the call's
+/// output always ends with a line end, so the audit line after it starts a
+/// line of its own.
 struct Relay<'a> {
     sink: &'a mut dyn Write,
     capture: Vec<u8>,
     kept: usize,
     cap: usize,
     truncated: bool,
-    /// At the start of a log line, bytes that so far match AUDIT_MARKER.
-    head: Vec<u8>,
     at_line_start: bool,
+    /// The last character written was a `\r` (a following `\n` is dropped).
+    after_cr: bool,
+    /// The start of a UTF-8 sequence cut by a read boundary.
+    pending: Vec<u8>,
+}
+
+/// Characters never written raw: C0 controls but tab and line ends, DEL, C1
+/// controls, and the bidirectional embeddings, overrides and isolates that
+/// reorder how a line is displayed.
+fn must_escape(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl<'a> Relay<'a> {
@@ -258,64 +373,146 @@ impl<'a> Relay<'a> {
             kept: 0,
             cap,
             truncated: false,
-            head: Vec::new(),
             at_line_start: true,
+            after_cr: false,
+            pending: Vec::new(),
         }
     }
 
     fn push(&mut self, data: &[u8], to_capture: bool) {
-        let room = self.cap.saturating_sub(self.kept);
-        let take = data.len().min(room);
-        if take > 0 {
-            if to_capture {
-                self.capture.extend_from_slice(&data[..take]);
-            } else {
-                let out = self.neutralize(&data[..take]);
-                // The log is best effort: a failing sink never fails the build.
-                let _ = self.sink.write_all(&out);
-            }
-            self.kept += take;
+        if self.truncated {
+            return;
         }
-        if take < data.len() && !self.truncated {
-            self.truncated = true;
-            self.finish_line();
-            let _ = write!(
-                self.sink,
-                "\n[wport: output truncated after {} bytes]\n",
-                self.cap
-            );
+        if to_capture {
+            let take = data.len().min(self.cap.saturating_sub(self.kept));
+            self.capture.extend_from_slice(&data[..take]);
+            self.kept += take;
+            if take < data.len() {
+                self.truncate();
+            }
+            return;
+        }
+        let out = self.escape(data);
+        let room = self.cap.saturating_sub(self.kept);
+        if out.len() <= room {
+            // The log is best effort: a failing sink never fails the build.
+            let _ = self.sink.write_all(out.as_bytes());
+            self.kept += out.len();
+        } else {
+            let mut cut = room;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let _ = self.sink.write_all(&out.as_bytes()[..cut]);
+            self.kept += cut;
+            self.at_line_start = out[..cut].ends_with('\n');
+            self.truncate();
         }
     }
 
-    fn neutralize(&mut self, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len() + 8);
-        for &b in data {
-            if self.at_line_start {
-                self.head.push(b);
-                if AUDIT_MARKER.starts_with(&self.head) {
-                    if self.head.len() == AUDIT_MARKER.len() {
-                        out.extend_from_slice(b"> ");
-                        out.append(&mut self.head);
-                        self.at_line_start = false;
-                    }
-                    continue;
+    fn truncate(&mut self) {
+        self.truncated = true;
+        self.pending.clear();
+        self.end_line();
+        let _ = writeln!(
+            self.sink,
+            "[wport: output truncated after {} bytes]",
+            self.cap
+        );
+    }
+
+    /// Mark and escape `data`, keeping an incomplete UTF-8 sequence at its
+    /// end for the next read.
+    fn escape(&mut self, data: &[u8]) -> String {
+        let mut input = std::mem::take(&mut self.pending);
+        input.extend_from_slice(data);
+        let mut out = String::with_capacity(input.len() + 16);
+        let mut rest = &input[..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    self.text(text, &mut out);
+                    break;
                 }
-                out.append(&mut self.head);
-                self.at_line_start = b == b'\n' || b == b'\r';
-                continue;
-            }
-            out.push(b);
-            if b == b'\n' || b == b'\r' {
-                self.at_line_start = true;
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    self.text(
+                        std::str::from_utf8(good).expect("valid up to here"),
+                        &mut out,
+                    );
+                    match e.error_len() {
+                        Some(n) => {
+                            for b in &bad[..n] {
+                                self.mark(&mut out);
+                                out.push_str(&format!("\\x{b:02x}"));
+                                self.after_cr = false;
+                            }
+                            rest = &bad[n..];
+                        }
+                        None => {
+                            self.pending = bad.to_vec();
+                            break;
+                        }
+                    }
+                }
             }
         }
         out
     }
 
-    /// Flush a held-back partial line (a prefix of the marker) at the end.
+    fn mark(&mut self, out: &mut String) {
+        if self.at_line_start {
+            out.push_str(OUTPUT_PREFIX);
+            self.at_line_start = false;
+        }
+    }
+
+    fn text(&mut self, text: &str, out: &mut String) {
+        for c in text.chars() {
+            match c {
+                '\n' if self.after_cr => {}
+                '\n' | '\r' => {
+                    if self.at_line_start {
+                        out.push_str(OUTPUT_PREFIX.trim_end());
+                    }
+                    out.push('\n');
+                    self.at_line_start = true;
+                }
+                c if must_escape(c) => {
+                    self.mark(out);
+                    if (c as u32) < 0x80 {
+                        out.push_str(&format!("\\x{:02x}", c as u32));
+                    } else {
+                        out.push_str(&format!("\\u{{{:x}}}", c as u32));
+                    }
+                }
+                c => {
+                    self.mark(out);
+                    out.push(c);
+                }
+            }
+            self.after_cr = c == '\r';
+        }
+    }
+
+    /// End of the call's output: show a cut UTF-8 sequence escaped and end
+    /// the last line.
     fn finish_line(&mut self) {
-        if !self.head.is_empty() {
-            let _ = self.sink.write_all(&std::mem::take(&mut self.head));
+        if !self.pending.is_empty() && !self.truncated {
+            let mut out = String::new();
+            for b in std::mem::take(&mut self.pending) {
+                self.mark(&mut out);
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+            let _ = self.sink.write_all(out.as_bytes());
+        }
+        self.end_line();
+    }
+
+    fn end_line(&mut self) {
+        if !self.at_line_start {
+            let _ = self.sink.write_all(b"\n");
+            self.at_line_start = true;
         }
     }
 }
@@ -331,6 +528,18 @@ impl Session {
     /// Walls this session runs without (non-empty only with `allow_unconfined`).
     pub fn missing_walls(&self) -> &[&'static str] {
         &self.missing_walls
+    }
+
+    /// Host paths of the build's cgroup directories (one in cgroup v2, one
+    /// per controller in v1; empty when running without one). They are
+    /// removed when the session is dropped.
+    pub fn cgroups(&self) -> &[std::path::PathBuf] {
+        &self.cgroups
+    }
+
+    /// The build's memory limit in bytes and its process limit.
+    pub fn limits(&self) -> (u64, u64) {
+        self.limits
     }
 
     /// Every call so far, allowed or not, in order.
@@ -374,6 +583,7 @@ impl Session {
             Err(ExecError::Denied { reason, .. }) => AuditStatus::Denied(reason.clone()),
             Err(ExecError::NotFound { .. }) => AuditStatus::NotFound,
             Err(ExecError::Timeout { .. }) => AuditStatus::Timeout,
+            Err(ExecError::LimitExceeded { limit, .. }) => AuditStatus::LimitExceeded(*limit),
             Err(e) => AuditStatus::Failed(e.to_string()),
         };
         let shown = match &result {
@@ -566,6 +776,18 @@ impl Session {
                     Target::Path(path) => path.clone(),
                 },
             }),
+            confine::RES_LIMIT => {
+                let limit = match d.u8().map_err(bad)? {
+                    confine::LIMIT_MEMORY => BuildLimit::Memory {
+                        bytes: self.limits.0,
+                    },
+                    _ => BuildLimit::Processes { max: self.limits.1 },
+                };
+                Err(ExecError::LimitExceeded {
+                    program: req.program.clone(),
+                    limit,
+                })
+            }
             confine::RES_FAILED => Err(failed(d.string().map_err(bad)?)),
             other => Err(failed(format!("unknown reply {other}"))),
         }
@@ -587,16 +809,55 @@ mod tests {
     }
 
     #[test]
-    fn output_cannot_forge_audit_lines() {
+    fn every_output_line_is_marked_and_cannot_pass_for_wport() {
         let forged = "[wport exec] cwd=\"/work\" argv=[\"make\"] -> Exited(0) (1.0 ms)";
-        let out = relay(&[format!("ok\n{forged}\nx\r{forged}\n").as_bytes()]);
-        assert!(out.lines().all(|l| !l.starts_with("[wport exec]")), "{out}");
-        assert!(out.contains(&format!("> {forged}")));
-        // Split across reads, byte by byte.
-        let text = format!("{forged}\n");
+        let out = relay(&[format!("ok\n{forged}\n[exec] \"make\" argv=[] -> exit 0 (1 ms)\n[wport] building as uid 0\nx\r{forged}\n").as_bytes()]);
+        assert_eq!(
+            out,
+            format!(
+                "  | ok\n  | {forged}\n  | [exec] \"make\" argv=[] -> exit 0 (1 ms)\n  | [wport] building as uid 0\n  | x\n  | {forged}\n"
+            )
+        );
+        assert!(out.lines().all(|l| l.starts_with("  |")), "{out}");
+        // Split across reads, byte by byte; an unterminated last line is ended.
+        let text = format!("{forged}\nlast");
         let bytes: Vec<&[u8]> = text.as_bytes().chunks(1).collect();
-        assert!(relay(&bytes).starts_with("> [wport exec]"));
-        // Ordinary output passes unchanged, including a partial marker.
-        assert_eq!(relay(&[b"[wport e", b"xtra\n[w"]), "[wport extra\n[w");
+        assert_eq!(relay(&bytes), format!("  | {forged}\n  | last\n"));
+        // Empty lines and CRLF.
+        assert_eq!(relay(&[b"a\r\n\nb\r\n"]), "  | a\n  |\n  | b\n");
+    }
+
+    #[test]
+    fn terminal_controls_and_invalid_utf8_are_escaped() {
+        // Window title (OSC 0), clipboard write (OSC 52), CSI, C1 CSI, DEL,
+        // a bidi override; tab and ordinary UTF-8 pass.
+        let evil =
+            "\x1b]0;pwned\x07\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\u{9b}31m\x7f\u{202e}tab\there é\n";
+        let out = relay(&[evil.as_bytes()]);
+        assert_eq!(
+            out,
+            "  | \\x1b]0;pwned\\x07\\x1b]52;c;ZWNobyBoaQ==\\x07\\x1b[2J\\u{9b}31m\\x7f\\u{202e}tab\there é\n"
+        );
+        assert!(!out.bytes().any(|b| b < 0x20 && b != b'\n' && b != b'\t'));
+        // Raw C1 bytes and other invalid UTF-8, and a sequence cut by reads.
+        assert_eq!(relay(&[b"\x9b\xff ok\n"]), "  | \\x9b\\xff ok\n");
+        let e_acute = "é".as_bytes();
+        assert_eq!(relay(&[&e_acute[..1], &e_acute[1..], b"\n"]), "  | é\n");
+        assert_eq!(relay(&[b"cut \xc3"]), "  | cut \\xc3\n");
+    }
+
+    #[test]
+    fn the_cap_counts_log_bytes_and_marks_once() {
+        let mut sink = Vec::new();
+        let mut r = Relay::new(&mut sink, 10);
+        r.push(b"0123456789abcdef\n", false);
+        r.push(b"more\n", false);
+        r.finish_line();
+        assert!(r.truncated);
+        let text = String::from_utf8(sink).unwrap();
+        assert_eq!(
+            text,
+            "  | 012345\n[wport: output truncated after 10 bytes]\n"
+        );
     }
 }

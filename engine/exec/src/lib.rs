@@ -10,7 +10,10 @@
 //! - [`policy`]: grant check, cwd check, deterministic environment. Pure.
 //! - `confine`: the spawn helper process, the per-build namespaces and mount
 //!   tree, the per-call child: rlimits, uid drop, Landlock, seccomp.
-//! - `seccomp`: a deny-list filter (namespaces, mounts, keyrings, bpf, io_uring, ...).
+//! - `seccomp`: a deny-list filter (namespaces, mounts, keyrings, bpf, io_uring, ...)
+//!   and an allow list of socket families.
+//! - `cgroup`: the per-build cgroup (memory and process limits, v2 or v1),
+//!   found when the executor starts, made per session, removed after it.
 //! - `executor`: the host side: [`Executor`] (talks to the helper) and
 //!   [`Session`] (one build; relays output, enforces caps, keeps the audit).
 //! - `wire`: the byte protocol between the three processes.
@@ -42,6 +45,7 @@
 //! 3. Per build: [`Executor::session`] (namespaces + mounts, once), then
 //!    [`Session::run`] per call, [`Session::audit`] for the provenance record.
 
+mod cgroup;
 mod confine;
 mod error;
 mod executor;
@@ -54,8 +58,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use error::{DenialReason, ExecError};
-pub use executor::{Executor, Session};
+pub use error::{BuildLimit, DenialReason, ExecError};
+pub use executor::{Executor, MIN_MEMORY, MIN_PROCESSES, OUTPUT_PREFIX, Session};
 
 /// Host directories of one build. The child sees them at `/sources`
 /// (read-only at mount level), `/work` and `/destroot`.
@@ -145,7 +149,24 @@ pub enum AuditStatus {
     Denied(DenialReason),
     NotFound,
     Timeout,
+    /// The build reached one of its whole-build limits during the call.
+    LimitExceeded(BuildLimit),
     Failed(String),
+}
+
+impl std::fmt::Display for AuditStatus {
+    /// One stable line per status (the provenance digest is taken over it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditStatus::Exited(c) => write!(f, "exit {c}"),
+            AuditStatus::Signaled(s) => write!(f, "signal {s}"),
+            AuditStatus::Denied(r) => write!(f, "denied: {r}"),
+            AuditStatus::NotFound => write!(f, "not found"),
+            AuditStatus::Timeout => write!(f, "timeout"),
+            AuditStatus::LimitExceeded(l) => write!(f, "limit reached: {l}"),
+            AuditStatus::Failed(t) => write!(f, "failed: {t}"),
+        }
+    }
 }
 
 /// Provenance record of one mediated call.
@@ -166,11 +187,22 @@ pub struct BuildIdentity {
     pub gid: u32,
 }
 
-/// Resource limits applied to every call.
+/// Resource limits applied to every call, and the defaults of the
+/// whole-build limits ([`SessionOptions::memory`], [`SessionOptions::processes`]).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// RLIMIT_NPROC of the build user (fork-bomb cap).
+    /// RLIMIT_NPROC of the build user (fork-bomb cap; counted per uid,
+    /// machine-wide), and the default of the build cgroup's `pids.max`.
     pub max_processes: u64,
+    /// Default memory limit of a whole build (its cgroup's `memory.max` /
+    /// `memory.limit_in_bytes`, swap included where the kernel accounts it),
+    /// and the bound of the build's SysV shared memory (`kernel.shmmax`,
+    /// `kernel.shmall` in its IPC namespace).
+    pub memory: u64,
+    /// RLIMIT_NOFILE of every call: soft and hard limit. The host's own
+    /// limit (often 20,000 or more) is never inherited.
+    pub open_files_soft: u64,
+    pub open_files_hard: u64,
     /// RLIMIT_FSIZE: largest file a command may write.
     pub max_file_size: u64,
     /// Bytes of stdout+stderr kept per call (log and capture); the rest is
@@ -184,12 +216,18 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_processes: 1024,
+            memory: DEFAULT_MEMORY,
+            open_files_soft: 1024,
+            open_files_hard: 4096,
             max_file_size: 8 << 30,
             max_output: 16 << 20,
             tmp_size: 1 << 30,
         }
     }
 }
+
+/// Default memory limit of one build: 4 GiB.
+pub const DEFAULT_MEMORY: u64 = 4 << 30;
 
 /// Settings fixed for the life of the executor.
 #[derive(Debug, Clone)]
@@ -204,7 +242,8 @@ pub struct ExecutorConfig {
     /// Default `-jN` in MAKEFLAGS.
     pub jobs: u32,
     /// Run without the walls this kernel lacks (Landlock, network or pid
-    /// namespace) instead of refusing. Loud: every call's log says so.
+    /// namespace, a cgroup hierarchy wport may create build cgroups in)
+    /// instead of refusing. Loud: every call's log says so.
     /// The mount namespace is never optional: it is what makes `/work` exist.
     pub allow_unconfined: bool,
     /// Pretend the kernel's Landlock ABI is this (tests of the refusal and
@@ -236,4 +275,11 @@ pub struct SessionOptions {
     pub source_date_epoch: u64,
     /// Overrides [`ExecutorConfig::jobs`] for this build.
     pub jobs: Option<u32>,
+    /// Memory limit of the whole build (every process of it together);
+    /// `None`: [`Limits::memory`]. Reaching it ends the call with
+    /// [`ExecError::LimitExceeded`].
+    pub memory: Option<u64>,
+    /// Most processes the build may have at once (its cgroup's `pids.max`);
+    /// `None`: [`Limits::max_processes`].
+    pub processes: Option<u64>,
 }

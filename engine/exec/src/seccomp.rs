@@ -11,8 +11,19 @@
 //! architectures than the one the filter was written for are killed, and the
 //! x32 ABI is refused.
 //!
-//! Everything else passes: this is a deny list on top of the other walls, not
-//! a full syscall policy.
+//! Socket families are an allow list (issue 11, item 4: `AF_VSOCK` sockets
+//! could be created, bound and listened on from a build, and neither the
+//! network namespace nor Landlock covers them): `socket` and `socketpair`
+//! pass only for `AF_UNIX`, `AF_INET` and `AF_INET6` (the build's network
+//! namespace has only loopback), and `AF_NETLINK` with protocol
+//! `NETLINK_ROUTE` (glibc's `getaddrinfo` asks it which address families are
+//! configured). Every other family (`AF_VSOCK`, `AF_PACKET`, `AF_BLUETOOTH`,
+//! `AF_ALG`, `AF_XDP`, other netlink protocols, ...) fails with
+//! `EAFNOSUPPORT`, the errno of a kernel without that family, which programs
+//! already handle.
+//!
+//! Everything else passes: apart from socket families this is a deny list on
+//! top of the other walls, not a full syscall policy.
 
 use std::io;
 
@@ -44,6 +55,7 @@ const RET_ERRNO: u32 = 0x0005_0000;
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 const OFF_ARG0_LO: u32 = 16;
+const OFF_ARG2_LO: u32 = 32;
 
 #[cfg(target_arch = "x86_64")]
 const AUDIT_ARCH: u32 = 0xc000_003e;
@@ -113,6 +125,37 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> SockFilter {
     SockFilter { code, jt, jf, k }
 }
 
+/// Socket families a build may create (`socket`/`socketpair` first argument).
+pub(crate) const ALLOWED_FAMILIES: [u32; 3] = [
+    libc::AF_UNIX as u32,
+    libc::AF_INET as u32,
+    libc::AF_INET6 as u32,
+];
+
+/// The socket check, entered with the syscall number in the accumulator.
+/// Falls through (accumulator unchanged) for every other syscall; returns
+/// for `socket`/`socketpair`.
+fn socket_rules() -> Vec<SockFilter> {
+    let refuse = stmt(BPF_RET_K, RET_ERRNO | libc::EAFNOSUPPORT as u32);
+    let mut body = vec![stmt(BPF_LD_W_ABS, OFF_ARG0_LO)];
+    for family in ALLOWED_FAMILIES {
+        body.push(jump(BPF_JEQ_K, family, 0, 1));
+        body.push(stmt(BPF_RET_K, RET_ALLOW));
+    }
+    // AF_NETLINK only for NETLINK_ROUTE (protocol, third argument).
+    body.push(jump(BPF_JEQ_K, libc::AF_NETLINK as u32, 0, 3));
+    body.push(stmt(BPF_LD_W_ABS, OFF_ARG2_LO));
+    body.push(jump(BPF_JEQ_K, libc::NETLINK_ROUTE as u32, 0, 1));
+    body.push(stmt(BPF_RET_K, RET_ALLOW));
+    body.push(refuse);
+    let mut p = vec![
+        jump(BPF_JEQ_K, libc::SYS_socket as u32, 1, 0),
+        jump(BPF_JEQ_K, libc::SYS_socketpair as u32, 0, body.len() as u8),
+    ];
+    p.extend(body);
+    p
+}
+
 fn program() -> Vec<SockFilter> {
     let mut p = vec![
         stmt(BPF_LD_W_ABS, OFF_ARCH),
@@ -126,6 +169,7 @@ fn program() -> Vec<SockFilter> {
         p.push(jump(BPF_JEQ_K, nr as u32, 0, 1));
         p.push(stmt(BPF_RET_K, RET_ERRNO | libc::EPERM as u32));
     }
+    p.extend(socket_rules());
     p.push(jump(BPF_JEQ_K, libc::SYS_clone3 as u32, 0, 1));
     p.push(stmt(BPF_RET_K, RET_ERRNO | libc::ENOSYS as u32));
     // clone: refuse namespace flags, allow the rest.
@@ -178,5 +222,79 @@ mod tests {
             }
         }
         assert_eq!(p.last().unwrap().k, super::RET_ALLOW);
+    }
+
+    /// Runs the filter the way the kernel would, for one syscall.
+    fn verdict(nr: i64, arg0: u32, arg2: u32) -> u32 {
+        let p = super::program();
+        let mut data = [0u8; 64];
+        data[0..4].copy_from_slice(&(nr as u32).to_le_bytes());
+        data[4..8].copy_from_slice(&super::AUDIT_ARCH.to_le_bytes());
+        data[16..20].copy_from_slice(&arg0.to_le_bytes());
+        data[32..36].copy_from_slice(&arg2.to_le_bytes());
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let ins = &p[pc];
+            pc += 1;
+            match ins.code {
+                super::BPF_LD_W_ABS => {
+                    let o = ins.k as usize;
+                    acc = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+                }
+                super::BPF_RET_K => return ins.k,
+                code => {
+                    let hit = match code {
+                        super::BPF_JEQ_K => acc == ins.k,
+                        super::BPF_JGE_K => acc >= ins.k,
+                        super::BPF_JSET_K => acc & ins.k != 0,
+                        other => panic!("unknown instruction {other:#x}"),
+                    };
+                    pc += if hit { ins.jt } else { ins.jf } as usize;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_needed_socket_families_pass() {
+        let refused = super::RET_ERRNO | libc::EAFNOSUPPORT as u32;
+        for nr in [libc::SYS_socket, libc::SYS_socketpair] {
+            for family in [libc::AF_UNIX, libc::AF_INET, libc::AF_INET6] {
+                assert_eq!(verdict(nr, family as u32, 0), super::RET_ALLOW);
+            }
+            for family in [
+                libc::AF_VSOCK,
+                libc::AF_PACKET,
+                libc::AF_BLUETOOTH,
+                libc::AF_ALG,
+                libc::AF_XDP,
+                libc::AF_CAN,
+                libc::AF_TIPC,
+                libc::AF_KEY,
+            ] {
+                assert_eq!(verdict(nr, family as u32, 0), refused, "family {family}");
+            }
+            assert_eq!(
+                verdict(nr, libc::AF_NETLINK as u32, libc::NETLINK_ROUTE as u32),
+                super::RET_ALLOW
+            );
+            assert_eq!(
+                verdict(
+                    nr,
+                    libc::AF_NETLINK as u32,
+                    libc::NETLINK_KOBJECT_UEVENT as u32
+                ),
+                refused
+            );
+        }
+        // Other syscalls are unaffected by the socket rules.
+        assert_eq!(
+            verdict(libc::SYS_read, libc::AF_VSOCK as u32, 0),
+            super::RET_ALLOW
+        );
+        assert_eq!(
+            verdict(libc::SYS_unshare, 0, 0),
+            super::RET_ERRNO | libc::EPERM as u32
+        );
     }
 }

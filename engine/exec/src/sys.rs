@@ -158,10 +158,23 @@ pub(crate) fn loopback_up() -> io::Result<()> {
     cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) }).map(drop)
 }
 
-pub(crate) fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+/// Set a resource limit's soft and hard values, never above the current
+/// hard limit (raising it needs privileges an ordinary user lacks).
+pub(crate) fn set_rlimit_pair(
+    resource: libc::__rlimit_resource_t,
+    soft: u64,
+    hard: u64,
+) -> io::Result<()> {
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `cur` is a valid rlimit struct for the kernel to fill.
+    cvt(unsafe { libc::getrlimit(resource, &mut cur) })?;
+    let hard = hard.min(cur.rlim_max);
     let lim = libc::rlimit {
-        rlim_cur: value,
-        rlim_max: value,
+        rlim_cur: soft.min(hard),
+        rlim_max: hard,
     };
     // SAFETY: valid rlimit struct.
     cvt(unsafe { libc::setrlimit(resource, &lim) }).map(drop)

@@ -55,7 +55,30 @@ fn ordinary_user_builds_in_a_user_namespace() {
 }
 
 fn inner() {
-    let f = fixture();
+    // An ordinary user may create build cgroups only where one is delegated
+    // to it; without one wport refuses (fail closed), naming the cause, and
+    // runs without the build's memory and process limits only when told to.
+    let f = match wport_exec::Executor::start(wport_exec::ExecutorConfig::default()) {
+        Ok(_) => fixture(),
+        Err(ExecError::Unavailable { reason }) => {
+            assert!(
+                reason.contains("no cgroup to put builds in")
+                    && reason.contains("allow_unconfined"),
+                "{reason}"
+            );
+            let f = fixture_with(wport_exec::ExecutorConfig {
+                allow_unconfined: true,
+                ..wport_exec::ExecutorConfig::default()
+            });
+            assert_eq!(
+                f.session.missing_walls(),
+                ["a cgroup (no memory or process limit for the whole build)"]
+            );
+            assert!(f.session.cgroups().is_empty());
+            f
+        }
+        Err(e) => panic!("{e}"),
+    };
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
     assert_eq!(f.exec.build_identity().uid, uid);
