@@ -1,14 +1,19 @@
 //! `wport install|uninstall|verify|list|contents|owner|info`: the installed
-//! packages of a prefix. Every verb opens the prefix through
-//! `wport_registry::Prefix::open`, which takes the prefix's lock and first
-//! recovers any transaction a crash interrupted.
+//! packages of a prefix. `install` and `uninstall` open the prefix through
+//! `wport_registry::Prefix::open_with`, which takes the prefix's lock,
+//! checks the registry (never silently recreated, SQLite `quick_check`) and
+//! first recovers any transaction a crash interrupted. The queries
+//! (`verify`, `list`, `contents`, `owner`, `info`) use
+//! `Prefix::open_query`: the registry is opened read-only, so they work on
+//! a prefix this user cannot write (read-only file system, another user's
+//! prefix); `verify` also runs `quick_check`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use wport::exit;
 use wport_registry::repo::{Repository, install_order};
-use wport_registry::{InstallOptions, Prefix, RegistryError};
+use wport_registry::{InstallOptions, Prefix, PrefixOptions, RegistryError};
 
 #[derive(clap::Args, Clone)]
 pub struct PrefixArgs {
@@ -34,6 +39,11 @@ pub struct InstallArgs {
     /// Install a package built for another prefix.
     #[arg(long)]
     any_prefix: bool,
+    /// The registry is missing or empty and cannot be restored: start a
+    /// new, empty one (what was installed is forgotten; its files stay in
+    /// the prefix, owned by no package).
+    #[arg(long)]
+    new_registry: bool,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -77,8 +87,20 @@ pub struct OwnerArgs {
     p: PrefixArgs,
 }
 
-fn open(p: &PrefixArgs) -> anyhow::Result<Prefix> {
-    let prefix = Prefix::open(&p.prefix, p.registry.as_deref())
+/// Opens the prefix for a mutation (install, uninstall).
+fn open(p: &PrefixArgs, opts: &PrefixOptions) -> anyhow::Result<Prefix> {
+    let prefix = Prefix::open_with(&p.prefix, p.registry.as_deref(), opts)
+        .with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
+    for r in &prefix.recovered {
+        eprintln!("wport: recovery: {r}");
+    }
+    Ok(prefix)
+}
+
+/// Opens the prefix for a query: read-only registry; `check` runs SQLite's
+/// `quick_check` (verify).
+fn open_query(p: &PrefixArgs, check: bool) -> anyhow::Result<Prefix> {
+    let prefix = Prefix::open_query(&p.prefix, p.registry.as_deref(), check)
         .with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
     for r in &prefix.recovered {
         eprintln!("wport: recovery: {r}");
@@ -104,7 +126,12 @@ pub fn install(args: InstallArgs) -> i32 {
             .unwrap_or_else(super::package::trusted_keys_dir);
         let trusted = wport_registry::load_trusted_keys(&keys_dir)
             .with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
-        let mut prefix = open(&args.p)?;
+        let mut prefix = open(
+            &args.p,
+            &PrefixOptions {
+                new_registry: args.new_registry,
+            },
+        )?;
         let opts = InstallOptions {
             any_prefix: args.any_prefix,
         };
@@ -200,7 +227,7 @@ pub fn install(args: InstallArgs) -> i32 {
 
 pub fn uninstall(args: UninstallArgs) -> i32 {
     finish((|| {
-        let mut prefix = open(&args.p)?;
+        let mut prefix = open(&args.p, &PrefixOptions::default())?;
         let r = prefix
             .uninstall(&args.name, args.force)
             .with_context(|| format!("uninstalling {}", args.name))?;
@@ -220,7 +247,7 @@ pub fn uninstall(args: UninstallArgs) -> i32 {
 
 pub fn verify(args: VerifyArgs) -> i32 {
     finish((|| {
-        let prefix = open(&args.p)?;
+        let prefix = open_query(&args.p, true)?;
         let problems = prefix.verify(args.name.as_deref())?;
         for p in &problems {
             println!("{p}");
@@ -237,7 +264,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
 
 pub fn list(args: ListArgs) -> i32 {
     finish((|| {
-        let prefix = open(&args.p)?;
+        let prefix = open_query(&args.p, false)?;
         for (n, v, r) in prefix.registry().packages()? {
             println!("{n} {v}_{r}");
         }
@@ -247,7 +274,7 @@ pub fn list(args: ListArgs) -> i32 {
 
 pub fn contents(args: NameArgs) -> i32 {
     finish((|| {
-        let prefix = open(&args.p)?;
+        let prefix = open_query(&args.p, false)?;
         if prefix.registry().package(&args.name)?.is_none() {
             return Err(RegistryError::NotInstalled {
                 package: args.name.clone(),
@@ -285,7 +312,7 @@ pub fn contents(args: NameArgs) -> i32 {
 
 pub fn owner(args: OwnerArgs) -> i32 {
     finish((|| {
-        let prefix = open(&args.p)?;
+        let prefix = open_query(&args.p, false)?;
         let rel = if args.path.is_absolute() {
             let abs = args
                 .path
@@ -329,7 +356,7 @@ pub fn owner(args: OwnerArgs) -> i32 {
 
 pub fn info(args: NameArgs) -> i32 {
     finish((|| {
-        let prefix = open(&args.p)?;
+        let prefix = open_query(&args.p, false)?;
         let p =
             prefix
                 .registry()

@@ -102,21 +102,47 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
 }
 
 pub fn run_index(args: IndexArgs) -> i32 {
-    let r = (|| -> anyhow::Result<()> {
+    let r = (|| -> anyhow::Result<i32> {
         let key = signing_key(args.key)?;
         let keys_dir = args.keys.unwrap_or_else(trusted_keys_dir);
         let trusted = wport_registry::load_trusted_keys(&keys_dir)
             .with_context(|| format!("loading trusted keys from {}", keys_dir.display()))?;
-        let index = wport_registry::repo::write_index(&args.dir, &key, &trusted)?;
+        let report = wport_registry::repo::write_index(&args.dir, &key, &trusted)
+            .with_context(|| format!("indexing {}", args.dir.display()))?;
         println!(
             "indexed {} packages in {}",
-            index.packages.len(),
+            report.index.packages.len(),
             args.dir.join(wport_registry::repo::INDEX).display()
         );
-        Ok(())
+        // A bad package is left out, never indexed, and said loudly: the
+        // rest of the repository stays installable (docs/PACKAGES.md).
+        for s in &report.skipped {
+            eprintln!(
+                "error: skipped {} (not indexed): {}",
+                s.file.escape_debug(),
+                s.error
+            );
+        }
+        for (p, d) in &report.unresolved {
+            eprintln!("warning: {p} depends on {d}, which this repository does not provide");
+        }
+        if report.skipped.is_empty() {
+            Ok(exit::SUCCESS)
+        } else {
+            eprintln!(
+                "error: {} package file(s) refused; the index lists the {} others",
+                report.skipped.len(),
+                report.index.packages.len()
+            );
+            Ok(if report.skipped.iter().any(|s| s.error.is_refusal()) {
+                exit::REFUSED
+            } else {
+                exit::FAILURE
+            })
+        }
     })();
     match r {
-        Ok(()) => exit::SUCCESS,
+        Ok(c) => c,
         Err(e) => {
             super::report(&e);
             code(&e)
@@ -181,8 +207,13 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
         "{}-{}_{}.wpkg",
         meta.name, meta.version, meta.revision
     ));
-    let m = wport_registry::create_package(&tree, &meta, &key, &out)
-        .with_context(|| format!("packaging {}", destroot.display()))?;
+    let m = wport_registry::create_package(&tree, &meta, &key, &out).with_context(|| {
+        format!(
+            "packaging port {} from {}",
+            meta.name,
+            destroot.display()
+        )
+    })?;
     println!("package: {}", out.display());
     println!(
         "  {} files, {} symlinks, {} directories; payload sha256 {}",
