@@ -31,6 +31,8 @@ pub struct Executor {
     settings: HelperSettings,
     helper_pid: libc::pid_t,
     channel: Mutex<UnixStream>,
+    /// The lease on this executor's build uid (as root with a range).
+    _build_user: Option<crate::buildusers::BuildUserLease>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -101,7 +103,20 @@ impl Executor {
             }
         };
         let privileged = sys::geteuid() == 0;
-        let identity = if privileged {
+        // As root, a uid of our own for as long as this executor lives.
+        let lease = match (&config.build_users, privileged) {
+            (Some(users), true) => {
+                Some(
+                    crate::buildusers::lease(users).map_err(|e| ExecError::Unavailable {
+                        reason: e.to_string(),
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        let identity = if let Some(lease) = &lease {
+            lease.identity
+        } else if privileged {
             config.build_user
         } else {
             BuildIdentity {
@@ -129,6 +144,7 @@ impl Executor {
             settings,
             helper_pid,
             channel: Mutex::new(channel),
+            _build_user: lease,
         })
     }
 

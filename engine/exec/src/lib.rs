@@ -45,6 +45,7 @@
 //! 3. Per build: [`Executor::session`] (namespaces + mounts, once), then
 //!    [`Session::run`] per call, [`Session::audit`] for the provenance record.
 
+pub mod buildusers;
 mod cgroup;
 mod confine;
 mod error;
@@ -58,6 +59,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use buildusers::BuildUsers;
 pub use error::{BuildLimit, DenialReason, ExecError};
 pub use executor::{Executor, MIN_MEMORY, MIN_PROCESSES, OUTPUT_PREFIX, Session};
 
@@ -232,9 +234,15 @@ pub const DEFAULT_MEMORY: u64 = 4 << 30;
 /// Settings fixed for the life of the executor.
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
-    /// Who builds run as when wport starts as root (default 65534:65534).
-    /// Ignored otherwise: an ordinary user builds as itself, in a user namespace.
+    /// Who builds run as when wport starts as root and `build_users` is
+    /// `None`. Ignored otherwise: an ordinary user builds as itself, in a
+    /// user namespace.
     pub build_user: BuildIdentity,
+    /// The range each executor started as root leases its own build uid
+    /// from, for its whole life (default: [`BuildUsers::default`]), so no
+    /// two concurrent builds share a uid. `None`: every build is
+    /// `build_user`.
+    pub build_users: Option<BuildUsers>,
     /// The only directories programs are looked up in (guest paths, which are
     /// the host's toolchain directories mounted read-only).
     pub toolchain_path: Vec<String>,
@@ -259,6 +267,7 @@ impl Default for ExecutorConfig {
                 uid: 65534,
                 gid: 65534,
             },
+            build_users: Some(BuildUsers::default()),
             toolchain_path: vec!["/usr/local/bin".into(), "/usr/bin".into(), "/bin".into()],
             limits: Limits::default(),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),

@@ -13,7 +13,10 @@ fn the_child_sees_the_guest_paths_as_the_build_user() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         out,
-        "wport\n65534\n/work\nwport\n/destroot\n/sources\n/tmp\n/work\nwork-writable\nsources-readonly\n"
+        format!(
+            "wport\n{}\n/work\nwport\n/destroot\n/sources\n/tmp\n/work\nwork-writable\nsources-readonly\n",
+            f.exec.build_identity().uid
+        )
     );
 }
 
