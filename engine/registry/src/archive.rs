@@ -438,9 +438,10 @@ pub fn open_package_file(
         (e.raw_file_position(), e.size())
     };
     let signed = verify_envelope(&envelope, trusted, label)?;
-    drop(envelope);
+    // Authenticated: parsed straight into the typed manifest.
     let manifest: Manifest =
-        serde_json::from_value(signed).map_err(|e| malformed(format!("manifest: {e}")))?;
+        serde_json::from_str(signed).map_err(|e| malformed(format!("manifest: {e}")))?;
+    drop(envelope);
     manifest.validate()?;
     if manifest.payload.size != payload_size {
         return Err(RegistryError::DigestMismatch {

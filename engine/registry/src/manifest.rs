@@ -202,39 +202,66 @@ pub fn sign_envelope(signed: &Value, key: &SecretKey) -> Result<Vec<u8>> {
     Ok(to_canonical(&env)?)
 }
 
-/// Verifies an envelope against trusted keys and returns its `signed` part.
-/// `what` names the document in errors.
-pub fn verify_envelope(bytes: &[u8], trusted: &[PublicKey], what: &str) -> Result<Value> {
+/// A signature entry as read before any signature is checked: borrowed
+/// from the input, nothing else kept.
+#[derive(Deserialize)]
+struct SigRef<'a> {
+    #[serde(borrow)]
+    keyid: Option<&'a str>,
+    #[serde(borrow)]
+    sig: Option<&'a str>,
+}
+
+const ENVELOPE_HEAD: &[u8] = b"{\"signatures\":";
+const ENVELOPE_SIGNED: &[u8] = b",\"signed\":";
+
+/// Verifies an envelope against trusted keys and returns its `signed` part,
+/// still as JSON text, for the caller to parse into its own type. `what`
+/// names the document in errors.
+///
+/// Envelopes are written canonically by [`sign_envelope`]:
+/// `{"signatures":[..],"signed":BODY}` with BODY the canonical bytes that
+/// were signed. The signature is checked over BODY as it stands, *before*
+/// BODY is parsed: until a trusted key vouches for it nothing of it is
+/// built in memory (a 64 MiB `[0,0,...]` would otherwise become 32 M JSON
+/// values, over a GiB, before any signature check). Only the signature
+/// list is parsed first, into strings borrowed from the input.
+pub fn verify_envelope<'a>(bytes: &'a [u8], trusted: &[PublicKey], what: &str) -> Result<&'a str> {
     let rejected = |reason: String| RegistryError::SignatureRejected {
         package: what.to_string(),
         reason,
     };
-    let env: Value = serde_json::from_slice(bytes).map_err(|e| RegistryError::Malformed {
+    let malformed = |reason: String| RegistryError::Malformed {
         package: what.into(),
-        reason: e.to_string(),
-    })?;
-    let signed = env
-        .get("signed")
-        .ok_or_else(|| rejected("no `signed` part".into()))?;
-    let sigs = env
-        .get("signatures")
-        .and_then(Value::as_array)
-        .ok_or_else(|| rejected("no `signatures` list".into()))?;
-    let body = to_canonical(signed)?;
+        reason,
+    };
+    let rest = bytes
+        .strip_prefix(ENVELOPE_HEAD)
+        .ok_or_else(|| malformed("not a canonical signed envelope".into()))?;
+    let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Vec<SigRef<'a>>>();
+    let sigs = match stream.next() {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return Err(malformed(format!("signatures: {e}"))),
+        None => return Err(malformed("no signatures".into())),
+    };
+    let body = rest[stream.byte_offset()..]
+        .strip_prefix(ENVELOPE_SIGNED)
+        .and_then(|b| b.strip_suffix(b"}"))
+        .ok_or_else(|| malformed("not a canonical signed envelope".into()))?;
+    let body = std::str::from_utf8(body).map_err(|_| malformed("not UTF-8".into()))?;
     let mut seen_ids = BTreeSet::new();
-    for s in sigs {
-        let (Some(keyid), Some(sig)) = (
-            s.get("keyid").and_then(Value::as_str),
-            s.get("sig").and_then(Value::as_str),
-        ) else {
+    for s in &sigs {
+        let (Some(keyid), Some(sig)) = (s.keyid, s.sig) else {
             continue;
         };
-        seen_ids.insert(keyid.to_string());
+        if seen_ids.len() < 16 {
+            seen_ids.insert(keyid.chars().take(64).collect::<String>());
+        }
         let Ok(sig) = hex::decode(sig) else { continue };
         if let Some(k) = trusted.iter().find(|k| k.key_id() == keyid)
-            && k.verify(&body, &sig)
+            && k.verify(body.as_bytes(), &sig)
         {
-            return Ok(signed.clone());
+            return Ok(body);
         }
     }
     if trusted.is_empty() {

@@ -179,11 +179,10 @@ impl Repository {
             .and_then(|f| f.take(64 << 20).read_to_end(&mut body))
             .map_err(io("reading the repository index", &path))?;
         let signed = verify_envelope(&body, trusted, &path.display().to_string())?;
-        let index: Index =
-            serde_json::from_value(signed).map_err(|e| RegistryError::Malformed {
-                package: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let index: Index = serde_json::from_str(signed).map_err(|e| RegistryError::Malformed {
+            package: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         if index.format != INDEX_FORMAT {
             return Err(RegistryError::Malformed {
                 package: path.display().to_string(),

@@ -646,3 +646,40 @@ fn packaging_streams_sparse_files_and_the_package_installs() {
         vec![]
     );
 }
+
+#[test]
+fn envelopes_are_checked_before_their_signed_part_is_parsed() {
+    let f = Fixture::new();
+    let (pkg, m) = f.package("hello", &[], HELLO, &[]);
+    let good = sign_envelope(&m.to_value(), &f.key).unwrap();
+    let payload = {
+        let file = std::fs::File::open(&pkg).unwrap();
+        let mut ar = tar::Archive::new(file);
+        let mut e = ar.entries().unwrap().nth(1).unwrap().unwrap();
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+        v
+    };
+    let out = f.path("variant.wpkg");
+    // The canonical envelope verifies.
+    write_package(&out, &good, &payload);
+    open_package(&out, &f.trusted).unwrap();
+    // The same document re-indented is not the canonical envelope.
+    let pretty =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&good).unwrap())
+            .unwrap();
+    write_package(&out, &pretty, &payload);
+    assert!(matches!(
+        open_package(&out, &f.trusted),
+        Err(RegistryError::Malformed { reason, .. }) if reason.contains("canonical")
+    ));
+    // A signed part no trusted key signed is rejected, whatever it holds.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let i = text.find(",\"signed\":").unwrap();
+    let forged = format!("{},\"signed\":[0,0,0,0]}}", &text[..i]);
+    write_package(&out, forged.as_bytes(), &payload);
+    assert!(matches!(
+        open_package(&out, &f.trusted),
+        Err(RegistryError::SignatureRejected { .. })
+    ));
+}
