@@ -238,7 +238,7 @@ impl Prefix {
             let lock = open_lock(state, &root, true)?;
             rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
                 .map_err(|e| io("locking", root.join(".wport/lock"))(e.into()))?;
-            if pending(state)?.is_some() {
+            if needs_recovery(state)? {
                 // Recovery writes: open as a mutation would, recover, and
                 // answer from that (checked) connection.
                 let registry = open_registry_rw(
@@ -1061,6 +1061,23 @@ fn pending(state: &Dir) -> Result<Option<String>> {
         .collect();
     names.sort();
     Ok(names.into_iter().next())
+}
+
+/// Whether recovery has anything to do: a journal (complete or not) or a
+/// staging directory left by a crash.
+fn needs_recovery(state: &Dir) -> Result<bool> {
+    for d in ["journal", "staging"] {
+        match state.open_dir_nofollow(d) {
+            Ok(sub) => {
+                if sub.entries().map_err(io("listing", d))?.next().is_some() {
+                    return Ok(true);
+                }
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(io("opening", d)(e)),
+        }
+    }
+    Ok(false)
 }
 
 /// The registry id `.wport/registry.id` records, if any.
