@@ -102,10 +102,13 @@ fn build_loaded(
 ) -> anyhow::Result<BuildOutcome> {
     let name = &portfile.port.name;
     // Name and version are validated as safe path components by the schema.
-    let dir = opts
-        .build_root
-        .join(format!("{name}-{}", portfile.port.version));
-    let layout = Layout::fresh(&dir)?;
+    let build_root = open_build_root(&opts.build_root)?;
+    let layout = Layout::fresh(
+        &build_root,
+        &opts.build_root,
+        &format!("{name}-{}", portfile.port.version),
+    )?;
+    let dir = layout.dir.clone();
     let log_file = std::fs::File::create(&layout.log)
         .with_context(|| format!("creating the build log {}", layout.log.display()))?;
     let log = BuildLog::new(Box::new(std::io::BufWriter::new(log_file)), opts.verbose);
@@ -151,6 +154,12 @@ fn build_loaded(
     }
     top_level.sort();
     top_level.dedup();
+    // What the host staged and extracted keeps no mode a build must not
+    // leave either (extraction already narrows; this is the same rule).
+    let unswept = layout.sweep(&log);
+    if !unswept.is_empty() {
+        bail!("could not sweep the staged tree: {}", unswept.join("; "));
+    }
     let worksrc = match (&portfile.build.worksrcdir, top_level.as_slice()) {
         (Some(w), _) => Some(w.clone()),
         (None, [single]) if layout.work.join(single).is_dir() => Some(single.clone()),
@@ -265,6 +274,16 @@ fn build_loaded(
         let _ = log.flush();
         reports.push(result?);
     }
+    // Issue 11, item 1: nothing setuid, setgid or world-writable is left
+    // in sources, work or destroot, whatever the last phase did.
+    let unswept = layout.sweep(&log);
+    if !unswept.is_empty() {
+        let _ = log.flush();
+        bail!(
+            "could not sweep the build's directories (modes a build must not leave may remain): {}",
+            unswept.join("; ")
+        );
+    }
     log.flush()
         .with_context(|| format!("writing the build log {}", layout.log.display()))?;
     Ok(BuildOutcome {
@@ -288,8 +307,163 @@ fn step_name(phase: Phase) -> &'static str {
     }
 }
 
+/// The build root cannot be used safely: another user could plant or move
+/// things in it (issue 11, item 3: root's default build root sat under
+/// world-writable /var/tmp, and a symlink planted at an old build directory
+/// made the cleanup empty its target).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildRootError {
+    /// A directory on the way, or the build root itself, belongs to another
+    /// user, who could rename or replace what is inside it.
+    #[error(
+        "build root {}: {} is owned by uid {owner}, not by uid {expected} or root; use a build root \
+         only you (and root) control",
+        build_root.display(), path.display()
+    )]
+    NotOwned {
+        build_root: PathBuf,
+        path: PathBuf,
+        owner: u32,
+        expected: u32,
+    },
+    /// A directory on the way (not sticky), or the build root itself, is
+    /// writable by group or others.
+    #[error(
+        "build root {}: {} has mode {mode:o}, writable by other users; make it `chmod go-w` \
+         (the build root itself: 0700, or 0711 as root)",
+        build_root.display(), path.display()
+    )]
+    Exposed {
+        build_root: PathBuf,
+        path: PathBuf,
+        mode: u32,
+    },
+    /// A symlink where a directory of the build root's path was expected,
+    /// in a directory others can write to.
+    #[error(
+        "build root {}: {} is a symlink in a directory other users can write to; it is not followed",
+        build_root.display(), path.display()
+    )]
+    Link { build_root: PathBuf, path: PathBuf },
+    #[error("build root {}: {what} {}: {source}", build_root.display(), path.display())]
+    Io {
+        build_root: PathBuf,
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Open the build root, creating what is missing, one component at a time
+/// from `/` with `O_NOFOLLOW | O_DIRECTORY`, and check it each run:
+///
+/// - every directory on the way is owned by root or by us; one others can
+///   write to must be sticky (as /tmp and /var/tmp), and what we open below
+///   it must again be root's or ours (no squatting on /var/tmp/wport);
+/// - a symlink on the way is followed only where no one else could have
+///   planted it (its directory is writable by its owner only);
+/// - the build root itself is ours and writable by us only. Read and search
+///   bits for others are taken away: 0700, or 0711 as root, whose build users
+///   must traverse it to reach their own build directory (they cannot list
+///   it, and each build directory is 0710 to its own build group).
+///
+/// The handle is what the build uses afterwards: nothing re-resolves the
+/// path, so nothing swapped in later is followed.
+pub fn open_build_root(path: &Path) -> Result<Dir, BuildRootError> {
+    use rustix::fs::{Mode, OFlags};
+    let me = rustix::process::geteuid().as_raw();
+    let private = if me == 0 { 0o711 } else { 0o700 };
+    let absolute = std::path::absolute(path).map_err(|source| BuildRootError::Io {
+        build_root: path.to_owned(),
+        path: path.to_owned(),
+        what: "resolving",
+        source,
+    })?;
+    let err = |at: &Path, what, e: rustix::io::Errno| BuildRootError::Io {
+        build_root: path.to_owned(),
+        path: at.to_owned(),
+        what,
+        source: e.into(),
+    };
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut at = PathBuf::from("/");
+    let mut dir =
+        rustix::fs::open("/", flags, Mode::empty()).map_err(|e| err(&at, "opening", e))?;
+    let mut parent_st = rustix::fs::fstat(&dir).map_err(|e| err(&at, "reading", e))?;
+    let components: Vec<_> = absolute
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
+    for (i, c) in components.iter().enumerate() {
+        let name = c.as_os_str();
+        let last = i + 1 == components.len();
+        at.push(name);
+        let parent_shared = parent_st.st_mode & 0o022 != 0;
+        let next = match rustix::fs::openat(&dir, name, flags | OFlags::NOFOLLOW, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => {
+                match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(private)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(err(&at, "creating", e)),
+                }
+                rustix::fs::openat(&dir, name, flags | OFlags::NOFOLLOW, Mode::empty())
+                    .map_err(|e| err(&at, "opening", e))?
+            }
+            Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
+                let link = rustix::fs::statat(&dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .map_err(|e| err(&at, "reading", e))?;
+                if rustix::fs::FileType::from_raw_mode(link.st_mode)
+                    != rustix::fs::FileType::Symlink
+                {
+                    return Err(err(&at, "opening", rustix::io::Errno::NOTDIR));
+                }
+                if parent_shared || last {
+                    return Err(BuildRootError::Link {
+                        build_root: path.to_owned(),
+                        path: at,
+                    });
+                }
+                // Planted by whoever owns this directory (root or us).
+                rustix::fs::openat(&dir, name, flags, Mode::empty())
+                    .map_err(|e| err(&at, "opening", e))?
+            }
+            Err(e) => return Err(err(&at, "opening", e)),
+        };
+        let st = rustix::fs::fstat(&next).map_err(|e| err(&at, "reading", e))?;
+        if st.st_uid != 0 && st.st_uid != me || (last && st.st_uid != me) {
+            return Err(BuildRootError::NotOwned {
+                build_root: path.to_owned(),
+                path: at,
+                owner: st.st_uid,
+                expected: me,
+            });
+        }
+        let mode = st.st_mode & 0o7777;
+        if mode & 0o022 != 0 && (last || mode & 0o1000 == 0) {
+            return Err(BuildRootError::Exposed {
+                build_root: path.to_owned(),
+                path: at,
+                mode,
+            });
+        }
+        if last && mode & 0o077 & !private != 0 {
+            rustix::fs::fchmod(&next, Mode::from_raw_mode(mode & !0o077 | private))
+                .map_err(|e| err(&at, "narrowing the mode of", e))?;
+        }
+        dir = next;
+        parent_st = st;
+    }
+    Ok(Dir::from_std_file(std::fs::File::from(dir)))
+}
+
 /// The directories of one build.
 struct Layout {
+    /// The build directory, held: its path is only for messages and for
+    /// the sandbox, which reaches it through the checked build root.
+    handle: Dir,
+    dir: PathBuf,
     sources: PathBuf,
     work: PathBuf,
     destroot: PathBuf,
@@ -297,34 +471,88 @@ struct Layout {
 }
 
 impl Layout {
-    /// Create a clean build directory, removing what an earlier build of the
-    /// same port left (std's remove_dir_all does not follow symlinks).
-    fn fresh(dir: &Path) -> anyhow::Result<Layout> {
-        if std::fs::symlink_metadata(dir).is_ok() {
-            // Not std's remove_dir_all: a guest can leave a directory chain
-            // deep enough to exhaust a recursive removal's stack or
-            // descriptors, and the port could then never be rebuilt.
-            let handle = open_dir(dir)?;
-            wport_sandbox::files::empty_dir(&handle)
-                .and_then(|()| std::fs::remove_dir(dir))
-                .with_context(|| format!("removing the previous build in {}", dir.display()))?;
+    /// Create a clean build directory `name` in the (checked, held) build
+    /// root, removing what an earlier build of the same port left. Whatever
+    /// is at `name` is looked at without following it: a symlink or a file
+    /// is unlinked, a directory emptied through handles ([`empty_dir`]
+    /// never follows a link nor climbs with `..`) and removed.
+    ///
+    /// [`empty_dir`]: wport_sandbox::files::empty_dir
+    fn fresh(root: &Dir, root_path: &Path, name: &str) -> anyhow::Result<Layout> {
+        use rustix::fs::{AtFlags, FileType, Mode};
+        let dir = root_path.join(name);
+        match rustix::fs::statat(root, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => {
+                return Err(std::io::Error::from(e))
+                    .with_context(|| format!("reading the previous build {}", dir.display()));
+            }
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+                // Not std's remove_dir_all: a guest can leave a directory
+                // chain deep enough to exhaust a recursive removal's stack or
+                // descriptors, and the port could then never be rebuilt.
+                let old = open_sub_dir(root, name)
+                    .and_then(|old| wport_sandbox::files::empty_dir(&old))
+                    .and_then(|()| {
+                        rustix::fs::unlinkat(root, name, AtFlags::REMOVEDIR).map_err(Into::into)
+                    });
+                old.with_context(|| format!("removing the previous build in {}", dir.display()))?;
+            }
+            // A link or anything else: removed as itself, never followed.
+            Ok(_) => rustix::fs::unlinkat(root, name, AtFlags::empty())
+                .map_err(std::io::Error::from)
+                .with_context(|| format!("removing {}", dir.display()))?,
         }
-        let layout = Layout {
+        rustix::fs::mkdirat(root, name, Mode::from_raw_mode(0o700))
+            .map_err(std::io::Error::from)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let handle =
+            open_sub_dir(root, name).with_context(|| format!("opening {}", dir.display()))?;
+        for d in [
+            "sources/distfiles",
+            "sources/patches",
+            "sources/files",
+            "work",
+            "destroot",
+        ] {
+            handle
+                .create_dir_all(d)
+                .with_context(|| format!("creating {}", dir.join(d).display()))?;
+        }
+        Ok(Layout {
+            handle,
             sources: dir.join("sources"),
             work: dir.join("work"),
             destroot: dir.join("destroot"),
             log: dir.join("build.log"),
-        };
-        for d in [
-            layout.sources.join("distfiles"),
-            layout.sources.join("patches"),
-            layout.sources.join("files"),
-            layout.work.clone(),
-            layout.destroot.clone(),
+            dir,
+        })
+    }
+
+    /// Sweep all three trees (see [`wport_sandbox::files::sweep_tree`]) and
+    /// log what was changed. Returns what could not be swept.
+    fn sweep(&self, log: &BuildLog) -> Vec<String> {
+        let mut failed = Vec::new();
+        for (sub, shown) in [
+            ("sources", "/sources"),
+            ("work", "/work"),
+            ("destroot", "/destroot"),
         ] {
-            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            let swept = match open_sub_dir(&self.handle, sub) {
+                Ok(d) => wport_sandbox::files::sweep_tree(&d, Path::new(shown)),
+                Err(e) => {
+                    failed.push(format!("{shown}: {e}"));
+                    continue;
+                }
+            };
+            for s in swept {
+                log.line("wport", &s.to_string());
+                if let wport_sandbox::files::Swept::Failed { path, error } = s {
+                    failed.push(format!("{path}: {error}"));
+                }
+            }
         }
-        Ok(layout)
+        failed
     }
 }
 
@@ -349,6 +577,15 @@ fn hand_over(layout: &Layout, id: BuildIdentity) -> anyhow::Result<()> {
         Ok(())
     }
     use std::os::unix::fs::{PermissionsExt, lchown};
+    // The build directory: root's, entered by this build's group only
+    // (each build has a group of its own), listed and changed by no one
+    // else. Other local users cannot reach anything below it.
+    std::os::unix::fs::fchown(&layout.handle, None, Some(id.gid))
+        .and_then(|()| {
+            rustix::fs::fchmod(&layout.handle, rustix::fs::Mode::from_raw_mode(0o710))
+                .map_err(Into::into)
+        })
+        .with_context(|| format!("handing {} to the build group", layout.dir.display()))?;
     for dir in [&layout.work, &layout.destroot] {
         walk(dir, &mut |p, _| lchown(p, Some(id.uid), Some(id.gid)))?;
     }
@@ -365,6 +602,18 @@ fn hand_over(layout: &Layout, id: BuildIdentity) -> anyhow::Result<()> {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(readable & 0o755))
     })?;
     Ok(())
+}
+
+/// Open the directory `name` of `dir`: one name, never through a link.
+fn open_sub_dir(dir: &Dir, name: &str) -> std::io::Result<Dir> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(Dir::from_std_file(std::fs::File::from(fd)))
 }
 
 fn open_dir(path: &Path) -> anyhow::Result<Dir> {

@@ -54,6 +54,9 @@ pub fn resolve_port(
     scratch: &Path,
 ) -> anyhow::Result<ResolvedPort> {
     let Some(arg) = arg else {
+        // The scratch is the build root: checked (owner, mode, no link on
+        // the way) before anything is written below it.
+        crate::build::open_build_root(scratch)?;
         let dir = scratch.join(".embedded").join("demo");
         crate::embedded::materialize_demo(&dir)?;
         return Ok(ResolvedPort {

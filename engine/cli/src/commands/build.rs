@@ -116,6 +116,10 @@ fn exit_code(e: &anyhow::Error) -> i32 {
         if cause.is::<ComponentMismatch>() || cause.is::<wport_lint::imports::ImportError>() {
             return exit::REFUSED;
         }
+        // A build root other users could tamper with (issue 11, item 3).
+        if cause.is::<wport::build::BuildRootError>() {
+            return exit::REFUSED;
+        }
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
             return match v {
                 VerifyError::SizeExceeded { .. }
