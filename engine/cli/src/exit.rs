@@ -9,8 +9,12 @@
 //! | 4 | a sandbox limit stopped a phase (time, memory, resources) |
 //!
 //! `wport fetch` and `wport build` exit 3 when a download did not match its
-//! pin (it is quarantined), 1 when no URL delivered it; `wport quarantine
-//! release` exits 3 while the hold has not passed and 2 without a reason.
+//! pin (it is quarantined), 1 when no URL delivered it (including a download
+//! past its `--deadline` or below its `--min-rate`, and a `file://` source
+//! that is not a regular file); `wport build` exits 3 for a sparse tar entry
+//! and 2 for a Portfile over 4 MiB; `wport quarantine release` exits 3 while
+//! the hold has not passed and 2 without a reason; `wport quarantine list`
+//! exits 1 when an item's record cannot be read (after listing the others).
 //!
 //! `wport lint` uses 0 (no errors), 1 (errors found; warnings with
 //! `--deny-warnings`; with `--diff`, a capability gained without

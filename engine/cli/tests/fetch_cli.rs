@@ -49,10 +49,13 @@ fn store(scratch: &Scratch) -> PathBuf {
     scratch.cache().join("wport/distfiles")
 }
 
+/// Names in a directory, sorted; the lock file the store and the quarantine
+/// keep is left out.
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != ".lock")
                 .collect()
         })
         .unwrap_or_default();
@@ -306,4 +309,183 @@ fn build_fetches_a_missing_distfile_and_stops_on_a_tampered_one() {
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
     assert_eq!(names(&store(&scratch)), vec![sha256_hex(&tgz)]);
     assert_eq!(server.hits("/good/tree-2.1.0.tgz"), 1);
+}
+
+// --- Issue 11, items 11 and 12 ---------------------------------------------------
+
+#[test]
+fn quarantine_list_reports_a_malformed_record_and_lists_the_others() {
+    let server = Server::start();
+    let scratch = Scratch::new("quarantine-malformed");
+    let tree = scratch.path().join("ports");
+    let mut evil = real_source(HELLO);
+    evil[10_000] ^= 0xff;
+    let url = server.route("/hello-2.10.tar.gz", Route::Bytes(Arc::new(evil.clone())));
+    let port = port_with_urls(&tree, "hello", std::slice::from_ref(&url));
+    let out = wport(&scratch, &["fetch", port.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
+    // The same bytes again: one item, seen twice, no second copy.
+    let out = wport(&scratch, &["fetch", port.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out, None));
+    let quarantine = scratch.cache().join("wport/quarantine");
+    let items = names(&quarantine);
+    assert_eq!(items.len(), 1, "{items:?}");
+    let id = items[0].clone();
+
+    // A planted item whose record is garbage.
+    let bad = quarantine.join("20990101T000000Z-garbage");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("record.json"), b"\x1b]0;not json").unwrap();
+    std::fs::write(bad.join("payload"), b"kept").unwrap();
+
+    let out = wport(&scratch, &["quarantine", "list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out, None));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&id) && stdout.contains("hello@2.10 hello-2.10.tar.gz"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("seen 2 times"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("20990101T000000Z-garbage")
+            && stderr.contains("malformed quarantine record"),
+        "{stderr}"
+    );
+    // Nothing was removed: the planted item and the real one are both there.
+    assert_eq!(std::fs::read(bad.join("payload")).unwrap(), b"kept");
+    assert_eq!(
+        std::fs::read(quarantine.join(&id).join("payload")).unwrap(),
+        evil
+    );
+}
+
+#[test]
+fn fetch_stops_at_its_deadline_and_a_killed_fetch_leaves_no_partial() {
+    let server = Server::start();
+    let scratch = Scratch::new("fetch-slow");
+    let tree = scratch.path().join("ports");
+    let tgz = real_source(TREE);
+    let slow = server.route(
+        "/slow/tree-2.1.0.tgz",
+        Route::Trickle {
+            length: tgz.len() as u64,
+            chunk: 256,
+            every: std::time::Duration::from_millis(20),
+        },
+    );
+    let port = port_with_urls(&tree, "tree", std::slice::from_ref(&slow));
+
+    // A 1 s deadline: exit 1, the error names the port, the file and the URL.
+    let out = wport(
+        &scratch,
+        &["fetch", "--deadline", "1", port.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out, None));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "tree@2.1.0",
+        "tree-2.1.0.tgz",
+        slow.as_str(),
+        "deadline of 1 s",
+    ] {
+        assert!(stderr.contains(needle), "lacks {needle:?}: {stderr}");
+    }
+    assert!(
+        names(&store(&scratch)).is_empty(),
+        "{:?}",
+        names(&store(&scratch))
+    );
+
+    // Killed mid-download (SIGKILL: no destructor runs) its partial file stays...
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wport"))
+        .args(["fetch", port.to_str().unwrap()])
+        .env("XDG_CACHE_HOME", scratch.cache())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = loop {
+        let found = names(&store(&scratch))
+            .into_iter()
+            .find(|n| n.starts_with(".partial."));
+        if let Some(p) = found {
+            if std::fs::metadata(store(&scratch).join(&p)).is_ok_and(|m| m.len() > 0) {
+                break p;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the fetch ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(names(&store(&scratch)), vec![partial.clone()]);
+
+    // ...until the next fetch, which sweeps it and stores only the tarball.
+    let good = server.route("/good/tree-2.1.0.tgz", Route::Bytes(Arc::new(tgz.clone())));
+    let port = port_with_urls(&tree, "tree", &[good]);
+    let out = wport(&scratch, &["fetch", port.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    assert_eq!(names(&store(&scratch)), vec![sha256_hex(&tgz)]);
+}
+
+#[test]
+fn build_refuses_a_fifo_file_source_and_reads_file_localhost_as_absolute() {
+    let scratch = Scratch::new("build-file-url");
+    let tree = scratch.path().join("ports");
+    let tgz = real_source(TREE);
+
+    // A FIFO named by a file:// URL: refused at once (it used to hang the build).
+    let fifo = scratch.path().join("tree-2.1.0.tgz");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let port = port_with_urls(&tree, "tree", &[format!("file://{}", fifo.display())]);
+    let out = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (scratch, port) = (&scratch, &port);
+        s.spawn(move || {
+            let _ = tx.send(scratch.build(port, &["-j2"]));
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(out) => out,
+            Err(_) => {
+                // Unblock the reader (a writer opens, writes nothing, closes)
+                // so the failure is reported instead of hanging the suite.
+                drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+                panic!("the build blocked on a FIFO source");
+            }
+        }
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out, None));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "tree@2.1.0",
+        "tree-2.1.0.tgz",
+        "is a FIFO, not a regular file",
+    ] {
+        assert!(stderr.contains(needle), "lacks {needle:?}: {stderr}");
+    }
+    assert!(
+        names(&store(&scratch)).is_empty(),
+        "{:?}",
+        names(&store(&scratch))
+    );
+
+    // file://localhost/ABS is /ABS (it used to be read as the relative
+    // path `localhost/ABS`).
+    let real = scratch.path().join("real-tree-2.1.0.tgz");
+    std::fs::write(&real, &tgz).unwrap();
+    let port = port_with_urls(
+        &tree,
+        "tree",
+        &[format!("file://localhost{}", real.display())],
+    );
+    let out = scratch.build(&port, &["-j2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out, None));
+    assert_eq!(names(&store(&scratch)), vec![sha256_hex(&tgz)]);
 }

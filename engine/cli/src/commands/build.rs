@@ -140,6 +140,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
                 | ExtractError::LinkEscape { .. }
                 | ExtractError::ThroughSymlink { .. }
                 | ExtractError::SpecialFile { .. }
+                | ExtractError::Sparse { .. }
                 | ExtractError::LimitExceeded { .. } => exit::REFUSED,
                 _ => exit::FAILURE,
             };
