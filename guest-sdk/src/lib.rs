@@ -124,7 +124,7 @@ pub mod __private {
 ///
 /// Use it once, at the root of a port's `cdylib` crate:
 ///
-/// ```ignore
+/// ```no_run
 /// struct MyPort;
 /// impl wport_guest_sdk::Port for MyPort {}
 /// wport_guest_sdk::export_port!(MyPort);

@@ -12,5 +12,6 @@ pub mod embedded;
 pub mod exit;
 pub mod native;
 pub mod paths;
+pub mod provenance;
 pub mod resolve;
 pub mod tuf_http;

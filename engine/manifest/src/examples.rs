@@ -49,6 +49,9 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
         ("", "capabilities") => {
             "a [capabilities.<phase>] table per phase, e.g. [capabilities.configure]"
         }
+        ("", "limits") => "a [limits] table, e.g. `memory = \"4GiB\"` and `processes = 1024`",
+        ("limits", "memory") => "memory = \"4GiB\"",
+        ("limits", "processes") => "processes = 1024",
         ("build", "params") => {
             "a [build.params] table, e.g. `configure-args = [\"--disable-nls\"]`"
         }
@@ -91,7 +94,7 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
 
 /// The keys of each table, for "this key belongs in [port]" hints. A test
 /// checks these lists against the serde structs in `raw`.
-pub(crate) const TABLE_KEYS: [(&str, &[&str]); 6] = [
+pub(crate) const TABLE_KEYS: [(&str, &[&str]); 7] = [
     (
         "[port]",
         &[
@@ -133,6 +136,7 @@ pub(crate) const TABLE_KEYS: [(&str, &[&str]); 6] = [
             "timeout",
         ],
     ),
+    ("[limits]", &["memory", "processes"]),
 ];
 
 /// The header of a top-level table: `[port]`, `[[source]]`.
@@ -167,8 +171,8 @@ mod tests {
 
     use super::*;
     use crate::raw::{
-        RawBuild, RawCapabilities, RawDependencies, RawPatchfile, RawPhase, RawPort, RawPortfile,
-        RawSource,
+        RawBuild, RawCapabilities, RawDependencies, RawLimits, RawPatchfile, RawPhase, RawPort,
+        RawPortfile, RawSource,
     };
 
     /// A deserializer that only records the field list a derived struct
@@ -206,7 +210,7 @@ mod tests {
 
     #[test]
     fn every_key_has_an_example() {
-        let tables: [(&str, &[&str]); 7] = [
+        let tables: [(&str, &[&str]); 8] = [
             ("", fields::<RawPortfile>()),
             ("port", fields::<RawPort>()),
             ("source", fields::<RawSource>()),
@@ -214,6 +218,7 @@ mod tests {
             ("dependencies", fields::<RawDependencies>()),
             ("build", fields::<RawBuild>()),
             ("capabilities.configure", fields::<RawPhase>()),
+            ("limits", fields::<RawLimits>()),
         ];
         for (table, keys) in tables {
             for key in keys {

@@ -67,8 +67,9 @@ pub const MAX_PORTFILE_BYTES: u64 = 4 << 20;
 pub use error::{ErrorKind, ManifestError};
 pub use phase::{Phase, UnknownPhase};
 pub use schema::{
-    Build, BuildKind, Capabilities, Dependencies, MAX_TIMEOUT_SECS, Patchfile, PhaseGrants,
-    PortInfo, Portfile, Source, SourceLocation, StandardComponent,
+    Build, BuildKind, BuildLimits, Capabilities, Dependencies, MAX_MEMORY_BYTES, MAX_PROCESSES,
+    MAX_TIMEOUT_SECS, MIN_MEMORY_BYTES, MIN_PROCESSES, Patchfile, PhaseGrants, PortInfo, Portfile,
+    Source, SourceLocation, StandardComponent,
 };
 pub use sha256::{Sha256Hex, Sha256HexError};
 

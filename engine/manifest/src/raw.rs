@@ -28,6 +28,18 @@ pub(crate) struct RawPortfile {
     pub build: S<Table<RawBuild>>,
     #[serde(default)]
     pub capabilities: Option<S<Table<RawCapabilities>>>,
+    #[serde(default)]
+    pub limits: Option<S<Table<RawLimits>>>,
+}
+
+/// `[limits]`: the whole build's resource limits.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawLimits {
+    #[serde(default)]
+    pub memory: Option<S<String>>,
+    #[serde(default)]
+    pub processes: Option<S<u64>>,
 }
 
 #[derive(Deserialize)]

@@ -29,7 +29,43 @@ pub struct Portfile {
     pub build: Build,
     /// `[capabilities.<phase>]`: what each phase may do beyond its sandbox.
     pub capabilities: Capabilities,
+    /// `[limits]`: memory and processes of the whole build.
+    pub limits: BuildLimits,
 }
+
+/// `[limits]`: what the whole build (every native process of it together)
+/// may use. Optional, like each key; a missing key means the engine's
+/// default (memory 4 GiB, 1024 processes; docs/CAPABILITIES.md). The engine
+/// enforces them with the build's cgroup: a command that fails because the
+/// build reached one fails with an error naming the limit.
+///
+/// ```toml
+/// [limits]
+/// memory = "8GiB"
+/// processes = 2048
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildLimits {
+    /// `memory = "4GiB"` — bytes, written as an integer and a binary unit
+    /// (`KiB`, `MiB`, `GiB`, `TiB`), from [`MIN_MEMORY_BYTES`] to
+    /// [`MAX_MEMORY_BYTES`]. Counts every process, tmpfs file (`/tmp`,
+    /// `/dev/shm`) and shared-memory segment of the build; also the largest
+    /// SysV shared-memory segment. `None`: the engine default.
+    pub memory: Option<u64>,
+    /// `processes = 1024` — most processes (and threads) the build may
+    /// have at once, from [`MIN_PROCESSES`] to [`MAX_PROCESSES`]. `None`:
+    /// the engine default.
+    pub processes: Option<u64>,
+}
+
+/// Smallest `[limits] memory`: 16 MiB (a shell and a small command).
+pub const MIN_MEMORY_BYTES: u64 = 16 << 20;
+/// Largest `[limits] memory`: 1 TiB.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 40;
+/// Smallest `[limits] processes`: 8.
+pub const MIN_PROCESSES: u64 = 8;
+/// Largest `[limits] processes`: 1,000,000.
+pub const MAX_PROCESSES: u64 = 1_000_000;
 
 /// `[port]`: who the port is.
 #[derive(Debug, Clone, PartialEq, Eq)]

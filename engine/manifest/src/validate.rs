@@ -14,12 +14,14 @@ use crate::de_error::{describe_field, missing_field};
 use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::phase::Phase;
 use crate::raw::{
-    RawBuild, RawCapabilities, RawDependencies, RawPhase, RawPort, RawPortfile, RawSource, S, Table,
+    RawBuild, RawCapabilities, RawDependencies, RawLimits, RawPhase, RawPort, RawPortfile,
+    RawSource, S, Table,
 };
 use crate::rules::{self, Rejection};
 use crate::schema::{
-    Build, BuildKind, Capabilities, Dependencies, MAX_TIMEOUT_SECS, Patchfile, PhaseGrants,
-    PortInfo, Portfile, Source, StandardComponent,
+    Build, BuildKind, BuildLimits, Capabilities, Dependencies, MAX_MEMORY_BYTES, MAX_PROCESSES,
+    MAX_TIMEOUT_SECS, MIN_MEMORY_BYTES, MIN_PROCESSES, Patchfile, PhaseGrants, PortInfo, Portfile,
+    Source, StandardComponent,
 };
 use crate::sha256::Sha256Hex;
 use crate::suggest::did_you_mean;
@@ -29,8 +31,8 @@ type Result<T> = std::result::Result<T, ManifestError>;
 
 /// Validates every table, collecting the first problem of each: the
 /// `[port]` table, each `[[source]]`, each `[[patchfile]]`,
-/// `[dependencies]`, `[build]` and each `[capabilities.<phase>]`. Errors come
-/// back in file order.
+/// `[dependencies]`, `[build]`, each `[capabilities.<phase>]` and `[limits]`.
+/// Errors come back in file order.
 pub(crate) fn portfile(
     raw: RawPortfile,
     ctx: &Ctx,
@@ -83,6 +85,13 @@ pub(crate) fn portfile(
         Some(caps) => capabilities(caps.into_inner().0, &dependencies, ctx, &mut errors),
         None => Capabilities::default(),
     };
+    let limits = match raw.limits {
+        Some(table) => limits(table.into_inner().0, ctx).unwrap_or_else(|e| {
+            errors.push(e);
+            BuildLimits::default()
+        }),
+        None => BuildLimits::default(),
+    };
     match (port, build) {
         (Some(port), Some(build)) if errors.is_empty() => Ok(Portfile {
             port,
@@ -91,6 +100,7 @@ pub(crate) fn portfile(
             dependencies,
             build,
             capabilities,
+            limits,
         }),
         _ => {
             errors.sort_by_key(|e| e.span().map_or(0, |span| span.start));
@@ -587,6 +597,68 @@ fn phase_grants(
         allow_loader_env,
         timeout,
     })
+}
+
+/// `[limits]`: each value within its bounds.
+fn limits(raw: RawLimits, ctx: &Ctx) -> Result<BuildLimits> {
+    const T: &str = "[limits]";
+    let memory = match raw.memory {
+        Some(text) => Some(
+            parse_memory(text.get_ref())
+                .map_err(|rejection| invalid(ctx, T, "memory", text.span(), rejection))?,
+        ),
+        None => None,
+    };
+    let processes = match raw.processes {
+        Some(n) if !(MIN_PROCESSES..=MAX_PROCESSES).contains(n.get_ref()) => {
+            return Err(invalid(
+                ctx,
+                T,
+                "processes",
+                n.span(),
+                plain(
+                    format!(
+                        "{} is outside {MIN_PROCESSES} to {MAX_PROCESSES}",
+                        n.get_ref()
+                    ),
+                    "give the most processes the build may have at once, e.g. `processes = 1024`, \
+                     or remove it for the engine default",
+                ),
+            ));
+        }
+        Some(n) => Some(n.into_inner()),
+        None => None,
+    };
+    Ok(BuildLimits { memory, processes })
+}
+
+/// `"4GiB"` -> bytes: an integer and a binary unit, within bounds.
+fn parse_memory(text: &str) -> std::result::Result<u64, Rejection> {
+    let help = "write an integer and a unit (KiB, MiB, GiB or TiB), e.g. `memory = \"4GiB\"`, \
+                or remove it for the engine default";
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let shift = match unit.trim_start() {
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        "TiB" => 40,
+        _ => {
+            return Err(plain(
+                format!("{:?} is not a size with a unit", short(text)),
+                help,
+            ));
+        }
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|b| (MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES).contains(b))
+        .ok_or_else(|| plain(format!("{:?} is outside 16MiB to 1TiB", short(text)), help))?;
+    Ok(bytes)
 }
 
 /// Applies `rule` to a spanned string, returning the string or an error at

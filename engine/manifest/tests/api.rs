@@ -398,3 +398,17 @@ fn check_stops_at_schema_errors() {
         1
     );
 }
+
+#[test]
+fn limits_are_optional_and_typed() {
+    let port = case("valid-limits");
+    assert_eq!(port.limits.memory, Some(8 << 30));
+    assert_eq!(port.limits.processes, Some(2048));
+    // Without a [limits] table, the engine's defaults apply.
+    let minimal = case("valid-minimal");
+    assert_eq!(minimal.limits, wport_manifest::BuildLimits::default());
+    assert!(matches!(
+        case_error("invalid-value-limits-memory-unit").kind(),
+        ErrorKind::InvalidValue { field } if field == "memory"
+    ));
+}

@@ -1,6 +1,16 @@
 //! The build log: one file per build that records what every phase said and
 //! ran. Guest output is capped per phase; past the cap it is dropped with a
 //! marker, and the build goes on (a chatty port must never fail for it).
+//!
+//! Nothing that reaches the log can act on a terminal (`wport build -v`
+//! copies it to stderr; issue 11, item 6: window-title and clipboard escape
+//! sequences reached the user's terminal) or start a line that is not its
+//! own: in wport's lines ([`BuildLog::line`]) and in guest output, ESC and
+//! the other C0 controls except tab, DEL, the C1 controls and the Unicode
+//! bidirectional overrides are written as `\xNN` / `\u{NNNN}`, invalid
+//! UTF-8 as `\xNN`, and a line break inside a [`BuildLog::line`] text as
+//! `\n`. Native commands' output arrives already marked and escaped by
+//! `wport-exec` (every line starts with `  | `).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -36,7 +46,8 @@ impl BuildLog {
         (BuildLog::new(Box::new(sink.clone()), false), sink)
     }
 
-    /// Append raw bytes.
+    /// Append bytes as they are. Only for text already made safe: the
+    /// output relay of `wport-exec` (marked and escaped), and this module.
     pub fn write_bytes(&self, bytes: &[u8]) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if inner.echo {
@@ -50,15 +61,18 @@ impl BuildLog {
     }
 
     /// Append one line, tagged with where it came from (`configure`, `exec`...).
+    ///
+    /// Its text may hold names a build chose (a file it left, a program it
+    /// asked for): control characters, line breaks included, are escaped, so
+    /// the line stays one line and cannot forge the next.
     pub fn line(&self, tag: &str, text: &str) {
+        let text = text.strip_suffix('\n').unwrap_or(text);
         let mut line = String::with_capacity(tag.len() + text.len() + 4);
         line.push('[');
-        line.push_str(tag);
+        escape_into(tag, &mut line, true);
         line.push_str("] ");
-        line.push_str(text);
-        if !line.ends_with('\n') {
-            line.push('\n');
-        }
+        escape_into(text, &mut line, true);
+        line.push('\n');
         self.write_bytes(line.as_bytes());
     }
 
@@ -69,6 +83,71 @@ impl BuildLog {
         }
         inner.sink.flush()
     }
+}
+
+/// Characters never written raw: C0 controls but tab and line feed, DEL, C1
+/// controls, and the bidirectional embeddings, overrides and isolates that
+/// reorder how a line is displayed. (The same set as `wport-exec`'s relay.)
+fn must_escape(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Append `text` to `out`, escaping what [`must_escape`] names, and line
+/// feeds too when `newline_too`.
+fn escape_into(text: &str, out: &mut String, newline_too: bool) {
+    for c in text.chars() {
+        if c == '\n' {
+            out.push_str(if newline_too { "\\n" } else { "\n" });
+        } else if must_escape(c) {
+            if (c as u32) < 0x80 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Escape untrusted bytes (see [`escape_into`]; line feeds pass), writing
+/// invalid UTF-8 as `\xNN`. An incomplete sequence at the end is left in
+/// `pending` for the next write of the same stream.
+fn escape_bytes(pending: &mut Vec<u8>, data: &[u8]) -> String {
+    let mut input = std::mem::take(pending);
+    input.extend_from_slice(data);
+    let mut out = String::with_capacity(input.len() + 8);
+    let mut rest = &input[..];
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                escape_into(text, &mut out, false);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                escape_into(
+                    std::str::from_utf8(good).expect("valid up to here"),
+                    &mut out,
+                    false,
+                );
+                match e.error_len() {
+                    Some(n) => {
+                        for b in &bad[..n] {
+                            out.push_str(&format!("\\x{b:02x}"));
+                        }
+                        rest = &bad[n..];
+                    }
+                    None => {
+                        *pending = bad.to_vec();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// In-memory log contents, shared with the [`BuildLog`] that writes them.
@@ -113,8 +192,9 @@ struct BudgetState {
     left: u64,
     cap: u64,
     truncated: bool,
-    /// Whether each stream's next byte starts a line; keyed by tag.
-    at_line_start: Vec<(String, bool)>,
+    /// Per stream (keyed by tag): whether its next byte starts a line, and
+    /// the start of a UTF-8 sequence its last write cut.
+    streams: Vec<(String, bool, Vec<u8>)>,
 }
 
 impl OutputBudget {
@@ -124,7 +204,7 @@ impl OutputBudget {
                 left: cap,
                 cap,
                 truncated: false,
-                at_line_start: Vec::new(),
+                streams: Vec::new(),
             })),
         }
     }
@@ -136,16 +216,17 @@ impl OutputBudget {
         if st.truncated {
             return;
         }
-        let idx = match st.at_line_start.iter().position(|(t, _)| t == tag) {
+        let idx = match st.streams.iter().position(|(t, _, _)| t == tag) {
             Some(i) => i,
             None => {
-                st.at_line_start.push((tag.to_owned(), true));
-                st.at_line_start.len() - 1
+                st.streams.push((tag.to_owned(), true, Vec::new()));
+                st.streams.len() - 1
             }
         };
-        let mut out = Vec::with_capacity(bytes.len() + 32);
-        let mut line_start = st.at_line_start[idx].1;
-        for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+        let text = escape_bytes(&mut st.streams[idx].2, bytes);
+        let mut out = Vec::with_capacity(text.len() + 32);
+        let mut line_start = st.streams[idx].1;
+        for chunk in text.as_bytes().split_inclusive(|b| *b == b'\n') {
             if line_start {
                 out.push(b'[');
                 out.extend_from_slice(tag.as_bytes());
@@ -154,7 +235,7 @@ impl OutputBudget {
             out.extend_from_slice(chunk);
             line_start = chunk.ends_with(b"\n");
         }
-        st.at_line_start[idx].1 = line_start;
+        st.streams[idx].1 = line_start;
         let take = (out.len() as u64).min(st.left) as usize;
         if take > 0 {
             log.write_bytes(&out[..take]);
@@ -208,6 +289,39 @@ mod tests {
         );
         assert_eq!(text.matches("truncated").count(), 1);
         assert!(b.truncated());
+    }
+
+    #[test]
+    fn guest_output_cannot_drive_a_terminal() {
+        let (log, sink) = BuildLog::memory();
+        let b = OutputBudget::new(1 << 20);
+        b.write(
+            &log,
+            "build stdout",
+            b"\x1b]0;pwned\x07\x1b]52;c;ZWNobyBoaQ==\x07\r[wport] x\t\xc2\x9b\xff\n",
+        );
+        // A UTF-8 sequence cut between two writes passes whole.
+        b.write(&log, "build stdout", b"\xc3");
+        b.write(&log, "build stdout", b"\xa9\n");
+        assert_eq!(
+            sink.text(),
+            "[build stdout] \\x1b]0;pwned\\x07\\x1b]52;c;ZWNobyBoaQ==\\x07\\x0d[wport] x\t\\u{9b}\\xff\n\
+             [build stdout] é\n"
+        );
+    }
+
+    #[test]
+    fn a_wport_line_stays_one_line() {
+        let (log, sink) = BuildLog::memory();
+        log.line(
+            "wport",
+            "removed special file /work/a\n[exec] \"make\" -> exit 0\x1b[2J",
+        );
+        log.line("exec", "done\n");
+        assert_eq!(
+            sink.text(),
+            "[wport] removed special file /work/a\\n[exec] \"make\" -> exit 0\\x1b[2J\n[exec] done\n"
+        );
     }
 
     #[test]

@@ -172,17 +172,34 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
     .dir;
     let portfile_path = port_dir.join("Portfile.toml");
     let portfile = Portfile::load(&portfile_path)?;
-    let (destroot, log) = match args.destroot {
+    let (destroot, calls) = match args.destroot {
         Some(d) => {
             let log = d
                 .parent()
                 .map(|p| p.join("build.log"))
                 .filter(|l| l.is_file());
-            (d, log)
+            let calls = match log {
+                Some(l) => {
+                    let text = std::fs::read(&l)
+                        .with_context(|| format!("reading the build log {}", l.display()))?;
+                    wport::provenance::from_log(&String::from_utf8_lossy(&text)).with_context(
+                        || {
+                            format!(
+                                "the build log {} has no host record of the build's mediated calls \
+                                 (a build by an older wport, or one that did not finish); build the port again",
+                                l.display()
+                            )
+                        },
+                    )?
+                }
+                None => wport::provenance::record(&[]),
+            };
+            (d, calls)
         }
         None => {
             let done = build_port(&port_dir, &opts, executor)?;
-            (done.destroot, Some(done.log))
+            let calls = wport::provenance::record(&done.mediated_calls);
+            (done.destroot, calls)
         }
     };
     let meta = PackageMeta {
@@ -198,7 +215,7 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
             .cloned()
             .collect(),
         source_date_epoch: source_date_epoch(&portfile),
-        provenance: provenance(&portfile_path, &portfile, log.as_deref())?,
+        provenance: provenance(&portfile_path, &portfile, calls)?,
     };
     let tree = prefix_tree(&destroot, &args.prefix)?;
     std::fs::create_dir_all(&args.output)
@@ -207,13 +224,8 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
         "{}-{}_{}.wpkg",
         meta.name, meta.version, meta.revision
     ));
-    let m = wport_registry::create_package(&tree, &meta, &key, &out).with_context(|| {
-        format!(
-            "packaging port {} from {}",
-            meta.name,
-            destroot.display()
-        )
-    })?;
+    let m = wport_registry::create_package(&tree, &meta, &key, &out)
+        .with_context(|| format!("packaging port {} from {}", meta.name, destroot.display()))?;
     println!("package: {}", out.display());
     println!(
         "  {} files, {} symlinks, {} directories; payload sha256 {}",
@@ -268,10 +280,12 @@ fn hex_encode(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Provenance of a package. The mediated calls come from the executor's own
+/// record (see `wport::provenance`), never from parsing what the build printed.
 fn provenance(
     portfile_path: &Path,
     portfile: &Portfile,
-    log: Option<&Path>,
+    calls: wport::provenance::CallsRecord,
 ) -> anyhow::Result<Provenance> {
     let component_sha256 = match &portfile.build.kind {
         BuildKind::Component { sha256, .. } => sha256.to_string(),
@@ -287,43 +301,11 @@ fn provenance(
             sha256: s.sha256.to_string(),
         })
         .collect();
-    let (mediated_calls_sha256, mediated_calls) = match log {
-        Some(l) => mediated_calls_digest(
-            &std::fs::read_to_string(l)
-                .with_context(|| format!("reading the build log {}", l.display()))?,
-        ),
-        None => mediated_calls_digest(""),
-    };
     Ok(Provenance {
         portfile_sha256: sha256_file(portfile_path)?,
         component_sha256,
         sources,
-        mediated_calls_sha256,
-        mediated_calls,
+        mediated_calls_sha256: calls.sha256,
+        mediated_calls: calls.count,
     })
-}
-
-/// sha256 over the build log's `[exec]` lines (the mediated native calls),
-/// each without its trailing ` (N ms)` timing, so that two builds that ran
-/// the same commands agree.
-pub fn mediated_calls_digest(log: &str) -> (String, u64) {
-    let mut h = Sha256::new();
-    let mut n = 0;
-    for line in log.lines().filter(|l| l.starts_with("[exec] ")) {
-        let line = match line.rfind(" (") {
-            Some(i)
-                if line.ends_with(" ms)")
-                    && line[i + 2..line.len() - 4]
-                        .bytes()
-                        .all(|b| b.is_ascii_digit()) =>
-            {
-                &line[..i]
-            }
-            _ => line,
-        };
-        h.update(line.as_bytes());
-        h.update(b"\n");
-        n += 1;
-    }
-    (hex_encode(&h.finalize()), n)
 }

@@ -1,0 +1,130 @@
+//! The mediated-calls part of a package's provenance, taken from the host's
+//! own record: the executor's [`AuditRecord`]s of the build's session.
+//!
+//! Issue 11, item 6: the count and digest used to be parsed from the build
+//! log's `[exec]` lines, and a build that printed a forged `[exec]` line got
+//! it counted in the signed provenance (3 calls recorded for 2). The records
+//! come from `wport-exec` itself, which writes one per call it was asked to
+//! run, allowed or not; nothing a build prints can add one.
+//!
+//! When a destroot is packaged later (`wport package --destroot`), the record
+//! is read back from the one summary line the build wrote at its end; a
+//! build's own output cannot start a line with `[wport] ` (command output is
+//! marked `  | `, guest output `[<phase> stdout] `, and wport's lines escape
+//! line breaks), so that line is the host's.
+
+use sha2::{Digest, Sha256};
+use wport_exec::AuditRecord;
+
+/// Text of the `[wport]` line a build ends its log with.
+pub const SUMMARY: &str = "mediated calls (host record): ";
+
+/// How many mediated calls a build made, and the sha256 over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsRecord {
+    pub sha256: String,
+    pub count: u64,
+}
+
+/// One stable line per call: what ran, where, and how it ended (no timing,
+/// so two builds that ran the same commands agree).
+pub fn call_line(r: &AuditRecord) -> String {
+    let args = r.argv.get(1..).unwrap_or_default();
+    format!(
+        "{:?} argv={:?} cwd={:?} -> {}",
+        r.program, args, r.cwd, r.status
+    )
+}
+
+/// The record of a build's calls.
+pub fn record(calls: &[AuditRecord]) -> CallsRecord {
+    let mut h = Sha256::new();
+    for c in calls {
+        h.update(call_line(c).as_bytes());
+        h.update(b"\n");
+    }
+    CallsRecord {
+        sha256: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        count: calls.len() as u64,
+    }
+}
+
+/// The summary line's text (after `[wport] `).
+pub fn summary(r: &CallsRecord) -> String {
+    format!("{SUMMARY}{} sha256 {}", r.count, r.sha256)
+}
+
+/// The record a build wrote at the end of its log: the last line that is
+/// exactly `[wport] ` + [`summary`]. `None`: the log has none.
+pub fn from_log(log: &str) -> Option<CallsRecord> {
+    let prefix = format!("[wport] {SUMMARY}");
+    log.lines().rev().find_map(|line| {
+        let rest = line.strip_prefix(&prefix)?;
+        let (count, sha256) = rest.split_once(" sha256 ")?;
+        let valid = sha256.len() == 64
+            && sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let count = count.parse().ok()?;
+        valid.then(|| CallsRecord {
+            sha256: sha256.to_owned(),
+            count,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use wport_exec::AuditStatus;
+
+    fn call(program: &str, args: &[&str], status: AuditStatus) -> AuditRecord {
+        let mut argv = vec![program.to_owned()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        AuditRecord {
+            program: program.into(),
+            argv,
+            cwd: "/work/x".into(),
+            duration: Duration::from_millis(3),
+            status,
+        }
+    }
+
+    #[test]
+    fn the_record_counts_calls_not_lines_and_ignores_timing() {
+        let a = [
+            call("make", &["-j2"], AuditStatus::Exited(0)),
+            call(
+                "sh",
+                &["-c", "echo '[exec] forged'"],
+                AuditStatus::Exited(0),
+            ),
+        ];
+        let mut b = a.clone();
+        b[0].duration = Duration::from_secs(9);
+        assert_eq!(record(&a), record(&b));
+        assert_eq!(record(&a).count, 2);
+        assert_eq!(
+            call_line(&a[0]),
+            "\"make\" argv=[\"-j2\"] cwd=\"/work/x\" -> exit 0"
+        );
+        let mut c = a.clone();
+        c[1].status = AuditStatus::Exited(1);
+        assert_ne!(record(&a), record(&c));
+    }
+
+    #[test]
+    fn only_the_hosts_summary_line_is_read_back() {
+        let r = record(&[call("make", &[], AuditStatus::Exited(0))]);
+        let log = format!(
+            "[exec] \"make\" argv=[] cwd=\"/work\" -> exit 0 (1 ms)\n  | [wport] {SUMMARY}9 sha256 {}\n\
+             [build stdout] [wport] {SUMMARY}9 sha256 {}\n[wport] {}\n",
+            "0".repeat(64),
+            "0".repeat(64),
+            summary(&r)
+        );
+        assert_eq!(from_log(&log), Some(r));
+        assert_eq!(from_log("[exec] \"make\" -> exit 0 (1 ms)\n"), None);
+    }
+}
