@@ -87,6 +87,8 @@ struct TufFixture {
     files: std::collections::HashMap<String, Vec<u8>>,
     root_v1: Vec<u8>,
     root_keys: [wport_trust::SecretKey; 2],
+    targets_keys: [wport_trust::SecretKey; 2],
+    snapshot: wport_trust::SecretKey,
     timestamp: wport_trust::SecretKey,
     _dir: tempfile::TempDir,
 }
@@ -141,6 +143,8 @@ fn tuf_fixture() -> &'static TufFixture {
             files,
             root_v1,
             root_keys,
+            targets_keys: targets,
+            snapshot,
             timestamp,
             _dir: dir,
         }
@@ -164,18 +168,17 @@ pub fn package_signing_key() -> &'static wport_trust::SecretKey {
     package_key()
 }
 
-/// Serves the fixture's metadata from memory, `name` replaced by `doc`.
+/// Serves the fixture's metadata from memory, with some files replaced.
 struct Served<'a> {
     fixture: &'a TufFixture,
-    name: &'a str,
-    doc: &'a [u8],
+    overrides: std::collections::HashMap<&'static str, Vec<u8>>,
 }
 
 impl wport_trust::Transport for Served<'_> {
     fn fetch(&self, location: &str, max_len: u64) -> Result<Vec<u8>, wport_trust::TransportError> {
         let file = location.rsplit('/').next().unwrap_or(location);
-        let bytes = if file == self.name {
-            self.doc
+        let bytes = if let Some(doc) = self.overrides.get(file) {
+            doc.as_slice()
         } else {
             match self.fixture.files.get(file) {
                 Some(b) => b.as_slice(),
@@ -222,6 +225,10 @@ fn envelope(signed_text: &[u8], keys: &[&wport_trust::SecretKey]) -> Option<Vec<
 /// - 2: the rest is a document served as `2.root.json`;
 /// - 3: the rest is a `signed` value signed by both root keys, as
 ///   `2.root.json` (a new root: its keys, roles, thresholds);
+/// - 5: the rest is a targets `signed` value, signed by both targets keys,
+///   with a snapshot and a timestamp (real keys) pinning it: what the
+///   targets threshold can send (typed targets, delegations, the
+///   delegation search of a target lookup);
 /// - otherwise: the metadata functions alone: canonical JSON from text
 ///   must equal canonical JSON from a parsed `Value`, and envelope
 ///   parsing, verification and typed decoding of every role type.
@@ -232,34 +239,82 @@ pub fn tuf_metadata(data: &[u8]) {
         return;
     };
     let fixture = tuf_fixture();
-    let (name, doc) = match mode {
-        0 => ("timestamp.json", rest.to_vec()),
+    let mut overrides = std::collections::HashMap::new();
+    match mode {
+        0 => drop(overrides.insert("timestamp.json", rest.to_vec())),
         1 => match envelope(rest, &[&fixture.timestamp]) {
-            Some(doc) => ("timestamp.json", doc),
+            Some(doc) => drop(overrides.insert("timestamp.json", doc)),
             None => return,
         },
-        2 => ("2.root.json", rest.to_vec()),
+        2 => drop(overrides.insert("2.root.json", rest.to_vec())),
         3 => match envelope(rest, &[&fixture.root_keys[0], &fixture.root_keys[1]]) {
-            Some(doc) => ("2.root.json", doc),
+            Some(doc) => drop(overrides.insert("2.root.json", doc)),
+            None => return,
+        },
+        5 => match signed_targets_chain(fixture, rest) {
+            Some(files) => overrides.extend(files),
             None => return,
         },
         _ => return tuf_functions(rest),
-    };
+    }
     let trust = scratch();
     let dir = trust.path().join("metadata");
     wport_trust::Client::<Served>::init(&dir, &fixture.root_v1).expect("init");
-    let served = Served {
-        fixture,
-        name,
-        doc: &doc,
-    };
+    let served = Served { fixture, overrides };
     let mut client = wport_trust::Client::open(&dir, "mem:/metadata", served).expect("open");
     if client.refresh_at(NOW).is_ok() {
         // Whatever was accepted is now the trusted state: a target lookup
         // and an offline load over it must not panic either.
-        let _ = client.target("ports/zlib/Portfile.toml");
+        for path in ["ports/zlib/Portfile.toml", "ports/lua/files/a.diff", "x"] {
+            let _ = client.target(path);
+        }
         let _ = client.load_offline(NOW);
+        let _ = client.all_targets();
     }
+}
+
+/// targets.json from `signed_text` (signed by both targets keys), and a
+/// snapshot and timestamp (version 2, signed by their keys) pinning it.
+fn signed_targets_chain(
+    fixture: &TufFixture,
+    signed_text: &[u8],
+) -> Option<Vec<(&'static str, Vec<u8>)>> {
+    use wport_trust::metadata::{MetaFile, MetaList, sha256_hex, sign_document};
+    let version = serde_json::from_slice::<serde_json::Value>(signed_text)
+        .ok()?
+        .get("version")?
+        .as_u64()?;
+    let targets = envelope(
+        signed_text,
+        &[&fixture.targets_keys[0], &fixture.targets_keys[1]],
+    )?;
+    let pin = |version, bytes: &[u8]| MetaFile {
+        version,
+        length: Some(bytes.len() as u64),
+        hashes: Some([("sha256".to_string(), sha256_hex(bytes))].into()),
+    };
+    let list = |typ: &str, file: &str, meta: MetaFile| MetaList {
+        typ: typ.into(),
+        spec_version: "1.0.31".into(),
+        version: 2,
+        expires: "2031-01-01T00:00:00Z".into(),
+        meta: [(file.to_string(), meta)].into(),
+    };
+    let snapshot = sign_document(
+        &list("snapshot", "targets.json", pin(version, &targets)),
+        &[&fixture.snapshot],
+    )
+    .ok()?;
+    let timestamp = sign_document(
+        &list("timestamp", "snapshot.json", pin(2, &snapshot)),
+        &[&fixture.timestamp],
+    )
+    .ok()?;
+    Some(vec![
+        ("targets.json", targets),
+        ("snapshot.json", snapshot),
+        ("timestamp.json", timestamp),
+    ])
 }
 
 fn tuf_functions(text: &[u8]) {
