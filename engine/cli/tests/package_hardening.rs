@@ -618,3 +618,50 @@ fn an_unsigned_manifest_is_not_parsed_before_its_signature_is_checked() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_read_only_query_of_an_interrupted_transaction_says_so() {
+    let env = Env::new();
+    let base = env.package("base", &[("bin/base", "b")]);
+    assert!(
+        env.run(&["install", base.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let pkg = env.package("tool", &[("bin/tool", "t")]);
+    // Abort right after the install's journal is durable.
+    let o = env
+        .cmd(WPORT)
+        .args(env.args(&["install", pkg.to_str().unwrap()]))
+        .env("WPORT_TEST_CRASH_AT", "1")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let journal = env.prefix.join(".wport/journal");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 1);
+    let root = rustix::process::geteuid().is_root();
+    if !root {
+        set_tree_writable(&env.prefix, false);
+    }
+    let o = run_read_only(&env, &["list"]);
+    if !root {
+        set_tree_writable(&env.prefix, true);
+    }
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("has an interrupted transaction"),
+        "{}",
+        stderr(&o)
+    );
+    // With write access the next query recovers first.
+    let o = env.run(&["list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("recovery: rolled back"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "base 1.0_0\n");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+    assert!(!env.prefix.join("bin/tool").exists());
+}
