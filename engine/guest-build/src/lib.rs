@@ -166,13 +166,11 @@ pub fn ensure_target() {
     if let Some(toolchain) = &toolchain {
         rustup.args(["--toolchain", toolchain]);
     }
-    let what = format!(
-        "the {TARGET} target is not installed for {}; installing it with `rustup target add {TARGET}` \
-         (guest components are built for it)",
-        toolchain.as_deref().unwrap_or("this toolchain")
+    let toolchain_name = toolchain.as_deref().unwrap_or("this toolchain");
+    eprintln!(
+        "wport-guest-build: the {TARGET} target is missing from {toolchain_name}; \
+         installing it with `rustup target add {TARGET}` (guest components are built for it)"
     );
-    println!("cargo:warning=wport-guest-build: {what}");
-    eprintln!("wport-guest-build: {what}");
     let status = rustup.status().unwrap_or_else(|e| {
         panic!(
             "the {TARGET} target is missing and rustup could not be started ({e}); \
@@ -183,7 +181,13 @@ pub fn ensure_target() {
         status.success() && target_installed(&rustc),
         "`rustup target add {TARGET}` failed ({status}); guest components cannot be built without it"
     );
-    eprintln!("wport-guest-build: installed the {TARGET} target");
+    // Cargo shows a build script's warnings (and shows them again while the
+    // script's output is cached), so this is worded as a record of what
+    // happened; the stderr lines above are in the build script's output.
+    println!(
+        "cargo:warning=wport-guest-build: the {TARGET} target was missing from {toolchain_name}; \
+         installed it with `rustup target add {TARGET}`"
+    );
 }
 
 fn run(mut cmd: Command, what: &str) {
