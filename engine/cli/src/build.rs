@@ -65,6 +65,10 @@ pub struct BuildOutcome {
     pub destroot: PathBuf,
     pub log: PathBuf,
     pub phases: Vec<PhaseReport>,
+    /// The executor's record of every mediated call, allowed or not, in
+    /// order (empty for a port that runs no native program): the source of
+    /// the package provenance's call count and digest.
+    pub mediated_calls: Vec<wport_exec::AuditRecord>,
 }
 
 /// The phases a build runs, in order.
@@ -200,7 +204,7 @@ fn build_loaded(
     );
 
     let source_date_epoch = portfile.port.source_date_epoch.or(newest).unwrap_or(0);
-    let exec: Option<Arc<dyn NativeExec>> = if portfile.capabilities.grants_any_program() {
+    let mediated: Option<Arc<MediatedExec>> = if portfile.capabilities.grants_any_program() {
         let executor = executor.map_err(|reason| {
             anyhow::anyhow!(
                 "this port runs native programs, but they cannot be confined here: {reason}"
@@ -220,10 +224,25 @@ fn build_loaded(
                 &SessionOptions {
                     source_date_epoch,
                     jobs: Some(opts.jobs),
-                    ..SessionOptions::default()
+                    // `[limits]`; None: the executor's defaults.
+                    memory: portfile.limits.memory,
+                    processes: portfile.limits.processes,
                 },
             )
             .context("setting up the confined session for native commands")?;
+        let (memory, processes) = session.limits();
+        log.line(
+            "wport",
+            &format!(
+                "build limits: memory {} MiB, {processes} processes{}",
+                memory >> 20,
+                if session.cgroups().is_empty() {
+                    " (not enforced: no cgroup)"
+                } else {
+                    ""
+                }
+            ),
+        );
         for wall in session.missing_walls() {
             log.line(
                 "wport",
@@ -244,6 +263,7 @@ fn build_loaded(
     } else {
         None
     };
+    let exec = mediated.clone().map(|m| -> Arc<dyn NativeExec> { m });
 
     let spec = Arc::new(BuildSpec {
         name: name.clone(),
@@ -284,6 +304,15 @@ fn build_loaded(
             unswept.join("; ")
         );
     }
+    // The host's record of the calls, and its summary as the log's last
+    // line (read back by `wport package --destroot`).
+    let mediated_calls = mediated
+        .as_ref()
+        .map_or(Vec::new(), |m| m.session().audit());
+    log.line(
+        "wport",
+        &crate::provenance::summary(&crate::provenance::record(&mediated_calls)),
+    );
     log.flush()
         .with_context(|| format!("writing the build log {}", layout.log.display()))?;
     Ok(BuildOutcome {
@@ -292,6 +321,7 @@ fn build_loaded(
         log: layout.log,
         dir,
         phases: reports,
+        mediated_calls,
     })
 }
 
