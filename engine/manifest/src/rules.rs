@@ -245,6 +245,10 @@ pub fn check_relative_path(path: &str) -> Result<(), Rejection> {
 /// The URL schemes a source or mirror may use.
 pub const URL_SCHEMES: [&str; 3] = ["https", "http", "file"];
 
+/// Longest URL, in bytes: real distfile URLs are well under 300, and a URL
+/// is echoed in fetch errors, records and logs (issue 11, item 14).
+pub const MAX_URL_LEN: usize = 4096;
+
 /// The scheme of `url` (`"https"`, ...), or `None` when it has none and is a
 /// path. A scheme is `[A-Za-z][A-Za-z0-9+.-]*` followed by `:`.
 pub fn url_scheme(url: &str) -> Option<&str> {
@@ -261,6 +265,15 @@ pub fn url_scheme(url: &str) -> Option<&str> {
 pub fn check_remote_url(url: &str) -> Result<(), Rejection> {
     const HELP: &str = "write an `https://` URL (or `http://`, `file://`), e.g. \
                         `https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz`";
+    if url.len() > MAX_URL_LEN {
+        return Err(Rejection::new(
+            format!(
+                "the URL is {} bytes long, the limit is {MAX_URL_LEN}",
+                url.len()
+            ),
+            HELP,
+        ));
+    }
     let Some(scheme) = url_scheme(url) else {
         return Err(Rejection::new(
             format!("`{}` is not a URL", short(url)),

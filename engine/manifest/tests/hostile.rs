@@ -152,3 +152,31 @@ fn a_fifo_in_place_of_the_portfile_is_refused_without_blocking() {
     assert_eq!(err.file(), path.display().to_string());
     assert!(err.to_string().contains("not a regular file"), "{err}");
 }
+
+#[test]
+fn a_url_over_4096_bytes_is_refused_without_being_echoed() {
+    let long = format!("https://example.org/{}.tar.gz", "a".repeat(1 << 20));
+    let text = hello().replacen(
+        "url = \"https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz\"",
+        &format!("url = \"{long}\""),
+        1,
+    );
+    assert_ne!(text, hello());
+    let err = Portfile::parse(&text, "Portfile.toml").unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidValue { field } if field == "url"),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(shown.contains("the limit is 4096"), "{shown:.600}");
+    assert!(shown.len() < 4000, "{} bytes", shown.len());
+    // At the limit it is accepted.
+    let edge = format!("https://example.org/{}", "a".repeat(4096 - 20));
+    assert_eq!(edge.len(), 4096);
+    let text = hello().replacen(
+        "url = \"https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz\"",
+        &format!("url = \"{edge}\"\nfile = \"hello-2.10.tar.gz\""),
+        1,
+    );
+    Portfile::parse(&text, "Portfile.toml").unwrap_or_else(|e| panic!("{e}"));
+}
