@@ -204,7 +204,11 @@ impl Repository {
                 self.dir.display()
             ))
         })?;
-        if e.file.contains('/') || e.file.starts_with('.') || e.file.is_empty() {
+        if e.file.contains('/')
+            || e.file.starts_with('.')
+            || e.file.is_empty()
+            || crate::fsops::has_control(&e.file)
+        {
             return Err(RegistryError::UnsafePath {
                 package: name.into(),
                 path: e.file.clone(),

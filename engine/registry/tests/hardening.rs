@@ -683,3 +683,26 @@ fn envelopes_are_checked_before_their_signed_part_is_parsed() {
         Err(RegistryError::SignatureRejected { .. })
     ));
 }
+
+#[test]
+fn a_destroot_name_that_is_not_utf8_is_refused_escaped() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    let tree = f.path("nonutf8");
+    std::fs::create_dir_all(tree.join("lib")).unwrap();
+    std::fs::write(
+        tree.join("lib")
+            .join(std::ffi::OsStr::from_bytes(b"bad\xff\x1bname")),
+        "x",
+    )
+    .unwrap();
+    let (out, r) = package_tree(&f, "odd", &tree);
+    match r {
+        Err(RegistryError::UnsafeName { port, path }) => {
+            assert_eq!(port, "odd");
+            assert_eq!(path, "lib/bad\\xFF\\u{1b}name");
+        }
+        other => panic!("{:?}", other.map(|m| m.files)),
+    }
+    assert!(!out.exists());
+}
