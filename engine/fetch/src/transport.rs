@@ -22,6 +22,8 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::text::shown;
+
 /// Timeouts and bounds of the network transports.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
@@ -399,28 +401,39 @@ impl Transport for FileTransport {
     }
 }
 
-/// A redirect that wport refuses to follow.
+/// A redirect that wport refuses to follow. Redirect targets come from the
+/// server: messages show them bounded and escaped ([`crate::text::shown`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedirectError {
     /// From https to plain http: the bytes would no longer be authenticated in
     /// transit (and a network attacker could choose the redirect target).
-    #[error("redirect from {from} to {to} refused: https must not be downgraded to http")]
+    #[error(
+        "redirect from {} to {} refused: https must not be downgraded to http",
+        shown(from),
+        shown(to)
+    )]
     Downgrade { from: String, to: String },
     /// To a scheme other than https or http (`file://`, `ftp://`, ...): a
     /// server must not make wport read a local file or speak another protocol.
     #[error(
-        "redirect from {from} to {to} refused: only https:// and http:// redirect targets are followed"
+        "redirect from {} to {} refused: only https:// and http:// redirect targets are followed",
+        shown(from),
+        shown(to)
     )]
     Scheme { from: String, to: String },
     /// The chain came back to a URL it already visited.
-    #[error("redirect loop: {chain}")]
+    #[error("redirect loop: {}", shown(chain))]
     Loop { chain: String },
     /// More hops than allowed.
-    #[error("more than {max} redirects, starting at {from}")]
+    #[error("more than {max} redirects, starting at {}", shown(from))]
     TooMany { from: String, max: u32 },
     /// The `Location` could not be made into a URL.
-    #[error("redirect from {from} to {location:?} refused: not a usable URL")]
+    #[error(
+        "redirect from {} to {} refused: not a usable URL",
+        shown(from),
+        shown(location)
+    )]
     BadLocation { from: String, location: String },
 }
 
@@ -556,6 +569,16 @@ mod tests {
         );
         assert!(resolve_location(base, "").is_none());
         assert!(resolve_location(base, "a b").is_none());
+    }
+
+    #[test]
+    fn a_long_redirect_target_is_not_echoed_whole() {
+        let to = format!("ftp://x/{}", "\u{1b}".repeat(60 << 10));
+        let e = check_redirect("http://a/x", &to).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.len() < 1200, "{} bytes", msg.len());
+        assert!(!msg.contains('\u{1b}'), "escaped");
+        assert!(msg.contains(&format!("({} bytes)", to.len())), "{msg}");
     }
 
     #[test]
