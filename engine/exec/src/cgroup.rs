@@ -130,8 +130,12 @@ fn words(path: &Path) -> io::Result<Vec<String>> {
 }
 
 /// Create and remove a probe child: proves build cgroups can be made here.
+/// Its name is unique to this call: executors may start concurrently in one
+/// process (tests do).
 fn probe_writable(dir: &Path) -> Result<(), String> {
-    let probe = dir.join(format!("wport-probe-{}", std::process::id()));
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = dir.join(format!("wport-probe-{}-{n}", std::process::id()));
     std::fs::create_dir(&probe).map_err(|e| format!("cannot create {}: {e}", probe.display()))?;
     std::fs::remove_dir(&probe).map_err(|e| format!("cannot remove {}: {e}", probe.display()))
 }
