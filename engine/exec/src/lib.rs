@@ -14,6 +14,9 @@
 //!   and an allow list of socket families.
 //! - `cgroup`: the per-build cgroup (memory and process limits, v2 or v1),
 //!   found when the executor starts, made per session, removed after it.
+//! - [`buildusers`]: the build uid each executor started as root leases from
+//!   a range for its life (a `flock`ed lock file per uid), so concurrent
+//!   builds never share a uid.
 //! - `executor`: the host side: [`Executor`] (talks to the helper) and
 //!   [`Session`] (one build; relays output, enforces caps, keeps the audit).
 //! - `wire`: the byte protocol between the three processes.
