@@ -185,3 +185,32 @@ fn a_lock_dir_another_user_controls_is_refused() {
     }
     assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
 }
+
+/// Even during a build, before the host's sweep runs, a setuid bit in the
+/// build's directories has no effect: /work and /destroot are mounted
+/// nosuid (and commands run with no_new_privs).
+#[test]
+fn a_setuid_root_file_gives_no_privilege_inside_the_build() {
+    if !is_root() {
+        eprintln!("skipped: needs root to plant a setuid-root file");
+        return;
+    }
+    let f = fixture();
+    let id = f.exec.build_identity();
+    for dir in [&f.dirs.work, &f.dirs.destroot] {
+        let planted = dir.join("suid-id");
+        std::fs::copy("/usr/bin/id", &planted).unwrap();
+        std::os::unix::fs::lchown(&planted, Some(0), Some(0)).unwrap();
+        std::fs::set_permissions(
+            &planted,
+            std::os::unix::fs::PermissionsExt::from_mode(0o6755),
+        )
+        .unwrap();
+    }
+    let (code, out, log) = sh(
+        &f,
+        "/work/suid-id -u; /destroot/suid-id -u; /work/suid-id -g",
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(out, format!("{0}\n{0}\n{1}\n", id.uid, id.gid), "{log}");
+}
