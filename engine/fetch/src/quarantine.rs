@@ -285,7 +285,7 @@ impl Quarantine {
     /// the completed record.
     ///
     /// If an item already holds the same kept bytes (same digest, size and
-    /// truncation, its payload still that size), no copy is made: that
+    /// truncation, its payload still hashing to them), no copy is made: that
     /// item's record counts one more sighting (and where it came from, if
     /// new), `payload` is removed, and the updated record is returned.
     pub fn put(&self, payload: &Path, mut record: Record) -> Result<Record, QuarantineError> {
@@ -360,11 +360,17 @@ impl Quarantine {
                 Some((item, r))
             })
             .find(|(item, r)| {
+                // The kept payload is re-hashed: evidence whose bytes changed
+                // since (disk, another user of the cache) is not what this
+                // fetch received, so the new bytes get their own item.
                 r.kept_sha256 == record.kept_sha256
                     && r.kept_size == record.kept_size
                     && r.truncated == record.truncated
                     && fs::symlink_metadata(item.join("payload"))
                         .is_ok_and(|m| m.is_file() && m.len() == r.kept_size)
+                    && crate::download::digest_file(&item.join("payload")).is_ok_and(
+                        |(sha, len)| len == r.kept_size && sha.to_string() == r.kept_sha256,
+                    )
             })
     }
 

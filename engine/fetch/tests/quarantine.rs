@@ -311,3 +311,21 @@ fn records_written_before_the_kept_fields_still_read() {
     assert_eq!((old.kept_sha256, old.kept_size), (rec.kept_sha256, 3));
     assert_eq!((old.times_seen, old.truncated), (1, false));
 }
+
+#[test]
+fn a_changed_payload_is_not_taken_for_the_same_bytes() {
+    // Dedup must not drop new evidence because an old item's payload was
+    // altered since (same length, other bytes): the new bytes get an item.
+    let (tmp, clock, q) = setup(None);
+    let first = put(&tmp, &q, b"evil bytes");
+    std::fs::write(q.payload(&first.id).unwrap(), b"EVIL BYTES").unwrap();
+    clock.advance(Duration::from_secs(1));
+    let second = put(&tmp, &q, b"evil bytes");
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.times_seen, 1);
+    assert_eq!(
+        std::fs::read(q.payload(&second.id).unwrap()).unwrap(),
+        b"evil bytes"
+    );
+    assert_eq!(q.list().unwrap().records.len(), 2);
+}
