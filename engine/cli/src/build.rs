@@ -113,7 +113,10 @@ fn build_loaded(
         &format!("{name}-{}", portfile.port.version),
     )?;
     let dir = layout.dir.clone();
-    let log_file = std::fs::File::create(&layout.log)
+    let log_file = layout
+        .handle
+        .create("build.log")
+        .map(cap_std::fs::File::into_std)
         .with_context(|| format!("creating the build log {}", layout.log.display()))?;
     let log = BuildLog::new(Box::new(std::io::BufWriter::new(log_file)), opts.verbose);
     log.line(
@@ -134,7 +137,7 @@ fn build_loaded(
     stage_port_files(port_dir, &layout)?;
 
     // Extraction into the work directory, through a directory handle.
-    let work = Dir::open_ambient_dir(&layout.work, cap_std::ambient_authority())
+    let work = open_sub_dir(&layout.handle, "work")
         .with_context(|| format!("opening {}", layout.work.display()))?;
     let mut top_level = Vec::new();
     let mut newest = None;
