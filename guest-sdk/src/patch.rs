@@ -676,7 +676,9 @@ pub fn apply_hunks(
         } else {
             h.old_start - 1
         };
-        let expected = recorded as isize + offset;
+        // Saturating: a hunk may claim any line number up to usize::MAX.
+        let recorded_i = isize::try_from(recorded).unwrap_or(isize::MAX);
+        let expected = recorded_i.saturating_add(offset);
         // Like GNU patch: a hunk with less leading than trailing context was
         // cut short by the start of the file, so it can only match there;
         // less trailing context means it belongs at the end of the file.
@@ -697,7 +699,10 @@ pub fn apply_hunks(
             std::cmp::Ordering::Equal => None,
         };
         let pos = if let Some((p, _)) = anchor {
-            (p >= cursor && lines[p..p + old.len()] == *old).then_some(p)
+            // `get`: a file shorter than the hunk has no such slice (found
+            // by the fuzz target `patch`: this indexed past the end and
+            // panicked).
+            (p >= cursor && lines.get(p..p + old.len()) == Some(old.as_slice())).then_some(p)
         } else if old.is_empty() {
             // Pure insertion without context: only the exact place will do.
             let p = usize::try_from(expected).unwrap_or(0);
@@ -733,7 +738,7 @@ pub fn apply_hunks(
             }
         }
         cursor = pos + old.len();
-        offset = pos as isize - recorded as isize;
+        offset = (pos as isize).saturating_sub(recorded_i);
         offsets.push(offset);
     }
     for l in &lines[cursor..] {
@@ -760,6 +765,11 @@ fn find_nearest(lines: &[&[u8]], old: &[&[u8]], min: usize, expected: isize) -> 
         return None;
     }
     let (min, last) = (min as isize, last as isize);
+    // Only [min, last] can match; starting from the clamped position finds
+    // the same nearest match (ties still go to the later one) and bounds
+    // the search by the file's length, not by a line number the patch
+    // claims (`@@ -1000000000000000000,1` made this loop for ever).
+    let expected = expected.clamp(min, last);
     let matches =
         |p: isize| (min..=last).contains(&p) && lines[p as usize..p as usize + old.len()] == *old;
     let span = (expected - min).abs().max((last - expected).abs());
@@ -866,6 +876,43 @@ index 1234567..89abcde 100644
  line 4
  line 5
 ";
+
+    /// Found by the fuzz target `patch`: a hunk anchored at the start of
+    /// the file (less leading than trailing context) with more old lines
+    /// than the file has indexed past its end and panicked.
+    #[test]
+    fn start_anchored_hunk_longer_than_the_file_fails_cleanly() {
+        let patch = "--- a/f\n+++ b/f\n@@ -1,3 +1 @@\n-x\n-y\n z\n";
+        let err = apply(patch, &tree(&[("f", "x\n")])).unwrap_err();
+        assert!(
+            matches!(err, PatchError::HunkFailed { ref file, hunk: 1, line: 1, .. } if file == "f"),
+            "{err:?}"
+        );
+    }
+
+    /// A hunk claiming a line number near usize::MAX: the nearest-match
+    /// search is bounded by the file, not by that number (it looped for
+    /// ever), and the offset arithmetic saturates instead of overflowing.
+    #[test]
+    fn huge_hunk_line_numbers_fail_or_apply_without_looping() {
+        let files = tree(&[("f", "a\nb\nc\n")]);
+        let patch =
+            "--- a/f\n+++ b/f\n@@ -1000000000000000000,2 +1000000000000000000,2 @@\n b\n-c\n+C\n";
+        let (_, plan) = apply(patch, &files).unwrap();
+        assert_eq!(written(&plan, "f"), "a\nb\nC\n");
+        assert!(!plan.notes.is_empty(), "applied at an offset: {plan:?}");
+        let patch = format!(
+            "--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-a\n+A\n@@ -{m},1 +{m},1 @@\n-c\n+C\n",
+            m = usize::MAX
+        );
+        let (_, plan) = apply(&patch, &files).unwrap();
+        assert_eq!(written(&plan, "f"), "A\nb\nC\n");
+        let patch = "--- a/f\n+++ b/f\n@@ -1000000000000000000,1 +1,1 @@\n-zzz\n+y\n";
+        assert!(matches!(
+            apply(patch, &files),
+            Err(PatchError::HunkFailed { hunk: 1, .. })
+        ));
+    }
 
     #[test]
     fn git_style_patch_strips_one() {
