@@ -409,10 +409,10 @@ fn fetch_stops_at_its_deadline_and_a_killed_fetch_leaves_no_partial() {
         let found = names(&store(&scratch))
             .into_iter()
             .find(|n| n.starts_with(".partial."));
-        if let Some(p) = found {
-            if std::fs::metadata(store(&scratch).join(&p)).is_ok_and(|m| m.len() > 0) {
-                break p;
-            }
+        if let Some(p) = found
+            && std::fs::metadata(store(&scratch).join(&p)).is_ok_and(|m| m.len() > 0)
+        {
+            break p;
         }
         assert!(child.try_wait().unwrap().is_none(), "the fetch ended early");
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 #[path = "../../fetch/tests/support/server.rs"]
-#[allow(dead_code, reason = "shared test support; this file uses a part of it")]
 mod server;
 
 fn run(tmp: &Path, args: &[&str]) -> Output {
