@@ -107,9 +107,9 @@ fn copy_file_contents(src: &Path, dst: &Path) -> Result<u64> {
     std::io::copy(&mut from, &mut to).with_context(|| format!("writing {}", dst.display()))
 }
 
-/// Set the permission bits of `path` (0o000..=0o777, plus sticky on
-/// directories; setuid/setgid are refused by the host). A symlink is not
-/// followed.
+/// Set the permission bits of `path` (no setuid/setgid/sticky, world-writable
+/// file or group/world-writable directory: the host refuses what a build may
+/// not leave behind, as its sweep does). A symlink is not followed.
 pub fn set_mode(path: impl AsRef<Path>, mode: u32) -> Result<()> {
     let path = path.as_ref();
     files::set_mode(host_path(path)?, mode)

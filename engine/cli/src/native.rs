@@ -105,6 +105,7 @@ impl NativeExec for MediatedExec {
                 ExecError::Unavailable { .. } | ExecError::BadSandboxDir { .. } => {
                     ExecFailure::Unavailable(e.to_string())
                 }
+                ExecError::LimitExceeded { .. } => ExecFailure::LimitExceeded(e.to_string()),
                 _ => ExecFailure::Failed(e.to_string()),
             }),
         }

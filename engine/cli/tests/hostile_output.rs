@@ -235,7 +235,13 @@ fn a_build_past_its_memory_limit_fails_naming_the_limit() {
     let out = scratch.build(&port, &[]);
     let log_path = log_of(&scratch, "hungry");
     let text = explain(&out, Some(&log_path));
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    // Exit 4, "a sandbox limit" (engine/cli/src/exit.rs), and the error
+    // names the limit, not just the guest's failure.
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("stopped: build limit exceeded (`make` failed: it reached the build's memory limit of 64 MiB)"),
+        "{text}"
+    );
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         log.contains("[wport] build limits: memory 64 MiB, 64 processes\n"),

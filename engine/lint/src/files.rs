@@ -17,8 +17,9 @@ use rustix::fs::OFlags;
 use sha2::{Digest as _, Sha256};
 use wport_manifest::Sha256Hex;
 
-/// Largest Portfile read (real ones are a few kilobytes).
-pub(crate) const PORTFILE_LIMIT: u64 = 4 << 20;
+/// Largest Portfile read (real ones are a few kilobytes): the manifest
+/// crate's one cap, so lint and build refuse the same files.
+pub(crate) const PORTFILE_LIMIT: u64 = wport_manifest::MAX_PORTFILE_BYTES;
 /// Largest component or patchfile read (and hashed).
 pub(crate) const FILE_LIMIT: u64 = 256 << 20;
 

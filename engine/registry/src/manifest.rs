@@ -76,8 +76,9 @@ pub struct Provenance {
     pub component_sha256: String,
     /// (distfile name, sha256), in Portfile order.
     pub sources: Vec<SourceDigest>,
-    /// sha256 of the build log's `[exec]` lines (timings removed), and how
-    /// many there were.
+    /// sha256 over the build's mediated native calls, one line per call
+    /// (program, argv, cwd and how it ended; no timing), taken from the
+    /// executor's own audit records, and how many there were.
     pub mediated_calls_sha256: String,
     pub mediated_calls: u64,
 }

@@ -47,6 +47,11 @@ pub enum ExecFailure {
     Unavailable(String),
     #[error("failed: {0}")]
     Failed(String),
+    /// The command reached a whole-build limit (memory, processes) and
+    /// failed. The guest sees it as `failed`; the host records the limit, so
+    /// a phase that then fails is a [`crate::PhaseError::Limit`].
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
 }
 
 /// Runs mediated native commands for one build.

@@ -274,6 +274,10 @@ impl exec::Host for HostState {
                 }
                 ExecFailure::Unavailable(m) => exec::Error::Unavailable(m),
                 ExecFailure::Failed(m) => exec::Error::Failed(m),
+                ExecFailure::LimitExceeded(m) => {
+                    self.limiter.hit = Some((LimitKind::Build, m.clone()));
+                    exec::Error::Failed(m)
+                }
             }),
         })
     }

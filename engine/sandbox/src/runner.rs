@@ -71,6 +71,9 @@ pub enum LimitKind {
     Resources,
     /// [`Limits::host_call_time`] or [`Limits::exec_time`]
     HostCall,
+    /// A whole-build limit of the native commands (the Portfile's
+    /// `[limits]`: memory or processes), reached by a mediated command.
+    Build,
 }
 
 impl std::fmt::Display for LimitKind {
@@ -80,6 +83,7 @@ impl std::fmt::Display for LimitKind {
             LimitKind::Memory => "memory",
             LimitKind::Resources => "open-resources",
             LimitKind::HostCall => "host-call time",
+            LimitKind::Build => "build",
         })
     }
 }
@@ -369,10 +373,21 @@ impl Sandbox {
                 host_time,
                 output_truncated: budget.truncated(),
             }),
-            Ok(Err(message)) => Err(PhaseError::Failed {
-                port,
-                phase,
-                message,
+            // A phase that failed after one of its native commands reached a
+            // whole-build limit failed because of that limit: say so with
+            // the limit's own error (and exit code), not the guest's words.
+            Ok(Err(message)) => Err(match store.data_mut().limiter.hit.take() {
+                Some((limit @ LimitKind::Build, detail)) => PhaseError::Limit {
+                    port,
+                    phase,
+                    limit,
+                    detail,
+                },
+                _ => PhaseError::Failed {
+                    port,
+                    phase,
+                    message,
+                },
             }),
             Err(e) => Err(classify(e, store.data_mut(), port, phase)),
         };
