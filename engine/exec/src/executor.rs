@@ -96,8 +96,9 @@ impl Executor {
                 return Err(ExecError::Unavailable {
                     reason: format!(
                         "no cgroup to put builds in, so their memory and processes cannot be limited: {reason}. \
-                         Run wport as root or in a cgroup delegated to it, or set allow_unconfined to run \
-                         without these limits"
+                         Run wport as root, or in a cgroup v2 subtree delegated to your user with the memory \
+                         and pids controllers (a program embedding wport-exec may instead set \
+                         ExecutorConfig::allow_unconfined to run without these limits)"
                     ),
                 });
             }
