@@ -444,33 +444,22 @@ impl<'a> Relay<'a> {
         let mut input = std::mem::take(&mut self.pending);
         input.extend_from_slice(data);
         let mut out = String::with_capacity(input.len() + 16);
-        let mut rest = &input[..];
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(text) => {
-                    self.text(text, &mut out);
-                    break;
-                }
-                Err(e) => {
-                    let (good, bad) = rest.split_at(e.valid_up_to());
-                    self.text(
-                        std::str::from_utf8(good).expect("valid up to here"),
-                        &mut out,
-                    );
-                    match e.error_len() {
-                        Some(n) => {
-                            for b in &bad[..n] {
-                                self.mark(&mut out);
-                                out.push_str(&format!("\\x{b:02x}"));
-                                self.after_cr = false;
-                            }
-                            rest = &bad[n..];
-                        }
-                        None => {
-                            self.pending = bad.to_vec();
-                            break;
-                        }
-                    }
+        let mut chunks = input.utf8_chunks().peekable();
+        while let Some(chunk) = chunks.next() {
+            self.text(chunk.valid(), &mut out);
+            let bad = chunk.invalid();
+            // A character cut off by the end of this read: the next one
+            // completes it.
+            let incomplete = chunks.peek().is_none()
+                && !bad.is_empty()
+                && std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none());
+            if incomplete {
+                self.pending = bad.to_vec();
+            } else {
+                for b in bad {
+                    self.mark(&mut out);
+                    out.push_str(&format!("\\x{b:02x}"));
+                    self.after_cr = false;
                 }
             }
         }

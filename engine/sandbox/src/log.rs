@@ -118,36 +118,25 @@ fn escape_bytes(pending: &mut Vec<u8>, data: &[u8]) -> String {
     let mut input = std::mem::take(pending);
     input.extend_from_slice(data);
     let mut out = String::with_capacity(input.len() + 8);
-    let mut rest = &input[..];
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(text) => {
-                escape_into(text, &mut out, false);
-                break;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                escape_into(
-                    std::str::from_utf8(good).expect("valid up to here"),
-                    &mut out,
-                    false,
-                );
-                match e.error_len() {
-                    Some(n) => {
-                        for b in &bad[..n] {
-                            out.push_str(&format!("\\x{b:02x}"));
-                        }
-                        rest = &bad[n..];
-                    }
-                    None => {
-                        *pending = bad.to_vec();
-                        break;
-                    }
-                }
+    let mut chunks = input.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        escape_into(chunk.valid(), &mut out, false);
+        let bad = chunk.invalid();
+        if chunks.peek().is_none() && is_incomplete_utf8(bad) {
+            *pending = bad.to_vec();
+        } else {
+            for b in bad {
+                out.push_str(&format!("\\x{b:02x}"));
             }
         }
     }
     out
+}
+
+/// Whether `bytes` (the invalid part of the last UTF-8 chunk) is the start
+/// of a character cut off by the end of a read, to be completed by the next.
+fn is_incomplete_utf8(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && std::str::from_utf8(bytes).is_err_and(|e| e.error_len().is_none())
 }
 
 /// In-memory log contents, shared with the [`BuildLog`] that writes them.
@@ -274,6 +263,22 @@ impl OutputBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_cut_by_a_write_is_kept_for_the_next_and_invalid_bytes_are_escaped() {
+        let mut pending = Vec::new();
+        let bytes = "é€".as_bytes(); // c3 a9 | e2 82 ac
+        let mut out = escape_bytes(&mut pending, &bytes[..3]);
+        assert_eq!((out.as_str(), pending.as_slice()), ("é", &[0xe2][..]));
+        out += &escape_bytes(&mut pending, &bytes[3..]);
+        assert_eq!(out, "é€");
+        assert!(pending.is_empty());
+        assert_eq!(
+            escape_bytes(&mut pending, b"a\xff\x9bb\x1b"),
+            "a\\xff\\x9bb\\x1b"
+        );
+        assert!(pending.is_empty());
+    }
 
     #[test]
     fn budget_truncates_once_with_marker() {
