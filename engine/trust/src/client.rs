@@ -101,7 +101,14 @@ pub struct Client<T> {
     timestamp: Option<Timestamp>,
     snapshot: Option<Snapshot>,
     targets: Option<Targets>,
-    delegated: HashMap<String, Targets>,
+    /// Delegated roles loaded so far, one document per role name (as
+    /// received: its signatures are checked again when another delegator
+    /// reaches it).
+    delegated: HashMap<String, Envelope<Targets>>,
+    /// Role name -> the delegators whose delegation (keys, threshold) its
+    /// document has been verified against. A role is trusted on a search
+    /// path only through an edge listed here.
+    verified_edges: HashMap<String, HashSet<String>>,
     delegation_keys: HashMap<String, KeyRing>,
     indexes: HashMap<String, DelegationIndex>,
 }
@@ -257,6 +264,7 @@ impl<T: Transport> Client<T> {
             snapshot: None,
             targets: None,
             delegated: HashMap::new(),
+            verified_edges: HashMap::new(),
             delegation_keys: HashMap::new(),
             indexes: HashMap::new(),
         })
@@ -293,6 +301,7 @@ impl<T: Transport> Client<T> {
     pub fn refresh_at(&mut self, now: UnixTime) -> Result<()> {
         self.started = now;
         self.delegated.clear();
+        self.verified_edges.clear();
         self.delegation_keys.clear();
         self.indexes.clear();
         self.update_root()?;
@@ -689,7 +698,7 @@ impl<T: Transport> Client<T> {
         if name == "targets" {
             self.targets.as_ref()
         } else {
-            self.delegated.get(name)
+            self.delegated.get(name).map(|env| &env.signed)
         }
     }
 
@@ -707,20 +716,50 @@ impl<T: Transport> Client<T> {
         Ok(&self.delegation_keys[delegator])
     }
 
+    /// Whether `role`'s document has been verified against `delegator`'s
+    /// delegation to it.
+    fn edge_verified(&self, delegator: &str, role: &str) -> bool {
+        self.verified_edges
+            .get(role)
+            .is_some_and(|d| d.contains(delegator))
+    }
+
+    fn record_edge(&mut self, delegator: &str, role: &str) {
+        self.verified_edges
+            .entry(role.to_string())
+            .or_default()
+            .insert(delegator.to_string());
+    }
+
     /// Loads a delegated targets role (5.6 applied to it, with the
     /// delegating role's keys): a valid, current local copy, else fetched.
+    ///
+    /// A role already loaded through another delegator is not trusted
+    /// through this one until its signatures meet *this* delegation's keys
+    /// and threshold: two delegators may name the same role with different
+    /// keys, and a document signed only with the keys one of them lists
+    /// must not gain the paths the other delegates
+    /// (tuf-conformance `test_cached_role_is_verified_against_current_delegator`;
+    /// python-tuf and go-tuf trust a cached role by its name alone).
     fn load_delegated(&mut self, delegator: &str, d: &DelegatedRole) -> Result<()> {
-        if self.delegated.contains_key(&d.name) {
+        if self.edge_verified(delegator, &d.name) {
             return Ok(());
         }
-        let file = delegated_role_file(&d.name)?;
-        let meta = self.snapshot_meta(&format!("{}.json", d.name))?;
         let rk = crate::metadata::RoleKeys {
             keyids: d.keyids.clone(),
             threshold: d.threshold,
         };
-        let started = self.started;
         let source = KeySource::Delegator(delegator.to_string());
+        if self.delegated.contains_key(&d.name) {
+            self.keys_of(delegator)?;
+            let ring = &self.delegation_keys[delegator];
+            self.delegated[&d.name].verify(ring, &d.name, &rk, source)?;
+            self.record_edge(delegator, &d.name);
+            return Ok(());
+        }
+        let file = delegated_role_file(&d.name)?;
+        let meta = self.snapshot_meta(&format!("{}.json", d.name))?;
+        let started = self.started;
         // A valid local copy pinned by the current snapshot is reused.
         if let Some(raw) = read_local(
             &self.dir.join(&file),
@@ -733,7 +772,8 @@ impl<T: Transport> Client<T> {
             && check_meta(&d.name, &env, &meta).is_ok()
             && check_expiry(&env.signed, &d.name, started).is_ok()
         {
-            self.delegated.insert(d.name.clone(), env.signed);
+            self.delegated.insert(d.name.clone(), env);
+            self.record_edge(delegator, &d.name);
             return Ok(());
         }
         let remote = if self.root.consistent_snapshot {
@@ -756,7 +796,8 @@ impl<T: Transport> Client<T> {
         check_expiry(&env.signed, &d.name, started)?;
         // A cache pinned by the snapshot: see [`Durability::Rename`].
         write_atomic(&self.dir, &file, &env.raw, 0o644, Durability::Rename)?;
-        self.delegated.insert(d.name.clone(), env.signed);
+        self.delegated.insert(d.name.clone(), env);
+        self.record_edge(delegator, &d.name);
         Ok(())
     }
 
@@ -795,7 +836,7 @@ impl<T: Transport> Client<T> {
             .targets
             .iter()
             .map(|t| ("targets", t))
-            .chain(self.delegated.iter().map(|(n, t)| (n.as_str(), t)));
+            .chain(self.delegated.iter().map(|(n, t)| (n.as_str(), &t.signed)));
         let mut new = Vec::new();
         for (name, t) in roles {
             if let Some(d) = &t.delegations
@@ -808,7 +849,9 @@ impl<T: Transport> Client<T> {
     }
 
     /// The preorder depth-first search of spec 5.7 over the roles loaded
-    /// so far; stops when it needs a role that is not loaded yet.
+    /// so far; stops when it needs a role that is not loaded yet, or one
+    /// that is loaded but not verified against the delegator it is reached
+    /// through now.
     fn search(&self, path: &str) -> Result<Step<'_>> {
         // Stack of (role, how it was reached: delegator and index in the
         // delegator's list); the top-level role first.
@@ -826,12 +869,16 @@ impl<T: Transport> Client<T> {
                     path: path.to_string(),
                 });
             }
-            let Some(role) = self.role(name) else {
-                let (delegator, index) = via.expect("top-level targets is loaded");
-                return Ok(Step::Load {
-                    delegator: delegator.to_string(),
-                    index,
-                });
+            let role = match (self.role(name), via) {
+                (Some(role), None) => role,
+                (Some(role), Some((delegator, _))) if self.edge_verified(delegator, name) => role,
+                (_, Some((delegator, index))) => {
+                    return Ok(Step::Load {
+                        delegator: delegator.to_string(),
+                        index,
+                    });
+                }
+                (None, None) => unreachable!("top-level targets is loaded"),
             };
             if let Some(tf) = role.targets.get(path) {
                 return Ok(Step::Found(tf));
@@ -863,7 +910,8 @@ impl<T: Transport> Client<T> {
     }
 
     /// Loads and verifies every delegated role reachable from the
-    /// top-level targets (at most [`Limits::max_roles_total`]).
+    /// top-level targets, each against every delegator that names it (at
+    /// most [`Limits::max_roles_total`] delegations followed).
     pub fn load_all_roles(&mut self) -> Result<()> {
         let top = self
             .targets
@@ -881,9 +929,12 @@ impl<T: Transport> Client<T> {
                     .map(|r| ("targets".to_string(), r.clone()))
             })
             .collect();
-        let mut seen: HashSet<String> = HashSet::new();
+        // Delegations (delegator, role) followed, and roles whose own
+        // delegations are queued already (one document per role name).
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut expanded: HashSet<String> = HashSet::new();
         while let Some((delegator, d)) = queue.pop() {
-            if !seen.insert(d.name.clone()) {
+            if !seen.insert((delegator.clone(), d.name.clone())) {
                 continue;
             }
             if seen.len() > self.limits.max_roles_total {
@@ -893,7 +944,10 @@ impl<T: Transport> Client<T> {
                 });
             }
             self.load_delegated(&delegator, &d)?;
-            if let Some(dels) = &self.delegated[&d.name].delegations {
+            if !expanded.insert(d.name.clone()) {
+                continue;
+            }
+            if let Some(dels) = &self.delegated[&d.name].signed.delegations {
                 queue.extend(dels.roles.iter().rev().map(|r| (d.name.clone(), r.clone())));
             }
         }
@@ -923,7 +977,7 @@ impl<T: Transport> Client<T> {
         let mut candidates: Vec<&str> = self
             .delegated
             .values()
-            .flat_map(|t| t.targets.keys())
+            .flat_map(|t| t.signed.targets.keys())
             .filter(|p| !top.targets.contains_key(*p))
             .map(String::as_str)
             .collect();

@@ -112,6 +112,15 @@ pub enum TrustError {
         /// What is wrong.
         reason: String,
     },
+    /// The envelope's `signatures` list names one key id more than once
+    /// (spec 4.2: key ids there MUST be unique).
+    #[error("{document}: more than one signature with key id {key_id}")]
+    DuplicateSignatureKeyId {
+        /// The document refused.
+        document: String,
+        /// The repeated key id.
+        key_id: String,
+    },
     /// Fewer distinct keys signed than the threshold requires.
     #[error(
         "{role} v{version}: {valid} valid signature(s) from distinct keys, threshold {threshold} ({keys})"

@@ -1,5 +1,6 @@
-//! ed25519 keys in TUF's key format, key ids, signing and strict
-//! verification, and secret key files.
+//! Keys in TUF's key format, key ids, verification (ed25519,
+//! ecdsa-sha2-nistp256, rsassa-pss-sha256), ed25519 signing, and secret key
+//! files.
 //!
 //! A TUF public key object is
 //! `{"keytype":"ed25519","scheme":"ed25519","keyval":{"public":"<hex>"}}`;
@@ -83,13 +84,100 @@ pub fn key_id_of(key_object: &Value) -> Result<KeyId> {
 }
 
 /// What a key object in metadata turned out to be.
+///
+/// The key types and schemes of the specification's section 4.2 (and
+/// securesystemslib's, which python-tuf, go-tuf, tuf-on-ci and the sigstore
+/// root-signing repository write) are verified; anything else is kept for
+/// its key id and never counts toward a threshold: the specification lets
+/// metadata list keys a client does not know, and such metadata is still
+/// valid when enough *usable* keys signed it.
 #[derive(Debug, Clone)]
 pub enum ParsedKey {
-    /// An ed25519 key this client verifies with.
+    /// `ed25519` / `ed25519`, hex public key.
     Ed25519(PublicKey),
-    /// Another key type or scheme: kept for the key id, never counted
-    /// toward a threshold (the spec allows types a client does not know).
-    Unsupported,
+    /// `ecdsa` (or the older spelling `ecdsa-sha2-nistp256`) /
+    /// `ecdsa-sha2-nistp256`: a P-256 point in a PEM SubjectPublicKeyInfo;
+    /// signatures are the hex of a DER `ECDSA-Sig-Value` over SHA-256.
+    EcdsaP256(Box<p256::ecdsa::VerifyingKey>),
+    /// `rsa` / `rsassa-pss-sha256`: a PEM SubjectPublicKeyInfo (at least
+    /// 2048 bits); RSASSA-PSS with SHA-256 and MGF1-SHA-256.
+    RsaPssSha256(Box<rsa::RsaPublicKey>),
+    /// Another key type or scheme, or a key this client cannot use (a
+    /// malformed PEM, an RSA modulus under 2048 bits).
+    Unsupported {
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+}
+
+/// Smallest RSA modulus accepted (NIST SP 800-57: 2048 bits through 2030).
+pub const MIN_RSA_BITS: usize = 2048;
+
+impl ParsedKey {
+    /// Verifies `signature` (decoded from the envelope's hex) over
+    /// `message`. Unsupported keys verify nothing.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            ParsedKey::Ed25519(key) => key.verify(message, signature),
+            ParsedKey::EcdsaP256(key) => {
+                use p256::ecdsa::signature::Verifier;
+                let Ok(sig) = p256::ecdsa::Signature::from_der(signature) else {
+                    return false;
+                };
+                key.verify(message, &sig).is_ok()
+            }
+            ParsedKey::RsaPssSha256(key) => verify_rsa_pss_sha256(key, message, signature),
+            ParsedKey::Unsupported { .. } => false,
+        }
+    }
+
+    /// What makes two keys the same key, whatever their key ids: the public
+    /// key material, tagged with its algorithm. A threshold counts distinct
+    /// identities (CVE-2020-15093). `None` for unsupported keys.
+    pub fn identity(&self) -> Option<[u8; 32]> {
+        let mut h = Sha256::new();
+        match self {
+            ParsedKey::Ed25519(key) => {
+                h.update(b"ed25519\0");
+                h.update(key.as_bytes());
+            }
+            ParsedKey::EcdsaP256(key) => {
+                h.update(b"p256\0");
+                h.update(key.to_encoded_point(true).as_bytes());
+            }
+            ParsedKey::RsaPssSha256(key) => {
+                use rsa::traits::PublicKeyParts;
+                let n = key.n().to_bytes_be();
+                h.update(b"rsa\0");
+                h.update((n.len() as u64).to_be_bytes());
+                h.update(n);
+                h.update(key.e().to_bytes_be());
+            }
+            ParsedKey::Unsupported { .. } => return None,
+        }
+        Some(h.finalize().into())
+    }
+}
+
+/// RSASSA-PSS-SHA256 (RFC 8017 section 8.1.2, MGF1 with SHA-256).
+///
+/// The salt length is not in the signature and the `rsa` crate checks an
+/// exact one, so the two lengths signers use are tried: the digest length
+/// (securesystemslib's `CryptoSigner`, go-tuf, and the RFC's recommendation)
+/// and the maximum (`PSS.MAX_LENGTH`, what older pyca-based signers wrote).
+/// Both are sound: the salt length is a signer's choice the verifier
+/// learns from the encoded message (python's `PSS.AUTO` accepts any).
+fn verify_rsa_pss_sha256(key: &rsa::RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
+    use rsa::traits::PublicKeyParts;
+    let hashed = Sha256::digest(message);
+    // emLen = ceil((modBits - 1) / 8); the largest salt leaves room for the
+    // hash and two octets (0x01 and 0xbc).
+    let em_len = (key.n().bits() - 1).div_ceil(8);
+    let max_salt = em_len.saturating_sub(32 + 2);
+    [32, max_salt].iter().any(|&salt| {
+        key.verify(rsa::Pss::new_with_salt::<Sha256>(salt), &hashed, signature)
+            .is_ok()
+    })
 }
 
 /// Parses a key object from root or delegations metadata. The listed key id
@@ -110,22 +198,46 @@ pub fn parse_key(listed_id: &str, object: &Value) -> Result<ParsedKey> {
         .get("keyval")
         .and_then(|v| v.get("public"))
         .and_then(Value::as_str);
-    match (keytype, scheme, public) {
-        (Some("ed25519"), Some("ed25519"), Some(public)) => {
+    let (Some(keytype), Some(scheme), Some(public)) = (keytype, scheme, public) else {
+        return Err(TrustError::InvalidMetadata {
+            role: format!("key {listed_id}"),
+            reason: "key object lacks keytype, scheme or keyval.public".into(),
+        });
+    };
+    Ok(match (keytype, scheme) {
+        ("ed25519", "ed25519") => {
             let bytes = hex::decode(public).map_err(|_| TrustError::WeakKey {
                 key_id: listed_id.to_string(),
                 reason: "public key is not hex",
             })?;
-            Ok(ParsedKey::Ed25519(PublicKey::from_bytes(
-                &bytes, listed_id,
-            )?))
+            ParsedKey::Ed25519(PublicKey::from_bytes(&bytes, listed_id)?)
         }
-        (Some(_), Some(_), Some(_)) => Ok(ParsedKey::Unsupported),
-        _ => Err(TrustError::InvalidMetadata {
-            role: format!("key {listed_id}"),
-            reason: "key object lacks keytype, scheme or keyval.public".into(),
-        }),
-    }
+        ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => {
+            use p256::pkcs8::DecodePublicKey;
+            match p256::ecdsa::VerifyingKey::from_public_key_pem(public) {
+                Ok(key) => ParsedKey::EcdsaP256(Box::new(key)),
+                Err(_) => ParsedKey::Unsupported {
+                    reason: "not a P-256 public key in PEM SubjectPublicKeyInfo",
+                },
+            }
+        }
+        ("rsa", "rsassa-pss-sha256") => {
+            use rsa::pkcs8::DecodePublicKey;
+            use rsa::traits::PublicKeyParts;
+            match rsa::RsaPublicKey::from_public_key_pem(public) {
+                Ok(key) if key.n().bits() >= MIN_RSA_BITS => ParsedKey::RsaPssSha256(Box::new(key)),
+                Ok(_) => ParsedKey::Unsupported {
+                    reason: "RSA modulus shorter than 2048 bits",
+                },
+                Err(_) => ParsedKey::Unsupported {
+                    reason: "not an RSA public key in PEM SubjectPublicKeyInfo (at most 4096 bits)",
+                },
+            }
+        }
+        _ => ParsedKey::Unsupported {
+            reason: "key type or scheme not supported",
+        },
+    })
 }
 
 /// A secret ed25519 key with its public half.
@@ -305,9 +417,9 @@ pub fn read_public_key_file(path: &Path) -> Result<PublicKey> {
     let id = key_id_of(&v)?;
     match parse_key(&id, &v)? {
         ParsedKey::Ed25519(k) => Ok(k),
-        ParsedKey::Unsupported => Err(TrustError::KeyFile {
+        _ => Err(TrustError::KeyFile {
             path: path.to_path_buf(),
-            reason: "not an ed25519 key".into(),
+            reason: "not an ed25519 key (wport signs with ed25519 keys only)".into(),
         }),
     }
 }

@@ -300,6 +300,18 @@ pub fn parse_unverified(raw: Vec<u8>, document: &str, expected_type: &str) -> Re
         });
     }
     let signatures = env.signatures;
+    // Spec 4.2 (the "signatures" array): each key id MUST be unique. A
+    // repeated one is refused outright, as python-tuf does, rather than
+    // left to the threshold count (which would count it once anyway).
+    let mut seen = HashSet::with_capacity(signatures.len());
+    for s in &signatures {
+        if !seen.insert(s.keyid.as_str()) {
+            return Err(TrustError::DuplicateSignatureKeyId {
+                document: document.to_string(),
+                key_id: s.keyid.clone(),
+            });
+        }
+    }
     Ok(Unverified {
         raw,
         signed_range,
@@ -472,16 +484,21 @@ pub fn verify_signed(
 /// Keys available to verify a role: parsed once per key set.
 #[derive(Debug, Clone, Default)]
 pub struct KeyRing {
-    keys: BTreeMap<KeyId, ParsedKey>,
+    /// Key id -> the key and its identity ([`ParsedKey::identity`]; `None`
+    /// for keys that cannot be used).
+    keys: BTreeMap<KeyId, (ParsedKey, Option<[u8; 32]>)>,
 }
 
 impl KeyRing {
     /// Parses a `keys` map (root's or a delegation's). Every key id must be
-    /// the hash of its key; weak ed25519 keys make the metadata invalid.
+    /// the hash of its key; weak ed25519 keys make the metadata invalid;
+    /// keys of other types or schemes are kept but never verify.
     pub fn new(keys: &BTreeMap<KeyId, Value>) -> Result<Self> {
         let mut parsed = BTreeMap::new();
         for (id, object) in keys {
-            parsed.insert(id.clone(), parse_key(id, object)?);
+            let key = parse_key(id, object)?;
+            let identity = key.identity();
+            parsed.insert(id.clone(), (key, identity));
         }
         Ok(KeyRing { keys: parsed })
     }
@@ -489,10 +506,11 @@ impl KeyRing {
     /// Counts the distinct authorised keys with a valid signature over
     /// `message` and checks the threshold.
     ///
-    /// Each key counts once, however many signatures name it and however
-    /// many times the role lists it (CVE-2020-15093: tough counted repeated
+    /// Each key counts once, however many times the role lists it and
+    /// however many key ids name it (CVE-2020-15093: tough counted repeated
     /// signatures by one key toward the threshold). Distinctness is by
-    /// public key bytes, not only by key id.
+    /// public key material, not only by key id. (A signatures list that
+    /// repeats a key id never gets here: [`parse_unverified`] refuses it.)
     pub fn check_threshold(
         &self,
         role: &str,
@@ -511,25 +529,25 @@ impl KeyRing {
         let authorised: HashSet<&str> = rk.keyids.iter().map(String::as_str).collect();
         let mut counted: HashSet<[u8; 32]> = HashSet::new();
         // Each key is tried at most once: a verification hashes the whole
-        // message, so a document repeating one authorised key id with bad
+        // message, so a document naming one key under several ids with bad
         // signatures would otherwise cost one pass over (up to 64 MiB of)
-        // metadata per entry. python-tuf refuses repeated key ids outright.
+        // metadata per entry.
         let mut tried: HashSet<[u8; 32]> = HashSet::new();
         for s in signatures {
             if !authorised.contains(s.keyid.as_str()) {
                 continue;
             }
-            let Some(ParsedKey::Ed25519(key)) = self.keys.get(&s.keyid) else {
+            let Some((key, Some(identity))) = self.keys.get(&s.keyid) else {
                 continue;
             };
             let Ok(sig) = hex::decode(&s.sig) else {
                 continue;
             };
-            if !tried.insert(*key.as_bytes()) {
+            if !tried.insert(*identity) {
                 continue;
             }
             if key.verify(message, &sig) {
-                counted.insert(*key.as_bytes());
+                counted.insert(*identity);
             }
         }
         if (counted.len() as u64) < rk.threshold {
@@ -547,9 +565,14 @@ impl KeyRing {
     /// The ed25519 key of `id`, if any.
     pub fn get(&self, id: &str) -> Option<&PublicKey> {
         match self.keys.get(id) {
-            Some(ParsedKey::Ed25519(k)) => Some(k),
+            Some((ParsedKey::Ed25519(k), _)) => Some(k),
             _ => None,
         }
+    }
+
+    /// The key of `id` as parsed (usable or not), if listed.
+    pub fn parsed(&self, id: &str) -> Option<&ParsedKey> {
+        self.keys.get(id).map(|(k, _)| k)
     }
 }
 
