@@ -45,6 +45,8 @@ pub(crate) fn port(linter: &Linter, dir: &Path, file: &str, text: &str) -> Vec<D
     patchfiles(&portfile, dir, &mut cx);
     component(linter, &portfile, dir, &mut cx);
     grants(&portfile, &mut cx);
+    cx.out
+        .extend(crate::deps::wrong_kind(dir, file, &text, portfile));
     let mut out = cx.out;
     out.sort_by_key(|d| (d.line, d.column));
     out

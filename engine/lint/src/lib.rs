@@ -14,6 +14,9 @@
 //!   build` calls it before compiling anything; the linter calls it too.
 //! - [`rules`]: the rule catalogue, one stable id and severity per rule,
 //!   documented in docs/LINT.md.
+//! - `deps`: dependencies: grants of the wrong kind (per port), and names
+//!   that are not ports of the tree, cycles and port names (per tree), all
+//!   found by `wport_plan`.
 //! - `check`: the checks of one port: the schema (`wport_manifest`), files
 //!   next to the Portfile (component, patchfiles, local distfiles, their
 //!   pins), the import check in both directions, plain-http sources and
@@ -34,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod deps;
 pub mod diagnostic;
 pub mod diff;
 mod doc;
@@ -48,8 +52,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wport_manifest::StandardComponent;
 
+pub use deps::{lint_dependencies, order_by_file};
 pub use diagnostic::Diagnostic;
 pub use rules::{Rule, Severity};
+pub use wport_plan::find_ports;
 
 /// The import names of a standard component, decoded once per [`Linter`].
 #[derive(Debug, Clone)]
@@ -129,10 +135,17 @@ impl Linter {
     }
 
     /// Lints every port found by [`find_ports`] below `dir`, in parallel,
-    /// and returns the diagnostics in port order (sorted by path).
+    /// then the dependencies between them ([`lint_dependencies`]), and
+    /// returns the diagnostics in port order (sorted by path), each port's
+    /// by line.
     pub fn lint_tree(&self, dir: &Path) -> std::io::Result<Vec<Diagnostic>> {
         let ports = find_ports(dir)?;
-        Ok(self.lint_ports(&ports).into_iter().flatten().collect())
+        let per_port = self.lint_ports(&ports);
+        let tree = lint_dependencies(dir)?;
+        Ok(deps::order_by_file(
+            ports.iter().map(|p| p.join("Portfile.toml")),
+            per_port.into_iter().flatten().chain(tree),
+        ))
     }
 
     /// Lints each port directory of `ports`, in parallel; one list of
@@ -196,48 +209,4 @@ pub fn lint_port(dir: &Path) -> Vec<Diagnostic> {
 /// [`Linter`]).
 pub fn lint_tree(dir: &Path) -> std::io::Result<Vec<Diagnostic>> {
     Linter::new().lint_tree(dir)
-}
-
-/// How deep below the tree root [`find_ports`] looks (`ports/<name>` is 1;
-/// a categorised tree `ports/<category>/<name>` is 2).
-const MAX_DEPTH: usize = 6;
-
-/// The port directories below `dir` (and `dir` itself if it holds a
-/// `Portfile.toml`), sorted. A directory holding a `Portfile.toml` is a port
-/// and is not searched further; hidden directories and `target` are
-/// skipped, and symbolic links are not followed, so a link cannot make the
-/// walk leave the tree or loop.
-pub fn find_ports(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut ports = Vec::new();
-    walk(dir, 0, &mut ports)?;
-    ports.sort();
-    Ok(ports)
-}
-
-fn walk(dir: &Path, depth: usize, ports: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if std::fs::symlink_metadata(dir.join("Portfile.toml")).is_ok_and(|m| m.is_file()) {
-        ports.push(dir.to_path_buf());
-        return Ok(());
-    }
-    if depth >= MAX_DEPTH {
-        return Ok(());
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        // The root must be readable; a subdirectory that is not is skipped.
-        Err(err) if depth == 0 => return Err(err),
-        Err(_) => return Ok(()),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') || name == "target" {
-            continue;
-        }
-        if entry.file_type()?.is_dir() {
-            walk(&entry.path(), depth + 1, ports)?;
-        }
-    }
-    Ok(())
 }

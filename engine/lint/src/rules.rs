@@ -114,6 +114,25 @@ pub const UNSAFE_VERSION: Rule = error(
     "a version that is not one safe path component",
 );
 
+// --- Dependencies across the tree ----------------------------------------------
+
+pub const DEPENDENCY_UNKNOWN: Rule = error(
+    "dependency-unknown",
+    "[dependencies] names a port the tree does not have",
+);
+pub const DEPENDENCY_CYCLE: Rule = error(
+    "dependency-cycle",
+    "ports that depend on each other in a circle",
+);
+pub const DEPENDENCY_WRONG_KIND: Rule = error(
+    "dependency-wrong-kind",
+    "a phase is granted a dependency of a kind it may not see",
+);
+pub const PORT_NAME: Rule = error(
+    "port-name",
+    "a port whose directory is not its name, or two ports of one name",
+);
+
 // --- Files next to the Portfile -----------------------------------------------
 
 pub const COMPONENT_MISSING: Rule = error(
@@ -216,6 +235,10 @@ pub const ALL: &[Rule] = &[
     WEAK_CHECKSUM,
     UNSAFE_NAME,
     UNSAFE_VERSION,
+    DEPENDENCY_UNKNOWN,
+    DEPENDENCY_CYCLE,
+    DEPENDENCY_WRONG_KIND,
+    PORT_NAME,
     COMPONENT_MISSING,
     COMPONENT_SHA256_MISMATCH,
     COMPONENT_MALFORMED,

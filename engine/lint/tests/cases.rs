@@ -19,6 +19,9 @@
 //! and one import of it per name — enough for the import reader, which never
 //! instantiates anything.
 //!
+//! `tests/trees/<case>/` are whole ports trees, linted with `lint_tree`, for
+//! the rules about dependencies between ports (see [`tree_cases`]).
+//!
 //! Run with `WPORT_BLESS=1` to (re)write the expected files from the current
 //! output; review the diff before committing it.
 
@@ -60,12 +63,24 @@ fn linter() -> &'static Linter {
 }
 
 fn cases() -> Vec<PathBuf> {
+    case_dirs("tests/cases")
+}
+
+/// `tests/trees/<case>/`: a ports tree (port directories, linted together
+/// with [`Linter::lint_tree`]) with `expected.txt`, for the rules that
+/// need the whole tree (dependency names, cycles, port names). Named like
+/// the single-port cases.
+fn tree_cases() -> Vec<PathBuf> {
+    case_dirs("tests/trees")
+}
+
+fn case_dirs(root: &str) -> Vec<PathBuf> {
     // Relative to the crate (cargo runs tests there), so expected files
     // name `tests/cases/<case>/Portfile.toml` in any checkout.
-    let root = Path::new("tests/cases");
+    let root = Path::new(root);
     let mut cases: Vec<PathBuf> = fs::read_dir(root)
-        .expect("reading tests/cases")
-        .map(|entry| entry.expect("reading tests/cases").path())
+        .expect("reading the cases directory")
+        .map(|entry| entry.expect("reading the cases directory").path())
         .filter(|path| path.is_dir())
         .collect();
     cases.sort();
@@ -86,13 +101,34 @@ fn json(diagnostics: &[Diagnostic]) -> String {
 
 #[test]
 fn lint_cases() {
+    let (valid, invalid) = check_cases(&cases(), |case| linter().lint_port(case));
+    assert!(
+        valid >= 10 && invalid >= 30,
+        "too few cases: {valid} valid, {invalid} invalid"
+    );
+}
+
+#[test]
+fn lint_tree_cases() {
+    let (valid, invalid) = check_cases(&tree_cases(), |case| {
+        linter()
+            .lint_tree(case)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()))
+    });
+    assert!(
+        valid >= 1 && invalid >= 3,
+        "too few tree cases: {valid} valid, {invalid} invalid"
+    );
+}
+
+/// Lints each case, compares with its expected files; (valid, invalid).
+fn check_cases(cases: &[PathBuf], lint: impl Fn(&Path) -> Vec<Diagnostic>) -> (usize, usize) {
     let bless = std::env::var_os("WPORT_BLESS").is_some_and(|v| v == "1");
-    let cases = cases();
     let mut failures = Vec::new();
     let (mut valid, mut invalid) = (0, 0);
-    for case in &cases {
+    for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let diagnostics = linter().lint_port(case);
+        let diagnostics = lint(case);
         let rules: BTreeSet<&str> = diagnostics.iter().map(|d| d.rule).collect();
         if name.starts_with("valid-") {
             valid += 1;
@@ -155,10 +191,7 @@ fn lint_cases() {
         failures.join("\n")
     );
     eprintln!("{} cases: {valid} valid, {invalid} invalid", cases.len());
-    assert!(
-        valid >= 10 && invalid >= 30,
-        "too few cases: {valid} valid, {invalid} invalid"
-    );
+    (valid, invalid)
 }
 
 /// Every rule has a case that reports it, except the two no port can
@@ -169,6 +202,11 @@ fn every_rule_has_a_case() {
     let mut seen = BTreeSet::new();
     for case in cases() {
         for d in linter().lint_port(&case) {
+            seen.insert(d.rule);
+        }
+    }
+    for case in tree_cases() {
+        for d in linter().lint_tree(&case).unwrap() {
             seen.insert(d.rule);
         }
     }
@@ -188,8 +226,19 @@ fn every_rule_has_a_case() {
 /// wherever the Portfile could be read.
 #[test]
 fn diagnostics_match_the_catalogue() {
-    for case in cases() {
-        for d in linter().lint_port(&case) {
+    let trees = tree_cases().into_iter().map(|c| {
+        let found = linter().lint_tree(&c).unwrap();
+        (c, found)
+    });
+    for (case, found) in cases()
+        .into_iter()
+        .map(|c| {
+            let found = linter().lint_port(&c);
+            (c, found)
+        })
+        .chain(trees)
+    {
+        for d in found {
             let rule = rules::by_id(d.rule)
                 .unwrap_or_else(|| panic!("{}: unknown rule {}", case.display(), d.rule));
             assert_eq!(d.severity, rule.severity, "{}: {}", case.display(), d.rule);

@@ -72,6 +72,7 @@ pub use schema::{
     Source, SourceLocation, StandardComponent,
 };
 pub use sha256::{Sha256Hex, Sha256HexError};
+pub use suggest::did_you_mean;
 
 impl Portfile {
     /// Parses and validates the text of a `Portfile.toml`. `file` is the name

@@ -14,8 +14,9 @@ pub(crate) const MAX_INPUT_CHARS: usize = 64;
 
 /// The candidate closest to `input`, when it is close enough to be a likely
 /// typo: the same word modulo case and `_`/`-`, or within an edit distance of
-/// one per three characters (at least one).
-pub(crate) fn did_you_mean<'a>(
+/// one per three characters (at least one). Public for other tools' "did you
+/// mean" (wport-plan suggests port names with it).
+pub fn did_you_mean<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
