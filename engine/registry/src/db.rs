@@ -369,6 +369,40 @@ impl Registry {
             .map_err(self.err())
     }
 
+    /// The transaction that installed `package` (`None`: not installed).
+    /// Cheap: no manifest is parsed (the build view asks per dependency).
+    pub fn txn_of(&self, package: &str) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT txn FROM packages WHERE name = ?1")
+            .and_then(|mut st| st.query_row([package], |r| r.get(0)).optional())
+            .map_err(self.err())
+    }
+
+    /// The recorded dependencies of `package` (its lib and run
+    /// dependencies, as its manifest lists them), sorted.
+    pub fn deps_of(&self, package: &str) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT dep FROM deps WHERE package = ?1 ORDER BY dep")
+            .map_err(self.err())?;
+        let rows = st.query_map([package], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
+    }
+
+    /// Every installed package with the transaction that installed it.
+    pub fn installed_txns(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, txn FROM packages ORDER BY name")
+            .map_err(self.err())?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
+    }
+
     /// Records an installed package and everything it owns: one transaction,
     /// the install's commit point.
     pub fn record_install(&mut self, m: &Manifest, txn: &str, dirs: &[String]) -> Result<()> {

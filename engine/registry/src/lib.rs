@@ -9,6 +9,9 @@
 //! - [`db`]: the registry, a SQLite database (WAL), one transaction per
 //!   operation.
 //! - [`prefix`]: journaled install and uninstall, crash recovery, verify.
+//! - [`store`]: per-package store layers (hard-link farms of installed
+//!   files, checked against the registry) that a build's dependency view
+//!   is mounted from, and their GC.
 //! - [`repo`]: binary repositories (a directory of packages plus a signed
 //!   index).
 //! - [`fsops`]: path operations through directory handles that never follow
@@ -25,6 +28,7 @@ pub mod fsops;
 pub mod manifest;
 pub mod prefix;
 pub mod repo;
+pub mod store;
 
 pub use archive::{OpenedPackage, PackageMeta, create_package, open_package, open_package_file};
 pub use error::{RegistryError, Result};
