@@ -77,6 +77,7 @@ impl NativeExec for MediatedExec {
             sources: access(g.sources),
             work: access(g.work),
             destroot: access(g.destroot),
+            view: None,
         };
         let req = Request {
             program: request.program.clone(),

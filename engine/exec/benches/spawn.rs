@@ -43,6 +43,7 @@ fn main() {
         sources: DirAccess::ReadOnly,
         work: DirAccess::ReadWrite,
         destroot: DirAccess::None,
+        view: None,
     };
     let policy = Policy {
         programs: vec!["true".into()],

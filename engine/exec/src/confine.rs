@@ -45,7 +45,9 @@ use landlock::{
 use crate::cgroup::{BuildCgroup, CgroupParent, Counters};
 use crate::sys::{self, Forked};
 use crate::wire::{self, Decoder, Encoder};
-use crate::{BuildIdentity, DirAccess, ExecutorConfig, PhaseAccess, SandboxDirs};
+use crate::{
+    BuildIdentity, DirAccess, ExecutorConfig, MAX_LAYERS, PhaseAccess, PrefixView, SandboxDirs,
+};
 
 /// Name of the build user inside the sandbox's /etc/passwd.
 pub(crate) const BUILD_USER_NAME: &str = "wport";
@@ -192,7 +194,9 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
     }
 }
 
-fn decode_session_request(msg: &[u8]) -> io::Result<(SandboxDirs, SessionLimits)> {
+fn decode_session_request(
+    msg: &[u8],
+) -> io::Result<(SandboxDirs, SessionLimits, Option<PrefixView>)> {
     use std::os::unix::ffi::OsStringExt;
     let mut d = Decoder::new(msg);
     if d.u8()? != OP_NEW_SESSION {
@@ -212,7 +216,121 @@ fn decode_session_request(msg: &[u8]) -> io::Result<(SandboxDirs, SessionLimits)
         memory: d.u64()?,
         processes: d.u64()?,
     };
-    Ok((dirs, limits))
+    let view = match d.u8()? {
+        0 => None,
+        _ => {
+            let prefix = PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?));
+            let n = d.u64()?;
+            let mut views = Vec::new();
+            for _ in 0..n.min(u16::MAX as u64 + 1) {
+                views.push(
+                    d.list()?
+                        .into_iter()
+                        .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b)))
+                        .collect(),
+                );
+            }
+            Some(PrefixView { prefix, views })
+        }
+    };
+    Ok((dirs, limits, view))
+}
+
+/// Where the session keeps each view's mount until a phase's mount view
+/// binds it at the prefix; detached in every phase's view, so a command
+/// never sees another phase's layers.
+const VIEWS_DIR: &str = "/.wport-views";
+
+/// First components a prefix may not have: the sandbox's own directories,
+/// which the view would shadow or write into (the toolchain, /etc, /dev,
+/// /proc, the private /tmp, the build directories, the views' own
+/// directory), and /sys.
+const RESERVED_TOP: &[&str] = &[
+    "usr",
+    "bin",
+    "sbin",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "etc",
+    "dev",
+    "proc",
+    "sys",
+    "tmp",
+    "sources",
+    "work",
+    "destroot",
+    ".wport-views",
+];
+
+/// A prefix the sandbox can show a view at: absolute, normalised (no `.`,
+/// `..` or empty component), not `/`, and outside [`RESERVED_TOP`].
+pub(crate) fn check_prefix(prefix: &Path) -> Result<(), String> {
+    let text = prefix.to_str().ok_or("not UTF-8")?;
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err("not an absolute path".into());
+    };
+    if rest.is_empty() {
+        return Err("the prefix cannot be `/`".into());
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    if parts
+        .iter()
+        .any(|c| c.is_empty() || *c == "." || *c == "..")
+    {
+        return Err("not a normalised path (empty, `.` or `..` component)".into());
+    }
+    if RESERVED_TOP.contains(&parts[0]) {
+        return Err(format!(
+            "a prefix under /{} would shadow or write into the sandbox's own /{}; \
+             choose a prefix such as /opt/wport",
+            parts[0], parts[0]
+        ));
+    }
+    Ok(())
+}
+
+/// A view's layers must be store directories of that prefix
+/// (`<prefix>/.wport/store/<key>`), and, when the helper is root, not the
+/// build user's nor writable by group or others: a compromised host (it runs
+/// as the build user) cannot get any other directory mounted into a build.
+fn check_view(view: &PrefixView, settings: &HelperSettings) -> Result<(), String> {
+    check_prefix(&view.prefix).map_err(|e| format!("{}\0{e}", view.prefix.display()))?;
+    let store = view.prefix.join(".wport/store");
+    for layers in &view.views {
+        if layers.len() > MAX_LAYERS {
+            return Err(format!(
+                "{}\0a view of {} layers (at most {MAX_LAYERS})",
+                view.prefix.display(),
+                layers.len()
+            ));
+        }
+        for layer in layers {
+            let bad = |why: String| format!("{}\0{why}", layer.display());
+            let name = layer.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if layer.parent() != Some(store.as_path()) || name.is_empty() || name.starts_with('.') {
+                return Err(bad(format!(
+                    "not a store layer of the prefix (expected {}/<name>@<txn>)",
+                    store.display()
+                )));
+            }
+            let meta = std::fs::symlink_metadata(layer).map_err(|e| bad(e.to_string()))?;
+            if !meta.is_dir() {
+                return Err(bad("not a directory".into()));
+            }
+            if settings.privileged
+                && (meta.uid() == settings.identity.uid || meta.mode() & 0o022 != 0)
+            {
+                return Err(bad(format!(
+                    "owned by uid {} with mode {:o}: a store layer must not be writable by the build user",
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Check the build directories before binding them into a sandbox.
@@ -260,9 +378,12 @@ fn handle_new_session(
     settings: &HelperSettings,
     number: u64,
 ) -> Result<NewSession, (u8, String)> {
-    let (dirs, limits) = decode_session_request(msg)
+    let (dirs, limits, view) = decode_session_request(msg)
         .map_err(|e| (REPLY_UNAVAILABLE, format!("bad request: {e}")))?;
     check_dirs(&dirs, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+    if let Some(v) = &view {
+        check_view(v, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+    }
     let cgroup = match &settings.cgroup {
         Some(parent) => {
             // SAFETY: getpid has no preconditions.
@@ -305,7 +426,7 @@ fn handle_new_session(
             drop((host_end, done_r));
             // SAFETY: HELPER_FD is the helper's channel; this child must not keep it.
             unsafe { libc::close(HELPER_FD) };
-            in_child(|| keeper_main(session_end, done_w, dirs, limits, cgroup, settings))
+            in_child(|| keeper_main(session_end, done_w, dirs, view, limits, cgroup, settings))
         }
         Ok(Forked::Parent(_)) => {
             drop((session_end, done_w));
@@ -325,6 +446,7 @@ fn keeper_main(
     sock: UnixStream,
     done: OwnedFd,
     dirs: SandboxDirs,
+    view: Option<PrefixView>,
     limits: SessionLimits,
     cgroup: Option<BuildCgroup>,
     settings: &HelperSettings,
@@ -342,7 +464,7 @@ fn keeper_main(
         }
         Ok(Forked::Child) => {
             drop(done);
-            in_child(|| session_main(sock, dirs, limits, cgroup.as_ref(), settings))
+            in_child(|| session_main(sock, dirs, view, limits, cgroup.as_ref(), settings))
         }
         Ok(Forked::Parent(_)) => {
             drop(sock);
@@ -374,6 +496,7 @@ fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
 fn session_main(
     sock: UnixStream,
     dirs: SandboxDirs,
+    view: Option<PrefixView>,
     limits: SessionLimits,
     cgroup: Option<&BuildCgroup>,
     settings: &HelperSettings,
@@ -467,7 +590,15 @@ fn session_main(
     // SAFETY: single-threaded process; the child never returns.
     match unsafe { sys::fork() } {
         Err(e) => send_unavailable(&sock, &format!("fork: {e}")),
-        Ok(Forked::Child) => session_init(sock, &dirs, settings, missing, limits, counters),
+        Ok(Forked::Child) => session_init(
+            sock,
+            &dirs,
+            view.as_ref(),
+            settings,
+            missing,
+            limits,
+            counters,
+        ),
         Ok(Forked::Parent(_)) => sys::exit_now(0),
     }
 }
@@ -670,7 +801,11 @@ fn passwd(settings: &HelperSettings) -> (String, String) {
 }
 
 /// Build the sandbox's root and pivot into it. Runs once per session.
-fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()> {
+fn setup_mounts(
+    dirs: &SandboxDirs,
+    view: Option<&PrefixView>,
+    settings: &HelperSettings,
+) -> io::Result<Option<SessionView>> {
     let root = Path::new("/");
     // Nothing we mount may propagate back to the host.
     sys::mount(None, root, None, libc::MS_REC | libc::MS_PRIVATE, None)?;
@@ -809,6 +944,14 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
         bind(&old(host), &dst, readonly, libc::MS_NOSUID | libc::MS_NODEV)?;
     }
 
+    // The dependency views: mountpoints must exist before the root turns
+    // read-only, and the layers are reachable (as /oldroot/...) only before
+    // the host's root is dropped.
+    let session_view = match view {
+        Some(v) => Some(mount_views(v, nr, &old)?),
+        None => None,
+    };
+
     // The assembled root itself is read-only: nothing outside the three build
     // directories and /tmp is writable at mount level.
     let keep = sys::preserved_mount_flags(nr)?;
@@ -825,13 +968,89 @@ fn setup_mounts(dirs: &SandboxDirs, settings: &HelperSettings) -> io::Result<()>
     sys::pivot_root(Path::new("."), Path::new("."))?;
     sys::umount_detach(Path::new("."))?;
     std::env::set_current_dir("/")?;
-    Ok(())
+    Ok(session_view)
+}
+
+/// A session's prefix views once mounted: the prefix, and for each view
+/// whether it has a mount under [`VIEWS_DIR`] (an empty view has none).
+#[derive(Debug)]
+pub(crate) struct SessionView {
+    prefix: PathBuf,
+    mounted: Vec<bool>,
+}
+
+impl SessionView {
+    fn mount_of(&self, view: usize) -> Option<PathBuf> {
+        self.mounted
+            .get(view)
+            .copied()
+            .unwrap_or(false)
+            .then(|| Path::new(VIEWS_DIR).join(view.to_string()))
+    }
+}
+
+/// Make the prefix's mountpoint (an empty directory of the root) and mount
+/// every non-empty view under [`VIEWS_DIR`] (a private tmpfs): one
+/// read-only overlay of its layers, or a read-only bind of a single layer
+/// (overlayfs needs two lower layers when it has no upper one).
+///
+/// Views are mounted here, once per session, because the layers are host
+/// paths reachable only before `pivot_root`; each phase's mount view then
+/// binds its own at the prefix and detaches [`VIEWS_DIR`] (see
+/// [`narrow_mounts`]). The new mount API builds the overlay (see
+/// `sys::overlay_ro`): layers are passed one by one, with no option-string
+/// length limit or escaping.
+fn mount_views(
+    view: &PrefixView,
+    nr: &Path,
+    old: &dyn Fn(&Path) -> PathBuf,
+) -> io::Result<SessionView> {
+    let rel = view.prefix.strip_prefix("/").unwrap_or(&view.prefix);
+    let mut at = nr.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        if !at.exists() {
+            mkdir(&at, 0o755)?;
+        }
+    }
+    let views_dir = nr.join(VIEWS_DIR.trim_start_matches('/'));
+    mkdir(&views_dir, 0o700)?;
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        &views_dir,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        Some("mode=0700,size=16k"),
+    )?;
+    let mut mounted = Vec::with_capacity(view.views.len());
+    for (i, layers) in view.views.iter().enumerate() {
+        if layers.is_empty() {
+            mounted.push(false);
+            continue;
+        }
+        let dst = views_dir.join(i.to_string());
+        mkdir(&dst, 0o755)?;
+        let hosts: Vec<PathBuf> = layers.iter().map(|l| old(l)).collect();
+        if hosts.len() == 1 {
+            bind(&hosts[0], &dst, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+        } else {
+            let refs: Vec<&Path> = hosts.iter().map(PathBuf::as_path).collect();
+            let mnt = sys::overlay_ro(&refs)?;
+            sys::move_mount_to(&mnt, &dst)?;
+        }
+        mounted.push(true);
+    }
+    Ok(SessionView {
+        prefix: view.prefix.clone(),
+        mounted,
+    })
 }
 
 /// pid 1 of the build's namespaces: set up once, then serve calls until the host hangs up.
 fn session_init(
     sock: UnixStream,
     dirs: &SandboxDirs,
+    view: Option<&PrefixView>,
     settings: &HelperSettings,
     missing: u8,
     limits: SessionLimits,
@@ -848,9 +1067,10 @@ fn session_init(
     // `command_child`); where the kernel lets us (CAP_SYS_RESOURCE), the
     // session init also lowers its own.
     let _ = std::fs::write("/proc/self/oom_score_adj", "-1000");
-    if let Err(e) = setup_mounts(dirs, settings) {
-        send_unavailable(&sock, &format!("building the sandbox mount tree: {e}"));
-    }
+    let view = match setup_mounts(dirs, view, settings) {
+        Ok(v) => v,
+        Err(e) => send_unavailable(&sock, &format!("building the sandbox mount tree: {e}")),
+    };
     if missing & MISSING_NET_NS == 0
         && let Err(e) = sys::loopback_up()
     {
@@ -890,6 +1110,7 @@ fn session_init(
         counters,
         rulesets: HashMap::new(),
         mount_namespaces: HashMap::new(),
+        view,
         sock: &sock,
         sigchld,
     };
@@ -945,6 +1166,13 @@ fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
         sources: access_from(d.u8()?)?,
         work: access_from(d.u8()?)?,
         destroot: access_from(d.u8()?)?,
+        view: match d.u64()? {
+            u64::MAX => None,
+            v => Some(
+                u16::try_from(v)
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad view"))?,
+            ),
+        },
     };
     let kind = d.u8()?;
     let program = d.string()?;
@@ -982,6 +1210,8 @@ struct CallServer<'a> {
     /// Mount namespaces narrowed to a phase access (None: the session's own
     /// view already matches), held open by descriptor and entered per call.
     mount_namespaces: HashMap<PhaseAccess, Option<OwnedFd>>,
+    /// The session's prefix views, as mounted (None: no prefix view).
+    view: Option<SessionView>,
     sock: &'a UnixStream,
     /// SIGCHLD as a descriptor, so one poll waits for the command, orphans,
     /// the deadline and the host at once.
@@ -1006,8 +1236,19 @@ impl CallServer<'_> {
         }
         let stderr = if fds.len() == 2 { fds.pop() } else { None };
         let stdout = fds.pop().expect("checked above");
+        if let Some(v) = call.access.view {
+            let known = self
+                .view
+                .as_ref()
+                .is_some_and(|s| usize::from(v) < s.mounted.len());
+            if !known {
+                return failed(format!(
+                    "the phase asks for prefix view {v}, which this session does not have"
+                ));
+            }
+        }
         if self.missing & MISSING_LANDLOCK == 0 && !self.rulesets.contains_key(&call.access) {
-            match build_ruleset(self.settings.landlock_abi, call.access) {
+            match build_ruleset(self.settings.landlock_abi, call.access, self.view.as_ref()) {
                 Ok(rs) => {
                     self.rulesets.insert(call.access, rs);
                 }
@@ -1017,7 +1258,7 @@ impl CallServer<'_> {
         if let std::collections::hash_map::Entry::Vacant(slot) =
             self.mount_namespaces.entry(call.access)
         {
-            match narrowed_mount_ns(call.access) {
+            match narrowed_mount_ns(call.access, self.view.as_ref()) {
                 Ok(ns) => {
                     slot.insert(ns);
                 }
@@ -1383,8 +1624,13 @@ fn command_child(
 /// narrowed by [`narrow_mounts`], and keep it alive by descriptor: entering
 /// it per call costs a `setns`, where creating and tearing down a namespace
 /// per call was measured at +1 ms.
-fn narrowed_mount_ns(access: PhaseAccess) -> io::Result<Option<OwnedFd>> {
-    if mount_changes(access).is_empty() {
+fn narrowed_mount_ns(
+    access: PhaseAccess,
+    view: Option<&SessionView>,
+) -> io::Result<Option<OwnedFd>> {
+    // With a prefix view every phase needs its own: its layers (or none) at
+    // the prefix, and no other view's.
+    if mount_changes(access).is_empty() && view.is_none() {
         return Ok(None);
     }
     let (ours, theirs) = UnixStream::pair()?;
@@ -1394,7 +1640,7 @@ fn narrowed_mount_ns(access: PhaseAccess) -> io::Result<Option<OwnedFd>> {
         Forked::Child => in_child(|| {
             drop(ours);
             let result =
-                narrow_mounts(access).and_then(|()| std::fs::File::open("/proc/self/ns/mnt"));
+                narrow_mounts(access, view).and_then(|()| std::fs::File::open("/proc/self/ns/mnt"));
             let _ = match result {
                 Ok(ns) => wire::send(&theirs, &[0], &[ns.as_raw_fd()]),
                 Err(e) => wire::send(&theirs, e.to_string().as_bytes(), &[]),
@@ -1430,8 +1676,10 @@ fn mount_changes(access: PhaseAccess) -> Vec<(&'static str, DirAccess)> {
 /// Give the command a private copy of the build's mount namespace in which
 /// the build directories are exactly as the phase may use them: absent
 /// (unmounted, leaving an empty directory of the read-only root) or
-/// read-only. The session's own mounts are untouched.
-fn narrow_mounts(access: PhaseAccess) -> io::Result<()> {
+/// read-only; and with a prefix view, the phase's layers at the prefix (an
+/// empty directory when it has none) and nothing of [`VIEWS_DIR`]. The
+/// session's own mounts are untouched.
+fn narrow_mounts(access: PhaseAccess, view: Option<&SessionView>) -> io::Result<()> {
     let changes = mount_changes(access);
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(
@@ -1458,6 +1706,14 @@ fn narrow_mounts(access: PhaseAccess) -> io::Result<()> {
             DirAccess::ReadWrite => {}
         }
     }
+    if let Some(v) = view {
+        if let Some(src) = access.view.and_then(|i| v.mount_of(usize::from(i))) {
+            // A bind of the view's mount keeps its flags (read-only, nosuid,
+            // nodev); the remount restates them.
+            bind(&src, &v.prefix, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+        }
+        sys::umount_detach(Path::new(VIEWS_DIR))?;
+    }
     Ok(())
 }
 
@@ -1471,6 +1727,7 @@ fn narrow_mounts(access: PhaseAccess) -> io::Result<()> {
 fn build_ruleset(
     abi_version: i32,
     access: PhaseAccess,
+    view: Option<&SessionView>,
 ) -> Result<RulesetCreated, landlock::RulesetError> {
     let abi = match abi_version {
         ..=0 => ABI::Unsupported,
@@ -1550,6 +1807,20 @@ fn build_ruleset(
             DirAccess::ReadWrite => all,
         };
         created = created.add_rules(path_beneath_rules([path], rights))?;
+    }
+    // The phase's view: read and execute beneath it. The rule goes on the
+    // view's own mount root (here under VIEWS_DIR; in the phase's mount view
+    // the same mount is bound at the prefix): Landlock skips a mountpoint's
+    // hidden directory when it walks up from a file, so a rule on the
+    // prefix's directory in the session's root would never match.
+    if let Some(v) = view {
+        match access.view.and_then(|i| v.mount_of(usize::from(i))) {
+            Some(src) => created = created.add_rules(path_beneath_rules([src], read))?,
+            // The empty directory a phase without layers sees may be listed.
+            None => {
+                created = created.add_rules(path_beneath_rules([&v.prefix], AccessFs::ReadDir))?
+            }
+        }
     }
     Ok(created)
 }

@@ -192,14 +192,28 @@ impl Executor {
                  {processes} processes (at least {MIN_PROCESSES})"
             )));
         }
-        let msg = Encoder::default()
-            .u8(confine::OP_NEW_SESSION)
+        let mut enc = Encoder::default();
+        enc.u8(confine::OP_NEW_SESSION)
             .bytes(dirs.sources.as_os_str().as_bytes())
             .bytes(dirs.work.as_os_str().as_bytes())
             .bytes(dirs.destroot.as_os_str().as_bytes())
             .u64(memory)
-            .u64(processes)
-            .finish();
+            .u64(processes);
+        match &options.prefix_view {
+            None => {
+                enc.u8(0);
+            }
+            Some(view) => {
+                enc.u8(1)
+                    .bytes(view.prefix.as_os_str().as_bytes())
+                    .u64(view.views.len() as u64);
+                for layers in &view.views {
+                    let l: Vec<&[u8]> = layers.iter().map(|p| p.as_os_str().as_bytes()).collect();
+                    enc.list(&l);
+                }
+            }
+        }
+        let msg = enc.finish();
         let (reply, mut fds) = {
             let channel = self.channel.lock().unwrap_or_else(|p| p.into_inner());
             wire::send(&channel, &msg, &[])
@@ -658,6 +672,7 @@ impl Session {
             .u8(confine::access_byte(access.sources))
             .u8(confine::access_byte(access.work))
             .u8(confine::access_byte(access.destroot))
+            .u64(access.view.map_or(u64::MAX, u64::from))
             .u8(kind)
             .bytes(target.as_bytes())
             .list(&p.argv)

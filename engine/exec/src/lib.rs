@@ -83,13 +83,44 @@ pub enum DirAccess {
     ReadWrite,
 }
 
-/// Per-phase access to the three build directories, decided by the engine.
+/// Per-phase access to the three build directories, decided by the engine,
+/// and which dependency view the phase sees at the prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PhaseAccess {
     pub sources: DirAccess,
     pub work: DirAccess,
     pub destroot: DirAccess,
+    /// Index into [`PrefixView::views`] of the session's
+    /// [`SessionOptions::prefix_view`]: the layers this phase sees at the
+    /// prefix path. `None`: the prefix path is an empty directory (when the
+    /// session has a prefix view; without one the path does not exist).
+    pub view: Option<u16>,
 }
+
+/// The dependency views of one build (docs/CONFINEMENT.md, "The
+/// dependency view").
+///
+/// Inside every phase the prefix path shows exactly the union of the
+/// phase's layers, read-only (one overlayfs, no upper layer; a single layer
+/// is a read-only bind): every other file of the host's prefix is absent
+/// (ENOENT), and a write is EROFS. The layers are store directories made by
+/// `wport-registry` (`<prefix>/.wport/store/<name>@<txn>`); the helper
+/// refuses any other directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrefixView {
+    /// The prefix as builds see it and as it is on the host (packages are
+    /// configured for this path). Absolute, normalised, and outside the
+    /// sandbox's own directories (`/usr`, `/bin`, `/lib*`, `/sbin`, `/etc`,
+    /// `/dev`, `/proc`, `/sys`, `/tmp`, `/sources`, `/work`, `/destroot`).
+    pub prefix: PathBuf,
+    /// Layer lists (top layer first), at most [`MAX_LAYERS`] each; a phase
+    /// picks one with [`PhaseAccess::view`]. Each view is mounted once per
+    /// session.
+    pub views: Vec<Vec<PathBuf>>,
+}
+
+/// Most layers in one view (overlayfs' stack limit).
+pub const MAX_LAYERS: usize = 500;
 
 /// The phase's grants from the port's verified capability manifest.
 #[derive(Debug, Clone)]
@@ -294,4 +325,7 @@ pub struct SessionOptions {
     /// Most processes the build may have at once (its cgroup's `pids.max`);
     /// `None`: [`Limits::max_processes`].
     pub processes: Option<u64>,
+    /// The prefix and the dependency views its phases see there; `None`:
+    /// the prefix path does not exist inside the build.
+    pub prefix_view: Option<PrefixView>,
 }

@@ -322,6 +322,7 @@ mod tests {
         sources: DirAccess::ReadOnly,
         work: DirAccess::ReadWrite,
         destroot: DirAccess::None,
+        view: None,
     };
 
     fn check(p: &Policy, r: &Request) -> Result<Prepared, ExecError> {

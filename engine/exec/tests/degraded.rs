@@ -47,6 +47,7 @@ fn explicit_opt_out_is_loud_and_keeps_the_other_walls() {
         sources: DirAccess::ReadOnly,
         work: DirAccess::ReadOnly,
         destroot: DirAccess::None,
+        view: None,
     };
     let mut log = Vec::new();
     let o = f

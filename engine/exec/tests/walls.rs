@@ -140,6 +140,7 @@ fn phase_access_is_narrowed_by_landlock() {
         sources: DirAccess::None,
         work: DirAccess::ReadOnly,
         destroot: DirAccess::None,
+        view: None,
     };
     std::fs::write(f.dirs.work.join("readme"), b"hi\n").unwrap();
     let mut log = Vec::new();

@@ -15,6 +15,7 @@ pub const BUILD: PhaseAccess = PhaseAccess {
     sources: DirAccess::ReadOnly,
     work: DirAccess::ReadWrite,
     destroot: DirAccess::ReadWrite,
+    view: None,
 };
 
 pub struct Fixture {
