@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{RegistryError, Result};
 use crate::manifest::Manifest;
@@ -71,8 +72,11 @@ fn file_uri(path: &Path, query: &str) -> String {
     s
 }
 
-/// One recorded file or link.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One recorded file or link. (Serialisable: an upgrade's journal carries
+/// the record of each old entry it removes after the commit, which the
+/// registry no longer holds then.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Recorded {
     File {
         sha256: String,
@@ -84,13 +88,32 @@ pub enum Recorded {
     },
 }
 
+/// An installed package as the registry records it. The signed manifest it
+/// was installed from is kept whole: `manifest.provenance` holds the
+/// Portfile's and the component's sha256 and every source's digest (what
+/// `wport outdated` compares with the synced tree), `manifest.dependencies`
+/// what it needs.
 #[derive(Clone, Debug)]
 pub struct InstalledPackage {
     pub name: String,
     pub version: String,
     pub revision: u32,
+    /// The transaction that installed (or last upgraded) it.
     pub txn: String,
     pub manifest: Manifest,
+}
+
+impl InstalledPackage {
+    /// `name-version_revision`.
+    pub fn label(&self) -> String {
+        format!("{}-{}_{}", self.name, self.version, self.revision)
+    }
+
+    /// Where the installed build came from: Portfile and component sha256,
+    /// the sources' digests, the mediated calls' digest.
+    pub fn provenance(&self) -> &crate::manifest::Provenance {
+        &self.manifest.provenance
+    }
 }
 
 pub struct Registry {
@@ -246,30 +269,25 @@ impl Registry {
             .query_row(
                 "SELECT name, version, revision, txn, manifest FROM packages WHERE name = ?1",
                 [name],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, u32>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
+                package_row,
             )
             .optional()
             .map_err(self.err())?;
-        row.map(|(name, version, revision, txn, m)| {
-            let manifest = serde_json::from_str(&m)
-                .map_err(|e| RegistryError::Other(format!("registry manifest of {name}: {e}")))?;
-            Ok(InstalledPackage {
-                name,
-                version,
-                revision,
-                txn,
-                manifest,
-            })
-        })
-        .transpose()
+        row.map(installed_package).transpose()
+    }
+
+    /// Every installed package with its manifest (version, revision,
+    /// provenance, dependencies), by name.
+    pub fn installed(&self) -> Result<Vec<InstalledPackage>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, version, revision, txn, manifest FROM packages ORDER BY name")
+            .map_err(self.err())?;
+        let rows = st.query_map([], package_row).map_err(self.err())?;
+        let rows: Vec<_> = rows
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.err())?;
+        rows.into_iter().map(installed_package).collect()
     }
 
     pub fn packages(&self) -> Result<Vec<(String, String, u32)>> {
@@ -359,6 +377,7 @@ impl Registry {
         st.query_row([path], |r| r.get(0)).map_err(self.err())
     }
 
+    /// The packages that depend on `package` (table `deps`).
     pub fn dependents(&self, package: &str) -> Result<Vec<String>> {
         let mut st = self
             .conn
@@ -409,50 +428,21 @@ impl Registry {
         let path = self.path.clone();
         let e = |source| db_error(&path, source);
         let tx = self.conn.transaction().map_err(e)?;
-        tx.execute(
-            "INSERT INTO packages(name, version, revision, txn, manifest) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![m.name, m.version, m.revision, txn, serde_json::to_string(m).expect("serialisable")],
-        )
-        .map_err(e)?;
-        {
-            let mut st = tx
-                .prepare("INSERT INTO deps(package, dep) VALUES (?1, ?2)")
-                .map_err(e)?;
-            for d in &m.dependencies {
-                st.execute(params![m.name, d]).map_err(e)?;
-            }
-            let mut st = tx.prepare("INSERT INTO files(path, package, kind, sha256, mode, size, target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(e)?;
-            for f in &m.files {
-                st.execute(params![
-                    f.path,
-                    m.name,
-                    "f",
-                    f.sha256,
-                    f.mode,
-                    f.size,
-                    None::<String>
-                ])
-                .map_err(e)?;
-            }
-            for l in &m.symlinks {
-                st.execute(params![
-                    l.path,
-                    m.name,
-                    "l",
-                    None::<String>,
-                    None::<u32>,
-                    None::<u64>,
-                    l.target
-                ])
-                .map_err(e)?;
-            }
-            let mut st = tx
-                .prepare("INSERT INTO dirs(path, package) VALUES (?1, ?2)")
-                .map_err(e)?;
-            for d in dirs {
-                st.execute(params![d, m.name]).map_err(e)?;
-            }
-        }
+        insert_package(&tx, m, txn, dirs).map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
+    /// Replaces the record of an installed package by a new version's: one
+    /// transaction, the upgrade's commit point. The old version's files,
+    /// links, directories and own dependencies are forgotten and the new
+    /// one's recorded; the rows of packages that depend on it (`deps` where
+    /// it is the dependency) are kept.
+    pub fn record_upgrade(&mut self, m: &Manifest, txn: &str, dirs: &[String]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |source| db_error(&path, source);
+        let tx = self.conn.transaction().map_err(e)?;
+        forget_package(&tx, &m.name).map_err(e)?;
+        insert_package(&tx, m, txn, dirs).map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -461,14 +451,89 @@ impl Registry {
         let path = self.path.clone();
         let e = |source| db_error(&path, source);
         let tx = self.conn.transaction().map_err(e)?;
-        for sql in [
-            "DELETE FROM files WHERE package = ?1",
-            "DELETE FROM dirs WHERE package = ?1",
-            "DELETE FROM deps WHERE package = ?1",
-            "DELETE FROM packages WHERE name = ?1",
-        ] {
-            tx.execute(sql, [name]).map_err(e)?;
-        }
+        forget_package(&tx, name).map_err(e)?;
         tx.commit().map_err(e)
     }
+}
+
+type PackageRow = (String, String, u32, String, String);
+
+fn package_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn installed_package((name, version, revision, txn, m): PackageRow) -> Result<InstalledPackage> {
+    let manifest = serde_json::from_str(&m)
+        .map_err(|e| RegistryError::Other(format!("registry manifest of {name}: {e}")))?;
+    Ok(InstalledPackage {
+        name,
+        version,
+        revision,
+        txn,
+        manifest,
+    })
+}
+
+/// Deletes a package's own rows (not the rows of packages depending on it).
+fn forget_package(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
+    for sql in [
+        "DELETE FROM files WHERE package = ?1",
+        "DELETE FROM dirs WHERE package = ?1",
+        "DELETE FROM deps WHERE package = ?1",
+        "DELETE FROM packages WHERE name = ?1",
+    ] {
+        tx.execute(sql, [name])?;
+    }
+    Ok(())
+}
+
+/// Inserts a package, its dependencies, files, links and directories.
+fn insert_package(
+    tx: &Transaction<'_>,
+    m: &Manifest,
+    txn: &str,
+    dirs: &[String],
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO packages(name, version, revision, txn, manifest) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            m.name,
+            m.version,
+            m.revision,
+            txn,
+            serde_json::to_string(m).expect("serialisable")
+        ],
+    )?;
+    let mut st = tx.prepare("INSERT INTO deps(package, dep) VALUES (?1, ?2)")?;
+    for d in &m.dependencies {
+        st.execute(params![m.name, d])?;
+    }
+    let mut st = tx.prepare("INSERT INTO files(path, package, kind, sha256, mode, size, target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    for f in &m.files {
+        st.execute(params![
+            f.path,
+            m.name,
+            "f",
+            f.sha256,
+            f.mode,
+            f.size,
+            None::<String>
+        ])?;
+    }
+    for l in &m.symlinks {
+        st.execute(params![
+            l.path,
+            m.name,
+            "l",
+            None::<String>,
+            None::<u32>,
+            None::<u64>,
+            l.target
+        ])?;
+    }
+    let mut st = tx.prepare("INSERT INTO dirs(path, package) VALUES (?1, ?2)")?;
+    for d in dirs {
+        st.execute(params![d, m.name])?;
+    }
+    Ok(())
 }

@@ -44,7 +44,9 @@ pub enum RegistryError {
     UnownedFileExists { package: String, path: String },
     #[error("{path}: a directory on the way is a symbolic link or not a directory; never followed")]
     ThroughSymlink { path: String },
-    #[error("package {package} is already installed (version {version}); uninstall it first")]
+    #[error(
+        "package {package} is already installed (version {version}); upgrade it, or uninstall it first"
+    )]
     AlreadyInstalled { package: String, version: String },
     #[error("package {package} is not installed")]
     NotInstalled { package: String },
@@ -59,6 +61,24 @@ pub enum RegistryError {
         package: String,
         dependents: Vec<String>,
     },
+    /// An upgrade would overwrite or move away files of the installed
+    /// version that were changed since it was installed (the same files
+    /// `uninstall` keeps without `force`). Nothing was changed.
+    #[error(
+        "upgrading {package}: {} file(s) changed since install would be replaced: {}; nothing was changed. Restore them (`wport verify {package}` lists them) or upgrade with force to replace them",
+        changed.len(),
+        changed.iter().map(|(p, why)| format!("{p} ({why})")).collect::<Vec<_>>().join(", ")
+    )]
+    ChangedFiles {
+        package: String,
+        /// (path, what changed)
+        changed: Vec<(String, String)>,
+    },
+    /// The new version's dependencies would make the package depend on
+    /// itself (`cycle` starts and ends with it); no package of such a cycle
+    /// could ever be uninstalled.
+    #[error("package {package} would depend on itself: {}", cycle.join(" -> "))]
+    DependencyCycle { package: String, cycle: Vec<String> },
     #[error("package {package} was built for prefix {built_for}, not {prefix}")]
     WrongPrefix {
         package: String,

@@ -8,7 +8,9 @@
 //!   and verifying one, unpacking its payload into staging while hashing.
 //! - [`db`]: the registry, a SQLite database (WAL), one transaction per
 //!   operation.
-//! - [`prefix`]: journaled install and uninstall, crash recovery, verify.
+//! - [`prefix`]: journaled install, uninstall and upgrade (`prefix/upgrade.rs`:
+//!   replacing an installed package by another version), crash recovery,
+//!   verify.
 //! - [`store`]: per-package store layers (hard-link farms of installed
 //!   files, checked against the registry) that a build's dependency view
 //!   is mounted from, and their GC.
@@ -33,4 +35,4 @@ pub mod store;
 pub use archive::{OpenedPackage, PackageMeta, create_package, open_package, open_package_file};
 pub use error::{RegistryError, Result};
 pub use manifest::{Manifest, load_trusted_keys};
-pub use prefix::{InstallOptions, Prefix, PrefixOptions, Problem};
+pub use prefix::{InstallOptions, Prefix, PrefixOptions, Problem, UpgradeReport};

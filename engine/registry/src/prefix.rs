@@ -21,6 +21,18 @@
 //! what is left, re-checking each entry against the registry first), then
 //! forgets the package and removes its emptied directories. Nothing is ever
 //! moved out of the prefix or followed: links are removed as links.
+//!
+//! Upgrade (replace an installed package by another version, revision or
+//! build; [`upgrade`]): the registry commit is the commit point, as for
+//! install. Before it, every old entry the new version displaces is kept
+//! in `staging/<txn>/old/` (a hard link for a path replaced in place by a
+//! `renameat` over it, so the path always shows the old or the new entry);
+//! recovery rolls an uncommitted upgrade back by putting those back, and a
+//! committed one forward by removing the entries only the old version had.
+
+mod upgrade;
+
+pub use upgrade::UpgradeReport;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -43,6 +55,7 @@ const STATE: &str = ".wport";
 enum Op {
     Install,
     Uninstall,
+    Upgrade,
 }
 
 /// The write-ahead record of one transaction.
@@ -57,8 +70,25 @@ struct Journal {
     entries: Vec<String>,
     /// Install: directories this transaction creates, parents first.
     created_dirs: Vec<String>,
-    /// Uninstall: directories to remove when empty after the commit.
+    /// Uninstall, upgrade: directories to remove when empty after the
+    /// commit.
     remove_dirs: Vec<String>,
+    /// Upgrade: old entries displaced before the commit, `displaced[k]`
+    /// kept as `staging/<txn>/old/<k>` until then: a path the new version
+    /// also has (hard-linked there, then replaced by a rename over it), or
+    /// one that changes type (renamed there before the new directory or
+    /// entry takes its place).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    displaced: Vec<String>,
+    /// Upgrade: old directories removed before the commit because the new
+    /// version has a file or link there, parents first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    removed_dirs: Vec<String>,
+    /// Upgrade: entries only the old version had, removed after the commit;
+    /// with their record, which the registry no longer holds by then
+    /// (recovery removes one only if it still matches).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    obsolete: Vec<(String, Recorded)>,
 }
 
 /// A problem `verify` found.
@@ -505,6 +535,14 @@ impl Prefix {
                 self.finish_uninstall(j, true)?;
                 format!("completed the uninstall of {}", j.package)
             }
+            Op::Upgrade if installed.as_ref().is_some_and(|p| p.txn == j.txn) => {
+                self.finish_upgrade(j, true)?;
+                format!("completed the upgrade of {}", j.package)
+            }
+            Op::Upgrade => {
+                self.rollback_upgrade(j)?;
+                format!("rolled back an interrupted upgrade of {}", j.package)
+            }
         };
         self.remove_journal(&j.txn)?;
         Ok(msg)
@@ -598,19 +636,7 @@ impl Prefix {
         opts: &InstallOptions,
     ) -> Result<InstallReport> {
         let m = pkg.manifest.clone();
-        let root_str = self.root.to_string_lossy().into_owned();
-        let given = self.given.to_string_lossy();
-        let built_for = m.prefix.trim_end_matches('/');
-        if !opts.any_prefix
-            && built_for != root_str.trim_end_matches('/')
-            && built_for != given.trim_end_matches('/')
-        {
-            return Err(RegistryError::WrongPrefix {
-                package: m.name.clone(),
-                built_for: m.prefix.clone(),
-                prefix: root_str,
-            });
-        }
+        self.check_prefix(&m, opts)?;
         if let Some(p) = self.registry.package(&m.name)? {
             return Err(RegistryError::AlreadyInstalled {
                 package: m.name.clone(),
@@ -721,6 +747,9 @@ impl Prefix {
             entries: staged_paths(&m),
             created_dirs: created,
             remove_dirs: Vec::new(),
+            displaced: Vec::new(),
+            removed_dirs: Vec::new(),
+            obsolete: Vec::new(),
         };
         self.write_journal(&journal)?;
         self.step();
@@ -763,6 +792,24 @@ impl Prefix {
             symlinks: m.symlinks.len(),
             created_dirs: journal.created_dirs.len(),
         })
+    }
+
+    /// Refuses a package built for another prefix (unless `any_prefix`).
+    fn check_prefix(&self, m: &crate::Manifest, opts: &InstallOptions) -> Result<()> {
+        let root_str = self.root.to_string_lossy().into_owned();
+        let given = self.given.to_string_lossy();
+        let built_for = m.prefix.trim_end_matches('/');
+        if !opts.any_prefix
+            && built_for != root_str.trim_end_matches('/')
+            && built_for != given.trim_end_matches('/')
+        {
+            return Err(RegistryError::WrongPrefix {
+                package: m.name.clone(),
+                built_for: m.prefix.clone(),
+                prefix: root_str,
+            });
+        }
+        Ok(())
     }
 
     fn activate(&mut self, j: &Journal, staging: &Dir) -> Result<()> {
@@ -905,6 +952,9 @@ impl Prefix {
             entries,
             created_dirs: Vec::new(),
             remove_dirs,
+            displaced: Vec::new(),
+            removed_dirs: Vec::new(),
+            obsolete: Vec::new(),
         };
         // Once the plan is durable the uninstall is committed: a crash from
         // here on is carried forward by recovery.
