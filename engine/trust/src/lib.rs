@@ -3,7 +3,8 @@
 //!
 //! Code map:
 //! - [`canonical`] — canonical JSON (what signatures cover).
-//! - [`keys`] — ed25519 keys in TUF's format, key ids, strict verification,
+//! - [`keys`] — keys in TUF's format and key ids; verification of ed25519
+//!   (strict), ecdsa-sha2-nistp256 and rsassa-pss-sha256; ed25519 signing;
 //!   secret key files (0600, StrictModes-style checks).
 //! - [`metadata`] — the role metadata types, envelope parsing, thresholds,
 //!   length/hash checks, signing.
@@ -22,9 +23,10 @@
 //! (0.2x) is async (tokio, reqwest) and, like `tuf` (rust-tuf), brings a
 //! second crypto library (ring / aws-lc-rs) next to the ed25519-dalek and
 //! sha2 the rest of wport uses, and neither refuses weak ed25519 keys by
-//! itself. The part of TUF a ports tree needs — ed25519 only, a file or
-//! HTTP transport, synchronous — is small enough to implement here against
-//! the specification, with every step of section 5 visible and tested.
+//! itself. The part of TUF a ports tree needs — ed25519, P-256 ECDSA and
+//! RSA-PSS verification (RustCrypto's `p256` and `rsa`), a file or HTTP
+//! transport, synchronous — is small enough to implement here against the
+//! specification, with every step of section 5 visible and tested.
 //!
 //! **Architecture Invariant:** no network code and no wasmtime here; bytes
 //! arrive through a [`transport::Transport`], bounded while read.
