@@ -286,7 +286,7 @@ fn wholly_one_version(w: &World, what: &str) -> String {
 /// Runs [`child_upgrade`] in a child process of this test binary:
 /// `Prefix::open` (recovery), then, with `pkg`, the upgrade; with `crash`,
 /// `WPORT_TEST_CRASH_AT`.
-fn child(prefix: &Path, pkg: Option<&Path>, crash: Option<u64>) -> Output {
+fn child(prefix: &Path, pkg: Option<&Path>, crash: Option<u64>, no_hardlinks: bool) -> Output {
     let mut spec = prefix.to_string_lossy().into_owned();
     if let Some(p) = pkg {
         spec.push('\n');
@@ -295,7 +295,11 @@ fn child(prefix: &Path, pkg: Option<&Path>, crash: Option<u64>) -> Output {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.args(["--exact", "child_upgrade", "--ignored", "--test-threads=1"])
         .env("WPORT_UPGRADE_CHILD", spec)
-        .env_remove("WPORT_TEST_CRASH_AT");
+        .env_remove("WPORT_TEST_CRASH_AT")
+        .env_remove("WPORT_TEST_NO_HARDLINK");
+    if no_hardlinks {
+        c.env("WPORT_TEST_NO_HARDLINK", "1");
+    }
     if let Some(n) = crash {
         c.env("WPORT_TEST_CRASH_AT", n.to_string());
     }
@@ -344,32 +348,40 @@ fn crash_injection_upgrade_and_downgrade() {
     assert_eq!(wholly_one_version(&w, "installed"), "1.0");
     let mut trials = 0;
     let mut rolled = [0usize; 2];
-    for (from, to, pkg_from, pkg_to) in [
-        ("1.0", "2.0", &w.app1, &w.app2),
-        ("2.0", "1.0", &w.app2, &w.app1),
+    // Both directions; each with the old entries kept by hard link, and
+    // by the rename-aside fallback (no hard links).
+    for (from, to, pkg_from, pkg_to, no_links) in [
+        ("1.0", "2.0", &w.app1, &w.app2, false),
+        ("2.0", "1.0", &w.app2, &w.app1, false),
+        ("1.0", "2.0", &w.app1, &w.app2, true),
+        ("2.0", "1.0", &w.app2, &w.app1, true),
     ] {
         let mut steps = None;
         for n in 1u64.. {
             if wholly_one_version(&w, "before a trial") != from {
                 upgrade(&w.f, pkg_from, false).unwrap();
             }
-            let o = child(&w.f.prefix, Some(pkg_to), Some(n));
+            let o = child(&w.f.prefix, Some(pkg_to), Some(n), no_links);
             trials += 1;
-            let done = completed(&o, &format!("{from} -> {to}, abort after step {n}"));
+            let what = format!(
+                "{from} -> {to}{}, abort after step {n}",
+                if no_links { " without hard links" } else { "" }
+            );
+            let done = completed(&o, &what);
             if !done {
                 // Recovery, itself aborted after each of its steps in turn
                 // until one run completes it.
                 for r in 1u64.. {
-                    let o = child(&w.f.prefix, None, Some(r));
+                    let o = child(&w.f.prefix, None, Some(r), no_links);
                     trials += 1;
-                    if completed(&o, &format!("{from} -> {to} step {n}, recovery step {r}")) {
+                    if completed(&o, &format!("{what}, recovery step {r}")) {
                         break;
                     }
                     wholly_one_version_or_pending(&w);
                     assert!(r < 200);
                 }
             }
-            let v = wholly_one_version(&w, &format!("{from} -> {to}, aborted after step {n}"));
+            let v = wholly_one_version(&w, &what);
             if done {
                 assert_eq!(v, to, "the upgrade completed");
                 steps = Some(n);
@@ -667,4 +679,45 @@ fn the_registry_returns_version_revision_and_provenance() {
     let one = prefix.registry().package("app").unwrap().unwrap();
     assert_eq!(one.manifest.provenance, prov("3"));
     assert_eq!(prefix.registry().deps_of("app").unwrap(), vec!["base"]);
+}
+
+#[test]
+fn a_directory_that_took_a_files_place_is_never_removed_even_with_force() {
+    // In place of a file the new version replaces: refused, as an entry of
+    // no package, with force too; nothing changed.
+    let w = world();
+    std::fs::remove_file(w.f.prefix.join("bin/app")).unwrap();
+    std::fs::create_dir(w.f.prefix.join("bin/app")).unwrap();
+    std::fs::write(w.f.prefix.join("bin/app/precious"), "mine\n").unwrap();
+    let before = snapshot(&w.f.prefix);
+    for force in [false, true] {
+        match upgrade(&w.f, &w.app2, force) {
+            Err(RegistryError::UnownedFileExists { package, path }) => {
+                assert_eq!((package.as_str(), path.as_str()), ("app", "bin/app"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(snapshot(&w.f.prefix), before);
+        state_is_clean(&w.f);
+    }
+
+    // In place of a file only the old version had: the upgrade goes on
+    // and keeps the directory, with force too.
+    let w = world();
+    std::fs::remove_file(w.f.prefix.join("share/app/old-only")).unwrap();
+    std::fs::create_dir(w.f.prefix.join("share/app/old-only")).unwrap();
+    std::fs::write(w.f.prefix.join("share/app/old-only/precious"), "mine\n").unwrap();
+    let r = upgrade(&w.f, &w.app2, true).unwrap();
+    assert_eq!(r.kept.len(), 1, "{:?}", r.kept);
+    assert_eq!(r.kept[0].0, "share/app/old-only");
+    assert_eq!(
+        std::fs::read_to_string(w.f.prefix.join("share/app/old-only/precious")).unwrap(),
+        "mine\n"
+    );
+    state_is_clean(&w.f);
+    let prefix = Prefix::open(&w.f.prefix, None).unwrap();
+    assert_eq!(
+        prefix.registry().package("app").unwrap().unwrap().version,
+        "2.0"
+    );
 }
