@@ -12,7 +12,9 @@ use crate::port::{DepKind, Port, dir_name};
 
 /// The callback a signed tree verifies each port with, before anything of
 /// the port is parsed: `(name, port directory)`.
-type Verify<'v> = Box<dyn FnMut(&str, &Path) -> Result<(), VerifyError> + 'v>;
+/// `Send + Sync` so that a `Tree` can be shared with the threads of a
+/// parallel build once loaded.
+type Verify<'v> = Box<dyn FnMut(&str, &Path) -> Result<(), VerifyError> + Send + Sync + 'v>;
 
 /// A ports tree: `root/<name>/Portfile.toml` for each port.
 ///
@@ -113,7 +115,7 @@ impl<'v> Tree<'v> {
     /// owner could change them in between.
     pub fn signed(
         root: impl Into<PathBuf>,
-        verify: impl FnMut(&str, &Path) -> Result<(), VerifyError> + 'v,
+        verify: impl FnMut(&str, &Path) -> Result<(), VerifyError> + Send + Sync + 'v,
     ) -> Tree<'v> {
         Tree::new(root.into(), Some(Box::new(verify)))
     }
@@ -563,6 +565,12 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["manifest", "duplicate", "mismatch"]);
+    }
+
+    #[test]
+    fn a_tree_can_be_shared_with_threads() {
+        fn shared<T: Send + Sync>(_: &T) {}
+        shared(&Tree::signed("x", |_: &str, _: &Path| Ok(())));
     }
 
     #[test]
