@@ -33,6 +33,12 @@ enum Command {
     /// maintainers and CI); or, with --diff OLD NEW, list the capabilities
     /// a new version of a port gains or loses.
     Lint(commands::lint::Args),
+    /// List a port's dependencies by kind (--tree: all of them, recursively).
+    Deps(commands::tree::DepsArgs),
+    /// List the ports of the tree that depend on a port.
+    Rdeps(commands::tree::RdepsArgs),
+    /// Find ports by name or description.
+    Search(commands::tree::SearchArgs),
     /// Download ports' distfiles into the store, verified against their pins
     /// (a mismatch is quarantined).
     Fetch(commands::fetch::Args),
@@ -60,6 +66,14 @@ enum Command {
     Owner(commands::install::OwnerArgs),
     /// Show an installed package's version, dependencies and provenance.
     Info(commands::install::NameArgs),
+    /// List installed ports whose synced Portfile differs (version,
+    /// revision or pinned inputs).
+    Outdated(commands::ports::OutdatedArgs),
+    /// Rebuild outdated installed ports and replace them in place (and the
+    /// installed ports linking against them).
+    Upgrade(commands::ports::UpgradeArgs),
+    /// Remove build directories (and with --dist, distfiles).
+    Clean(commands::ports::CleanArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +92,9 @@ fn main() -> ExitCode {
         Command::Repo(args) => commands::repo::run(args),
         Command::Sync(args) => commands::sync::run(args),
         Command::Lint(args) => commands::lint::run(args),
+        Command::Deps(args) => commands::tree::deps(args),
+        Command::Rdeps(args) => commands::tree::rdeps(args),
+        Command::Search(args) => commands::tree::search(args),
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Checksum(args) => commands::checksum::run(args),
         Command::Quarantine(args) => commands::quarantine::run(args),
@@ -95,6 +112,9 @@ fn main() -> ExitCode {
         Command::Contents(args) => commands::install::contents(args),
         Command::Owner(args) => commands::install::owner(args),
         Command::Info(args) => commands::install::info(args),
+        Command::Outdated(args) => commands::ports::run_outdated(args),
+        Command::Upgrade(args) => commands::ports::upgrade(args),
+        Command::Clean(args) => commands::ports::clean(args),
     };
     ExitCode::from(code as u8)
 }

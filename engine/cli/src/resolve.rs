@@ -108,6 +108,26 @@ pub fn resolve_port(
     })
 }
 
+/// The synced, signed ports tree of `trust_dir` as a graph
+/// (`wport-plan`): each port is loaded lazily by name, and every one of its
+/// files is verified against the trusted targets before its Portfile is
+/// parsed.
+pub fn signed_tree(trust_dir: &Path) -> wport_plan::Tree<'static> {
+    let trust = trust_dir.to_path_buf();
+    wport_plan::Tree::signed(
+        trust_dir.join("targets").join("ports"),
+        move |name: &str, dir: &Path| -> Result<(), wport_plan::VerifyError> {
+            let files = port_files(dir)?;
+            let pairs: Vec<(&str, &Path)> = files
+                .iter()
+                .map(|(rel, path)| (rel.as_str(), path.as_path()))
+                .collect();
+            wport_trust::verify_port(&trust, name, &pairs)?;
+            Ok(())
+        },
+    )
+}
+
 /// Every file below a synced port directory, with its path relative to it.
 /// Anything but regular files and directories is refused: the synced tree
 /// holds nothing else.

@@ -19,16 +19,20 @@ use wport_registry::{InstallOptions, Prefix, PrefixOptions, RegistryError};
 pub struct PrefixArgs {
     /// The install prefix.
     #[arg(long, default_value = "/opt/wport")]
-    prefix: PathBuf,
+    pub prefix: PathBuf,
     /// The registry database (default: PREFIX/var/wport/registry.sqlite).
     #[arg(long)]
-    registry: Option<PathBuf>,
+    pub registry: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
 pub struct InstallArgs {
-    /// A package file (*.wpkg), or a package name to take from --repo.
-    target: String,
+    /// Ports to build from source and install with what they need (from
+    /// the synced, signed ports tree, or --unsigned DIR); or one package
+    /// file (*.wpkg, any argument with a `/`); or, with --repo, a package
+    /// name to take from a binary repository.
+    #[arg(required = true, value_name = "NAME|FILE")]
+    targets: Vec<String>,
     /// A binary repository directory (packages + signed index.json).
     #[arg(long)]
     repo: Option<PathBuf>,
@@ -44,6 +48,8 @@ pub struct InstallArgs {
     /// the prefix, owned by no package).
     #[arg(long)]
     new_registry: bool,
+    #[command(flatten)]
+    src: super::ports::SourceArgs,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -108,7 +114,7 @@ fn open_query(p: &PrefixArgs, check: bool) -> anyhow::Result<Prefix> {
     Ok(prefix)
 }
 
-fn finish(r: anyhow::Result<i32>) -> i32 {
+pub(super) fn finish(r: anyhow::Result<i32>) -> i32 {
     match r {
         Ok(c) => c,
         Err(e) => {
@@ -120,6 +126,15 @@ fn finish(r: anyhow::Result<i32>) -> i32 {
 
 pub fn install(args: InstallArgs) -> i32 {
     finish((|| {
+        let is_file = |t: &str| t.ends_with(".wpkg") || t.contains('/');
+        if args.repo.is_none() && !args.targets.iter().any(|t| is_file(t)) {
+            return super::ports::install_names(&args.targets, &args.src, &args.p);
+        }
+        let [target] = args.targets.as_slice() else {
+            anyhow::bail!(
+                "a package file or --repo installs one target at a time; give port names (no `/`) to build several from source"
+            );
+        };
         let keys_dir = args
             .keys
             .clone()
@@ -143,9 +158,8 @@ pub fn install(args: InstallArgs) -> i32 {
                     .with_context(|| format!("opening the binary repository {}", d.display()))
             })
             .transpose()?;
-        let is_file = args.target.ends_with(".wpkg") || args.target.contains('/');
-        let mut pkg = if is_file {
-            let path = Path::new(&args.target);
+        let mut pkg = if is_file(target) {
+            let path = Path::new(target);
             Some(
                 wport_registry::open_package(path, &trusted)
                     .with_context(|| format!("verifying {}", path.display()))?,
@@ -156,7 +170,7 @@ pub fn install(args: InstallArgs) -> i32 {
         let name = pkg
             .as_ref()
             .map(|p| p.manifest.name.clone())
-            .unwrap_or_else(|| args.target.clone());
+            .unwrap_or_else(|| target.clone());
         if pkg.is_none()
             && let Some(p) = prefix.registry().package(&name)?
         {
@@ -174,15 +188,12 @@ pub fn install(args: InstallArgs) -> i32 {
                 continue;
             }
             let Some(repo) = &repo else {
-                if pkg.is_none() {
-                    anyhow::bail!(
-                        "no binary repository given (--repo DIR) to take {name} from; building from source on install is not implemented: run `wport package PORT` and install the file"
-                    );
-                }
                 return Err(RegistryError::MissingDependency {
                     package: name.clone(),
                     dependency: d.clone(),
-                    hint: " (give --repo DIR to install it from a binary repository)".into(),
+                    hint: format!(
+                        " (`wport install {d}` builds it from source; --repo DIR takes it from a binary repository)"
+                    ),
                 }
                 .into());
             };

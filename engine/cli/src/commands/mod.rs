@@ -5,9 +5,12 @@ pub mod install;
 pub mod key;
 pub mod lint;
 pub mod package;
+pub mod ports;
 pub mod quarantine;
 pub mod repo;
+pub mod schedule;
 pub mod sync;
+pub mod tree;
 
 /// Print an error with its whole context chain, the way every verb does.
 pub fn report(e: &anyhow::Error) {

@@ -75,6 +75,38 @@ fn signing_key(key: Option<PathBuf>) -> anyhow::Result<wport_trust::SecretKey> {
     })
 }
 
+/// The local packager key, `KEY_DIR/packager.key`: it signs the packages
+/// `wport install NAME` builds on this machine, and its public half is what
+/// those packages are verified against before they are installed, so the
+/// local case needs no trusted-keys directory. Created on first use (mode
+/// 0600 in a directory only its owner may write); a key file anyone else may
+/// read or write, or owned by another user, is refused as `wport package`
+/// refuses it.
+pub fn local_packager_key() -> anyhow::Result<(wport_trust::SecretKey, PathBuf)> {
+    let dir = super::key::key_dir();
+    let path = dir.join("packager.key");
+    if std::fs::symlink_metadata(&path).is_err() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating the key directory {}", dir.display()))?;
+        wport_trust::keys::generate_key_pair(&dir, "packager")
+            .with_context(|| format!("creating the local packager key in {}", dir.display()))?;
+        eprintln!(
+            "wport: created the local packager key {} (mode 0600): it signs the packages this \
+             machine builds, and `wport install` trusts it for them",
+            path.display()
+        );
+    }
+    wport_trust::keys::check_owner_only_writable(&dir)
+        .with_context(|| format!("the key directory {}", dir.display()))?;
+    let key = wport_trust::SecretKey::read_file(&path)
+        .with_context(|| format!("reading the local packager key {}", path.display()))?;
+    Ok((key, path))
+}
+
 pub fn code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if let Some(r) = cause.downcast_ref::<wport_registry::RegistryError>() {
@@ -174,26 +206,7 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
     let portfile = Portfile::load(&portfile_path)?;
     let (destroot, calls) = match args.destroot {
         Some(d) => {
-            let log = d
-                .parent()
-                .map(|p| p.join("build.log"))
-                .filter(|l| l.is_file());
-            let calls = match log {
-                Some(l) => {
-                    let text = std::fs::read(&l)
-                        .with_context(|| format!("reading the build log {}", l.display()))?;
-                    wport::provenance::from_log(&String::from_utf8_lossy(&text)).with_context(
-                        || {
-                            format!(
-                                "the build log {} has no host record of the build's mediated calls \
-                                 (a build by an older wport, or one that did not finish); build the port again",
-                                l.display()
-                            )
-                        },
-                    )?
-                }
-                None => wport::provenance::record(&[]),
-            };
+            let calls = calls_of_finished_build(&d)?;
             (d, calls)
         }
         None => {
@@ -202,30 +215,15 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
             (done.destroot, calls)
         }
     };
-    let meta = PackageMeta {
-        name: portfile.port.name.clone(),
-        version: portfile.port.version.clone(),
-        revision: portfile.port.revision,
-        prefix: args.prefix.clone(),
-        dependencies: portfile
-            .dependencies
-            .lib
-            .iter()
-            .chain(&portfile.dependencies.run)
-            .cloned()
-            .collect(),
-        source_date_epoch: source_date_epoch(&portfile),
-        provenance: provenance(&portfile_path, &portfile, calls)?,
-    };
-    let tree = prefix_tree(&destroot, &args.prefix)?;
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("creating {}", args.output.display()))?;
-    let out = args.output.join(format!(
-        "{}-{}_{}.wpkg",
-        meta.name, meta.version, meta.revision
-    ));
-    let m = wport_registry::create_package(&tree, &meta, &key, &out)
-        .with_context(|| format!("packaging port {} from {}", meta.name, destroot.display()))?;
+    let (out, m) = package_destroot(
+        &portfile_path,
+        &portfile,
+        &destroot,
+        calls,
+        &args.prefix,
+        &key,
+        &args.output,
+    )?;
     println!("package: {}", out.display());
     println!(
         "  {} files, {} symlinks, {} directories; payload sha256 {}",
@@ -235,6 +233,67 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
         m.payload.sha256
     );
     Ok(())
+}
+
+/// The host's record of a finished build's mediated calls, read from the
+/// build log next to its destroot (`DIR/destroot` -> `DIR/build.log`).
+pub fn calls_of_finished_build(destroot: &Path) -> anyhow::Result<wport::provenance::CallsRecord> {
+    let log = destroot
+        .parent()
+        .map(|p| p.join("build.log"))
+        .filter(|l| l.is_file());
+    Ok(match log {
+        Some(l) => {
+            let text = std::fs::read(&l)
+                .with_context(|| format!("reading the build log {}", l.display()))?;
+            wport::provenance::from_log(&String::from_utf8_lossy(&text)).with_context(|| {
+                format!(
+                    "the build log {} has no host record of the build's mediated calls \
+                     (a build by an older wport, or one that did not finish); build the port again",
+                    l.display()
+                )
+            })?
+        }
+        None => wport::provenance::record(&[]),
+    })
+}
+
+/// Package a finished build's destroot: the signed, deterministic
+/// `NAME-VERSION_REVISION.wpkg` in `output`, its dependencies the Portfile's
+/// lib and run dependencies. Returns the file and its manifest.
+pub fn package_destroot(
+    portfile_path: &Path,
+    portfile: &Portfile,
+    destroot: &Path,
+    calls: wport::provenance::CallsRecord,
+    prefix: &str,
+    key: &wport_trust::SecretKey,
+    output: &Path,
+) -> anyhow::Result<(PathBuf, wport_registry::Manifest)> {
+    let meta = PackageMeta {
+        name: portfile.port.name.clone(),
+        version: portfile.port.version.clone(),
+        revision: portfile.port.revision,
+        prefix: prefix.to_owned(),
+        dependencies: portfile
+            .dependencies
+            .lib
+            .iter()
+            .chain(&portfile.dependencies.run)
+            .cloned()
+            .collect(),
+        source_date_epoch: source_date_epoch(portfile),
+        provenance: provenance(portfile_path, portfile, calls)?,
+    };
+    let tree = prefix_tree(destroot, prefix)?;
+    std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
+    let out = output.join(format!(
+        "{}-{}_{}.wpkg",
+        meta.name, meta.version, meta.revision
+    ));
+    let m = wport_registry::create_package(&tree, &meta, key, &out)
+        .with_context(|| format!("packaging port {} from {}", meta.name, destroot.display()))?;
+    Ok((out, m))
 }
 
 /// The SOURCE_DATE_EPOCH entries get: the environment's, else the

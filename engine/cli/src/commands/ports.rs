@@ -1,0 +1,666 @@
+//! The ports tree as one system: `wport install NAME...` from source,
+//! `wport outdated`, `wport upgrade NAME...|--all` and `wport clean`.
+//!
+//! A plan is the dependency closure of what was asked for (resolved by
+//! `wport-plan` against the synced, signed ports tree, or a local tree given
+//! with `--unsigned DIR`), minus what is already installed. Each port is
+//! built by a `wport build` child process — verified against the signed
+//! targets first, exactly as `wport build NAME` does, and seeing in its
+//! prefix only the dependencies its phases are granted — then packaged here
+//! from its destroot, signed with the local packager key, verified against
+//! that key and installed under the prefix's journal (an upgrade replaces
+//! the old version in one journaled step). [`super::schedule`] runs the plan:
+//! dependencies first, `-j` independent ports at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use wport::exit;
+use wport_manifest::Portfile;
+use wport_registry::{InstallOptions, Prefix, PrefixOptions};
+
+use super::install::PrefixArgs;
+use super::schedule::{self, Job, JobEnd};
+
+/// Where ports come from and how they are built.
+#[derive(clap::Args, Clone)]
+pub struct SourceArgs {
+    /// Take ports from this local ports tree instead of the synced, signed
+    /// one: nothing of it is verified (loud).
+    #[arg(long, value_name = "DIR")]
+    pub unsigned: Option<PathBuf>,
+    /// Trust directory holding the synced ports tree (default: the one
+    /// `wport sync` writes).
+    #[arg(long)]
+    pub trust_dir: Option<PathBuf>,
+    /// Parent directory of build directories.
+    #[arg(long)]
+    pub build_root: Option<PathBuf>,
+    /// Ports built at the same time; each build's own jobs share the CPUs
+    /// (CPUs / N each).
+    #[arg(short = 'j', long = "parallel", value_name = "N", default_value_t = 1)]
+    pub parallel: u32,
+}
+
+/// The ports tree a command works on.
+pub struct Ports {
+    pub tree: wport_plan::Tree<'static>,
+    pub trust_dir: PathBuf,
+    pub unsigned: Option<PathBuf>,
+}
+
+impl Ports {
+    /// Load the tree: the local one of `--unsigned DIR` (loudly), or the
+    /// synced one, each port verified against the signed targets before
+    /// its Portfile is read.
+    pub fn load(args: &SourceArgs) -> anyhow::Result<Ports> {
+        let trust_dir = args.trust_dir.clone().unwrap_or_else(super::key::trust_dir);
+        let tree = match &args.unsigned {
+            Some(dir) => {
+                eprintln!(
+                    "wport: WARNING: using the UNSIGNED local ports tree {}: its Portfiles, patches \
+                     and components are trusted as they are on disk",
+                    dir.display()
+                );
+                if !dir.is_dir() {
+                    bail!("the ports tree {} is not a directory", dir.display());
+                }
+                wport_plan::Tree::local(dir)
+            }
+            None => wport::resolve::signed_tree(&trust_dir),
+        };
+        Ok(Ports {
+            tree,
+            trust_dir,
+            unsigned: args.unsigned.clone(),
+        })
+    }
+
+    /// A port of the tree, loaded (and verified) on first use.
+    pub fn port(&mut self, name: &str) -> anyhow::Result<Arc<wport_plan::Port>> {
+        Ok(self.tree.port(name)?)
+    }
+
+    /// The argument `wport build` takes for `name`.
+    fn build_arg(&self, name: &str) -> (String, bool) {
+        match &self.unsigned {
+            Some(dir) => (dir.join(name).display().to_string(), true),
+            None => (name.to_owned(), false),
+        }
+    }
+
+    /// The port's directory, verified again (signed tree) just before it is
+    /// read to package the build: the tree may have been synced meanwhile.
+    fn port_dir(&self, name: &str, scratch: &Path) -> anyhow::Result<PathBuf> {
+        let (arg, unsigned) = self.build_arg(name);
+        if unsigned {
+            return Ok(PathBuf::from(arg));
+        }
+        Ok(wport::resolve::resolve_port(Some(&arg), false, &self.trust_dir, scratch)?.dir)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct UpgradeArgs {
+    /// Installed ports to upgrade (with --all: every outdated one).
+    names: Vec<String>,
+    /// Upgrade every outdated installed port.
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
+    #[command(flatten)]
+    src: SourceArgs,
+    #[command(flatten)]
+    p: PrefixArgs,
+}
+
+#[derive(clap::Args)]
+pub struct OutdatedArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    src: SourceArgs,
+    #[command(flatten)]
+    p: PrefixArgs,
+}
+
+#[derive(clap::Args)]
+pub struct CleanArgs {
+    /// One port (default: every build directory).
+    name: Option<String>,
+    /// Also remove distfiles from the store (the port's; all without NAME).
+    #[arg(long)]
+    dist: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    src: SourceArgs,
+}
+
+/// One installed port whose synced Portfile differs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outdated {
+    pub name: String,
+    pub installed: String,
+    pub available: String,
+    /// What changed: `version`, `revision`, `Portfile`, `component`, `sources`.
+    pub changed: Vec<&'static str>,
+}
+
+/// Installed ports whose port in `ports` differs from what they were built
+/// from (version, revision, or any pinned input: the Portfile's bytes, the
+/// component, the sources). Ports missing from the tree are not listed.
+pub fn outdated(prefix: &Prefix, ports: &mut Ports) -> anyhow::Result<Vec<Outdated>> {
+    let mut out = Vec::new();
+    for (name, _, _) in prefix.registry().packages()? {
+        let Some(installed) = prefix.registry().package(&name)? else {
+            continue;
+        };
+        let port = match ports.tree.port(&name) {
+            Ok(p) => p,
+            Err(wport_plan::PlanError::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let m = &installed.manifest;
+        let pf = &port.portfile;
+        let mut changed = Vec::new();
+        if m.version != pf.port.version {
+            changed.push("version");
+        }
+        if m.revision != pf.port.revision {
+            changed.push("revision");
+        }
+        if m.provenance.portfile_sha256 != port.sha256.to_string() {
+            changed.push("Portfile");
+        }
+        if m.provenance.component_sha256 != component_sha256(pf) {
+            changed.push("component");
+        }
+        let sources: Vec<String> = pf.sources.iter().map(|s| s.sha256.to_string()).collect();
+        let had: Vec<String> = m
+            .provenance
+            .sources
+            .iter()
+            .map(|s| s.sha256.clone())
+            .collect();
+        if sources != had {
+            changed.push("sources");
+        }
+        if !changed.is_empty() {
+            out.push(Outdated {
+                name: name.clone(),
+                installed: format!("{}_{}", m.version, m.revision),
+                available: format!("{}_{}", pf.port.version, pf.port.revision),
+                changed,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn component_sha256(pf: &Portfile) -> String {
+    use sha2::{Digest, Sha256};
+    match &pf.build.kind {
+        wport_manifest::BuildKind::Component { sha256, .. } => sha256.to_string(),
+        wport_manifest::BuildKind::Standard(s) => {
+            Sha256::digest(wport::embedded::standard_component(*s))
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        }
+    }
+}
+
+/// `wport install NAME...`: build and install from source what is missing.
+pub fn install_names(names: &[String], src: &SourceArgs, p: &PrefixArgs) -> anyhow::Result<i32> {
+    let mut ports = Ports::load(src)?;
+    let plan = match wport_plan::plan(&mut ports.tree, names) {
+        Ok(plan) => plan,
+        Err(errors) => return Ok(report_plan_errors(&errors)),
+    };
+    let prefix = open_query(p)?;
+    let mut jobs = Vec::new();
+    let mut present = Vec::new();
+    for name in plan.order() {
+        match prefix.registry().package(name)? {
+            Some(inst) => present.push(format!(
+                "{name} {}_{}",
+                inst.manifest.version, inst.manifest.revision
+            )),
+            None => jobs.push(job_of(&plan, name)),
+        }
+    }
+    drop(prefix);
+    if !present.is_empty() {
+        println!("already installed: {}", present.join(", "));
+    }
+    if jobs.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
+    run_plan(&ports, &jobs, src, p, false)
+}
+
+/// `wport upgrade NAME...|--all`.
+pub fn upgrade(args: UpgradeArgs) -> i32 {
+    super::install::finish((|| {
+        if !args.all && args.names.is_empty() {
+            bail!("name the ports to upgrade, or give --all");
+        }
+        let mut ports = Ports::load(&args.src)?;
+        let prefix = open_query(&args.p)?;
+        let stale = outdated(&prefix, &mut ports)?;
+        let mut targets: BTreeSet<String> = BTreeSet::new();
+        if args.all {
+            targets.extend(stale.iter().map(|o| o.name.clone()));
+        } else {
+            for n in &args.names {
+                let Some(inst) = prefix.registry().package(n)? else {
+                    bail!(
+                        "{n} is not installed in {}; `wport install {n}`",
+                        args.p.prefix.display()
+                    );
+                };
+                match stale.iter().find(|o| &o.name == n) {
+                    Some(_) => {
+                        targets.insert(n.clone());
+                    }
+                    None => println!(
+                        "{n} {}_{} is up to date",
+                        inst.manifest.version, inst.manifest.revision
+                    ),
+                }
+            }
+        }
+        // Installed ports whose lib dependency is rebuilt are rebuilt too,
+        // transitively: they link against what is being replaced.
+        let installed: BTreeSet<String> = prefix
+            .registry()
+            .packages()?
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .collect();
+        let mut lib_deps: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for n in &installed {
+            if let Ok(port) = ports.tree.port(n) {
+                lib_deps.insert(n, port.deps(wport_plan::DepKind::Lib).to_vec());
+            }
+        }
+        let mut rebuild = targets.clone();
+        loop {
+            let more: Vec<String> = lib_deps
+                .iter()
+                .filter(|(n, libs)| {
+                    !rebuild.contains(**n) && libs.iter().any(|d| rebuild.contains(d))
+                })
+                .map(|(n, _)| n.to_string())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            for n in more {
+                println!("{n}: rebuilt because a library it links against is upgraded");
+                rebuild.insert(n);
+            }
+        }
+        drop(prefix);
+        if rebuild.is_empty() {
+            println!("nothing to upgrade");
+            return Ok(exit::SUCCESS);
+        }
+        let roots: Vec<String> = rebuild.iter().cloned().collect();
+        let plan = match wport_plan::plan(&mut ports.tree, &roots) {
+            Ok(plan) => plan,
+            Err(errors) => return Ok(report_plan_errors(&errors)),
+        };
+        let jobs: Vec<Job> = plan
+            .order()
+            .iter()
+            .filter(|n| rebuild.contains(*n))
+            .map(|n| job_of(&plan, n))
+            .collect();
+        run_plan(&ports, &jobs, &args.src, &args.p, true)
+    })())
+}
+
+/// `wport outdated`.
+pub fn run_outdated(args: OutdatedArgs) -> i32 {
+    super::install::finish((|| {
+        let mut ports = Ports::load(&args.src)?;
+        let prefix = open_query(&args.p)?;
+        let stale = outdated(&prefix, &mut ports)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&stale)?);
+        } else if stale.is_empty() {
+            println!("no installed port is outdated");
+        } else {
+            for o in &stale {
+                println!(
+                    "{:<20} {} < {}  ({} changed)",
+                    o.name,
+                    o.installed,
+                    o.available,
+                    o.changed.join(", ")
+                );
+            }
+        }
+        Ok(exit::SUCCESS)
+    })())
+}
+
+/// The job of plan node `name`: it waits for every dependency of the plan,
+/// whatever its kind (a run dependency is installed first too).
+fn job_of(plan: &wport_plan::Plan, name: &str) -> Job {
+    let port = &plan.node(name).expect("a planned port").port;
+    let mut after: Vec<String> = port.all_deps().map(|(_, d)| d.to_owned()).collect();
+    after.sort();
+    after.dedup();
+    Job {
+        name: name.to_owned(),
+        after,
+    }
+}
+
+/// Print every reason a plan was refused (Portfile and line each); the
+/// exit code is 2, as for a malformed Portfile.
+fn report_plan_errors(errors: &[wport_plan::PlanError]) -> i32 {
+    for e in errors {
+        eprintln!("error: {e}");
+        if let Some(help) = e.help() {
+            eprintln!("  help: {help}");
+        }
+    }
+    eprintln!(
+        "error: nothing was built: the plan has {} problem(s)",
+        errors.len()
+    );
+    exit::USAGE
+}
+
+fn open_query(p: &PrefixArgs) -> anyhow::Result<Prefix> {
+    Prefix::open_query(&p.prefix, p.registry.as_deref(), false)
+        .with_context(|| format!("opening the prefix {}", p.prefix.display()))
+}
+
+/// A finished build: where its results are.
+struct Built {
+    destroot: PathBuf,
+}
+
+/// Build, package and install `jobs` in dependency order.
+fn run_plan(
+    ports: &Ports,
+    jobs: &[Job],
+    src: &SourceArgs,
+    p: &PrefixArgs,
+    replace: bool,
+) -> anyhow::Result<i32> {
+    let (key, key_path) = super::package::local_packager_key()?;
+    let trusted = [key.public().clone()];
+    let build_root = src
+        .build_root
+        .clone()
+        .unwrap_or_else(wport::paths::build_root);
+    let packages = wport::paths::cache_dir().join("packages");
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallel = (src.parallel.max(1) as usize).min(jobs.len());
+    let make_jobs = (cpus / parallel).max(1);
+    let prefix_str = p.prefix.display().to_string();
+    println!(
+        "plan: {} to build ({}), {parallel} at a time with {make_jobs} jobs each; packages signed \
+         with {}",
+        jobs.len(),
+        jobs.iter()
+            .map(|j| j.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        key_path.display()
+    );
+    let wport_exe = std::env::current_exe().context("locating the wport executable")?;
+    let versions: BTreeMap<String, String> = jobs
+        .iter()
+        .filter_map(|j| {
+            ports
+                .tree
+                .get(&j.name)
+                .map(|port| (j.name.clone(), port.portfile.port.version.clone()))
+        })
+        .collect();
+
+    let build = |name: &str| -> anyhow::Result<Built> {
+        let (arg, unsigned) = ports.build_arg(name);
+        let mut cmd = Command::new(&wport_exe);
+        cmd.arg("build").arg(&arg);
+        if unsigned {
+            cmd.arg("--unsigned");
+        }
+        cmd.arg("--trust-dir")
+            .arg(&ports.trust_dir)
+            .arg("--build-root")
+            .arg(&build_root)
+            .arg("--prefix")
+            .arg(&prefix_str)
+            .arg("--jobs")
+            .arg(make_jobs.to_string());
+        if let Some(r) = &p.registry {
+            cmd.arg("--registry").arg(r);
+        }
+        let out = cmd
+            .output()
+            .with_context(|| format!("starting `wport build {arg}`"))?;
+        let dir = build_root.join(format!("{name}-{}", versions[name]));
+        if !out.status.success() {
+            let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stdout));
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(BuildFailed {
+                port: name.to_owned(),
+                code: out.status.code(),
+                log: dir.join("build.log"),
+                tail: tail.join("\n"),
+            }
+            .into());
+        }
+        Ok(Built {
+            destroot: dir.join("destroot"),
+        })
+    };
+
+    let mut install = |name: &str, built: Built| -> anyhow::Result<String> {
+        let port_dir = ports.port_dir(name, &build_root)?;
+        let portfile_path = port_dir.join("Portfile.toml");
+        let portfile = Portfile::load(&portfile_path)?;
+        let calls = super::package::calls_of_finished_build(&built.destroot)?;
+        let (file, _) = super::package::package_destroot(
+            &portfile_path,
+            &portfile,
+            &built.destroot,
+            calls,
+            &prefix_str,
+            &key,
+            &packages,
+        )?;
+        let mut pkg = wport_registry::open_package(&file, &trusted)
+            .with_context(|| format!("verifying {}", file.display()))?;
+        let mut prefix =
+            Prefix::open_with(&p.prefix, p.registry.as_deref(), &PrefixOptions::default())
+                .with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
+        for r in &prefix.recovered {
+            eprintln!("wport: recovery: {r}");
+        }
+        let opts = InstallOptions::default();
+        let label = pkg.manifest.label();
+        if prefix.registry().package(name)?.is_some() {
+            let report = prefix
+                .upgrade(&mut pkg, &opts, false)
+                .with_context(|| format!("upgrading {name} to {label}"))?;
+            for (path, why) in &report.kept {
+                println!(
+                    "  kept {} (changed since install: {why}; the old version's file)",
+                    prefix.root().join(path).display()
+                );
+            }
+        } else {
+            prefix
+                .install(&mut pkg, &opts)
+                .with_context(|| format!("installing {label}"))?;
+        }
+        Ok(label)
+    };
+
+    let outcome = schedule::run(jobs, parallel, build, &mut install, |name, i, n| {
+        println!("--->  building {name} ({i} of {n})");
+        let _ = std::io::stdout().flush();
+    });
+
+    for (_, end) in &outcome.ended {
+        if let JobEnd::Installed { label, took } = end {
+            println!(
+                "--->  {} {label} ({:.1} s)",
+                if replace { "upgraded to" } else { "installed" },
+                took.as_secs_f64()
+            );
+        }
+    }
+    let failed: Vec<(&str, &anyhow::Error)> = outcome.failed().collect();
+    if failed.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
+    let mut code = exit::FAILURE;
+    for (name, e) in &failed {
+        eprintln!("error: port {name} failed");
+        match e.downcast_ref::<BuildFailed>() {
+            Some(b) => {
+                eprintln!("  build log: {}", b.log.display());
+                eprintln!("  last lines of `wport build {name}`:");
+                for l in b.tail.lines() {
+                    eprintln!("    | {l}");
+                }
+                if let Some(c) = b.code
+                    && c > exit::FAILURE
+                {
+                    code = c;
+                }
+            }
+            None => {
+                super::report(e);
+                code = code.max(super::package::code(e));
+            }
+        }
+    }
+    let installed: Vec<&str> = outcome.installed().collect();
+    eprintln!(
+        "  {} by this plan: {}",
+        if replace { "upgraded" } else { "installed" },
+        if installed.is_empty() {
+            "nothing".to_owned()
+        } else {
+            installed.join(", ")
+        }
+    );
+    for (name, end) in &outcome.ended {
+        if let JobEnd::NotBuilt { because } = end {
+            match because {
+                Some(b) => eprintln!("  not built: {name} (needs {b})"),
+                None => eprintln!("  not built: {name} (the plan stopped)"),
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// A `wport build` child that did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[error("`wport build {port}` failed (exit {code:?}); its build log is {}", log.display())]
+struct BuildFailed {
+    port: String,
+    code: Option<i32>,
+    log: PathBuf,
+    tail: String,
+}
+
+/// `wport clean [NAME] [--dist]`.
+pub fn clean(args: CleanArgs) -> i32 {
+    super::install::finish((|| {
+        let build_root = args
+            .src
+            .build_root
+            .clone()
+            .unwrap_or_else(wport::paths::build_root);
+        let mut removed_builds = Vec::new();
+        let mut removed_dist = Vec::new();
+        let port = match &args.name {
+            Some(n) => {
+                let mut ports = Ports::load(&args.src)?;
+                let port = ports.port(n)?;
+                Some((n.clone(), port.portfile.clone()))
+            }
+            None => None,
+        };
+        if build_root.exists() {
+            let root = wport::build::open_build_root(&build_root)?;
+            let mut names: Vec<String> = std::fs::read_dir(&build_root)
+                .with_context(|| format!("listing {}", build_root.display()))?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .collect();
+            names.sort();
+            for entry in names {
+                let wanted = match &port {
+                    Some((n, pf)) => entry == format!("{n}-{}", pf.port.version),
+                    None => true,
+                };
+                if wanted && wport::build::remove_build_entry(&root, &build_root, &entry)? {
+                    removed_builds.push(build_root.join(&entry));
+                }
+            }
+        }
+        if args.dist {
+            let store = wport::paths::cache_dir().join("distfiles");
+            let shas: Option<Vec<String>> = port
+                .as_ref()
+                .map(|(_, pf)| pf.sources.iter().map(|s| s.sha256.to_string()).collect());
+            if store.is_dir() {
+                for e in std::fs::read_dir(&store)
+                    .with_context(|| format!("listing {}", store.display()))?
+                {
+                    let e = e?;
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if shas.as_ref().is_some_and(|s| !s.contains(&name)) {
+                        continue;
+                    }
+                    if e.file_type()?.is_file() {
+                        std::fs::remove_file(e.path())
+                            .with_context(|| format!("removing {}", e.path().display()))?;
+                        removed_dist.push(e.path());
+                    }
+                }
+            }
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "build_dirs": removed_builds,
+                    "distfiles": removed_dist,
+                })
+            );
+        } else {
+            for d in &removed_builds {
+                println!("removed {}", d.display());
+            }
+            for d in &removed_dist {
+                println!("removed {}", d.display());
+            }
+            if removed_builds.is_empty() && removed_dist.is_empty() {
+                println!("nothing to clean");
+            }
+        }
+        Ok(exit::SUCCESS)
+    })())
+}
