@@ -83,6 +83,9 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     if args.unsigned && port.origin != Origin::Unsigned {
         eprintln!("wport: --unsigned has no effect: this port is not a local directory");
     }
+    if let Err(code) = check_dependencies(&port, args.port.as_deref(), &trust_dir) {
+        return code;
+    }
     match build_port(&port.dir, &opts, executor) {
         Ok(done) => {
             println!("built {}", done.port);
@@ -100,6 +103,62 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
         Err(e) => {
             super::report(&e);
             exit_code(&e)
+        }
+    }
+}
+
+/// Before anything is fetched or built: the port's `[dependencies]` must
+/// resolve — every name a port of the tree, no cycle through the port, no
+/// phase granted a dependency of the wrong kind — with errors naming the
+/// Portfile and line (exit 2; 3 when a dependency of a signed port does not
+/// match the signed tree). A signed port resolves against the synced tree
+/// (each dependency verified before it is parsed); `--unsigned ./ports/x`
+/// against the directory holding it (`./ports`). A Portfile that fails the
+/// schema is left to the build, which reports it as before.
+fn check_dependencies(
+    port: &wport::resolve::ResolvedPort,
+    arg: Option<&str>,
+    trust_dir: &std::path::Path,
+) -> Result<(), i32> {
+    let (mut tree, root) = match port.origin {
+        // The demo port has no dependencies.
+        Origin::Embedded => return Ok(()),
+        Origin::Signed => {
+            let name = arg.unwrap_or_default().to_owned();
+            (wport::resolve::signed_tree(trust_dir), name)
+        }
+        Origin::Unsigned => {
+            // `.` and `..` have no parent of their own: take the real path.
+            let dir = if port.dir.file_name().is_some() {
+                port.dir.clone()
+            } else {
+                std::fs::canonicalize(&port.dir).unwrap_or_else(|_| port.dir.clone())
+            };
+            let parent = match dir.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let Ok(loaded) = wport_plan::Port::load(&dir) else {
+                return Ok(());
+            };
+            let mut tree = wport_plan::Tree::local(parent);
+            let name = tree.add(loaded).name.clone();
+            (tree, name)
+        }
+    };
+    match wport_plan::plan(&mut tree, &[root.as_str()]) {
+        Ok(plan) => {
+            if plan.len() > 1 {
+                eprintln!(
+                    "wport: the dependencies of {root} resolve (build order: {})",
+                    plan.order().join(", ")
+                );
+            }
+            Ok(())
+        }
+        Err(errors) => {
+            eprintln!("wport: the dependencies of {root} do not resolve; nothing was built");
+            Err(super::tree::report_plan_errors(&errors))
         }
     }
 }

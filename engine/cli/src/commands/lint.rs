@@ -2,7 +2,9 @@
 //!
 //! Turns arguments into a [`wport_lint::Linter`] (with the standard
 //! components embedded in this binary, so ports using them get the import
-//! check too) and prints what it finds. The rules are documented in
+//! check too) and prints what it finds. For each tree argument (a directory
+//! that is not itself a port) the dependencies between its ports are
+//! checked too (`wport_lint::lint_dependencies`). The rules are documented in
 //! docs/LINT.md; exit codes:
 //!
 //! | code | lint | `--diff` |
@@ -109,11 +111,24 @@ pub fn run(args: Args) -> i32 {
     // `wport lint ports ports/hello` lints hello once.
     let mut seen = std::collections::HashSet::new();
     portfiles.retain(|p| seen.insert(p.clone()));
-    let results: Vec<Diagnostic> = linter
-        .lint_portfiles(&portfiles)
-        .into_iter()
-        .flatten()
-        .collect();
+    let per_port = linter.lint_portfiles(&portfiles).into_iter().flatten();
+    // Dependency names and cycles are resolved across each tree argument
+    // (a single port's Portfile cannot say whether `zlib` exists).
+    let mut across = Vec::new();
+    let mut trees = std::collections::HashSet::new();
+    for path in paths.iter().filter(|p| is_tree(p)) {
+        if !trees.insert(path.clone()) {
+            continue;
+        }
+        match wport_lint::lint_dependencies(path) {
+            Ok(found) => across.extend(found),
+            Err(e) => {
+                eprintln!("error: searching {} for ports: {e}", path.display());
+                return exit::USAGE;
+            }
+        }
+    }
+    let results = wport_lint::order_by_file(portfiles.iter().cloned(), per_port.chain(across));
 
     let errors = results.iter().filter(|d| d.is_error()).count();
     let warnings = results.len() - errors;
@@ -168,6 +183,13 @@ fn summary(ports: usize, errors: usize, warnings: usize) -> String {
         plural(errors, "error"),
         plural(warnings, "warning")
     )
+}
+
+/// Whether `path` is a tree of ports rather than one port (a directory
+/// without a Portfile of its own).
+fn is_tree(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+        && !std::fs::symlink_metadata(path.join("Portfile.toml")).is_ok_and(|m| m.is_file())
 }
 
 /// The Portfiles `path` stands for: itself (a file), `path/Portfile.toml`,
