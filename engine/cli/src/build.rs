@@ -32,8 +32,13 @@ pub struct BuildOptions {
     pub component_cache: Option<PathBuf>,
     /// Content-addressed distfile store consulted for remote sources.
     pub distfile_store: Option<PathBuf>,
-    /// The install prefix the port is configured for.
+    /// The install prefix the port is configured for; its phases see the
+    /// installed dependencies they are granted there (`crate::view`).
     pub prefix: String,
+    /// The prefix's install registry (default:
+    /// `<prefix>/var/wport/registry.sqlite`), read when a phase is granted
+    /// dependencies.
+    pub registry: Option<PathBuf>,
     pub jobs: u32,
     /// Copy the build log to stderr as it is written.
     pub verbose: bool,
@@ -49,6 +54,7 @@ impl Default for BuildOptions {
             component_cache: Some(crate::paths::cache_dir().join("components")),
             distfile_store: Some(crate::paths::cache_dir().join("distfiles")),
             prefix: "/opt/wport".into(),
+            registry: None,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
             verbose: false,
             progress: false,
@@ -214,6 +220,25 @@ fn build_loaded(
             )
         })?;
         let privileged = rustix::process::geteuid().is_root();
+        // Before dropping privileges: a missing store layer is made now.
+        let view = crate::view::prepare(
+            portfile,
+            &phases(portfile),
+            &opts.prefix,
+            opts.registry.as_deref(),
+        )?;
+        if let Some(v) = &view {
+            for (phase, i) in &v.phases {
+                log.line(
+                    "wport",
+                    &format!(
+                        "phase {phase} sees at {}: {}",
+                        opts.prefix,
+                        v.packages[usize::from(*i)].join(" ")
+                    ),
+                );
+            }
+        }
         if privileged {
             hand_over(&layout, executor.build_identity())?;
         }
@@ -230,6 +255,7 @@ fn build_loaded(
                     // `[limits]`; None: the executor's defaults.
                     memory: portfile.limits.memory,
                     processes: portfile.limits.processes,
+                    prefix_view: view.as_ref().map(|v| v.prefix_view.clone()),
                 },
             )
             .context("setting up the confined session for native commands")?;
@@ -262,7 +288,7 @@ fn build_loaded(
                 &format!("building as uid {} gid {}", id.uid, id.gid),
             );
         }
-        Some(Arc::new(MediatedExec::new(session, portfile)))
+        Some(Arc::new(MediatedExec::new(session, portfile, view)))
     } else {
         None
     };

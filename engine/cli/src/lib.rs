@@ -4,7 +4,8 @@
 //! `commands/<verb>.rs`, which turn arguments into settings and call the
 //! operations here: [`build`] runs a port end to end; [`embedded`] holds the
 //! standard components and the demo port compiled into the binary;
-//! [`exit`] documents every exit code in one place.
+//! [`exit`] documents every exit code in one place; [`view`] computes which
+//! installed dependencies each phase of a build sees at the prefix.
 
 pub mod build;
 pub mod distfiles;
@@ -15,3 +16,4 @@ pub mod paths;
 pub mod provenance;
 pub mod resolve;
 pub mod tuf_http;
+pub mod view;

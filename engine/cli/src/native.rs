@@ -11,6 +11,8 @@ use wport_manifest::{Phase, Portfile};
 use wport_sandbox::grants::{Access, dir_grants};
 use wport_sandbox::{BuildLog, ExecFailure, ExecOutcome, ExecRequest, ExitStatus, NativeExec};
 
+use crate::view::BuildView;
+
 /// Time limit of one mediated call when the Portfile sets none.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -18,10 +20,14 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 pub struct MediatedExec {
     session: Session,
     policies: BTreeMap<Phase, Policy>,
+    /// The build's dependency views (kept for their pins) and each phase's.
+    view: Option<BuildView>,
 }
 
 impl MediatedExec {
-    pub fn new(session: Session, portfile: &Portfile) -> Self {
+    /// `view`: the dependency views the session was started with
+    /// (`SessionOptions::prefix_view`), from [`crate::view::prepare`].
+    pub fn new(session: Session, portfile: &Portfile, view: Option<BuildView>) -> Self {
         let policies = Phase::ALL
             .into_iter()
             .map(|phase| {
@@ -36,7 +42,11 @@ impl MediatedExec {
                 (phase, policy)
             })
             .collect();
-        MediatedExec { session, policies }
+        MediatedExec {
+            session,
+            policies,
+            view,
+        }
     }
 
     pub fn session(&self) -> &Session {
@@ -77,7 +87,10 @@ impl NativeExec for MediatedExec {
             sources: access(g.sources),
             work: access(g.work),
             destroot: access(g.destroot),
-            view: None,
+            view: self
+                .view
+                .as_ref()
+                .and_then(|v| v.phases.get(&phase).copied()),
         };
         let req = Request {
             program: request.program.clone(),
