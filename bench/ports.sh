@@ -33,7 +33,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-1}
 shift || true
 ports=("$@")
-[ ${#ports[@]} -gt 0 ] || ports=(hello zlib bzip2 lua tree xz gzip)
+# ncurses is here; readline, libpng (and lua's readline) link other ports
+# from the prefix, which a lone `wport build` in a fresh scratch directory
+# does not have: the dependency chains are timed through `wport install`.
+[ ${#ports[@]} -gt 0 ] || ports=(hello zlib bzip2 lua tree xz gzip ncurses)
 jobs=${WPORT_BENCH_JOBS:-2}
 prefix=/opt/wport
 src_dir=${WPORT_REAL_SOURCES:-$root/target/real-sources}  # filled by scripts/fetch-real-sources (scripts/test runs it)
@@ -87,11 +90,15 @@ native_recipe() { # PORT
     case $1 in
     hello) echo "./configure --prefix=$prefix --disable-nls && make $j && make DESTDIR=$D install" ;;
     zlib | xz | gzip) echo "./configure --prefix=$prefix && make $j && make DESTDIR=$D install" ;;
+    ncurses) echo "./configure --prefix=$prefix --with-shared --without-normal --without-debug --with-termlib=tinfo \
+--enable-widec --enable-overwrite --enable-rpath --without-ada --without-cxx-binding --without-tests --enable-pc-files \
+--with-pkg-config-libdir=$prefix/lib/pkgconfig --enable-symlinks --with-manpage-format=normal && make $j && make DESTDIR=$D install" ;;
     bzip2) echo "patch -p1 -s < $root/ports/bzip2/files/patch-Makefile.diff && make $j PREFIX=$prefix && make DESTDIR=$D PREFIX=$prefix install" ;;
     tree) echo "make $j && make PREFIX=$prefix DESTDIR=$D$prefix/bin MANDIR=$D$prefix/share/man install" ;;
     lua)
-        # ports/lua: LUA_ROOT to the prefix, make linux, install what upstream's install would.
-        echo "sed -i 's|^#define LUA_ROOT\t\"/usr/local/\"|#define LUA_ROOT\t\"$prefix/\"|' src/luaconf.h && make $j linux && \
+        # ports/lua: LUA_ROOT to the prefix, make linux-readline (prefix first), install what upstream's install would.
+        echo "sed -i 's|^#define LUA_ROOT\t\"/usr/local/\"|#define LUA_ROOT\t\"$prefix/\"|' src/luaconf.h && \
+make $j linux-readline MYCFLAGS=-I$prefix/include 'MYLDFLAGS=-L$prefix/lib -Wl,-rpath,$prefix/lib' && \
 install -D -m 755 -t $D$prefix/bin src/lua src/luac && \
 install -D -m 644 -t $D$prefix/include src/lua.h src/luaconf.h src/lualib.h src/lauxlib.h src/lua.hpp && \
 install -D -m 644 -t $D$prefix/lib src/liblua.a && \

@@ -3,15 +3,21 @@
 //! | phase    | what it does                                                   |
 //! |----------|----------------------------------------------------------------|
 //! | configure | points `LUA_ROOT` in `src/luaconf.h` at the install prefix (upstream hard-codes `/usr/local/`, so an installed `lua` would look for modules there), with `reinplace` |
-//! | build    | `make -j{jobs} linux` in the source tree (native `make`/`cc`)  |
+//! | build    | `make -j{jobs} linux-readline MYCFLAGS=-I{prefix}/include MYLDFLAGS="-L{prefix}/lib -Wl,-rpath,{prefix}/lib"` in the source tree (native `make`/`cc`) |
 //! | destroot | `xinstall`s what upstream's `make install` would, in WASM: `lua` and `luac` (0755), the five public headers, `liblua.a`, the two man pages (under `share/man`, where MacPorts and Debian keep them), and the empty module directories `lib/lua/5.4` and `share/lua/5.4` |
 //!
 //! Installing from WASM rather than running `make install` means the
 //! destroot phase runs no native program at all: the Portfile grants it none.
 //!
-//! In Lua 5.4, `make linux` is the build without readline (upstream's
-//! `linux-readline` is the one that links it), so it needs nothing beyond
-//! a C compiler; `posix` would lose `dlopen` for C modules.
+//! The interactive `lua` edits its input lines with GNU readline, the
+//! `readline` port (a `lib` dependency the Portfile grants to the build):
+//! upstream's `linux-readline` target links `-lreadline`, and the flags put
+//! the prefix first so the compiler takes `<readline/readline.h>` and the
+//! linker `libreadline.so` from the prefix, where the build sees exactly its
+//! granted dependencies, rather than the machine's copies under /usr. The
+//! RUNPATH `{prefix}/lib` makes the installed `lua` load the prefix's
+//! libreadline (which carries the same RUNPATH to find ncurses' libtinfo).
+//! `posix` would lose `dlopen` for C modules.
 
 use wport_guest_sdk::prelude::*;
 
@@ -46,7 +52,7 @@ impl Port for Lua {
     }
 
     fn build() -> Result<()> {
-        make([format!("-j{}", env::jobs()), "linux".to_string()])
+        make(build_args(&env::prefix(), env::jobs()))
     }
 
     fn destroot() -> Result<()> {
@@ -81,6 +87,19 @@ impl Port for Lua {
     }
 }
 
+/// `make` arguments of the build: upstream's readline target, with the
+/// prefix's headers and libraries searched first and its library directory
+/// recorded as the programs' RUNPATH.
+fn build_args(prefix: &str, jobs: u32) -> Vec<String> {
+    let prefix = prefix.trim_end_matches('/');
+    vec![
+        format!("-j{jobs}"),
+        "linux-readline".to_string(),
+        format!("MYCFLAGS=-I{prefix}/include"),
+        format!("MYLDFLAGS=-L{prefix}/lib -Wl,-rpath,{prefix}/lib"),
+    ]
+}
+
 /// `5.4.4` -> `5.4`: the directory name Lua uses for its modules.
 fn abi_version(version: &str) -> Result<String> {
     let mut parts = version.split('.');
@@ -96,7 +115,20 @@ wport_guest_sdk::export_port!(Lua);
 
 #[cfg(test)]
 mod tests {
-    use super::abi_version;
+    use super::{abi_version, build_args};
+
+    #[test]
+    fn build_links_the_prefix_readline_first() {
+        assert_eq!(
+            build_args("/opt/wport/", 2),
+            [
+                "-j2",
+                "linux-readline",
+                "MYCFLAGS=-I/opt/wport/include",
+                "MYLDFLAGS=-L/opt/wport/lib -Wl,-rpath,/opt/wport/lib",
+            ]
+        );
+    }
 
     #[test]
     fn abi_version_is_major_minor() {
