@@ -294,3 +294,112 @@ fn only_store_layers_of_the_prefix_are_mounted() {
         other => panic!("expected BadSandboxDir, got {other:?}"),
     }
 }
+
+const INNER: &str = "WPORT_EXEC_VIEW_UNPRIVILEGED_INNER";
+
+/// wport started by an ordinary user: the overlay is mounted in the build's
+/// user namespace (overlayfs allows that since Linux 5.11), with the same
+/// result. The outer test (root) makes the prefix and re-runs this test as
+/// uid 1000 through `setpriv`.
+#[test]
+fn an_ordinary_users_build_gets_the_same_view() {
+    if let Some(dir) = std::env::var_os(INNER) {
+        return unprivileged_inner(Path::new(&dir));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to set up the uid-1000 run");
+        return;
+    }
+    if std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: setpriv not installed");
+        return;
+    }
+    // The prefix (root-owned, readable) and build directories owned by uid 1000.
+    let f = view_fixture();
+    let top = f.prefix.parent().unwrap().to_path_buf();
+    for d in [&f.dirs.sources, &f.dirs.work, &f.dirs.destroot] {
+        chown_tree(d, 1000, 1000);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=1000", "--regid=1000", "--clear-groups", "--"])
+        .arg(exe)
+        .args([
+            "--exact",
+            "an_ordinary_users_build_gets_the_same_view",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(INNER, &top)
+        .env("TMPDIR", "/tmp")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("cannot create a user namespace") {
+        eprintln!("skipped: unprivileged user namespaces are disabled here:\n{text}");
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+fn unprivileged_inner(top: &Path) {
+    let exec = match Executor::start(ExecutorConfig::default()) {
+        Ok(e) => e,
+        // No delegated cgroup for uid 1000 here: run without build limits.
+        Err(ExecError::Unavailable { .. }) => Executor::start(ExecutorConfig {
+            allow_unconfined: true,
+            ..ExecutorConfig::default()
+        })
+        .unwrap(),
+        Err(e) => panic!("{e}"),
+    };
+    let prefix = top.join("prefix");
+    let store = prefix.join(".wport/store");
+    let dirs = SandboxDirs {
+        sources: top.join("sources"),
+        work: top.join("work"),
+        destroot: top.join("destroot"),
+    };
+    let s = exec
+        .session(
+            &dirs,
+            &SessionOptions {
+                prefix_view: Some(PrefixView {
+                    prefix: prefix.clone(),
+                    views: vec![
+                        vec![store.join("a@1"), store.join("b@1")],
+                        vec![store.join("a@1")],
+                    ],
+                }),
+                ..SessionOptions::default()
+            },
+        )
+        .unwrap();
+    let p = prefix.display();
+    let (code, out) = sh(
+        &s,
+        Some(0),
+        &format!("cat {p}/include/a.h {p}/include/b.h; touch {p}/x"),
+    );
+    assert_ne!(code, 0);
+    assert_eq!(
+        out,
+        format!("#define A 1\n#define B 1\ntouch: cannot touch '{p}/x': Read-only file system")
+    );
+    let (_, out) = sh(
+        &s,
+        Some(1),
+        &format!("ls -A {p}/include; test -e {p}/include/b.h; echo e=$?"),
+    );
+    assert_eq!(out, "a.h\ne=1");
+}
