@@ -23,9 +23,9 @@
 //! moved out of the prefix or followed: links are removed as links.
 //!
 //! Upgrade (replace an installed package by another version, revision or
-//! build; [`upgrade`]): the registry commit is the commit point, as for
-//! install. Before it, every old entry the new version displaces is kept
-//! in `staging/<txn>/old/` (a hard link for a path replaced in place by a
+//! build; `prefix/upgrade.rs`): the registry commit is the commit point,
+//! as for install. Before it, every old entry the new version displaces is
+//! kept in `staging/<txn>/old/` (a hard link for a path replaced in place by a
 //! `renameat` over it, so the path always shows the old or the new entry);
 //! recovery rolls an uncommitted upgrade back by putting those back, and a
 //! committed one forward by removing the entries only the old version had.
