@@ -228,6 +228,9 @@ fn build_loaded(
             opts.registry.as_deref(),
         )?;
         if let Some(v) = &view {
+            for note in &v.notes {
+                log.line("wport", note);
+            }
             for (phase, i) in &v.phases {
                 log.line(
                     "wport",

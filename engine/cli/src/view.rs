@@ -29,6 +29,8 @@ pub struct BuildView {
     pub phases: BTreeMap<Phase, u16>,
     /// Per view: the packages in it, for the build log.
     pub packages: Vec<Vec<String>>,
+    /// What the store's GC did, for the build log.
+    pub notes: Vec<String>,
     _pins: Vec<ViewLayers>,
 }
 
@@ -57,6 +59,14 @@ pub fn prepare(
     }
     let port = &portfile.port.name;
     let prefix_path = Path::new(prefix);
+    if std::fs::symlink_metadata(prefix_path).is_err() {
+        // Nothing is installed there; and a build never creates the prefix.
+        let (phase, granted) = &grants[0];
+        anyhow::bail!(
+            "phase {phase} of port {port} is granted `{dep}`, which is not installed in {prefix} (the prefix does not exist); `wport install {dep}`",
+            dep = granted[0]
+        );
+    }
     let default = default_registry(prefix_path);
     let registry_path = registry.unwrap_or(&default);
     let opened = Prefix::open_query(prefix_path, registry, false).with_context(|| {
@@ -65,9 +75,19 @@ pub fn prepare(
             registry_path.display()
         )
     })?;
-    opened
-        .gc_store()
-        .with_context(|| format!("removing stale store layers in {prefix}/.wport/store"))?;
+    // Best effort: a user who may not write the store still builds against
+    // the layers that exist; stale ones wait for a build that may remove them.
+    let mut notes = Vec::new();
+    match opened.gc_store() {
+        Ok(r) if !r.removed.is_empty() => notes.push(format!(
+            "removed {} stale store layer(s) in {prefix}/.wport/store",
+            r.removed.len()
+        )),
+        Ok(_) => {}
+        Err(e) => notes.push(format!(
+            "WARNING: stale store layers in {prefix}/.wport/store were not removed: {e}"
+        )),
+    }
     let mut views: Vec<Vec<PathBuf>> = Vec::new();
     let mut packages: Vec<Vec<String>> = Vec::new();
     let mut phase_views = BTreeMap::new();
@@ -121,6 +141,7 @@ pub fn prepare(
         },
         phases: phase_views,
         packages,
+        notes,
         _pins: pins,
     }))
 }
