@@ -191,13 +191,25 @@ const EXTS: &[&str] = &["tar.gz", "tar.xz", "tar.bz2", "tar.zst", "zip"];
 const LIBS: &[&str] = &[
     "zlib", "openssl", "libiconv", "gettext", "ncurses", "readline", "pcre2", "libxml2",
 ];
+/// Ports every generated tree has: the build tool and the libraries the
+/// others name in `[dependencies]`.
+const BASE: &[&str] = &[
+    "pkgconf", "zlib", "openssl", "libiconv", "gettext", "ncurses", "readline", "pcre2",
+    "libxml2",
+];
 
 /// Writes `count` ports under `tree` and returns the bytes written.
 fn generate(tree: &Path, count: usize) -> usize {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut total = 0;
     for i in 0..count {
-        let name = format!("port{i:05}-{}", ["lib", "tool", "py3", "x"][i % 4]);
+        // The first ports are the ones the others depend on (pkgconf and
+        // LIBS), so the tree's dependencies resolve as a real tree's do.
+        let base = BASE.get(i).copied();
+        let name = match base {
+            Some(name) => name.to_owned(),
+            None => format!("port{i:05}-{}", ["lib", "tool", "py3", "x"][i % 4]),
+        };
         let version = format!("{}.{}.{}", rng.below(10), rng.below(30), rng.below(100));
         let mut t = String::new();
         let _ = writeln!(t, "# {name}: generated for the lint benchmark.\n");
@@ -229,7 +241,7 @@ fn generate(tree: &Path, count: usize) -> usize {
                 1000 + rng.below(50_000_000)
             );
         }
-        let deps: Vec<&str> = (0..rng.below(4))
+        let deps: Vec<&str> = (0..if base.is_some() { 0 } else { rng.below(4) })
             .map(|_| rng.pick(LIBS))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()

@@ -10,6 +10,8 @@ use wport_manifest::{
     BuildKind, ErrorKind, ManifestError, Phase, PhaseGrants, Portfile, Sha256Hex, SourceLocation,
 };
 
+use wport_plan::{PlanError, Port};
+
 use crate::diagnostic::Diagnostic;
 use crate::doc::{Doc, Index, Key};
 use crate::files::{FILE_LIMIT, Refused, hash_in_port, read_in_port};
@@ -20,36 +22,54 @@ use crate::{ComponentImports, Linter};
 
 /// Lints the Portfile `text` (the content of `file`) of the port in `dir`.
 pub(crate) fn port(linter: &Linter, dir: &Path, file: &str, text: &str) -> Vec<Diagnostic> {
+    port_and_graph(linter, dir, file, text).0
+}
+
+/// [`port`], and the port as the dependency graph sees it (or why it has
+/// no place there), so a tree is linted without parsing anything twice.
+pub(crate) fn port_and_graph(
+    linter: &Linter,
+    dir: &Path,
+    file: &str,
+    text: &str,
+) -> (Vec<Diagnostic>, Result<Port, PlanError>) {
     let text: Arc<str> = Arc::from(text);
     let portfile = match Portfile::check(&text, file) {
         Ok(portfile) => portfile,
         // Past a schema error the Portfile has no validated meaning: report
         // every schema error (the schema crate finds all it can) and stop.
         Err(errors) => {
-            return errors
+            let failed = PlanError::Manifest {
+                port: crate::deps::dir_name(dir),
+                portfile: dir.join("Portfile.toml"),
+                error: errors[0].clone(),
+            };
+            let out = errors
                 .into_iter()
                 .map(|err| {
                     let rule = schema_rule(&err);
                     Diagnostic::from_schema(rule, err, Some(&text))
                 })
                 .collect();
+            return (out, Err(failed));
         }
     };
+    let port = Port::new(dir, &text, portfile);
+    let portfile = &port.portfile;
     let mut cx = Cx {
         file,
         text: &text,
         doc: Doc::parse(&text),
         out: Vec::new(),
     };
-    sources(linter, &portfile, dir, &mut cx);
-    patchfiles(&portfile, dir, &mut cx);
-    component(linter, &portfile, dir, &mut cx);
-    grants(&portfile, &mut cx);
-    cx.out
-        .extend(crate::deps::wrong_kind(dir, file, &text, portfile));
+    sources(linter, portfile, dir, &mut cx);
+    patchfiles(portfile, dir, &mut cx);
+    component(linter, portfile, dir, &mut cx);
+    grants(portfile, &mut cx);
+    cx.out.extend(crate::deps::wrong_kind(&port, file, &text));
     let mut out = cx.out;
     out.sort_by_key(|d| (d.line, d.column));
-    out
+    (out, Ok(port))
 }
 
 /// A Portfile that could not be read.

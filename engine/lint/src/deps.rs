@@ -12,7 +12,6 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wport_manifest::Portfile;
 use wport_plan::{DepKind, PlanError, Port, Tree};
 
 use crate::diagnostic::Diagnostic;
@@ -21,13 +20,7 @@ use crate::files::{PORTFILE_LIMIT, read_regular};
 use crate::rules::{self, Rule};
 
 /// `dependency-wrong-kind` findings of one port that passed the schema.
-pub(crate) fn wrong_kind(
-    dir: &Path,
-    file: &str,
-    text: &Arc<str>,
-    portfile: Portfile,
-) -> Vec<Diagnostic> {
-    let port = Port::new(dir, text, portfile);
+pub(crate) fn wrong_kind(port: &Port, file: &str, text: &Arc<str>) -> Vec<Diagnostic> {
     port.check_grants()
         .iter()
         .filter_map(|err| match err {
@@ -49,16 +42,30 @@ pub(crate) fn wrong_kind(
         .collect()
 }
 
+/// The last component of a port directory (the name a broken port is
+/// known by).
+pub(crate) fn dir_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
 /// The tree-wide dependency findings of the ports below `root` (the ports
 /// [`crate::find_ports`] finds): unknown names, cycles, port names. Ports
 /// that fail the schema are known by their directory's name and are
 /// otherwise left to the per-port checks. Fails only when `root` cannot be
-/// listed.
+/// listed. ([`crate::Linter::lint_tree`] finds the same without reading
+/// the Portfiles a second time.)
 pub fn lint_dependencies(root: &Path) -> std::io::Result<Vec<Diagnostic>> {
     let mut tree = Tree::scan(root).map_err(|err| match err {
         PlanError::Io { ref source, .. } => std::io::Error::new(source.kind(), err.to_string()),
         other => std::io::Error::other(other.to_string()),
     })?;
+    Ok(tree_findings(&mut tree))
+}
+
+/// The findings of [`lint_dependencies`] in a loaded tree.
+pub(crate) fn tree_findings(tree: &mut Tree<'_>) -> Vec<Diagnostic> {
     let mut texts = Texts::default();
     let mut out = Vec::new();
     for err in tree.problems().to_vec() {
@@ -112,7 +119,7 @@ pub fn lint_dependencies(root: &Path) -> std::io::Result<Vec<Diagnostic>> {
             &label,
         ));
     }
-    Ok(out)
+    out
 }
 
 fn diagnostic(

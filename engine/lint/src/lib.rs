@@ -140,12 +140,51 @@ impl Linter {
     /// by line.
     pub fn lint_tree(&self, dir: &Path) -> std::io::Result<Vec<Diagnostic>> {
         let ports = find_ports(dir)?;
-        let per_port = self.lint_ports(&ports);
-        let tree = lint_dependencies(dir)?;
+        // Each port is read and validated once, for its own checks and for
+        // the graph.
+        let results = par_map(&ports, |dir| self.lint_with_graph(dir));
+        let mut per_port = Vec::new();
+        let mut loaded = Vec::with_capacity(ports.len());
+        for (dir, (diagnostics, port)) in ports.iter().zip(results) {
+            per_port.extend(diagnostics);
+            loaded.push((dir.clone(), port));
+        }
+        let mut tree = wport_plan::Tree::from_ports(dir, loaded);
+        let across = deps::tree_findings(&mut tree);
         Ok(deps::order_by_file(
             ports.iter().map(|p| p.join("Portfile.toml")),
-            per_port.into_iter().flatten().chain(tree),
+            per_port.into_iter().chain(across),
         ))
+    }
+
+    /// [`Linter::lint_port`], and the port for the dependency graph.
+    fn lint_with_graph(
+        &self,
+        dir: &Path,
+    ) -> (
+        Vec<Diagnostic>,
+        Result<wport_plan::Port, wport_plan::PlanError>,
+    ) {
+        let path = dir.join("Portfile.toml");
+        let file = path.display().to_string();
+        let unreadable = |reason: String| wport_plan::PlanError::Io {
+            what: "reading",
+            path: path.clone(),
+            source: std::sync::Arc::new(std::io::Error::other(reason)),
+        };
+        match files::read_regular(&path, &file, files::PORTFILE_LIMIT) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => check::port_and_graph(self, dir, &file, &text),
+                Err(_) => (
+                    vec![check::unreadable(&file, &"it is not UTF-8 text")],
+                    Err(unreadable("not UTF-8 text".into())),
+                ),
+            },
+            Err(refused) => (
+                vec![check::unreadable(&file, &refused)],
+                Err(unreadable(refused.to_string())),
+            ),
+        }
     }
 
     /// Lints each port directory of `ports`, in parallel; one list of
@@ -163,7 +202,7 @@ impl Linter {
 
 /// `items.iter().map(f)`, on every core when there are enough items to be
 /// worth a thread (a Portfile-only port takes tens of microseconds).
-fn par_map<T: Sync, R: Send + Default + Clone>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len() / 16 + 1);
@@ -192,11 +231,14 @@ fn par_map<T: Sync, R: Send + Default + Clone>(items: &[T], f: impl Fn(&T) -> R 
             .map(|w| w.join().expect("a lint worker panicked"))
             .collect()
     });
-    let mut results = vec![R::default(); items.len()];
+    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     for (i, r) in done.into_iter().flatten() {
-        results[i] = r;
+        results[i] = Some(r);
     }
     results
+        .into_iter()
+        .map(|r| r.expect("every item was mapped"))
+        .collect()
 }
 
 /// Lints the port in `dir` without the standard components (see

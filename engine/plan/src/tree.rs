@@ -41,6 +41,11 @@ pub struct Tree<'v> {
     complete: bool,
     /// Problems found while scanning (broken Portfiles, names).
     problems: Vec<PlanError>,
+    /// The names a "did you mean" may propose, listed once.
+    names: Option<Vec<String>>,
+    /// Suggestions already computed: a tree where one missing library is
+    /// named by a thousand ports compares names once, not a thousand times.
+    suggestions: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Clone)]
@@ -80,27 +85,52 @@ impl Tree<'static> {
             path: root.clone(),
             source: Arc::new(source),
         })?;
+        let loaded = load_parallel(&dirs);
         let mut tree = Tree::new(root, None);
         tree.complete = true;
-        for dir in dirs {
-            tree.insert_scanned(&dir, Port::load(&dir));
+        for (dir, port) in dirs.iter().zip(loaded) {
+            tree.insert_scanned(dir, port);
         }
         Ok(tree)
     }
 
-    /// Like [`Tree::scan`] for ports already read: `(dir, Portfile text)`
-    /// pairs (a linter that holds the texts), in path order.
-    pub fn from_texts<'a>(
+    /// Like [`Tree::scan`] for ports a caller already loaded (a linter
+    /// that validated every Portfile itself): `(port directory, port or
+    /// why it failed)` in path order. A failed port stays known by its
+    /// directory's name, as in a scan.
+    pub fn from_ports(
         root: impl Into<PathBuf>,
-        ports: impl IntoIterator<Item = (&'a Path, &'a str)>,
+        ports: impl IntoIterator<Item = (PathBuf, Result<Port, PlanError>)>,
     ) -> Tree<'static> {
         let mut tree = Tree::new(root.into(), None);
         tree.complete = true;
-        for (dir, text) in ports {
-            tree.insert_scanned(dir, Port::from_text(dir, text));
+        for (dir, port) in ports {
+            tree.insert_scanned(&dir, port);
         }
         tree
     }
+}
+
+/// [`Port::load`] of each directory, on every core when there are enough
+/// (a 30,000-port tree is parsed in parallel, as lint does).
+fn load_parallel(dirs: &[PathBuf]) -> Vec<Result<Port, PlanError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(dirs.len() / 64 + 1);
+    if threads <= 1 {
+        return dirs.iter().map(|d| Port::load(d)).collect();
+    }
+    let chunk = dirs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|d| Port::load(d)).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a loading thread panicked"))
+            .collect()
+    })
 }
 
 impl<'v> Tree<'v> {
@@ -127,6 +157,8 @@ impl<'v> Tree<'v> {
             slots: BTreeMap::new(),
             complete: false,
             problems: Vec::new(),
+            names: None,
+            suggestions: BTreeMap::new(),
         }
     }
 
@@ -170,6 +202,8 @@ impl<'v> Tree<'v> {
         let port = Arc::new(port);
         self.slots
             .insert(port.name.clone(), Slot::Loaded(port.clone()));
+        self.names = None;
+        self.suggestions.clear();
         port
     }
 
@@ -252,6 +286,8 @@ impl<'v> Tree<'v> {
             }
         }
         self.complete = true;
+        self.names = None;
+        self.suggestions.clear();
         self.problems.extend(failed.iter().cloned());
         Ok(failed)
     }
@@ -292,12 +328,21 @@ impl<'v> Tree<'v> {
         self.directory_names().unwrap_or_default()
     }
 
-    pub(crate) fn suggest(&self, name: &str) -> Option<String> {
-        let names = self.known_names();
-        wport_manifest::did_you_mean(name, names.iter().map(String::as_str)).map(str::to_owned)
+    pub(crate) fn suggest(&mut self, name: &str) -> Option<String> {
+        if let Some(known) = self.suggestions.get(name) {
+            return known.clone();
+        }
+        if self.names.is_none() {
+            self.names = Some(self.known_names());
+        }
+        let names = self.names.as_deref().unwrap_or_default();
+        let found =
+            wport_manifest::did_you_mean(name, names.iter().map(String::as_str)).map(str::to_owned);
+        self.suggestions.insert(name.to_owned(), found.clone());
+        found
     }
 
-    fn not_found(&self, name: &str) -> PlanError {
+    fn not_found(&mut self, name: &str) -> PlanError {
         PlanError::NotFound {
             name: name.to_owned(),
             tree: self.root.clone(),
