@@ -195,6 +195,43 @@ impl Plan {
         self.closure(granted.iter().map(String::as_str))
     }
 
+    /// The plan as JSON, for `--json` outputs:
+    ///
+    /// ```json
+    /// {"roots": ["lua"], "order": ["ncurses", "readline", "lua"],
+    ///  "ports": {"lua": {"version": "5.4.7", "revision": 0,
+    ///    "portfile": "ports/lua/Portfile.toml", "sha256": "...",
+    ///    "dependencies": {"build": [], "lib": ["readline"], "run": []},
+    ///    "dependents": [], "lib_closure": ["ncurses", "readline"]}, ...}}
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let ports: serde_json::Map<String, serde_json::Value> = self
+            .nodes()
+            .map(|node| {
+                let p = &node.port;
+                let deps: serde_json::Map<String, serde_json::Value> = DepKind::ALL
+                    .into_iter()
+                    .map(|kind| (kind.as_str().to_owned(), serde_json::json!(p.deps(kind))))
+                    .collect();
+                let value = serde_json::json!({
+                    "version": p.portfile.port.version,
+                    "revision": p.portfile.port.revision,
+                    "portfile": p.portfile_path.display().to_string(),
+                    "sha256": p.sha256.to_string(),
+                    "dependencies": deps,
+                    "dependents": node.dependents,
+                    "lib_closure": self.lib_closure(&p.name),
+                });
+                (p.name.clone(), value)
+            })
+            .collect();
+        serde_json::json!({
+            "roots": self.roots,
+            "order": self.order,
+            "ports": ports,
+        })
+    }
+
     /// `start` and their lib dependencies, transitively, in plan order.
     fn closure<'a>(&'a self, start: impl Iterator<Item = &'a str>) -> Vec<String> {
         let mut seen: BTreeSet<&str> = BTreeSet::new();
@@ -255,6 +292,20 @@ mod tests {
             ["pkgconf", "ncurses", "readline"]
         );
         assert!(plan.phase_view("lua", Phase::Patch).is_empty());
+        let json = plan.to_json();
+        assert_eq!(json["order"][3], "lua");
+        assert_eq!(
+            json["ports"]["readline"]["dependents"],
+            serde_json::json!(["lua"])
+        );
+        assert_eq!(
+            json["ports"]["lua"]["dependencies"]["build"],
+            serde_json::json!(["pkgconf"])
+        );
+        assert_eq!(
+            json["ports"]["lua"]["lib_closure"],
+            serde_json::json!(["ncurses", "readline"])
+        );
         // Lazy: nothing outside the closure was read.
         assert!(tree.get("unrelated").is_none());
         assert_eq!(tree.ports().count(), 6);
