@@ -154,12 +154,43 @@ struct World {
     f: Fixture,
     app1: PathBuf,
     app2: PathBuf,
+    /// Extra files in both versions of `app` (contents differ).
+    filler: usize,
+}
+
+/// `app`'s files at `version`: [`APP1`] or [`APP2`] and `filler` more.
+fn app_files(version: &str, filler: usize) -> Vec<(String, String, bool)> {
+    let base = if version == "1.0" { APP1 } else { APP2 };
+    base.iter()
+        .map(|(p, c, x)| (p.to_string(), c.to_string(), *x))
+        .chain((0..filler).map(|i| {
+            (
+                format!("share/app/many/d{}/f{i}", i % 8),
+                format!("{version} filler {i}\n"),
+                false,
+            )
+        }))
+        .collect()
 }
 
 /// `base` and `extra` (libraries), `app` 1.0 (needs base), `tool` (needs
 /// app). `app` 2.0 needs base and extra.
 fn world() -> World {
+    world_with(0)
+}
+
+fn world_with(filler: usize) -> World {
     let f = Fixture::new();
+    let files1 = app_files("1.0", filler);
+    let files1: Vec<(&str, &str, bool)> = files1
+        .iter()
+        .map(|(p, c, x)| (p.as_str(), c.as_str(), *x))
+        .collect();
+    let files2 = app_files("2.0", filler);
+    let files2: Vec<(&str, &str, bool)> = files2
+        .iter()
+        .map(|(p, c, x)| (p.as_str(), c.as_str(), *x))
+        .collect();
     let base = build(
         &f,
         "base",
@@ -183,7 +214,7 @@ fn world() -> World {
         "app",
         "1.0",
         &["base"],
-        APP1,
+        &files1,
         APP1_LINKS,
         Provenance::default(),
     );
@@ -192,7 +223,7 @@ fn world() -> World {
         "app",
         "2.0",
         &["base", "extra"],
-        APP2,
+        &files2,
         APP2_LINKS,
         Provenance::default(),
     );
@@ -208,17 +239,27 @@ fn world() -> World {
     for p in [&base, &extra, &app1, &tool] {
         install(&f, p).unwrap();
     }
-    World { f, app1, app2 }
+    World {
+        f,
+        app1,
+        app2,
+        filler,
+    }
 }
 
 /// What a version of `app` looks like in the prefix, with the other
 /// packages around it.
-fn expected(version: &str) -> BTreeMap<String, Node> {
-    let (files, links) = if version == "1.0" {
-        (APP1, APP1_LINKS)
+fn expected(version: &str, filler: usize) -> BTreeMap<String, Node> {
+    let links = if version == "1.0" {
+        APP1_LINKS
     } else {
-        (APP2, APP2_LINKS)
+        APP2_LINKS
     };
+    let files = app_files(version, filler);
+    let files: Vec<(&str, &str, bool)> = files
+        .iter()
+        .map(|(p, c, x)| (p.as_str(), c.as_str(), *x))
+        .collect();
     let mut m = BTreeMap::new();
     let add_dirs = |m: &mut BTreeMap<String, Node>, p: &str| {
         let mut at = 0;
@@ -232,7 +273,7 @@ fn expected(version: &str) -> BTreeMap<String, Node> {
         ("lib/libextra.so", "extra\n", false),
         ("bin/tool", "tool\n", true),
     ];
-    for (p, c, x) in files.iter().chain(others) {
+    for (p, c, x) in files.iter().chain(others.iter()) {
         add_dirs(&mut m, p);
         m.insert(
             p.to_string(),
@@ -254,7 +295,7 @@ fn wholly_one_version(w: &World, what: &str) -> String {
     let prefix = Prefix::open(&w.f.prefix, None).unwrap();
     let reg = prefix.registry();
     let app = reg.package("app").unwrap().expect("app is installed");
-    let want = expected(&app.version);
+    let want = expected(&app.version, w.filler);
     let got = snapshot(&w.f.prefix);
     if got != want {
         let extra: Vec<_> = got
@@ -662,8 +703,7 @@ fn the_registry_returns_version_revision_and_provenance() {
             name: format!("app-{n}.tar.gz"),
             sha256: format!("{:0>64}", format!("e{n}")),
         }],
-        mediated_calls_sha256: String::new(),
-        mediated_calls: 0,
+        ..Provenance::default()
     };
     let app3 = build(&w.f, "app", "3.0", &["base"], APP2, APP2_LINKS, prov("3"));
     upgrade(&w.f, &app3, false).unwrap();
@@ -720,4 +760,83 @@ fn a_directory_that_took_a_files_place_is_never_removed_even_with_force() {
         prefix.registry().package("app").unwrap().unwrap().version,
         "2.0"
     );
+}
+
+/// A small xorshift generator (the seed is printed, so a failure replays).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn sigkill_at_random_instants_of_upgrades_leaves_one_version() {
+    let w = world_with(150);
+    let seed = std::env::var("WPORT_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("upgrade SIGKILL seed {seed} (WPORT_TEST_SEED replays it)");
+    let mut rng = Rng(seed);
+    // How long an uninterrupted child upgrade takes, start to end.
+    let t = std::time::Instant::now();
+    assert!(completed(
+        &child(&w.f.prefix, Some(&w.app2), None, false),
+        "uninterrupted"
+    ));
+    let window = t.elapsed();
+    assert_eq!(wholly_one_version(&w, "uninterrupted"), "2.0");
+    let trials = 30;
+    let mut mid = 0;
+    for trial in 0..trials {
+        let (from, pkg_from, pkg_to) = if trial % 2 == 0 {
+            ("1.0", &w.app1, &w.app2)
+        } else {
+            ("2.0", &w.app2, &w.app1)
+        };
+        if wholly_one_version(&w, "before a trial") != from {
+            upgrade(&w.f, pkg_from, false).unwrap();
+        }
+        let delay =
+            std::time::Duration::from_micros(rng.next() % (window.as_micros() as u64 * 5 / 4 + 1));
+        let mut c = Command::new(std::env::current_exe().unwrap());
+        c.args(["--exact", "child_upgrade", "--ignored", "--test-threads=1"])
+            .env(
+                "WPORT_UPGRADE_CHILD",
+                format!("{}\n{}", w.f.prefix.display(), pkg_to.display()),
+            )
+            .env_remove("WPORT_TEST_CRASH_AT")
+            .env_remove("WPORT_TEST_NO_HARDLINK")
+            .env_remove("WPORT_TEST_SEED")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let p = Prefix::open(&w.f.prefix, None).unwrap();
+        if !p.recovered.is_empty() {
+            mid += 1;
+        }
+        drop(p);
+        wholly_one_version(
+            &w,
+            &format!("seed {seed} trial {trial}: {from} -> upgrade killed after {delay:?}"),
+        );
+    }
+    eprintln!(
+        "{trials} SIGKILL trials, {mid} interrupted an upgrade that recovery then finished or undid"
+    );
+    assert!(mid > 0, "no SIGKILL landed inside an upgrade");
 }
