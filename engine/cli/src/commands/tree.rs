@@ -232,26 +232,9 @@ pub fn deps(args: DepsArgs) -> i32 {
         Err(errors) => return report_plan_errors(&errors),
     };
     if args.source.json {
-        let ports: serde_json::Map<String, serde_json::Value> = plan
-            .nodes()
-            .map(|node| {
-                let p = &node.port;
-                (
-                    p.name.clone(),
-                    json!({
-                        "version": p.portfile.port.version,
-                        "revision": p.portfile.port.revision,
-                        "dependencies": deps_json(p),
-                        "lib_closure": plan.lib_closure(&p.name),
-                    }),
-                )
-            })
-            .collect();
-        print_json(&json!({
-            "port": port.name,
-            "order": plan.order(),
-            "ports": ports,
-        }));
+        let mut doc = plan.to_json();
+        doc["port"] = json!(port.name);
+        print_json(&doc);
     } else {
         let mut out = format!("{} {}\n", port.name, version(&port));
         let mut expanded = std::collections::BTreeSet::new();
