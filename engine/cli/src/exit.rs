@@ -16,6 +16,15 @@
 //! the hold has not passed and 2 without a reason; `wport quarantine list`
 //! exits 1 when an item's record cannot be read (after listing the others).
 //!
+//! `wport build` exits 2 when the port's dependencies do not resolve
+//! (a name that is not a port of the tree, a cycle, a phase granted a
+//! dependency of the wrong kind) and 3 when a dependency of a signed port
+//! does not match the signed tree; nothing is fetched or built in either
+//! case. `wport deps`, `rdeps` and `search` exit 1 when the port is not in
+//! the tree (`search`: nothing matched), 2 on an invalid Portfile or
+//! unresolved dependencies (`deps --tree`), 3 when a port they read does
+//! not match the signed tree.
+//!
 //! `wport lint` uses 0 (no errors), 1 (errors found; warnings with
 //! `--deny-warnings`; with `--diff`, a capability gained without
 //! `--allow-escalation`) and 2 (usage); see docs/LINT.md.
