@@ -247,6 +247,16 @@ impl PlanError {
                 "rename the directory to `{name}`, or fix `[port] name`"
             )),
             PlanError::DuplicatePort { .. } => Some("rename or remove one of them".into()),
+            PlanError::Unverified { .. } => Some(
+                "the synced copy changed after it was verified, or the repository serves files its                  signed targets do not list: run `wport sync` again, and if it persists tell the                  tree's maintainers; nothing of this port was read"
+                    .into(),
+            ),
+            PlanError::NotFound {
+                suggestion: None, ..
+            } => Some(
+                "look for it with `wport search TERM`; `wport sync` brings the synced tree up to date"
+                    .into(),
+            ),
             _ => None,
         }
     }
