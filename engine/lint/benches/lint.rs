@@ -194,8 +194,7 @@ const LIBS: &[&str] = &[
 /// Ports every generated tree has: the build tool and the libraries the
 /// others name in `[dependencies]`.
 const BASE: &[&str] = &[
-    "pkgconf", "zlib", "openssl", "libiconv", "gettext", "ncurses", "readline", "pcre2",
-    "libxml2",
+    "pkgconf", "zlib", "openssl", "libiconv", "gettext", "ncurses", "readline", "pcre2", "libxml2",
 ];
 
 /// Writes `count` ports under `tree` and returns the bytes written.
