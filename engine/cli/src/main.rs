@@ -76,7 +76,28 @@ enum Command {
     Clean(commands::ports::CleanArgs),
 }
 
+/// Give SIGPIPE back its default disposition, which Rust's runtime sets to
+/// "ignore" before `main`. With it ignored, `wport contents NAME | head -1`
+/// makes the next `println!` fail with EPIPE, and `println!` panics (exit
+/// 101 and a panic message). Restored, the process ends quietly as `cat`,
+/// `ls` and `git` do when their reader goes away. Making every print
+/// fallible instead would touch every verb and still miss a panic in any
+/// print added later.
+///
+/// Nothing else in wport relies on SIGPIPE being ignored: std's sockets
+/// (wport-fetch, the TUF client) send with MSG_NOSIGNAL, and so does
+/// wport-exec's channel to its spawn helper (`wire::send`).
+#[expect(unsafe_code, reason = "signal(2) has no safe wrapper in std or rustix")]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any thread exists; it
+    // sets a disposition (SIG_DFL), installing no handler that could run.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Build(args) => {

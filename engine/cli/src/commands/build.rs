@@ -3,14 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wport::build::ComponentMismatch;
 use wport::build::{BuildOptions, build_port};
 use wport::exit;
-use wport::resolve::{Origin, UnsignedRefused, resolve_port};
-use wport_fetch::extract::ExtractError;
-use wport_fetch::verify::VerifyError;
-use wport_manifest::ManifestError;
-use wport_sandbox::PhaseError;
+use wport::resolve::{Origin, resolve_port};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -165,48 +160,5 @@ fn check_dependencies(
 
 /// Map a failed build to its documented exit code (see `wport::exit`).
 fn exit_code(e: &anyhow::Error) -> i32 {
-    for cause in e.chain() {
-        if cause.is::<ManifestError>() || cause.is::<UnsignedRefused>() {
-            return exit::USAGE;
-        }
-        if cause.is::<wport_trust::TrustError>() {
-            return exit::REFUSED;
-        }
-        if cause.is::<ComponentMismatch>() || cause.is::<wport_lint::imports::ImportError>() {
-            return exit::REFUSED;
-        }
-        // A build root other users could tamper with (issue 11, item 3).
-        if cause.is::<wport::build::BuildRootError>() {
-            return exit::REFUSED;
-        }
-        if let Some(v) = cause.downcast_ref::<VerifyError>() {
-            return match v {
-                VerifyError::SizeExceeded { .. }
-                | VerifyError::SizeMismatch { .. }
-                | VerifyError::DigestMismatch { .. } => exit::REFUSED,
-                _ => exit::FAILURE,
-            };
-        }
-        if let Some(f) = cause.downcast_ref::<wport_fetch::download::FetchError>() {
-            return match f {
-                wport_fetch::download::FetchError::Quarantined { .. } => exit::REFUSED,
-                _ => exit::FAILURE,
-            };
-        }
-        if let Some(x) = cause.downcast_ref::<ExtractError>() {
-            return match x {
-                ExtractError::UnsafePath { .. }
-                | ExtractError::LinkEscape { .. }
-                | ExtractError::ThroughSymlink { .. }
-                | ExtractError::SpecialFile { .. }
-                | ExtractError::Sparse { .. }
-                | ExtractError::LimitExceeded { .. } => exit::REFUSED,
-                _ => exit::FAILURE,
-            };
-        }
-        if let Some(PhaseError::Limit { .. }) = cause.downcast_ref::<PhaseError>() {
-            return exit::LIMIT;
-        }
-    }
-    exit::FAILURE
+    exit::classify(e)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wport::distfiles;
 use wport::exit;
-use wport_fetch::download::{FetchError, Origin, Progress};
+use wport_fetch::download::{Origin, Progress};
 use wport_fetch::transport::TransportConfig;
 
 /// Network settings shared by `fetch` and `checksum`.
@@ -124,11 +124,7 @@ pub fn run(args: Args) -> i32 {
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                let this = match e {
-                    FetchError::Quarantined { .. } => exit::REFUSED,
-                    _ => exit::FAILURE,
-                };
-                code = code.max(this);
+                code = code.max(exit::code_of(&e).unwrap_or(exit::FAILURE));
             }
         }
     }

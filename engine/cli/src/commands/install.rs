@@ -106,6 +106,16 @@ fn open(p: &PrefixArgs, opts: &PrefixOptions) -> anyhow::Result<Prefix> {
 /// Opens the prefix for a query: read-only registry; `check` runs SQLite's
 /// `quick_check` (verify).
 fn open_query(p: &PrefixArgs, check: bool) -> anyhow::Result<Prefix> {
+    // A query reads; it never creates the prefix it was pointed at (a typo
+    // in `--prefix` must not leave a new directory behind).
+    if let Err(e) = std::fs::symlink_metadata(&p.prefix)
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        anyhow::bail!(
+            "the prefix {} does not exist (nothing is installed there; check --prefix)",
+            p.prefix.display()
+        );
+    }
     let prefix = Prefix::open_query(&p.prefix, p.registry.as_deref(), check)
         .with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
     for r in &prefix.recovered {

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use wport::exit;
-use wport_trust::TrustError;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -59,19 +58,10 @@ pub fn trust_dir() -> PathBuf {
     xdg("XDG_DATA_HOME", ".local/share").join("trust")
 }
 
-/// Exit code for a trust-layer error: refusals are 3, I/O and transport
-/// failures 1.
+/// Exit code of a failed `key`, `repo` or `sync` (see `wport::exit::classify`):
+/// trust refusals are 3; I/O, transport and a missing trusted root 1.
 pub fn code(e: &anyhow::Error) -> i32 {
-    match e.downcast_ref::<TrustError>() {
-        Some(
-            TrustError::Io { .. }
-            | TrustError::Transport { .. }
-            | TrustError::NotInitialized { .. }
-            | TrustError::Repository(_),
-        )
-        | None => exit::FAILURE,
-        Some(_) => exit::REFUSED,
-    }
+    exit::classify(e)
 }
 
 pub fn run(args: Args) -> i32 {

@@ -107,20 +107,10 @@ pub fn local_packager_key() -> anyhow::Result<(wport_trust::SecretKey, PathBuf)>
     Ok((key, path))
 }
 
+/// The documented exit code of a failed package, install or upgrade (see
+/// `wport::exit::classify`).
 pub fn code(e: &anyhow::Error) -> i32 {
-    for cause in e.chain() {
-        if let Some(r) = cause.downcast_ref::<wport_registry::RegistryError>() {
-            return if r.is_refusal() {
-                exit::REFUSED
-            } else {
-                exit::FAILURE
-            };
-        }
-        if cause.is::<wport_trust::TrustError>() {
-            return super::key::code(e);
-        }
-    }
-    exit::FAILURE
+    exit::classify(e)
 }
 
 pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {

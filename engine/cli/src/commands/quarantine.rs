@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wport::distfiles;
 use wport::exit;
-use wport_fetch::quarantine::{Quarantine, QuarantineError, Record};
+use wport_fetch::quarantine::{Quarantine, Record};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -92,13 +92,7 @@ pub fn run(args: Args) -> i32 {
         Ok(_) => exit::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
-            match e {
-                QuarantineError::NotFound { .. } | QuarantineError::ReasonRequired { .. } => {
-                    exit::USAGE
-                }
-                QuarantineError::HeldTooShort { .. } => exit::REFUSED,
-                _ => exit::FAILURE,
-            }
+            exit::code_of(&e).unwrap_or(exit::FAILURE)
         }
     }
 }

@@ -1,0 +1,284 @@
+//! Issue 14's "Broken" list, one test per item, through the real binary:
+//! output into a closed pipe, exit codes decided in one place
+//! (engine/cli/src/exit.rs), queries that never create the prefix, and the
+//! messages that were wrong.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{Scratch, explain, sha256_hex};
+use wport_registry::manifest::Provenance;
+use wport_registry::{PackageMeta, create_package};
+
+const WPORT: &str = env!("CARGO_BIN_EXE_wport");
+
+fn wport(args: &[&str]) -> Command {
+    let mut c = Command::new(WPORT);
+    c.args(args);
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A signed package of a few files, installed into `prefix`, trusted
+/// through the key directory `tmp/trusted`.
+fn install_tool(tmp: &Path, prefix: &Path) {
+    let key = wport_trust::SecretKey::from_seed(&[14; 32]).unwrap();
+    let keys = tmp.join("trusted");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(
+        keys.join("packager.pub"),
+        serde_json::to_vec(&key.public().to_tuf()).unwrap(),
+    )
+    .unwrap();
+    let tree = tmp.join("tree");
+    for i in 0..50 {
+        let p = tree.join(format!("share/tool/f{i}"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("file {i}\n")).unwrap();
+    }
+    let pkg = tmp.join("tool-1.0_0.wpkg");
+    let meta = PackageMeta {
+        name: "tool".into(),
+        version: "1.0".into(),
+        revision: 0,
+        prefix: prefix.to_string_lossy().into_owned(),
+        dependencies: vec![],
+        source_date_epoch: 1_700_000_000,
+        provenance: Provenance::default(),
+    };
+    create_package(&tree, &meta, &key, &pkg).unwrap();
+    let o = wport(&["install", pkg.to_str().unwrap(), "--prefix"])
+        .arg(prefix)
+        .arg("--keys")
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Run `cmd` with its stdout a pipe whose reading end is already closed:
+/// its first write fails with EPIPE (or raises SIGPIPE), deterministically.
+fn into_closed_pipe(cmd: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(writer).stderr(Stdio::piped()).output().unwrap()
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let prefix = tmp.path().canonicalize().unwrap().join("prefix");
+    install_tool(tmp.path(), &prefix);
+    let keys = tmp.path().join("keys");
+    for name in ["root", "targets", "snapshot"] {
+        let o = wport(&["key", "generate", name, "--dir"])
+            .arg(&keys)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let p = prefix.to_str().unwrap();
+    let k = keys.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["contents", "tool", "--prefix", p],
+        &["list", "--prefix", p],
+        &["info", "tool", "--prefix", p],
+        &["verify", "--prefix", p],
+        &["key", "list", "--dir", k],
+    ];
+    for args in cases {
+        let o = into_closed_pipe(&mut wport(args));
+        let err = stderr(&o);
+        // Ended by SIGPIPE as `cat` is, not exit 101 with a panic message.
+        assert_eq!(o.status.signal(), Some(13), "wport {args:?}: {err}");
+        assert!(!err.contains("panicked"), "wport {args:?}: {err}");
+        assert_eq!(err, "", "wport {args:?}");
+    }
+}
+
+#[test]
+fn a_query_never_creates_the_prefix_it_is_pointed_at() {
+    let tmp = tempfile::tempdir().unwrap();
+    let typo = tmp.path().join("typo");
+    let t = typo.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["verify", "--prefix", t],
+        &["list", "--prefix", t],
+        &["contents", "tool", "--prefix", t],
+        &["info", "tool", "--prefix", t],
+        &["owner", "/x/bin/tool", "--prefix", t],
+    ];
+    for args in cases {
+        let o = wport(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "wport {args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "error: the prefix {t} does not exist (nothing is installed there; check --prefix)\n"
+            ),
+            "wport {args:?}"
+        );
+        assert!(!typo.exists(), "wport {args:?} created {t}");
+    }
+}
+
+/// A local port building with make from a tarball made of `files`; its
+/// sha256 pin replaced by `sha256` when given. Returns the port directory.
+fn make_port(scratch: &Scratch, name: &str, files: &[(&str, &str)], extra: &str) -> PathBuf {
+    let top = format!("{name}-1.0");
+    let stage = scratch.path().join("dist");
+    let src = stage.join(&top);
+    std::fs::create_dir_all(&src).unwrap();
+    for (file, text) in files {
+        std::fs::write(src.join(file), text).unwrap();
+    }
+    let port = scratch.path().join(name);
+    std::fs::create_dir_all(&port).unwrap();
+    let tarball = port.join(format!("{top}.tar.gz"));
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&stage)
+        .args(["--owner=0", "--group=0", "-czf"])
+        .arg(&tarball)
+        .arg(&top)
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{}", stderr(&tar));
+    let bytes = std::fs::read(&tarball).unwrap();
+    let portfile = format!(
+        r#"[port]
+name = "{name}"
+version = "1.0"
+description = "A port for issue 14's tests"
+homepage = "https://example.invalid/"
+license = "CC0-1.0"
+maintainers = ["wport developers <wport@example.invalid>"]
+upstream-contact = "wport developers <wport@example.invalid>"
+
+[[source]]
+url = "{top}.tar.gz"
+sha256 = "{}"
+size = {}
+
+[build]
+standard = "make"
+
+[capabilities.build]
+programs = ["make"]
+
+[capabilities.destroot]
+programs = ["make"]
+{extra}"#,
+        sha256_hex(&bytes),
+        bytes.len()
+    );
+    std::fs::write(port.join("Portfile.toml"), portfile).unwrap();
+    port
+}
+
+const HUNGRY_MAKEFILE: &str =
+    "all:\n\tcc -o eat eat.c\n\t./eat 256\n\ninstall:\n\tmkdir -p $(DESTDIR)$(PREFIX)/bin\n";
+
+const EAT_C: &str = r#"#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    for (long i = 0; i < atol(argv[1]); i++) {
+        char *p = malloc(1 << 20);
+        if (!p) return 1;
+        memset(p, 1, 1 << 20);
+    }
+    return 0;
+}
+"#;
+
+/// `wport build` or `wport package` of the local `port` with every state
+/// directory in `scratch`.
+fn build_or_package(scratch: &Scratch, verb: &str, port: &Path) -> Output {
+    std::fs::create_dir_all(scratch.cache()).unwrap();
+    common::set_mode(&scratch.cache(), 0o700);
+    std::fs::create_dir_all(scratch.build_root()).unwrap();
+    common::set_mode(&scratch.build_root(), 0o755);
+    let out = scratch.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let key = scratch.path().join("packager.key");
+    if !key.exists() {
+        wport_trust::SecretKey::from_seed(&[7; 32])
+            .unwrap()
+            .write_file(&key)
+            .unwrap();
+    }
+    let mut c = wport(&[verb, "--unsigned", "--build-root"]);
+    c.arg(scratch.build_root());
+    if verb == "package" {
+        c.arg("--key").arg(&key).arg("-o").arg(&out);
+    }
+    c.arg(port)
+        .env("XDG_CACHE_HOME", scratch.cache())
+        .output()
+        .unwrap()
+}
+
+/// The same cause gives the same documented code from every verb
+/// (engine/cli/src/exit.rs): `package` used to turn all of these into 1.
+#[test]
+fn exit_codes_are_decided_in_one_place_for_every_verb() {
+    let scratch = Scratch::new("exit-codes");
+    let hungry = make_port(
+        &scratch,
+        "hungry",
+        &[("Makefile", HUNGRY_MAKEFILE), ("eat.c", EAT_C)],
+        "\n[limits]\nmemory = \"64MiB\"\nprocesses = 64\n",
+    );
+    // A pin that does not match the distfile shipped with the port.
+    let typo = make_port(&scratch, "typo", &[("Makefile", "all:\n\ninstall:\n")], "");
+    let pf = typo.join("Portfile.toml");
+    let text = std::fs::read_to_string(&pf).unwrap();
+    let pin = text.split("sha256 = \"").nth(1).unwrap()[..64].to_owned();
+    std::fs::write(&pf, text.replace(&pin, &"0".repeat(64))).unwrap();
+
+    let cases: [(&str, &Path, i32, &str); 4] = [
+        ("build", &hungry, 4, "build limit exceeded"),
+        ("package", &hungry, 4, "build limit exceeded"),
+        ("build", &typo, 3, "sha256 mismatch"),
+        ("package", &typo, 3, "sha256 mismatch"),
+    ];
+    for (verb, port, code, text) in cases {
+        let o = build_or_package(&scratch, verb, port);
+        let all = explain(&o, None);
+        assert_eq!(o.status.code(), Some(code), "wport {verb} {port:?}: {all}");
+        assert!(all.contains(text), "wport {verb} {port:?}: {all}");
+    }
+
+    // No trusted root: the same code (1, nothing was refused) from sync,
+    // repo and build.
+    let tmp = tempfile::tempdir().unwrap();
+    let trust = tmp.path().join("trust");
+    let repo = tmp.path().join("repo");
+    let o = wport(&["sync", "--from"])
+        .arg(&repo)
+        .arg("--trust-dir")
+        .arg(&trust)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no trusted root"), "{}", stderr(&o));
+    let o = wport(&["build", "zlib", "--trust-dir"])
+        .arg(&trust)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = wport(&["key", "show"])
+        .arg(tmp.path().join("missing.key"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
