@@ -5,7 +5,7 @@
 //! `{"signatures":[{"keyid":..,"sig":..}],"signed":{..}}`, itself written
 //! canonically so that a package's bytes depend on nothing but its contents.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,13 @@ pub struct Provenance {
     /// executor's own audit records, and how many there were.
     pub mediated_calls_sha256: String,
     pub mediated_calls: u64,
+    /// The lib and run dependencies this package was built against, each
+    /// with the payload sha256 of the package installed in the prefix at
+    /// the time: with the digests above, the inputs a binary is published
+    /// and matched under (docs/TRUST.md, "Binary packages"). Absent in
+    /// packages without dependencies and in those made before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -913,6 +913,13 @@ impl<T: Transport> Client<T> {
     /// top-level targets, each against every delegator that names it (at
     /// most [`Limits::max_roles_total`] delegations followed).
     pub fn load_all_roles(&mut self) -> Result<()> {
+        self.load_roles_where(|_| true)
+    }
+
+    /// [`Self::load_all_roles`], following only the delegations `keep`
+    /// accepts (`wport sync` leaves out the roles that list only binary
+    /// packages: they are loaded on demand, see [`crate::packages`]).
+    pub fn load_roles_where(&mut self, keep: impl Fn(&DelegatedRole) -> bool) -> Result<()> {
         let top = self
             .targets
             .as_ref()
@@ -934,6 +941,9 @@ impl<T: Transport> Client<T> {
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut expanded: HashSet<String> = HashSet::new();
         while let Some((delegator, d)) = queue.pop() {
+            if !keep(&d) {
+                continue;
+            }
             if !seen.insert((delegator.clone(), d.name.clone())) {
                 continue;
             }

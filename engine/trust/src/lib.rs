@@ -16,6 +16,8 @@
 //! - [`transport`] — the small `Transport` trait and the file transport.
 //! - [`port`] — [`verify_port`], the check a build makes before it uses a
 //!   port's files.
+//! - [`packages`] — binary packages as targets: their inputs, target
+//!   paths, and the on-demand lookup through the builders role.
 //! - [`sync`] — `wport sync`: refresh a trust directory, store verified targets.
 //! - [`time`] — TUF timestamps without a date library.
 //!
@@ -36,6 +38,7 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod metadata;
+pub mod packages;
 pub mod paths;
 pub mod port;
 pub mod repo;

@@ -324,9 +324,24 @@ impl Repository {
         files: &[(String, PathBuf)],
         now: UnixTime,
     ) -> Result<usize> {
+        let files: Vec<(String, PathBuf, Option<serde_json::Value>)> = files
+            .iter()
+            .map(|(t, f)| (t.clone(), f.clone(), None))
+            .collect();
+        self.add_targets_with_custom(role, &files, now)
+    }
+
+    /// [`Self::add_targets`], each target with its `custom` value (binary
+    /// packages record their inputs there: [`crate::packages`]).
+    pub fn add_targets_with_custom(
+        &self,
+        role: &str,
+        files: &[(String, PathBuf, Option<serde_json::Value>)],
+        now: UnixTime,
+    ) -> Result<usize> {
         let consistent = self.consistent()?;
         let mut entries = Vec::with_capacity(files.len());
-        for (target, source) in files {
+        for (target, source, custom) in files {
             check_target_path(target)?;
             let bytes =
                 fs::read(source).map_err(|e| TrustError::io("reading target", source, e))?;
@@ -359,7 +374,7 @@ impl Repository {
                 TargetFile {
                     length: bytes.len() as u64,
                     hashes: BTreeMap::from([("sha256".to_string(), digest)]),
-                    custom: None,
+                    custom: custom.clone(),
                 },
             ));
         }

@@ -50,8 +50,14 @@ pub fn sync<T: Transport>(
         transport,
     )?;
     client.refresh_at(now)?;
-    client.load_all_roles()?;
-    let all = client.trusted_targets()?;
+    // Binary packages are fetched on demand by `wport install`, never in
+    // bulk: roles that list only packages are not even loaded here.
+    client.load_roles_where(|d| !crate::packages::is_package_only(d))?;
+    let all: Vec<_> = client
+        .trusted_targets()?
+        .into_iter()
+        .filter(|(p, _)| !crate::packages::is_package_path(p))
+        .collect();
     let targets_dir = trust_dir.join("targets");
     ensure_private_dir(&targets_dir)?;
     let base = join(repo_base, "targets");

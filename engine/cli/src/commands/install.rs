@@ -51,6 +51,8 @@ pub struct InstallArgs {
     #[command(flatten)]
     src: super::ports::SourceArgs,
     #[command(flatten)]
+    bin: super::ports::BinaryArgs,
+    #[command(flatten)]
     p: PrefixArgs,
 }
 
@@ -138,7 +140,7 @@ pub fn install(args: InstallArgs) -> i32 {
     finish((|| {
         let is_file = |t: &str| t.ends_with(".wpkg") || t.contains('/');
         if args.repo.is_none() && !args.targets.iter().any(|t| is_file(t)) {
-            return super::ports::install_names(&args.targets, &args.src, &args.p);
+            return super::ports::install_names(&args.targets, &args.src, &args.bin, &args.p);
         }
         let [target] = args.targets.as_slice() else {
             anyhow::bail!(

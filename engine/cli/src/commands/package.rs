@@ -205,12 +205,19 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
             (done.destroot, calls)
         }
     };
+    // The packages this one is built against, when the prefix has a
+    // registry (`wport install` always does): recorded in its provenance.
+    let deps = match wport_registry::Prefix::open_query(Path::new(&args.prefix), None, false) {
+        Ok(prefix) => dependency_digests(&prefix, &portfile)?,
+        Err(_) => Default::default(),
+    };
     let (out, m) = package_destroot(
         &portfile_path,
         &portfile,
         &destroot,
         calls,
         &args.prefix,
+        &deps,
         &key,
         &args.output,
     )?;
@@ -248,15 +255,46 @@ pub fn calls_of_finished_build(destroot: &Path) -> anyhow::Result<wport::provena
     })
 }
 
+/// The Portfile's lib and run dependencies, each with the payload sha256
+/// of the package of it installed in `prefix` (a dependency not installed
+/// is left out: the build could not have used it).
+pub fn dependency_digests(
+    prefix: &wport_registry::Prefix,
+    portfile: &Portfile,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for d in portfile
+        .dependencies
+        .lib
+        .iter()
+        .chain(&portfile.dependencies.run)
+    {
+        if let Some(inst) = prefix
+            .registry()
+            .package(d)
+            .with_context(|| format!("reading dependency {d} from the registry"))?
+        {
+            out.insert(d.clone(), inst.manifest.payload.sha256.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// Package a finished build's destroot: the signed, deterministic
 /// `NAME-VERSION_REVISION.wpkg` in `output`, its dependencies the Portfile's
-/// lib and run dependencies. Returns the file and its manifest.
+/// lib and run dependencies (`deps`: their payload digests, recorded in the
+/// provenance). Returns the file and its manifest.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one independent input of the package"
+)]
 pub fn package_destroot(
     portfile_path: &Path,
     portfile: &Portfile,
     destroot: &Path,
     calls: wport::provenance::CallsRecord,
     prefix: &str,
+    deps: &std::collections::BTreeMap<String, String>,
     key: &wport_trust::SecretKey,
     output: &Path,
 ) -> anyhow::Result<(PathBuf, wport_registry::Manifest)> {
@@ -273,7 +311,10 @@ pub fn package_destroot(
             .cloned()
             .collect(),
         source_date_epoch: source_date_epoch(portfile),
-        provenance: provenance(portfile_path, portfile, calls)?,
+        provenance: Provenance {
+            dependencies: deps.clone(),
+            ..provenance(portfile_path, portfile, calls)?
+        },
     };
     let tree = prefix_tree(destroot, prefix)?;
     std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
@@ -356,5 +397,6 @@ fn provenance(
         sources,
         mediated_calls_sha256: calls.sha256,
         mediated_calls: calls.count,
+        dependencies: Default::default(),
     })
 }

@@ -11,12 +11,25 @@
 //! that key and installed under the prefix's journal (an upgrade replaces
 //! the old version in one journaled step). [`super::schedule`] runs the plan:
 //! dependencies first, `-j` independent ports at once.
+//!
+//! Before a port of the signed tree is built, its signed binary is looked
+//! for: the repository `wport sync` remembered may publish it as a TUF
+//! target of its builders role (docs/TRUST.md, "Binary packages"). One
+//! whose recorded inputs — Portfile, component and source digests, prefix,
+//! and the payload digests of the dependencies installed in this prefix —
+//! are exactly this port's is fetched (length and sha256 from the signed
+//! target, checked while streaming; a mismatch is quarantined and stops the
+//! plan), its manifest signature checked against the builders' keys, and
+//! installed instead of a build. Otherwise the port is built, and the line
+//! that says so says why no binary was used. `--binary-only` makes a
+//! missing binary an error, `--source-only` never looks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use wport::exit;
@@ -44,6 +57,18 @@ pub struct SourceArgs {
     /// (CPUs / N each).
     #[arg(short = 'j', long = "parallel", value_name = "N", default_value_t = 1)]
     pub parallel: u32,
+}
+
+/// Whether a plan uses signed binaries.
+#[derive(clap::Args, Clone, Default)]
+pub struct BinaryArgs {
+    /// Install every port from a signed binary of the synced repository; a
+    /// port without one that fits is an error (the plan stops there).
+    #[arg(long, conflicts_with = "source_only")]
+    pub binary_only: bool,
+    /// Build every port from source, even where a signed binary fits.
+    #[arg(long)]
+    pub source_only: bool,
 }
 
 /// The ports tree a command works on.
@@ -113,6 +138,8 @@ pub struct UpgradeArgs {
     all: bool,
     #[command(flatten)]
     src: SourceArgs,
+    #[command(flatten)]
+    bin: BinaryArgs,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -217,7 +244,12 @@ fn component_sha256(pf: &Portfile) -> String {
 }
 
 /// `wport install NAME...`: build and install from source what is missing.
-pub fn install_names(names: &[String], src: &SourceArgs, p: &PrefixArgs) -> anyhow::Result<i32> {
+pub fn install_names(
+    names: &[String],
+    src: &SourceArgs,
+    bin: &BinaryArgs,
+    p: &PrefixArgs,
+) -> anyhow::Result<i32> {
     let mut ports = Ports::load(src)?;
     let plan = match wport_plan::plan(&mut ports.tree, names) {
         Ok(plan) => plan,
@@ -242,7 +274,7 @@ pub fn install_names(names: &[String], src: &SourceArgs, p: &PrefixArgs) -> anyh
     if jobs.is_empty() {
         return Ok(exit::SUCCESS);
     }
-    run_plan(&ports, &jobs, src, p, false)
+    run_plan(&ports, &jobs, src, bin, p, false)
 }
 
 /// `wport upgrade NAME...|--all`.
@@ -323,7 +355,7 @@ pub fn upgrade(args: UpgradeArgs) -> i32 {
             .filter(|n| rebuild.contains(*n))
             .map(|n| job_of(&plan, n))
             .collect();
-        run_plan(&ports, &jobs, &args.src, &args.p, true)
+        run_plan(&ports, &jobs, &args.src, &args.bin, &args.p, true)
     })())
 }
 
@@ -386,9 +418,249 @@ fn open_query(p: &PrefixArgs) -> anyhow::Result<Prefix> {
         .with_context(|| format!("opening the prefix {}", p.prefix.display()))
 }
 
-/// A finished build: where its results are.
-struct Built {
-    destroot: PathBuf,
+/// What a job produced for its install step.
+enum Built {
+    /// A source build: its destroot, to be packaged here.
+    Source { destroot: PathBuf },
+    /// A signed binary, fetched and checked against its TUF target.
+    Binary {
+        file: PathBuf,
+        binary: Box<wport_trust::packages::Binary>,
+    },
+}
+
+/// The signed binaries a plan may use: the repository the last sync
+/// remembered, and where fetched packages are kept.
+struct Binaries {
+    trust_dir: PathBuf,
+    repo: super::sync::Remembered,
+    only: bool,
+    store: PathBuf,
+    quarantine: PathBuf,
+}
+
+/// What the binary lookup decided for one port.
+enum Choice {
+    /// Fetched and checked against its signed target.
+    Use(PathBuf, Box<wport_trust::packages::Binary>),
+    /// No binary fits (why).
+    Unavailable(String),
+    /// The binary index (a builders role) failed verification.
+    Refused(anyhow::Error),
+}
+
+impl Binaries {
+    /// The binaries of the synced repository, unless the plan is from an
+    /// unsigned tree, `--source-only`, or nothing was synced.
+    fn for_plan(ports: &Ports, bin: &BinaryArgs) -> anyhow::Result<Option<Binaries>> {
+        if bin.source_only {
+            return Ok(None);
+        }
+        if ports.unsigned.is_some() {
+            if bin.binary_only {
+                bail!(
+                    "--binary-only needs the synced, signed ports tree: binaries are matched \
+                     against its Portfiles, not an --unsigned one"
+                );
+            }
+            return Ok(None);
+        }
+        let Some(repo) = super::sync::Remembered::load(&ports.trust_dir)? else {
+            if bin.binary_only {
+                bail!(
+                    "--binary-only: {} remembers no repository to take binaries from; \
+                     `wport sync --from URL` first",
+                    ports.trust_dir.display()
+                );
+            }
+            return Ok(None);
+        };
+        let cache = wport::paths::cache_dir();
+        Ok(Some(Binaries {
+            trust_dir: ports.trust_dir.clone(),
+            repo,
+            only: bin.binary_only,
+            store: cache.join("binaries"),
+            quarantine: cache.join("quarantine"),
+        }))
+    }
+
+    /// What `port` would be built from, as a binary's target records it.
+    fn wanted(
+        &self,
+        port: &wport_plan::Port,
+        p: &PrefixArgs,
+    ) -> anyhow::Result<wport_trust::packages::PackageTarget> {
+        let pf = &port.portfile;
+        let prefix = open_query(p)?;
+        let dependencies = super::package::dependency_digests(&prefix, pf)?;
+        Ok(wport_trust::packages::PackageTarget {
+            name: pf.port.name.clone(),
+            version: pf.port.version.clone(),
+            revision: pf.port.revision,
+            inputs: wport_trust::packages::Inputs {
+                portfile_sha256: port.sha256.to_string(),
+                component_sha256: component_sha256(pf),
+                sources: pf.sources.iter().map(|s| s.sha256.to_string()).collect(),
+                prefix: p.prefix.display().to_string(),
+                dependencies,
+            },
+        })
+    }
+
+    fn lookup(
+        &self,
+        wanted: &wport_trust::packages::PackageTarget,
+    ) -> wport_trust::Result<wport_trust::packages::Lookup> {
+        let base = &self.repo.base;
+        let now = wport_trust::time::now();
+        use wport_trust::packages::find_binary as find;
+        if base.starts_with("http://") || base.starts_with("https://") {
+            find(
+                &self.trust_dir,
+                base,
+                wport::tuf_http::TufHttp::default(),
+                wanted,
+                now,
+            )
+        } else {
+            find(
+                &self.trust_dir,
+                base,
+                wport_trust::FileTransport,
+                wanted,
+                now,
+            )
+        }
+    }
+
+    /// Look `port` up and, when a binary fits, fetch it. A fetched file
+    /// that does not match its signed target is quarantined and is an
+    /// error (never a reason to build instead: someone served other bytes).
+    fn choose(&self, port: &wport_plan::Port, p: &PrefixArgs) -> anyhow::Result<Choice> {
+        let wanted = self.wanted(port, p)?;
+        let binary = match self.lookup(&wanted) {
+            Ok(wport_trust::packages::Lookup::Found(b)) => b,
+            Ok(wport_trust::packages::Lookup::Unavailable(why)) => {
+                return Ok(Choice::Unavailable(why.to_string()));
+            }
+            Err(e) => {
+                return Ok(Choice::Refused(anyhow::Error::new(e).context(format!(
+                    "the binary index of the repository {} for {}",
+                    self.repo.base,
+                    wanted.label()
+                ))));
+            }
+        };
+        let tf = &binary.target;
+        let sha = tf
+            .hashes
+            .get("sha256")
+            .context("the binary's target lists no sha256")?;
+        let mut urls = Vec::new();
+        for base in std::iter::once(&self.repo.base).chain(&self.repo.mirrors) {
+            urls.push(wport_trust::packages::target_location(
+                base,
+                &binary.path,
+                tf,
+                binary.consistent,
+            )?);
+        }
+        let req = wport_fetch::download::Request {
+            port: format!("{}@{}", wanted.name, wanted.version),
+            file: binary
+                .path
+                .rsplit('/')
+                .next()
+                .unwrap_or(&binary.path)
+                .to_owned(),
+            urls,
+            expected: wport_fetch::verify::Expected {
+                sha256: sha.parse()?,
+                size: tf.length,
+            },
+            upstream_contact: format!("the publisher of the binary repository {}", self.repo.base),
+        };
+        let fetcher = crate_distfiles_fetcher(&self.store, &self.quarantine)?;
+        let fetched = fetcher
+            .fetch(&req, &wport_fetch::download::Progress::quiet())
+            .with_context(|| {
+                format!(
+                    "the signed binary {} ({}) did not arrive as its TUF target describes it",
+                    wanted.label(),
+                    binary.path
+                )
+            })?;
+        for rec in fetched.quarantined() {
+            eprintln!(
+                "warning: {}: {} served other bytes; quarantined as {}",
+                binary.path, rec.mirror, rec.id
+            );
+        }
+        Ok(Choice::Use(fetched.path, binary))
+    }
+}
+
+fn crate_distfiles_fetcher(
+    store: &Path,
+    quarantine: &Path,
+) -> anyhow::Result<wport_fetch::download::Fetcher> {
+    wport::distfiles::fetcher(
+        store,
+        quarantine,
+        wport_fetch::transport::TransportConfig::default(),
+    )
+}
+
+/// A port of a `--binary-only` plan without a binary that fits.
+#[derive(Debug, thiserror::Error)]
+#[error("--binary-only: no signed binary of {port} fits: {reason}")]
+struct NoBinary {
+    port: String,
+    reason: String,
+}
+
+/// A signed binary whose own manifest says something else than its
+/// target: another port, version or inputs (a builder's mistake or worse).
+#[derive(Debug, thiserror::Error)]
+#[error("the signed binary {path} holds {found}, not what its target describes: {what}")]
+struct BinaryMismatch {
+    path: String,
+    found: String,
+    what: String,
+}
+
+/// Checks a fetched binary's manifest against its target's record.
+fn check_binary_manifest(
+    m: &wport_registry::Manifest,
+    binary: &wport_trust::packages::Binary,
+) -> Result<(), BinaryMismatch> {
+    let want = &binary.package;
+    let inputs = wport_trust::packages::Inputs {
+        portfile_sha256: m.provenance.portfile_sha256.clone(),
+        component_sha256: m.provenance.component_sha256.clone(),
+        sources: m
+            .provenance
+            .sources
+            .iter()
+            .map(|s| s.sha256.clone())
+            .collect(),
+        prefix: m.prefix.clone(),
+        dependencies: m.provenance.dependencies.clone(),
+    };
+    let mut what = Vec::new();
+    if m.name != want.name || m.version != want.version || m.revision != want.revision {
+        what.push(format!("{} expected", want.label()));
+    }
+    what.extend(want.inputs.differences(&inputs));
+    if what.is_empty() {
+        return Ok(());
+    }
+    Err(BinaryMismatch {
+        path: binary.path.clone(),
+        found: m.label(),
+        what: what.join(", "),
+    })
 }
 
 /// Build, package and install `jobs` in dependency order.
@@ -396,9 +668,11 @@ fn run_plan(
     ports: &Ports,
     jobs: &[Job],
     src: &SourceArgs,
+    bin: &BinaryArgs,
     p: &PrefixArgs,
     replace: bool,
 ) -> anyhow::Result<i32> {
+    let binaries = Binaries::for_plan(ports, bin)?;
     let (key, key_path) = super::package::local_packager_key()?;
     let trusted = [key.public().clone()];
     let build_root = src
@@ -431,7 +705,54 @@ fn run_plan(
         })
         .collect();
 
+    let started = AtomicUsize::new(0);
+    let total = jobs.len();
     let build = |name: &str| -> anyhow::Result<Built> {
+        let i = started.fetch_add(1, Ordering::Relaxed) + 1;
+        let port = ports
+            .tree
+            .get(name)
+            .context("a planned port is loaded")?
+            .clone();
+        let mut why = None;
+        if let Some(b) = &binaries {
+            let version = format!(
+                "{}_{}",
+                port.portfile.port.version, port.portfile.port.revision
+            );
+            match b.choose(&port, p)? {
+                Choice::Use(file, binary) => {
+                    println!(
+                        "--->  installing {name} {version} from a signed binary ({i} of {total})"
+                    );
+                    let _ = std::io::stdout().flush();
+                    return Ok(Built::Binary { file, binary });
+                }
+                Choice::Unavailable(reason) if b.only => {
+                    return Err(NoBinary {
+                        port: name.to_owned(),
+                        reason,
+                    }
+                    .into());
+                }
+                Choice::Refused(e) if b.only => return Err(e),
+                Choice::Unavailable(reason) => why = Some(reason),
+                Choice::Refused(e) => {
+                    eprintln!(
+                        "wport: NOTICE: {name}: the signed binary index was refused, so {name} is \
+                         built from source instead: {e:#}"
+                    );
+                    why = Some(format!("the binary index was refused: {}", e.root_cause()));
+                }
+            }
+        }
+        match why {
+            Some(why) => {
+                println!("--->  building {name} (binary not available: {why}) ({i} of {total})")
+            }
+            None => println!("--->  building {name} ({i} of {total})"),
+        }
+        let _ = std::io::stdout().flush();
         let (arg, unsigned) = ports.build_arg(name);
         let mut cmd = Command::new(&wport_exe);
         cmd.arg("build").arg(&arg);
@@ -466,27 +787,46 @@ fn run_plan(
             }
             .into());
         }
-        Ok(Built {
+        Ok(Built::Source {
             destroot: dir.join("destroot"),
         })
     };
 
     let mut install = |name: &str, built: Built| -> anyhow::Result<String> {
-        let port_dir = ports.port_dir(name, &build_root)?;
-        let portfile_path = port_dir.join("Portfile.toml");
-        let portfile = Portfile::load(&portfile_path)?;
-        let calls = super::package::calls_of_finished_build(&built.destroot)?;
-        let (file, _) = super::package::package_destroot(
-            &portfile_path,
-            &portfile,
-            &built.destroot,
-            calls,
-            &prefix_str,
-            &key,
-            &packages,
-        )?;
-        let mut pkg = wport_registry::open_package(&file, &trusted)
-            .with_context(|| format!("verifying {}", file.display()))?;
+        let mut pkg = match built {
+            Built::Source { destroot } => {
+                let port_dir = ports.port_dir(name, &build_root)?;
+                let portfile_path = port_dir.join("Portfile.toml");
+                let portfile = Portfile::load(&portfile_path)?;
+                let calls = super::package::calls_of_finished_build(&destroot)?;
+                let deps = super::package::dependency_digests(&open_query(p)?, &portfile)?;
+                let (file, _) = super::package::package_destroot(
+                    &portfile_path,
+                    &portfile,
+                    &destroot,
+                    calls,
+                    &prefix_str,
+                    &deps,
+                    &key,
+                    &packages,
+                )?;
+                wport_registry::open_package(&file, &trusted)
+                    .with_context(|| format!("verifying {}", file.display()))?
+            }
+            // The file's bytes are those of the signed target (checked
+            // while fetched); its manifest signature must still be a
+            // builder's, and its manifest must say what the target says.
+            Built::Binary { file, binary } => {
+                let pkg = wport_registry::open_package(&file, &binary.signers).with_context(|| {
+                    format!(
+                        "verifying the signed binary {} against the keys of the role publishing it",
+                        binary.path
+                    )
+                })?;
+                check_binary_manifest(&pkg.manifest, &binary)?;
+                pkg
+            }
+        };
         let mut prefix =
             Prefix::open_with(&p.prefix, p.registry.as_deref(), &PrefixOptions::default())
                 .with_context(|| format!("opening the prefix {}", p.prefix.display()))?;
@@ -513,10 +853,8 @@ fn run_plan(
         Ok(label)
     };
 
-    let outcome = schedule::run(jobs, parallel, build, &mut install, |name, i, n| {
-        println!("--->  building {name} ({i} of {n})");
-        let _ = std::io::stdout().flush();
-    });
+    // The build step says itself whether it builds or takes a binary.
+    let outcome = schedule::run(jobs, parallel, build, &mut install, |_, _, _| {});
 
     for (_, end) in &outcome.ended {
         if let JobEnd::Installed { label, took } = end {
@@ -549,7 +887,18 @@ fn run_plan(
             }
             None => {
                 super::report(e);
-                code = code.max(super::package::code(e));
+                let refused = e.chain().any(|c| {
+                    c.is::<BinaryMismatch>()
+                        || matches!(
+                            c.downcast_ref::<wport_fetch::download::FetchError>(),
+                            Some(wport_fetch::download::FetchError::Quarantined { .. })
+                        )
+                });
+                code = code.max(if refused {
+                    exit::REFUSED
+                } else {
+                    super::package::code(e)
+                });
             }
         }
     }

@@ -1,5 +1,6 @@
-//! `wport repo init|add|delegate|rotate|sign|timestamp`: maintain a ports
-//! tree as a TUF repository (`DIR/metadata`, `DIR/targets`).
+//! `wport repo init|add|add-package|delegate|rotate|sign|timestamp`:
+//! maintain a ports tree, and its binary packages, as a TUF repository
+//! (`DIR/metadata`, `DIR/targets`).
 //!
 //! Edits (init, add, delegate, rotate) write a role at a new version with
 //! no signatures; each `sign` adds one signature, so a threshold of several
@@ -70,14 +71,31 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         threshold: u64,
         /// Ports the role may sign for (repeat).
-        #[arg(long = "port", required = true)]
+        #[arg(long = "port", required_unless_present = "paths")]
         ports: Vec<String>,
+        /// Target path patterns the role may sign for (repeat; `*` and
+        /// `?` never match `/`): `packages/*/*` for a builders role.
+        #[arg(long = "path")]
+        paths: Vec<String>,
         /// Stop the search at this role for its ports.
         #[arg(long)]
         terminating: bool,
         /// The delegating role.
         #[arg(long, default_value = "targets")]
         from: String,
+    },
+    /// Publish binary packages as targets
+    /// `packages/<name>/<name>-<version>_<revision>-<inputs16>.wpkg` of a
+    /// builders role, their inputs in each target's `custom` field. Each
+    /// package's manifest must be signed by a key of that role.
+    AddPackage {
+        dir: PathBuf,
+        /// The package files (*.wpkg).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The delegated role listing them (delegated from targets).
+        #[arg(long, default_value = "builders")]
+        role: String,
     },
     /// Stage a new root version giving a top-level role new keys; it must
     /// then be signed by the old AND the new root thresholds.
@@ -215,17 +233,32 @@ fn exec(command: Command) -> anyhow::Result<()> {
                 dir.display()
             );
         }
+        Command::AddPackage { dir, files, role } => {
+            let repo = open(&dir)?;
+            let n = add_packages(&repo, &role, &files, now)?;
+            eprintln!(
+                "wport: {n} package(s) listed in {role}; it now needs signing by its threshold (`wport repo sign {} {role} --key ...`), then `wport repo timestamp`",
+                dir.display()
+            );
+        }
         Command::Delegate {
             dir,
             name,
             keys: key_files,
             threshold,
             ports,
+            paths: patterns,
             terminating,
             from,
         } => {
             let repo = open(&dir)?;
-            let paths = ports.iter().flat_map(|p| port_patterns(p)).collect();
+            let mut paths: Vec<String> = ports.iter().flat_map(|p| port_patterns(p)).collect();
+            for p in &patterns {
+                wport_trust::paths::check_target_path(&p.replace(['*', '?'], "x"))
+                    .with_context(|| format!("the path pattern {p:?}"))?;
+            }
+            paths.extend(patterns.iter().cloned());
+            let ports: Vec<&String> = ports.iter().chain(&patterns).collect();
             repo.delegate(
                 &from,
                 &name,
@@ -290,4 +323,73 @@ fn exec(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `wport repo add-package`: each package's inputs (from its manifest's
+/// provenance) name its target and go into the target's `custom` field. The
+/// manifest must verify against a key of `role` (its delegation from the
+/// top-level targets role): clients check it against those keys too.
+fn add_packages(
+    repo: &Repository,
+    role: &str,
+    files: &[PathBuf],
+    now: wport_trust::time::UnixTime,
+) -> anyhow::Result<usize> {
+    let (top, _) = repo
+        .targets_role("targets")
+        .context("reading the targets role")?;
+    let dels = top.delegations.unwrap_or_default();
+    let Some(d) = dels.roles.iter().find(|r| r.name == role) else {
+        bail!(
+            "targets delegates no role {role:?}: `wport repo delegate DIR --name {role} --key BUILDER.pub --path 'packages/*/*'` first"
+        );
+    };
+    let ring = wport_trust::metadata::KeyRing::new(&dels.keys).context("the delegation's keys")?;
+    let signers: Vec<PublicKey> = d
+        .keyids
+        .iter()
+        .filter_map(|id| ring.get(id).cloned())
+        .collect();
+    let mut entries = Vec::new();
+    for file in files {
+        let pkg = wport_registry::open_package(file, &signers).with_context(|| {
+            format!(
+                "{}: its manifest must be signed by a key of the {role} role",
+                file.display()
+            )
+        })?;
+        let m = &pkg.manifest;
+        let target = wport_trust::packages::PackageTarget {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            revision: m.revision,
+            inputs: wport_trust::packages::Inputs {
+                portfile_sha256: m.provenance.portfile_sha256.clone(),
+                component_sha256: m.provenance.component_sha256.clone(),
+                sources: m
+                    .provenance
+                    .sources
+                    .iter()
+                    .map(|s| s.sha256.clone())
+                    .collect(),
+                prefix: m.prefix.clone(),
+                dependencies: m.provenance.dependencies.clone(),
+            },
+        };
+        let path = target.path()?;
+        if !wport_trust::paths::delegation_matches(
+            d.paths.as_deref(),
+            d.path_hash_prefixes.as_deref(),
+            &path,
+        ) {
+            bail!(
+                "{role} is not delegated {path} (its paths: {:?}); delegate it 'packages/*/*'",
+                d.paths
+            );
+        }
+        eprintln!("wport: {} -> {path}", file.display());
+        entries.push((path, file.clone(), Some(target.custom())));
+    }
+    repo.add_targets_with_custom(role, &entries, now)
+        .with_context(|| format!("adding packages to {role}"))
 }

@@ -2,6 +2,10 @@
 //! ports repository (TUF client workflow), verify every target, and make
 //! the verified ports tree available under `<trust dir>/targets/ports`.
 //!
+//! Binary packages are not downloaded here: `wport install` looks them up
+//! and fetches them on demand from the repository this sync remembers
+//! (`repository.json` in the trust directory).
+//!
 //! The first sync needs the repository's root.json obtained out of band
 //! (`--root FILE`): trust starts from that file, never from the network.
 
@@ -24,6 +28,55 @@ pub struct Args {
     /// First sync only: the root.json to trust.
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Another base URL serving the same repository's targets (repeat):
+    /// binary packages are fetched from --from, then from these, each
+    /// checked against its signed length and sha256.
+    #[arg(long = "mirror", value_name = "URL")]
+    mirrors: Vec<String>,
+}
+
+/// Where the repository a trust directory was synced from is, for binary
+/// packages fetched on demand after the sync (`<trust dir>/repository.json`;
+/// trust never comes from it: every byte fetched is checked against the
+/// signed metadata).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct Remembered {
+    /// The base URL (`http(s)://` or `file://`) of `metadata/` and `targets/`.
+    pub base: String,
+    /// Other bases serving the same targets.
+    #[serde(default)]
+    pub mirrors: Vec<String>,
+}
+
+impl Remembered {
+    pub fn file(trust_dir: &std::path::Path) -> PathBuf {
+        trust_dir.join("repository.json")
+    }
+
+    /// What the last sync into `trust_dir` remembered (`None` before one).
+    pub fn load(trust_dir: &std::path::Path) -> anyhow::Result<Option<Remembered>> {
+        let path = Self::file(trust_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
+/// `--from` as a URL: http(s) as given, a directory as an absolute
+/// `file://` URL.
+fn base_url(from: &str) -> anyhow::Result<String> {
+    if from.starts_with("http://") || from.starts_with("https://") {
+        return Ok(from.trim_end_matches('/').to_string());
+    }
+    let path = from.strip_prefix("file://").unwrap_or(from);
+    let abs =
+        std::fs::canonicalize(path).with_context(|| format!("the repository directory {path}"))?;
+    Ok(format!("file://{}", abs.display()))
 }
 
 pub fn run(args: Args) -> i32 {
@@ -67,6 +120,19 @@ fn exec(args: Args) -> anyhow::Result<()> {
         sync(&trust, &from, FileTransport, time::now())
     }
     .with_context(|| format!("syncing {} from {from}", trust.display()))?;
+    let remembered = Remembered {
+        base: base_url(&args.from)?,
+        mirrors: args
+            .mirrors
+            .iter()
+            .map(|m| base_url(m))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let file = Remembered::file(&trust);
+    let tmp = trust.join(".repository.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&remembered)?)
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .with_context(|| format!("writing {}", file.display()))?;
     eprintln!(
         "wport: {} trusted target(s): {} fetched, {} already current, {} untrusted file(s) removed; ports tree at {}",
         report.targets,
