@@ -16,6 +16,8 @@ fn main() {
             "engine/components/autotools",
             "autotools",
         ),
+        ("wport-std-cmake", "engine/components/cmake", "cmake"),
+        ("wport-std-meson", "engine/components/meson", "meson"),
     ] {
         let wasm = wport_guest_build::build_lib(pkg, &root.join(dir));
         let dest = out.join(format!("std-{name}.wasm"));

@@ -12,6 +12,8 @@ pub fn standard_component(which: StandardComponent) -> &'static [u8] {
     match which {
         StandardComponent::Make => STD_MAKE,
         StandardComponent::Autotools => STD_AUTOTOOLS,
+        StandardComponent::CMake => STD_CMAKE,
+        StandardComponent::Meson => STD_MESON,
     }
 }
 

@@ -51,6 +51,16 @@ fn linter() -> &'static Linter {
                 "wport-std-autotools",
                 "engine/components/autotools",
             ),
+            (
+                StandardComponent::CMake,
+                "wport-std-cmake",
+                "engine/components/cmake",
+            ),
+            (
+                StandardComponent::Meson,
+                "wport-std-meson",
+                "engine/components/meson",
+            ),
         ] {
             let wasm = wport_guest_build::build_lib(pkg, &root.join(dir));
             let bytes =

@@ -135,7 +135,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Table<T> {
     }
 }
 
-/// A `[build.params]` value: a string or a list of strings.
+/// A `[build.params]` value: a string, a list of strings, or a boolean
+/// (kept as `"true"`/`"false"`).
 pub(crate) struct Param(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for Param {
@@ -146,11 +147,16 @@ impl<'de> Deserialize<'de> for Param {
             type Value = Param;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a list of strings")
+                f.write_str("a string, a list of strings or a boolean")
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Param, E> {
                 Ok(Param(vec![value.to_owned()]))
+            }
+
+            /// `use-parallel-build = false`: a boolean is its word, `"false"`.
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Param, E> {
+                Ok(Param(vec![value.to_string()]))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Param, A::Error> {

@@ -224,17 +224,94 @@ pub enum StandardComponent {
     Make,
     /// `standard = "autotools"`: `./configure`, `make`, `make install`.
     Autotools,
+    /// `standard = "cmake"`: `cmake` in `{work}/build`, `cmake --build`,
+    /// `cmake --install` with `DESTDIR` (MacPorts' cmake PortGroup).
+    CMake,
+    /// `standard = "meson"`: `meson setup` in `{work}/build`, `ninja`,
+    /// `meson install --destdir` (MacPorts' meson PortGroup).
+    Meson,
 }
 
 impl StandardComponent {
     /// Every standard component, in documentation order.
-    pub const ALL: [StandardComponent; 2] = [StandardComponent::Make, StandardComponent::Autotools];
+    pub const ALL: [StandardComponent; 4] = [
+        StandardComponent::Make,
+        StandardComponent::Autotools,
+        StandardComponent::CMake,
+        StandardComponent::Meson,
+    ];
 
     /// The spelling used in `standard = "..."`.
     pub const fn as_str(self) -> &'static str {
         match self {
             StandardComponent::Make => "make",
             StandardComponent::Autotools => "autotools",
+            StandardComponent::CMake => "cmake",
+            StandardComponent::Meson => "meson",
+        }
+    }
+
+    /// The `[build.params]` keys this component reads, in documentation
+    /// order. Any other key is an error from `wport lint` and `wport build`
+    /// (with a did-you-mean), so a misspelt key cannot be silently ignored.
+    /// The meaning of each is in guest-sdk's `std_build` and docs/PORTING.md.
+    pub const fn params(self) -> &'static [&'static str] {
+        match self {
+            StandardComponent::Make => &[
+                "make-args",
+                "build-target",
+                "test-target",
+                "destroot-args",
+                "destroot-target",
+                "reinplace",
+                "cc",
+                "cxx",
+                "cflags",
+                "cxxflags",
+                "cppflags",
+                "ldflags",
+                "use-parallel-build",
+            ],
+            StandardComponent::Autotools => &[
+                "configure-script",
+                "configure-args",
+                "make-args",
+                "build-target",
+                "test-target",
+                "destroot-args",
+                "destroot-target",
+                "reinplace",
+                "cc",
+                "cxx",
+                "cflags",
+                "cxxflags",
+                "cppflags",
+                "ldflags",
+                "use-parallel-build",
+            ],
+            StandardComponent::CMake => &[
+                "configure-args",
+                "build-target",
+                "reinplace",
+                "cc",
+                "cxx",
+                "cflags",
+                "cxxflags",
+                "cppflags",
+                "ldflags",
+                "use-parallel-build",
+            ],
+            StandardComponent::Meson => &[
+                "configure-args",
+                "reinplace",
+                "cc",
+                "cxx",
+                "cflags",
+                "cxxflags",
+                "cppflags",
+                "ldflags",
+                "use-parallel-build",
+            ],
         }
     }
 

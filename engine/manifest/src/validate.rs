@@ -14,7 +14,7 @@ use crate::de_error::{describe_field, missing_field};
 use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::phase::Phase;
 use crate::raw::{
-    RawBuild, RawCapabilities, RawDependencies, RawLimits, RawPhase, RawPort, RawPortfile,
+    Param, RawBuild, RawCapabilities, RawDependencies, RawLimits, RawPhase, RawPort, RawPortfile,
     RawSource, S, Table,
 };
 use crate::rules::{self, Rejection};
@@ -415,6 +415,9 @@ fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
                 ),
             ));
         }
+        if let BuildKind::Standard(which) = &kind {
+            check_standard_param(ctx, *which, &key, key_span.clone(), &value)?;
+        }
         let value_span = value.span();
         let value = value.into_inner().0;
         if value.iter().any(|v| v.contains('\0')) {
@@ -434,6 +437,63 @@ fn build(raw: S<Table<RawBuild>>, ctx: &Ctx) -> Result<Build> {
         test: test.unwrap_or(false),
         params: out,
     })
+}
+
+/// A `[build.params]` key of a standard component must be one it reads
+/// ([`StandardComponent::params`]): a misspelt `confgure-args` would
+/// otherwise be ignored and the port built without its arguments.
+fn check_standard_param(
+    ctx: &Ctx,
+    which: StandardComponent,
+    key: &str,
+    key_span: Range<usize>,
+    value: &S<Param>,
+) -> Result<()> {
+    let known = which.params();
+    if !known.contains(&key) {
+        let suggestion = did_you_mean(key, known.iter().copied());
+        let list = known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = match suggestion {
+            Some(close) => format!("did you mean `{close}`? the `{which}` component reads {list}"),
+            None => format!(
+                "the `{which}` component reads {list}; a port that needs other parameters uses its own component"
+            ),
+        };
+        return Err(ctx.error(
+            ErrorKind::UnknownField {
+                field: key.to_owned(),
+                table: "[build.params]".into(),
+                expected: known.iter().map(|k| (*k).to_owned()).collect(),
+                suggestion: suggestion.map(str::to_owned),
+            },
+            key_span,
+            format!(
+                "unknown parameter `{}` of the standard component `{which}` in [build.params]",
+                short(key)
+            ),
+            "unknown parameter",
+            help,
+        ));
+    }
+    if key == "use-parallel-build"
+        && !matches!(value.get_ref().0.as_slice(), [v] if v == "true" || v == "false")
+    {
+        return Err(invalid(
+            ctx,
+            "[build.params]",
+            key,
+            value.span(),
+            plain(
+                "it must be `true` or `false`",
+                "write `use-parallel-build = false` to build with one job",
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The grants of every valid phase table; the first problem of each invalid

@@ -70,7 +70,12 @@ fn autotools_port_with_params() {
         ["all"],
         "a string param is a one-element list"
     );
-    assert!(port.build.params["jobs"].is_empty());
+    assert!(port.build.params["make-args"].is_empty());
+    assert_eq!(
+        port.build.params["use-parallel-build"],
+        ["false"],
+        "a boolean param is its word"
+    );
 
     let configure = port.capabilities.phase(Phase::Configure);
     assert_eq!(configure.programs, ["sh", "cc", "make", "./configure"]);
@@ -411,4 +416,44 @@ fn limits_are_optional_and_typed() {
         case_error("invalid-value-limits-memory-unit").kind(),
         ErrorKind::InvalidValue { field } if field == "memory"
     ));
+}
+
+#[test]
+fn a_misspelt_standard_param_is_an_unknown_field_with_a_suggestion() {
+    let text = std::fs::read_to_string(case_path("valid-autotools-params"))
+        .unwrap()
+        .replace("configure-args =", "configure-arg =");
+    let err = Portfile::parse(&text, "Portfile.toml").expect_err("misspelt key must fail");
+    match err.kind() {
+        ErrorKind::UnknownField {
+            field,
+            table,
+            suggestion,
+            expected,
+        } => {
+            assert_eq!(field, "configure-arg");
+            assert_eq!(table, "[build.params]");
+            assert_eq!(suggestion.as_deref(), Some("configure-args"));
+            assert_eq!(
+                expected,
+                &StandardComponent::Autotools
+                    .params()
+                    .iter()
+                    .map(|k| (*k).to_owned())
+                    .collect::<Vec<_>>()
+            );
+        }
+        other => panic!("expected UnknownField, got {other:?}"),
+    }
+    assert_eq!(err.line(), Some(23), "{err}");
+}
+
+#[test]
+fn every_standard_component_declares_its_params() {
+    for which in StandardComponent::ALL {
+        let params = which.params();
+        assert!(params.contains(&"reinplace"), "{which}");
+        assert!(params.contains(&"use-parallel-build"), "{which}");
+        assert!(params.contains(&"cflags"), "{which}");
+    }
 }
