@@ -9,8 +9,12 @@
 # 1.10x). Then runs engine/exec's spawn benchmark: a mediated `true` against
 # a plain spawn of `true` (target: at most +0.5 ms per call).
 #
+# Every build is for a scratch prefix where `wport install` first puts
+# (untimed) the libraries that readline, libpng and lua link: ncurses,
+# readline, zlib.
+#
 # Native is exactly the Portfile's recipe, by hand: extract the tarball,
-# apply the port's patchfiles, `./configure --prefix=/opt/wport ARGS`,
+# apply the port's patchfiles, `./configure --prefix=PREFIX ARGS`,
 # `make -jJOBS`, `make DESTDIR=... install` (or the port's equivalents),
 # with the same environment wport gives its commands (env -i, PATH, LC_ALL=C,
 # TZ=UTC, MAKEFLAGS=-jJOBS) and, as root, as the same unprivileged user
@@ -33,12 +37,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-1}
 shift || true
 ports=("$@")
-# ncurses is here; readline, libpng (and lua's readline) link other ports
-# from the prefix, which a lone `wport build` in a fresh scratch directory
-# does not have: the dependency chains are timed through `wport install`.
-[ ${#ports[@]} -gt 0 ] || ports=(hello zlib bzip2 lua tree xz gzip ncurses)
+[ ${#ports[@]} -gt 0 ] || ports=(hello zlib bzip2 lua tree xz gzip ncurses readline libpng)
 jobs=${WPORT_BENCH_JOBS:-2}
-prefix=/opt/wport
 src_dir=${WPORT_REAL_SOURCES:-$root/target/real-sources}  # filled by scripts/fetch-real-sources (scripts/test runs it)
 
 cd "$root"
@@ -53,7 +53,13 @@ fi
 scratch=$(mktemp -d /var/tmp/wport-bench-ports.XXXXXX)
 chmod 755 "$scratch"
 trap 'rm -rf "$scratch"; rmdir /sys/fs/cgroup/cpuacct/wport-bench-$$-* 2>/dev/null || true' EXIT
-mkdir -m 700 -p "$scratch/cache/wport/distfiles"
+mkdir -m 700 -p "$scratch/cache/wport/distfiles" "$scratch/cfg" "$scratch/data"
+# Every build, native and wport, is for this prefix, where (untimed, below)
+# `wport install` puts the libraries the ports with dependencies link:
+# ncurses and readline (lua, readline), zlib (libpng). A native build sees
+# all of them; a wport build sees the ones its phases are granted.
+prefix=$scratch/prefix
+DEPS=(ncurses readline zlib)
 
 as_build_user=()
 if [ "$(id -u)" = 0 ]; then
@@ -72,7 +78,7 @@ tarball_for() {
 }
 
 declare -A TARBALL
-for p in "${ports[@]}"; do
+for p in "${ports[@]}" "${DEPS[@]}" tree lua; do # and the warm-up builds' (below)
     sha=$(pinned_sha "$p")
     TARBALL[$p]=$(tarball_for "$sha")
     cp "${TARBALL[$p]}" "$scratch/cache/wport/distfiles/$sha"
@@ -90,6 +96,10 @@ native_recipe() { # PORT
     case $1 in
     hello) echo "./configure --prefix=$prefix --disable-nls && make $j && make DESTDIR=$D install" ;;
     zlib | xz | gzip) echo "./configure --prefix=$prefix && make $j && make DESTDIR=$D install" ;;
+    readline) echo "./configure --prefix=$prefix --disable-static --disable-install-examples --with-shared-termcap-library \
+bash_cv_termcap_lib=libtinfo CPPFLAGS=-I$prefix/include 'LDFLAGS=-L$prefix/lib -Wl,-rpath,$prefix/lib' && make $j && make DESTDIR=$D install" ;;
+    libpng) echo "./configure --prefix=$prefix --disable-static CPPFLAGS=-I$prefix/include 'LDFLAGS=-L$prefix/lib -Wl,-rpath,$prefix/lib' \
+&& make $j && make DESTDIR=$D install" ;;
     ncurses) echo "./configure --prefix=$prefix --with-shared --without-normal --without-debug --with-termlib=tinfo \
 --enable-widec --enable-overwrite --enable-rpath --without-ada --without-cxx-binding --without-tests --enable-pc-files \
 --with-pkg-config-libdir=$prefix/lib/pkgconfig --enable-symlinks --with-manpage-format=normal && make $j && make DESTDIR=$D install" ;;
@@ -157,7 +167,7 @@ native_build() { # PORT -> seconds
 wport_build() { # PORT -> seconds
     local p=$1 t0 t1
     t0=$(now)
-    XDG_CACHE_HOME=$scratch/cache "$wport" build --unsigned --build-root "$scratch/wport" -j"$jobs" "ports/$p" \
+    XDG_CACHE_HOME=$scratch/cache "$wport" build --unsigned --build-root "$scratch/wport" --prefix "$prefix" -j"$jobs" "ports/$p" \
         >"$scratch/wport-$p.out" 2>&1 || { echo "wport build of $p failed:" >&2; cat "$scratch/wport-$p.out" >&2; exit 1; }
     t1=$(now)
     echo "$t1 - $t0" | bc > "$scratch/last"
@@ -170,8 +180,12 @@ timed() { # native_build|wport_build PORT
     WALL=$(cat "$scratch/last")
 }
 
-mkdir -p "$scratch/wport"
-chmod 755 "$scratch/wport"
+mkdir -p "$scratch/wport" "$scratch/install"
+chmod 755 "$scratch/wport" "$scratch/install"
+echo "installing ${DEPS[*]} into $prefix (untimed)"
+XDG_CACHE_HOME=$scratch/cache XDG_CONFIG_HOME=$scratch/cfg XDG_DATA_HOME=$scratch/data \
+    "$wport" install --unsigned ports "${DEPS[@]}" --prefix "$prefix" --build-root "$scratch/install" -j 2 \
+    >"$scratch/install.out" 2>&1 || { echo "wport install ${DEPS[*]} failed:" >&2; cat "$scratch/install.out" >&2; exit 1; }
 # Untimed wport builds that put every component the ports use into the
 # (fresh) precompiled-component cache, as on any machine that has built
 # before: tree (standard make), zlib (standard autotools), lua (its own).

@@ -80,6 +80,31 @@ impl Built {
         std::fs::read_to_string(self.dir.join("build.log")).unwrap()
     }
 
+    /// Assert that the destroot phase compiled and linked nothing: what is
+    /// installed is what `build` made against the granted dependencies.
+    fn assert_destroot_compiles_nothing(&self) {
+        let log = self.log();
+        let destroot = log
+            .split("phase destroot of")
+            .nth(1)
+            .expect("destroot phase in the log");
+        let compiles = destroot
+            .lines()
+            .filter(|l| {
+                let l = l.trim_start_matches("  | ");
+                l.starts_with("gcc ")
+                    || l.starts_with("cc ")
+                    || l.starts_with("libtool: compile")
+                    || l.starts_with("libtool: link")
+            })
+            .collect::<Vec<_>>();
+        assert!(
+            compiles.is_empty(),
+            "make install compiled or linked again:\n{}",
+            compiles.join("\n")
+        );
+    }
+
     fn assert_files(&self, rels: &[&str]) {
         for rel in rels {
             let p = self.path(rel);
@@ -687,6 +712,7 @@ fn readline_libpng_lua_against_installed_dependencies() {
         resolved(&b.path("lib/libreadline.so.8.2"), "libtinfo.so.6"),
         lib_in(&prefix, "libtinfo.so.6")
     );
+    b.assert_destroot_compiles_nothing();
     let pc = std::fs::read_to_string(b.path("lib/pkgconfig/readline.pc")).unwrap();
     assert!(pc.contains("Requires.private: tinfo"), "{pc}");
     let out = compile_and_run(
@@ -740,6 +766,10 @@ int main(void) {
         resolved(&b.path("lib/libpng16.so.16.39.0"), "libz.so.1"),
         lib_in(&prefix, "libz.so.1")
     );
+    // Everything was compiled in `build`, against the prefix's zlib.h: a
+    // destroot that cannot see those headers recompiles all of libpng
+    // against /usr's (automake's dependency files name them).
+    b.assert_destroot_compiles_nothing();
     // Write a PNG (deflate) and read it back (inflate): zlib at work, and
     // loaded from the prefix.
     let out = compile_and_run(
