@@ -232,8 +232,9 @@ fn install_builds_the_dependencies_first_and_links_against_the_prefix() {
     let out = t.tree_verb("install", &["greeter", "-j", "2"]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let lib = stdout.find("--->  building libgreet").expect(&text(&out));
-    let bin = stdout.find("--->  building greeter").expect(&text(&out));
+    let lib = stdout.find("--->  building libgreet");
+    let bin = stdout.find("--->  building greeter");
+    assert!(lib.is_some() && bin.is_some(), "{}", text(&out));
     assert!(lib < bin, "{stdout}");
     // The packager key was made on first use, owner-only, and said so.
     let key = t.path().join("cfg/wport/keys/packager.key");
