@@ -282,3 +282,124 @@ fn exit_codes_are_decided_in_one_place_for_every_verb() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+/// A failed build names its log and shows the failing command's last
+/// output lines; the error says `port NAME@VERSION` once.
+#[test]
+fn a_failed_build_shows_its_log_and_the_last_output_lines() {
+    let scratch = Scratch::new("failed-build");
+    let port = make_port(
+        &scratch,
+        "bad",
+        &[(
+            "Makefile",
+            "all:\n\t@echo compiling foo.c\n\t@echo 'foo.c:3: error: expected ;' >&2\n\t@false\n\ninstall:\n",
+        )],
+        "",
+    );
+    let o = build_or_package(&scratch, "build", &port);
+    let log = scratch.build_root().join("bad-1.0/build.log");
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o, Some(&log)));
+    let err = stderr(&o);
+    let tail = err.split("--->  Building bad\n").nth(1).unwrap_or(&err);
+    assert_eq!(
+        tail,
+        format!(
+            "error: port bad@1.0: phase build failed: `make -j{jobs}` (in /work/bad-1.0) exited with status 2\n\
+             the build log: {}\n\
+             the last 3 line(s) a native command printed:\n  \
+             | compiling foo.c\n  \
+             | foo.c:3: error: expected ;\n  \
+             | make: *** [Makefile:4: all] Error 1\n",
+            log.display(),
+            jobs = tail
+                .split("`make -j")
+                .nth(1)
+                .and_then(|t| t.split('`').next())
+                .unwrap_or("?")
+        )
+    );
+}
+
+#[test]
+fn messages_say_each_thing_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A malformed Portfile: its rendered diagnostic is not prefixed twice.
+    let port = tmp.path().join("p");
+    std::fs::create_dir(&port).unwrap();
+    std::fs::write(
+        port.join("Portfile.toml"),
+        "[port]\nname = \"p\"\nbogus = 1\n",
+    )
+    .unwrap();
+    let o = wport(&["build", "--unsigned", "--build-root"])
+        .arg(tmp.path().join("build"))
+        .arg(&port)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\nerror: unknown field `bogus` in [port]\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("error: error"), "{}", stderr(&o));
+    // An io::Error is not repeated under the message that quotes it.
+    let missing = tmp.path().join("missing.key");
+    let o = wport(&["key", "show"]).arg(&missing).output().unwrap();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: reading key {m}\n  caused by: reading key file {m}: No such file or directory (os error 2)\n",
+            m = missing.display()
+        )
+    );
+}
+
+#[test]
+fn key_generate_advice_fits_the_role_and_key_show_takes_the_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("keys");
+    let advice = [
+        (
+            "root",
+            "keep it offline: it signs only when the repository's keys or ports change",
+        ),
+        (
+            "timestamp",
+            "keep it only on the machine that publishes the repository: it signs every `wport repo sign`/`timestamp`",
+        ),
+        (
+            "snapshot",
+            "keep it only on the machine that publishes the repository: it signs every `wport repo sign`/`timestamp`",
+        ),
+    ];
+    for (name, text) in advice {
+        let o = wport(&["key", "generate", name, "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let secret = dir.join(format!("{name}.key"));
+        assert!(
+            out.contains(&format!(
+                "secret {} (mode 0600: {text})\n",
+                secret.display()
+            )),
+            "{out}"
+        );
+        let id = out.lines().next().unwrap().strip_prefix("key id ").unwrap();
+        // `key show NAME` finds DIR/NAME.pub, as `key generate NAME` wrote it.
+        let o = wport(&["key", "show", name, "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).starts_with(&format!("key id {id}\n")),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! `wport build [PORT]`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wport::build::{BuildOptions, build_port};
@@ -26,6 +26,10 @@ pub struct Args {
     /// Install prefix the port is configured for.
     #[arg(long, default_value = "/opt/wport")]
     prefix: String,
+    /// The registry of the installed dependencies the build's view is made
+    /// from (default: PREFIX/var/wport/registry.sqlite).
+    #[arg(long)]
+    registry: Option<PathBuf>,
     /// Parallel jobs for native build tools.
     #[arg(short, long)]
     jobs: Option<u32>,
@@ -40,6 +44,7 @@ pub struct Args {
 pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     let mut opts = BuildOptions {
         prefix: args.prefix,
+        registry: args.registry,
         verbose: args.verbose,
         progress: !args.verbose,
         ..BuildOptions::default()
@@ -97,9 +102,55 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
         }
         Err(e) => {
             super::report(&e);
+            explain_failure(&opts.build_root, &port.dir, &e);
             exit_code(&e)
         }
     }
+}
+
+/// After a failed phase, say where the build log is and show the last
+/// lines a native command printed, which usually explain the failure
+/// (MacPorts' "see the log file", with the lines a porter looks for first).
+pub fn explain_failure(build_root: &Path, port_dir: &Path, e: &anyhow::Error) {
+    if !e.chain().any(|c| c.is::<wport_sandbox::PhaseError>()) {
+        return;
+    }
+    let Ok(portfile) = wport_manifest::Portfile::load(&port_dir.join("Portfile.toml")) else {
+        return;
+    };
+    let log = build_root
+        .join(format!("{}-{}", portfile.port.name, portfile.port.version))
+        .join("build.log");
+    if let Ok(text) = std::fs::read_to_string(&log) {
+        eprint!("{}", failure_tail(&text, &log, TAIL_LINES));
+    }
+}
+
+/// How many of the last output lines a failed build shows.
+const TAIL_LINES: usize = 20;
+
+/// `the build log: PATH`, then the last `n` lines of the last block of
+/// native-command output in the log (lines marked `  | `, wport-exec's
+/// `OUTPUT_PREFIX`), shown as they are in the log.
+fn failure_tail(log: &str, path: &Path, n: usize) -> String {
+    const OUTPUT: &str = "  | ";
+    let lines: Vec<&str> = log.lines().collect();
+    let mut out = format!("the build log: {}\n", path.display());
+    if let Some(end) = lines.iter().rposition(|l| l.starts_with(OUTPUT)) {
+        let mut start = end;
+        while start > 0 && lines[start - 1].starts_with(OUTPUT) && end + 1 - start < n {
+            start -= 1;
+        }
+        out.push_str(&format!(
+            "the last {} line(s) a native command printed:\n",
+            end + 1 - start
+        ));
+        for l in &lines[start..=end] {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Before anything is fetched or built: the port's `[dependencies]` must

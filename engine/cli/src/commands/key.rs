@@ -21,8 +21,13 @@ pub enum Command {
     },
     /// Print a key's id and TUF public key object.
     Show {
-        /// A .pub or .key file.
+        /// A .pub or .key file, or the NAME given to `key generate` (its
+        /// NAME.pub in the key directory).
         file: PathBuf,
+        /// Key directory a NAME is looked up in (default:
+        /// $XDG_CONFIG_HOME/wport/keys).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// List the keys in a key directory with their ids.
     List {
@@ -67,7 +72,7 @@ pub fn code(e: &anyhow::Error) -> i32 {
 pub fn run(args: Args) -> i32 {
     let result = match args.command {
         Command::Generate { name, dir } => generate(&name, &dir.unwrap_or_else(key_dir)),
-        Command::Show { file } => show(&file),
+        Command::Show { file, dir } => show(&key_file(&file, &dir.unwrap_or_else(key_dir))),
         Command::List { dir } => list(&dir.unwrap_or_else(key_dir)),
     };
     match result {
@@ -83,12 +88,37 @@ fn generate(name: &str, dir: &Path) -> anyhow::Result<()> {
     let (secret, public, id) = wport_trust::keys::generate_key_pair(dir, name)
         .with_context(|| format!("generating key {name} in {}", dir.display()))?;
     println!("key id {id}");
-    println!(
-        "secret {} (mode 0600: keep it offline for root and targets)",
-        secret.display()
-    );
+    println!("secret {} (mode 0600: {})", secret.display(), advice(name));
     println!("public {}", public.display());
     Ok(())
+}
+
+/// What to do with a new secret key, by the TUF role its name suggests:
+/// root and targets keys sign rarely and are kept offline; snapshot and
+/// timestamp keys sign every publication (the timestamp on a schedule), so
+/// they live on the machine that publishes, and only there.
+fn advice(name: &str) -> &'static str {
+    match name {
+        "root" | "targets" => {
+            "keep it offline: it signs only when the repository's keys or ports change"
+        }
+        "snapshot" | "timestamp" => {
+            "keep it only on the machine that publishes the repository: it signs every `wport repo sign`/`timestamp`"
+        }
+        "packager" => "it signs the packages this machine builds; keep it on this machine",
+        _ => "keep it private; a root or targets key belongs offline",
+    }
+}
+
+/// `key show ARG`: ARG as a path when it names a file or has a `/`, else
+/// the name given to `key generate` (DIR/NAME.pub).
+fn key_file(arg: &Path, dir: &Path) -> PathBuf {
+    let is_name = arg.components().count() == 1 && !arg.exists();
+    if is_name {
+        dir.join(arg).with_extension("pub")
+    } else {
+        arg.to_path_buf()
+    }
 }
 
 fn show(file: &Path) -> anyhow::Result<()> {
