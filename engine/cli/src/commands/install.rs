@@ -33,7 +33,8 @@ pub struct InstallArgs {
     /// name to take from a binary repository.
     #[arg(required = true, value_name = "NAME|FILE")]
     targets: Vec<String>,
-    /// A binary repository directory (packages + signed index.json).
+    /// Deprecated: a local binary repository directory (packages + signed
+    /// index.json). Binaries now come from the synced TUF repository.
     #[arg(long)]
     repo: Option<PathBuf>,
     /// Directory of trusted package-signing public keys (*.pub); it and its
@@ -141,6 +142,14 @@ pub fn install(args: InstallArgs) -> i32 {
         let is_file = |t: &str| t.ends_with(".wpkg") || t.contains('/');
         if args.repo.is_none() && !args.targets.iter().any(|t| is_file(t)) {
             return super::ports::install_names(&args.targets, &args.src, &args.bin, &args.p);
+        }
+        if let Some(repo) = &args.repo {
+            eprintln!(
+                "wport: warning: --repo {} (a local index.json repository) is deprecated: binaries \
+                 come from the synced TUF repository (`wport sync`, then `wport install NAME`; \
+                 docs/TRUST.md, \"Binary packages\")",
+                repo.display()
+            );
         }
         let [target] = args.targets.as_slice() else {
             anyhow::bail!(

@@ -124,6 +124,10 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
 }
 
 pub fn run_index(args: IndexArgs) -> i32 {
+    eprintln!(
+        "wport: warning: `wport index` (a separately signed index.json) is deprecated: publish \
+         packages as TUF targets with `wport repo add-package` (docs/TRUST.md, \"Binary packages\")"
+    );
     let r = (|| -> anyhow::Result<i32> {
         let key = signing_key(args.key)?;
         let keys_dir = args.keys.unwrap_or_else(trusted_keys_dir);
@@ -207,9 +211,14 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
     };
     // The packages this one is built against, when the prefix has a
     // registry (`wport install` always does): recorded in its provenance.
-    let deps = match wport_registry::Prefix::open_query(Path::new(&args.prefix), None, false) {
-        Ok(prefix) => dependency_digests(&prefix, &portfile)?,
-        Err(_) => Default::default(),
+    // (Only an existing registry is opened: packaging never creates one.)
+    let registry = Path::new(&args.prefix).join("var/wport/registry.sqlite");
+    let deps = match registry.is_file() {
+        true => match wport_registry::Prefix::open_query(Path::new(&args.prefix), None, false) {
+            Ok(prefix) => dependency_digests(&prefix, &portfile)?,
+            Err(_) => Default::default(),
+        },
+        false => Default::default(),
     };
     let (out, m) = package_destroot(
         &portfile_path,
