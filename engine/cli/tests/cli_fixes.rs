@@ -403,3 +403,100 @@ fn key_generate_advice_fits_the_role_and_key_show_takes_the_name() {
         );
     }
 }
+
+/// Issue 14: a sha256 typo quarantines the right tarball. The notice says
+/// it looks like a typo and how to recover; once the pin is right, `wport
+/// lint` passes it (no 24-hour wait). Bytes quarantined against a pin they
+/// are no typo of are still refused by lint when pinned.
+#[test]
+fn a_pin_typo_is_recoverable_and_lint_accepts_the_corrected_pin() {
+    let scratch = Scratch::new("pin-typo");
+    std::fs::create_dir_all(scratch.cache()).unwrap();
+    common::set_mode(&scratch.cache(), 0o700);
+    let port = make_port(&scratch, "typo", &[("Makefile", "all:\n\ninstall:\n")], "");
+    let pf = port.join("Portfile.toml");
+    let tarball = port.join("typo-1.0.tar.gz");
+    let right = sha256_hex(&std::fs::read(&tarball).unwrap());
+    // Served over file:// (a remote source, so a mismatch is quarantined).
+    let served = std::fs::read_to_string(&pf).unwrap().replace(
+        "url = \"typo-1.0.tar.gz\"",
+        &format!("url = \"file://{}\"", tarball.display()),
+    );
+    let run = |args: &[&str]| {
+        wport(args)
+            .arg(&port)
+            .env("XDG_CACHE_HOME", scratch.cache())
+            .output()
+            .unwrap()
+    };
+    // The maintainer swapped two characters of the pin.
+    let mut typo: Vec<char> = right.chars().collect();
+    typo.swap(0, 1);
+    if typo[0] == typo[1] {
+        typo[0] = if typo[0] == 'a' { 'b' } else { 'a' };
+    }
+    let typo: String = typo.into_iter().collect();
+    std::fs::write(&pf, served.replace(&right, &typo)).unwrap();
+    let o = run(&["fetch"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    let id = err
+        .split("wport quarantine show ")
+        .nth(1)
+        .and_then(|t| t.split('`').next())
+        .unwrap()
+        .to_owned();
+    let size = std::fs::metadata(&tarball).unwrap().len();
+    let distance = typo
+        .chars()
+        .zip(right.chars())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        err.contains(&format!(
+            "This looks like a typo in the Portfile: its sha256 {typo} differs from the sha256 of the \
+             bytes served, {right}, in {distance} character(s) only (other bytes would differ in almost all 64). \
+             Check {right} against the checksum or signature upstream publishes for typo-1.0.tar.gz; if it is \
+             theirs, pin it (sha256 = \"{right}\", size = {size}): `wport lint` accepts it despite this \
+             item, and once the hold has passed `wport quarantine release {id} --reason \"pin typo; \
+             sha256 checked against upstream's published checksum\"` clears the item."
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("verified"), "{err}");
+    // The corrected pin lints clean while the item is still held.
+    std::fs::write(&pf, &served).unwrap();
+    let o = run(&["lint"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("quarantined-checksum"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // Another file's checksum pinned by mistake is not a typo: the right
+    // bytes are quarantined against it, and pinning them is for review.
+    let other = sha256_hex(b"another file");
+    std::fs::write(&pf, served.replace(&right, &other)).unwrap();
+    // The earlier item is the same bytes; clear the quarantine so the new
+    // record carries the new pin.
+    std::fs::remove_dir_all(scratch.cache().join("wport/quarantine")).unwrap();
+    let o = run(&["fetch"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("If the Portfile's pin itself is wrong"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&pf, &served).unwrap();
+    let o = run(&["lint"]);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("quarantined-checksum"), "{out}");
+}

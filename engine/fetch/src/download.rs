@@ -289,8 +289,38 @@ fn quarantined_message(
     dir: &Path,
     attempts: &[Attempt],
 ) -> String {
-    let ids: Vec<&str> = records(attempts).iter().map(|r| r.id.as_str()).collect();
+    let records = records(attempts);
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     let first = ids.first().copied().unwrap_or("ID");
+    // A pin a few characters away from the served bytes' digest is a typo
+    // in the Portfile, not other bytes: say so, and how to recover.
+    let typo = records.iter().find(|r| {
+        !r.truncated && crate::quarantine::looks_like_pin_typo(&r.expected_sha256, &r.kept_sha256)
+    });
+    let own_pin = match typo {
+        Some(r) => format!(
+            "\nThis looks like a typo in the Portfile: its sha256 {} differs from the sha256 of the \
+             bytes served, {}, in {} character(s) only (other bytes would differ in almost all 64). \
+             Check {} against the checksum or signature upstream publishes for {file}; if it is \
+             theirs, pin it (sha256 = \"{}\", size = {}): `wport lint` accepts it despite this \
+             item, and once the hold has passed `wport quarantine release {} --reason \"pin typo; \
+             sha256 checked against upstream's published checksum\"` clears the item.",
+            r.expected_sha256,
+            r.kept_sha256,
+            crate::quarantine::hex_distance(&r.expected_sha256, &r.kept_sha256),
+            r.kept_sha256,
+            r.kept_sha256,
+            r.kept_size,
+            r.id,
+        ),
+        None => format!(
+            "\nIf the Portfile's pin itself is wrong (you copied another file's checksum): check \
+             the kept bytes' sha256 against the checksum or signature upstream publishes for \
+             {file} before pinning it; `wport lint` reports a pin to held bytes as \
+             quarantined-checksum until `wport quarantine release {first} --reason TEXT` (after \
+             the hold) clears the item."
+        ),
+    };
     format!(
         "port {port}: distfile {file} does not match the sha256 and size its Portfile pins; \
          nothing was stored and the build stops.{}\n\
@@ -300,7 +330,7 @@ fn quarantined_message(
          deleted, in {} (see `wport quarantine show {first}`). Scrutinise them (compare with \
          the previous tarball, check upstream's signature and announcement) and contact \
          upstream: {contact}. Once reviewed, and no sooner than the hold allows, \
-         `wport quarantine release {first} --reason TEXT` clears the item.",
+         `wport quarantine release {first} --reason TEXT` clears the item.{own_pin}",
         list(attempts),
         dir.display(),
     )
@@ -448,7 +478,7 @@ impl Item {
             (Item::Line { label, started }, Ok(bytes)) => {
                 let secs = started.elapsed().as_secs_f64().max(1e-6);
                 eprintln!(
-                    "--->  Fetched {label}: {bytes} bytes in {secs:.2} s ({:.1} MB/s), sha256 and size verified",
+                    "--->  Fetched {label}: {bytes} bytes in {secs:.2} s ({:.1} MB/s)",
                     bytes as f64 / secs / 1e6
                 );
             }

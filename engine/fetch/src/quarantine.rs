@@ -529,7 +529,11 @@ fn read_record(path: &Path) -> Result<Record, QuarantineError> {
 /// Portfile pinning one of them. A missing directory holds nothing; an
 /// unreadable record is skipped, and so is a truncated one: its digest is
 /// of a prefix, not of any file a server served (a body that was the pinned
-/// file plus more would otherwise flag the right pin).
+/// file plus more would otherwise flag the right pin). So is an item whose
+/// pin [`looks_like_pin_typo`] of its bytes' digest: the maintainer who
+/// mistyped the pin and then pins the right digest is not held up for the
+/// quarantine's hold (issue 14); bytes a server swapped cannot be made to
+/// look like that.
 pub fn held_sha256s(dir: &Path) -> HashSet<Sha256> {
     let Ok(entries) = fs::read_dir(dir) else {
         return HashSet::new();
@@ -538,8 +542,38 @@ pub fn held_sha256s(dir: &Path) -> HashSet<Sha256> {
         .filter_map(Result::ok)
         .filter_map(|e| read_record(&e.path().join("record.json")).ok())
         .filter(|r| !r.truncated)
+        .filter(|r| !looks_like_pin_typo(&r.expected_sha256, &r.kept_sha256))
         .filter_map(|r| r.kept_sha256.parse().ok())
         .collect()
+}
+
+/// The most hex characters a mistyped pin differs from the digest it meant
+/// in, for [`looks_like_pin_typo`].
+pub const TYPO_DISTANCE: usize = 4;
+
+/// Whether the pinned sha256 `pinned` is a typo of `served`, the digest of
+/// the bytes a server sent: both 64 hex characters, differing in at most
+/// [`TYPO_DISTANCE`] positions (a mistyped or swapped character or two), or
+/// equal (the pin's `size` was the typo). Bytes other than the pinned file
+/// have a digest differing in about 60 of the 64 positions; making one
+/// within 4 of a given pin is a near-collision of sha256, out of reach.
+pub fn looks_like_pin_typo(pinned: &str, served: &str) -> bool {
+    pinned.len() == 64
+        && served.len() == 64
+        && pinned
+            .bytes()
+            .chain(served.bytes())
+            .all(|b| b.is_ascii_hexdigit())
+        && hex_distance(pinned, served) <= TYPO_DISTANCE
+}
+
+/// In how many positions two equally long hex strings differ (ignoring case).
+pub fn hex_distance(a: &str, b: &str) -> usize {
+    a.bytes()
+        .zip(b.bytes())
+        .filter(|(x, y)| !x.eq_ignore_ascii_case(y))
+        .count()
+        + a.len().abs_diff(b.len())
 }
 
 fn secs(t: SystemTime) -> u64 {

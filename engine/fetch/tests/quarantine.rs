@@ -329,3 +329,35 @@ fn a_changed_payload_is_not_taken_for_the_same_bytes() {
     );
     assert_eq!(q.list().unwrap().records.len(), 2);
 }
+
+/// Issue 14: a sha256 typo quarantines the right tarball. Once the
+/// maintainer pins the right digest, the linter's list must not hold it up;
+/// bytes quarantined against a pin they are not a typo of stay listed.
+#[test]
+fn a_pin_typo_does_not_hold_the_right_digest_but_other_bytes_stay_held() {
+    let (tmp, _clock, q) = setup(None);
+    let right = b"upstream's tarball";
+    let digest = Sha256::of(right).to_string();
+    // The maintainer swapped two characters of the pin.
+    let mut typo: Vec<char> = digest.chars().collect();
+    typo.swap(10, 11);
+    if typo[10] == typo[11] {
+        typo[10] = if typo[10] == '0' { '1' } else { '0' };
+    }
+    let typo: String = typo.into_iter().collect();
+    assert!(wport_fetch::quarantine::looks_like_pin_typo(&typo, &digest));
+    let payload = tmp.path().join("incoming");
+    std::fs::write(&payload, right).unwrap();
+    let mut r = record(right);
+    r.expected_sha256 = typo;
+    q.put(&payload, r).unwrap();
+    // Other bytes, quarantined against the pin of the good file.
+    put(&tmp, &q, b"evil bytes");
+    let held = held_sha256s(q.dir());
+    assert!(!held.contains(&Sha256::of(right)), "{held:?}");
+    assert!(held.contains(&Sha256::of(b"evil bytes")), "{held:?}");
+    assert!(!wport_fetch::quarantine::looks_like_pin_typo(
+        &Sha256::of(b"good").to_string(),
+        &Sha256::of(b"evil bytes").to_string()
+    ));
+}
