@@ -432,6 +432,9 @@ enum Built {
 /// The signed binaries a plan may use: the repository the last sync
 /// remembered, and where fetched packages are kept.
 struct Binaries {
+    /// Lookups one at a time: a lookup may store a verified delegated
+    /// role in the trust directory, and parallel builds look up at once.
+    lookups: std::sync::Mutex<()>,
     trust_dir: PathBuf,
     repo: super::sync::Remembered,
     only: bool,
@@ -477,6 +480,7 @@ impl Binaries {
         };
         let cache = wport::paths::cache_dir();
         Ok(Some(Binaries {
+            lookups: std::sync::Mutex::new(()),
             trust_dir: ports.trust_dir.clone(),
             repo,
             only: bin.binary_only,
@@ -512,6 +516,7 @@ impl Binaries {
         &self,
         wanted: &wport_trust::packages::PackageTarget,
     ) -> wport_trust::Result<wport_trust::packages::Lookup> {
+        let _one = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
         let base = &self.repo.base;
         let now = wport_trust::time::now();
         use wport_trust::packages::find_binary as find;
@@ -685,9 +690,16 @@ fn run_plan(
     let make_jobs = (cpus / parallel).max(1);
     let prefix_str = p.prefix.display().to_string();
     println!(
-        "plan: {} to build ({}), {parallel} at a time with {make_jobs} jobs each; packages signed \
-         with {}",
+        "plan: {} to {} ({}), {parallel} at a time with {make_jobs} jobs each; packages built \
+         here are signed with {}",
         jobs.len(),
+        match &binaries {
+            Some(b) => format!(
+                "install (signed binaries from {} where one fits)",
+                b.repo.base
+            ),
+            None => "build".to_owned(),
+        },
         jobs.iter()
             .map(|j| j.name.as_str())
             .collect::<Vec<_>>()
