@@ -343,8 +343,13 @@ impl World {
     }
 
     fn sync(&self) -> Output {
+        self.sync_with(&[])
+    }
+
+    fn sync_with(&self, extra: &[&str]) -> Output {
         let url = self.serve();
         let mut args = vec!["sync", "--from", &url];
+        args.extend_from_slice(extra);
         let root = self.path().join("repo/metadata/1.root.json");
         let root = root.to_str().unwrap();
         if !self
@@ -417,10 +422,20 @@ fn install_takes_signed_binaries_and_builds_nothing() {
         1,
         &["libgreet", "greeter"],
     );
-    let out = w.sync();
-    assert!(out.status.success(), "{}", text(&out));
-    // The sync took the ports tree only: no package was downloaded.
+    // A mirror serves the targets too; the primary has lost greeter's.
     let greeter = w.target_of("greeter");
+    let mirror = w.srv.url("/mirror");
+    w.srv.route(
+        &format!("/mirror/targets/{greeter}"),
+        server::Route::File(w.path().join("repo/targets").join(&greeter)),
+    );
+    let out = w.sync_with(&["--mirror", &mirror]);
+    assert!(out.status.success(), "{}", text(&out));
+    w.srv.route(
+        &format!("/repo/targets/{greeter}"),
+        server::Route::Status(404),
+    );
+    // The sync took the ports tree only: no package was downloaded.
     assert_eq!(w.srv.hits(&format!("/repo/targets/{greeter}")), 0);
     assert!(
         !w.path()
@@ -441,6 +456,7 @@ fn install_takes_signed_binaries_and_builds_nothing() {
     assert!(lib < bin, "{so}");
     w.nothing_built(&out);
     assert_eq!(w.srv.hits(&format!("/repo/targets/{greeter}")), 1);
+    assert_eq!(w.srv.hits(&format!("/mirror/targets/{greeter}")), 1);
     let listed = w.installed();
     assert!(listed.contains("libgreet 1.0_0"), "{listed}");
     assert!(listed.contains("greeter 1.0_0"), "{listed}");
