@@ -27,10 +27,11 @@ pub struct PrefixArgs {
 
 #[derive(clap::Args)]
 pub struct InstallArgs {
-    /// Ports to build from source and install with what they need (from
-    /// the synced, signed ports tree, or --unsigned DIR); or one package
-    /// file (*.wpkg, any argument with a `/`); or, with --repo, a package
-    /// name to take from a binary repository.
+    /// Ports to install with what they need (from the synced, signed ports
+    /// tree, or --unsigned DIR), each from the synced repository's signed
+    /// binary when one matches its inputs exactly, else built from source;
+    /// or one package file (*.wpkg, any argument with a `/`); or, with the
+    /// deprecated --repo, a package name to take from a local repository.
     #[arg(required = true, value_name = "NAME|FILE")]
     targets: Vec<String>,
     /// Deprecated: a local binary repository directory (packages + signed
