@@ -209,6 +209,7 @@ fn build_or_package(scratch: &Scratch, verb: &str, port: &Path) -> Output {
     common::set_mode(&scratch.build_root(), 0o755);
     let out = scratch.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
+    common::set_mode(&out, 0o755);
     let key = scratch.path().join("packager.key");
     if !key.exists() {
         wport_trust::SecretKey::from_seed(&[7; 32])
@@ -499,4 +500,49 @@ fn a_pin_typo_is_recoverable_and_lint_accepts_the_corrected_pin() {
     let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("quarantined-checksum"), "{out}");
+}
+
+/// Issue 14: `wport package` of a port that runs native programs, run as
+/// root into a directory only root may write, used to fail "Permission
+/// denied" (the package was written after the build dropped to the build
+/// user) and left a package owned by nobody. The package is now written by
+/// the invoking user, whoever that is.
+#[test]
+fn package_writes_the_package_as_the_invoking_user() {
+    use std::os::unix::fs::MetadataExt;
+    let scratch = Scratch::new("package-owner");
+    let port = make_port(
+        &scratch,
+        "good",
+        &[(
+            "Makefile",
+            "all:\n\techo built\n\ninstall:\n\tmkdir -p $(DESTDIR)$(PREFIX)/share/good\n\techo hi > $(DESTDIR)$(PREFIX)/share/good/hi\n",
+        )],
+        "",
+    );
+    let o = build_or_package(&scratch, "package", &port);
+    let out = scratch.path().join("out");
+    assert_eq!(o.status.code(), Some(0), "{}", explain(&o, None));
+    // The output directory is the invoking user's, mode 0755: nobody else
+    // may write it.
+    let me = std::fs::metadata(scratch.path().join("packager.key"))
+        .unwrap()
+        .uid();
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (me, 0o755));
+    let pkgs: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pkgs.len(), 1, "{pkgs:?}");
+    assert!(
+        pkgs[0].to_string_lossy().ends_with("good-1.0_0.wpkg"),
+        "{pkgs:?}"
+    );
+    assert_eq!(std::fs::metadata(&pkgs[0]).unwrap().uid(), me);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(&format!("package: {}", pkgs[0].display())),
+        "{stdout}"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
-use wport::build::{BuildOptions, build_port};
+use wport::build::BuildOptions;
 use wport::exit;
 use wport_manifest::{BuildKind, Portfile};
 use wport_registry::PackageMeta;
@@ -117,6 +117,10 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     match package(args, executor) {
         Ok(()) => exit::SUCCESS,
         Err(e) => {
+            if let Some(f) = e.downcast_ref::<ChildBuildFailed>() {
+                eprintln!("error: {e}");
+                return f.code;
+            }
             super::report(&e);
             code(&e)
         }
@@ -177,12 +181,12 @@ pub fn run_index(args: IndexArgs) -> i32 {
 }
 
 fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyhow::Result<()> {
-    let key = signing_key(args.key)?;
+    let key = signing_key(args.key.clone())?;
     let mut opts = BuildOptions {
         prefix: args.prefix.clone(),
         ..BuildOptions::default()
     };
-    if let Some(root) = args.build_root {
+    if let Some(root) = args.build_root.clone() {
         opts.build_root = root;
     }
     if let Some(j) = args.jobs {
@@ -198,15 +202,23 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
     .dir;
     let portfile_path = port_dir.join("Portfile.toml");
     let portfile = Portfile::load(&portfile_path)?;
-    let (destroot, calls) = match args.destroot {
+    let (destroot, calls) = match args.destroot.clone() {
         Some(d) => {
             let calls = calls_of_finished_build(&d)?;
             (d, calls)
         }
         None => {
-            let done = build_port(&port_dir, &opts, executor)?;
-            let calls = wport::provenance::record(&done.mediated_calls);
-            (done.destroot, calls)
+            // The build runs as a child `wport build`, as `wport install
+            // NAME` does it: as root, a build drops to the build user for
+            // good, and a package written after that was refused by a
+            // root-owned output directory (or owned by the build user).
+            // This process keeps the invoking user, reads the finished
+            // destroot and writes the package as that user.
+            let _ = executor;
+            let dir = child_build(&args, &opts, &portfile)?;
+            let destroot = dir.join("destroot");
+            let calls = calls_of_finished_build(&destroot)?;
+            (destroot, calls)
         }
     };
     // The packages this one is built against, when the prefix has a
@@ -239,6 +251,48 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
         m.payload.sha256
     );
     Ok(())
+}
+
+/// `wport build` failed; it said why on the same stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("`wport build` failed (exit {code}); nothing was packaged")]
+pub struct ChildBuildFailed {
+    /// Its exit code: `wport package` exits with it.
+    pub code: i32,
+}
+
+/// Build the port `args` names with a child `wport build` (its output goes
+/// to ours); returns its build directory.
+fn child_build(args: &Args, opts: &BuildOptions, portfile: &Portfile) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the wport executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("build");
+    if let Some(port) = &args.port {
+        cmd.arg(port);
+    }
+    if args.unsigned {
+        cmd.arg("--unsigned");
+    }
+    if let Some(t) = &args.trust_dir {
+        cmd.arg("--trust-dir").arg(t);
+    }
+    cmd.arg("--build-root")
+        .arg(&opts.build_root)
+        .arg("--prefix")
+        .arg(&args.prefix);
+    if let Some(j) = args.jobs {
+        cmd.arg("--jobs").arg(j.to_string());
+    }
+    let status = cmd.status().context("running `wport build`")?;
+    if !status.success() {
+        return Err(ChildBuildFailed {
+            code: status.code().unwrap_or(exit::FAILURE),
+        }
+        .into());
+    }
+    Ok(opts
+        .build_root
+        .join(format!("{}-{}", portfile.port.name, portfile.port.version)))
 }
 
 /// The host's record of a finished build's mediated calls, read from the
