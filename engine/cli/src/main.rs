@@ -33,6 +33,8 @@ enum Command {
     /// maintainers and CI); or, with --diff OLD NEW, list the capabilities
     /// a new version of a port gains or loses.
     Lint(commands::lint::Args),
+    /// Start a port from a source tarball URL or file: pin it, detect its build system, write a Portfile.
+    New(commands::new::Args),
     /// List a port's dependencies by kind (--tree: all of them, recursively).
     Deps(commands::tree::DepsArgs),
     /// List the ports of the tree that depend on a port.
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
         Command::Repo(args) => commands::repo::run(args),
         Command::Sync(args) => commands::sync::run(args),
         Command::Lint(args) => commands::lint::run(args),
+        Command::New(args) => commands::new::run(args),
         Command::Deps(args) => commands::tree::deps(args),
         Command::Rdeps(args) => commands::tree::rdeps(args),
         Command::Search(args) => commands::tree::search(args),

@@ -4,6 +4,7 @@ pub mod fetch;
 pub mod install;
 pub mod key;
 pub mod lint;
+pub mod new;
 pub mod package;
 pub mod ports;
 pub mod quarantine;
