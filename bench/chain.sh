@@ -111,7 +111,7 @@ wport_chain() { # -> seconds in $scratch/last
     echo "$(now) - $t0" | bc > "$scratch/last"
     "$W/bin/lua" -e 'assert(6 * 7 == 42)'
     ldd "$W/bin/lua" | grep -q "libreadline.so.8 => $W/lib/" ||
-        { echo "wport's lua is not linked against its prefix's readline" >&2; exit 1; }
+        { echo "wport's lua is not linked against its prefix's readline:" >&2; ldd "$W/bin/lua" >&2; exit 1; }
 }
 
 # Untimed: the precompiled-component cache gets the standard autotools
