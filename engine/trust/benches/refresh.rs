@@ -14,7 +14,8 @@
 //!    against `sha256sum` hashing the same files in the same run.
 //!
 //! Run: `cargo bench -p wport-trust --bench refresh` (WPORT_BENCH_PORTS
-//! changes the port count).
+//! changes the port count, WPORT_BENCH_RUNS the number of timed runs: many
+//! runs make the refresh dominate a profile).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -272,7 +273,10 @@ fn main() {
 
     // 1. Full refresh + verification of all metadata.
     let root_json = std::fs::read(meta.join("1.root.json")).unwrap();
-    let runs = 7;
+    let runs: usize = std::env::var("WPORT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
     let (mut times, mut top_times, mut load_times) = (Vec::new(), Vec::new(), Vec::new());
     let mut count = 0;
     for run in 0..runs {

@@ -978,7 +978,7 @@ impl<T: Transport> Client<T> {
         };
         // The search looks at the top-level role first, so what it lists
         // needs no search; only paths listed by delegated roles alone do.
-        let mut out: Vec<(&str, &TargetFile)> = top
+        let out: Vec<(&str, &TargetFile)> = top
             .targets
             .iter()
             .filter(|(p, _)| check_target_path(p).is_ok())
@@ -991,18 +991,23 @@ impl<T: Transport> Client<T> {
             .filter(|p| !top.targets.contains_key(*p))
             .map(String::as_str)
             .collect();
-        candidates.sort_unstable();
+        // Each role's paths come sorted (a BTreeMap): a stable sort merges
+        // those runs.
+        candidates.sort();
         candidates.dedup();
+        let mut found = Vec::with_capacity(candidates.len());
         for path in candidates {
             if check_target_path(path).is_err() {
                 continue;
             }
             if let Step::Found(tf) = self.search(path)? {
-                out.push((path, tf));
+                found.push((path, tf));
             }
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        Ok(out)
+        // Both lists are sorted: merged in one pass. (Sorting their
+        // concatenation cost most of this function's time in the refresh
+        // benchmark: 60,000 paths with long shared prefixes.)
+        Ok(merge_sorted(out, found))
     }
 
     /// [`Self::load_all_roles`] then [`Self::trusted_targets`], owned.
@@ -1050,6 +1055,19 @@ impl<T: Transport> Client<T> {
         check_length_and_hashes(path, &bytes, Some(tf.length), Some(&tf.hashes), true)?;
         Ok(bytes)
     }
+}
+
+/// Merges two lists sorted by path into one.
+fn merge_sorted<'a, T>(a: Vec<(&'a str, T)>, b: Vec<(&'a str, T)>) -> Vec<(&'a str, T)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if x.0 <= y.0 { a.next() } else { b.next() };
+        out.extend(next);
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
 
 /// Checks a local or fetched document against the version (and length and

@@ -464,12 +464,36 @@ fn cached_role_is_verified_against_current_delegator() {
 #[test]
 fn role_signed_for_both_delegators_is_trusted_through_both() {
     let f = diamond(true);
+    // Top-level targets sorting before and after the delegated ones.
+    f.add_file("a/first.txt", b"first");
+    f.add_file("zz/last.txt", b"last");
+    f.publish();
     let mut client = f.client();
     client.refresh_at(NOW).unwrap();
     client.target("team-b/trusted.json").unwrap();
     client.target("team-a/trusted.json").unwrap();
+    // Every target, sorted by path: the top-level role's and the delegated
+    // roles' lists merged.
+    client.load_all_roles().unwrap();
+    let paths: Vec<&str> = client
+        .trusted_targets()
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "a/first.txt",
+            "ports/zlib/Portfile.toml",
+            "ports/zlib/files/fix.diff",
+            "team-a/trusted.json",
+            "team-b/trusted.json",
+            "zz/last.txt"
+        ]
+    );
     let report = sync(&f.trust_dir(), &f.repo_url(), FileTransport, NOW).unwrap();
-    assert_eq!(report.targets, 4);
+    assert_eq!(report.targets, 6);
     assert_eq!(
         std::fs::read(f.trust_dir().join("targets/team-b/trusted.json")).unwrap(),
         b"malicious B"
