@@ -38,6 +38,9 @@ fn trust_dir_for(name: &str) -> tempfile::TempDir {
     tmp
 }
 
+/// The synced files are the repository's, and pass the check a build
+/// makes before using a port (`verify_port`, offline, from the trust
+/// directory alone: the delegated role's keys and signatures included).
 fn synced_files_match(trust: &Path, repo: &Path) {
     for rel in ["ports/demo/Portfile.toml", "ports/demo/files/fix.diff"] {
         assert_eq!(
@@ -46,6 +49,27 @@ fn synced_files_match(trust: &Path, repo: &Path) {
             "{rel}"
         );
     }
+    let dir = trust.join("targets/ports/demo");
+    let (portfile, patch) = (dir.join("Portfile.toml"), dir.join("files/fix.diff"));
+    wport_trust::port::verify_port_at(
+        trust,
+        "demo",
+        &[("Portfile.toml", &portfile), ("files/fix.diff", &patch)],
+        NOW,
+    )
+    .unwrap();
+    std::fs::write(&patch, b"--- a/x\n+++ b/x\n+evil\n").unwrap();
+    let err = wport_trust::port::verify_port_at(
+        trust,
+        "demo",
+        &[("Portfile.toml", &portfile), ("files/fix.diff", &patch)],
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, TrustError::LengthMismatch { ref what, .. } if what == "ports/demo/files/fix.diff"),
+        "{err:?}"
+    );
 }
 
 /// Every role signed with P-256 keys (root: two of them, threshold 2;
