@@ -56,7 +56,10 @@ pub enum RegistryError {
         dependency: String,
         hint: String,
     },
-    #[error("package {package} is needed by {dependents:?}; uninstall those first")]
+    #[error(
+        "package {package} is needed by {}; uninstall those first",
+        dependents.join(", ")
+    )]
     HasDependents {
         package: String,
         dependents: Vec<String>,
@@ -169,5 +172,22 @@ impl RegistryError {
                 | RegistryError::UnsafeName { .. }
                 | RegistryError::Trust(_)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RegistryError;
+
+    #[test]
+    fn dependents_are_listed_in_words_not_as_a_debug_list() {
+        let e = RegistryError::HasDependents {
+            package: "zlib".into(),
+            dependents: vec!["greet".into(), "libpng".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "package zlib is needed by greet, libpng; uninstall those first"
+        );
     }
 }

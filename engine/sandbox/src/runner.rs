@@ -386,7 +386,7 @@ impl Sandbox {
                 _ => PhaseError::Failed {
                     port,
                     phase,
-                    message,
+                    message: name_wasi_errnos(&message),
                 },
             }),
             Err(e) => Err(classify(e, store.data_mut(), port, phase)),
@@ -619,5 +619,139 @@ impl wasmtime::ResourceLimiter for Limiter {
     }
     fn memories(&self) -> usize {
         16
+    }
+}
+
+/// WASI's errno names, by number (`errno` in WASI preview 1's witx, which
+/// wasi-libc and Rust's std on wasm32-wasi use).
+const WASI_ERRNO: [&str; 77] = [
+    "SUCCESS",
+    "E2BIG",
+    "EACCES",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "EAFNOSUPPORT",
+    "EAGAIN",
+    "EALREADY",
+    "EBADF",
+    "EBADMSG",
+    "EBUSY",
+    "ECANCELED",
+    "ECHILD",
+    "ECONNABORTED",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "EDEADLK",
+    "EDESTADDRREQ",
+    "EDOM",
+    "EDQUOT",
+    "EEXIST",
+    "EFAULT",
+    "EFBIG",
+    "EHOSTUNREACH",
+    "EIDRM",
+    "EILSEQ",
+    "EINPROGRESS",
+    "EINTR",
+    "EINVAL",
+    "EIO",
+    "EISCONN",
+    "EISDIR",
+    "ELOOP",
+    "EMFILE",
+    "EMLINK",
+    "EMSGSIZE",
+    "EMULTIHOP",
+    "ENAMETOOLONG",
+    "ENETDOWN",
+    "ENETRESET",
+    "ENETUNREACH",
+    "ENFILE",
+    "ENOBUFS",
+    "ENODEV",
+    "ENOENT",
+    "ENOEXEC",
+    "ENOLCK",
+    "ENOLINK",
+    "ENOMEM",
+    "ENOMSG",
+    "ENOPROTOOPT",
+    "ENOSPC",
+    "ENOSYS",
+    "ENOTCONN",
+    "ENOTDIR",
+    "ENOTEMPTY",
+    "ENOTRECOVERABLE",
+    "ENOTSOCK",
+    "ENOTSUP",
+    "ENOTTY",
+    "ENXIO",
+    "EOVERFLOW",
+    "EOWNERDEAD",
+    "EPERM",
+    "EPIPE",
+    "EPROTO",
+    "EPROTONOSUPPORT",
+    "EPROTOTYPE",
+    "ERANGE",
+    "EROFS",
+    "ESPIPE",
+    "ESRCH",
+    "ESTALE",
+    "ETIMEDOUT",
+    "ETXTBSY",
+    "EXDEV",
+    "ENOTCAPABLE",
+];
+
+/// A guest's error message with each `(os error N)` (Rust's `io::Error`
+/// text inside the guest, where N is a WASI errno: 44 is ENOENT there, not
+/// Linux's 2) given its name: `(ENOENT, WASI errno 44)`.
+pub fn name_wasi_errnos(message: &str) -> String {
+    const MARK: &str = "(os error ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let name = after[..digits]
+            .parse::<usize>()
+            .ok()
+            .filter(|_| after[digits..].starts_with(')'))
+            .and_then(|n| WASI_ERRNO.get(n).map(|name| (n, *name)));
+        match name {
+            Some((n, name)) => {
+                out.push_str(&format!("({name}, WASI errno {n})"));
+                rest = &after[digits + 1..];
+            }
+            None => {
+                out.push_str(MARK);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod errno_tests {
+    use super::name_wasi_errnos;
+
+    #[test]
+    fn wasi_errnos_are_named() {
+        assert_eq!(
+            name_wasi_errnos("opening configure: No such file or directory (os error 44)"),
+            "opening configure: No such file or directory (ENOENT, WASI errno 44)"
+        );
+        assert_eq!(
+            name_wasi_errnos("a (os error 63) b (os error 76)"),
+            "a (EPERM, WASI errno 63) b (ENOTCAPABLE, WASI errno 76)"
+        );
+        // Anything else is left as it is.
+        for s in ["(os error 77)", "(os error x)", "(os error 4", "plain"] {
+            assert_eq!(name_wasi_errnos(s), s);
+        }
     }
 }
