@@ -479,6 +479,22 @@ fn check_standard_param(
             help,
         ));
     }
+    if key == "reinplace" {
+        for edit in &value.get_ref().0 {
+            if let Err(why) = reinplace_shape(edit) {
+                return Err(invalid(
+                    ctx,
+                    "[build.params]",
+                    key,
+                    value.span(),
+                    plain(
+                        format!("`{}`: {why}", short(edit)),
+                        "write each edit as `\"s|REGEX|REPLACEMENT|g FILE...\"`, files relative to worksrc",
+                    ),
+                ));
+            }
+        }
+    }
     if key == "use-parallel-build"
         && !matches!(value.get_ref().0.as_slice(), [v] if v == "true" || v == "false")
     {
@@ -492,6 +508,40 @@ fn check_standard_param(
                 "write `use-parallel-build = false` to build with one job",
             ),
         ));
+    }
+    Ok(())
+}
+
+/// The shape of one `reinplace` edit, `s<d>REGEX<d>REPLACEMENT<d>[g] FILE...`,
+/// checked here so lint reports it; guest-sdk's `std_build::parse_reinplace`
+/// is what applies it (and compiles the regex).
+fn reinplace_shape(edit: &str) -> std::result::Result<(), &'static str> {
+    let mut chars = edit.chars();
+    if chars.next() != Some('s') {
+        return Err("an edit starts with `s`");
+    }
+    let delim = match chars.next() {
+        Some(d) if d.is_ascii_punctuation() && d != '\\' => d,
+        _ => return Err("the character after `s` must be a delimiter such as `|`"),
+    };
+    let mut closed = 0;
+    while closed < 2 {
+        match chars.next() {
+            None => return Err("it lacks a closing delimiter"),
+            Some('\\') => {
+                chars.next();
+            }
+            Some(c) if c == delim => closed += 1,
+            Some(_) => {}
+        }
+    }
+    let rest: String = chars.collect();
+    let (flags, files) = rest.split_once(char::is_whitespace).unwrap_or((&rest, ""));
+    if !flags.is_empty() && flags != "g" {
+        return Err("the only flag is `g`");
+    }
+    if files.trim().is_empty() {
+        return Err("it names no file to edit");
     }
     Ok(())
 }
