@@ -76,6 +76,15 @@ enum Command {
     Upgrade(commands::ports::UpgradeArgs),
     /// Remove build directories (and with --dist, distfiles).
     Clean(commands::ports::CleanArgs),
+    /// Print the shell lines that put the prefix's bin, sbin and man pages
+    /// on PATH and MANPATH (`eval "$(wport shellenv)"`).
+    Shellenv(commands::shell::ShellenvArgs),
+    /// Print the last build log of a port.
+    Log(commands::shell::LogArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::shell::CompletionsArgs),
+    /// Write man pages for wport and each verb into a directory.
+    Man(commands::shell::ManArgs),
 }
 
 /// Give SIGPIPE back its default disposition, which Rust's runtime sets to
@@ -139,6 +148,10 @@ fn main() -> ExitCode {
         Command::Outdated(args) => commands::ports::run_outdated(args),
         Command::Upgrade(args) => commands::ports::upgrade(args),
         Command::Clean(args) => commands::ports::clean(args),
+        Command::Shellenv(args) => commands::shell::shellenv(args),
+        Command::Log(args) => commands::shell::log(args),
+        Command::Completions(args) => commands::shell::completions(args),
+        Command::Man(args) => commands::shell::man(args),
     };
     ExitCode::from(code as u8)
 }

@@ -88,6 +88,15 @@ pub struct Provenance {
     /// packages without dependencies and in those made before it existed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, String>,
+    /// The Portfile's `description`, `homepage` and `license`, shown by
+    /// `wport info`. Absent in packages made before they were recorded, so
+    /// those still verify; empty strings are not written.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub homepage: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub license: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -118,6 +127,16 @@ impl Manifest {
         }
         if !safe_name(&self.name) || !safe_name(&self.version) {
             return Err(bad("name or version is not a safe name".into()));
+        }
+        for (field, text) in [
+            ("description", &self.provenance.description),
+            ("homepage", &self.provenance.homepage),
+            ("license", &self.provenance.license),
+        ] {
+            // A signer's text reaches the user's terminal through `wport info`.
+            if crate::fsops::has_control(text) {
+                return Err(bad(format!("{field} contains a control character")));
+            }
         }
         for d in &self.dependencies {
             if !safe_name(d) {

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use serde_json::json;
 use wport::exit;
 use wport_registry::repo::{Repository, install_order};
 use wport_registry::{InstallOptions, Prefix, PrefixOptions, RegistryError};
@@ -71,6 +72,9 @@ pub struct UninstallArgs {
 #[derive(clap::Args)]
 pub struct NameArgs {
     name: String,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -85,6 +89,9 @@ pub struct VerifyArgs {
 
 #[derive(clap::Args)]
 pub struct ListArgs {
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -93,6 +100,9 @@ pub struct ListArgs {
 pub struct OwnerArgs {
     /// A path in the prefix (absolute, or relative to the prefix).
     path: PathBuf,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -109,7 +119,7 @@ fn open(p: &PrefixArgs, opts: &PrefixOptions) -> anyhow::Result<Prefix> {
 
 /// Opens the prefix for a query: read-only registry; `check` runs SQLite's
 /// `quick_check` (verify).
-fn open_query(p: &PrefixArgs, check: bool) -> anyhow::Result<Prefix> {
+pub(super) fn open_query(p: &PrefixArgs, check: bool) -> anyhow::Result<Prefix> {
     // A query reads; it never creates the prefix it was pointed at (a typo
     // in `--prefix` must not leave a new directory behind).
     if let Err(e) = std::fs::symlink_metadata(&p.prefix)
@@ -298,11 +308,29 @@ pub fn verify(args: VerifyArgs) -> i32 {
 pub fn list(args: ListArgs) -> i32 {
     finish((|| {
         let prefix = open_query(&args.p, false)?;
-        for (n, v, r) in prefix.registry().packages()? {
-            println!("{n} {v}_{r}");
+        let packages = prefix.registry().packages()?;
+        if args.json {
+            print_json(&serde_json::Value::Array(
+                packages
+                    .iter()
+                    .map(|(n, v, r)| json!({"name": n, "version": v, "revision": r}))
+                    .collect(),
+            ));
+        } else {
+            for (n, v, r) in packages {
+                println!("{n} {v}_{r}");
+            }
         }
         Ok(exit::SUCCESS)
     })())
+}
+
+/// One JSON document, pretty-printed, as `search --json` prints.
+fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("a serde_json::Value serializes")
+    );
 }
 
 pub fn contents(args: NameArgs) -> i32 {
@@ -336,6 +364,23 @@ pub fn contents(args: NameArgs) -> i32 {
                 .map(|d| (d, "/".to_string())),
         );
         all.sort();
+        if args.json {
+            print_json(&serde_json::Value::Array(
+                all.iter()
+                    .map(|(p, suffix)| {
+                        let path = prefix.root().join(p).display().to_string();
+                        match suffix.strip_prefix(" -> ") {
+                            Some(target) => {
+                                json!({"path": path, "kind": "symlink", "target": target})
+                            }
+                            None if suffix == "/" => json!({"path": path, "kind": "directory"}),
+                            None => json!({"path": path, "kind": "file"}),
+                        }
+                    })
+                    .collect(),
+            ));
+            return Ok(exit::SUCCESS);
+        }
         for (p, suffix) in all {
             println!("{}{suffix}", prefix.root().join(p).display());
         }
@@ -366,6 +411,30 @@ pub fn owner(args: OwnerArgs) -> i32 {
             args.path.clone()
         };
         let rel = rel.to_string_lossy().trim_end_matches('/').to_string();
+        if args.json {
+            let path = prefix.root().join(&rel).display().to_string();
+            let (value, code) = if let Some(o) = prefix.registry().owner(&rel)? {
+                (
+                    json!({"path": path, "kind": "file", "owners": [o]}),
+                    exit::SUCCESS,
+                )
+            } else {
+                let dirs = prefix.registry().dir_owners(&rel)?;
+                if dirs.is_empty() {
+                    (
+                        json!({"path": path, "kind": null, "owners": []}),
+                        exit::FAILURE,
+                    )
+                } else {
+                    (
+                        json!({"path": path, "kind": "directory", "owners": dirs}),
+                        exit::SUCCESS,
+                    )
+                }
+            };
+            print_json(&value);
+            return Ok(code);
+        }
         if let Some(o) = prefix.registry().owner(&rel)? {
             println!("{} is provided by {o}", prefix.root().join(&rel).display());
             return Ok(exit::SUCCESS);
@@ -398,7 +467,45 @@ pub fn info(args: NameArgs) -> i32 {
                     package: args.name.clone(),
                 })?;
         let m = &p.manifest;
+        let dependents = prefix.registry().dependents(&m.name)?;
+        if args.json {
+            print_json(&json!({
+                "name": m.name,
+                "version": m.version,
+                "revision": m.revision,
+                "description": m.provenance.description,
+                "homepage": m.provenance.homepage,
+                "license": m.provenance.license,
+                "prefix": m.prefix,
+                "dependencies": m.dependencies,
+                "needed_by": dependents,
+                "files": m.files.len(),
+                "symlinks": m.symlinks.len(),
+                "directories": m.directories.len(),
+                "payload_sha256": m.payload.sha256,
+                "provenance": m.provenance,
+            }));
+            return Ok(exit::SUCCESS);
+        }
         println!("{} {}_{}", m.name, m.version, m.revision);
+        // Packages made before these were recorded have none; say so
+        // rather than print an empty line.
+        let or_unknown = |s: &str| {
+            if s.is_empty() {
+                "(not recorded in this package)".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        println!(
+            "  description:       {}",
+            or_unknown(&m.provenance.description)
+        );
+        println!(
+            "  homepage:          {}",
+            or_unknown(&m.provenance.homepage)
+        );
+        println!("  license:           {}", or_unknown(&m.provenance.license));
         println!("  built for prefix:  {}", m.prefix);
         println!(
             "  dependencies:      {}",
@@ -408,7 +515,6 @@ pub fn info(args: NameArgs) -> i32 {
                 m.dependencies.join(", ")
             }
         );
-        let dependents = prefix.registry().dependents(&m.name)?;
         println!(
             "  needed by:         {}",
             if dependents.is_empty() {

@@ -10,6 +10,7 @@ pub mod ports;
 pub mod quarantine;
 pub mod repo;
 pub mod schedule;
+pub mod shell;
 pub mod sync;
 pub mod tree;
 

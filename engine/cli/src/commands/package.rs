@@ -461,5 +461,8 @@ fn provenance(
         mediated_calls_sha256: calls.sha256,
         mediated_calls: calls.count,
         dependencies: Default::default(),
+        description: portfile.port.description.clone(),
+        homepage: portfile.port.homepage.clone(),
+        license: portfile.port.license.clone(),
     })
 }
