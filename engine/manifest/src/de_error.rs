@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeArray, DeTable, DeValue};
 
 use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::suggest::did_you_mean;
@@ -374,6 +374,79 @@ fn locate_in_value(value: &DeValue<'_>, span: &Range<usize>, path: &mut Vec<Seg>
         }
         _ => false,
     }
+}
+
+/// Leaves out of `table` the key, value or array element whose span is
+/// `span`, recording a removed key's name in `pruned`. An array of tables
+/// and its first element share a span: `deepest` picks the element (a
+/// `[[source]]` missing a key), otherwise the key (`[[port]]` where a table
+/// belongs). False when nothing has that span: the caller stops there rather
+/// than read the same document again.
+pub(crate) fn prune(
+    table: &mut DeTable<'_>,
+    span: &Range<usize>,
+    deepest: bool,
+    pruned: &mut Vec<String>,
+) -> bool {
+    let mut hit = None;
+    for (key, value) in table.iter_mut() {
+        let here = key.span() == *span || value.span() == *span;
+        if here && !deepest {
+            hit = Some(key.clone());
+            break;
+        }
+        if prune_in_value(value.get_mut(), span, deepest, pruned) {
+            return true;
+        }
+        if here {
+            hit = Some(key.clone());
+            break;
+        }
+    }
+    let Some(hit) = hit else { return false };
+    pruned.push(hit.get_ref().to_string());
+    table.remove_entry(&hit).is_some()
+}
+
+fn prune_in_value(
+    value: &mut DeValue<'_>,
+    span: &Range<usize>,
+    deepest: bool,
+    pruned: &mut Vec<String>,
+) -> bool {
+    match value {
+        DeValue::Table(table) => prune(table, span, deepest, pruned),
+        DeValue::Array(array) => {
+            let own = |array: &DeArray<'_>| array.iter().position(|item| item.span() == *span);
+            if !deepest && let Some(index) = own(array) {
+                remove_item(array, index);
+                return true;
+            }
+            for item in array.iter_mut() {
+                if prune_in_value(item.get_mut(), span, deepest, pruned) {
+                    return true;
+                }
+            }
+            match own(array) {
+                Some(index) => {
+                    remove_item(array, index);
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// `DeArray` has no `remove`.
+fn remove_item(array: &mut DeArray<'_>, index: usize) {
+    let items = std::mem::replace(array, std::iter::empty().collect());
+    *array = items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| (i != index).then_some(item))
+        .collect();
 }
 
 /// `[port]`, `[[source]]`, `[capabilities.configure]`; "" for the top level.

@@ -64,6 +64,11 @@ use serde::Deserialize;
 /// 4 MiB, and an 8 MiB Portfile cost 43 s and 1.6 GB (issue 11, item 14).
 pub const MAX_PORTFILE_BYTES: u64 = 4 << 20;
 
+/// Most schema errors [`Portfile::check`] collects: each costs one more
+/// reading of the document, and a file with hundreds of unknown keys is
+/// not a Portfile with typos.
+const MAX_SCHEMA_ERRORS: usize = 32;
+
 pub use error::{ErrorKind, ManifestError};
 pub use phase::{Phase, UnknownPhase};
 pub use schema::{
@@ -84,9 +89,14 @@ impl Portfile {
     }
 
     /// Like [`Portfile::parse`], reporting every problem it can find, in file
-    /// order (never an empty list). A TOML syntax error or a schema error
-    /// (unknown key, missing key, wrong type) stops parsing and is reported
-    /// alone; past those, each table reports its first broken rule.
+    /// order (never an empty list). A TOML syntax error stops parsing and is
+    /// reported alone. Schema errors (unknown key, wrong type) are collected
+    /// one by one: the offending key or value is left out and the document is
+    /// read again, so a Portfile with three misspelt keys gets three errors,
+    /// not three edit-and-rerun rounds (issue 14). A required key left out
+    /// that way takes its table with it; a key missing from the file ends
+    /// the schema pass (nothing can stand in for it). When what remains reads
+    /// cleanly, each table's first broken rule is reported too.
     pub fn check(text: &str, file: &str) -> Result<Portfile, Vec<ManifestError>> {
         if text.len() as u64 > MAX_PORTFILE_BYTES {
             return Err(vec![ManifestError::too_large(
@@ -98,9 +108,56 @@ impl Portfile {
         let ctx = error::Ctx::new(text, file);
         let document =
             toml::de::DeTable::parse(text).map_err(|err| vec![de_error::syntax(&err, &ctx)])?;
-        let raw = raw::RawPortfile::deserialize(toml::de::Deserializer::from(document))
-            .map_err(|err| vec![de_error::serde(&err, &ctx)])?;
-        validate::portfile(raw, &ctx)
+        let mut document = document;
+        let mut errors = Vec::new();
+        // Names of the keys left out: a later "missing field" for one of them
+        // is a consequence of leaving it out, not another mistake.
+        let mut pruned: Vec<String> = Vec::new();
+        let raw = loop {
+            match raw::RawPortfile::deserialize(toml::de::Deserializer::from(document.clone())) {
+                Ok(raw) => break Some(raw),
+                Err(err) => {
+                    let missing = err
+                        .message()
+                        .strip_prefix("missing field `")
+                        .and_then(|rest| rest.split('`').next());
+                    let span = err.span().unwrap_or(0..0);
+                    if let Some(field) = missing {
+                        // Missing because it was left out, or misspelt
+                        // (`sha265` already reported with "did you mean
+                        // `sha256`?"): leave out the table missing it too,
+                        // and read on.
+                        let consequence = pruned.iter().any(|key| key == field)
+                            || did_you_mean(field, pruned.iter().map(String::as_str)).is_some();
+                        if !consequence {
+                            errors.push(de_error::serde(&err, &ctx));
+                            break None;
+                        }
+                        if span.is_empty()
+                            || !de_error::prune(document.get_mut(), &span, true, &mut pruned)
+                        {
+                            break None;
+                        }
+                        continue;
+                    }
+                    errors.push(de_error::serde(&err, &ctx));
+                    if errors.len() >= MAX_SCHEMA_ERRORS
+                        || !de_error::prune(document.get_mut(), &span, false, &mut pruned)
+                    {
+                        break None;
+                    }
+                }
+            }
+        };
+        if let Some(raw) = raw {
+            match validate::portfile(raw, &ctx) {
+                Ok(portfile) if errors.is_empty() => return Ok(portfile),
+                Ok(_) => {}
+                Err(rules) => errors.extend(rules),
+            }
+        }
+        errors.sort_by_key(|e| e.span().map_or(0, |span| span.start));
+        Err(errors)
     }
 
     /// Reads `path` and [`Portfile::parse`]s it; errors name `path` as given.
@@ -110,6 +167,20 @@ impl Portfile {
     /// `O_NONBLOCK` and checked with `fstat` after opening, so a FIFO in its
     /// place cannot block the caller (a port directory is someone else's).
     pub fn load(path: &Path) -> Result<Portfile, ManifestError> {
+        let (text, file) = Portfile::read(path)?;
+        Portfile::parse(&text, &file)
+    }
+
+    /// Reads `path` as [`Portfile::load`] does and [`Portfile::check`]s it:
+    /// every problem of the file, for a caller that shows them all.
+    pub fn load_checked(path: &Path) -> Result<Portfile, Vec<ManifestError>> {
+        let (text, file) = Portfile::read(path).map_err(|e| vec![e])?;
+        Portfile::check(&text, &file)
+    }
+
+    /// The text of `path` and the name errors show, with [`Portfile::load`]'s
+    /// bounds.
+    fn read(path: &Path) -> Result<(String, String), ManifestError> {
         use std::os::unix::fs::OpenOptionsExt as _;
         let file = path.display().to_string();
         let io = |err| ManifestError::io(&file, err);
@@ -139,6 +210,6 @@ impl Portfile {
         }
         let text = String::from_utf8(bytes)
             .map_err(|err| io(std::io::Error::new(std::io::ErrorKind::InvalidData, err)))?;
-        Portfile::parse(&text, &file)
+        Ok((text, file))
     }
 }

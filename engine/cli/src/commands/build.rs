@@ -83,6 +83,9 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     if args.unsigned && port.origin != Origin::Unsigned {
         eprintln!("wport: --unsigned has no effect: this port is not a local directory");
     }
+    if let Err(code) = check_portfile(&port.dir) {
+        return code;
+    }
     if let Err(code) = check_dependencies(&port, args.port.as_deref(), &trust_dir) {
         return code;
     }
@@ -161,6 +164,25 @@ fn failure_tail(log: &str, path: &Path, n: usize) -> String {
 /// (each dependency verified before it is parsed); `--unsigned ./ports/x`
 /// against the directory holding it (`./ports`). A Portfile that fails the
 /// schema is left to the build, which reports it as before.
+/// A Portfile with several mistakes gets them all at once, as from
+/// `wport lint`, before anything is fetched (issue 14). A single one is
+/// left to the build, which reports it the same way.
+fn check_portfile(dir: &Path) -> Result<(), i32> {
+    match wport_manifest::Portfile::load_checked(&dir.join("Portfile.toml")) {
+        Err(errors) if errors.len() > 1 => {
+            for e in &errors {
+                eprintln!("{e}\n");
+            }
+            eprintln!(
+                "wport: {} errors in the Portfile; nothing was built",
+                errors.len()
+            );
+            Err(exit::USAGE)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_dependencies(
     port: &wport::resolve::ResolvedPort,
     arg: Option<&str>,
