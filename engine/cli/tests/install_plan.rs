@@ -420,3 +420,24 @@ fn clean_removes_the_ports_build_directory() {
     assert!(t.installed().contains("libgreet 1.0_0"));
     t.verify_clean();
 }
+
+#[test]
+fn outdated_on_a_missing_prefix_is_an_error_and_creates_nothing() {
+    let t = Tree::new("plan-noprefix");
+    let missing = t.path().join("typo");
+    let ports = t.ports();
+    let out = t.wport(&[
+        "outdated",
+        "--unsigned",
+        ports.to_str().unwrap(),
+        "--prefix",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not exist"),
+        "{}",
+        text(&out)
+    );
+    assert!(!missing.exists());
+}

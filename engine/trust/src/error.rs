@@ -185,7 +185,10 @@ pub enum TrustError {
         listed_in: &'static str,
     },
     /// A document or target is longer than allowed (endless data).
-    #[error("{what} exceeds its length limit of {limit} bytes")]
+    #[error(
+        "{what} exceeds its length limit of {limit} bytes: the repository or mirror served more \
+         than the signed metadata allows, which is untrusted data (refused, nothing of it used)"
+    )]
     TooLarge {
         /// What was being read.
         what: String,

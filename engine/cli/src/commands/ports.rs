@@ -284,7 +284,8 @@ pub fn upgrade(args: UpgradeArgs) -> i32 {
             bail!("name the ports to upgrade, or give --all");
         }
         let mut ports = Ports::load(&args.src)?;
-        let prefix = open_query(&args.p)?;
+        // A query: a missing prefix is an error, never created.
+        let prefix = super::install::open_query(&args.p, false)?;
         let stale = outdated(&prefix, &mut ports)?;
         let mut targets: BTreeSet<String> = BTreeSet::new();
         if args.all {
@@ -363,7 +364,8 @@ pub fn upgrade(args: UpgradeArgs) -> i32 {
 pub fn run_outdated(args: OutdatedArgs) -> i32 {
     super::install::finish((|| {
         let mut ports = Ports::load(&args.src)?;
-        let prefix = open_query(&args.p)?;
+        // A query: a missing prefix is an error, never created.
+        let prefix = super::install::open_query(&args.p, false)?;
         let stale = outdated(&prefix, &mut ports)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&stale)?);

@@ -18,8 +18,8 @@ use wport_trust::{FileTransport, time};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The repository: a directory or file:// URL holding metadata/ and
-    /// targets/.
+    /// The repository holding metadata/ and targets/: an https:// or
+    /// http:// URL, a file:// URL or a directory.
     #[arg(long)]
     from: String,
     /// Trust directory (default: $XDG_DATA_HOME/wport/trust).
