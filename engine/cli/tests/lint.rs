@@ -203,3 +203,94 @@ fn diff_of_a_broken_port_shows_why() {
     let (code, _, _) = lint(&["--diff", s(&old), "no/such/port"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn tree_diff_reports_every_port_changed_added_or_removed_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    let head = tmp.path().join("head");
+    // Unchanged in both, changed (gains curl), removed, added.
+    hello(&base, "same", |t| t);
+    hello(&head, "same", |t| t);
+    hello(&base, "grows", |t| t);
+    hello(&head, "grows", |t| {
+        t.replace(
+            "[capabilities.build]\nprograms = [\"make\"]",
+            "[capabilities.build]\nprograms = [\"make\", \"curl\"]",
+        )
+    });
+    hello(&base, "gone", |t| t);
+    hello(&head, "fresh", |t| t);
+
+    let (code, stdout, _) = lint(&["--diff", s(&base), s(&head)]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("gained   build          program `curl`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "added port: {}/fresh/Portfile.toml\n",
+            head.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "removed port: {}/gone/Portfile.toml\n",
+            base.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(
+            "tree diff: 1 changed, 1 added, 1 removed, 1 unchanged; 1 capabilities gained\n"
+        ),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = lint(&["--diff", s(&base), s(&head), "--format", "github"]);
+    assert_eq!(code, 1, "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    // The gain is annotated on the line of the new Portfile naming curl.
+    let grows = head.join("grows/Portfile.toml");
+    let curl_line = std::fs::read_to_string(&grows)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("\"curl\""))
+        .unwrap()
+        + 1;
+    assert!(
+        lines[0].starts_with(&format!(
+            "::error file={},line={curl_line},title=capability-gained::",
+            s(&grows)
+        )),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("::notice file=")
+            && lines[1].contains("fresh/Portfile.toml,line=1,title=port-added::"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].contains("gone/Portfile.toml,line=1,title=port-removed::"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = lint(&[
+        "--diff",
+        s(&base),
+        s(&head),
+        "--format",
+        "json",
+        "--allow-escalation",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["gains"], 1);
+    assert_eq!(doc["unchanged"], 1);
+    assert_eq!(doc["changed"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["added"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["removed"].as_array().unwrap().len(), 1);
+}

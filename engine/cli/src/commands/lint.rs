@@ -49,8 +49,10 @@ pub struct Args {
     /// Exit 1 on warnings too.
     #[arg(long)]
     deny_warnings: bool,
-    /// Compare two versions of a port (directories or Portfile paths) and
-    /// list the capabilities the new one gains or loses; fails on any gain.
+    /// Compare two versions of a port (directories or Portfile paths), or
+    /// two ports trees (a pull request's base and head: every port changed,
+    /// added or removed), and list the capabilities the new one gains or
+    /// loses; fails on any gain.
     #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["paths", "deny_warnings"])]
     diff: Option<Vec<PathBuf>>,
     /// With --diff: report gained capabilities but do not fail on them.
@@ -230,16 +232,42 @@ fn run_diff(
             return exit::USAGE;
         }
     }
-    let (a, b) = (Side::load(linter, old), Side::load(linter, new));
-    let (a, b) = match (a, b) {
+    if is_tree(old) && is_tree(new) {
+        return run_tree_diff(linter, old, new, format, allow_escalation);
+    }
+    let (fails, text) = match diff_pair(linter, old, new, format, allow_escalation) {
+        Ok(PairDiff { fails, text, .. }) => (fails, text),
+        Err(text) => (true, text),
+    };
+    // A closed pipe (`wport lint --diff .. | head`) is not worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if fails { exit::FAILURE } else { exit::SUCCESS }
+}
+
+/// One port's diff, rendered in `format`.
+struct PairDiff {
+    fails: bool,
+    gains: usize,
+    text: String,
+    json: serde_json::Value,
+}
+
+/// Diffs one port's two versions. `Err`: a side fails the schema, and the
+/// text says why as lint would (a broken side has no capabilities to
+/// compare).
+fn diff_pair(
+    linter: &Linter,
+    old: &Path,
+    new: &Path,
+    format: Format,
+    allow_escalation: bool,
+) -> Result<PairDiff, String> {
+    let (a, b) = match (Side::load(linter, old), Side::load(linter, new)) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
-            // A side that fails the schema has no capabilities to compare:
-            // show why, as lint would.
             let broken: Vec<Diagnostic> =
                 [a.err(), b.err()].into_iter().flatten().flatten().collect();
-            report_broken(&broken, format);
-            return exit::FAILURE;
+            return Err(render_broken(&broken, format));
         }
     };
     let options = DiffOptions {
@@ -253,8 +281,15 @@ fn run_diff(
         .filter(|e| e.direction == diff::Direction::Loss)
         .count();
     let fails = gains > 0 && !allow_escalation;
-    let mut out = std::io::stdout().lock();
-    let _ = match format {
+    let json = json!({
+        "old": a.portfile_path.display().to_string(),
+        "new": b.portfile_path.display().to_string(),
+        "gains": gains,
+        "losses": losses,
+        "escalation_allowed": allow_escalation,
+        "entries": result.entries,
+    });
+    let text = match format {
         Format::Human => {
             let mut text = format!(
                 "capability diff: {} {} -> {} {}\n",
@@ -275,25 +310,15 @@ fn run_diff(
             } else if gains > 0 {
                 text.push_str("escalation allowed (--allow-escalation)\n");
             }
-            out.write_all(text.as_bytes())
+            text
         }
-        Format::Json => {
-            let doc = json!({
-                "old": a.portfile_path.display().to_string(),
-                "new": b.portfile_path.display().to_string(),
-                "gains": gains,
-                "losses": losses,
-                "escalation_allowed": allow_escalation,
-                "entries": result.entries,
-            });
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&doc).expect("diff serializes")
-            )
-        }
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json).expect("diff serializes")
+        ),
         Format::Github => {
             let file = b.portfile_path.display().to_string();
+            let portfile_text = std::fs::read_to_string(&b.portfile_path).unwrap_or_default();
             let mut text = String::new();
             for e in result.gains() {
                 let phase = e
@@ -305,37 +330,227 @@ fn run_diff(
                     format!("{phase} gains {} {}", e.what, e.detail),
                 )
                 .help("review the new capability, then rerun with --allow-escalation");
+                // Every annotation carries a line, so GitHub shows it in
+                // the pull request's diff view.
+                d.line = Some(gain_line(
+                    &portfile_text,
+                    e.phase.map(|p| p.as_str()),
+                    &e.detail,
+                ));
                 if allow_escalation {
                     d.severity = wport_lint::Severity::Warning;
                 }
-                let line = d.github();
-                text.push_str(&line);
+                text.push_str(&d.github());
                 text.push('\n');
             }
-            out.write_all(text.as_bytes())
+            text
         }
     };
+    Ok(PairDiff {
+        fails,
+        gains,
+        text,
+        json,
+    })
+}
+
+/// The line of the new Portfile a gain is annotated on: the first line
+/// after the phase's `[capabilities.PHASE]` header that names the gained
+/// value (its first word, for `CFLAGS=-O2` the variable), else the header,
+/// else (port-wide gains) the first line naming it, else line 1.
+fn gain_line(text: &str, phase: Option<&str>, detail: &str) -> usize {
+    let needle = detail
+        .trim_matches('`')
+        .split(['`', '=', ' '])
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = match phase {
+        Some(p) => {
+            let header = format!("[capabilities.{p}]");
+            match lines.iter().position(|l| l.trim() == header) {
+                Some(i) => i,
+                None => return 1,
+            }
+        }
+        None => 0,
+    };
+    let from = (start + 1).min(lines.len());
+    let section_end = lines[from..]
+        .iter()
+        .position(|l| phase.is_some() && l.trim_start().starts_with('['))
+        .map_or(lines.len(), |i| from + i);
+    lines[start..section_end]
+        .iter()
+        .position(|l| !needle.is_empty() && l.contains(needle))
+        .map_or(start + 1, |i| start + i + 1)
+}
+
+/// `--diff OLD NEW` between two ports trees (a pull request's base and
+/// head): every port directory present in either is matched by its path
+/// relative to the tree; ports changed are diffed as single ports, ports
+/// added or removed are reported as such. An added port's capabilities
+/// are not "gains" against anything; `wport lint` on the head tree checks
+/// it, and reviewers see it listed here.
+fn run_tree_diff(
+    linter: &Linter,
+    old: &Path,
+    new: &Path,
+    format: Format,
+    allow_escalation: bool,
+) -> i32 {
+    let ports = |tree: &Path| -> Result<std::collections::BTreeSet<PathBuf>, i32> {
+        match wport_lint::find_ports(tree) {
+            Ok(found) => Ok(found
+                .into_iter()
+                .filter_map(|p| p.strip_prefix(tree).ok().map(Path::to_path_buf))
+                .collect()),
+            Err(e) => {
+                eprintln!("error: searching {} for ports: {e}", tree.display());
+                Err(exit::USAGE)
+            }
+        }
+    };
+    let (before, after) = match (ports(old), ports(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let mut fails = false;
+    let mut gains = 0;
+    let mut text = String::new();
+    let mut changed_json = Vec::new();
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    let mut unchanged = 0;
+    for rel in before.union(&after) {
+        let (o, n) = (old.join(rel), new.join(rel));
+        let (op, np) = (o.join("Portfile.toml"), n.join("Portfile.toml"));
+        match (before.contains(rel), after.contains(rel)) {
+            (true, true) => {
+                // Only ports whose directories differ are diffed: a tree
+                // of hundreds of ports changes a few per pull request.
+                if same_dir(&o, &n) {
+                    unchanged += 1;
+                    continue;
+                }
+                match diff_pair(linter, &o, &n, format, allow_escalation) {
+                    Ok(d) => {
+                        fails |= d.fails;
+                        gains += d.gains;
+                        text.push_str(&d.text);
+                        changed_json.push(d.json);
+                    }
+                    Err(broken) => {
+                        fails = true;
+                        text.push_str(&broken);
+                        changed_json.push(json!({
+                            "old": op.display().to_string(),
+                            "new": np.display().to_string(),
+                            "broken": true,
+                        }));
+                    }
+                }
+            }
+            (false, true) => added.push(np),
+            (true, false) => removed.push(op),
+            (false, false) => unreachable!("from the union of both sets"),
+        }
+    }
+    match format {
+        Format::Human => {
+            for p in &added {
+                text.push_str(&format!("added port: {}\n", p.display()));
+            }
+            for p in &removed {
+                text.push_str(&format!("removed port: {}\n", p.display()));
+            }
+            text.push_str(&format!(
+                "tree diff: {} changed, {} added, {} removed, {unchanged} unchanged; {gains} capabilities gained\n",
+                changed_json.len(),
+                added.len(),
+                removed.len()
+            ));
+        }
+        Format::Json => {
+            text = format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json!({
+                    "changed": changed_json,
+                    "added": added.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                    "removed": removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                    "unchanged": unchanged,
+                    "gains": gains,
+                    "escalation_allowed": allow_escalation,
+                }))
+                .expect("diff serializes")
+            );
+        }
+        Format::Github => {
+            // Notices, not errors: adding or removing a port grants the
+            // other ports nothing. The removed port's file is the base's.
+            for (p, what) in added
+                .iter()
+                .map(|p| (p, "added"))
+                .chain(removed.iter().map(|p| (p, "removed")))
+            {
+                text.push_str(&format!(
+                    "::notice file={},line=1,title=port-{what}::port {what}: {}\n",
+                    github_property(&p.display().to_string()),
+                    github_property(&p.display().to_string())
+                ));
+            }
+        }
+    }
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     if fails { exit::FAILURE } else { exit::SUCCESS }
 }
 
-fn report_broken(diagnostics: &[Diagnostic], format: Format) {
-    let mut out = std::io::stdout().lock();
-    let _ = match format {
-        Format::Human => {
-            let text: String = diagnostics.iter().map(|d| d.render() + "\n").collect();
-            out.write_all(text.as_bytes())
+/// Escapes a workflow-command property value (`%`, CR, LF, `:` and `,`), so
+/// a crafted directory name cannot end the command and start another.
+fn github_property(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
+/// Whether two port directories hold the same files with the same bytes
+/// (symlinks compared by target).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) -> std::io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            let kind = e.file_type()?;
+            if kind.is_dir() {
+                out.push((rel, b"/".to_vec()));
+                walk(root, &path, out)?;
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(&path)?;
+                out.push((rel, format!("-> {}", target.display()).into_bytes()));
+            } else {
+                out.push((rel, std::fs::read(&path)?));
+            }
         }
-        Format::Json => writeln!(
-            out,
-            "{}",
+        Ok(())
+    }
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    walk(a, a, &mut x).is_ok() && walk(b, b, &mut y).is_ok() && x == y
+}
+
+fn render_broken(diagnostics: &[Diagnostic], format: Format) -> String {
+    match format {
+        Format::Human => diagnostics.iter().map(|d| d.render() + "\n").collect(),
+        Format::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&json!({
                 "diagnostics": diagnostics.iter().map(Diagnostic::json).collect::<Vec<_>>(),
             }))
             .expect("diagnostics serialize")
         ),
-        Format::Github => {
-            let text: String = diagnostics.iter().map(|d| d.github() + "\n").collect();
-            out.write_all(text.as_bytes())
-        }
-    };
+        Format::Github => diagnostics.iter().map(|d| d.github() + "\n").collect(),
+    }
 }
