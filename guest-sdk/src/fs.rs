@@ -208,6 +208,12 @@ pub fn read_link(path: impl AsRef<Path>) -> Result<PathBuf> {
 /// are not compiled in, to keep components small. In the
 /// replacement, `$1` or `${name}` insert capture groups and `$$` is a
 /// literal `$` (use [`Reinplace::literal`] to replace plain text).
+///
+/// A file in which the pattern matches nothing is an error: the edit went
+/// stale with an upstream update (Homebrew's `inreplace` fails the same
+/// way; MacPorts only warns, and the stale edit ships). An edit meant for
+/// only some versions or files says so with `.require_match(false)` or
+/// [`reinplace_if_present`]. Every file edited is logged with its count.
 #[derive(Debug, Clone)]
 pub struct Reinplace {
     matcher: Matcher,
@@ -230,7 +236,7 @@ impl Reinplace {
         Ok(Self {
             matcher: Matcher::Regex(re),
             replacement: replacement.as_bytes().to_vec(),
-            require_match: false,
+            require_match: true,
         })
     }
 
@@ -247,7 +253,7 @@ impl Reinplace {
         Self {
             matcher: Matcher::Literal(text.as_bytes().to_vec()),
             replacement: replacement.as_bytes().to_vec(),
-            require_match: false,
+            require_match: true,
         }
     }
 
@@ -259,8 +265,8 @@ impl Reinplace {
         }
     }
 
-    /// Make a file in which the pattern matches nothing an error (by default
-    /// it is only a warning in the log, as in MacPorts).
+    /// Whether a file in which the pattern matches nothing is an error (the
+    /// default) or only a warning in the log (`false`, MacPorts' behaviour).
     #[must_use]
     pub fn require_match(mut self, yes: bool) -> Self {
         self.require_match = yes;
@@ -287,6 +293,22 @@ impl Reinplace {
     /// rewritten when nothing matches). Returns the number of replacements.
     pub fn in_file(&self, path: impl AsRef<Path>) -> Result<usize> {
         let path = path.as_ref();
+        let count = self.edit_file(path)?;
+        if count > 0 {
+            crate::log::info(format!(
+                "reinplace `{}`: {count} replacement{} in {}",
+                self.pattern(),
+                if count == 1 { "" } else { "s" },
+                path.display()
+            ));
+        }
+        Ok(count)
+    }
+
+    /// [`Reinplace::in_file`] without the log line of an edit, for a caller
+    /// that logs the edit in its own words (the standard components log the
+    /// parameter as the Portfile wrote it).
+    pub(crate) fn edit_file(&self, path: &Path) -> Result<usize> {
         let what = || format!("reinplace `{}` in {}", self.pattern(), path.display());
         let text = std::fs::read(path).with_context(what)?;
         let (out, count) = self.apply_to(&text);
@@ -330,15 +352,29 @@ fn replace_literal(text: &[u8], needle: &[u8], replacement: &[u8]) -> (Vec<u8>, 
 
 /// MacPorts' `reinplace`: replace every match of the regex `pattern` with
 /// `replacement` in each of `files`, in place. Returns the total number of
-/// replacements; a file where nothing matches gets a warning in the log (use
-/// [`Reinplace::require_match`] to make it an error). See [`Reinplace`] for
-/// the syntax.
+/// replacements. A file where nothing matches is an error naming the
+/// pattern and the file (Homebrew's `inreplace`); see
+/// [`reinplace_if_present`] for an edit that may find nothing, and
+/// [`Reinplace`] for the syntax.
 pub fn reinplace<P: AsRef<Path>>(
     pattern: &str,
     replacement: &str,
     files: impl IntoIterator<Item = P>,
 ) -> Result<usize> {
     Reinplace::new(pattern, replacement)?.in_files(files)
+}
+
+/// [`reinplace`] for an edit that may legitimately find nothing (a line
+/// only some releases have): a file where nothing matches is left alone
+/// with a warning in the log.
+pub fn reinplace_if_present<P: AsRef<Path>>(
+    pattern: &str,
+    replacement: &str,
+    files: impl IntoIterator<Item = P>,
+) -> Result<usize> {
+    Reinplace::new(pattern, replacement)?
+        .require_match(false)
+        .in_files(files)
 }
 
 /// Apply the unified diff `patchfile` to the tree at `dir`, in pure WASM
@@ -410,6 +446,28 @@ pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_matching_nothing_fails_by_default() {
+        let path = std::env::temp_dir().join(format!("wport-reinplace-{}", std::process::id()));
+        std::fs::write(&path, "#define ROOT \"/usr/local/\"\n").unwrap();
+        let stale = Reinplace::literal("/opt/local/", "/opt/wport/");
+        let err = stale.edit_file(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("reinplace `/opt/local/`") && message.contains("matches nothing"),
+            "{message}"
+        );
+        let err = reinplace("/opt/(local)/", "x", [&path]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "#define ROOT \"/usr/local/\"\n",
+            "the file is untouched"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
 
     #[test]
     fn reinplace_regex_with_groups() {

@@ -93,6 +93,7 @@ pub mod env;
 mod error;
 pub mod expand;
 pub mod fs;
+pub mod glob;
 pub mod log;
 pub mod patch;
 mod port;
@@ -107,9 +108,10 @@ pub mod prelude {
     pub use crate::command::{Command, configure, make, run};
     pub use crate::env;
     pub use crate::fs::{
-        Reinplace, apply_patch, copy, delete, mkdir_p, move_path, read_link, reinplace, set_mode,
-        symlink, xinstall, xinstall_dir,
+        Reinplace, apply_patch, copy, delete, mkdir_p, move_path, read_link, reinplace,
+        reinplace_if_present, set_mode, symlink, xinstall, xinstall_dir,
     };
+    pub use crate::glob::glob;
     pub use crate::{Context, Error, ErrorKind, Port, Result, apply_patchfiles};
     pub use crate::{bail, debug, error, info, warn};
 }

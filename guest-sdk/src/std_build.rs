@@ -218,7 +218,7 @@ pub fn apply_reinplace_param() -> Result<()> {
         let re = Reinplace::new(&spec.pattern, &spec.replacement)?.require_match(true);
         for file in &spec.files {
             let path = env::under(&worksrc, std::path::Path::new(file))?;
-            let n = re.in_file(&path)?;
+            let n = re.edit_file(&path)?;
             crate::log::info(format!(
                 "reinplace `{edit}`: {n} replacement{} in {file}",
                 if n == 1 { "" } else { "s" }
