@@ -73,6 +73,12 @@ fn demo_builds_into_a_destroot() {
         );
     }
     assert!(log.contains("fix-typo.diff"), "{log}");
+    // Every reinplace edit is in the log: pattern, count, file (issue 14).
+    assert!(
+        log.contains("reinplace `@PREFIX@`: 1 replacement in ")
+            && log.contains("reinplace `@VERSION@`: "),
+        "{log}"
+    );
 }
 
 #[test]
