@@ -19,9 +19,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::bindings::wport::port::exec;
 use crate::env;
 use crate::error::{Context, Error, ErrorKind, Result};
+use crate::imports::exec;
 
 pub use crate::bindings::wport::port::exec::ExitStatus;
 

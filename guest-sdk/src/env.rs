@@ -9,9 +9,9 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::bindings::wport::port::build_env;
 use crate::error::{Error, ErrorKind, Result};
 use crate::expand::Placeholders;
+use crate::imports::build_env;
 
 pub use crate::bindings::wport::port::build_env::{Phase, PortInfo};
 

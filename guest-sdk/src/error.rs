@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::bindings::wport::port::{exec, files};
+use crate::imports::{exec, files};
 
 /// Shorthand for results of SDK operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

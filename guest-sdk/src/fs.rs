@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use regex::bytes::Regex;
 
-use crate::bindings::wport::port::files;
 use crate::error::{Context, Error, ErrorKind, Result};
+use crate::imports::files;
 use crate::patch::{self, Change};
 
 /// A path as the UTF-8 string the host interfaces take.

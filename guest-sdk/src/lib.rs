@@ -89,6 +89,16 @@ pub mod bindings {
 }
 
 pub mod command;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod host;
+/// The `wport:port` imports: the host's in a component, [`host`]'s on the
+/// host (same names and types, so the wrappers do not know the difference).
+mod imports {
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) use crate::bindings::wport::port::{build_env, exec, files, log};
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) use crate::host::{build_env, exec, files, log};
+}
 pub mod env;
 mod error;
 pub mod expand;

@@ -8,7 +8,7 @@ pub use crate::bindings::wport::port::log::Level;
 
 /// Append one line at `level`.
 pub fn write(level: Level, message: impl AsRef<str>) {
-    crate::bindings::wport::port::log::write(level, message.as_ref());
+    crate::imports::log::write(level, message.as_ref());
 }
 
 /// Append a debug line.

@@ -286,4 +286,69 @@ mod tests {
             );
         }
     }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let dst = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &dst);
+            } else {
+                std::fs::copy(entry.path(), dst).unwrap();
+            }
+        }
+    }
+
+    /// Every phase of the demo on the host, through the SDK's host
+    /// implementation of the imports: what it installs, the logged edits,
+    /// and no native command asked for (issue 14).
+    #[test]
+    fn phases_run_on_the_host() {
+        use wport_guest_sdk::env::Phase;
+        use wport_guest_sdk::host::HostBuild;
+
+        let mut build = HostBuild::new("demo", "1.0")
+            .unwrap()
+            .patchfile("files/fix-typo.diff");
+        copy_dir(&distfile_src(), &build.worksrc());
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("files"),
+            &build.sources().join("files"),
+        );
+        for phase in [
+            Phase::Patch,
+            Phase::Configure,
+            Phase::Build,
+            Phase::Destroot,
+            Phase::PostDestroot,
+        ] {
+            build
+                .run::<Demo>(phase)
+                .unwrap_or_else(|e| panic!("{phase}: {e}"));
+        }
+        let dest = build.dest_prefix();
+        let hello = std::fs::read_to_string(dest.join("bin/wport-hello")).unwrap();
+        assert!(
+            hello.contains("/opt/wport") && !hello.contains("@PREFIX@"),
+            "{hello}"
+        );
+        assert_eq!(
+            std::fs::read_link(dest.join("bin/wport-hi")).unwrap(),
+            Path::new("/opt/wport/bin/wport-hello")
+        );
+        let notes = dest.join(DOC_DIR).join("release notes");
+        assert!(notes.is_dir() && !notes.join(".DS_Store").exists());
+        let log: Vec<&str> = build.log().iter().map(|(_, l)| l.as_str()).collect();
+        assert!(
+            log.iter().any(|l| l.starts_with("applying fix-typo.diff")),
+            "{log:?}"
+        );
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with("reinplace `@PREFIX@`: 1 replacement in ")),
+            "{log:?}"
+        );
+        assert!(build.commands().is_empty());
+    }
 }
