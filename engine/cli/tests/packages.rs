@@ -335,7 +335,7 @@ fn repository_installs_dependencies_first() {
     // A package others need is refused; the dependent goes first.
     let o = env.run(&["uninstall", "libfoo"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("needed by [\"app\"]"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("needed by app;"), "{}", stderr(&o));
     assert!(env.run(&["uninstall", "app"]).status.success());
     assert!(env.run(&["uninstall", "libfoo"]).status.success());
     assert_eq!(listing(&env.prefix), Vec::<String>::new());

@@ -707,6 +707,11 @@ const WASI_ERRNO: [&str; 77] = [
 /// A guest's error message with each `(os error N)` (Rust's `io::Error`
 /// text inside the guest, where N is a WASI errno: 44 is ENOENT there, not
 /// Linux's 2) given its name: `(ENOENT, WASI errno 44)`.
+///
+/// A guest also relays errors the host made (a host function's error text,
+/// with a Linux errno): one whose text before the mark is this host's own
+/// description of N (`Too many levels of symbolic links (os error 40)`) is
+/// left as it is, since 40 is ELOOP there, not WASI's ENETUNREACH.
 pub fn name_wasi_errnos(message: &str) -> String {
     const MARK: &str = "(os error ";
     let mut out = String::with_capacity(message.len());
@@ -719,6 +724,7 @@ pub fn name_wasi_errnos(message: &str) -> String {
             .parse::<usize>()
             .ok()
             .filter(|_| after[digits..].starts_with(')'))
+            .filter(|n| !is_host_errno(&out, *n))
             .and_then(|n| WASI_ERRNO.get(n).map(|name| (n, *name)));
         match name {
             Some((n, name)) => {
@@ -735,6 +741,19 @@ pub fn name_wasi_errnos(message: &str) -> String {
     out
 }
 
+/// Whether `before` ends with this host's own description of errno `n`
+/// (what `std::io::Error` prints before ` (os error n)` on the host).
+fn is_host_errno(before: &str, n: usize) -> bool {
+    let Ok(code) = i32::try_from(n) else {
+        return false;
+    };
+    let full = std::io::Error::from_raw_os_error(code).to_string();
+    let desc = full
+        .strip_suffix(&format!(" (os error {n})"))
+        .unwrap_or(&full);
+    !desc.is_empty() && before.ends_with(&format!("{desc} "))
+}
+
 #[cfg(test)]
 mod errno_tests {
     use super::name_wasi_errnos;
@@ -749,6 +768,9 @@ mod errno_tests {
             name_wasi_errnos("a (os error 63) b (os error 76)"),
             "a (EPERM, WASI errno 63) b (ENOTCAPABLE, WASI errno 76)"
         );
+        // A host error relayed by the guest keeps the host's number.
+        let host = "opening the parent directory: Too many levels of symbolic links (os error 40)";
+        assert_eq!(name_wasi_errnos(host), host);
         // Anything else is left as it is.
         for s in ["(os error 77)", "(os error x)", "(os error 4", "plain"] {
             assert_eq!(name_wasi_errnos(s), s);
