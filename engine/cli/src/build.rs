@@ -534,6 +534,42 @@ struct Layout {
     log: PathBuf,
 }
 
+/// Remove `name` from the (checked, held) build root `root` if it is there,
+/// looking at it without following it: a symlink or a file is unlinked, a
+/// directory emptied through handles ([`empty_dir`] never follows a link
+/// nor climbs with `..`) and removed. Returns whether anything was there.
+/// A build user may have left anything in a build directory; this is how
+/// both a new build and `wport clean` take it away.
+///
+/// [`empty_dir`]: wport_sandbox::files::empty_dir
+pub fn remove_build_entry(root: &Dir, root_path: &Path, name: &str) -> anyhow::Result<bool> {
+    use rustix::fs::{AtFlags, FileType};
+    let dir = root_path.join(name);
+    match rustix::fs::statat(root, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(rustix::io::Errno::NOENT) => return Ok(false),
+        Err(e) => {
+            return Err(std::io::Error::from(e))
+                .with_context(|| format!("reading the previous build {}", dir.display()));
+        }
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+            // Not std's remove_dir_all: a guest can leave a directory
+            // chain deep enough to exhaust a recursive removal's stack or
+            // descriptors, and the port could then never be rebuilt.
+            let old = open_sub_dir(root, name)
+                .and_then(|old| wport_sandbox::files::empty_dir(&old))
+                .and_then(|()| {
+                    rustix::fs::unlinkat(root, name, AtFlags::REMOVEDIR).map_err(Into::into)
+                });
+            old.with_context(|| format!("removing the previous build in {}", dir.display()))?;
+        }
+        // A link or anything else: removed as itself, never followed.
+        Ok(_) => rustix::fs::unlinkat(root, name, AtFlags::empty())
+            .map_err(std::io::Error::from)
+            .with_context(|| format!("removing {}", dir.display()))?,
+    }
+    Ok(true)
+}
+
 impl Layout {
     /// Create a clean build directory `name` in the (checked, held) build
     /// root, removing what an earlier build of the same port left. Whatever
@@ -543,30 +579,9 @@ impl Layout {
     ///
     /// [`empty_dir`]: wport_sandbox::files::empty_dir
     fn fresh(root: &Dir, root_path: &Path, name: &str) -> anyhow::Result<Layout> {
-        use rustix::fs::{AtFlags, FileType, Mode};
+        use rustix::fs::Mode;
         let dir = root_path.join(name);
-        match rustix::fs::statat(root, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Err(rustix::io::Errno::NOENT) => {}
-            Err(e) => {
-                return Err(std::io::Error::from(e))
-                    .with_context(|| format!("reading the previous build {}", dir.display()));
-            }
-            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
-                // Not std's remove_dir_all: a guest can leave a directory
-                // chain deep enough to exhaust a recursive removal's stack or
-                // descriptors, and the port could then never be rebuilt.
-                let old = open_sub_dir(root, name)
-                    .and_then(|old| wport_sandbox::files::empty_dir(&old))
-                    .and_then(|()| {
-                        rustix::fs::unlinkat(root, name, AtFlags::REMOVEDIR).map_err(Into::into)
-                    });
-                old.with_context(|| format!("removing the previous build in {}", dir.display()))?;
-            }
-            // A link or anything else: removed as itself, never followed.
-            Ok(_) => rustix::fs::unlinkat(root, name, AtFlags::empty())
-                .map_err(std::io::Error::from)
-                .with_context(|| format!("removing {}", dir.display()))?,
-        }
+        remove_build_entry(root, root_path, name)?;
         rustix::fs::mkdirat(root, name, Mode::from_raw_mode(0o700))
             .map_err(std::io::Error::from)
             .with_context(|| format!("creating {}", dir.display()))?;
