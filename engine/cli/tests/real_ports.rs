@@ -21,42 +21,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Scratch, explain, sha256_hex};
+use common::{Scratch, explain, real_source};
 
 /// Where the ports without dependencies are built for.
 const PREFIX: &str = "/opt/wport";
-
-/// The tarball with this sha256 in `$WPORT_REAL_SOURCES`.
-fn real_source(sha256: &str) -> Vec<u8> {
-    let dir = std::env::var_os("WPORT_REAL_SOURCES").unwrap_or_else(|| {
-        panic!(
-            "WPORT_REAL_SOURCES is not set. These tests build real ports from their upstream tarballs: \
-             run the suite with `scripts/test` (the README's test command), which fetches them and sets it"
-        )
-    });
-    let dir = PathBuf::from(dir);
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "WPORT_REAL_SOURCES={}: {e}; run scripts/fetch-real-sources",
-            dir.display()
-        )
-    });
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if !path.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        if sha256_hex(&bytes) == sha256 {
-            return bytes;
-        }
-    }
-    panic!(
-        "no file with sha256 {sha256} in WPORT_REAL_SOURCES={}; run `scripts/fetch-real-sources {}`",
-        dir.display(),
-        dir.display()
-    )
-}
 
 /// A finished build of one real port.
 struct Built {
