@@ -629,6 +629,27 @@ impl Prefix {
         Ok(())
     }
 
+    /// A new transaction's staging directory `.wport/staging/<txn>` with
+    /// `pkg`'s payload unpacked into it, every file verified (install and
+    /// upgrade both start here). On failure the staging directory is gone.
+    pub(crate) fn stage(&self, pkg: &mut OpenedPackage) -> Result<(String, Dir)> {
+        let txn = Self::new_txn();
+        let sdir = self
+            .state()?
+            .open_dir_nofollow("staging")
+            .map_err(io("opening", ".wport/staging"))?;
+        sdir.create_dir(&txn)
+            .map_err(io("creating staging", &txn))?;
+        let staging = sdir
+            .open_dir_nofollow(&txn)
+            .map_err(io("opening staging", &txn))?;
+        if let Err(e) = pkg.unpack_to_staging(&staging) {
+            self.remove_staging(&txn)?;
+            return Err(e);
+        }
+        Ok((txn, staging))
+    }
+
     /// Installs a verified package. Its dependencies must be installed.
     pub fn install(
         &mut self,
@@ -726,20 +747,7 @@ impl Prefix {
         }
 
         // Stage: unpack, verifying every file.
-        let txn = Self::new_txn();
-        let sdir = self
-            .state()?
-            .open_dir_nofollow("staging")
-            .map_err(io("opening", ".wport/staging"))?;
-        sdir.create_dir(&txn)
-            .map_err(io("creating staging", &txn))?;
-        let staging = sdir
-            .open_dir_nofollow(&txn)
-            .map_err(io("opening staging", &txn))?;
-        if let Err(e) = pkg.unpack_to_staging(&staging) {
-            self.remove_staging(&txn)?;
-            return Err(e);
-        }
+        let (txn, staging) = self.stage(pkg)?;
         let journal = Journal {
             op: Op::Install,
             txn: txn.clone(),

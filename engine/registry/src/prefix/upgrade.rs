@@ -121,20 +121,7 @@ impl Prefix {
         let plan = self.plan_upgrade(&m, force)?;
 
         // Stage: unpack, verifying every file, as install does.
-        let txn = Self::new_txn();
-        let sdir = self
-            .state()?
-            .open_dir_nofollow("staging")
-            .map_err(io("opening", ".wport/staging"))?;
-        sdir.create_dir(&txn)
-            .map_err(io("creating staging", &txn))?;
-        let staging = sdir
-            .open_dir_nofollow(&txn)
-            .map_err(io("opening staging", &txn))?;
-        if let Err(e) = pkg.unpack_to_staging(&staging) {
-            self.remove_staging(&txn)?;
-            return Err(e);
-        }
+        let (txn, staging) = self.stage(pkg)?;
         if let Err(e) = staging.create_dir(OLD) {
             self.remove_staging(&txn)?;
             return Err(io("creating staging", format!("{txn}/{OLD}"))(e));
