@@ -318,6 +318,12 @@ impl ManifestError {
         self.inner.help.as_deref()
     }
 
+    /// The error that kept the file from being read, for [`ErrorKind::Io`]
+    /// (its text is already part of [`ManifestError::message`]).
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.inner.io.as_deref()
+    }
+
     /// Renders the diagnostic against `source_text` (the Portfile's text), as
     /// plain text without colour.
     pub fn render(&self, source_text: &str) -> String {
@@ -393,14 +399,14 @@ impl fmt::Display for ManifestError {
     }
 }
 
-impl std::error::Error for ManifestError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .io
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
+// No `source()`: the one cause a ManifestError has, the `io::Error` of
+// [`ErrorKind::Io`], is already in its message ("cannot read FILE: No such
+// file or directory (os error 2)"), which `wport lint` and the JSON and
+// GitHub formats print on their own. Returning it as the source too made
+// every chain printer (`wport build`'s `caused by:` lines, anyhow's `{:#}`)
+// say it twice. [`ManifestError::io_error`] gives it to a caller that wants
+// its kind.
+impl std::error::Error for ManifestError {}
 
 /// Keeps a span inside the text and on character boundaries, so rendering
 /// never panics on a span computed from an edited or truncated text.
@@ -473,5 +479,40 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("ports/x/Portfile.toml"), "{shown}");
+    }
+
+    /// The OS error is said once, in the message: a chain printer that
+    /// walks `source()` (`wport build`'s `caused by:` lines) must not find
+    /// it again (issue 14: "No such file or directory" shown twice).
+    #[test]
+    fn an_io_error_is_in_the_message_and_not_also_the_source() {
+        let err = ManifestError::io(
+            "ports/x/Portfile.toml",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        assert!(
+            err.message().ends_with("entity not found"),
+            "{}",
+            err.message()
+        );
+        assert!(std::error::Error::source(&err).is_none());
+        assert_eq!(
+            err.io_error().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::NotFound)
+        );
+        let chain = source_chain(&err);
+        assert_eq!(chain.matches("entity not found").count(), 1, "{chain}");
+    }
+
+    /// Every message of an error's `source()` chain, one per line.
+    fn source_chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut next = e.source();
+        while let Some(c) = next {
+            out.push('\n');
+            out.push_str(&c.to_string());
+            next = c.source();
+        }
+        out
     }
 }
