@@ -136,8 +136,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Table<T> {
 }
 
 /// A `[build.params]` value: a string, a list of strings, or a boolean
-/// (kept as `"true"`/`"false"`).
-pub(crate) struct Param(pub Vec<String>);
+/// (kept as `"true"`/`"false"`). The second field holds each list element's
+/// span, so a bad `reinplace` edit is pointed at alone; it is empty for a
+/// single string or boolean, whose span is the value's.
+pub(crate) struct Param(pub Vec<String>, pub Vec<std::ops::Range<usize>>);
 
 impl<'de> Deserialize<'de> for Param {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Param, D::Error> {
@@ -151,20 +153,22 @@ impl<'de> Deserialize<'de> for Param {
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Param, E> {
-                Ok(Param(vec![value.to_owned()]))
+                Ok(Param(vec![value.to_owned()], Vec::new()))
             }
 
             /// `use-parallel-build = false`: a boolean is its word, `"false"`.
             fn visit_bool<E: de::Error>(self, value: bool) -> Result<Param, E> {
-                Ok(Param(vec![value.to_string()]))
+                Ok(Param(vec![value.to_string()], Vec::new()))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Param, A::Error> {
                 let mut values = Vec::new();
-                while let Some(value) = seq.next_element::<String>()? {
-                    values.push(value);
+                let mut spans = Vec::new();
+                while let Some(value) = seq.next_element::<S<String>>()? {
+                    spans.push(value.span());
+                    values.push(value.into_inner());
                 }
-                Ok(Param(values))
+                Ok(Param(values, spans))
             }
         }
 

@@ -480,19 +480,26 @@ fn check_standard_param(
         ));
     }
     if key == "reinplace" {
-        for edit in &value.get_ref().0 {
-            if let Err(why) = reinplace_shape(edit) {
-                return Err(invalid(
-                    ctx,
-                    "[build.params]",
-                    key,
-                    value.span(),
-                    plain(
-                        format!("`{}`: {why}", short(edit)),
-                        "write each edit as `\"s|REGEX|REPLACEMENT|g FILE...\"`, files relative to worksrc",
+        let Param(edits, spans) = value.get_ref();
+        for (i, edit) in edits.iter().enumerate() {
+            // The edit itself when it is an element of a list.
+            let span = spans.get(i).cloned().unwrap_or_else(|| value.span());
+            let rejection = match reinplace_check(edit) {
+                Ok(()) => continue,
+                Err(ReinplaceProblem::Shape(why)) => plain(
+                    format!("`{}`: {why}", short(edit)),
+                    "write each edit as `\"s|REGEX|REPLACEMENT|g FILE...\"`, files relative to worksrc",
+                ),
+                Err(ReinplaceProblem::Regex(error)) => plain(
+                    format!(
+                        "`{}`: its pattern is not a valid regex: {error}",
+                        short(edit)
                     ),
-                ));
-            }
+                    "the pattern is a regex (Rust `regex` syntax): escape a literal `(`, `[`, `{`, `.`, `*`, `+` or `?` \
+                     with a backslash, written `\\\\(` in a \"...\" TOML string and `\\(` in a '...' one",
+                ),
+            };
+            return Err(invalid(ctx, "[build.params]", key, span, rejection));
         }
     }
     if key == "use-parallel-build"
@@ -512,38 +519,142 @@ fn check_standard_param(
     Ok(())
 }
 
-/// The shape of one `reinplace` edit, `s<d>REGEX<d>REPLACEMENT<d>[g] FILE...`,
-/// checked here so lint reports it; guest-sdk's `std_build::parse_reinplace`
-/// is what applies it (and compiles the regex).
-fn reinplace_shape(edit: &str) -> std::result::Result<(), &'static str> {
+/// Why a `reinplace` edit would fail the patch phase.
+enum ReinplaceProblem {
+    /// Not `s<d>REGEX<d>REPLACEMENT<d>[g] FILE...`.
+    Shape(&'static str),
+    /// The pattern does not compile: why, on one line.
+    Regex(String),
+}
+
+/// One `reinplace` edit, `s<d>REGEX<d>REPLACEMENT<d>[g] FILE...`, checked
+/// here as guest-sdk's `std_build::parse_reinplace` reads it and its
+/// `Reinplace::new` compiles it, so that lint, and the load before any
+/// build, report what would otherwise fail the patch phase after the fetch,
+/// extraction and a sandbox start: its shape, an empty pattern, and a
+/// pattern that is not a regex (issue 14).
+///
+/// The regex is compiled with the `regex` crate's `bytes::Regex`, the
+/// version and features the guest SDK uses (`unicode-perl`, `unicode-case`,
+/// no `\p{..}` classes), so what passes here compiles in the component.
+fn reinplace_check(edit: &str) -> std::result::Result<(), ReinplaceProblem> {
+    let shape = ReinplaceProblem::Shape;
+    // The guest expands placeholders in the whole edit before it parses it.
+    let edit = &expand_stand_ins(edit)?;
     let mut chars = edit.chars();
     if chars.next() != Some('s') {
-        return Err("an edit starts with `s`");
+        return Err(shape("an edit starts with `s`"));
     }
     let delim = match chars.next() {
         Some(d) if d.is_ascii_punctuation() && d != '\\' => d,
-        _ => return Err("the character after `s` must be a delimiter such as `|`"),
+        _ => {
+            return Err(shape(
+                "the character after `s` must be a delimiter such as `|`",
+            ));
+        }
     };
+    // The pattern as the guest compiles it: `\<d>` stands for the
+    // delimiter, every other backslash is the regex's.
+    let mut pattern = String::new();
     let mut closed = 0;
     while closed < 2 {
         match chars.next() {
-            None => return Err("it lacks a closing delimiter"),
-            Some('\\') => {
-                chars.next();
-            }
+            None => return Err(shape("it lacks a closing delimiter")),
+            Some('\\') => match chars.next() {
+                Some(n) if closed == 0 && n == delim => pattern.push(n),
+                Some(n) if closed == 0 => {
+                    pattern.push('\\');
+                    pattern.push(n);
+                }
+                None if closed == 0 => pattern.push('\\'),
+                _ => {}
+            },
             Some(c) if c == delim => closed += 1,
+            Some(c) if closed == 0 => pattern.push(c),
             Some(_) => {}
         }
     }
     let rest: String = chars.collect();
     let (flags, files) = rest.split_once(char::is_whitespace).unwrap_or((&rest, ""));
     if !flags.is_empty() && flags != "g" {
-        return Err("the only flag is `g`");
+        return Err(shape("the only flag is `g`"));
     }
     if files.trim().is_empty() {
-        return Err("it names no file to edit");
+        return Err(shape("it names no file to edit"));
     }
-    Ok(())
+    if pattern.is_empty() {
+        return Err(shape("the pattern is empty"));
+    }
+    match regex::bytes::Regex::new(&pattern) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ReinplaceProblem::Regex(regex_reason(&e))),
+    }
+}
+
+/// `edit` with its placeholders expanded as guest-sdk's `Placeholders::expand`
+/// does (`{{` and `}}` are literal braces, `{name}` a value), each value a
+/// stand-in shaped like the real one (the prefix and build directories are
+/// absolute paths): the regex then reads as it will in the patch phase,
+/// where `{prefix}` in a pattern is a path, not a repetition.
+fn expand_stand_ins(edit: &str) -> std::result::Result<String, ReinplaceProblem> {
+    const STAND_INS: [(&str, &str); 8] = [
+        ("prefix", "/p"),
+        ("destroot", "/d"),
+        ("worksrc", "/w"),
+        ("work", "/w"),
+        ("sources", "/s"),
+        ("jobs", "1"),
+        ("name", "p"),
+        ("version", "1"),
+    ];
+    let mut out = String::with_capacity(edit.len());
+    let mut rest = edit;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        let name = tail.strip_prefix('{').and_then(|body| {
+            let name = &body[..body.find('}')?];
+            let mut chars = name.chars();
+            (chars.next()?.is_ascii_alphabetic()
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .then_some(name)
+        });
+        match name {
+            Some(name) => {
+                let Some((_, value)) = STAND_INS.iter().find(|(n, _)| *n == name) else {
+                    return Err(ReinplaceProblem::Shape(
+                        "it uses an unknown placeholder (known: {prefix}, {destroot}, {worksrc}, \
+                         {work}, {sources}, {jobs}, {name}, {version}; write `{{` for a literal brace)",
+                    ));
+                };
+                out.push_str(value);
+                rest = &tail[name.len() + 2..];
+            }
+            None => {
+                out.push_str(&tail[..1]);
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A regex error on one line. A syntax error's text is several lines (the
+/// pattern, a caret under the problem, then `error: REASON`): keep the
+/// reason (the message quotes the edit).
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_owned)
+        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// The grants of every valid phase table; the first problem of each invalid

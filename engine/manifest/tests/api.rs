@@ -463,3 +463,52 @@ fn every_standard_component_declares_its_params() {
         assert!(params.contains(&"cflags"), "{which}");
     }
 }
+
+/// A `reinplace` pattern that is not a regex fails the load, as lint and
+/// `wport build` run it before anything is fetched (issue 14: it failed the
+/// patch phase), pointing at the edit itself in a list; placeholders are
+/// expanded first, as the guest does, so `{prefix}` is not a repetition.
+#[test]
+fn a_reinplace_pattern_that_is_not_a_regex_is_an_invalid_value() {
+    let base = std::fs::read_to_string(case_path("valid-autotools-params")).unwrap();
+    let with = |edits: &str| {
+        let text = base.replace(
+            "[build.params]\n",
+            &format!("[build.params]\nreinplace = [\n{edits}]\n"),
+        );
+        Portfile::parse(&text, "Portfile.toml").map(|_| ())
+    };
+    with("  \"s|{prefix}/share|{prefix}/lib|g Makefile.in\",\n  \"s|a{{2}}|b| x.c\",\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    with("  \"s|\\\\(x\\\\)|y| x.c\",\n  \"s/a\\\\/b/c/g x.c\",\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let err = with("  \"s|ok|fine| x.c\",\n  \"s|gettext(\\\"Hi|_(\\\"Hi|g src/hello.c\",\n")
+        .expect_err("an unclosed group must fail");
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidValue { field } if field == "reinplace"),
+        "{err:?}"
+    );
+    assert!(
+        err.message()
+            .contains("its pattern is not a valid regex: unclosed group"),
+        "{err}"
+    );
+    let reinplace_line = base
+        .lines()
+        .position(|l| l == "[build.params]")
+        .expect("a [build.params] table")
+        + 1;
+    // The second element, on its own line, column 3.
+    assert_eq!(
+        (err.line(), err.column()),
+        (Some(reinplace_line + 3), Some(3)),
+        "{err}"
+    );
+
+    let err = with("  \"s|{prefx}|x| x.c\",\n").expect_err("an unknown placeholder must fail");
+    assert!(err.message().contains("unknown placeholder"), "{err}");
+    let err =
+        with("  \"s|\\\\p{{Greek}}|x| x.c\",\n").expect_err("no Unicode classes in components");
+    assert!(err.message().contains("not a valid regex"), "{err}");
+}
