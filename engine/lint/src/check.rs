@@ -66,6 +66,7 @@ pub(crate) fn port_and_graph(
     patchfiles(portfile, dir, &mut cx);
     component(linter, portfile, dir, &mut cx);
     grants(portfile, &mut cx);
+    runtime(portfile, &mut cx);
     cx.out.extend(crate::deps::wrong_kind(&port, file, &text));
     let mut out = cx.out;
     out.sort_by_key(|d| (d.line, d.column));
@@ -550,6 +551,79 @@ fn grants(portfile: &Portfile, cx: &mut Cx<'_>) {
                 .into(),
         );
     }
+}
+
+/// `[runtime]`: an opt-out of confinement, and grants of whole trees that
+/// hold the user's secrets or the system, are for a reviewer to see.
+fn runtime(portfile: &Portfile, cx: &mut Cx<'_>) {
+    for (program, grants) in portfile.runtime.iter() {
+        let table = match program {
+            None => "[runtime]".to_owned(),
+            Some(name) => format!("[runtime.programs.{name}]"),
+        };
+        let path = |key| match program {
+            None => vec![Key("runtime"), Key(key)],
+            Some(name) => vec![Key("runtime"), Key("programs"), Key(name), Key(key)],
+        };
+        // A program table inherits the port's values: report each where it
+        // is written, once.
+        let inherited = |f: &dyn Fn(&wport_manifest::RuntimeGrants) -> bool| {
+            program.is_some() && f(&portfile.runtime.port)
+        };
+        if !grants.confine && !inherited(&|g| !g.confine) {
+            let span = cx.doc.key(&path("confine"));
+            cx.emit(
+                &rules::RUNTIME_UNCONFINED,
+                span,
+                format!("{table} sets `confine = false`: the programs run unconfined, with all the user's files and the network"),
+                "confine = false",
+                "grant what the program needs instead (`read`, `write`, `network`, `exec`); \
+                 docs/CAPABILITIES.md lists what the default already allows"
+                    .into(),
+            );
+        }
+        let port = &portfile.runtime.port;
+        for (key, paths, inherited) in [
+            ("read", &grants.read, &port.read),
+            ("write", &grants.write, &port.write),
+        ] {
+            // A program's list is the port's followed by its own additions:
+            // report each path in the table that writes it.
+            let own = paths
+                .iter()
+                .filter(|p| program.is_none() || !inherited.contains(p));
+            for (i, granted) in own.enumerate() {
+                if let Some(why) = broad_runtime_path(granted) {
+                    let mut at = path(key);
+                    at.push(Index(i));
+                    let span = cx.doc.value(&at);
+                    cx.emit(
+                        &rules::RUNTIME_BROAD_GRANT,
+                        span,
+                        format!("{table} {key} `{granted}` grants {why}"),
+                        "broad grant",
+                        "name the program's own directory below it, e.g. `{xdg-config}/NAME`"
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Why a `[runtime]` path is too broad to pass unremarked, if it is.
+fn broad_runtime_path(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "{home}" => "the whole home directory (~/.ssh, ~/.gnupg, every dotfile)",
+        "{xdg-config}" | "{xdg-data}" | "{xdg-state}" => {
+            "every program's configuration or data, credentials included"
+        }
+        "{xdg-runtime}" => "the user's session sockets (D-Bus, agents)",
+        "/etc" | "/usr" | "/var" | "/boot" | "/root" | "/home" | "/proc" | "/sys" | "/dev" => {
+            "a whole system tree"
+        }
+        _ => return None,
+    })
 }
 
 fn list(items: &[String]) -> String {

@@ -10,7 +10,10 @@
 //! What counts as a **gain** (fails without `--allow-escalation`): a program,
 //! a visible dependency, an environment variable (new, or a new value),
 //! `allow-loader-env`, a longer timeout, per phase; and for the whole port,
-//! a component import and the test phase being switched on. Sources, the
+//! a component import and the test phase being switched on; and for the
+//! installed programs (`[runtime]`, port-wide or per program), `confine`
+//! switched off, `network`, `exec` or `arguments` switched on, and a new
+//! `read` or `write` path. Sources, the
 //! component's pin and the declared dependencies are listed as **changes**:
 //! they are pinned by digest or grant nothing by themselves, and a version
 //! bump always changes them.
@@ -20,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use wport_manifest::{BuildKind, Phase, PhaseGrants, Portfile};
+use wport_manifest::{BuildKind, Phase, PhaseGrants, Portfile, RuntimeGrants};
 
 use crate::diagnostic::Diagnostic;
 use crate::{ComponentImports, Linter, check, files, imports, rules};
@@ -57,7 +60,7 @@ pub struct Entry {
     pub phase: Option<Phase>,
     /// What kind of capability: `program`, `dependency`, `env`,
     /// `allow-loader-env`, `timeout`, `import`, `test-phase`, `build`,
-    /// `component`, `source`, `declared-dependency`.
+    /// `component`, `source`, `declared-dependency`, `runtime`.
     pub what: &'static str,
     /// The capability itself, e.g. `curl` or `CFLAGS=-O2`.
     pub detail: String,
@@ -346,7 +349,78 @@ pub fn diff(old: &Side, new: &Side, options: &DiffOptions) -> CapabilityDiff {
         let (a, b) = (o.capabilities.phase(phase), n.capabilities.phase(phase));
         phase_diff(phase, a, b, options, &mut push);
     }
+
+    // What the installed programs may do when they run: the port-wide
+    // table, then every program either version names.
+    let names: BTreeSet<&str> = o
+        .runtime
+        .programs
+        .keys()
+        .chain(n.runtime.programs.keys())
+        .map(String::as_str)
+        .collect();
+    runtime_diff(None, &o.runtime.port, &n.runtime.port, &mut push);
+    for name in names {
+        runtime_diff(
+            Some(name),
+            o.runtime.program(name),
+            n.runtime.program(name),
+            &mut push,
+        );
+    }
     CapabilityDiff { entries }
+}
+
+/// `[runtime]` of one program (`None`: the port's table): a gain is
+/// anything that widens what the installed program may do when it runs.
+fn runtime_diff(
+    program: Option<&str>,
+    a: &RuntimeGrants,
+    b: &RuntimeGrants,
+    push: &mut impl FnMut(Direction, Option<Phase>, &'static str, String),
+) {
+    let who = match program {
+        None => "[runtime]".to_owned(),
+        Some(name) => format!("[runtime.programs.{name}]"),
+    };
+    // (key, old, new, whether `true` is the wider setting)
+    for (key, old, new, wider) in [
+        ("confine", a.confine, b.confine, false),
+        ("network", a.network, b.network, true),
+        ("exec", a.exec, b.exec, true),
+        ("arguments", a.arguments, b.arguments, true),
+    ] {
+        if old != new {
+            let direction = if new == wider {
+                Direction::Gain
+            } else {
+                Direction::Loss
+            };
+            push(direction, None, "runtime", format!("{who} `{key} = {new}`"));
+        }
+    }
+    let set = |v: &[String]| -> BTreeSet<String> { v.iter().cloned().collect() };
+    for (key, old, new) in [
+        ("read", set(&a.read), set(&b.read)),
+        ("write", set(&a.write), set(&b.write)),
+    ] {
+        for x in new.difference(&old) {
+            push(
+                Direction::Gain,
+                None,
+                "runtime",
+                format!("{who} {key} `{x}`"),
+            );
+        }
+        for x in old.difference(&new) {
+            push(
+                Direction::Loss,
+                None,
+                "runtime",
+                format!("{who} {key} `{x}`"),
+            );
+        }
+    }
 }
 
 fn phase_diff(

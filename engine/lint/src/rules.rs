@@ -209,6 +209,17 @@ pub const INTERPRETER_IN_POST_DESTROOT: Rule = warning(
 pub const LOADER_ENV_ALLOWED: Rule =
     warning("loader-env-allowed", "a phase sets allow-loader-env = true");
 
+// --- Installed programs at run time ([runtime]) -----------------------------------
+
+pub const RUNTIME_UNCONFINED: Rule = warning(
+    "runtime-unconfined",
+    "[runtime] sets confine = false: installed programs run with the user's whole authority",
+);
+pub const RUNTIME_BROAD_GRANT: Rule = warning(
+    "runtime-broad-grant",
+    "[runtime] grants a whole tree that holds the user's secrets or the system ({home}, {xdg-config}, /etc...)",
+);
+
 // --- The capability diff (`wport lint --diff`) ----------------------------------
 
 pub const CAPABILITY_GAINED: Rule = error(
@@ -257,6 +268,8 @@ pub const ALL: &[Rule] = &[
     PRIVILEGE_TOOL,
     INTERPRETER_IN_POST_DESTROOT,
     LOADER_ENV_ALLOWED,
+    RUNTIME_UNCONFINED,
+    RUNTIME_BROAD_GRANT,
     CAPABILITY_GAINED,
 ];
 

@@ -287,3 +287,52 @@ fn a_broken_side_is_reported_not_diffed() {
     // A Portfile path works as well as its directory.
     assert!(Side::load(&Linter::new(), &broken.join("Portfile.toml")).is_err());
 }
+
+#[test]
+fn widening_runtime_is_a_gain_narrowing_a_loss() {
+    let old = v(
+        "2.10",
+        &format!("{AUTOTOOLS}\n[runtime]\nread = [\"{{xdg-config}}/hello\"]\n"),
+    );
+    let new = v(
+        "2.10",
+        &format!(
+            "{AUTOTOOLS}\n[runtime]\nexec = false\n\n[runtime.programs.hello]\nnetwork = true\nwrite = [\"{{home}}/.bashrc\"]\n"
+        ),
+    );
+    let d = run(&old, &new);
+    assert!(d.escalates(), "{d:?}");
+    assert_eq!(
+        entries(&d, Direction::Gain),
+        [
+            (None, "runtime", "[runtime.programs.hello] `network = true`"),
+            (
+                None,
+                "runtime",
+                "[runtime.programs.hello] write `{home}/.bashrc`"
+            ),
+        ]
+    );
+    assert_eq!(
+        entries(&d, Direction::Loss),
+        [
+            (None, "runtime", "[runtime] `exec = false`"),
+            (None, "runtime", "[runtime] read `{xdg-config}/hello`"),
+            (None, "runtime", "[runtime.programs.hello] `exec = false`"),
+            (
+                None,
+                "runtime",
+                "[runtime.programs.hello] read `{xdg-config}/hello`"
+            ),
+        ]
+    );
+    // Opting out of confinement is the widest gain of all.
+    let d = run(
+        &old,
+        &old.replace("[runtime]\n", "[runtime]\nconfine = false\n"),
+    );
+    assert_eq!(
+        entries(&d, Direction::Gain),
+        [(None, "runtime", "[runtime] `confine = false`")]
+    );
+}

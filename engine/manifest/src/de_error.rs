@@ -253,6 +253,7 @@ pub(crate) fn unknown_field(
             .filter(|(home, _)| {
                 *home != table
                     && !(home.starts_with("[capabilities") && table.starts_with("[capabilities"))
+                    && !(home.starts_with("[runtime") && table.starts_with("[runtime"))
             })
             .find_map(|(home, keys)| {
                 did_you_mean(&field, keys.iter().copied()).map(|key| (home, key))

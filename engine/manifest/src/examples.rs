@@ -34,7 +34,10 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
             };
             generic.as_str()
         }
-        None => table,
+        None => match table.strip_prefix("runtime.programs.") {
+            Some(_) => "runtime.programs.<name>",
+            None => table,
+        },
     };
     Some(match (table, field) {
         ("", "port") => {
@@ -50,6 +53,19 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
             "a [capabilities.<phase>] table per phase, e.g. [capabilities.configure]"
         }
         ("", "limits") => "a [limits] table, e.g. `memory = \"4GiB\"` and `processes = 1024`",
+        ("", "runtime") => {
+            "a [runtime] table, e.g. `read = [\"{xdg-config}/figlet\"]` and `network = false`"
+        }
+        ("runtime" | "runtime.programs.<name>", "confine") => "confine = true",
+        ("runtime" | "runtime.programs.<name>", "network") => "network = false",
+        ("runtime" | "runtime.programs.<name>", "exec") => "exec = true",
+        ("runtime" | "runtime.programs.<name>", "arguments") => "arguments = true",
+        ("runtime" | "runtime.programs.<name>", "read") => "read = [\"{xdg-config}/figlet\"]",
+        ("runtime" | "runtime.programs.<name>", "write") => "write = [\"{xdg-cache}/figlet\"]",
+        ("runtime", "programs") => {
+            "a [runtime.programs.NAME] table per program, e.g. `network = true`"
+        }
+        ("runtime.programs", _) => "a [runtime.programs.NAME] table, e.g. `network = true`",
         ("limits", "memory") => "memory = \"4GiB\"",
         ("limits", "processes") => "processes = 1024",
         ("build", "params") => {
@@ -94,7 +110,7 @@ fn example_line(table: &str, field: &str) -> Option<&'static str> {
 
 /// The keys of each table, for "this key belongs in [port]" hints. A test
 /// checks these lists against the serde structs in `raw`.
-pub(crate) const TABLE_KEYS: [(&str, &[&str]); 7] = [
+pub(crate) const TABLE_KEYS: [(&str, &[&str]); 9] = [
     (
         "[port]",
         &[
@@ -137,6 +153,22 @@ pub(crate) const TABLE_KEYS: [(&str, &[&str]); 7] = [
         ],
     ),
     ("[limits]", &["memory", "processes"]),
+    (
+        "[runtime]",
+        &[
+            "confine",
+            "network",
+            "exec",
+            "arguments",
+            "read",
+            "write",
+            "programs",
+        ],
+    ),
+    (
+        "[runtime.programs.<name>]",
+        &["confine", "network", "exec", "arguments", "read", "write"],
+    ),
 ];
 
 /// The header of a top-level table: `[port]`, `[[source]]`.
@@ -172,7 +204,7 @@ mod tests {
     use super::*;
     use crate::raw::{
         RawBuild, RawCapabilities, RawDependencies, RawLimits, RawPatchfile, RawPhase, RawPort,
-        RawPortfile, RawSource,
+        RawPortfile, RawRuntime, RawRuntimeProgram, RawSource,
     };
 
     /// A deserializer that only records the field list a derived struct
@@ -210,7 +242,7 @@ mod tests {
 
     #[test]
     fn every_key_has_an_example() {
-        let tables: [(&str, &[&str]); 8] = [
+        let tables: [(&str, &[&str]); 10] = [
             ("", fields::<RawPortfile>()),
             ("port", fields::<RawPort>()),
             ("source", fields::<RawSource>()),
@@ -219,6 +251,8 @@ mod tests {
             ("build", fields::<RawBuild>()),
             ("capabilities.configure", fields::<RawPhase>()),
             ("limits", fields::<RawLimits>()),
+            ("runtime", fields::<RawRuntime>()),
+            ("runtime.programs.figlet", fields::<RawRuntimeProgram>()),
         ];
         for (table, keys) in tables {
             for key in keys {

@@ -74,7 +74,7 @@ pub use phase::{Phase, UnknownPhase};
 pub use schema::{
     Build, BuildKind, BuildLimits, Capabilities, Dependencies, MAX_MEMORY_BYTES, MAX_PROCESSES,
     MAX_TIMEOUT_SECS, MIN_MEMORY_BYTES, MIN_PROCESSES, Patchfile, PhaseGrants, PortInfo, Portfile,
-    Source, SourceLocation, StandardComponent,
+    Runtime, RuntimeGrants, Source, SourceLocation, StandardComponent,
 };
 pub use sha256::{Sha256Hex, Sha256HexError};
 pub use suggest::did_you_mean;

@@ -30,6 +30,47 @@ pub(crate) struct RawPortfile {
     pub capabilities: Option<S<Table<RawCapabilities>>>,
     #[serde(default)]
     pub limits: Option<S<Table<RawLimits>>>,
+    #[serde(default)]
+    pub runtime: Option<S<Table<RawRuntime>>>,
+}
+
+/// `[runtime]`: how the installed programs run (the whole port), with
+/// `[runtime.programs.NAME]` tables for single programs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRuntime {
+    #[serde(default)]
+    pub confine: Option<bool>,
+    #[serde(default)]
+    pub network: Option<bool>,
+    #[serde(default)]
+    pub exec: Option<bool>,
+    #[serde(default)]
+    pub arguments: Option<bool>,
+    #[serde(default)]
+    pub read: Vec<S<String>>,
+    #[serde(default)]
+    pub write: Vec<S<String>>,
+    #[serde(default)]
+    pub programs: BTreeMap<S<String>, S<Table<RawRuntimeProgram>>>,
+}
+
+/// `[runtime.programs.NAME]`: one program's differences from `[runtime]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRuntimeProgram {
+    #[serde(default)]
+    pub confine: Option<bool>,
+    #[serde(default)]
+    pub network: Option<bool>,
+    #[serde(default)]
+    pub exec: Option<bool>,
+    #[serde(default)]
+    pub arguments: Option<bool>,
+    #[serde(default)]
+    pub read: Vec<S<String>>,
+    #[serde(default)]
+    pub write: Vec<S<String>>,
 }
 
 /// `[limits]`: the whole build's resource limits.

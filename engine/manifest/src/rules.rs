@@ -398,6 +398,109 @@ pub fn check_program(program: &str) -> Result<(), Rejection> {
     })
 }
 
+/// The placeholders a `[runtime]` path may start with, each expanded by the
+/// launcher when the program starts (docs/CAPABILITIES.md).
+pub const RUNTIME_PLACEHOLDERS: [&str; 9] = [
+    "prefix",
+    "home",
+    "cwd",
+    "tmp",
+    "xdg-config",
+    "xdg-data",
+    "xdg-cache",
+    "xdg-state",
+    "xdg-runtime",
+];
+
+/// A `[runtime]` `read`/`write` path: absolute, or a placeholder from
+/// [`RUNTIME_PLACEHOLDERS`] alone or followed by `/` and a relative path;
+/// no `.`, `..` or empty components, no other braces, no control
+/// characters, and not `/` itself (that is `confine = false`).
+pub fn check_runtime_path(path: &str) -> Result<(), Rejection> {
+    const HELP: &str = "write an absolute path or a placeholder, e.g. `\"{xdg-config}/figlet\"` or `\"/var/lib/figlet\"`";
+    if path.is_empty() {
+        return Err(Rejection::new("the path is empty", HELP));
+    }
+    if let Some(c) = path.chars().find(|c| c.is_control()) {
+        return Err(Rejection::new(
+            format!("the path contains {}", describe(c)),
+            HELP,
+        ));
+    }
+    let rest = if let Some(after) = path.strip_prefix('{') {
+        let Some((name, rest)) = after.split_once('}') else {
+            return Err(Rejection::new(
+                "the placeholder is not closed with `}`",
+                HELP,
+            ));
+        };
+        if !RUNTIME_PLACEHOLDERS.contains(&name) {
+            let help = match crate::did_you_mean(name, RUNTIME_PLACEHOLDERS) {
+                Some(near) => format!("did you mean `{{{near}}}`?"),
+                None => format!(
+                    "known placeholders: {}",
+                    RUNTIME_PLACEHOLDERS
+                        .map(|p| format!("`{{{p}}}`"))
+                        .join(", ")
+                ),
+            };
+            return Err(Rejection::new(
+                format!("unknown placeholder `{{{name}}}`"),
+                help,
+            ));
+        }
+        if rest.is_empty() {
+            return Ok(());
+        }
+        match rest.strip_prefix('/') {
+            Some(rest) => rest,
+            None => {
+                return Err(Rejection::new(
+                    format!("`{{{name}}}` must be followed by `/` or nothing"),
+                    HELP,
+                ));
+            }
+        }
+    } else if let Some(rest) = path.strip_prefix('/') {
+        if rest.is_empty() {
+            return Err(Rejection::new(
+                "`/` grants the whole file system",
+                "name the trees the program needs; a port that cannot run confined says `confine = false`",
+            ));
+        }
+        rest
+    } else {
+        return Err(Rejection::new(
+            "the path is neither absolute nor starts with a placeholder",
+            HELP,
+        ));
+    };
+    for component in rest.split('/') {
+        match component {
+            ".." => {
+                return Err(Rejection::escape(
+                    "`..` is not allowed in a path",
+                    "name the directory itself",
+                ));
+            }
+            "" | "." => {
+                return Err(Rejection::new(
+                    "empty and `.` components are not allowed in a path",
+                    "write each directory once, without `//`, `/./` or a trailing `/`",
+                ));
+            }
+            c if c.contains(['{', '}']) => {
+                return Err(Rejection::new(
+                    "a placeholder may only start the path",
+                    HELP,
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,85 @@ pub struct Portfile {
     pub capabilities: Capabilities,
     /// `[limits]`: memory and processes of the whole build.
     pub limits: BuildLimits,
+    /// `[runtime]`: what the installed programs may touch when they run.
+    pub runtime: Runtime,
+}
+
+/// `[runtime]`: how the programs a port installs in `PREFIX/bin` run. They
+/// are started through `wport-launch`, which confines them with Landlock to
+/// what this table grants, on top of a default that lets ordinary
+/// command-line use work (docs/CAPABILITIES.md, "`[runtime]`").
+///
+/// ```toml
+/// [runtime]
+/// read = ["{xdg-config}/figlet"]
+///
+/// [runtime.programs.figlet-fetch]
+/// network = true
+/// write = ["{xdg-cache}/figlet"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runtime {
+    /// The grants of every program without its own table.
+    pub port: RuntimeGrants,
+    /// `[runtime.programs.NAME]`: a program's grants, already merged with
+    /// the port's (its booleans replace the port's, its paths are added).
+    pub programs: BTreeMap<String, RuntimeGrants>,
+}
+
+impl Runtime {
+    /// The grants of the program installed as `bin/NAME`.
+    pub fn program(&self, name: &str) -> &RuntimeGrants {
+        self.programs.get(name).unwrap_or(&self.port)
+    }
+
+    /// The port-wide grants, then each program's, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (Option<&str>, &RuntimeGrants)> {
+        std::iter::once((None, &self.port)).chain(
+            self.programs
+                .iter()
+                .map(|(name, grants)| (Some(name.as_str()), grants)),
+        )
+    }
+}
+
+/// What one installed program may do when it runs. The default is the
+/// confined default: no network, may run other programs (each confined the
+/// same way), paths named on its command line granted, nothing else of the
+/// home directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeGrants {
+    /// `confine = false` — run unconfined (no launcher). Default true;
+    /// `wport lint` flags `false`.
+    pub confine: bool,
+    /// `network = true` — may open TCP connections and listen. Default false.
+    pub network: bool,
+    /// `exec = false` — may not run other programs. Default true.
+    pub exec: bool,
+    /// `arguments = false` — paths named on the command line get no grant.
+    /// Default true.
+    pub arguments: bool,
+    /// `read = ["{xdg-config}/figlet"]` — extra trees it may read: an
+    /// absolute path or one starting with a placeholder (`{prefix}`,
+    /// `{home}`, `{cwd}`, `{tmp}`, `{xdg-config}`, `{xdg-data}`,
+    /// `{xdg-cache}`, `{xdg-state}`, `{xdg-runtime}`).
+    pub read: Vec<String>,
+    /// `write = ["{xdg-cache}/figlet"]` — extra trees it may read, write,
+    /// create and remove files in; same forms as `read`.
+    pub write: Vec<String>,
+}
+
+impl Default for RuntimeGrants {
+    fn default() -> RuntimeGrants {
+        RuntimeGrants {
+            confine: true,
+            network: false,
+            exec: true,
+            arguments: true,
+            read: Vec::new(),
+            write: Vec::new(),
+        }
+    }
 }
 
 /// `[limits]`: what the whole build (every native process of it together)

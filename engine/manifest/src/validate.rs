@@ -15,13 +15,13 @@ use crate::error::{Ctx, ErrorKind, ManifestError};
 use crate::phase::Phase;
 use crate::raw::{
     Param, RawBuild, RawCapabilities, RawDependencies, RawLimits, RawPhase, RawPort, RawPortfile,
-    RawSource, S, Table,
+    RawRuntime, RawRuntimeProgram, RawSource, S, Table,
 };
 use crate::rules::{self, Rejection};
 use crate::schema::{
     Build, BuildKind, BuildLimits, Capabilities, Dependencies, MAX_MEMORY_BYTES, MAX_PROCESSES,
     MAX_TIMEOUT_SECS, MIN_MEMORY_BYTES, MIN_PROCESSES, Patchfile, PhaseGrants, PortInfo, Portfile,
-    Source, StandardComponent,
+    Runtime, RuntimeGrants, Source, StandardComponent,
 };
 use crate::sha256::Sha256Hex;
 use crate::suggest::did_you_mean;
@@ -92,6 +92,10 @@ pub(crate) fn portfile(
         }),
         None => BuildLimits::default(),
     };
+    let runtime = match raw.runtime {
+        Some(table) => runtime(table.into_inner().0, ctx, &mut errors),
+        None => Runtime::default(),
+    };
     match (port, build) {
         (Some(port), Some(build)) if errors.is_empty() => Ok(Portfile {
             port,
@@ -101,6 +105,7 @@ pub(crate) fn portfile(
             build,
             capabilities,
             limits,
+            runtime,
         }),
         _ => {
             errors.sort_by_key(|e| e.span().map_or(0, |span| span.start));
@@ -854,6 +859,80 @@ fn limits(raw: RawLimits, ctx: &Ctx) -> Result<BuildLimits> {
 }
 
 /// `"4GiB"` -> bytes: an integer and a binary unit, within bounds.
+/// `[runtime]` and its `[runtime.programs.NAME]` tables: each table's first
+/// problem goes to `errors`; a broken program table is left out.
+fn runtime(raw: RawRuntime, ctx: &Ctx, errors: &mut Vec<ManifestError>) -> Runtime {
+    let RawRuntime {
+        confine,
+        network,
+        exec,
+        arguments,
+        read,
+        write,
+        programs,
+    } = raw;
+    let base = RuntimeGrants::default();
+    let port = runtime_grants(
+        &base,
+        RawRuntimeProgram {
+            confine,
+            network,
+            exec,
+            arguments,
+            read,
+            write,
+        },
+        "[runtime]",
+        ctx,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        base.clone()
+    });
+    let mut out = Runtime {
+        port,
+        programs: BTreeMap::new(),
+    };
+    for (name, table) in programs {
+        let t = format!("[runtime.programs.{}]", short(name.get_ref()));
+        let checked_name = checked(ctx, &t, "", name, rules::check_file_name);
+        let grants = runtime_grants(&out.port, table.into_inner().0, &t, ctx);
+        match (checked_name, grants) {
+            (Ok(name), Ok(grants)) => {
+                out.programs.insert(name, grants);
+            }
+            (Err(e), _) | (_, Err(e)) => errors.push(e),
+        }
+    }
+    out
+}
+
+/// One `[runtime]` table over `base`: booleans replace, paths are added.
+fn runtime_grants(
+    base: &RuntimeGrants,
+    raw: RawRuntimeProgram,
+    table: &str,
+    ctx: &Ctx,
+) -> Result<RuntimeGrants> {
+    let mut grants = base.clone();
+    grants.confine = raw.confine.unwrap_or(base.confine);
+    grants.network = raw.network.unwrap_or(base.network);
+    grants.exec = raw.exec.unwrap_or(base.exec);
+    grants.arguments = raw.arguments.unwrap_or(base.arguments);
+    for (field, paths, into) in [
+        ("read", raw.read, &mut grants.read),
+        ("write", raw.write, &mut grants.write),
+    ] {
+        for path in paths {
+            let path = checked(ctx, table, field, path, rules::check_runtime_path)?;
+            if !into.contains(&path) {
+                into.push(path);
+            }
+        }
+    }
+    Ok(grants)
+}
+
 fn parse_memory(text: &str) -> std::result::Result<u64, Rejection> {
     let help = "write an integer and a unit (KiB, MiB, GiB or TiB), e.g. `memory = \"4GiB\"`, \
                 or remove it for the engine default";
