@@ -323,6 +323,9 @@ fn build_loaded(
             eprintln!("--->  {} {name}", step_name(phase));
         }
         let result = sandbox.run_phase(&loaded, &spec, phase, &log);
+        if result.is_err() {
+            report_refusals(mediated.as_deref(), &log, &layout.log);
+        }
         let _ = log.flush();
         reports.push(result?);
     }
@@ -336,6 +339,7 @@ fn build_loaded(
             unswept.join("; ")
         );
     }
+    report_refusals(mediated.as_deref(), &log, &layout.log);
     // The host's record of the calls, and its summary as the log's last
     // line (read back by `wport package --destroot`).
     let mediated_calls = mediated
@@ -355,6 +359,22 @@ fn build_loaded(
         phases: reports,
         mediated_calls,
     })
+}
+
+/// At the end of a build, failed or not: what the confinement refused its
+/// native commands, in the log and as a warning on stderr (issue 14;
+/// MacPorts' trace mode warns the same way). Nothing when nothing was.
+fn report_refusals(mediated: Option<&MediatedExec>, log: &BuildLog, log_path: &Path) {
+    let Some(report) = mediated.map(MediatedExec::refusals) else {
+        return;
+    };
+    if report.is_empty() {
+        return;
+    }
+    for line in report.log_lines() {
+        log.line("wport", &line);
+    }
+    eprint!("{}", report.stderr_text(log_path));
 }
 
 /// MacPorts' words for the steps, so the output reads the way porters expect.

@@ -88,6 +88,8 @@ mod tests {
             cwd: "/work/x".into(),
             duration: Duration::from_millis(3),
             status,
+            refused: Vec::new(),
+            trace_incomplete: false,
         }
     }
 

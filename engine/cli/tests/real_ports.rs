@@ -201,7 +201,8 @@ fn build_dir(scratch: &Scratch, name: &str, extra: &[&str]) -> PathBuf {
     // The provenance record: every native command the build ran is in the log.
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(
-        log.contains("[wport exec] cwd="),
+        log.lines()
+            .any(|l| l.starts_with("[exec] ") && l.contains(" cwd=")),
         "no audit record in the log of {name}:\n{log}"
     );
     dir
@@ -843,7 +844,7 @@ int main(void) {
         .nth(1)
         .expect("destroot phase in the log");
     assert!(
-        !destroot.contains("[wport exec]"),
+        !destroot.lines().any(|l| l.starts_with("[exec] ")),
         "destroot ran a native program:\n{destroot}"
     );
 }

@@ -117,11 +117,11 @@ use-parallel-build = false"#,
     // use-parallel-build = false wins over -j2.
     let make_runs: Vec<&str> = log
         .lines()
-        .filter(|l| l.starts_with("[wport exec]") && l.contains(r#"argv=["make" "-j"#))
+        .filter(|l| l.starts_with(r#"[exec] "make" argv=["-j"#))
         .collect();
     assert!(!make_runs.is_empty(), "{log}");
     assert!(
-        make_runs.iter().all(|l| l.contains(r#""-j1""#)),
+        make_runs.iter().all(|l| l.contains(r#"argv=["-j1""#)),
         "{make_runs:?}"
     );
 }

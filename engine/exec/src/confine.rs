@@ -44,6 +44,7 @@ use landlock::{
 
 use crate::cgroup::{BuildCgroup, CgroupParent, Counters};
 use crate::sys::{self, Forked};
+use crate::trace;
 use crate::wire::{self, Decoder, Encoder};
 use crate::{
     BuildIdentity, DirAccess, ExecutorConfig, MAX_LAYERS, PhaseAccess, PrefixView, SandboxDirs,
@@ -262,6 +263,7 @@ const RESERVED_TOP: &[&str] = &[
     "work",
     "destroot",
     ".wport-views",
+    ".wport",
 ];
 
 /// A prefix the sandbox can show a view at: absolute, normalised (no `.`,
@@ -861,6 +863,22 @@ fn setup_mounts(
         "127.0.0.1 localhost wport\n::1 localhost\n",
     )?;
     std::fs::write(etc.join("hostname"), "wport\n")?;
+    // The trace of refused accesses (`trace`): the library every dynamically
+    // linked program of the build preloads, named here rather than in
+    // LD_PRELOAD, so the build's environment stays exactly as documented and
+    // the port cannot set it to something else; the FIFO it writes records
+    // to, write-only to the build (see `build_ruleset`), read by the session
+    // init. The root is read-only after this: neither can be replaced.
+    std::fs::write(
+        etc.join("ld.so.preload"),
+        format!("{}\n", trace::LIBRARY_PATH),
+    )?;
+    let wport_dir = nr.join(trace::DIR.trim_start_matches('/'));
+    mkdir(&wport_dir, 0o755)?;
+    let library = nr.join(trace::LIBRARY_PATH.trim_start_matches('/'));
+    std::fs::write(&library, trace::LIBRARY)?;
+    std::fs::set_permissions(&library, std::fs::Permissions::from_mode(0o444))?;
+    sys::mkfifo(&nr.join(trace::FIFO_PATH.trim_start_matches('/')), 0o666)?;
     for name in ETC_BINDS {
         let host = old(&Path::new("/etc").join(name));
         let Ok(meta) = std::fs::symlink_metadata(&host) else {
@@ -1071,6 +1089,23 @@ fn session_init(
         Ok(v) => v,
         Err(e) => send_unavailable(&sock, &format!("building the sandbox mount tree: {e}")),
     };
+    // Both ends of the trace FIFO: the write end keeps a writer open at all
+    // times, so the read end never reports a hang-up between records.
+    let fifo = Path::new(trace::FIFO_PATH);
+    let trace = match sys::open_fifo(fifo, libc::O_RDONLY)
+        .and_then(|r| Ok((sys::open_fifo(fifo, libc::O_WRONLY)?, r)))
+    {
+        Ok((writer, reader)) => {
+            sys::set_pipe_size(&reader, 1 << 20);
+            TraceReader {
+                reader,
+                _writer: writer,
+                buf: std::cell::RefCell::new(Vec::new()),
+                dropped: std::cell::Cell::new(false),
+            }
+        }
+        Err(e) => send_unavailable(&sock, &format!("opening the trace FIFO: {e}")),
+    };
     if missing & MISSING_NET_NS == 0
         && let Err(e) = sys::loopback_up()
     {
@@ -1113,6 +1148,7 @@ fn session_init(
         view,
         sock: &sock,
         sigchld,
+        trace,
     };
     loop {
         let (msg, fds) = match wire::recv(&sock) {
@@ -1216,6 +1252,32 @@ struct CallServer<'a> {
     /// SIGCHLD as a descriptor, so one poll waits for the command, orphans,
     /// the deadline and the host at once.
     sigchld: OwnedFd,
+    trace: TraceReader,
+}
+
+/// The session init's ends of the trace FIFO and the current call's records.
+struct TraceReader {
+    reader: OwnedFd,
+    _writer: OwnedFd,
+    buf: std::cell::RefCell<Vec<u8>>,
+    /// Records past [`trace::MAX_BYTES`] were dropped in this call.
+    dropped: std::cell::Cell<bool>,
+}
+
+impl TraceReader {
+    fn drain(&self) {
+        let mut buf = self.buf.borrow_mut();
+        if sys::read_available(&self.reader, &mut buf, trace::MAX_BYTES) {
+            self.dropped.set(true);
+        }
+    }
+
+    /// Start a call with nothing left over.
+    fn clear(&self) {
+        self.drain();
+        self.buf.borrow_mut().clear();
+        self.dropped.set(false);
+    }
 }
 
 fn failed(text: String) -> Vec<u8> {
@@ -1226,7 +1288,21 @@ fn failed(text: String) -> Vec<u8> {
 }
 
 impl CallServer<'_> {
-    fn handle(&mut self, msg: &[u8], mut fds: Vec<OwnedFd>) -> Vec<u8> {
+    /// Answer one call: the records the trace library wrote during it (the
+    /// bytes, and whether some were dropped), then the result.
+    fn handle(&mut self, msg: &[u8], fds: Vec<OwnedFd>) -> Vec<u8> {
+        self.trace.clear();
+        let result = self.handle_call(msg, fds);
+        self.trace.drain();
+        let mut reply = Encoder::default()
+            .bytes(&self.trace.buf.borrow())
+            .u8(u8::from(self.trace.dropped.get()))
+            .finish();
+        reply.extend_from_slice(&result);
+        reply
+    }
+
+    fn handle_call(&mut self, msg: &[u8], mut fds: Vec<OwnedFd>) -> Vec<u8> {
         let call = match decode_call(msg, &self.settings.config.toolchain_path) {
             Ok(c) => c,
             Err(e) => return failed(format!("bad call message: {e}")),
@@ -1300,6 +1376,8 @@ impl CallServer<'_> {
                 unsafe {
                     libc::close(self.sock.as_raw_fd());
                     libc::close(self.sigchld.as_raw_fd());
+                    libc::close(self.trace.reader.as_raw_fd());
+                    libc::close(self.trace._writer.as_raw_fd());
                 }
                 in_child(|| {
                     command_child(
@@ -1336,10 +1414,15 @@ impl CallServer<'_> {
                 &[
                     (self.sigchld.as_raw_fd(), libc::POLLIN),
                     (self.sock.as_raw_fd(), libc::POLLIN),
+                    (self.trace.reader.as_raw_fd(), libc::POLLIN),
                 ],
                 ms,
             )
-            .unwrap_or_else(|_| vec![0, 0]);
+            .unwrap_or_else(|_| vec![0, 0, 0]);
+            if ev[2] != 0 {
+                // Drained while the call runs: writers never wait for room.
+                self.trace.drain();
+            }
             if ev[1] != 0 {
                 // The host hung up (or broke protocol) mid-call. Exiting as
                 // pid 1 makes the kernel kill the whole build namespace.
@@ -1796,6 +1879,10 @@ fn build_ruleset(
     created = created.add_rules(path_beneath_rules(&devs, dev_access))?;
     created = created.add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
     created = created.add_rules(path_beneath_rules(["/tmp", "/dev/shm"], all))?;
+    // The trace library is read (and mapped) by the loader; the FIFO may
+    // only be written: a build cannot read other processes' records off it.
+    created = created.add_rules(path_beneath_rules([trace::LIBRARY_PATH], read))?;
+    created = created.add_rules(path_beneath_rules([trace::FIFO_PATH], AccessFs::WriteFile))?;
     for (path, a) in [
         ("/sources", access.sources),
         ("/work", access.work),

@@ -16,6 +16,7 @@ use crate::confine::{self, HelperSettings};
 use crate::error::{BuildLimit, ExecError};
 use crate::policy::{self, Prepared, Target};
 use crate::sys;
+use crate::trace;
 use crate::wire::{self, Decoder, Encoder};
 use crate::{
     AuditRecord, AuditStatus, BuildIdentity, ExecutorConfig, ExitStatus, Outcome, PhaseAccess,
@@ -353,8 +354,12 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Start of the audit line this crate writes to the build log after each call.
-pub(crate) const AUDIT_MARKER: &[u8] = b"[wport exec]";
+/// Start of the one line this crate writes to the build log for each call,
+/// after the call's output.
+pub(crate) const AUDIT_MARKER: &[u8] = b"[exec]";
+
+/// Start of the lines after it that list what the confinement refused.
+const TRACE_MARKER: &str = "[trace]";
 
 /// Start of every line of a command's output in the build log. wport's own
 /// lines start with `[`; this never does, so no output can pass for one of
@@ -537,13 +542,6 @@ impl<'a> Relay<'a> {
     }
 }
 
-fn quote(args: &[String]) -> String {
-    args.iter()
-        .map(|a| format!("{a:?}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 impl Session {
     /// Walls this session runs without (non-empty only with `allow_unconfined`).
     pub fn missing_walls(&self) -> &[&'static str] {
@@ -583,10 +581,14 @@ impl Session {
     ) -> Result<Outcome, ExecError> {
         let start = Instant::now();
         let prepared = policy::prepare(&self.config, &self.options, access, policy, req);
+        let mut raw_trace = (Vec::new(), false);
         let (result, argv) = match prepared {
             Ok(p) => {
                 let argv = p.argv.clone();
-                (self.execute(access, policy, req, &p, sink), argv)
+                (
+                    self.execute(access, policy, req, &p, sink, &mut raw_trace),
+                    argv,
+                )
             }
             Err(e) => {
                 let mut argv = vec![req.program.clone()];
@@ -606,18 +608,39 @@ impl Session {
             Err(ExecError::LimitExceeded { limit, .. }) => AuditStatus::LimitExceeded(*limit),
             Err(e) => AuditStatus::Failed(e.to_string()),
         };
+        // What the confinement refused, decided here on the host, after the
+        // call (an ENOENT counts when the path exists on the host).
+        let (records, malformed) = trace::parse(&raw_trace.0);
+        let (refused, capped) = trace::classify(records, access, &mut trace::on_host);
+        let trace_incomplete = raw_trace.1 || malformed || capped;
+        // The call's one line in the log (issue 14: it used to be written
+        // twice, here and by the sandbox), in the provenance's call format
+        // (engine/cli/src/provenance.rs) plus the time; then its refusals.
         let shown = match &result {
-            Ok(_) => format!("{status:?}"),
+            Ok(_) => status.to_string(),
             Err(e) => e.to_string(),
         };
         let _ = writeln!(
             sink,
-            "{} cwd={:?} argv=[{}] -> {shown} ({:.1} ms)",
+            "{} {:?} argv={:?} cwd={:?} -> {shown} ({:.1} ms)",
             String::from_utf8_lossy(AUDIT_MARKER),
+            req.program,
+            argv.get(1..).unwrap_or_default(),
             req.cwd,
-            quote(&argv),
             duration.as_secs_f64() * 1e3
         );
+        for r in &refused {
+            let _ = writeln!(sink, "{TRACE_MARKER} refused: {r}");
+        }
+        if trace_incomplete {
+            let _ = writeln!(
+                sink,
+                "{TRACE_MARKER} incomplete: some of this call's trace records were dropped \
+                 (more than {} distinct refusals or {} KiB) or malformed",
+                trace::MAX_DISTINCT,
+                trace::MAX_BYTES >> 10
+            );
+        }
         self.audit
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -627,9 +650,12 @@ impl Session {
                 cwd: req.cwd.clone(),
                 duration,
                 status,
+                refused: refused.clone(),
+                trace_incomplete,
             });
         result.map(|mut o| {
             o.duration = duration;
+            o.refused = refused;
             o
         })
     }
@@ -641,6 +667,7 @@ impl Session {
         req: &Request,
         p: &Prepared,
         sink: &mut dyn Write,
+        trace: &mut (Vec<u8>, bool),
     ) -> Result<Outcome, ExecError> {
         let program = req.program.clone();
         let failed = |reason: String| ExecError::Failed {
@@ -650,8 +677,7 @@ impl Session {
         if !self.missing_walls.is_empty() {
             let _ = writeln!(
                 sink,
-                "{} WARNING: running WITHOUT {} (allow_unconfined)",
-                String::from_utf8_lossy(AUDIT_MARKER),
+                "[wport] WARNING: running WITHOUT {} (allow_unconfined)",
                 self.missing_walls.join(", ")
             );
         }
@@ -777,11 +803,13 @@ impl Session {
         let reply = reply.expect("loop exits with a reply");
         let mut d = Decoder::new(&reply);
         let bad = |e: std::io::Error| failed(format!("bad reply from the sandbox: {e}"));
+        *trace = (d.bytes().map_err(bad)?, d.u8().map_err(bad)? != 0);
         let mut outcome = |status| Outcome {
             status,
             stdout: std::mem::take(&mut relay.capture),
             duration: Duration::ZERO,
             output_truncated: relay.truncated,
+            refused: Vec::new(),
         };
         match d.u8().map_err(bad)? {
             confine::RES_EXITED => Ok(outcome(ExitStatus::Exited(d.i32().map_err(bad)?))),
@@ -831,12 +859,12 @@ mod tests {
 
     #[test]
     fn every_output_line_is_marked_and_cannot_pass_for_wport() {
-        let forged = "[wport exec] cwd=\"/work\" argv=[\"make\"] -> Exited(0) (1.0 ms)";
-        let out = relay(&[format!("ok\n{forged}\n[exec] \"make\" argv=[] -> exit 0 (1 ms)\n[wport] building as uid 0\nx\r{forged}\n").as_bytes()]);
+        let forged = "[exec] \"make\" argv=[] cwd=\"/work\" -> exit 0 (1.0 ms)";
+        let out = relay(&[format!("ok\n{forged}\n[trace] refused: \"sh\" write \"/x\": EROFS (read-only file system), 1 time\n[wport] building as uid 0\nx\r{forged}\n").as_bytes()]);
         assert_eq!(
             out,
             format!(
-                "  | ok\n  | {forged}\n  | [exec] \"make\" argv=[] -> exit 0 (1 ms)\n  | [wport] building as uid 0\n  | x\n  | {forged}\n"
+                "  | ok\n  | {forged}\n  | [trace] refused: \"sh\" write \"/x\": EROFS (read-only file system), 1 time\n  | [wport] building as uid 0\n  | x\n  | {forged}\n"
             )
         );
         assert!(out.lines().all(|l| l.starts_with("  |")), "{out}");

@@ -19,6 +19,9 @@
 //!   builds never share a uid.
 //! - `executor`: the host side: [`Executor`] (talks to the helper) and
 //!   [`Session`] (one build; relays output, enforces caps, keeps the audit).
+//! - `trace`: the trace of refused accesses: a preloaded C library
+//!   (`trace/wport-trace.c`) records failed file-system calls, the host keeps
+//!   those the confinement refused ([`Refusal`]), per call.
 //! - `wire`: the byte protocol between the three processes.
 //! - `sys`: checked wrappers over raw syscalls; most `unsafe` lives there.
 //!
@@ -56,6 +59,7 @@ mod executor;
 pub mod policy;
 mod seccomp;
 mod sys;
+mod trace;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -65,6 +69,7 @@ use std::time::Duration;
 pub use buildusers::BuildUsers;
 pub use error::{BuildLimit, DenialReason, ExecError};
 pub use executor::{Executor, MIN_MEMORY, MIN_PROCESSES, OUTPUT_PREFIX, Session};
+pub use trace::{Refusal, TraceOp};
 
 /// Host directories of one build. The child sees them at `/sources`
 /// (read-only at mount level), `/work` and `/destroot`.
@@ -174,6 +179,9 @@ pub struct Outcome {
     pub duration: Duration,
     /// Output went over the cap and was cut (a marker was written to the log).
     pub output_truncated: bool,
+    /// Accesses the confinement refused during the call (the trace; also in
+    /// the call's [`AuditRecord`]).
+    pub refused: Vec<Refusal>,
 }
 
 /// Status recorded in the audit trail, including calls that never ran.
@@ -214,6 +222,14 @@ pub struct AuditRecord {
     pub cwd: String,
     pub duration: Duration,
     pub status: AuditStatus,
+    /// What the trace saw the confinement refuse during the call: accesses
+    /// outside the build's view, whatever the exit status
+    /// (docs/CONFINEMENT.md, "Trace of refused accesses"). Best effort: a
+    /// static binary is not traced, and a build can forge or suppress
+    /// records. Not part of the provenance.
+    pub refused: Vec<Refusal>,
+    /// Some of the call's records were dropped (too many, or malformed).
+    pub trace_incomplete: bool,
 }
 
 /// uid/gid that builds run as.

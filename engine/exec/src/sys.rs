@@ -536,3 +536,55 @@ pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no user-space state.
     unsafe { libc::_exit(code) }
 }
+
+/// `mkfifo(2)` with exactly `mode` (the umask is undone by a `chmod`).
+pub(crate) fn mkfifo(path: &Path, mode: u32) -> io::Result<()> {
+    let c = cstring(path)?;
+    // SAFETY: valid NUL-terminated path.
+    cvt(unsafe { libc::mkfifo(c.as_ptr(), mode) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::chmod(c.as_ptr(), mode) }).map(drop)
+}
+
+/// Open a FIFO without blocking and without following a link:
+/// `O_RDONLY` or `O_WRONLY` (a write end opens only while a reader is).
+pub(crate) fn open_fifo(path: &Path, how: libc::c_int) -> io::Result<OwnedFd> {
+    let c = cstring(path)?;
+    // SAFETY: valid NUL-terminated path; the flags ask for a new descriptor.
+    let fd = cvt(unsafe {
+        libc::open(
+            c.as_ptr(),
+            how | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        )
+    })?;
+    // SAFETY: the kernel just gave us this descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Grow a pipe's buffer (best effort: the kernel caps it).
+pub(crate) fn set_pipe_size(fd: &OwnedFd, bytes: libc::c_int) {
+    // SAFETY: fcntl on a descriptor we hold.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, bytes) };
+}
+
+/// Read what a non-blocking descriptor has now, appending to `buf` up to
+/// `cap` bytes in all; returns whether bytes past `cap` were dropped.
+pub(crate) fn read_available(fd: &OwnedFd, buf: &mut Vec<u8>, cap: usize) -> bool {
+    let mut chunk = [0u8; 16 * 1024];
+    let mut dropped = false;
+    loop {
+        // SAFETY: reading into a local buffer of the given length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n > 0 {
+            let n = n as usize;
+            let room = cap.saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..n.min(room)]);
+            dropped |= n > room;
+            continue;
+        }
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return dropped;
+    }
+}

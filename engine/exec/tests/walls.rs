@@ -502,7 +502,7 @@ fn policy_denials_and_lookups() {
     assert_eq!(audit[2].status, AuditStatus::NotFound);
     let log = String::from_utf8_lossy(&log);
     assert!(
-        log.contains("[wport exec] cwd=\"/work\" argv=[\"rm\" \"-rf\" \"/work\"] -> `rm` denied"),
+        log.contains("[exec] \"rm\" argv=[\"-rf\", \"/work\"] cwd=\"/work\" -> `rm` denied"),
         "{log}"
     );
 }

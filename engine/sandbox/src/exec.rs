@@ -57,7 +57,9 @@ pub enum ExecFailure {
 /// Runs mediated native commands for one build.
 pub trait NativeExec: Send + Sync {
     /// Run `request` for `phase`, writing the child's output (other than a
-    /// captured stdout) into `log`.
+    /// captured stdout) into `log`, then the call's one `[exec]` line (what
+    /// ran, where, how it ended) and anything else the runner recorded about
+    /// it (`[trace]` lines). The sandbox writes no line of its own for it.
     fn run(
         &self,
         phase: Phase,

@@ -226,24 +226,23 @@ impl exec::Host for HostState {
             self.log
                 .line("wport", &format!("after a native command: {swept}"));
         }
-        // The audit record: what the build ran, where, and how it ended.
-        let ended = match &result {
-            Ok(o) => match o.status {
-                ExitStatus::Exited(c) => format!("exit {c}"),
-                ExitStatus::Signaled(s) => format!("signal {s}"),
-            },
-            Err(e) => e.to_string(),
-        };
-        self.log.line(
-            "exec",
-            &format!(
-                "{:?} argv={:?} cwd={:?} -> {ended} ({} ms)",
-                request.program,
-                request.args,
-                request.cwd,
-                started.elapsed().as_millis()
-            ),
-        );
+        // The call's one `[exec]` line is the runner's (wport-exec writes it
+        // after the output, with what the confinement refused). Without a
+        // runner, the refusal is recorded here in the same form.
+        if self.spec.exec.is_none()
+            && let Err(e) = &result
+        {
+            self.log.line(
+                "exec",
+                &format!(
+                    "{:?} argv={:?} cwd={:?} -> {e} ({:.1} ms)",
+                    request.program,
+                    request.args,
+                    request.cwd,
+                    started.elapsed().as_secs_f64() * 1e3
+                ),
+            );
+        }
         if self.exec_time > self.spec.limits.exec_time {
             self.limiter.hit = Some((
                 LimitKind::HostCall,
