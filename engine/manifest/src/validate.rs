@@ -500,7 +500,7 @@ fn check_standard_param(
                         "`{}`: its pattern is not a valid regex: {error}",
                         short(edit)
                     ),
-                    "the pattern is a regex (Rust `regex` syntax): escape a literal `(`, `[`, `{`, `.`, `*`, `+` or `?` \
+                    "the pattern is a regex (Rust `regex` syntax): escape a literal `(`, `[`, `.`, `*`, `+` or `?` \
                      with a backslash, written `\\\\(` in a \"...\" TOML string and `\\(` in a '...' one",
                 ),
             };
