@@ -5,7 +5,9 @@
 //! operations here: [`build`] runs a port end to end; [`embedded`] holds the
 //! standard components and the demo port compiled into the binary;
 //! [`exit`] documents every exit code in one place; [`view`] computes which
-//! installed dependencies each phase of a build sees at the prefix.
+//! installed dependencies each phase of a build sees at the prefix;
+//! [`runtime`] turns a port's `[runtime]` into the launcher and policies
+//! its package ships (`wport run` is `commands/run.rs`).
 
 pub mod build;
 pub mod distfiles;
@@ -15,5 +17,6 @@ pub mod native;
 pub mod paths;
 pub mod provenance;
 pub mod resolve;
+pub mod runtime;
 pub mod tuf_http;
 pub mod view;

@@ -66,6 +66,9 @@ enum Command {
     Contents(commands::install::NameArgs),
     /// Which package provides a path.
     Owner(commands::install::OwnerArgs),
+    /// Run an installed program confined by its port's [runtime], as
+    /// PREFIX/bin/NAME runs it (`wport run NAME -- ARGS`).
+    Run(commands::run::RunArgs),
     /// Show an installed package's version, dependencies and provenance.
     Info(commands::install::NameArgs),
     /// List installed ports whose synced Portfile differs (version,
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
         Command::List(args) => commands::install::list(args),
         Command::Contents(args) => commands::install::contents(args),
         Command::Owner(args) => commands::install::owner(args),
+        Command::Run(args) => commands::run::run(args),
         Command::Info(args) => commands::install::info(args),
         Command::Outdated(args) => commands::ports::run_outdated(args),
         Command::Upgrade(args) => commands::ports::upgrade(args),

@@ -10,9 +10,11 @@
 //! - [`launch`]: the launcher itself: find the program from the link it
 //!   was started through, expand the policy, build the Landlock ruleset
 //!   (the default trees, the policy's paths, the paths named on the
-//!   command line), a private network namespace when the program has no
-//!   network and a user namespace can be had, `no_new_privs`, then
-//!   `execve` of the real program with the caller's argv and environment.
+//!   command line), `no_new_privs`, and for a program without network a
+//!   seccomp filter on `socket` (`seccomp`: no UDP, no other families,
+//!   since Landlock covers only TCP) — or, on a kernel whose Landlock has
+//!   no TCP rules, a private network namespace; then `execve` of the real
+//!   program with the caller's argv and environment.
 //! - `src/main.rs`: the binary, a C `main` so the caller's argv, envp and
 //!   signal dispositions reach the program untouched.
 //! - `src/bin/probe.rs`: a test program for `tests/launch.rs`.
@@ -25,5 +27,6 @@
 
 pub mod launch;
 pub mod policy;
+mod seccomp;
 
 pub use policy::{Layout, Policy, PolicyError};

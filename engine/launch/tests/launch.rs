@@ -393,3 +393,13 @@ fn a_users_own_link_to_the_shim_still_finds_the_program() {
         .unwrap();
     assert_eq!(out.status.code(), Some(EACCES), "{out:?}");
 }
+
+#[test]
+fn without_network_only_tcp_streams_exist_and_they_cannot_connect() {
+    let f = Fixture::new(&Policy::default());
+    let out = f.run(&["udp"]);
+    assert_eq!(out.status.code(), Some(EACCES), "{out:?}");
+    f.set_policy(&policy(|p| p.network = true));
+    let out = f.run(&["udp"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

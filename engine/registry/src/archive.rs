@@ -49,6 +49,95 @@ enum Node {
     /// payload is written, never held in memory.
     File,
     Link(String),
+    /// A regular file archived under another path: `bin/NAME` becomes
+    /// `libexec/wport/PORT/real/NAME` when it runs through the launcher.
+    Moved(String),
+    /// A file the packager adds (the launcher, a policy), with its mode.
+    Bytes(Vec<u8>, u32),
+}
+
+/// How installed programs are confined when they run (issue 16): every
+/// executable regular file directly in `bin/` for which `policy` returns a
+/// policy is archived as `libexec/wport/PORT/real/NAME`, its policy as
+/// `libexec/wport/PORT/policy/NAME`, `launcher` as
+/// `libexec/wport/PORT/wport-launch`, and `bin/NAME` becomes a link to the
+/// launcher (`wport_launch::Layout`). All of them are files of the signed
+/// package, so `wport verify` covers them.
+pub struct RuntimeWrap<'a> {
+    /// The launcher binary's bytes.
+    pub launcher: &'a [u8],
+    /// The policy file's text for program `NAME`, or `None` to leave it
+    /// unwrapped (`confine = false`).
+    pub policy: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Rewrites the walked tree as [`RuntimeWrap`] says; the result is sorted
+/// by path again.
+fn wrap_programs(
+    root: &Dir,
+    port: &str,
+    wrap: &RuntimeWrap<'_>,
+    nodes: Vec<(String, Node)>,
+) -> Result<Vec<(String, Node)>> {
+    use cap_std::fs::PermissionsExt;
+    let layout = wport_launch::Layout { port };
+    let ours = format!("{}/", layout.dir());
+    let mut out = Vec::with_capacity(nodes.len() + 8);
+    let mut wrapped = 0;
+    for (path, node) in nodes {
+        if path == layout.dir() || path.starts_with(&ours) {
+            return Err(RegistryError::Other(format!(
+                "port {port}: the destroot has {path}, where wport puts the programs' launcher: \
+                 install nothing below {}",
+                layout.dir()
+            )));
+        }
+        let program = path.strip_prefix("bin/").filter(|name| !name.contains('/'));
+        let (Some(name), Node::File) = (program, &node) else {
+            out.push((path, node));
+            continue;
+        };
+        let md = root
+            .symlink_metadata(&path)
+            .map_err(io("inspecting", &path))?;
+        let policy = if md.is_file() && md.permissions().mode() & 0o111 != 0 {
+            (wrap.policy)(name)
+        } else {
+            None
+        };
+        let Some(policy) = policy else {
+            out.push((path, node));
+            continue;
+        };
+        out.push((layout.real(name), Node::Moved(path.clone())));
+        out.push((layout.policy(name), Node::Bytes(policy.into_bytes(), 0o644)));
+        out.push((path, Node::Link(layout.link_target())));
+        wrapped += 1;
+    }
+    if wrapped > 0 {
+        let existing: std::collections::HashSet<String> = out
+            .iter()
+            .filter(|(_, n)| matches!(n, Node::Dir))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for dir in [
+            "libexec".to_owned(),
+            "libexec/wport".to_owned(),
+            layout.dir(),
+            format!("{}/policy", layout.dir()),
+            format!("{}/real", layout.dir()),
+        ] {
+            if !existing.contains(&dir) {
+                out.push((dir, Node::Dir));
+            }
+        }
+        out.push((
+            layout.launcher(),
+            Node::Bytes(wrap.launcher.to_vec(), 0o755),
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 /// A name as it may be printed: control characters and invalid UTF-8
@@ -225,10 +314,25 @@ pub fn create_package(
     key: &SecretKey,
     out: &Path,
 ) -> Result<Manifest> {
+    create_package_with(tree, meta, None, key, out)
+}
+
+/// [`create_package`], with the programs in `bin/` run through the
+/// launcher as `wrap` says (`None`: packaged as they are).
+pub fn create_package_with(
+    tree: &Path,
+    meta: &PackageMeta,
+    wrap: Option<&RuntimeWrap<'_>>,
+    key: &SecretKey,
+    out: &Path,
+) -> Result<Manifest> {
     let root = Dir::open_ambient_dir(tree, cap_std::ambient_authority())
         .map_err(io("opening the tree to package", tree))?;
     let mut nodes = Vec::new();
     walk(&meta.name, &root, "", 0, &mut nodes)?;
+    if let Some(wrap) = wrap {
+        nodes = wrap_programs(&root, &meta.name, wrap, nodes)?;
+    }
     let sde = meta.source_date_epoch;
 
     let mut files = Vec::new();
@@ -247,11 +351,26 @@ pub fn create_package(
                     .map_err(io("archiving", path))?;
                 directories.push(path.clone());
             }
-            Node::File => {
+            Node::Bytes(bytes, mode) => {
+                let mut h = header(tar::EntryType::Regular, *mode, bytes.len() as u64, sde);
+                tb.append_data(&mut h, path, bytes.as_slice())
+                    .map_err(io("archiving", path))?;
+                files.push(FileEntry {
+                    path: path.clone(),
+                    sha256: hex::encode(Sha256::digest(bytes)),
+                    mode: *mode,
+                    size: bytes.len() as u64,
+                });
+            }
+            Node::File | Node::Moved(_) => {
                 use cap_std::fs::PermissionsExt;
+                let source = match node {
+                    Node::Moved(from) => from,
+                    _ => path,
+                };
                 // Through handles, never following a link: a directory
                 // swapped for a link since the walk stops the packaging.
-                let (pd, name) = parents.parent(path).map_err(io("reading", path))?;
+                let (pd, name) = parents.parent(source).map_err(io("reading", source))?;
                 let f = pd
                     .open_with(name, cap_std::fs::OpenOptions::new().read(true).nofollow())
                     .map_err(io("reading", path))?;

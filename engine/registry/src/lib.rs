@@ -32,7 +32,10 @@ pub mod prefix;
 pub mod repo;
 pub mod store;
 
-pub use archive::{OpenedPackage, PackageMeta, create_package, open_package, open_package_file};
+pub use archive::{
+    OpenedPackage, PackageMeta, RuntimeWrap, create_package, create_package_with, open_package,
+    open_package_file,
+};
 pub use error::{RegistryError, Result};
 pub use manifest::{Manifest, load_trusted_keys};
 pub use prefix::{InstallOptions, Prefix, PrefixOptions, Problem, UpgradeReport};

@@ -9,6 +9,7 @@ pub mod package;
 pub mod ports;
 pub mod quarantine;
 pub mod repo;
+pub mod run;
 pub mod schedule;
 pub mod shell;
 pub mod sync;

@@ -385,7 +385,15 @@ pub fn package_destroot(
         "{}-{}_{}.wpkg",
         meta.name, meta.version, meta.revision
     ));
-    let m = wport_registry::create_package(&tree, &meta, key, &out)
+    // Installed programs run confined by the port's [runtime] (issue 16):
+    // each executable in bin/ becomes a link to the package's launcher.
+    let launcher = wport::runtime::launcher_bytes()?;
+    let policy = |name: &str| wport::runtime::policy_text(&portfile.runtime, name);
+    let wrap = wport_registry::RuntimeWrap {
+        launcher: &launcher,
+        policy: &policy,
+    };
+    let m = wport_registry::create_package_with(&tree, &meta, Some(&wrap), key, &out)
         .with_context(|| format!("packaging port {} from {}", meta.name, destroot.display()))?;
     Ok((out, m))
 }

@@ -7,7 +7,8 @@
 //! command line), `connect PORT` (TCP to 127.0.0.1), `spawn PROG ARGS...`
 //! (its status; 128+N for a signal), `args` (the whole argv, argv[0]
 //! included, NUL-separated to stdout, raw bytes), `cat` (stdin to stdout),
-//! `exit N`, `signal N` (raise it), `ids` (uid and gid).
+//! `exit N`, `signal N` (raise it), `ids` (uid and gid), `udp` (a UDP
+//! socket on loopback).
 
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -52,6 +53,10 @@ fn main() {
                 Err(e) => errno(&e),
             }
         }
+        "udp" => match std::net::UdpSocket::bind("127.0.0.1:0") {
+            Ok(_) => 0,
+            Err(e) => errno(&e),
+        },
         "spawn" => match std::process::Command::new(&args[2])
             .args(&args[3..])
             .status()

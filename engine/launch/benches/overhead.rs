@@ -1,0 +1,218 @@
+//! Launch overhead of a confined program against running it directly, in
+//! the same run (issue 16: at most 1 ms added per launch, median; a shell
+//! loop of 1,000 launches at most 1.2x). Driven by `bench/launch.sh`.
+//!
+//! A scratch prefix holds `/bin/true` as a package installs it
+//! (`bin/true` a link to the launcher, `libexec/wport/bench/real/true`, the
+//! default policy), and each case is timed against the real binary started
+//! directly, alternating the two launch by launch so both see the same
+//! machine. Cases: the default policy (`network = false`: Landlock with
+//! TCP rules and the seccomp filter on sockets), `network = true`, and the
+//! default with 50 paths named on the command line.
+//! As root, the same again as uid 65534 through `setpriv` (its own cost is
+//! on both sides). Then `sh -c` loops of 1,000 launches each way.
+//!
+//! `cargo bench -p wport-launch --bench overhead [-- LAUNCHES]` (default
+//! 2000 launches per side and case).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wport_launch::{Layout, Policy};
+
+const LAUNCHER: &str = env!("CARGO_BIN_EXE_wport-launch");
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn percentile(mut v: Vec<Duration>, p: usize) -> Duration {
+    v.sort();
+    v[(v.len() * p / 100).min(v.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+struct Case {
+    name: &'static str,
+    policy: Policy,
+    args: Vec<String>,
+    user: bool,
+}
+
+fn command(program: &Path, args: &[String], user: bool, cwd: &Path) -> Command {
+    let mut c = if user {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    c.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn time_one(mut c: Command) -> Duration {
+    let start = Instant::now();
+    let status = c.status().expect("spawning");
+    let took = start.elapsed();
+    assert!(status.success(), "{c:?} failed: {status}");
+    took
+}
+
+fn main() {
+    let launches: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(2000);
+    let root = rustix::process::geteuid().is_root();
+    let dir = tempfile::Builder::new()
+        .prefix("wport-bench-launch-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let base = dir.path().canonicalize().unwrap();
+    std::fs::set_permissions(&base, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let prefix = base.join("prefix");
+    let work = base.join("work");
+    let layout = Layout { port: "bench" };
+    for d in [
+        prefix.join("bin"),
+        prefix.join(layout.dir()).join("real"),
+        prefix.join(layout.dir()).join("policy"),
+        work.clone(),
+    ] {
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    std::fs::copy(LAUNCHER, prefix.join(layout.launcher())).unwrap();
+    let real = prefix.join(layout.real("true"));
+    std::fs::copy("/bin/true", &real).unwrap();
+    std::os::unix::fs::symlink(layout.link_target(), prefix.join("bin/true")).unwrap();
+    let shim = prefix.join("bin/true");
+    // 50 files named on the command line, as `tool *.c` would.
+    let mut files = Vec::new();
+    for i in 0..50 {
+        let f = work.join(format!("file{i}.c"));
+        std::fs::write(&f, "x").unwrap();
+        files.push(f.display().to_string());
+    }
+    let mut cases = vec![
+        Case {
+            name: "default (network = false)",
+            policy: Policy::default(),
+            args: vec![],
+            user: false,
+        },
+        Case {
+            name: "network = true",
+            policy: Policy {
+                network: true,
+                ..Policy::default()
+            },
+            args: vec![],
+            user: false,
+        },
+        Case {
+            name: "default, 50 paths in argv",
+            policy: Policy::default(),
+            args: files.clone(),
+            user: false,
+        },
+    ];
+    if root {
+        for c in [
+            Case {
+                name: "as uid 65534: default (network = false)",
+                policy: Policy::default(),
+                args: vec![],
+                user: true,
+            },
+            Case {
+                name: "as uid 65534: network = true",
+                policy: Policy {
+                    network: true,
+                    ..Policy::default()
+                },
+                args: vec![],
+                user: true,
+            },
+        ] {
+            cases.push(c);
+        }
+    }
+    println!(
+        "launch overhead: /bin/true through wport-launch vs directly, {launches} launches each, alternating; {} CPUs, kernel {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>10} {:>8} {:>12}",
+        "case", "direct ms", "shim ms", "added ms", "ratio", "shim p90 ms"
+    );
+    let policy_file = prefix.join(layout.policy("true"));
+    for case in &cases {
+        std::fs::write(&policy_file, case.policy.encode()).unwrap();
+        let (mut direct, mut shimmed) = (Vec::new(), Vec::new());
+        for i in 0..launches {
+            let d = || command(&real, &case.args, case.user, &work);
+            let s = || command(&shim, &case.args, case.user, &work);
+            if i % 2 == 0 {
+                direct.push(time_one(d()));
+                shimmed.push(time_one(s()));
+            } else {
+                shimmed.push(time_one(s()));
+                direct.push(time_one(d()));
+            }
+        }
+        let (d, s) = (median(direct), median(shimmed.clone()));
+        println!(
+            "{:<44} {:>10.3} {:>10.3} {:>10.3} {:>7.2}x {:>12.3}",
+            case.name,
+            ms(d),
+            ms(s),
+            ms(s) - ms(d),
+            s.as_secs_f64() / d.as_secs_f64(),
+            ms(percentile(shimmed, 90))
+        );
+    }
+
+    // A shell loop of 1,000 launches each way, three rounds alternating.
+    std::fs::write(&policy_file, Policy::default().encode()).unwrap();
+    let looped = |program: &PathBuf| -> Duration {
+        let script = format!(
+            "i=0; while [ $i -lt 1000 ]; do {} || exit 1; i=$((i+1)); done",
+            program.display()
+        );
+        let mut c = Command::new("sh");
+        c.args(["-c", &script]).current_dir(&work);
+        time_one(c)
+    };
+    let (mut direct, mut shimmed) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        if round % 2 == 0 {
+            direct.push(looped(&real));
+            shimmed.push(looped(&shim));
+        } else {
+            shimmed.push(looped(&shim));
+            direct.push(looped(&real));
+        }
+    }
+    let (d, s) = (median(direct), median(shimmed));
+    println!(
+        "shell loop, 1000 launches (median of 3): direct {:.1} ms, through the launcher {:.1} ms: {:.2}x",
+        ms(d),
+        ms(s),
+        s.as_secs_f64() / d.as_secs_f64()
+    );
+}
