@@ -3,12 +3,15 @@
 //! detected (autotools, cmake, meson, make), the Portfile pins the tarball,
 //! lints clean and builds; what only the maintainer knows is listed; an
 //! existing Portfile is not replaced without --force; a tree with no build
-//! system is refused.
+//! system is refused; a URL is downloaded once, into the distfile store.
 
 mod common;
+#[path = "../../fetch/tests/support/server.rs"]
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use common::{Scratch, explain, sha256_hex};
 
@@ -210,4 +213,62 @@ fn a_tree_without_a_build_system_is_refused() {
         explain(&out, None)
     );
     assert!(!scratch.path().join("ports/notes").exists());
+}
+
+/// A tarball URL is downloaded once (issue 14: it was downloaded twice, the
+/// second time only to store it): the loopback server counts one request,
+/// and the distfile store holds the bytes under the sha256 written into the
+/// Portfile, so a first build finds them there.
+#[test]
+fn a_url_is_downloaded_once_into_the_store() {
+    let scratch = Scratch::new("new-once");
+    let src = scratch.path().join("src/tiny-1.0");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("Makefile"), "all:\n\ttrue\n").unwrap();
+    let tarball = scratch.path().join("tiny-1.0.tar.gz");
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(scratch.path().join("src"))
+        .arg("tiny-1.0")
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{}", explain(&tar, None));
+    let bytes = std::fs::read(&tarball).unwrap();
+    let sha256 = sha256_hex(&bytes);
+
+    let server = server::Server::start();
+    let url = server.route(
+        "/tiny-1.0.tar.gz",
+        server::Route::Bytes(Arc::new(bytes.clone())),
+    );
+    let ports = scratch.path().join("ports");
+    let out = wport(
+        &scratch,
+        &[
+            "new".as_ref(),
+            url.as_ref(),
+            "--ports".as_ref(),
+            ports.as_os_str(),
+        ],
+    );
+    assert!(out.status.success(), "{}", explain(&out, None));
+    assert_eq!(
+        server.hits("/tiny-1.0.tar.gz"),
+        1,
+        "{}",
+        explain(&out, None)
+    );
+
+    let text = std::fs::read_to_string(ports.join("tiny/Portfile.toml")).unwrap();
+    assert!(text.contains(&format!("sha256 = \"{sha256}\"")), "{text}");
+    assert!(text.contains("standard = \"make\""), "{text}");
+    let stored = scratch.cache().join("wport/distfiles").join(&sha256);
+    assert_eq!(
+        std::fs::read(&stored).unwrap(),
+        bytes,
+        "{}",
+        stored.display()
+    );
 }

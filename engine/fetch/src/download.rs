@@ -966,6 +966,36 @@ impl Fetcher {
         max_size: u64,
         progress: &Progress,
     ) -> Result<Checksum, FetchError> {
+        self.checksum_keeping(req, max_size, false, progress)
+            .map(|(sum, _)| sum)
+    }
+
+    /// Download `req` once, compute the lines that pin it as
+    /// [`Fetcher::checksum`] does, and put the bytes into the store under
+    /// the sha256 just computed, whatever `req.expected` says: trust on
+    /// first use, for `wport new`, whose pin is what the URL serves now.
+    /// Returns the pin and the stored file, which is then what the new
+    /// port's pin names byte for byte (no second download that a server
+    /// could answer differently).
+    pub fn checksum_and_store(
+        &self,
+        req: &Request,
+        max_size: u64,
+        progress: &Progress,
+    ) -> Result<(Checksum, PathBuf), FetchError> {
+        let (sum, path) = self.checksum_keeping(req, max_size, true, progress)?;
+        Ok((sum, path.expect("kept bytes are stored")))
+    }
+
+    /// [`Fetcher::checksum`]; with `keep`, the bytes are stored even when
+    /// they are not the pinned ones, and the stored path is returned.
+    fn checksum_keeping(
+        &self,
+        req: &Request,
+        max_size: u64,
+        keep: bool,
+        progress: &Progress,
+    ) -> Result<(Checksum, Option<PathBuf>), FetchError> {
         if req.urls.is_empty() {
             return Err(FetchError::NoUrl {
                 port: req.port.clone(),
@@ -975,13 +1005,13 @@ impl Fetcher {
         let label = format!("{} {}", req.port, req.file);
         let mut failed = Vec::new();
         for url in &req.urls {
-            match self.checksum_one(req, url, &label, max_size, progress) {
-                Ok(mut sum) => {
+            match self.checksum_one(req, url, &label, max_size, keep, progress) {
+                Ok((mut sum, path)) => {
                     sum.failed = failed
                         .iter()
                         .map(|a: &Attempt| format!("{}: {}", a.url, a.error))
                         .collect();
-                    return Ok(sum);
+                    return Ok((sum, path));
                 }
                 Err(error) => failed.push(Attempt {
                     url: url.clone(),
@@ -1002,8 +1032,9 @@ impl Fetcher {
         url: &str,
         label: &str,
         max_size: u64,
+        keep: bool,
         progress: &Progress,
-    ) -> Result<Checksum, AttemptError> {
+    ) -> Result<(Checksum, Option<PathBuf>), AttemptError> {
         let (partial, mut out) = self.partial()?;
         let mut hasher = sha2::Sha256::new();
         let mut size = 0u64;
@@ -1056,26 +1087,30 @@ impl Fetcher {
         }
         let sha256 = Sha256::from_bytes(hasher.finalize().into());
         let matches_pin = sha256 == req.expected.sha256 && size == req.expected.size;
-        if matches_pin {
+        let mut stored = None;
+        if matches_pin || keep {
             if self.sync {
                 let _ = out.sync_all();
             }
-            self.store
-                .commit(partial, &sha256)
-                .map_err(|source| AttemptError::Store {
+            stored = Some(self.store.commit(partial, &sha256).map_err(|source| {
+                AttemptError::Store {
                     path: self.store.path(&sha256),
                     op: "rename into the store",
                     source,
-                })?;
+                }
+            })?);
         }
         drop(out);
-        Ok(Checksum {
-            sha256,
-            size,
-            url: url.to_owned(),
-            matches_pin,
-            failed: Vec::new(),
-        })
+        Ok((
+            Checksum {
+                sha256,
+                size,
+                url: url.to_owned(),
+                matches_pin,
+                failed: Vec::new(),
+            },
+            stored,
+        ))
     }
 
     /// Fetch every request, up to `jobs` at once. Requests for the same

@@ -785,6 +785,28 @@ fn checksum_downloads_without_a_pin_and_stores_only_a_match() {
     );
 }
 
+/// `wport new`'s one download: no pin yet, so whatever arrives is stored
+/// under its own sha256 (trust on first use) and its path returned; the
+/// server is asked once.
+#[test]
+fn checksum_and_store_keeps_what_arrived_under_its_sha256_in_one_request() {
+    let server = Server::start();
+    let e = env();
+    let bytes = b"a tarball nobody has pinned yet".to_vec();
+    let url = server.route("/new-1.0.tar.gz", Route::Bytes(Arc::new(bytes.clone())));
+    let req = request("wport new", "new-1.0.tar.gz", vec![url], b"unknown");
+    let (sum, path) = e
+        .fetcher
+        .checksum_and_store(&req, 1 << 20, &Progress::quiet())
+        .unwrap();
+    assert_eq!(server.hits("/new-1.0.tar.gz"), 1);
+    assert_eq!((sum.sha256, sum.matches_pin), (Sha256::of(&bytes), false));
+    assert_eq!(path, e.store_dir.join(Sha256::of(&bytes).to_string()));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(names(&e.store_dir), vec![Sha256::of(&bytes).to_string()]);
+    assert!(names(&e.quarantine_dir).is_empty());
+}
+
 #[test]
 fn a_store_file_that_no_longer_matches_is_fetched_anew() {
     let server = Server::start();

@@ -21,16 +21,17 @@
 //! `--version` override the guess.
 //!
 //! Trust: the pin is whatever the URL served now (trust on first use, as
-//! `wport checksum`); the tarball is downloaded twice, the second time
-//! verified against the pin learnt from the first, so a server that changes
-//! its bytes between the two is caught and quarantined.
+//! `wport checksum`). The tarball is downloaded once, hashed while it
+//! streams into the distfile store and kept there under that sha256
+//! (`Fetcher::checksum_and_store`); the tree that is inspected is extracted
+//! from those stored bytes, so the pin written, the bytes looked at and the
+//! bytes a first build finds in the store are the same.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use wport::exit;
-use wport_fetch::download::Progress;
 use wport_fetch::{Expected, Limits, Request, Sha256};
 use wport_manifest::{Portfile, StandardComponent};
 
@@ -148,22 +149,16 @@ fn new_port(args: &Args) -> anyhow::Result<()> {
         },
         upstream_contact: String::new(),
     };
-    let sum = fetcher
-        .checksum(&req, args.max_size, &progress)
+    // One download: hashed on the way into the store, kept there under its
+    // sha256 (issue 14: it used to be downloaded a second time to store it).
+    let (sum, stored) = fetcher
+        .checksum_and_store(&req, args.max_size, &progress)
         .with_context(|| format!("downloading {}", origin.fetch_url))?;
-    req.expected = Expected {
-        sha256: sum.sha256,
-        size: sum.size,
-    };
-    // Into the store, verified against the pin just learnt.
-    let fetched = fetcher
-        .fetch(&req, &progress)
-        .with_context(|| format!("storing {} under its sha256", origin.fetch_url))?;
 
     let scratch = Scratch::new()?;
     let dir = cap_std::fs::Dir::open_ambient_dir(&scratch.0, cap_std::ambient_authority())
         .with_context(|| format!("opening {}", scratch.0.display()))?;
-    let report = wport_fetch::extract(&fetched.path, &dir, &Limits::default())
+    let report = wport_fetch::extract(&stored, &dir, &Limits::default())
         .with_context(|| format!("extracting {}", origin.file))?;
     let [top] = report.top_level.as_slice() else {
         bail!(
