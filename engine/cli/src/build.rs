@@ -42,7 +42,10 @@ pub struct BuildOptions {
     pub jobs: u32,
     /// Copy the build log to stderr as it is written.
     pub verbose: bool,
-    /// Announce each step on stderr (`--->  Configuring hello`), as MacPorts does.
+    /// Announce each step on stderr (`--->  Configuring hello`), as MacPorts
+    /// does, and show download progress at the `-q`/`-v` level
+    /// ([`crate::output`]). Each phase's time and what was skipped are
+    /// said by that level alone (`-v`).
     pub progress: bool,
     pub limits: Limits,
 }
@@ -318,6 +321,9 @@ fn build_loaded(
     });
 
     let mut reports = Vec::new();
+    if !portfile.build.test {
+        crate::detail!("wport: {name}: test phase skipped ([build] test is not true)");
+    }
     for phase in phases(portfile) {
         if opts.progress {
             eprintln!("--->  {} {name}", step_name(phase));
@@ -327,7 +333,13 @@ fn build_loaded(
             report_refusals(mediated.as_deref(), &log, &layout.log);
         }
         let _ = log.flush();
-        reports.push(result?);
+        let report = result?;
+        crate::detail!(
+            "wport: {name}: {} took {:.1} ms",
+            phase.as_str(),
+            report.duration.as_secs_f64() * 1e3
+        );
+        reports.push(report);
     }
     // Issue 11, item 1: nothing setuid, setgid or world-writable is left
     // in sources, work or destroot, whatever the last phase did.
@@ -757,7 +769,7 @@ fn stage_sources(
                             wport_fetch::transport::TransportConfig::default(),
                         )?;
                         let progress = if opts.progress {
-                            wport_fetch::download::Progress::auto()
+                            crate::output::progress()
                         } else {
                             wport_fetch::download::Progress::quiet()
                         };
@@ -775,10 +787,14 @@ fn stage_sources(
                                 rec.mirror, rec.id
                             );
                         }
-                        if let wport_fetch::download::Origin::Downloaded { url, .. } =
-                            &fetched.origin
-                        {
-                            log.line("fetch", &format!("{name}: fetched from {url}"));
+                        match &fetched.origin {
+                            wport_fetch::download::Origin::Downloaded { url, .. } => {
+                                log.line("fetch", &format!("{name}: fetched from {url}"));
+                            }
+                            _ => crate::detail!(
+                                "wport: {name}: already in the distfile store ({}), not downloaded",
+                                fetched.path.display()
+                            ),
                         }
                         fetched.path
                     }

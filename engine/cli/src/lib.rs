@@ -4,7 +4,8 @@
 //! `commands/<verb>.rs`, which turn arguments into settings and call the
 //! operations here: [`build`] runs a port end to end; [`embedded`] holds the
 //! standard components and the demo port compiled into the binary;
-//! [`exit`] documents every exit code in one place; [`view`] computes which
+//! [`exit`] documents every exit code in one place; [`output`] holds the
+//! `-q`/`-v` level every verb prints by; [`view`] computes which
 //! installed dependencies each phase of a build sees at the prefix;
 //! [`runtime`] turns a port's `[runtime]` into the launcher and policies
 //! its package ships (`wport run` is `commands/run.rs`).
@@ -14,6 +15,7 @@ pub mod distfiles;
 pub mod embedded;
 pub mod exit;
 pub mod native;
+pub mod output;
 pub mod paths;
 pub mod provenance;
 pub mod resolve;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use wport::output;
 
 mod commands;
 
@@ -13,6 +14,19 @@ mod commands;
     about = "A ports system whose build logic cannot hurt the machine it runs on"
 )]
 struct Cli {
+    /// Print only results, warnings and errors: no progress, no notes.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 900
+    )]
+    quiet: bool,
+    /// Say more: each URL fetched, each phase's time, what was skipped;
+    /// `build` also copies the build log to stderr.
+    #[arg(short, long, global = true, display_order = 901)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,16 +124,38 @@ fn restore_sigpipe() {
     }
 }
 
+/// Fork the spawn helper (`wport_exec::Executor`), the way every verb that
+/// needs one starts it: `-v` says so, which is how
+/// `tests/output_levels.rs` checks that only `build` does.
+fn start_spawn_helper() -> Result<wport_exec::Executor, wport_exec::ExecError> {
+    let executor = wport_exec::Executor::start(wport_exec::ExecutorConfig::default());
+    match &executor {
+        Ok(_) => wport::detail!("wport: spawn helper started"),
+        Err(e) => wport::detail!("wport: spawn helper not started: {e}"),
+    }
+    executor
+}
+
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
+    output::set(match (cli.quiet, cli.verbose) {
+        (true, _) => output::Verbosity::Quiet,
+        (false, true) => output::Verbosity::Verbose,
+        (false, false) => output::Verbosity::Normal,
+    });
     let code = match cli.command {
+        // Only `build` runs a port's native commands in this process, so
+        // only `build` starts the spawn helper. `package`, `install` and
+        // `upgrade` build through a child `wport build` (as root, a build
+        // drops to the build user for good, which their own process must
+        // not), and that child starts its own.
         Command::Build(args) => {
             // The spawn helper is forked first, while this process is small
             // and single-threaded (before wasmtime loads). Whether it is
             // needed is known only once the Portfile is read; starting it is
             // cheap, and a failure matters only to a port that runs programs.
-            let executor = wport_exec::Executor::start(wport_exec::ExecutorConfig::default());
+            let executor = start_spawn_helper();
             let executor = executor.as_ref().map_err(|e| e.to_string());
             commands::build::run(args, executor)
         }
@@ -134,12 +170,7 @@ fn main() -> ExitCode {
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Checksum(args) => commands::checksum::run(args),
         Command::Quarantine(args) => commands::quarantine::run(args),
-        Command::Package(args) => {
-            // As for build: the spawn helper starts before wasmtime loads.
-            let executor = wport_exec::Executor::start(wport_exec::ExecutorConfig::default());
-            let executor = executor.as_ref().map_err(|e| e.to_string());
-            commands::package::run(args, executor)
-        }
+        Command::Package(args) => commands::package::run(args),
         Command::Index(args) => commands::package::run_index(args),
         Command::Install(args) => commands::install::install(args),
         Command::Uninstall(args) => commands::install::uninstall(args),

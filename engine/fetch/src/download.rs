@@ -382,6 +382,8 @@ pub struct Checksum {
 /// Progress reporting: bars on a terminal, lines otherwise, or nothing.
 pub struct Progress {
     kind: ProgressKind,
+    /// Name each URL as its download starts, above the bars too (`-v`).
+    urls: bool,
 }
 
 enum ProgressKind {
@@ -394,6 +396,7 @@ impl Progress {
     pub fn quiet() -> Progress {
         Progress {
             kind: ProgressKind::Quiet,
+            urls: false,
         }
     }
 
@@ -401,6 +404,7 @@ impl Progress {
     pub fn lines() -> Progress {
         Progress {
             kind: ProgressKind::Lines,
+            urls: false,
         }
     }
 
@@ -410,7 +414,16 @@ impl Progress {
             kind: ProgressKind::Bars(indicatif::MultiProgress::with_draw_target(
                 indicatif::ProgressDrawTarget::stderr(),
             )),
+            urls: false,
         }
+    }
+
+    /// Also name every URL as its download starts (lines always do; bars
+    /// show only the distfile otherwise). Nothing for [`Progress::quiet`].
+    #[must_use]
+    pub fn naming_urls(mut self) -> Progress {
+        self.urls = true;
+        self
     }
 
     /// Bars when stderr is a terminal, lines otherwise.
@@ -444,6 +457,9 @@ impl Progress {
                 }
             }
             ProgressKind::Bars(m) => {
+                if self.urls {
+                    let _ = m.println(format!("--->  Fetching {label} from {url}"));
+                }
                 let bar = m.add(indicatif::ProgressBar::new(total));
                 bar.set_style(
                     indicatif::ProgressStyle::with_template(

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wport::build::{BuildOptions, build_port};
-use wport::exit;
 use wport::resolve::{Origin, resolve_port};
+use wport::{exit, note, output};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,17 +36,17 @@ pub struct Args {
     /// Guest time limit per phase, in seconds.
     #[arg(long)]
     phase_timeout: Option<u64>,
-    /// Copy the build log to stderr while building.
-    #[arg(short, long)]
-    verbose: bool,
+    // `-v` (copy the build log to stderr while building) and `-q` are the
+    // global flags (`wport::output`), read from there.
 }
 
 pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     let mut opts = BuildOptions {
         prefix: args.prefix,
         registry: args.registry,
-        verbose: args.verbose,
-        progress: !args.verbose,
+        // -v: the build log on stderr too, as it is written.
+        verbose: output::shows_detail(),
+        progress: output::shows_notes(),
         ..BuildOptions::default()
     };
     if let Some(root) = args.build_root {
@@ -72,16 +72,14 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
         }
     };
     match port.origin {
-        Origin::Embedded => {
-            eprintln!("wport: no port given; building the demo port embedded in wport")
-        }
+        Origin::Embedded => note!("wport: no port given; building the demo port embedded in wport"),
         Origin::Signed => {
-            eprintln!("wport: every file of the port verified against the signed ports tree")
+            note!("wport: every file of the port verified against the signed ports tree")
         }
         Origin::Unsigned => {}
     }
     if args.unsigned && port.origin != Origin::Unsigned {
-        eprintln!("wport: --unsigned has no effect: this port is not a local directory");
+        note!("wport: --unsigned has no effect: this port is not a local directory");
     }
     if let Err(code) = check_portfile(&port.dir) {
         return code;
@@ -92,7 +90,8 @@ pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
     match build_port(&port.dir, &opts, executor) {
         Ok(done) => {
             println!("built {}", done.port);
-            for p in &done.phases {
+            // The phase times are a note: `-q` leaves the result alone.
+            for p in done.phases.iter().filter(|_| output::shows_notes()) {
                 println!(
                     "  {:<14} {:>8.1} ms",
                     p.phase.as_str(),
@@ -217,7 +216,7 @@ fn check_dependencies(
     match wport_plan::plan(&mut tree, &[root.as_str()]) {
         Ok(plan) => {
             if plan.len() > 1 {
-                eprintln!(
+                note!(
                     "wport: the dependencies of {root} resolve (build order: {})",
                     plan.order().join(", ")
                 );

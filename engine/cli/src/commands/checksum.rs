@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use wport::distfiles;
 use wport::exit;
-use wport_fetch::download::Progress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,7 +36,7 @@ pub fn run(args: Args) -> i32 {
             return exit::FAILURE;
         }
     };
-    let progress = Progress::auto();
+    let progress = wport::output::progress();
     let mut code = exit::SUCCESS;
     for (dir, portfile) in &ports {
         let reqs = match distfiles::requests(portfile) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wport::distfiles;
 use wport::exit;
-use wport_fetch::download::{Origin, Progress};
+use wport_fetch::download::Origin;
 use wport_fetch::transport::TransportConfig;
 
 /// Network settings shared by `fetch` and `checksum`.
@@ -97,7 +97,7 @@ pub fn run(args: Args) -> i32 {
             }
         }
     }
-    let progress = Progress::auto();
+    let progress = wport::output::progress();
     let results = fetcher.fetch_all(&reqs, args.net.jobs.max(1), &progress);
     let mut code = exit::SUCCESS;
     for (req, result) in reqs.iter().zip(results) {

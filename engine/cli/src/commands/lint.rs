@@ -166,7 +166,7 @@ pub fn run(args: Args) -> i32 {
                 text.push_str(&d.github());
                 text.push('\n');
             }
-            eprintln!("{}", summary(portfiles.len(), errors, warnings));
+            wport::note!("{}", summary(portfiles.len(), errors, warnings));
             out.write_all(text.as_bytes())
         }
     };

@@ -136,9 +136,9 @@ fn origin(args: &Args) -> anyhow::Result<Origin> {
 fn new_port(args: &Args) -> anyhow::Result<()> {
     let origin = origin(args)?;
     let fetcher = args.net.fetcher()?;
-    let progress = Progress::auto();
+    let progress = wport::output::progress();
     let label = args.name.clone().unwrap_or_else(|| "wport new".into());
-    let mut req = Request {
+    let req = Request {
         port: label,
         file: origin.file.clone(),
         urls: vec![origin.fetch_url.clone()],

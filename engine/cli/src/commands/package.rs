@@ -113,8 +113,8 @@ pub fn code(e: &anyhow::Error) -> i32 {
     exit::classify(e)
 }
 
-pub fn run(args: Args, executor: Result<&wport_exec::Executor, String>) -> i32 {
-    match package(args, executor) {
+pub fn run(args: Args) -> i32 {
+    match package(args) {
         Ok(()) => exit::SUCCESS,
         Err(e) => {
             if let Some(f) = e.downcast_ref::<ChildBuildFailed>() {
@@ -180,7 +180,7 @@ pub fn run_index(args: IndexArgs) -> i32 {
     }
 }
 
-fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyhow::Result<()> {
+fn package(args: Args) -> anyhow::Result<()> {
     let key = signing_key(args.key.clone())?;
     let mut opts = BuildOptions {
         prefix: args.prefix.clone(),
@@ -213,8 +213,8 @@ fn package(args: Args, executor: Result<&wport_exec::Executor, String>) -> anyho
             // good, and a package written after that was refused by a
             // root-owned output directory (or owned by the build user).
             // This process keeps the invoking user, reads the finished
-            // destroot and writes the package as that user.
-            let _ = executor;
+            // destroot and writes the package as that user; it runs no
+            // native command, so `main` starts no spawn helper for it.
             let dir = child_build(&args, &opts, &portfile)?;
             let destroot = dir.join("destroot");
             let calls = calls_of_finished_build(&destroot)?;
@@ -266,6 +266,7 @@ pub struct ChildBuildFailed {
 fn child_build(args: &Args, opts: &BuildOptions, portfile: &Portfile) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the wport executable")?;
     let mut cmd = std::process::Command::new(exe);
+    cmd.args(wport::output::child_flag());
     cmd.arg("build");
     if let Some(port) = &args.port {
         cmd.arg(port);

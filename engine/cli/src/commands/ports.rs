@@ -691,23 +691,27 @@ fn run_plan(
     let parallel = (src.parallel.max(1) as usize).min(jobs.len());
     let make_jobs = (cpus / parallel).max(1);
     let prefix_str = p.prefix.display().to_string();
-    println!(
-        "plan: {} to {} ({}), {parallel} at a time with {make_jobs} jobs each; packages built \
+    // The plan and each `--->` step are progress: not with -q.
+    let step = wport::output::shows_notes();
+    if step {
+        println!(
+            "plan: {} to {} ({}), {parallel} at a time with {make_jobs} jobs each; packages built \
          here are signed with {}",
-        jobs.len(),
-        match &binaries {
-            Some(b) => format!(
-                "install (signed binaries from {} where one fits)",
-                b.repo.base
-            ),
-            None => "build".to_owned(),
-        },
-        jobs.iter()
-            .map(|j| j.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        key_path.display()
-    );
+            jobs.len(),
+            match &binaries {
+                Some(b) => format!(
+                    "install (signed binaries from {} where one fits)",
+                    b.repo.base
+                ),
+                None => "build".to_owned(),
+            },
+            jobs.iter()
+                .map(|j| j.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            key_path.display()
+        );
+    }
     let wport_exe = std::env::current_exe().context("locating the wport executable")?;
     let versions: BTreeMap<String, String> = jobs
         .iter()
@@ -736,9 +740,11 @@ fn run_plan(
             );
             match b.choose(&port, p)? {
                 Choice::Use(file, binary) => {
-                    println!(
-                        "--->  installing {name} {version} from a signed binary ({i} of {total})"
-                    );
+                    if step {
+                        println!(
+                            "--->  installing {name} {version} from a signed binary ({i} of {total})"
+                        );
+                    }
                     let _ = std::io::stdout().flush();
                     return Ok(Built::Binary { file, binary });
                 }
@@ -761,14 +767,16 @@ fn run_plan(
             }
         }
         match why {
-            Some(why) => {
+            Some(why) if step => {
                 println!("--->  building {name} (binary not available: {why}) ({i} of {total})")
             }
-            None => println!("--->  building {name} ({i} of {total})"),
+            None if step => println!("--->  building {name} ({i} of {total})"),
+            _ => {}
         }
         let _ = std::io::stdout().flush();
         let (arg, unsigned) = ports.build_arg(name);
         let mut cmd = Command::new(&wport_exe);
+        cmd.args(wport::output::child_flag());
         cmd.arg("build").arg(&arg);
         if unsigned {
             cmd.arg("--unsigned");

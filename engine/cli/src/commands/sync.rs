@@ -133,7 +133,7 @@ fn exec(args: Args) -> anyhow::Result<()> {
     std::fs::write(&tmp, serde_json::to_vec_pretty(&remembered)?)
         .and_then(|()| std::fs::rename(&tmp, &file))
         .with_context(|| format!("writing {}", file.display()))?;
-    eprintln!(
+    wport::note!(
         "wport: {} trusted target(s): {} fetched, {} already current, {} untrusted file(s) removed; ports tree at {}",
         report.targets,
         report.fetched,

@@ -88,7 +88,7 @@ fn open(args: &TreeArgs, whole: bool) -> anyhow::Result<Tree<'static>> {
             "{} is not a directory: --unsigned takes a local ports tree (DIR/<name>/Portfile.toml)",
             dir.display()
         );
-        eprintln!(
+        wport::note!(
             "wport: reading the UNSIGNED local ports tree {}",
             dir.display()
         );
