@@ -345,6 +345,20 @@ fn messages_say_each_thing_once() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains("error: error"), "{}", stderr(&o));
+    // The same through `install`'s plan (it printed `error: error: ...`).
+    let o = wport(&["install", "p", "--unsigned"])
+        .arg(tmp.path())
+        .arg("--prefix")
+        .arg(tmp.path().join("prefix"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\nerror: missing field `version` in [port]\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("error: error"), "{}", stderr(&o));
     // An io::Error is not repeated under the message that quotes it.
     let missing = tmp.path().join("missing.key");
     let o = wport(&["key", "show"]).arg(&missing).output().unwrap();

@@ -399,15 +399,11 @@ fn job_of(plan: &wport_plan::Plan, name: &str) -> Job {
     }
 }
 
-/// Print every reason a plan was refused (Portfile and line each); the
-/// exit code is 2, as for a malformed Portfile.
+/// Print every reason a plan was refused (Portfile and line each), as
+/// `wport deps` does (a Portfile's rendered diagnostic is not prefixed with
+/// a second `error:`); the exit code is 2, as for a malformed Portfile.
 fn report_plan_errors(errors: &[wport_plan::PlanError]) -> i32 {
-    for e in errors {
-        eprintln!("error: {e}");
-        if let Some(help) = e.help() {
-            eprintln!("  help: {help}");
-        }
-    }
+    super::tree::report_plan_errors(errors);
     eprintln!(
         "error: nothing was built: the plan has {} problem(s)",
         errors.len()

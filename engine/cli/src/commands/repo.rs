@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use wport::exit;
+use wport::{exit, note};
 use wport_trust::repo::{Repository, RoleSpec, port_files, port_patterns};
 use wport_trust::{PublicKey, SecretKey, time};
 
@@ -194,7 +194,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
                 now,
             )
             .with_context(|| format!("initialising repository {}", dir.display()))?;
-            eprintln!(
+            note!(
                 "wport: repository {} created; next: `wport repo sign {} root --key ...` by {root_threshold} root key holder(s)",
                 dir.display(),
                 dir.display()
@@ -228,7 +228,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
             let n = repo
                 .add_targets(&role, &files, now)
                 .with_context(|| format!("adding targets to {role}"))?;
-            eprintln!(
+            note!(
                 "wport: {n} target(s) listed in {role}; it now needs signing (`wport repo sign {} {role} --key ...`)",
                 dir.display()
             );
@@ -236,7 +236,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
         Command::AddPackage { dir, files, role } => {
             let repo = open(&dir)?;
             let n = add_packages(&repo, &role, &files, now)?;
-            eprintln!(
+            note!(
                 "wport: {n} package(s) listed in {role}; it now needs signing by its threshold (`wport repo sign {} {role} --key ...`), then `wport repo timestamp`",
                 dir.display()
             );
@@ -258,7 +258,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
                     .with_context(|| format!("the path pattern {p:?}"))?;
             }
             paths.extend(patterns.iter().cloned());
-            let ports: Vec<&String> = ports.iter().chain(&patterns).collect();
+            let ports = listed(ports.iter().chain(&patterns).map(String::as_str));
             repo.delegate(
                 &from,
                 &name,
@@ -270,9 +270,9 @@ fn exec(command: Command) -> anyhow::Result<()> {
                 terminating,
                 now,
             )
-            .with_context(|| format!("delegating {ports:?} to {name}"))?;
-            eprintln!(
-                "wport: {from} delegates {ports:?} to {name}; sign {from} (and {name} when it lists targets)"
+            .with_context(|| format!("delegating {ports} to {name}"))?;
+            note!(
+                "wport: {from} delegates {ports} to {name}; sign {from} (and {name} when it lists targets)"
             );
         }
         Command::Rotate {
@@ -292,7 +292,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
             )
             .with_context(|| format!("rotating {role} keys"))?;
             let v = repo.root()?.version;
-            eprintln!(
+            note!(
                 "wport: root v{v} staged; it needs the signatures of the old AND the new root thresholds"
             );
         }
@@ -301,7 +301,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
             let key = secret(&key)?;
             repo.sign(&role, &key)
                 .with_context(|| format!("signing {role}"))?;
-            eprintln!("wport: {role} signed with {}", key.key_id());
+            note!("wport: {role} signed with {}", key.key_id());
         }
         Command::Timestamp {
             dir,
@@ -316,7 +316,7 @@ fn exec(command: Command) -> anyhow::Result<()> {
             let v = repo
                 .timestamp(&secret(&timestamp_key)?, now)
                 .context("writing timestamp")?;
-            eprintln!(
+            note!(
                 "wport: {}timestamp v{v}",
                 if wrote { "new snapshot, " } else { "" }
             );
@@ -383,13 +383,42 @@ fn add_packages(
             &path,
         ) {
             bail!(
-                "{role} is not delegated {path} (its paths: {:?}); delegate it 'packages/*/*'",
-                d.paths
+                "{role} is not delegated {path} (its paths: {}); delegate it 'packages/*/*'",
+                d.paths.as_deref().map_or_else(
+                    || "none".to_owned(),
+                    |p| listed(p.iter().map(String::as_str))
+                )
             );
         }
-        eprintln!("wport: {} -> {path}", file.display());
+        note!("wport: {} -> {path}", file.display());
         entries.push((path, file.clone(), Some(target.custom())));
     }
     repo.add_targets_with_custom(role, &entries, now)
         .with_context(|| format!("adding packages to {role}"))
+}
+
+/// Names for a message: `` `zlib`, `packages/*/*` `` (not a Rust debug
+/// list, `["zlib"]`: issue 14).
+fn listed<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items
+        .into_iter()
+        .map(|i| format!("`{}`", i.escape_debug()))
+        .collect();
+    if items.is_empty() {
+        "nothing".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_listed_in_words_not_as_a_debug_list() {
+        assert_eq!(
+            super::listed(["zlib", "packages/*/*"]),
+            "`zlib`, `packages/*/*`"
+        );
+        assert_eq!(super::listed([]), "nothing");
+    }
 }
