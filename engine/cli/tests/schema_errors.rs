@@ -77,3 +77,42 @@ fn build_and_lint_report_every_schema_error() {
         assert!(stdout.contains(location), "{location}: {stdout}");
     }
 }
+
+/// A `reinplace` pattern that is not a regex is refused when the Portfile
+/// is read, by `wport lint` and by `wport build` before anything is fetched
+/// (no build directory is made), with the edit's line; it used to surface
+/// only in the patch phase, after the fetch and the extraction (issue 14).
+#[test]
+fn a_bad_reinplace_regex_is_refused_before_the_build() {
+    let scratch = Scratch::new("schema-reinplace");
+    let port = scratch.path().join("port");
+    std::fs::create_dir_all(&port).unwrap();
+    let text = THREE_ERRORS
+        .replace("descripton = \"A misspelt key\"\n", "")
+        .replace("size = \"725946\"", "size = 725946")
+        .replace("program = [\"make\"]", "programs = [\"make\"]")
+        .replace(
+            "standard = \"autotools\"\n",
+            "standard = \"autotools\"\n\n[build.params]\nreinplace = [\"s|greeting (%s|hi| src/hello.c\"]\n",
+        );
+    std::fs::write(port.join("Portfile.toml"), text).unwrap();
+    let message = "its pattern is not a valid regex: unclosed group";
+
+    let out = scratch.build(&port, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out, None));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(message), "{stderr}");
+    assert!(stderr.contains("Portfile.toml:19:14"), "{stderr}");
+    assert!(!scratch.build_root().join("hello-2.10").exists());
+
+    let lint = Command::new(env!("CARGO_BIN_EXE_wport"))
+        .arg("lint")
+        .arg(&port)
+        .env("XDG_CACHE_HOME", scratch.cache())
+        .output()
+        .unwrap();
+    assert_eq!(lint.status.code(), Some(1), "{}", explain(&lint, None));
+    let stdout = String::from_utf8_lossy(&lint.stdout);
+    assert!(stdout.contains(message), "{stdout}");
+    assert!(stdout.contains("Portfile.toml:19:14"), "{stdout}");
+}
