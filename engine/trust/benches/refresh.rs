@@ -22,7 +22,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use wport_trust::metadata::{
-    DelegatedRole, Delegations, MetaFile, MetaList, RoleKeys, Root, TargetFile, Targets,
+    DelegatedRole, Delegations, Hashes, MetaFile, MetaList, RoleKeys, Root, TargetFile, Targets,
     sha256_hex, sign_document,
 };
 use wport_trust::{Client, FileTransport, SecretKey};
@@ -55,7 +55,7 @@ fn patch(i: usize) -> Vec<u8> {
 fn tf(bytes: &[u8]) -> TargetFile {
     TargetFile {
         length: bytes.len() as u64,
-        hashes: BTreeMap::from([("sha256".to_string(), sha256_hex(bytes))]),
+        hashes: Hashes::from([("sha256".to_string(), sha256_hex(bytes))]),
         custom: None,
     }
 }
@@ -187,7 +187,7 @@ fn main() {
             MetaFile {
                 version: 1,
                 length: Some(doc.len() as u64),
-                hashes: Some(BTreeMap::from([("sha256".into(), sha256_hex(&doc))])),
+                hashes: Some(Hashes::from([("sha256".into(), sha256_hex(&doc))])),
             },
         );
         std::fs::write(meta.join(format!("{name}.json")), &doc).unwrap();
@@ -218,10 +218,7 @@ fn main() {
         MetaFile {
             version: 1,
             length: Some(targets_doc.len() as u64),
-            hashes: Some(BTreeMap::from([(
-                "sha256".into(),
-                sha256_hex(&targets_doc),
-            )])),
+            hashes: Some(Hashes::from([("sha256".into(), sha256_hex(&targets_doc))])),
         },
     );
     let snap_doc = sign_document(
@@ -241,7 +238,7 @@ fn main() {
         MetaFile {
             version: 1,
             length: Some(snap_doc.len() as u64),
-            hashes: Some(BTreeMap::from([("sha256".into(), sha256_hex(&snap_doc))])),
+            hashes: Some(Hashes::from([("sha256".into(), sha256_hex(&snap_doc))])),
         },
     )]);
     let ts_doc = sign_document(

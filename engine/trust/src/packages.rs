@@ -404,7 +404,7 @@ mod tests {
     fn custom_round_trips_and_differences_are_named() {
         let tf = TargetFile {
             length: 1,
-            hashes: BTreeMap::new(),
+            hashes: crate::metadata::Hashes::default(),
             custom: Some(pkg().custom()),
         };
         assert_eq!(PackageTarget::of(&tf), Some(pkg()));
@@ -449,7 +449,7 @@ mod tests {
     fn consistent_names_are_hash_prefixed() {
         let tf = TargetFile {
             length: 1,
-            hashes: BTreeMap::from([("sha256".to_string(), "ab".repeat(32))]),
+            hashes: crate::metadata::Hashes::from([("sha256".to_string(), "ab".repeat(32))]),
             custom: None,
         };
         assert_eq!(

@@ -22,7 +22,7 @@ use crate::client::{Durability, write_atomic};
 use crate::error::{KeySource, Result, TrustError};
 use crate::keys::{PublicKey, SecretKey};
 use crate::metadata::{
-    DelegatedRole, Delegations, KeyRing, MetaFile, MetaList, RoleKeys, Root, SPEC_VERSION,
+    DelegatedRole, Delegations, Hashes, KeyRing, MetaFile, MetaList, RoleKeys, Root, SPEC_VERSION,
     SignatureEntry, TargetFile, Targets, add_signature, parse_envelope, sha256_hex,
 };
 use crate::paths::check_target_path;
@@ -373,7 +373,7 @@ impl Repository {
                 target.clone(),
                 TargetFile {
                     length: bytes.len() as u64,
-                    hashes: BTreeMap::from([("sha256".to_string(), digest)]),
+                    hashes: Hashes::from([("sha256".to_string(), digest)]),
                     custom: custom.clone(),
                 },
             ));
@@ -590,7 +590,7 @@ impl Repository {
                 MetaFile {
                     version,
                     length: Some(raw.len() as u64),
-                    hashes: Some(BTreeMap::from([("sha256".to_string(), sha256_hex(&raw))])),
+                    hashes: Some(Hashes::from([("sha256".to_string(), sha256_hex(&raw))])),
                 },
             );
         }
@@ -633,7 +633,7 @@ impl Repository {
             MetaFile {
                 version: snap.0.version,
                 length: Some(raw.len() as u64),
-                hashes: Some(BTreeMap::from([("sha256".to_string(), sha256_hex(&raw))])),
+                hashes: Some(Hashes::from([("sha256".to_string(), sha256_hex(&raw))])),
             },
         )]);
         let t = MetaList {
