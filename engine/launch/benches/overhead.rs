@@ -10,7 +10,10 @@
 //! TCP rules and the seccomp filter on sockets), `network = true`, and the
 //! default with 50 paths named on the command line.
 //! As root, the same again as uid 65534 through `setpriv` (its own cost is
-//! on both sides). Then `sh -c` loops of 1,000 launches each way.
+//! on both sides). Then `sh -c` loops of 1,000 launches each way. Each
+//! figure is a median of wall time and of CPU time (user + system of the
+//! launched processes, from `getrusage`), which a loaded machine moves far
+//! less.
 //!
 //! `cargo bench -p wport-launch --bench overhead [-- LAUNCHES]` (default
 //! 2000 launches per side and case).
@@ -61,12 +64,26 @@ fn command(program: &Path, args: &[String], user: bool, cwd: &Path) -> Command {
     c
 }
 
-fn time_one(mut c: Command) -> Duration {
+/// User + system CPU time of every child waited for so far.
+#[expect(unsafe_code, reason = "getrusage into a local struct")]
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes one rusage into the zeroed local.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_CHILDREN is a valid `who`.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Wall time and CPU time (user + system, the child and what it waited
+/// for) of one launch. CPU time moves far less with the machine's load.
+fn time_one(mut c: Command) -> (Duration, Duration) {
+    let cpu = children_cpu();
     let start = Instant::now();
     let status = c.status().expect("spawning");
     let took = start.elapsed();
     assert!(status.success(), "{c:?} failed: {status}");
-    took
+    (took, children_cpu() - cpu)
 }
 
 fn main() {
@@ -157,39 +174,56 @@ fn main() {
             .trim()
     );
     println!(
-        "{:<44} {:>10} {:>10} {:>10} {:>8} {:>12}",
-        "case", "direct ms", "shim ms", "added ms", "ratio", "shim p90 ms"
+        "{:<44} {:>10} {:>10} {:>10} {:>8} {:>12} {:>11} {:>11} {:>10}",
+        "case",
+        "direct ms",
+        "shim ms",
+        "added ms",
+        "ratio",
+        "shim p90 ms",
+        "direct cpu",
+        "shim cpu",
+        "added cpu"
     );
     let policy_file = prefix.join(layout.policy("true"));
     for case in &cases {
         std::fs::write(&policy_file, case.policy.encode()).unwrap();
         let (mut direct, mut shimmed) = (Vec::new(), Vec::new());
+        let (mut direct_cpu, mut shimmed_cpu) = (Vec::new(), Vec::new());
         for i in 0..launches {
             let d = || command(&real, &case.args, case.user, &work);
             let s = || command(&shim, &case.args, case.user, &work);
-            if i % 2 == 0 {
-                direct.push(time_one(d()));
-                shimmed.push(time_one(s()));
+            let (dt, st) = if i % 2 == 0 {
+                let dt = time_one(d());
+                (dt, time_one(s()))
             } else {
-                shimmed.push(time_one(s()));
-                direct.push(time_one(d()));
-            }
+                let st = time_one(s());
+                (time_one(d()), st)
+            };
+            direct.push(dt.0);
+            direct_cpu.push(dt.1);
+            shimmed.push(st.0);
+            shimmed_cpu.push(st.1);
         }
         let (d, s) = (median(direct), median(shimmed.clone()));
+        let (dc, sc) = (median(direct_cpu), median(shimmed_cpu));
         println!(
-            "{:<44} {:>10.3} {:>10.3} {:>10.3} {:>7.2}x {:>12.3}",
+            "{:<44} {:>10.3} {:>10.3} {:>10.3} {:>7.2}x {:>12.3} {:>11.3} {:>11.3} {:>10.3}",
             case.name,
             ms(d),
             ms(s),
             ms(s) - ms(d),
             s.as_secs_f64() / d.as_secs_f64(),
-            ms(percentile(shimmed, 90))
+            ms(percentile(shimmed, 90)),
+            ms(dc),
+            ms(sc),
+            ms(sc) - ms(dc)
         );
     }
 
     // A shell loop of 1,000 launches each way, three rounds alternating.
     std::fs::write(&policy_file, Policy::default().encode()).unwrap();
-    let looped = |program: &PathBuf| -> Duration {
+    let looped = |program: &PathBuf| -> (Duration, Duration) {
         let script = format!(
             "i=0; while [ $i -lt 1000 ]; do {} || exit 1; i=$((i+1)); done",
             program.display()
@@ -208,11 +242,18 @@ fn main() {
             direct.push(looped(&real));
         }
     }
-    let (d, s) = (median(direct), median(shimmed));
+    let wall = |v: &[(Duration, Duration)]| median(v.iter().map(|t| t.0).collect());
+    let cpu = |v: &[(Duration, Duration)]| median(v.iter().map(|t| t.1).collect());
+    let (d, s) = (wall(&direct), wall(&shimmed));
+    let (dc, sc) = (cpu(&direct), cpu(&shimmed));
     println!(
-        "shell loop, 1000 launches (median of 3): direct {:.1} ms, through the launcher {:.1} ms: {:.2}x",
+        "shell loop, 1000 launches (median of 3): direct {:.1} ms, through the launcher {:.1} ms: {:.2}x wall; \
+         CPU {:.1} ms vs {:.1} ms: {:.2}x",
         ms(d),
         ms(s),
-        s.as_secs_f64() / d.as_secs_f64()
+        s.as_secs_f64() / d.as_secs_f64(),
+        ms(dc),
+        ms(sc),
+        sc.as_secs_f64() / dc.as_secs_f64()
     );
 }
