@@ -50,23 +50,42 @@ pub fn delegated_role_file(name: &str) -> Result<String> {
 /// a URL: `/`-separated, no empty, `.` or `..` component, no leading `/`,
 /// no backslash, NUL or control characters.
 pub fn check_target_path(path: &str) -> Result<()> {
-    let bad = || TrustError::UnsafeTargetPath {
-        path: path.to_string(),
-    };
-    if path.is_empty()
-        || path.starts_with('/')
-        || path.contains('\\')
-        || path.chars().any(char::is_control)
-    {
-        return Err(bad());
+    if is_safe_target_path(path) {
+        Ok(())
+    } else {
+        Err(TrustError::UnsafeTargetPath {
+            path: path.to_string(),
+        })
     }
-    if path
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
-        return Err(bad());
+}
+
+/// [`check_target_path`] as one pass over the bytes: every listed target
+/// goes through it on each refresh (60,000 in the refresh benchmark).
+/// Control characters are Unicode's `Cc`: C0, DEL and C1 (U+0080..=U+009F,
+/// in UTF-8 `C2 80`..=`C2 9F`).
+fn is_safe_target_path(path: &str) -> bool {
+    fn component_ok(c: &[u8]) -> bool {
+        !(c.is_empty() || c == b"." || c == b"..")
     }
-    Ok(())
+    let bytes = path.as_bytes();
+    if bytes.first().is_none_or(|&b| b == b'/') {
+        return false;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0..=0x1f | 0x7f | b'\\' => return false,
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => return false,
+            b'/' => {
+                if !component_ok(&bytes[start..i]) {
+                    return false;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    component_ok(&bytes[start..])
 }
 
 /// A target path as a URL path: each component percent-encoded.
@@ -173,6 +192,40 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn target_path_check_agrees_with_its_definition() {
+        // The definition the one-pass check implements.
+        fn reference(path: &str) -> bool {
+            !(path.is_empty()
+                || path.starts_with('/')
+                || path.contains('\\')
+                || path.chars().any(char::is_control)
+                || path
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == ".."))
+        }
+        let parts = [
+            "a", "b.c", ".", "..", "...", "", "/", "\\", "\u{0}", "\u{1f}", "\u{7f}", "\u{80}",
+            "\u{9f}", "\u{a0}", "\u{c2}", "é", "\u{2028}", " ", ".a", "a.",
+        ];
+        let mut checked = 0;
+        for x in parts {
+            for y in parts {
+                for z in ["", "/", "//", "a/", "/a"] {
+                    for path in [
+                        format!("{x}{z}{y}"),
+                        format!("{x}/{y}{z}"),
+                        format!("{z}{x}/{y}"),
+                    ] {
+                        assert_eq!(is_safe_target_path(&path), reference(&path), "{path:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 20 * 20 * 5 * 3);
     }
 
     #[test]
