@@ -463,6 +463,13 @@ fn plan(policy: &Policy, places: &Places, args: &[&OsStr], real: &Path) -> Vec<R
 fn argument_rules(args: &[&OsStr], places: &Places, rights: &Rights, rules: &mut Vec<Rule>) {
     let mut seen: HashSet<PathBuf> = rules.iter().map(|r| r.path.clone()).collect();
     let mut added = 0;
+    // A plain name in a current directory the program may already write
+    // (`tool *.c`) needs no rule of its own: one lstat instead of a
+    // realpath and a rule per file. Not a link: its target may be elsewhere.
+    let cwd_writable = places
+        .cwd
+        .as_ref()
+        .is_some_and(|cwd| !places.too_broad(cwd) && !places.system(cwd));
     for arg in args {
         let bytes = arg.as_bytes();
         let candidate = match bytes.first() {
@@ -477,6 +484,13 @@ fn argument_rules(args: &[&OsStr], places: &Places, rights: &Rights, rules: &mut
             continue;
         }
         let path = Path::new(OsStr::from_bytes(candidate));
+        if cwd_writable
+            && !candidate.contains(&b'/')
+            && candidate != b".."
+            && std::fs::symlink_metadata(path).map_or(true, |m| !m.file_type().is_symlink())
+        {
+            continue;
+        }
         let absolute = if path.is_absolute() {
             path.to_path_buf()
         } else {

@@ -403,3 +403,20 @@ fn without_network_only_tcp_streams_exist_and_they_cannot_connect() {
     let out = f.run(&["udp"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+#[test]
+fn a_link_in_the_current_directory_grants_its_target_only_when_named() {
+    let f = Fixture::new(&Policy::default());
+    let link = f.work.join("notes-link");
+    std::os::unix::fs::symlink(f.home.join("notes.txt"), &link).unwrap();
+    // Named: the link's target is granted (the user pointed at it).
+    assert_eq!(f.code(&["read", "notes-link"]), 0);
+    // Not named, the same link is only a way into the home directory.
+    assert_eq!(
+        f.code(&["spawn", "/bin/sh", "-c", "cat notes-link > /dev/null"]),
+        1
+    );
+    // Plain names in the current directory need no rule of their own.
+    std::fs::write(f.work.join("a.c"), "int a;\n").unwrap();
+    assert_eq!(f.code(&["read", "a.c"]), 0);
+}
