@@ -8,7 +8,8 @@
 //! directly, alternating the two launch by launch so both see the same
 //! machine. Cases: the default policy (`network = false`: Landlock with
 //! TCP rules and the seccomp filter on sockets), `network = true`, and the
-//! default with 50 paths named on the command line.
+//! default with 50 files named on the command line, in the current
+//! directory (`tool *.c`) and elsewhere (a rule each).
 //! As root, the same again as uid 65534 through `setpriv` (its own cost is
 //! on both sides). Then `sh -c` loops of 1,000 launches each way. Each
 //! figure is a median of wall time and of CPU time (user + system of the
@@ -115,12 +116,18 @@ fn main() {
     std::fs::copy("/bin/true", &real).unwrap();
     std::os::unix::fs::symlink(layout.link_target(), prefix.join("bin/true")).unwrap();
     let shim = prefix.join("bin/true");
-    // 50 files named on the command line, as `tool *.c` would.
-    let mut files = Vec::new();
+    // 50 files named on the command line, as `tool *.c` would, in the
+    // current directory; and 50 in another directory, by absolute path
+    // (each its own rule).
+    let (mut here, mut elsewhere) = (Vec::new(), Vec::new());
+    let other = base.join("other");
+    std::fs::create_dir_all(&other).unwrap();
     for i in 0..50 {
-        let f = work.join(format!("file{i}.c"));
+        std::fs::write(work.join(format!("file{i}.c")), "x").unwrap();
+        here.push(format!("file{i}.c"));
+        let f = other.join(format!("file{i}.c"));
         std::fs::write(&f, "x").unwrap();
-        files.push(f.display().to_string());
+        elsewhere.push(f.display().to_string());
     }
     let mut cases = vec![
         Case {
@@ -139,9 +146,15 @@ fn main() {
             user: false,
         },
         Case {
-            name: "default, 50 paths in argv",
+            name: "default, 50 files in cwd in argv",
             policy: Policy::default(),
-            args: files.clone(),
+            args: here,
+            user: false,
+        },
+        Case {
+            name: "default, 50 files elsewhere in argv",
+            policy: Policy::default(),
+            args: elsewhere,
             user: false,
         },
     ];

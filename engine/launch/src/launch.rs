@@ -463,9 +463,10 @@ fn plan(policy: &Policy, places: &Places, args: &[&OsStr], real: &Path) -> Vec<R
 fn argument_rules(args: &[&OsStr], places: &Places, rights: &Rights, rules: &mut Vec<Rule>) {
     let mut seen: HashSet<PathBuf> = rules.iter().map(|r| r.path.clone()).collect();
     let mut added = 0;
-    // A plain name in a current directory the program may already write
-    // (`tool *.c`) needs no rule of its own: one lstat instead of a
-    // realpath and a rule per file. Not a link: its target may be elsewhere.
+    // A name directly in a current directory the program may already write
+    // (`tool *.c`, or the same names made absolute) needs no rule of its
+    // own: one lstat instead of a realpath and a rule per file. Not a link:
+    // its target may be elsewhere.
     let cwd_writable = places
         .cwd
         .as_ref()
@@ -484,9 +485,17 @@ fn argument_rules(args: &[&OsStr], places: &Places, rights: &Rights, rules: &mut
             continue;
         }
         let path = Path::new(OsStr::from_bytes(candidate));
+        // `NAME` or `CWD/NAME`, NAME not `.` or `..`.
+        let in_cwd = match path.parent() {
+            Some(parent) if parent.as_os_str().is_empty() => true,
+            Some(parent) => places.cwd.as_deref() == Some(parent),
+            None => false,
+        } && !matches!(
+            path.file_name().map(OsStr::as_bytes),
+            None | Some(b".") | Some(b"..")
+        );
         if cwd_writable
-            && !candidate.contains(&b'/')
-            && candidate != b".."
+            && in_cwd
             && std::fs::symlink_metadata(path).map_or(true, |m| !m.file_type().is_symlink())
         {
             continue;

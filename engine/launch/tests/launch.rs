@@ -419,4 +419,8 @@ fn a_link_in_the_current_directory_grants_its_target_only_when_named() {
     // Plain names in the current directory need no rule of their own.
     std::fs::write(f.work.join("a.c"), "int a;\n").unwrap();
     assert_eq!(f.code(&["read", "a.c"]), 0);
+    let absolute = f.work.join("a.c");
+    assert_eq!(f.code(&[OsStr::new("read"), absolute.as_os_str()]), 0);
+    let absolute_link = f.work.join("notes-link");
+    assert_eq!(f.code(&[OsStr::new("read"), absolute_link.as_os_str()]), 0);
 }
