@@ -22,6 +22,7 @@ use wport_launch::{Layout, Policy};
 const LAUNCHER: &str = env!("CARGO_BIN_EXE_wport-launch");
 const PROBE: &str = env!("CARGO_BIN_EXE_wport-launch-probe");
 const EACCES: i32 = 13;
+const ENETUNREACH: i32 = 101;
 /// The unprivileged identity launches run as when the tests run as root.
 const NOBODY: u32 = 65534;
 
@@ -423,4 +424,94 @@ fn a_link_in_the_current_directory_grants_its_target_only_when_named() {
     assert_eq!(f.code(&[OsStr::new("read"), absolute.as_os_str()]), 0);
     let absolute_link = f.work.join("notes-link");
     assert_eq!(f.code(&[OsStr::new("read"), absolute_link.as_os_str()]), 0);
+}
+
+#[test]
+fn without_landlock_the_launcher_refuses_unless_the_user_opted_out() {
+    let f = Fixture::new(&Policy::default());
+    // The probe, run directly (unconfined), hides Landlock from what it
+    // runs, then runs the shim.
+    let hidden_with = |f: &Fixture, args: &[&str]| {
+        let c = f.command(args);
+        let args: Vec<std::ffi::OsString> = c.get_args().map(|a| a.to_owned()).collect();
+        let program = c.get_program().to_owned();
+        let mut wrapped = Command::new(PROBE);
+        wrapped
+            .arg("no-landlock")
+            .arg(program)
+            .args(args)
+            .current_dir(&f.work)
+            .env("HOME", &f.home)
+            .env_remove("XDG_CONFIG_HOME");
+        wrapped.output().unwrap()
+    };
+    let hidden = |f: &Fixture| hidden_with(f, &["read-home", ".ssh/id_ed25519"]);
+    let out = hidden(&f);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusing to run unconfined: this kernel has no Landlock"),
+        "{stderr}"
+    );
+    // The user's own opt-out: it runs, unconfined, and says so.
+    let conf = f.home.join(".config/wport");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("launch.conf"),
+        "unconfined-without-landlock = true\n",
+    )
+    .unwrap();
+    if is_root() {
+        chown_tree(&f.home.join(".config"));
+    }
+    let out = hidden(&f);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("runs UNCONFINED"),
+        "{out:?}"
+    );
+    // With no Landlock TCP rules, `network = false` falls back on a
+    // private network namespace (a user namespace too, as an ordinary
+    // user): its loopback is down, so the host's listener is unreachable.
+    // (Where unprivileged user namespaces are forbidden there is none to
+    // check.)
+    let mut userns = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args([
+            format!("--reuid={NOBODY}"),
+            format!("--regid={NOBODY}"),
+            "--clear-groups".into(),
+            "--".into(),
+            "unshare".into(),
+        ]);
+        c
+    } else {
+        Command::new("unshare")
+    };
+    let userns = userns
+        .args(["--user", "--net", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !userns {
+        eprintln!("no unprivileged user namespaces here: the namespace fallback is not checked");
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = hidden_with(&f, &["connect", &port]);
+    assert_eq!(out.status.code(), Some(ENETUNREACH), "{out:?}");
+    let out = hidden_with(&f, &["ids"]);
+    let (uid, gid) = if is_root() {
+        (NOBODY, NOBODY)
+    } else {
+        (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        )
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{uid} {gid}\n"),
+        "the namespace maps the caller's own ids"
+    );
 }

@@ -8,7 +8,9 @@
 //! (its status; 128+N for a signal), `args` (the whole argv, argv[0]
 //! included, NUL-separated to stdout, raw bytes), `cat` (stdin to stdout),
 //! `exit N`, `signal N` (raise it), `ids` (uid and gid), `udp` (a UDP
-//! socket on loopback).
+//! socket on loopback), `no-landlock PROG ARGS...` (runs PROG as if the
+//! kernel had no Landlock: a seccomp filter fails its system calls with
+//! ENOSYS).
 
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -53,6 +55,7 @@ fn main() {
                 Err(e) => errno(&e),
             }
         }
+        "no-landlock" => no_landlock(&args[2..]),
         "udp" => match std::net::UdpSocket::bind("127.0.0.1:0") {
             Ok(_) => 0,
             Err(e) => errno(&e),
@@ -100,4 +103,42 @@ fn main() {
         _ => 2,
     };
     std::process::exit(code)
+}
+
+/// Execs `cmd` with Landlock's system calls failing with ENOSYS, as on a
+/// kernel without Landlock; returns only on failure.
+#[expect(unsafe_code, reason = "prctl(PR_SET_SECCOMP) with a filter program")]
+fn no_landlock(cmd: &[std::ffi::OsString]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    const LD: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
+    // landlock_create_ruleset, _add_rule, _restrict_self are 444..=446.
+    let first = libc::SYS_landlock_create_ruleset as u32;
+    let mut filter = [
+        op(LD, 0, 0, 0),
+        op(JGE, first, 0, 2),
+        op(JGE, first + 3, 1, 0),
+        op(RET, 0x0005_0000 | libc::ENOSYS as u32, 0, 0),
+        op(RET, 0x7fff_0000, 0, 0),
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: plain prctl calls; `prog` points at `filter`, alive for the
+    // call, and the kernel copies it.
+    let r = unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    if r != 0 {
+        return errno(&std::io::Error::last_os_error());
+    }
+    errno(&std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec())
 }
