@@ -420,4 +420,10 @@ fn the_demo_works_unchanged_through_the_launcher() {
     .unwrap();
     let verify = env.wport(&["verify", "--prefix", p]);
     assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
+    // Uninstalling removes the links, the launcher, the policies and the
+    // real programs with the rest (--force: the launcher was changed).
+    let out = env.wport(&["uninstall", "demo", "--force", "--prefix", p]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!prefix.join("bin/wport-hello").exists());
+    assert!(!prefix.join("libexec/wport/demo").exists());
 }
