@@ -336,6 +336,33 @@ fn a_c_port_is_confined_by_its_runtime_table() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = env.wport(&["run", "nothing-here", "--prefix", p]);
     assert_eq!(out.status.code(), Some(127), "{}", text(&out));
+    // --explain prints the rules a run would get, and runs nothing.
+    let out = env.user(
+        Path::new(WPORT),
+        &[
+            "run",
+            "--explain",
+            "probe-granted",
+            "--prefix",
+            p,
+            "--",
+            "write-home",
+            ".bashrc",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let rules = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "program probe-granted\n",
+        "network true\n",
+        "system /usr [read,list,execute]\n",
+        &format!(
+            "[runtime] read {}/.ssh [read,list,execute]\n",
+            env.home().display()
+        ),
+    ] {
+        assert!(rules.contains(line), "no {line:?} in\n{rules}");
+    }
 
     // The policy is a file of the signed package: widening it by hand is
     // a changed file for `wport verify`.
