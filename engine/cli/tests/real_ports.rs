@@ -205,6 +205,13 @@ fn build_dir(scratch: &Scratch, name: &str, extra: &[&str]) -> PathBuf {
             .any(|l| l.starts_with("[exec] ") && l.contains(" cwd=")),
         "no audit record in the log of {name}:\n{log}"
     );
+    // A real build that keeps to its view is refused nothing: the trace of
+    // refused accesses reports nothing for it (docs/CONFINEMENT.md).
+    assert!(
+        !log.contains("[trace] ") && !String::from_utf8_lossy(&out.stderr).contains("refused"),
+        "{name}: refused accesses reported for a clean build:\n{}",
+        explain(&out, Some(&dir.join("build.log")))
+    );
     dir
 }
 

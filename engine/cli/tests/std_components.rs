@@ -219,11 +219,11 @@ fn cmake_port_cjson() {
     let dir = build_real(&scratch, "cjson");
     let log = std::fs::read_to_string(dir.join("build.log")).unwrap();
     assert!(
-        log.contains(r#"argv=["cmake" "-S" "/work/cJSON-1.7.15" "-B" "/work/build" "-DCMAKE_INSTALL_PREFIX=/opt/wport""#),
+        log.contains(r#"[exec] "cmake" argv=["-S", "/work/cJSON-1.7.15", "-B", "/work/build", "-DCMAKE_INSTALL_PREFIX=/opt/wport","#),
         "{log}"
     );
     assert!(
-        log.contains(r#"argv=["cmake" "--build" "/work/build" "--parallel" "2"]"#),
+        log.contains(r#"[exec] "cmake" argv=["--build", "/work/build", "--parallel", "2"]"#),
         "{log}"
     );
     // Out of source: the build tree is beside the sources, not in them.
@@ -283,11 +283,11 @@ fn meson_port_serd() {
     let dir = build_real(&scratch, "serd");
     let log = std::fs::read_to_string(dir.join("build.log")).unwrap();
     assert!(
-        log.contains(r#"argv=["meson" "setup" "--prefix=/opt/wport" "--libdir=lib""#),
+        log.contains(r#"[exec] "meson" argv=["setup", "--prefix=/opt/wport", "--libdir=lib","#),
         "{log}"
     );
     assert!(
-        log.contains(r#"argv=["ninja" "-C" "/work/build" "-j2"]"#),
+        log.contains(r#"[exec] "ninja" argv=["-C", "/work/build", "-j2"]"#),
         "{log}"
     );
     assert!(dir.join("work/build/build.ninja").is_file());

@@ -35,7 +35,7 @@ pub(crate) const LIBRARY_PATH: &str = "/.wport/trace.so";
 pub(crate) const FIFO_PATH: &str = "/.wport/trace";
 /// Bytes of records the session init keeps per call; the rest is dropped
 /// and the call's trace marked incomplete.
-pub(crate) const MAX_BYTES: usize = 256 << 10;
+pub(crate) const MAX_BYTES: usize = 1 << 20;
 /// Distinct refusals kept per call (each ENOENT candidate costs the host a
 /// `lstat`); the rest marks the trace incomplete.
 pub(crate) const MAX_DISTINCT: usize = 256;
@@ -262,6 +262,10 @@ const OWN: &[&str] = &["/work", "/sources", "/destroot", "/tmp"];
 const TOOLCHAIN: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
 ];
+/// Generated: the rest of the host's `/etc` is absent by design, and tools
+/// probe it all the time (libselinux reads `/etc/selinux/config` in every
+/// coreutils program), so a missing `/etc` file is not reported.
+const ETC: &[&str] = &["/etc"];
 
 /// Is there something at `path` on the host? (`lstat` as the host process,
 /// which is the build user once privileges are dropped: a path behind a
@@ -286,7 +290,8 @@ pub(crate) fn on_host(path: &Path) -> bool {
 ///   not try).
 /// - ENOENT: hidden, when the path exists on the host (or, for a call that
 ///   creates a name, its directory does), outside the build's own
-///   directories and the toolchain, which are bound whole.
+///   directories, the toolchain, which is bound whole, and the generated
+///   `/etc`.
 /// - Nothing under `/proc`, `/sys`, `/dev` or wport's own `/.wport`.
 pub(crate) fn classify(
     records: Vec<Record>,
@@ -318,7 +323,7 @@ pub(crate) fn classify(
                 r.op != TraceOp::Access && !writable
             }
             libc::ENOENT => {
-                if area(OWN) || area(TOOLCHAIN) {
+                if area(OWN) || area(TOOLCHAIN) || area(ETC) {
                     false
                 } else {
                     let mut check = |p: &str| {
@@ -434,6 +439,8 @@ mod tests {
             (TraceOp::Stat, libc::ENOENT, "sh", "/opt/wport/include/z.h"),
             (TraceOp::Read, libc::ENOENT, "cc1", "/usr/include/nope.h"),
             (TraceOp::Read, libc::ENOENT, "make", "/work/missing"),
+            (TraceOp::Access, libc::ENOENT, "sed", "/etc/selinux/config"),
+            (TraceOp::Write, libc::EROFS, "sh", "/etc/profile"),
             (TraceOp::Read, libc::ENOTDIR, "make", "/home/u/secret/x"),
             (TraceOp::Read, libc::ENOENT, "cat", "/work/../home/u/secret"),
         ];
@@ -464,14 +471,15 @@ mod tests {
                 r#""cat" read "/home/u/secret": ENOENT (hidden: exists on the host, not in the build's view), 1 time"#,
                 r#""sh" write "/home/u/new-file": ENOENT (hidden: exists on the host, not in the build's view), 1 time"#,
                 r#""sh" stat "/opt/wport/include/z.h": ENOENT (hidden: exists on the host, not in the build's view), 1 time"#,
+                r#""sh" write "/etc/profile": EROFS (read-only file system), 1 time"#,
                 r#""cat" read "/work/../home/u/secret": ENOENT (hidden: exists on the host, not in the build's view), 1 time"#,
             ]
         );
         // Nothing of the build's own areas or the toolchain was looked up.
         assert!(
-            asked
-                .iter()
-                .all(|p| !p.starts_with("/usr") && !p.starts_with("/work/missing")),
+            asked.iter().all(|p| !p.starts_with("/usr")
+                && !p.starts_with("/work/missing")
+                && !p.starts_with("/etc")),
             "{asked:?}"
         );
     }

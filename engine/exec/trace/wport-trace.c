@@ -71,11 +71,14 @@ static int under(const char *p, const char *dir)
 
 /* Pseudo file systems and wport's own directory: never reported. */
 static const char *const PSEUDO[] = {"/proc", "/sys", "/dev", "/.wport", 0};
-/* Where a missing path is missing on the host too, or is the build's own:
- * ENOENT there is never a hidden path (configure probes, PATH searches). */
+/* Where ENOENT is never reported as a hidden path: the build's own
+ * directories, the toolchain (bound whole: missing there is missing on the
+ * host; configure probes and PATH searches), and /etc (generated; the rest
+ * of the host's is absent by design, and every coreutils program probes
+ * /etc/selinux/config). */
 static const char *const NOT_HIDDEN[] = {
     "/work", "/sources", "/destroot", "/tmp", "/usr", "/bin",
-    "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 0,
+    "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", 0,
 };
 
 static int under_any(const char *p, const char *const *dirs)
@@ -113,13 +116,33 @@ static void normalize(char *p)
     *out = 0;
 }
 
-/* Has a `..` component. */
-static int climbs(const char *p)
+/* `in` with `..` folded by name, into `out` (as long as `in`): only to
+ * decide which area a path is in, never to report it. */
+static void fold(const char *in, char *out)
 {
-    for (const char *s = strstr(p, "/.."); s; s = strstr(s + 1, "/.."))
-        if (s[3] == '/' || s[3] == 0)
-            return 1;
-    return 0;
+    size_t n = 0;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        const char *end = in;
+        while (*end && *end != '/')
+            end++;
+        size_t len = (size_t)(end - in);
+        if (len == 2 && in[0] == '.' && in[1] == '.') {
+            while (n > 0 && out[n - 1] != '/')
+                n--;
+            if (n > 0)
+                n--;
+        } else if (len > 0 && !(len == 1 && in[0] == '.')) {
+            out[n++] = '/';
+            memcpy(out + n, in, len);
+            n += len;
+        }
+        in = end;
+    }
+    if (n == 0)
+        out[n++] = '/';
+    out[n] = 0;
 }
 
 /* The absolute path of `path` relative to `dirfd`, into buf; 0 on failure. */
@@ -178,9 +201,11 @@ static void note(int op, int dirfd, const char *path, int err)
     char abs[PATH_CAP + 1];
     if (!absolute(dirfd, path, abs, sizeof abs))
         return;
-    if (under_any(abs, PSEUDO))
+    char area[PATH_CAP + 1];
+    fold(abs, area);
+    if (under_any(area, PSEUDO))
         return;
-    if (err == ENOENT && !climbs(abs) && under_any(abs, NOT_HIDDEN))
+    if (err == ENOENT && under_any(area, NOT_HIDDEN))
         return;
     unsigned char rec[8 + COMM_CAP + PATH_CAP];
     size_t n = 0;
