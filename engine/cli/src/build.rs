@@ -101,6 +101,12 @@ pub fn build_port(
     opts: &BuildOptions,
     executor: Result<&Executor, String>,
 ) -> anyhow::Result<BuildOutcome> {
+    // The caller's umask must not reach the build: the files a port's WASM
+    // logic creates (through WASI, in this process) got their mode from it,
+    // so a user with umask 002 staged group-writable files another did not
+    // (`wport build --check` found it on the demo port). Native commands
+    // run with 022 (wport-exec); so does everything this process creates.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let portfile_path = port_dir.join("Portfile.toml");
     let portfile = Portfile::load(&portfile_path)?;
     let label = format!("{}@{}", portfile.port.name, portfile.port.version);
@@ -359,7 +365,7 @@ fn build_loaded(
         .map_or(Vec::new(), |m| m.session().audit());
     log.line(
         "wport",
-        &crate::provenance::summary(&crate::provenance::record(&mediated_calls)),
+        &crate::provenance::summary(&crate::provenance::record(&mediated_calls, opts.jobs)),
     );
     log.flush()
         .with_context(|| format!("writing the build log {}", layout.log.display()))?;

@@ -2,7 +2,8 @@
 //!
 //! Code map: `main.rs` parses arguments (clap) and dispatches to
 //! `commands/<verb>.rs`, which turn arguments into settings and call the
-//! operations here: [`build`] runs a port end to end; [`embedded`] holds the
+//! operations here: [`build`] runs a port end to end; [`check`] compares
+//! two builds of it (`wport build --check`); [`embedded`] holds the
 //! standard components and the demo port compiled into the binary;
 //! [`exit`] documents every exit code in one place; [`output`] holds the
 //! `-q`/`-v` level every verb prints by; [`view`] computes which
@@ -11,6 +12,7 @@
 //! its package ships (`wport run` is `commands/run.rs`).
 
 pub mod build;
+pub mod check;
 pub mod distfiles;
 pub mod embedded;
 pub mod exit;

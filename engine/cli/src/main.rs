@@ -145,6 +145,9 @@ fn main() -> ExitCode {
         (false, false) => output::Verbosity::Normal,
     });
     let code = match cli.command {
+        // `--check` builds through two child `wport build`s, which start
+        // their own helpers; this process only compares what they left.
+        Command::Build(args) if args.check => commands::check::run(args),
         // Only `build` runs a port's native commands in this process, so
         // only `build` starts the spawn helper. `package`, `install` and
         // `upgrade` build through a child `wport build` (as root, a build

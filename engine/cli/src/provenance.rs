@@ -27,20 +27,41 @@ pub struct CallsRecord {
 }
 
 /// One stable line per call: what ran, where, and how it ended (no timing,
-/// so two builds that ran the same commands agree).
-pub fn call_line(r: &AuditRecord) -> String {
+/// so two builds that ran the same commands agree). The build's job count
+/// is an input that must not matter (`wport build --check` varies it), so
+/// an argument passing exactly that count as a job count — `-jN`,
+/// `--jobs=N`, `--parallel=N`, or `N` after `-j`, `--jobs` or `--parallel`
+/// — is recorded as `{jobs}`: two builds with `-j2` and `-j4` running the
+/// same commands agree, and their packages are the same bytes.
+pub fn call_line(r: &AuditRecord, jobs: u32) -> String {
     let args = r.argv.get(1..).unwrap_or_default();
+    let n = jobs.to_string();
+    let mut shown = Vec::with_capacity(args.len());
+    for (i, a) in args.iter().enumerate() {
+        let after_flag = i > 0 && matches!(args[i - 1].as_str(), "-j" | "--jobs" | "--parallel");
+        let normalised = if after_flag && *a == n {
+            "{jobs}".to_owned()
+        } else if let Some(flag) = ["-j", "--jobs=", "--parallel="]
+            .into_iter()
+            .find(|f| a.strip_prefix(f) == Some(n.as_str()))
+        {
+            format!("{flag}{{jobs}}")
+        } else {
+            a.clone()
+        };
+        shown.push(normalised);
+    }
     format!(
         "{:?} argv={:?} cwd={:?} -> {}",
-        r.program, args, r.cwd, r.status
+        r.program, shown, r.cwd, r.status
     )
 }
 
-/// The record of a build's calls.
-pub fn record(calls: &[AuditRecord]) -> CallsRecord {
+/// The record of a build's calls, made with `jobs` parallel jobs.
+pub fn record(calls: &[AuditRecord], jobs: u32) -> CallsRecord {
     let mut h = Sha256::new();
     for c in calls {
-        h.update(call_line(c).as_bytes());
+        h.update(call_line(c, jobs).as_bytes());
         h.update(b"\n");
     }
     CallsRecord {
@@ -105,20 +126,43 @@ mod tests {
         ];
         let mut b = a.clone();
         b[0].duration = Duration::from_secs(9);
-        assert_eq!(record(&a), record(&b));
-        assert_eq!(record(&a).count, 2);
+        assert_eq!(record(&a, 1), record(&b, 1));
+        assert_eq!(record(&a, 1).count, 2);
         assert_eq!(
-            call_line(&a[0]),
+            call_line(&a[0], 1),
             "\"make\" argv=[\"-j2\"] cwd=\"/work/x\" -> exit 0"
         );
         let mut c = a.clone();
         c[1].status = AuditStatus::Exited(1);
-        assert_ne!(record(&a), record(&c));
+        assert_ne!(record(&a, 1), record(&c, 1));
+    }
+
+    #[test]
+    fn the_job_count_is_recorded_as_a_placeholder() {
+        let line =
+            |args: &[&str], jobs| call_line(&call("make", args, AuditStatus::Exited(0)), jobs);
+        assert_eq!(line(&["-j2", "all"], 2), line(&["-j4", "all"], 4));
+        assert_eq!(
+            line(&["-j2", "all"], 2),
+            "\"make\" argv=[\"-j{jobs}\", \"all\"] cwd=\"/work/x\" -> exit 0"
+        );
+        assert_eq!(
+            line(&["--build", "b", "--parallel", "3"], 3),
+            line(&["--build", "b", "--parallel", "6"], 6)
+        );
+        assert_eq!(line(&["--jobs=2"], 2), line(&["--jobs=4"], 4));
+        // Another count, or the count as something else, stays as it is.
+        assert_ne!(line(&["-j1"], 1), line(&["-j1"], 2));
+        assert_ne!(line(&["-O2"], 2), line(&["-O4"], 4));
+        assert_eq!(
+            line(&["-j1", "2"], 2),
+            "\"make\" argv=[\"-j1\", \"2\"] cwd=\"/work/x\" -> exit 0"
+        );
     }
 
     #[test]
     fn only_the_hosts_summary_line_is_read_back() {
-        let r = record(&[call("make", &[], AuditStatus::Exited(0))]);
+        let r = record(&[call("make", &[], AuditStatus::Exited(0))], 1);
         let log = format!(
             "[exec] \"make\" argv=[] cwd=\"/work\" -> exit 0 (1 ms)\n  | [wport] {SUMMARY}9 sha256 {}\n\
              [build stdout] [wport] {SUMMARY}9 sha256 {}\n[wport] {}\n",

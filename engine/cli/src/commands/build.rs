@@ -12,30 +12,37 @@ pub struct Args {
     /// A port of the synced, signed ports tree (`zlib`), or with --unsigned a
     /// local port directory (`./ports/zlib`: any argument with a `/`).
     /// Without it, the demo port embedded in wport is built.
-    port: Option<String>,
+    pub(super) port: Option<String>,
     /// Build a local port directory without signature verification (loud).
     #[arg(long)]
-    unsigned: bool,
+    pub(super) unsigned: bool,
     /// Trust directory holding the synced ports tree (default: the one
     /// `wport sync` writes).
     #[arg(long)]
-    trust_dir: Option<PathBuf>,
+    pub(super) trust_dir: Option<PathBuf>,
     /// Parent directory of build directories.
     #[arg(long)]
-    build_root: Option<PathBuf>,
+    pub(super) build_root: Option<PathBuf>,
     /// Install prefix the port is configured for.
     #[arg(long, default_value = "/opt/wport")]
-    prefix: String,
+    pub(super) prefix: String,
     /// The registry of the installed dependencies the build's view is made
     /// from (default: PREFIX/var/wport/registry.sqlite).
     #[arg(long)]
-    registry: Option<PathBuf>,
+    pub(super) registry: Option<PathBuf>,
     /// Parallel jobs for native build tools.
     #[arg(short, long)]
-    jobs: Option<u32>,
+    pub(super) jobs: Option<u32>,
     /// Guest time limit per phase, in seconds.
     #[arg(long)]
-    phase_timeout: Option<u64>,
+    pub(super) phase_timeout: Option<u64>,
+    /// Check that the port builds reproducibly: build it twice, the second
+    /// time with another build directory, a later wall clock, another
+    /// umask, twice the jobs and (as root) another build uid, package both
+    /// and compare. Exit 0 when destroots and packages are identical, 1
+    /// listing what differs (both builds are kept).
+    #[arg(long)]
+    pub check: bool,
     // `-v` (copy the build log to stderr while building) and `-q` are the
     // global flags (`wport::output`), read from there.
 }

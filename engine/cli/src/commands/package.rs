@@ -315,7 +315,7 @@ pub fn calls_of_finished_build(destroot: &Path) -> anyhow::Result<wport::provena
                 )
             })?
         }
-        None => wport::provenance::record(&[]),
+        None => wport::provenance::record(&[], 1),
     })
 }
 
