@@ -414,11 +414,31 @@ pub struct Unverified {
 /// Parses the envelope of `raw`, whose `signed._type` must be
 /// `expected_type`, without parsing the rest of `signed`.
 pub fn parse_unverified(raw: Vec<u8>, document: &str, expected_type: &str) -> Result<Unverified> {
+    let parts = envelope_parts(&raw, document, expected_type)?;
+    Ok(Unverified::from_parts(raw, parts, document))
+}
+
+/// What [`parse_unverified`] reads of a document: where `signed` is, the
+/// signatures, `_type` and `version`.
+#[derive(Debug, Clone)]
+pub(crate) struct EnvelopeParts {
+    pub(crate) signed_range: std::ops::Range<usize>,
+    pub(crate) signatures: Vec<SignatureEntry>,
+    pub(crate) typ: String,
+    pub(crate) version: u64,
+}
+
+/// [`parse_unverified`] on borrowed bytes.
+pub(crate) fn envelope_parts(
+    raw: &[u8],
+    document: &str,
+    expected_type: &str,
+) -> Result<EnvelopeParts> {
     let malformed = |reason: String| TrustError::Malformed {
         document: document.to_string(),
         reason,
     };
-    let env: RawEnvelope = serde_json::from_slice(&raw).map_err(|e| malformed(e.to_string()))?;
+    let env: RawEnvelope = serde_json::from_slice(raw).map_err(|e| malformed(e.to_string()))?;
     let text = env.signed.get();
     let start = text.as_ptr() as usize - raw.as_ptr() as usize;
     let signed_range = start..start + text.len();
@@ -457,14 +477,56 @@ pub fn parse_unverified(raw: Vec<u8>, document: &str, expected_type: &str) -> Re
             });
         }
     }
-    Ok(Unverified {
-        raw,
+    Ok(EnvelopeParts {
         signed_range,
         signatures,
         typ: header.typ,
         version: header.version,
-        document: document.to_string(),
     })
+}
+
+/// The typed `signed` value of a whole document in one pass (the
+/// signatures are skipped), with [`Unverified::decode_signed`]'s checks.
+/// Only for bytes that are authenticated already: a document pinned by a
+/// hash in verified metadata, whose own signatures are checked at the same
+/// time on another thread (`Client` `verify_decode_stage`). A repeated
+/// `signed` key is refused here as by [`envelope_parts`].
+pub(crate) fn decode_pinned<T: Signed>(raw: &[u8], document: &str) -> Result<T> {
+    #[derive(Deserialize)]
+    struct SignedOnly<T> {
+        signed: T,
+    }
+    let doc: SignedOnly<T> = serde_json::from_slice(raw).map_err(|e| TrustError::Malformed {
+        document: document.to_string(),
+        reason: e.to_string(),
+    })?;
+    if doc.signed.typ() != T::TYPE {
+        return Err(TrustError::WrongType {
+            expected: T::TYPE.to_string(),
+            found: doc.signed.typ().to_string(),
+        });
+    }
+    check_signed(&doc.signed)?;
+    Ok(doc.signed)
+}
+
+/// What every document must carry beyond its schema: a supported
+/// spec_version and a well-formed expiry.
+fn check_signed<T: Signed>(signed: &T) -> Result<()> {
+    let spec = signed.spec_version();
+    if spec.split('.').next() != Some("1") {
+        return Err(TrustError::UnsupportedSpecVersion {
+            role: T::TYPE.to_string(),
+            version: spec.to_string(),
+        });
+    }
+    if time::parse(signed.expires()).is_none() {
+        return Err(TrustError::InvalidMetadata {
+            role: T::TYPE.to_string(),
+            reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -474,6 +536,17 @@ struct TypeOnly {
 }
 
 impl Unverified {
+    pub(crate) fn from_parts(raw: Vec<u8>, parts: EnvelopeParts, document: &str) -> Self {
+        Unverified {
+            raw,
+            signed_range: parts.signed_range,
+            signatures: parts.signatures,
+            typ: parts.typ,
+            version: parts.version,
+            document: document.to_string(),
+        }
+    }
+
     /// `signed._type`.
     pub fn typ(&self) -> &str {
         &self.typ
@@ -489,6 +562,10 @@ impl Unverified {
     /// The document as received.
     pub fn raw(&self) -> &[u8] {
         &self.raw
+    }
+    /// The signatures (not checked before [`Self::verify`]).
+    pub fn signatures(&self) -> &[SignatureEntry] {
+        &self.signatures
     }
 
     /// Checks the threshold of distinct keys in `ring` authorised by `rk`
@@ -520,11 +597,8 @@ impl Unverified {
         Ok(self.into_envelope(signed))
     }
 
-    /// The typed parse of [`Self::decode`], borrowing the document: it may
-    /// run on one thread while the signatures are checked on another, when
-    /// the bytes are already pinned by a hash in verified metadata (see
-    /// `Client::verify_pinned`). Otherwise call it only after
-    /// [`Self::verify`].
+    /// The typed parse of [`Self::decode`], borrowing the document. Call it
+    /// only after [`Self::verify`].
     pub fn decode_signed<T: Signed>(&self) -> Result<T> {
         let malformed = |reason: String| TrustError::Malformed {
             document: self.document.clone(),
@@ -538,19 +612,7 @@ impl Unverified {
         }
         let signed: T =
             serde_json::from_slice(self.signed_bytes()).map_err(|e| malformed(e.to_string()))?;
-        let spec = signed.spec_version();
-        if spec.split('.').next() != Some("1") {
-            return Err(TrustError::UnsupportedSpecVersion {
-                role: T::TYPE.to_string(),
-                version: spec.to_string(),
-            });
-        }
-        if time::parse(signed.expires()).is_none() {
-            return Err(TrustError::InvalidMetadata {
-                role: T::TYPE.to_string(),
-                reason: format!("expires {:?} is not YYYY-MM-DDTHH:MM:SSZ", signed.expires()),
-            });
-        }
+        check_signed(&signed)?;
         Ok(signed)
     }
 

@@ -25,14 +25,25 @@ fn trust_files(f: &Fixture) -> Vec<String> {
 /// Re-signs targets.json with `signed` (any JSON) under `keys` and pins
 /// the result by hash in a new snapshot and timestamp.
 fn publish_targets(f: &Fixture, signed: &serde_json::Value, keys: &[&wport_trust::SecretKey]) {
-    f.write("targets.json", &sign_document(signed, keys).unwrap());
+    let raw = sign_document(signed, keys).unwrap();
+    // Large enough for the two-thread path (client.rs `SPLIT_FROM`).
+    assert!(raw.len() > 1 << 20, "{}", raw.len());
+    f.write("targets.json", &raw);
     f.resnapshot_for_current_targets();
     f.retimestamp_for_current_snapshot();
 }
 
+/// The current targets with a new version and 12,000 more (made-up)
+/// targets: over 1 MiB.
 fn targets_value(f: &Fixture) -> serde_json::Value {
     let mut t = serde_json::to_value(f.targets_signed()).unwrap();
     t["version"] = serde_json::json!(t["version"].as_u64().unwrap() + 1);
+    for i in 0..12_000 {
+        t["targets"][format!("ports/pad{i:05}/Portfile.toml")] = serde_json::json!({
+            "length": i,
+            "hashes": {"sha256": wport_trust::metadata::sha256_hex(format!("{i}").as_bytes())},
+        });
+    }
     t
 }
 
@@ -102,4 +113,44 @@ fn pinned_targets_that_verify_are_persisted_whole() {
         offline.targets().unwrap().targets,
         c.targets().unwrap().targets
     );
+}
+
+#[test]
+fn pinned_document_of_the_wrong_type_is_refused_as_such() {
+    let f = Fixture::new();
+    let mut t = targets_value(&f);
+    t["_type"] = serde_json::json!("snapshot");
+    publish_targets(&f, &t, &[&f.targets[0], &f.targets[1]]);
+    let err = f.client().refresh_at(NOW).unwrap_err();
+    assert!(
+        matches!(err, TrustError::WrongType { ref expected, ref found } if expected == "targets" && found == "snapshot"),
+        "{err:?}"
+    );
+    let files = trust_files(&f);
+    assert!(!files.iter().any(|n| n.contains("targets")), "{files:?}");
+}
+
+/// Two `signed` values in one envelope: the signature check would see one
+/// and the typed parse might read the other. Both halves refuse it.
+#[test]
+fn pinned_document_with_two_signed_values_is_refused() {
+    let f = Fixture::new();
+    let t = targets_value(&f);
+    let good = sign_document(&t, &[&f.targets[0], &f.targets[1]]).unwrap();
+    let mut evil = t.clone();
+    evil["targets"]["ports/zlib/Portfile.toml"]["length"] = serde_json::json!(666);
+    // `{"signatures":[...],"signed":{...}}` + `,"signed":{evil}}`.
+    let mut raw = good[..good.len() - 1].to_vec();
+    raw.extend_from_slice(b",\"signed\":");
+    raw.extend_from_slice(&serde_json::to_vec(&evil).unwrap());
+    raw.push(b'}');
+    f.write("targets.json", &raw);
+    f.resnapshot_for_current_targets();
+    let err = f.client().refresh_at(NOW).unwrap_err();
+    assert!(
+        matches!(err, TrustError::Malformed { ref document, ref reason } if document == "targets.json" && reason.contains("duplicate field `signed`")),
+        "{err:?}"
+    );
+    let files = trust_files(&f);
+    assert!(!files.iter().any(|n| n.contains("targets")), "{files:?}");
 }
