@@ -28,6 +28,11 @@
 //! when files differ from the registry, and 1 naming the prefix when the
 //! prefix does not exist (a query never creates it).
 //!
+//! `wport build --check` exits 0 when its two builds gave identical
+//! destroots and packages, 1 when they differ (it lists how), and with a
+//! failed build's own code when one of the builds failed
+//! (docs/REPRODUCIBLE.md).
+//!
 //! `wport lint` uses 0 (no errors), 1 (errors found; warnings with
 //! `--deny-warnings`; with `--diff`, a capability gained without
 //! `--allow-escalation`) and 2 (usage); see docs/LINT.md.
