@@ -304,6 +304,9 @@ fn assert_refused_by_wall(r: &Run, path: &Path) {
         "no refusal for {p} in the build log:\n{}",
         r.explain
     );
+    // ...and the trace of refused accesses names it, after its call's
+    // `[exec]` line and in the summary on stderr (issue 14).
+    assert_traced(r, path, &["EROFS", "EACCES"]);
     // The failing command failed the build (exit 1: FAILURE).
     assert_eq!(r.code, Some(1), "{}", r.explain);
 }
@@ -318,6 +321,32 @@ fn assert_invisible(r: &Run, path: &Path) {
     assert!(
         absent,
         "the build log does not show {p} as absent:\n{}",
+        r.explain
+    );
+    // It exists on the host: the trace reports it as hidden by the view.
+    assert_traced(r, path, &["ENOENT (hidden"]);
+}
+
+/// A `[trace] refused:` line for a path under `path` with one of `errors`,
+/// and the end-of-build summary on stderr (docs/CONFINEMENT.md, "Trace of
+/// refused accesses"), though the build failed.
+fn assert_traced(r: &Run, path: &Path, errors: &[&str]) {
+    let p = format!("{:?}", path.to_string_lossy());
+    let under = &p[..p.len() - 1];
+    let traced = r.log.lines().any(|l| {
+        l.starts_with("[trace] refused: ")
+            && l.contains(under)
+            && errors.iter().any(|e| l.contains(&format!(": {e}")))
+    });
+    assert!(
+        traced,
+        "no [trace] line for {p} with {errors:?}:\n{}",
+        r.explain
+    );
+    assert!(
+        r.explain
+            .contains("outside the build's view were refused:\n  phase "),
+        "no summary on stderr:\n{}",
         r.explain
     );
 }
