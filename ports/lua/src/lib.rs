@@ -115,7 +115,111 @@ wport_guest_sdk::export_port!(Lua);
 
 #[cfg(test)]
 mod tests {
-    use super::{abi_version, build_args};
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::Path;
+
+    use super::{BINARIES, HEADERS, LIBRARIES, Lua, MAN_PAGES, abi_version, build_args};
+    use wport_guest_sdk::env::Phase;
+    use wport_guest_sdk::host::HostBuild;
+
+    /// The lines of upstream's `src/luaconf.h` that the configure phase edits
+    /// (5.4.4's, including the tab).
+    const LUACONF: &str = "#define LUA_PATH_SEP            \";\"\n\
+                           #define LUA_ROOT\t\"/usr/local/\"\n\
+                           #define LUA_LDIR\tLUA_ROOT \"share/lua/\" LUA_VDIR \"/\"\n";
+
+    fn lua_build() -> HostBuild {
+        HostBuild::new("lua", "5.4.4")
+            .unwrap()
+            .prefix("/opt/wport")
+            .jobs(3)
+            .grant(Phase::Build, ["make"])
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// Every phase on the host (the SDK's host implementation of the
+    /// imports): configure's edit, build's one `make`, and what destroot
+    /// installs, with no native program run outside the build phase.
+    #[test]
+    fn phases_run_on_the_host() {
+        let mut build = lua_build();
+        let src = build.worksrc().join("src");
+        let doc = build.worksrc().join("doc");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&doc).unwrap();
+        std::fs::write(src.join("luaconf.h"), LUACONF).unwrap();
+
+        build.run::<Lua>(Phase::Configure).unwrap();
+        let luaconf = std::fs::read_to_string(src.join("luaconf.h")).unwrap();
+        assert!(
+            luaconf.contains("#define LUA_ROOT\t\"/opt/wport/\"\n")
+                && !luaconf.contains("/usr/local/"),
+            "{luaconf}"
+        );
+        assert!(build.commands().is_empty());
+
+        build.run::<Lua>(Phase::Build).unwrap();
+        let [make] = build.commands() else {
+            panic!("{:?}", build.commands().len());
+        };
+        assert_eq!(make.program, "make");
+        assert_eq!(make.args, build_args("/opt/wport", 3));
+
+        // What upstream's `make` leaves in the source tree.
+        for f in BINARIES.iter().chain(HEADERS).chain(LIBRARIES) {
+            std::fs::write(src.join(f), f.as_bytes()).unwrap();
+        }
+        for m in MAN_PAGES {
+            std::fs::write(doc.join(m), m.as_bytes()).unwrap();
+        }
+        build.run::<Lua>(Phase::Destroot).unwrap();
+        let dest = build.dest_prefix();
+        for b in BINARIES {
+            assert_eq!(mode(&dest.join("bin").join(b)), 0o755, "{b}");
+        }
+        for (dir, files) in [("include", HEADERS), ("lib", LIBRARIES)] {
+            for f in files {
+                let installed = dest.join(dir).join(f);
+                assert_eq!(std::fs::read(&installed).unwrap(), f.as_bytes());
+                assert_eq!(mode(&installed), 0o644, "{f}");
+            }
+        }
+        for m in MAN_PAGES {
+            assert_eq!(mode(&dest.join("share/man/man1").join(m)), 0o644);
+        }
+        assert!(dest.join("share/lua/5.4").is_dir() && dest.join("lib/lua/5.4").is_dir());
+        // Still the build's one make: destroot ran nothing native.
+        assert_eq!(build.commands().len(), 1);
+    }
+
+    /// If upstream moves the LUA_ROOT line, configure fails instead of
+    /// shipping a lua that searches /usr/local for modules.
+    #[test]
+    fn configure_fails_when_lua_root_is_not_found() {
+        let mut build = lua_build();
+        let src = build.worksrc().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let moved = LUACONF.replace("#define LUA_ROOT\t", "#define LUA_ROOT  ");
+        std::fs::write(src.join("luaconf.h"), &moved).unwrap();
+        let err = build.run::<Lua>(Phase::Configure).unwrap_err();
+        assert!(err.contains("LUA_ROOT"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(src.join("luaconf.h")).unwrap(),
+            moved
+        );
+    }
+
+    /// The build phase may run only what the Portfile grants it.
+    #[test]
+    fn build_without_the_make_grant_is_refused() {
+        let mut build = HostBuild::new("lua", "5.4.4").unwrap();
+        std::fs::create_dir_all(build.worksrc().join("src")).unwrap();
+        let err = build.run::<Lua>(Phase::Build).unwrap_err();
+        assert!(err.contains("`make` is not granted"), "{err}");
+    }
 
     #[test]
     fn build_links_the_prefix_readline_first() {
