@@ -3,7 +3,7 @@
 # real port, in the same run (issue 15, target: <= 2.05x wall).
 #
 #   bench/check.sh [PORT...]      (default: zlib; rounds alternate which goes first)
-#   WPORT_BENCH_ROUNDS=N          (default 1)
+#   WPORT_BENCH_ROUNDS=N          (default 3; the median is the figure)
 #
 # --check is two builds (the second with twice the jobs, another build
 # directory, umask and, as root, build uid), both destroots walked and
@@ -20,7 +20,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=${WPORT_BENCH_ROUNDS:-1}
+rounds=${WPORT_BENCH_ROUNDS:-3}
 jobs=${WPORT_BENCH_JOBS:-$(nproc)}
 src_dir=${WPORT_REAL_SOURCES:-$root/target/real-sources}
 ports=("$@")
@@ -53,35 +53,45 @@ for p in "${ports[@]}"; do
     [ -n "$found" ] || { echo "no tarball with sha256 $sha in $src_dir (run scripts/fetch-real-sources $src_dir)" >&2; exit 1; }
 done
 
-now() { date +%s.%N; }
-run_wport() { # ARGS... -> seconds in $scratch/last
-    local t0
-    t0=$(now)
-    XDG_CACHE_HOME=$scratch/cache "$wport" -q build "$@" --unsigned "./ports/$port" -j "$jobs" \
-        --build-root "$scratch/build" >"$scratch/out" 2>&1 || {
-        status=$?
+# Wall time, and CPU time (user + system of wport and everything it ran),
+# which the shared machine's load moves far less than wall time.
+run_wport() { # ARGS... -> "wall cpu" in $scratch/last
+    local status=0
+    TIMEFORMAT='%R %U %S'
+    { time XDG_CACHE_HOME=$scratch/cache "$wport" -q build "$@" --unsigned "./ports/$port" -j "$jobs" \
+        --build-root "$scratch/build" >"$scratch/out" 2>&1 || status=$?; } 2>"$scratch/time"
+    if [ $status -ne 0 ]; then
         if [ "${1:-}" = --check ] && [ $status -eq 1 ] && grep -q "is NOT reproducible" "$scratch/out"; then
             echo "$port is not reproducible: nothing to time" >&2; cat "$scratch/out" >&2; exit 1
         fi
         echo "wport build $* $port failed (exit $status):" >&2; cat "$scratch/out" >&2; exit 1
-    }
-    echo "$(now) - $t0" | bc > "$scratch/last"
+    fi
+    read -r wall user sys <"$scratch/time"
+    echo "$wall $(echo "$user + $sys" | bc)" >"$scratch/last"
 }
 
-printf "%-8s %5s  %8s  %8s  %6s\n" port round "build s" "check s" ratio
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+printf "%-8s %5s  %8s  %8s  %6s  %8s  %8s  %6s\n" port round "build s" "check s" ratio "build cpu" "check cpu" "cpu ratio"
 for port in "${ports[@]}"; do
     # Untimed: the component cache and the distfile checks, as on any
     # machine that has built before.
     run_wport
+    walls=() cpus=()
     for ((r = 0; r < rounds; r++)); do
         if (( r % 2 == 0 )); then
-            run_wport; b=$(cat "$scratch/last")
-            run_wport --check; c=$(cat "$scratch/last")
+            run_wport; read -r bw bc <"$scratch/last"
+            run_wport --check; read -r cw cc <"$scratch/last"
         else
-            run_wport --check; c=$(cat "$scratch/last")
-            run_wport; b=$(cat "$scratch/last")
+            run_wport --check; read -r cw cc <"$scratch/last"
+            run_wport; read -r bw bc <"$scratch/last"
         fi
-        printf "%-8s %5d  %8.1f  %8.1f  %5.3fx\n" "$port" "$r" "$b" "$c" "$(echo "$c / $b" | bc -l)"
+        walls+=("$(echo "$cw / $bw" | bc -l)")
+        cpus+=("$(echo "$cc / $bc" | bc -l)")
+        printf "%-8s %5d  %8.1f  %8.1f  %5.3fx  %8.1f  %8.1f  %5.3fx\n" "$port" "$r" "$bw" "$cw" "${walls[-1]}" \
+            "$bc" "$cc" "${cpus[-1]}"
     done
+    printf "%-8s median over %d round(s): wall %.3fx, cpu %.3fx\n" "$port" "$rounds" \
+        "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
 done
 echo "target: wport build --check <= 2.05x one wport build"

@@ -91,7 +91,7 @@ fn check(args: &super::build::Args) -> anyhow::Result<i32> {
     );
 
     let started = Instant::now();
-    if let Some(code) = child_build(args, &first, 1)? {
+    if let Some(code) = wait_build(spawn_build(args, &first, 1)?, 1)? {
         return Ok(code);
     }
     let since = started.elapsed();
@@ -105,27 +105,53 @@ fn check(args: &super::build::Args) -> anyhow::Result<i32> {
     } else {
         None
     };
-    let previous = set_umask(second.umask);
-    let second_result = child_build(args, &second, 2);
-    set_umask(previous);
-    if let Some(code) = second_result? {
-        return Ok(code);
-    }
-    drop(held);
-
     let dir_a = first.build_root.join(&dir_name);
     let dir_b = second.build_root.join(&dir_name);
     let (dest_a, dest_b) = (dir_a.join("destroot"), dir_b.join("destroot"));
-    let tree_a = walk(&dest_a)?;
-    let tree_b = walk(&dest_b)?;
-    let differences = compare_trees(&dest_a, &tree_a, &dest_b, &tree_b);
-
     // Both destroots packaged as `wport package` would, signed with one
-    // throwaway key (ed25519 signatures are deterministic).
+    // throwaway key (ed25519 signatures are deterministic). The first is
+    // walked and packaged while the second builds: its tree no longer
+    // changes, and a build leaves a core idle for much of its time
+    // (configure, linking), so the check costs little more than two builds.
     let key = wport_trust::SecretKey::generate()?;
-    let pkg_a = package(args, &port.dir, &portfile, &dir_a, &key)?;
-    let pkg_b = package(args, &port.dir, &portfile, &dir_b, &key)?;
+    // Started before the packaging thread: no other thread runs while
+    // the umask is the variant's.
+    let second_child = spawn_build(args, &second, 2)?;
+    let (first_done, second_result) = std::thread::scope(|s| {
+        let first_done = s.spawn(|| -> anyhow::Result<_> {
+            let tree = walk(&dest_a)?;
+            let pkg = package(args, &port.dir, &portfile, &dir_a, &key)?;
+            Ok((tree, pkg))
+        });
+        let second_result = wait_build(second_child, 2);
+        (first_done.join(), second_result)
+    });
+    drop(held);
+    if let Some(code) = second_result? {
+        return Ok(code);
+    }
+    let (tree_a, pkg_a) = match first_done {
+        Ok(r) => r?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    // The second tree is walked (hashed) while it is packaged.
+    let compared = Instant::now();
+    let (tree_b, pkg_b) = std::thread::scope(|s| {
+        let walked = s.spawn(|| walk(&dest_b));
+        let pkg = package(args, &port.dir, &portfile, &dir_b, &key);
+        (walked.join(), pkg)
+    });
+    let tree_b = match tree_b {
+        Ok(r) => r?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let pkg_b = pkg_b?;
+    let differences = compare_trees(&dest_a, &tree_a, &dest_b, &tree_b);
     let package_differences = compare_packages(&pkg_a, &pkg_b, key.public())?;
+    wport::detail!(
+        "wport: check: the second build walked, packaged and both compared in {:.0} ms",
+        compared.elapsed().as_secs_f64() * 1e3
+    );
 
     let files = tree_a
         .values()
@@ -198,9 +224,16 @@ fn set_umask(mask: u32) -> u32 {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask)).as_raw_mode()
 }
 
-/// Run build `n` as a child `wport build`; `Some(code)` when it failed
-/// (it said why on the same stderr).
-fn child_build(args: &super::build::Args, v: &Variant, n: u32) -> anyhow::Result<Option<i32>> {
+/// Start build `n` as a child `wport build`, with the variant's umask.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "starts a child `wport build` (this same executable); its native tools run through engine/exec"
+)]
+fn spawn_build(
+    args: &super::build::Args,
+    v: &Variant,
+    n: u32,
+) -> anyhow::Result<std::process::Child> {
     wport::note!(
         "wport: check: build {n} of 2 in {} (-j{}, umask {:03o})",
         v.build_root.display(),
@@ -232,7 +265,18 @@ fn child_build(args: &super::build::Args, v: &Variant, n: u32) -> anyhow::Result
     if let Some(t) = args.phase_timeout {
         cmd.arg("--phase-timeout").arg(t.to_string());
     }
-    let status = cmd.status().context("running `wport build`")?;
+    // The variant's umask is inherited at the fork; this process sets its
+    // own back at once.
+    let previous = set_umask(v.umask);
+    let child = cmd.spawn();
+    set_umask(previous);
+    child.context("running `wport build`")
+}
+
+/// Wait for build `n`; `Some(code)` when it failed (it said why on the
+/// same stderr).
+fn wait_build(mut child: std::process::Child, n: u32) -> anyhow::Result<Option<i32>> {
+    let status = child.wait().context("waiting for `wport build`")?;
     if status.success() {
         return Ok(None);
     }
