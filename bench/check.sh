@@ -53,11 +53,12 @@ for p in "${ports[@]}"; do
     [ -n "$found" ] || { echo "no tarball with sha256 $sha in $src_dir (run scripts/fetch-real-sources $src_dir)" >&2; exit 1; }
 done
 
-# Wall time, and CPU time (user + system of wport and everything it ran),
-# which the shared machine's load moves far less than wall time.
-run_wport() { # ARGS... -> "wall cpu" in $scratch/last
+# Wall time only: the build's native commands run under wport-exec's
+# session init in their own namespaces and cgroup, and their CPU time never
+# reaches this shell's rusage (it would count wport's own process alone).
+run_wport() { # ARGS... -> seconds in $scratch/last
     local status=0
-    TIMEFORMAT='%R %U %S'
+    TIMEFORMAT='%R'
     { time XDG_CACHE_HOME=$scratch/cache "$wport" -q build "$@" --unsigned "./ports/$port" -j "$jobs" \
         --build-root "$scratch/build" >"$scratch/out" 2>&1 || status=$?; } 2>"$scratch/time"
     if [ $status -ne 0 ]; then
@@ -66,32 +67,28 @@ run_wport() { # ARGS... -> "wall cpu" in $scratch/last
         fi
         echo "wport build $* $port failed (exit $status):" >&2; cat "$scratch/out" >&2; exit 1
     fi
-    read -r wall user sys <"$scratch/time"
-    echo "$wall $(echo "$user + $sys" | bc)" >"$scratch/last"
+    cp "$scratch/time" "$scratch/last"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-printf "%-8s %5s  %8s  %8s  %6s  %8s  %8s  %6s\n" port round "build s" "check s" ratio "build cpu" "check cpu" "cpu ratio"
+printf "%-8s %5s  %8s  %8s  %6s\n" port round "build s" "check s" ratio
 for port in "${ports[@]}"; do
     # Untimed: the component cache and the distfile checks, as on any
     # machine that has built before.
     run_wport
-    walls=() cpus=()
+    ratios=()
     for ((r = 0; r < rounds; r++)); do
         if (( r % 2 == 0 )); then
-            run_wport; read -r bw bc <"$scratch/last"
-            run_wport --check; read -r cw cc <"$scratch/last"
+            run_wport; b=$(cat "$scratch/last")
+            run_wport --check; c=$(cat "$scratch/last")
         else
-            run_wport --check; read -r cw cc <"$scratch/last"
-            run_wport; read -r bw bc <"$scratch/last"
+            run_wport --check; c=$(cat "$scratch/last")
+            run_wport; b=$(cat "$scratch/last")
         fi
-        walls+=("$(echo "$cw / $bw" | bc -l)")
-        cpus+=("$(echo "$cc / $bc" | bc -l)")
-        printf "%-8s %5d  %8.1f  %8.1f  %5.3fx  %8.1f  %8.1f  %5.3fx\n" "$port" "$r" "$bw" "$cw" "${walls[-1]}" \
-            "$bc" "$cc" "${cpus[-1]}"
+        ratios+=("$(echo "$c / $b" | bc -l)")
+        printf "%-8s %5d  %8.1f  %8.1f  %5.3fx\n" "$port" "$r" "$b" "$c" "${ratios[-1]}"
     done
-    printf "%-8s median over %d round(s): wall %.3fx, cpu %.3fx\n" "$port" "$rounds" \
-        "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
+    printf "%-8s median over %d round(s): %.3fx\n" "$port" "$rounds" "$(printf '%s\n' "${ratios[@]}" | median)"
 done
 echo "target: wport build --check <= 2.05x one wport build"
