@@ -574,6 +574,23 @@ mod tests {
     }
 
     #[test]
+    fn elf_files_name_the_sections_that_differ() {
+        let a = std::fs::read("/bin/true").expect("an ELF program to read");
+        let sections = elf_sections(&a).expect("/bin/true parses as ELF64");
+        let (_, text) = sections
+            .iter()
+            .find(|(n, d)| n == ".text" && d.len() > 16)
+            .expect("a .text section");
+        let at = a
+            .windows(16)
+            .position(|w| w == &text[..16])
+            .expect(".text in the file");
+        let mut b = a.clone();
+        b[at] ^= 0xff;
+        assert_eq!(describe(&a, &b), ["ELF sections that differ: .text"]);
+    }
+
+    #[test]
     fn binary_says_where() {
         assert_eq!(
             describe(b"\x00\x01\x02", b"\x00\x01\x03"),
