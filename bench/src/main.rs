@@ -81,6 +81,10 @@ fn make_spec(root: &Path) -> Arc<BuildSpec> {
     })
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark's native baselines: fork+exec of /bin/true, cp -r"
+)]
 fn main() {
     let bytes = std::fs::read(env!("WPORT_BENCH_GUEST")).expect("the bench guest");
     let tmp = tempfile::tempdir().unwrap();

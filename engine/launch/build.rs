@@ -33,6 +33,10 @@ const LIBS: [(&str, &str); 7] = [
     ("gcc_s", "libgcc_eh.a"),
 ];
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a build script: asks the C compiler where its static libraries are"
+)]
 fn main() {
     println!("cargo:rerun-if-env-changed=WPORT_LAUNCH_DYNAMIC");
     println!("cargo:rerun-if-changed=build.rs");

@@ -1277,6 +1277,10 @@ index 1234567..89abcde 100644
     /// installs them when missing; this test fails, never skips, without
     /// them). `WPORT_PATCH_CASES=5000` for a longer run; 5000 passed.
     #[test]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test compares the applier with diff(1) and patch(1)"
+    )]
     fn differential_against_diff_u() {
         let dir = std::env::temp_dir().join(format!("wport-patch-diff-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

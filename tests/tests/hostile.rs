@@ -40,6 +40,11 @@
 //! (this binary, filtered to one test): see [`in_child_process`].
 //! See the `wport-hostile-guests` crate docs for the report format.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: mkfifo and rm make and clean fixtures, and this test binary is re-run as a child"
+)]
+
 use std::collections::BTreeMap;
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

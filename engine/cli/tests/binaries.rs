@@ -11,6 +11,11 @@
 //! `wport install greeter` into the same prefix path the builder used (the
 //! builder's prefix is removed first).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does, tar to make fixtures and the installed programs it checks"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

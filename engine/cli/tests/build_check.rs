@@ -12,6 +12,11 @@
 //!   ones are reproducible (the table in ports/README.md comes from this
 //!   check).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and tar to make a fixture"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,11 @@
 //! `wport build` end to end on the embedded demo port: the real binary, the
 //! real component, a real build directory.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -3,6 +3,11 @@
 //! headers of what its phase is granted, and nothing of the other installed
 //! package (the compiler's "No such file or directory"), until it is granted.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and tar to make a fixture"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,11 @@
 //! (engine/cli/src/exit.rs), queries that never create the prefix, and the
 //! messages that were wrong.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and tar to make a fixture"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

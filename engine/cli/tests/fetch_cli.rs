@@ -3,6 +3,11 @@
 //! serving the real upstream tarballs (from `$WPORT_REAL_SOURCES`) and
 //! tampered ones. Every state directory is private to the test.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and mkfifo to make a fixture"
+)]
+
 mod common;
 #[path = "../../fetch/tests/support/server.rs"]
 mod server;

@@ -5,6 +5,11 @@
 //! `INSTA_UPDATE=always cargo test --release -p wport --test
 //! help_snapshots`, or `cargo insta accept`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 use std::process::{Command, Output};
 
 const WPORT: &str = env!("CARGO_BIN_EXE_wport");

@@ -11,6 +11,11 @@
 //!   when the destroot is packaged later from the build's directory.
 //! - A build past its memory limit fails with the error naming the limit.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and tar to make a fixture"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

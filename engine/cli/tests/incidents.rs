@@ -20,6 +20,11 @@
 //! including a neighbouring port's build directory, which the sandbox does
 //! not mount.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: tar makes the fixtures the real builds start from"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,11 @@
 //! the prefix is a scratch directory, so the packages are built for it and
 //! the programs run from it.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does, tar to make fixtures, the installed programs and ldd to check them"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

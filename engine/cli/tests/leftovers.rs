@@ -11,6 +11,11 @@
 //! Item 2 (cleanup never climbs with `..`) is reproduced deterministically
 //! in `wport-sandbox`'s `files` tests, which can stop the walk mid-way.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and tar to make a fixture"
+)]
+
 mod common;
 
 use std::os::unix::fs::MetadataExt;

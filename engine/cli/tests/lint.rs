@@ -1,6 +1,11 @@
 //! `wport lint` end to end: exit codes, the three formats, the capability
 //! diff, and the project's own ports tree being clean.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

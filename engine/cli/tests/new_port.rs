@@ -5,6 +5,11 @@
 //! existing Portfile is not replaced without --force; a tree with no build
 //! system is refused; a URL is downloaded once, into the distfile store.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does, tar to make fixtures and the programs it built"
+)]
+
 mod common;
 #[path = "../../fetch/tests/support/server.rs"]
 mod server;

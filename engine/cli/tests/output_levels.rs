@@ -5,6 +5,11 @@
 //! verb that runs native commands in its own process, starts the spawn
 //! helper (`package` builds through a child `wport build`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 mod common;
 
 use std::process::{Command, Output};

@@ -8,6 +8,11 @@
 //! private mappings) on the child, never by timing: the unfixed code aborts
 //! on an allocation failure under these limits.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does (and the tools a test names)"
+)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

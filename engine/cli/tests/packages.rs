@@ -3,6 +3,11 @@
 //! SIGKILLs and a kill after every journal step), binary repositories and
 //! dependencies, exit codes of refusals.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

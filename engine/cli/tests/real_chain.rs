@@ -8,6 +8,11 @@
 //! Needs `WPORT_REAL_SOURCES` (`scripts/test` fetches the tarballs and sets
 //! it).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does, the installed programs, readelf and ldd to check them"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -16,6 +16,11 @@
 //! (`.ci/run` does both). Without it these tests fail, saying so: a silent
 //! skip would make a green run mean nothing.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does, the programs it built, readelf and ldd to check them"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,11 @@
 //! itself (children, exec = false, argv/stdin/signals) are in
 //! engine/launch/tests/launch.rs.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does (through setpriv as another user), the installed programs and tar"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

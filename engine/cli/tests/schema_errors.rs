@@ -2,6 +2,11 @@
 //! `wport lint` report every one, each with its Portfile line, instead of
 //! the first and an edit-and-rerun round per mistake (issue 14).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 mod common;
 
 use std::process::Command;

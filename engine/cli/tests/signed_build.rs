@@ -1,6 +1,11 @@
 //! A named port is built only from the synced, signed ports tree, with every
 //! file verified first; a local directory needs a loud `--unsigned`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -12,6 +12,11 @@
 //! - ports/cjson (CMake) and ports/serd (Meson): out of source in
 //!   `{work}/build`, installed by DESTDIR, and what they install works.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does, cc and the programs it built"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,11 @@
 //! name, cycle, grant of the wrong kind: exit 2 naming the Portfile and
 //! line; a dependency that does not match the signed tree: exit 3).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

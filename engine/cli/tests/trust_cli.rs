@@ -2,6 +2,11 @@
 //! end: the real binaries on a small ports tree, asserting exit codes
 //! (0 success, 3 refused, 1 failure) and that nothing unverified lands.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and wport-tuf-client as a conformance suite does"
+)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,6 +2,11 @@
 //! queries, `info`'s description/homepage/license, `shellenv`, `log`,
 //! completions and man pages, through the real binary.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does and sh to check what it printed"
+)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -5,6 +5,11 @@
 //! `cargo bench -p wport-exec` (as root or as a user with user namespaces);
 //! N defaults to 2000, override with WPORT_BENCH_N.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark: a plain spawn is the baseline the executor is compared with"
+)]
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};

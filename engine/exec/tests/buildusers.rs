@@ -5,6 +5,11 @@
 //! through `/proc/PID/root`, then wrote into its destroot. With a leased uid
 //! per executor, the uid a build could give away reaches no other build.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: ls and kill observe and stop the builds it started through the executor"
+)]
+
 mod common;
 
 use std::os::unix::process::CommandExt;

@@ -3,6 +3,11 @@
 //! natively. Runs when the pristine tarball is in wport's distfile cache
 //! (`scripts/fetch-real-sources`); otherwise it says so and passes.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: tar unpacks the fixture, and the program built is run to check it"
+)]
+
 mod common;
 
 use std::path::Path;

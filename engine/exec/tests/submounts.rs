@@ -3,6 +3,11 @@
 //! throwaway mount namespace (`unshare -m`), where the inner one mounts a
 //! tmpfs under /usr without touching the host's mounts.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: unshare and mount make the separate /usr/local the executor must see"
+)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,11 @@
 //! user namespace, with the same walls. The outer test (run as root, as in
 //! CI) re-runs this binary as uid 1000 through `setpriv`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: setpriv runs the executor's test as an ordinary user"
+)]
+
 mod common;
 
 use common::*;

@@ -5,6 +5,11 @@
 //! directories). The prefix is under /var/tmp: the sandbox's own /tmp is a
 //! private tmpfs, and a prefix there is refused.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: setpriv runs the executor's test as an ordinary user"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

@@ -9,6 +9,11 @@
 //! This dev tool runs `tar` as a comparison baseline; the engine itself never
 //! spawns processes outside `engine/exec`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark: GNU tar is the baseline extraction is compared with"
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,6 +11,11 @@
 //! This dev tool runs `sha256sum` as the baseline; the engine itself never
 //! spawns processes outside `engine/exec`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark: sha256sum is the baseline hashing is compared with"
+)]
+
 #[path = "../tests/support/server.rs"]
 mod server;
 

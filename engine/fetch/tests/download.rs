@@ -3,6 +3,8 @@
 //! responses, each asserting the precise outcome: what is in the store, what is
 //! in quarantine, which error names which URL.
 
+#![allow(clippy::disallowed_methods, reason = "a test: mkfifo makes a fixture")]
+
 #[path = "support/server.rs"]
 mod server;
 

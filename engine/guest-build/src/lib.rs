@@ -52,6 +52,10 @@ fn cargo_home() -> Option<PathBuf> {
 }
 
 /// A `cargo build` for guests with the outer build's settings scrubbed.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "build-script code: runs cargo, rustc and rustup to compile guests; never part of wport"
+)]
 fn guest_cargo(package: &str) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
@@ -118,6 +122,10 @@ fn guest_cargo(package: &str) -> Command {
 
 /// The sysroot directory holding the standard library for `target`, as the
 /// compiler of this build reports it (it need not exist).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "build-script code: runs cargo, rustc and rustup to compile guests; never part of wport"
+)]
 fn target_libdir(rustc: &std::ffi::OsStr, target: &str) -> Option<PathBuf> {
     let out = Command::new(rustc)
         .args(["--print", "target-libdir", "--target", target])
@@ -144,6 +152,10 @@ fn target_installed(rustc: &std::ffi::OsStr) -> bool {
 /// at once: a lock file in the guest target directory lets one install while
 /// the others wait and then find it installed. Without rustup the build stops
 /// with the command to run.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "build-script code: runs cargo, rustc and rustup to compile guests; never part of wport"
+)]
 pub fn ensure_target() {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     if target_installed(&rustc) {

@@ -19,6 +19,11 @@
 //! `cargo bench -p wport-launch --bench overhead [-- LAUNCHES]` (default
 //! 2000 launches per side and case).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark: running the program directly is the baseline the launcher is compared with"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -10,6 +10,11 @@
 //! not `/tmp`: a home directory inside `/tmp` makes `/tmp` an ancestor of
 //! home, which the launcher never grants.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: runs the launcher (through setpriv as another user) as an installed program is run"
+)]
+
 use std::ffi::OsStr;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;

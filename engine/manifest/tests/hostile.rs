@@ -2,6 +2,8 @@
 //! Portfile is read or parsed, a did-you-mean that a huge key cannot make
 //! quadratic, and messages that never echo a megabyte-long name.
 
+#![allow(clippy::disallowed_methods, reason = "a test: mkfifo makes a fixture")]
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;

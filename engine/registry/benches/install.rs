@@ -4,6 +4,11 @@
 //! an uncompressed tar of the same tree and `rm -rf` of it, in the same run
 //! on the same filesystem. Prints both ratios (median of the rounds).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark: tar and rm are the baseline install and uninstall are compared with"
+)]
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

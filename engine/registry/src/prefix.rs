@@ -174,7 +174,11 @@ pub struct Prefix {
     /// Held for the life of the value: exclusive for mutations, shared for
     /// queries (absent only when a read-only prefix has no lock file).
     lock: Option<cap_std::fs::File>,
+    /// `WPORT_TEST_CRASH_AT`, read only in builds with the test-only
+    /// `fault-injection` feature.
+    #[cfg(feature = "fault-injection")]
     crash_at: Option<u64>,
+    #[cfg(feature = "fault-injection")]
     steps: u64,
     /// What recovery did when the prefix was opened.
     pub recovered: Vec<String>,
@@ -347,9 +351,6 @@ impl Prefix {
         reserved: Vec<String>,
         lock: Option<cap_std::fs::File>,
     ) -> Self {
-        let crash_at = std::env::var("WPORT_TEST_CRASH_AT")
-            .ok()
-            .and_then(|v| v.parse().ok());
         Prefix {
             root,
             given,
@@ -358,7 +359,11 @@ impl Prefix {
             registry,
             reserved,
             lock,
-            crash_at,
+            #[cfg(feature = "fault-injection")]
+            crash_at: std::env::var("WPORT_TEST_CRASH_AT")
+                .ok()
+                .and_then(|v| v.parse().ok()),
+            #[cfg(feature = "fault-injection")]
             steps: 0,
             recovered: Vec::new(),
         }
@@ -383,12 +388,16 @@ impl Prefix {
         &self.registry
     }
 
-    /// A journal step; with `WPORT_TEST_CRASH_AT=N` the process aborts after
-    /// the N-th (crash-injection tests).
+    /// A journal step. With the test-only `fault-injection` feature and
+    /// `WPORT_TEST_CRASH_AT=N` the process aborts after the N-th
+    /// (crash-injection tests); without the feature, nothing.
     fn step(&mut self) {
-        self.steps += 1;
-        if self.crash_at == Some(self.steps) {
-            std::process::abort();
+        #[cfg(feature = "fault-injection")]
+        {
+            self.steps += 1;
+            if self.crash_at == Some(self.steps) {
+                std::process::abort();
+            }
         }
     }
 

@@ -6,6 +6,11 @@
 //! retargeted), dependencies and dependents, conflicts, changed files, a
 //! failed commit, and what `wport outdated` reads back.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test: runs this test binary as the child a crash or kill interrupts"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

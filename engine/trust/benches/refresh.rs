@@ -17,6 +17,11 @@
 //! changes the port count, WPORT_BENCH_RUNS the number of timed runs: many
 //! runs make the refresh dominate a profile).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark: sh makes the fixture"
+)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};

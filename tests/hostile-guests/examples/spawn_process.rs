@@ -7,6 +7,10 @@ use wport_hostile_guests::*;
 struct Guest;
 
 impl Port for Guest {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the attack: a guest trying to spawn a process, which it cannot do"
+    )]
     fn build() -> Result<()> {
         let mut r = Report::new();
         r.io(

@@ -263,6 +263,10 @@ pub struct ChildBuildFailed {
 
 /// Build the port `args` names with a child `wport build` (its output goes
 /// to ours); returns its build directory.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "starts a child `wport build` (this same executable); its native tools run through engine/exec"
+)]
 fn child_build(args: &Args, opts: &BuildOptions, portfile: &Portfile) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the wport executable")?;
     let mut cmd = std::process::Command::new(exe);

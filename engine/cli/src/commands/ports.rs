@@ -667,6 +667,10 @@ fn check_binary_manifest(
 }
 
 /// Build, package and install `jobs` in dependency order.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "starts child `wport build`s (this same executable); their native tools run through engine/exec"
+)]
 fn run_plan(
     ports: &Ports,
     jobs: &[Job],

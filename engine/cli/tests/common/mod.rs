@@ -1,6 +1,10 @@
 //! Shared by the end-to-end tests that drive the real `wport` binary on real
 //! ports: private state directories, a seeded distfile store, the build.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an end-to-end test: runs the wport binary as a user does"
+)]
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::os::unix::fs::PermissionsExt;

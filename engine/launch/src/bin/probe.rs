@@ -21,6 +21,10 @@ fn errno(err: &std::io::Error) -> i32 {
     err.raw_os_error().unwrap_or(255)
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test probe: spawning a child is one of the behaviours the launcher tests observe"
+)]
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let word = |i: usize| {
@@ -108,6 +112,10 @@ fn main() {
 /// Execs `cmd` with Landlock's system calls failing with ENOSYS, as on a
 /// kernel without Landlock; returns only on failure.
 #[expect(unsafe_code, reason = "prctl(PR_SET_SECCOMP) with a filter program")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test probe: execs the command to run it without Landlock"
+)]
 fn no_landlock(cmd: &[std::ffi::OsString]) -> i32 {
     use std::os::unix::process::CommandExt;
     const LD: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;

@@ -440,8 +440,10 @@ impl Prefix {
             self.step();
         }
         // The crash-injection test also runs the fallback below (as where
-        // `protected_hardlinks` refuses a link) with WPORT_TEST_NO_HARDLINK.
-        let no_hardlinks = std::env::var_os("WPORT_TEST_NO_HARDLINK").is_some();
+        // `protected_hardlinks` refuses a link) with WPORT_TEST_NO_HARDLINK,
+        // read only in builds with the test-only `fault-injection` feature.
+        let no_hardlinks = cfg!(feature = "fault-injection")
+            && std::env::var_os("WPORT_TEST_NO_HARDLINK").is_some();
         let displaced: HashMap<&str, usize> = j
             .displaced
             .iter()
