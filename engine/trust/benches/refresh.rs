@@ -65,6 +65,13 @@ fn tf(bytes: &[u8]) -> TargetFile {
     }
 }
 
+/// CPU time of the whole process (every thread) so far: on the shared
+/// 2-core machine, other builds move wall time far more than this.
+fn cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -280,10 +287,12 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     let (mut times, mut top_times, mut load_times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cpu = Vec::new();
     let mut count = 0;
     for run in 0..runs {
         let trust = tmp.path().join(format!("trust{run}"));
         Client::<FileTransport>::init(&trust, &root_json).unwrap();
+        let cpu_start = cpu_time();
         let start = Instant::now();
         let mut c = Client::open(&trust, &meta.display().to_string(), FileTransport).unwrap();
         c.refresh_at(NOW).unwrap();
@@ -292,6 +301,7 @@ fn main() {
         load_times.push(start.elapsed());
         count = c.trusted_targets().unwrap().len();
         times.push(start.elapsed());
+        cpu.push(cpu_time() - cpu_start);
     }
     assert_eq!(count, all.len());
     let best = min(&times);
@@ -305,12 +315,15 @@ fn main() {
 
     // 2. Baseline: parsing the same bytes with serde_json.
     let mut times = Vec::new();
+    let mut parse_cpu = Vec::new();
     for _ in 0..runs {
+        let cpu_start = cpu_time();
         let start = Instant::now();
         for d in &parse_docs {
             std::hint::black_box(serde_json::from_slice::<serde_json::Value>(d).unwrap());
         }
         times.push(start.elapsed());
+        parse_cpu.push(cpu_time() - cpu_start);
     }
     let parse_best = min(&times);
     let parse = median(times);
@@ -322,6 +335,13 @@ fn main() {
         ms(parse),
         ms(parse_best),
         refresh.as_secs_f64() / parse.as_secs_f64()
+    );
+    let (cpu, parse_cpu) = (median(cpu), median(parse_cpu));
+    println!(
+        "  CPU time (all threads), medians: refresh {} | parse {} | ratio {:.2}",
+        ms(cpu),
+        ms(parse_cpu),
+        cpu.as_secs_f64() / parse_cpu.as_secs_f64()
     );
 
     // 3. Per-target verification of the files on disk vs sha256sum.
