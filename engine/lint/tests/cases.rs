@@ -22,8 +22,11 @@
 //! `tests/trees/<case>/` are whole ports trees, linted with `lint_tree`, for
 //! the rules about dependencies between ports (see [`tree_cases`]).
 //!
-//! Run with `WPORT_BLESS=1` to (re)write the expected files from the current
-//! output; review the diff before committing it.
+//! One test per case (the `wport-test-cases` harness): `cargo test -p
+//! wport-lint --test cases NAME` runs the cases whose name contains NAME
+//! (`cases/NAME` or `trees/NAME`). Run with `WPORT_BLESS=1` to (re)write the
+//! expected files from the current output; review the diff before committing
+//! it.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -32,6 +35,39 @@ use std::sync::OnceLock;
 
 use wport_lint::{Diagnostic, Linter, rules};
 use wport_manifest::StandardComponent;
+use wport_test_cases::{Failed, Trial};
+
+fn main() {
+    let mut trials = Vec::new();
+    for (kind, cases) in [("cases", cases()), ("trees", tree_cases())] {
+        for case in cases {
+            let name = format!("{kind}/{}", wport_test_cases::case_name(&case));
+            trials.push(Trial::test(name, move || {
+                let diagnostics = if kind == "cases" {
+                    linter().lint_port(&case)
+                } else {
+                    linter()
+                        .lint_tree(&case)
+                        .map_err(|e| format!("{}: {e}", case.display()))?
+                };
+                check_case(&case, &diagnostics).map_err(Failed::from)
+            }));
+        }
+    }
+    trials.push(Trial::test("the_catalogue_does_not_shrink", || {
+        the_catalogue_does_not_shrink();
+        Ok(())
+    }));
+    trials.push(Trial::test("every_rule_has_a_case", || {
+        every_rule_has_a_case();
+        Ok(())
+    }));
+    trials.push(Trial::test("diagnostics_match_the_catalogue", || {
+        diagnostics_match_the_catalogue();
+        Ok(())
+    }));
+    wport_test_cases::run(trials)
+}
 
 /// The linter `wport lint` uses: with the standard components, built from
 /// their crates the same way the `wport` binary's build script does.
@@ -84,17 +120,10 @@ fn tree_cases() -> Vec<PathBuf> {
     case_dirs("tests/trees")
 }
 
+/// Relative to the crate (cargo runs tests there), so expected files name
+/// `tests/cases/<case>/Portfile.toml` in any checkout.
 fn case_dirs(root: &str) -> Vec<PathBuf> {
-    // Relative to the crate (cargo runs tests there), so expected files
-    // name `tests/cases/<case>/Portfile.toml` in any checkout.
-    let root = Path::new(root);
-    let mut cases: Vec<PathBuf> = fs::read_dir(root)
-        .expect("reading the cases directory")
-        .map(|entry| entry.expect("reading the cases directory").path())
-        .filter(|path| path.is_dir())
-        .collect();
-    cases.sort();
-    cases
+    wport_test_cases::case_dirs(Path::new(root))
 }
 
 fn human(diagnostics: &[Diagnostic]) -> String {
@@ -109,105 +138,90 @@ fn json(diagnostics: &[Diagnostic]) -> String {
     serde_json::to_string_pretty(&list).unwrap() + "\n"
 }
 
-#[test]
-fn lint_cases() {
-    let (valid, invalid) = check_cases(&cases(), |case| linter().lint_port(case));
+/// (valid, invalid) cases in `cases`, by name.
+fn count(cases: &[PathBuf]) -> (usize, usize) {
+    let valid = cases
+        .iter()
+        .filter(|c| wport_test_cases::case_name(c).starts_with("valid-"))
+        .count();
+    (valid, cases.len() - valid)
+}
+
+/// The catalogues are the spec of the rules: keep them from shrinking
+/// unnoticed.
+fn the_catalogue_does_not_shrink() {
+    let (valid, invalid) = count(&cases());
+    eprintln!(
+        "{} cases: {valid} valid, {invalid} invalid",
+        valid + invalid
+    );
     assert!(
         valid >= 10 && invalid >= 30,
         "too few cases: {valid} valid, {invalid} invalid"
     );
-}
-
-#[test]
-fn lint_tree_cases() {
-    let (valid, invalid) = check_cases(&tree_cases(), |case| {
-        linter()
-            .lint_tree(case)
-            .unwrap_or_else(|e| panic!("{}: {e}", case.display()))
-    });
+    let (valid, invalid) = count(&tree_cases());
+    eprintln!(
+        "{} tree cases: {valid} valid, {invalid} invalid",
+        valid + invalid
+    );
     assert!(
         valid >= 1 && invalid >= 3,
         "too few tree cases: {valid} valid, {invalid} invalid"
     );
 }
 
-/// Lints each case, compares with its expected files; (valid, invalid).
-fn check_cases(cases: &[PathBuf], lint: impl Fn(&Path) -> Vec<Diagnostic>) -> (usize, usize) {
-    let bless = std::env::var_os("WPORT_BLESS").is_some_and(|v| v == "1");
+/// One case's diagnostics: the rule its name announces, and its expected
+/// files.
+fn check_case(case: &Path, diagnostics: &[Diagnostic]) -> Result<(), String> {
+    let name = wport_test_cases::case_name(case);
     let mut failures = Vec::new();
-    let (mut valid, mut invalid) = (0, 0);
-    for case in cases {
-        let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let diagnostics = lint(case);
-        let rules: BTreeSet<&str> = diagnostics.iter().map(|d| d.rule).collect();
-        if name.starts_with("valid-") {
-            valid += 1;
-            if !diagnostics.is_empty() {
-                failures.push(format!(
-                    "case {name}: expected no diagnostic, got {rules:?}"
-                ));
-            }
-        } else {
-            invalid += 1;
-            if name.starts_with("mixed-") {
-                if rules.len() < 2 {
-                    failures.push(format!(
-                        "case {name}: expected several rules, got {rules:?}"
-                    ));
-                }
-            } else {
-                // The longest rule id the name starts with.
-                let expected = rules::ALL
-                    .iter()
-                    .filter(|r| name == r.id || name.starts_with(&format!("{}-", r.id)))
-                    .max_by_key(|r| r.id.len());
-                match expected {
-                    None => failures.push(format!("case {name}: the name starts with no rule id")),
-                    Some(rule) if !rules.contains(rule.id) => failures.push(format!(
-                        "case {name}: expected rule `{}`, got {rules:?}",
-                        rule.id
-                    )),
-                    Some(_) => {}
-                }
-            }
+    let rules: BTreeSet<&str> = diagnostics.iter().map(|d| d.rule).collect();
+    if name.starts_with("valid-") {
+        if !diagnostics.is_empty() {
+            failures.push(format!(
+                "case {name}: expected no diagnostic, got {rules:?}"
+            ));
         }
-
-        let mut outputs = vec![("expected.txt", human(&diagnostics))];
-        if case.join("expected.json").exists() {
-            outputs.push(("expected.json", json(&diagnostics)));
+    } else if name.starts_with("mixed-") {
+        if rules.len() < 2 {
+            failures.push(format!(
+                "case {name}: expected several rules, got {rules:?}"
+            ));
         }
-        for (file, actual) in outputs {
-            let path = case.join(file);
-            if bless {
-                fs::write(&path, &actual)
-                    .unwrap_or_else(|e| panic!("case {name}: writing {file}: {e}"));
-            }
-            match fs::read_to_string(&path) {
-                Ok(expected) if expected == actual => {}
-                Ok(expected) => failures.push(format!(
-                    "case {name}: output differs from {file}\n--- expected\n{expected}--- actual\n{actual}"
-                )),
-                Err(_) => failures.push(format!(
-                    "case {name}: no {file} (run with WPORT_BLESS=1 to create it)\n--- actual\n{actual}"
-                )),
-            }
+    } else {
+        // The longest rule id the name starts with.
+        let expected = rules::ALL
+            .iter()
+            .filter(|r| name == r.id || name.starts_with(&format!("{}-", r.id)))
+            .max_by_key(|r| r.id.len());
+        match expected {
+            None => failures.push(format!("case {name}: the name starts with no rule id")),
+            Some(rule) if !rules.contains(rule.id) => failures.push(format!(
+                "case {name}: expected rule `{}`, got {rules:?}",
+                rule.id
+            )),
+            Some(_) => {}
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    eprintln!("{} cases: {valid} valid, {invalid} invalid", cases.len());
-    (valid, invalid)
+    let mut outputs = vec![("expected.txt", human(diagnostics))];
+    if case.join("expected.json").exists() {
+        outputs.push(("expected.json", json(diagnostics)));
+    }
+    for (file, actual) in outputs {
+        if let Err(e) = wport_test_cases::check_expected(case, file, &actual) {
+            failures.push(format!("case {name}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// Every rule has a case that reports it, except the two no port can
 /// trigger: `schema` (a schema error kind this linter does not know yet)
 /// and `capability-gained` (the diff's; see tests/diff.rs).
-#[test]
 fn every_rule_has_a_case() {
     let mut seen = BTreeSet::new();
     for case in cases() {
@@ -234,7 +248,6 @@ fn every_rule_has_a_case() {
 
 /// Diagnostics agree with the rule catalogue, and positions are present
 /// wherever the Portfile could be read.
-#[test]
 fn diagnostics_match_the_catalogue() {
     let trees = tree_cases().into_iter().map(|c| {
         let found = linter().lint_tree(&c).unwrap();

@@ -8,83 +8,102 @@
 //! the runner checks that too, so the structured kind a linter reports is
 //! tested alongside the rendered text.
 //!
-//! Run with `WPORT_BLESS=1` to (re)write every `expected.txt` from the
-//! current output; review the diff before committing it.
+//! One test per case (the `wport-test-cases` harness): `cargo test -p
+//! wport-manifest --test cases NAME` runs one. Run with `WPORT_BLESS=1` to
+//! (re)write every `expected.txt` from the current output; review the diff
+//! before committing it.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wport_manifest::{ErrorKind, Portfile};
+use wport_test_cases::{Failed, Trial};
 
-#[test]
-fn portfile_cases() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let bless = std::env::var_os("WPORT_BLESS").is_some_and(|v| v == "1");
-    let mut cases: Vec<_> = fs::read_dir(&root)
-        .expect("reading tests/cases")
-        .map(|entry| entry.expect("reading tests/cases").path())
-        .filter(|path| path.is_dir())
+fn main() {
+    let cases = wport_test_cases::case_dirs(&cases_root());
+    let mut trials: Vec<Trial> = cases
+        .iter()
+        .map(|case| {
+            let case = case.clone();
+            Trial::test(wport_test_cases::case_name(&case), move || {
+                portfile_case(&case).map_err(Failed::from)
+            })
+        })
         .collect();
-    cases.sort();
-    assert!(!cases.is_empty(), "no cases under {}", root.display());
+    trials.push(Trial::test("the_catalogue_does_not_shrink", move || {
+        the_catalogue_does_not_shrink(&cases);
+        Ok(())
+    }));
+    trials.push(Trial::test("every_error_kind_has_a_case", || {
+        every_error_kind_has_a_case();
+        Ok(())
+    }));
+    wport_test_cases::run(trials)
+}
 
+fn cases_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
+}
+
+/// One case: the error kind its name announces, and its rendered output.
+fn portfile_case(case: &Path) -> Result<(), String> {
+    let name = wport_test_cases::case_name(case);
+    let text = fs::read_to_string(case.join("Portfile.toml"))
+        .map_err(|e| format!("case {name}: reading Portfile.toml: {e}"))?;
+    // A stable, relative name so expected files do not depend on the checkout.
+    let file = format!("cases/{name}/Portfile.toml");
+    let result = Portfile::check(&text, &file);
+    let code = result.as_ref().err().map(|errors| errors[0].kind().code());
     let mut failures = Vec::new();
+    match (name.strip_prefix("valid-"), code) {
+        (Some(_), None) => {}
+        (Some(_), Some(code)) => failures.push(format!(
+            "case {name}: expected to parse, failed with `{code}`"
+        )),
+        (None, None) => failures.push(format!("case {name}: expected an error, parsed")),
+        (None, Some(code)) if name.starts_with(code) => {}
+        (None, Some(code)) => failures.push(format!(
+            "case {name}: failed with `{code}`, which its name does not start with"
+        )),
+    }
+    let actual = render(&text, &result);
+    if let Err(e) = wport_test_cases::check_expected(case, "expected.txt", &actual) {
+        failures.push(format!("case {name}: {e}"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// `OK`, or every error [`Portfile::check`] reported, rendered.
+fn render(text: &str, result: &Result<Portfile, Vec<wport_manifest::ManifestError>>) -> String {
+    match result {
+        Ok(_) => "OK\n".to_owned(),
+        Err(errors) => errors
+            .iter()
+            .map(|err| err.render(text))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// The catalogue is the spec of the error classes: keep it from shrinking
+/// unnoticed.
+fn the_catalogue_does_not_shrink(cases: &[PathBuf]) {
     let (mut valid, mut invalid) = (0, 0);
-    for case in &cases {
-        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+    for case in cases {
+        let name = wport_test_cases::case_name(case);
         let text = fs::read_to_string(case.join("Portfile.toml"))
             .unwrap_or_else(|e| panic!("case {name}: reading Portfile.toml: {e}"));
-        // A stable, relative name so expected files do not depend on the checkout.
-        let file = format!("cases/{name}/Portfile.toml");
-        let result = Portfile::check(&text, &file);
-        let code = result.as_ref().err().map(|errors| errors[0].kind().code());
-        match (name.strip_prefix("valid-"), code) {
-            (Some(_), None) => {}
-            (Some(_), Some(code)) => failures.push(format!(
-                "case {name}: expected to parse, failed with `{code}`"
-            )),
-            (None, None) => failures.push(format!("case {name}: expected an error, parsed")),
-            (None, Some(code)) if name.starts_with(code) => {}
-            (None, Some(code)) => failures.push(format!(
-                "case {name}: failed with `{code}`, which its name does not start with"
-            )),
-        }
-        let actual = match &result {
-            Ok(_) => "OK\n".to_owned(),
-            Err(errors) => errors
-                .iter()
-                .map(|err| err.render(&text))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        };
-        let expected_path = case.join("expected.txt");
-        if bless {
-            fs::write(&expected_path, &actual)
-                .unwrap_or_else(|e| panic!("case {name}: writing expected.txt: {e}"));
-        }
-        match fs::read_to_string(&expected_path) {
-            Ok(expected) if expected == actual => {}
-            Ok(expected) => failures.push(format!(
-                "case {name}: output differs from expected.txt\n--- expected\n{expected}--- actual\n{actual}"
-            )),
-            Err(_) => failures.push(format!("case {name}: no expected.txt (run with WPORT_BLESS=1 to create it)\n--- actual\n{actual}")),
-        }
-        if actual == "OK\n" {
+        if Portfile::check(&text, &format!("cases/{name}/Portfile.toml")).is_ok() {
             valid += 1
         } else {
             invalid += 1
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
     eprintln!("{} cases: {valid} valid, {invalid} invalid", cases.len());
-    // The catalogue is the spec of the error classes: keep it from shrinking
-    // unnoticed.
     assert!(
         valid >= 5 && invalid >= 20,
         "too few cases: {valid} valid, {invalid} invalid"
@@ -92,9 +111,8 @@ fn portfile_cases() {
 }
 
 /// Every [`ErrorKind`] except `Io` (no file to show) has at least one case.
-#[test]
 fn every_error_kind_has_a_case() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let root = cases_root();
     let names: Vec<String> = fs::read_dir(&root)
         .expect("reading tests/cases")
         .map(|entry| {
