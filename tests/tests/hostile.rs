@@ -70,6 +70,21 @@ macro_rules! assert_test_exists {
 }
 foreach_hostile!(assert_test_exists);
 
+/// A table of guests whose whole test is one check given the guest's name:
+/// a row `NAME => CHECK(ARGS...);` is `#[test] fn NAME() { CHECK("NAME",
+/// ARGS...) }`, so `assert_test_exists` sees it like any other test.
+macro_rules! guest_tests {
+    ($($(#[$doc:meta])* $name:ident => $check:ident($($arg:expr),*);)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                $check(stringify!($name) $(, $arg)*)
+            }
+        )*
+    };
+}
+
 const VICTIM_SECRET: &[u8] = b"victim secret: must never be read, changed or removed\n";
 const DISTFILE: &[u8] = b"\x1f\x8b pretend this is hello-1.0.tar.gz\n";
 const SOURCE_DATE_EPOCH: u64 = 1_700_000_000;
@@ -901,18 +916,13 @@ fn assert_trap(name: &'static str, what: &str) {
     f.assert_untouched();
 }
 
-#[test]
-fn stack_overflow_native() {
-    // wasmtime's own stack limit (max_wasm_stack), checked on entry to
-    // every wasm function: the host thread's stack is never reached.
-    assert_trap("stack_overflow_native", "call stack exhausted");
-}
-
-#[test]
-fn stack_overflow_shadow() {
-    // Rust puts its shadow stack first in linear memory: overflowing it
-    // leaves the memory and traps instead of overwriting the guest's data.
-    assert_trap("stack_overflow_shadow", "out of bounds memory access");
+guest_tests! {
+    /// wasmtime's own stack limit (max_wasm_stack), checked on entry to
+    /// every wasm function: the host thread's stack is never reached.
+    stack_overflow_native => assert_trap("call stack exhausted");
+    /// Rust puts its shadow stack first in linear memory: overflowing it
+    /// leaves the memory and traps instead of overwriting the guest's data.
+    stack_overflow_shadow => assert_trap("out of bounds memory access");
 }
 
 const OUTPUT_CAP: u64 = 64 << 10;
@@ -942,14 +952,9 @@ fn assert_flood_bounded(name: &'static str) {
     f.assert_untouched();
 }
 
-#[test]
-fn output_flood_stdout() {
-    assert_flood_bounded("output_flood_stdout");
-}
-
-#[test]
-fn output_flood_log() {
-    assert_flood_bounded("output_flood_log");
+guest_tests! {
+    output_flood_stdout => assert_flood_bounded();
+    output_flood_log => assert_flood_bounded();
 }
 
 #[test]
