@@ -722,7 +722,7 @@ fn hand_over(layout: &Layout, id: BuildIdentity) -> anyhow::Result<()> {
 }
 
 /// Open the directory `name` of `dir`: one name, never through a link.
-fn open_sub_dir(dir: &Dir, name: &str) -> std::io::Result<Dir> {
+pub(crate) fn open_sub_dir(dir: &Dir, name: &str) -> std::io::Result<Dir> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::openat(
         dir,

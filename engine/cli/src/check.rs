@@ -61,17 +61,6 @@ impl Entry {
 /// A tree: each entry by its path relative to the root (`a/b`), sorted.
 pub type Tree = BTreeMap<String, Entry>;
 
-/// Open directory `name` of `dir`: one name, never through a link.
-fn open_dir_at(dir: &Dir, name: &str) -> std::io::Result<Dir> {
-    let fd = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    Ok(Dir::from_std_file(std::fs::File::from(fd)))
-}
-
 /// Open the regular file at `rel` (`a/b/c`) below `root`, each component
 /// one name without following a link.
 fn open_file(root: &Dir, rel: &str) -> std::io::Result<std::fs::File> {
@@ -79,7 +68,7 @@ fn open_file(root: &Dir, rel: &str) -> std::io::Result<std::fs::File> {
     let last = parts.pop().unwrap_or_default();
     let mut held: Option<Dir> = None;
     for p in parts {
-        let next = open_dir_at(held.as_ref().unwrap_or(root), p)?;
+        let next = crate::build::open_sub_dir(held.as_ref().unwrap_or(root), p)?;
         held = Some(next);
     }
     let fd = rustix::fs::openat(
@@ -121,8 +110,8 @@ pub fn walk(path: &Path) -> anyhow::Result<Tree> {
             let mode = st.st_mode & 0o7777;
             let entry = match FileType::from_raw_mode(st.st_mode) {
                 FileType::Directory => {
-                    let sub =
-                        open_dir_at(&dir, &name).with_context(|| format!("opening {}", shown()))?;
+                    let sub = crate::build::open_sub_dir(&dir, &name)
+                        .with_context(|| format!("opening {}", shown()))?;
                     stack.push((rel.clone(), sub));
                     Entry::Dir { mode }
                 }
