@@ -191,16 +191,8 @@ fn only_fetch_reaches_an_http_client() {
 /// say it in docs/ARCHITECTURE.md first.
 const SPAWN_EXEMPTIONS: &[(&str, &str)] = &[
     (
-        "engine/cli/src/commands/check.rs",
-        "starts child `wport build`s of this same binary, whose native tools run through engine/exec",
-    ),
-    (
         "engine/cli/src/commands/package.rs",
-        "starts a child `wport build` of this same binary",
-    ),
-    (
-        "engine/cli/src/commands/ports.rs",
-        "starts child `wport build`s of this same binary (the install scheduler)",
+        "starts child `wport build`s of this same binary (`ChildBuild`, also for install/upgrade and build --check)",
     ),
     (
         "engine/cli/src/commands/run.rs",

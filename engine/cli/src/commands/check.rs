@@ -225,10 +225,6 @@ fn set_umask(mask: u32) -> u32 {
 }
 
 /// Start build `n` as a child `wport build`, with the variant's umask.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "starts a child `wport build` (this same executable); its native tools run through engine/exec"
-)]
 fn spawn_build(
     args: &super::build::Args,
     v: &Variant,
@@ -240,25 +236,15 @@ fn spawn_build(
         v.jobs,
         v.umask
     );
-    let exe = std::env::current_exe().context("locating the wport executable")?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args(wport::output::child_flag());
-    cmd.arg("build");
-    if let Some(port) = &args.port {
-        cmd.arg(port);
+    let mut cmd = super::package::ChildBuild {
+        port: args.port.as_deref().map(std::ffi::OsStr::new),
+        unsigned: args.unsigned,
+        trust_dir: args.trust_dir.as_deref(),
+        build_root: &v.build_root,
+        prefix: &args.prefix,
+        jobs: Some(v.jobs),
     }
-    if args.unsigned {
-        cmd.arg("--unsigned");
-    }
-    if let Some(t) = &args.trust_dir {
-        cmd.arg("--trust-dir").arg(t);
-    }
-    cmd.arg("--build-root")
-        .arg(&v.build_root)
-        .arg("--prefix")
-        .arg(&args.prefix)
-        .arg("--jobs")
-        .arg(v.jobs.to_string());
+    .command()?;
     if let Some(r) = &args.registry {
         cmd.arg("--registry").arg(r);
     }

@@ -261,33 +261,61 @@ pub struct ChildBuildFailed {
     pub code: i32,
 }
 
+/// What every child `wport build` of this same executable is told (by
+/// `package`, `install`/`upgrade` and `build --check`): the port, where its
+/// Portfile is trusted from, where it builds and for which prefix, and its
+/// jobs. Callers add their own options and run it.
+pub(super) struct ChildBuild<'a> {
+    pub port: Option<&'a std::ffi::OsStr>,
+    pub unsigned: bool,
+    pub trust_dir: Option<&'a Path>,
+    pub build_root: &'a Path,
+    pub prefix: &'a str,
+    pub jobs: Option<u32>,
+}
+
+impl ChildBuild<'_> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "starts a child `wport build` (this same executable); its native tools run through engine/exec"
+    )]
+    pub(super) fn command(&self) -> anyhow::Result<std::process::Command> {
+        let exe = std::env::current_exe().context("locating the wport executable")?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(wport::output::child_flag());
+        cmd.arg("build");
+        if let Some(port) = self.port {
+            cmd.arg(port);
+        }
+        if self.unsigned {
+            cmd.arg("--unsigned");
+        }
+        if let Some(t) = self.trust_dir {
+            cmd.arg("--trust-dir").arg(t);
+        }
+        cmd.arg("--build-root")
+            .arg(self.build_root)
+            .arg("--prefix")
+            .arg(self.prefix);
+        if let Some(j) = self.jobs {
+            cmd.arg("--jobs").arg(j.to_string());
+        }
+        Ok(cmd)
+    }
+}
+
 /// Build the port `args` names with a child `wport build` (its output goes
 /// to ours); returns its build directory.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "starts a child `wport build` (this same executable); its native tools run through engine/exec"
-)]
 fn child_build(args: &Args, opts: &BuildOptions, portfile: &Portfile) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the wport executable")?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args(wport::output::child_flag());
-    cmd.arg("build");
-    if let Some(port) = &args.port {
-        cmd.arg(port);
+    let mut cmd = ChildBuild {
+        port: args.port.as_deref().map(std::ffi::OsStr::new),
+        unsigned: args.unsigned,
+        trust_dir: args.trust_dir.as_deref(),
+        build_root: &opts.build_root,
+        prefix: &args.prefix,
+        jobs: args.jobs,
     }
-    if args.unsigned {
-        cmd.arg("--unsigned");
-    }
-    if let Some(t) = &args.trust_dir {
-        cmd.arg("--trust-dir").arg(t);
-    }
-    cmd.arg("--build-root")
-        .arg(&opts.build_root)
-        .arg("--prefix")
-        .arg(&args.prefix);
-    if let Some(j) = args.jobs {
-        cmd.arg("--jobs").arg(j.to_string());
-    }
+    .command()?;
     let status = cmd.status().context("running `wport build`")?;
     if !status.success() {
         return Err(ChildBuildFailed {

@@ -27,7 +27,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -667,10 +666,6 @@ fn check_binary_manifest(
 }
 
 /// Build, package and install `jobs` in dependency order.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "starts child `wport build`s (this same executable); their native tools run through engine/exec"
-)]
 fn run_plan(
     ports: &Ports,
     jobs: &[Job],
@@ -712,7 +707,6 @@ fn run_plan(
             key_path.display()
         );
     }
-    let wport_exe = std::env::current_exe().context("locating the wport executable")?;
     let versions: BTreeMap<String, String> = jobs
         .iter()
         .filter_map(|j| {
@@ -775,20 +769,15 @@ fn run_plan(
         }
         let _ = std::io::stdout().flush();
         let (arg, unsigned) = ports.build_arg(name);
-        let mut cmd = Command::new(&wport_exe);
-        cmd.args(wport::output::child_flag());
-        cmd.arg("build").arg(&arg);
-        if unsigned {
-            cmd.arg("--unsigned");
+        let mut cmd = super::package::ChildBuild {
+            port: Some(std::ffi::OsStr::new(&arg)),
+            unsigned,
+            trust_dir: Some(&ports.trust_dir),
+            build_root: &build_root,
+            prefix: &prefix_str,
+            jobs: Some(make_jobs as u32),
         }
-        cmd.arg("--trust-dir")
-            .arg(&ports.trust_dir)
-            .arg("--build-root")
-            .arg(&build_root)
-            .arg("--prefix")
-            .arg(&prefix_str)
-            .arg("--jobs")
-            .arg(make_jobs.to_string());
+        .command()?;
         if let Some(r) = &p.registry {
             cmd.arg("--registry").arg(r);
         }
