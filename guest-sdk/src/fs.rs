@@ -378,11 +378,13 @@ pub fn reinplace_if_present<P: AsRef<Path>>(
 }
 
 /// Apply the unified diff `patchfile` to the tree at `dir`, in pure WASM
-/// (see [`crate::patch`] for the format and the strip-level choice).
+/// (see [`crate::patch`] for the format, git's renames, copies and modes,
+/// and the strip-level choice).
 ///
 /// All hunks are checked before anything is written, so a patch that does
-/// not apply leaves the tree untouched; the error names the patch file, the
-/// target file and the hunk. Hunks found at an offset are logged.
+/// not apply, or asks for something unsupported (a binary change), leaves
+/// the tree untouched; the error names the patch file, and the target file
+/// and hunk or the patch line. Hunks found at an offset are logged.
 pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result<()> {
     let (patchfile, dir) = (patchfile.as_ref(), dir.as_ref());
     let pname = patchfile.file_name().map_or_else(
@@ -404,21 +406,39 @@ pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result
         .choose_strip(&|rel| dir.join(rel).symlink_metadata().is_ok_and(|m| m.is_file()))
         .map_err(to_err)?;
     let plan = parsed
-        .plan(strip, &mut |rel| {
-            let path = dir.join(rel);
-            match path.symlink_metadata() {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e.to_string()),
-                Ok(m) if !m.is_file() => Err("not a regular file".to_owned()),
-                Ok(_) => std::fs::read(&path).map(Some).map_err(|e| e.to_string()),
-            }
-        })
+        .plan(
+            strip,
+            &mut |rel| {
+                let path = dir.join(rel);
+                match path.symlink_metadata() {
+                    // A name below a file (a rename of `a` to `a/b`) does
+                    // not exist either.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                        ) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.to_string()),
+                    Ok(m) if !m.is_file() => Err("not a regular file".to_owned()),
+                    Ok(_) => std::fs::read(&path).map(Some).map_err(|e| e.to_string()),
+                }
+            },
+            &mut |rel| get_mode(dir.join(rel)).map_err(|e| e.to_string()),
+        )
         .map_err(to_err)?;
 
     for note in &plan.notes {
         crate::log::info(format!("{pname}: {note}"));
     }
-    for change in plan.changes {
+    // Deletions first: a rename may put a file below a deleted one's name.
+    let (deletes, rest): (Vec<Change>, Vec<Change>) = plan
+        .changes
+        .into_iter()
+        .partition(|c| matches!(c, Change::Delete { .. }));
+    for change in deletes.into_iter().chain(rest) {
         match change {
             Change::Write {
                 path,
@@ -436,6 +456,9 @@ pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result
                 std::fs::remove_file(&path)
                     .with_context(|| format!("deleting {}", path.display()))
                     .with_context(what)?;
+            }
+            Change::SetMode { path, mode } => {
+                set_mode(dir.join(path), mode).with_context(what)?;
             }
         }
     }

@@ -5,8 +5,8 @@
 //! owns the format; [`crate::fs::apply_patch`] does the file I/O around it.
 //!
 //! What is supported, following GNU `patch` where it matters:
-//! - `diff -u` and `git diff` output, several files per patch, text before,
-//!   between and after file sections (commit messages, `diff --git`,
+//! - `diff -u` and `git diff` / `git format-patch` output, several files per
+//!   patch, text before, between and after file sections (commit messages,
 //!   `index` lines) is ignored;
 //! - new files (`--- /dev/null`) and deleted files (`+++ /dev/null`);
 //! - `\ No newline at end of file`, CRLF lines (compared exactly);
@@ -17,11 +17,44 @@
 //!   nearest exact match (an *offset*); there is no fuzz: every context line
 //!   must match exactly.
 //!
+//! Git's extended headers, following `git apply` (a section starts at its
+//! `diff --git` line; a header this module does not know ends the header):
+//! - `rename from`/`rename to` and `copy from`/`copy to`, with or without
+//!   hunks (`similarity index` and `dissimilarity index` are informational).
+//!   Those names have no `a/`/`b/` prefix, so at strip level N they lose
+//!   N-1 components, as in `git apply`. The new name must not exist;
+//! - `new file mode`, `deleted file mode` and `old mode`/`new mode`, also
+//!   without hunks (an empty new file, a mode change). Git knows two modes
+//!   for a file, 644 and 755, and so does this module: a mode is applied as
+//!   one of those ([`Change::SetMode`]), and a renamed or copied file keeps
+//!   the executable bit of its source unless the patch gives a new mode. The
+//!   old mode is not checked (`git apply` only warns about it);
+//! - refused with [`PatchError::Unsupported`], naming the line and the file,
+//!   rather than skipped: binary changes (`GIT binary patch`, and `Binary
+//!   files ... differ`, which says the diff left a change out), symlinks
+//!   (mode 120000) and submodules (mode 160000).
+//!
+//! Every file name must stay below the patched directory after stripping:
+//! an absolute name, a `.` or `..` component, an empty component or a NUL
+//! byte is refused with [`PatchError::UnsafePath`].
+//!
 //! Applying is all-or-nothing: [`Patch::plan`] computes every resulting file
 //! in memory first, so a hunk that fails leaves the tree untouched.
 //!
-//! Not supported: binary patches, git renames/copies and mode changes
-//! without content (ignored), context (non-unified) and ed-style diffs.
+//! Not supported: context (non-unified) and ed-style diffs, fuzz.
+//!
+//! Why not a parsing crate: `diffy` 0.5 (maintained, no default
+//! dependencies) parses git's extended headers, and was weighed for this.
+//! But its hunks do not record where they are in the patch file and its
+//! parse errors carry a byte offset and an opaque kind, while wport's
+//! messages name the patch line of the section or hunk; it needs the format
+//! (unified or git) chosen before parsing, where patchfiles mix both; and the
+//! part that matters for correctness, the hunk matcher, would stay here
+//! anyway (offsets, GNU patch's anchoring of short-context hunks, checked
+//! against GNU `patch` by `differential_against_diff_u` and fuzzed by
+//! `fuzz/fuzz_targets/patch.rs`). The git headers are a few line prefixes,
+//! so parsing them here costs less than a dependency compiled into every
+//! component.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,14 +72,34 @@ pub struct Patch {
 /// The changes to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePatch {
-    /// The `---` name; `None` for `/dev/null` (the patch creates the file).
+    /// The old name: the `---` name, git's `rename from`/`copy from` name,
+    /// or for a git section without `---` the first `diff --git` name;
+    /// `None` when the patch creates the file (`/dev/null`, `new file
+    /// mode`).
     pub old: Option<String>,
-    /// The `+++` name; `None` for `/dev/null` (the patch deletes the file).
+    /// The new name, likewise; `None` when the patch deletes the file.
     pub new: Option<String>,
-    /// The hunks, in file order.
+    /// The hunks, in file order (none for a git rename, copy or mode change
+    /// without content changes, or an empty new or deleted file).
     pub hunks: Vec<Hunk>,
-    /// 1-based line of the `---` header in the patch file.
+    /// 1-based line of the section in the patch file: its `diff --git`
+    /// line, or the `---` header of a plain unified diff.
     pub line: usize,
+    /// A git rename or copy: `old` is the source and `new` the destination,
+    /// both without git's `a/`/`b/` prefix.
+    pub copy: Option<CopyKind>,
+    /// The mode the file gets (git's `new mode` or `new file mode`): 0o644
+    /// or 0o755.
+    pub new_mode: Option<u32>,
+}
+
+/// What a git section does with its source file besides patching it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyKind {
+    /// `rename from`/`rename to`: the source is removed.
+    Rename,
+    /// `copy from`/`copy to`: the source stays.
+    Copy,
 }
 
 /// One `@@ -a,b +c,d @@` hunk.
@@ -80,6 +133,10 @@ pub enum Line {
 }
 
 /// A change [`Patch::plan`] decided on, to be carried out by the caller.
+///
+/// Carry out every `Delete` first, then the `Write`s and `SetMode`s in
+/// order: a rename can put a file where a deleted file was a directory's
+/// name (`a` to `a/b`), and a mode is set after its file is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Write `content` to `path` (relative to the patched directory).
@@ -96,12 +153,21 @@ pub enum Change {
         /// Relative path.
         path: String,
     },
+    /// Set the permission bits of the file at `path` (0o644 or 0o755).
+    SetMode {
+        /// Relative path.
+        path: String,
+        /// The permission bits.
+        mode: u32,
+    },
 }
 
 /// The outcome of [`Patch::plan`]: what to write, and notes for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// One change per touched file, in the order the patch first touches it.
+    /// One `Write` or `Delete` per file whose content the patch changes, in
+    /// the order the patch first touches it, then one `SetMode` per file
+    /// the patch gives a mode.
     pub changes: Vec<Change>,
     /// Human-readable remarks such as hunks applied at an offset.
     pub notes: Vec<String>,
@@ -127,10 +193,24 @@ pub enum PatchError {
         /// The relative paths tried, one per strip level.
         tried: Vec<String>,
     },
-    /// A file name in the patch is absolute or contains `..` after stripping.
+    /// A file name in the patch does not stay below the patched directory
+    /// after stripping: absolute, a `.`, `..` or empty component, or a NUL
+    /// byte.
     UnsafePath {
-        /// The offending name.
+        /// The offending name, after stripping.
         name: String,
+        /// 1-based line of the file's section in the patch.
+        line: usize,
+    },
+    /// The patch asks for something this applier does not do: a binary
+    /// change, a symlink or a submodule.
+    Unsupported {
+        /// 1-based line in the patch file.
+        line: usize,
+        /// The file the section is for, as the patch names it.
+        file: String,
+        /// What it asks for.
+        what: String,
     },
     /// A hunk's context or removed lines do not match the file.
     HunkFailed {
@@ -178,9 +258,17 @@ impl fmt::Display for PatchError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Self::UnsafePath { name } => {
-                write!(f, "refusing file name `{name}`: absolute or contains `..`")
-            }
+            Self::UnsafePath { name, line } => write!(
+                f,
+                "line {line}: refusing file name `{}`: {}",
+                name.escape_debug(),
+                unsafe_reason(name).unwrap_or("not a safe relative path")
+            ),
+            Self::Unsupported { line, file, what } => write!(
+                f,
+                "line {line}: `{file}`: {what} is not supported; ship the file in the \
+                 port's files/ and install it from a `patch` phase instead"
+            ),
             Self::HunkFailed {
                 file,
                 hunk,
@@ -214,38 +302,41 @@ fn parse_err(line: usize, message: impl Into<String>) -> PatchError {
     }
 }
 
+/// Whether `lines[i]` starts a `---`/`+++` file header.
+fn is_file_header(lines: &[&[u8]], i: usize) -> bool {
+    lines[i].starts_with(b"--- ") && lines.get(i + 1).is_some_and(|l| l.starts_with(b"+++ "))
+}
+
 /// Parse a unified diff.
 pub fn parse(text: &[u8]) -> Result<Patch, PatchError> {
     let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
     let mut files = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if lines[i].starts_with(b"--- ") && lines.get(i + 1).is_some_and(|l| l.starts_with(b"+++ "))
-        {
+        if lines[i].starts_with(b"diff --git ") {
+            let (fp, next) = parse_git_section(&lines, i)?;
+            files.push(fp);
+            i = next;
+        } else if is_file_header(&lines, i) {
             let header = i + 1;
-            let old = parse_name(&lines[i][4..], header)?;
-            let new = parse_name(&lines[i + 1][4..], header + 1)?;
-            if old.is_none() && new.is_none() {
-                return Err(parse_err(header, "both file names are /dev/null"));
-            }
-            i += 2;
-            let mut hunks = Vec::new();
-            while i < lines.len() && lines[i].starts_with(b"@@ ") {
-                let (hunk, next) = parse_hunk(&lines, i)?;
-                hunks.push(hunk);
-                i = next;
-            }
-            if hunks.is_empty() {
-                return Err(parse_err(header, "file header without any `@@` hunk"));
-            }
+            let (old, new, hunks, next) = parse_unified_section(&lines, i)?;
             files.push(FilePatch {
                 old,
                 new,
                 hunks,
                 line: header,
+                copy: None,
+                new_mode: None,
             });
-        } else if lines[i].starts_with(b"GIT binary patch") {
-            return Err(parse_err(i + 1, "binary patches are not supported"));
+            i = next;
+        } else if let Some(what) = binary_marker(lines[i]) {
+            // `diff -r` says this for a binary file it left out: applying
+            // the rest would quietly miss that change.
+            return Err(PatchError::Unsupported {
+                line: i + 1,
+                file: binary_files_name(lines[i]),
+                what: what.to_owned(),
+            });
         } else {
             i += 1;
         }
@@ -254,6 +345,257 @@ pub fn parse(text: &[u8]) -> Result<Patch, PatchError> {
         return Err(PatchError::Empty);
     }
     Ok(Patch { files })
+}
+
+/// `Some(description)` if `line` is one of the two ways diffs show a binary
+/// change.
+fn binary_marker(line: &[u8]) -> Option<&'static str> {
+    let line = trim_eol(line);
+    if line == b"GIT binary patch" {
+        Some("a binary patch (`GIT binary patch`)")
+    } else if line.starts_with(b"Binary files ") && line.ends_with(b" differ") {
+        Some("a binary change (`Binary files ... differ`)")
+    } else {
+        None
+    }
+}
+
+/// The first name of a `Binary files X and Y differ` line, for a message.
+fn binary_files_name(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(trim_eol(line));
+    let Some(rest) = text.strip_prefix("Binary files ") else {
+        return "(unknown)".to_owned();
+    };
+    rest.split(" and ")
+        .next()
+        .unwrap_or(rest)
+        .trim_end_matches(" differ")
+        .to_owned()
+}
+
+/// The `---`/`+++` header at `lines[at]` and its hunks: old name, new name,
+/// hunks, and the index of the first line after them.
+#[expect(
+    clippy::type_complexity,
+    reason = "a private helper's tuple, named by its one caller pair"
+)]
+fn parse_unified_section(
+    lines: &[&[u8]],
+    at: usize,
+) -> Result<(Option<String>, Option<String>, Vec<Hunk>, usize), PatchError> {
+    let header = at + 1;
+    let old = parse_name(&lines[at][4..], header)?;
+    let new = parse_name(&lines[at + 1][4..], header + 1)?;
+    if old.is_none() && new.is_none() {
+        return Err(parse_err(header, "both file names are /dev/null"));
+    }
+    let mut i = at + 2;
+    let mut hunks = Vec::new();
+    while i < lines.len() && lines[i].starts_with(b"@@ ") {
+        let (hunk, next) = parse_hunk(lines, i)?;
+        hunks.push(hunk);
+        i = next;
+    }
+    if hunks.is_empty() {
+        return Err(parse_err(header, "file header without any `@@` hunk"));
+    }
+    Ok((old, new, hunks, i))
+}
+
+/// A git section: the `diff --git` line at `lines[at]`, its extended
+/// headers and its `---`/`+++` header and hunks if it has content changes.
+/// Returns the section and the index of the first line after it.
+fn parse_git_section(lines: &[&[u8]], at: usize) -> Result<(FilePatch, usize), PatchError> {
+    let line = at + 1;
+    let raw = trim_eol(lines[at]);
+    let git_names = split_git_names(&raw[b"diff --git ".len()..]);
+    let shown = match &git_names {
+        Some((_, b)) => b.clone(),
+        None => String::from_utf8_lossy(&raw[b"diff --git ".len()..]).into_owned(),
+    };
+    let unsupported = |line: usize, what: String| PatchError::Unsupported {
+        line,
+        file: shown.clone(),
+        what,
+    };
+
+    let (mut created, mut deleted) = (false, false);
+    let mut new_mode = None;
+    let (mut from, mut to): (Option<(CopyKind, String)>, Option<(CopyKind, String)>) = (None, None);
+    let mut i = at + 1;
+    while let Some(&l) = lines.get(i) {
+        let l = trim_eol(l);
+        let n = i + 1;
+        let mode = |rest: &[u8]| -> Result<u32, PatchError> {
+            match git_mode(rest).map_err(|()| parse_err(n, "bad file mode"))? {
+                GitMode::File(m) => Ok(m),
+                GitMode::Symlink => Err(unsupported(n, "a symlink (mode 120000)".to_owned())),
+                GitMode::Submodule => Err(unsupported(n, "a submodule (mode 160000)".to_owned())),
+            }
+        };
+        let name = |rest: &[u8]| -> Result<String, PatchError> {
+            let bytes = if rest.first() == Some(&b'"') {
+                unquote_c(rest).ok_or_else(|| parse_err(n, "badly quoted file name"))?
+            } else {
+                rest.to_vec()
+            };
+            let name =
+                String::from_utf8(bytes).map_err(|_| parse_err(n, "file name is not UTF-8"))?;
+            if name.is_empty() {
+                return Err(parse_err(n, "empty file name"));
+            }
+            Ok(name)
+        };
+        if let Some(rest) = l.strip_prefix(b"old mode ") {
+            mode(rest)?;
+        } else if let Some(rest) = l.strip_prefix(b"new mode ") {
+            new_mode = Some(mode(rest)?);
+        } else if let Some(rest) = l.strip_prefix(b"deleted file mode ") {
+            mode(rest)?;
+            deleted = true;
+        } else if let Some(rest) = l.strip_prefix(b"new file mode ") {
+            new_mode = Some(mode(rest)?);
+            created = true;
+        } else if let Some(rest) = l.strip_prefix(b"rename from ") {
+            from = Some((CopyKind::Rename, name(rest)?));
+        } else if let Some(rest) = l.strip_prefix(b"rename to ") {
+            to = Some((CopyKind::Rename, name(rest)?));
+        } else if let Some(rest) = l.strip_prefix(b"copy from ") {
+            from = Some((CopyKind::Copy, name(rest)?));
+        } else if let Some(rest) = l.strip_prefix(b"copy to ") {
+            to = Some((CopyKind::Copy, name(rest)?));
+        } else if l.starts_with(b"similarity index ")
+            || l.starts_with(b"dissimilarity index ")
+            || l.starts_with(b"index ")
+        {
+        } else if let Some(what) = binary_marker(l) {
+            return Err(unsupported(n, what.to_owned()));
+        } else {
+            break;
+        }
+        i += 1;
+    }
+
+    let (mut old, mut new, hunks) = if i < lines.len() && is_file_header(lines, i) {
+        let (old, new, hunks, next) = parse_unified_section(lines, i)?;
+        i = next;
+        (old, new, hunks)
+    } else {
+        let (a, b) = git_names.clone().unzip();
+        (a, b, Vec::new())
+    };
+    let copy = match (from, to) {
+        (None, None) => None,
+        (Some((kind, src)), Some((kind_to, dst))) if kind == kind_to => {
+            // The rename/copy names are authoritative, as in `git apply`.
+            (old, new) = (Some(src), Some(dst));
+            Some(kind)
+        }
+        _ => {
+            return Err(parse_err(
+                line,
+                "a rename or copy needs both its `from` and `to` lines, of the same kind",
+            ));
+        }
+    };
+    if created {
+        if copy.is_some() || (old.is_some() && !hunks.is_empty()) {
+            return Err(parse_err(
+                line,
+                "`new file mode` on a file that has an old name",
+            ));
+        }
+        old = None;
+    }
+    if deleted {
+        if copy.is_some() || (new.is_some() && !hunks.is_empty()) {
+            return Err(parse_err(
+                line,
+                "`deleted file mode` on a file that has a new name",
+            ));
+        }
+        new = None;
+    }
+    if created && deleted {
+        return Err(parse_err(line, "a file both created and deleted"));
+    }
+    if old.is_none() && new.is_none() {
+        return Err(parse_err(
+            line,
+            "cannot tell the file name from the `diff --git` line (quote names with spaces)",
+        ));
+    }
+    if hunks.is_empty() && copy.is_none() && new_mode.is_none() && !created && !deleted {
+        return Err(parse_err(
+            line,
+            "a `diff --git` section without any change (no hunk, rename, copy or mode)",
+        ));
+    }
+    Ok((
+        FilePatch {
+            old,
+            new,
+            hunks,
+            line,
+            copy,
+            new_mode,
+        },
+        i,
+    ))
+}
+
+/// A mode in a git extended header.
+enum GitMode {
+    /// A regular file, as 0o644 or 0o755.
+    File(u32),
+    Symlink,
+    Submodule,
+}
+
+/// Parse git's octal mode (`100644`). Like git, a regular file is 0o755
+/// when its owner may execute it and 0o644 otherwise.
+fn git_mode(raw: &[u8]) -> Result<GitMode, ()> {
+    let text = std::str::from_utf8(raw.trim_ascii()).map_err(drop)?;
+    let mode = u32::from_str_radix(text, 8).map_err(drop)?;
+    match mode & 0o170_000 {
+        0o100_000 => Ok(GitMode::File(if mode & 0o100 != 0 { 0o755 } else { 0o644 })),
+        0o120_000 => Ok(GitMode::Symlink),
+        0o160_000 => Ok(GitMode::Submodule),
+        _ => Err(()),
+    }
+}
+
+/// The two names of a `diff --git A B` line (after `diff --git `), with
+/// their prefixes. Quoted names are unambiguous; for unquoted names with
+/// spaces the split is the one where both sides name the same file (the
+/// same after their first component, or the same with `--no-prefix`), as
+/// `git apply` does. `None` when no split fits: a rename's names come from
+/// its `rename from`/`rename to` lines instead.
+fn split_git_names(rest: &[u8]) -> Option<(String, String)> {
+    let utf8 = |b: Vec<u8>| String::from_utf8(b).ok().filter(|s| !s.is_empty());
+    if rest.first() == Some(&b'"') {
+        let (a, after) = unquote_prefix(rest)?;
+        let after = after.strip_prefix(b" ")?;
+        let b = if after.first() == Some(&b'"') {
+            let (b, tail) = unquote_prefix(after)?;
+            tail.is_empty().then_some(b)?
+        } else {
+            after.to_vec()
+        };
+        return Some((utf8(a)?, utf8(b)?));
+    }
+    if let Some(q) = rest.windows(2).position(|w| w == b" \"") {
+        let (b, tail) = unquote_prefix(&rest[q + 1..])?;
+        return tail
+            .is_empty()
+            .then(|| Some((utf8(rest[..q].to_vec())?, utf8(b)?)))?;
+    }
+    let text = std::str::from_utf8(rest).ok()?;
+    text.match_indices(' ').find_map(|(p, _)| {
+        let (a, b) = (&text[..p], &text[p + 1..]);
+        let same = a == b || (strip_name(a, 1).is_some() && strip_name(a, 1) == strip_name(b, 1));
+        same.then(|| (a.to_owned(), b.to_owned()))
+    })
 }
 
 /// The file name of a `---`/`+++` header (after the 4-byte marker), or
@@ -275,15 +617,23 @@ fn parse_name(raw: &[u8], line: usize) -> Result<Option<String>, PatchError> {
     Ok((name != "/dev/null").then_some(name))
 }
 
-/// Git's C-style quoting: `"a\tb\303\251"`.
+/// Git's C-style quoting: `"a\tb\303\251"`; what follows the closing quote
+/// (a timestamp) is ignored.
 fn unquote_c(raw: &[u8]) -> Option<Vec<u8>> {
+    unquote_prefix(raw).map(|(name, _)| name)
+}
+
+/// The C-quoted string at the start of `raw` and what follows its closing
+/// quote.
+fn unquote_prefix(raw: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     let body = raw.strip_prefix(b"\"")?;
-    let end = body.iter().rposition(|&b| b == b'"')?;
-    let body = &body[..end];
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
-    while i < body.len() {
-        let b = body[i];
+    loop {
+        let b = *body.get(i)?;
+        if b == b'"' {
+            return Some((out, &body[i + 1..]));
+        }
         if b != b'\\' {
             out.push(b);
             i += 1;
@@ -316,7 +666,6 @@ fn unquote_c(raw: &[u8]) -> Option<Vec<u8>> {
             _ => return None,
         });
     }
-    Some(out)
 }
 
 fn trim_eol(l: &[u8]) -> &[u8] {
@@ -461,9 +810,35 @@ pub fn strip_name(name: &str, n: usize) -> Option<&str> {
     (!rest.is_empty()).then_some(rest)
 }
 
-/// A relative path that stays below the patched directory.
+/// Why `path` (a name after stripping) would not stay below the patched
+/// directory, or `None` if it is a plain relative path. `.` is refused with
+/// `..`: no tool writes it in a diff between two trees, and `a/./b` next to
+/// `a/b` would be two names for one file in the plan.
+fn unsafe_reason(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        Some("it is empty")
+    } else if path.starts_with('/') {
+        Some("it is absolute")
+    } else if path.contains('\0') {
+        Some("it contains a NUL byte")
+    } else if path.split('/').any(|c| c == "..") {
+        Some("it has a `..` component")
+    } else if path.split('/').any(|c| c == ".") {
+        Some("it has a `.` component")
+    } else if path.split('/').any(str::is_empty) {
+        Some("it has an empty component")
+    } else {
+        None
+    }
+}
+
 fn is_safe(path: &str) -> bool {
-    !path.is_empty() && !path.starts_with('/') && path.split('/').all(|c| c != "..")
+    unsafe_reason(path).is_none()
+}
+
+/// Git's mode for a file whose permission bits are `bits`.
+fn canonical_mode(bits: u32) -> u32 {
+    if bits & 0o100 != 0 { 0o755 } else { 0o644 }
 }
 
 impl FilePatch {
@@ -476,21 +851,64 @@ impl FilePatch {
             .unwrap_or("/dev/null")
     }
 
+    /// `name` (this section's old or new name) at strip level `strip`. A
+    /// rename's or copy's names have no `a/`/`b/` prefix, so they lose one
+    /// component less, as in `git apply`.
+    pub fn strip(&self, name: &str, strip: usize) -> Option<String> {
+        let strip = if self.copy.is_some() {
+            strip.saturating_sub(1)
+        } else {
+            strip
+        };
+        strip_name(name, strip).map(str::to_owned)
+    }
+
+    /// The names this section may patch, at strip level `strip`: the old
+    /// name, then (not for a rename or copy) the new one, like `patch`.
+    fn candidates(&self, strip: usize) -> Vec<String> {
+        let new = if self.copy.is_some() {
+            &None
+        } else {
+            &self.new
+        };
+        [&self.old, new]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| self.strip(n, strip))
+            .collect()
+    }
+
     /// The existing file this section modifies or deletes at strip level
     /// `strip`: the old name if it exists, else the new name (like `patch`).
     fn existing_target(&self, strip: usize, exists: &dyn Fn(&str) -> bool) -> Option<String> {
-        [&self.old, &self.new]
+        self.candidates(strip)
             .into_iter()
-            .flatten()
-            .filter_map(|n| strip_name(n, strip))
             .find(|s| is_safe(s) && exists(s))
-            .map(str::to_owned)
     }
 }
 
 /// How [`Patch::plan`] reads a file: its content, `None` if it does not
 /// exist, or an error message.
 pub type ReadFn<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>, String> + 'a;
+
+/// How [`Patch::plan`] reads the permission bits of an existing file, or an
+/// error message. Asked only for the source of a git rename or copy that
+/// does not give the new file a mode, so the new file keeps the source's
+/// executable bit.
+pub type ModeFn<'a> = dyn FnMut(&str) -> Result<u32, String> + 'a;
+
+/// A touched file in [`Patch::plan`].
+struct Entry {
+    /// Current content, `None` if absent.
+    content: Option<Vec<u8>>,
+    /// Absent before the patch.
+    was_absent: bool,
+    /// Its content was written or deleted (not only read, as a copy's
+    /// source or a probed name).
+    changed: bool,
+    /// The mode to set, if the patch decides one.
+    mode: Option<u32>,
+}
 
 impl Patch {
     /// Choose the strip level like `patch`: the lowest of 0..=3 for which
@@ -510,34 +928,62 @@ impl Patch {
             });
             return Ok(usize::from(gitlike));
         }
-        for strip in 0..=MAX_STRIP {
-            if constrained
-                .iter()
-                .all(|f| f.existing_target(strip, exists).is_some())
-            {
-                return Ok(strip);
-            }
+        // Per level, the sections whose file is missing.
+        let missing: Vec<Vec<usize>> = (0..=MAX_STRIP)
+            .map(|strip| self.missing_at(strip, exists))
+            .collect();
+        if let Some(strip) = missing.iter().position(Vec::is_empty) {
+            return Ok(strip);
         }
         // Report the first file that is missing at every level.
-        let missing = constrained
+        let missing = missing[0]
             .iter()
-            .find(|f| (0..=MAX_STRIP).all(|s| f.existing_target(s, exists).is_none()))
-            .unwrap_or(&constrained[0]);
+            .find(|i| missing.iter().all(|m| m.contains(i)))
+            .map_or(constrained[0], |&i| &self.files[i]);
         let name = missing.display_name().to_owned();
         let tried = (0..=MAX_STRIP)
-            .map(|s| strip_name(&name, s).unwrap_or("").to_owned())
+            .map(|s| missing.strip(&name, s).unwrap_or_default())
             .collect();
         Err(PatchError::FileNotFound { name, tried })
+    }
+
+    /// The indices of the sections whose file to modify, delete, rename or
+    /// copy is missing at strip level `strip`. A file that an earlier
+    /// section creates, renames or copies to counts as existing (git's
+    /// rename followed by a change under the new name).
+    fn missing_at(&self, strip: usize, exists: &dyn Fn(&str) -> bool) -> Vec<usize> {
+        let mut created = std::collections::BTreeSet::new();
+        let mut missing = Vec::new();
+        for (i, f) in self.files.iter().enumerate() {
+            if f.old.is_some()
+                && f.existing_target(strip, &|s| exists(s) || created.contains(s))
+                    .is_none()
+            {
+                missing.push(i);
+            }
+            if (f.old.is_none() || f.copy.is_some())
+                && let Some(new) = f.new.as_deref().and_then(|n| f.strip(n, strip))
+            {
+                created.insert(new);
+            }
+        }
+        missing
     }
 
     /// Compute the result of applying the patch at strip level `strip`.
     ///
     /// `read` returns the current content of a relative path, `None` if it
-    /// does not exist. Nothing is written: the caller carries out the
-    /// returned [`Change`]s, so a failing hunk leaves the tree untouched.
-    pub fn plan(&self, strip: usize, read: &mut ReadFn<'_>) -> Result<Plan, PatchError> {
-        // Current state of every touched file: Some(content) or None (absent).
-        let mut state: BTreeMap<String, (Option<Vec<u8>>, bool)> = BTreeMap::new();
+    /// does not exist; `mode_of` its permission bits (see [`ModeFn`]).
+    /// Nothing is written: the caller carries out the returned [`Change`]s,
+    /// so a failing hunk leaves the tree untouched.
+    pub fn plan(
+        &self,
+        strip: usize,
+        read: &mut ReadFn<'_>,
+        mode_of: &mut ModeFn<'_>,
+    ) -> Result<Plan, PatchError> {
+        // Current state of every file read or touched, in first-touch order.
+        let mut state: BTreeMap<String, Entry> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut notes = Vec::new();
 
@@ -546,60 +992,102 @@ impl Patch {
             // Decide the target with the in-memory state, so a second section
             // for the same file sees the first one's result.
             let mut load = |path: &str| -> Result<Option<Vec<u8>>, PatchError> {
-                if let Some((content, _)) = state.get(path) {
-                    return Ok(content.clone());
+                if let Some(entry) = state.get(path) {
+                    return Ok(entry.content.clone());
                 }
                 let content = read(path).map_err(|message| PatchError::Read {
                     file: path.to_owned(),
                     message,
                 })?;
-                state.insert(path.to_owned(), (content.clone(), content.is_none()));
+                state.insert(
+                    path.to_owned(),
+                    Entry {
+                        content: content.clone(),
+                        was_absent: content.is_none(),
+                        changed: false,
+                        mode: None,
+                    },
+                );
                 order.push(path.to_owned());
                 Ok(content)
             };
-            let candidates = [&fp.old, &fp.new]
-                .into_iter()
-                .flatten()
-                .filter_map(|n| strip_name(n, strip))
-                .collect::<Vec<_>>();
-            for c in &candidates {
-                if !is_safe(c) {
+            for n in [&fp.old, &fp.new].into_iter().flatten() {
+                if let Some(s) = fp.strip(n, strip)
+                    && !is_safe(&s)
+                {
                     return Err(PatchError::UnsafePath {
-                        name: (*c).to_owned(),
+                        name: s,
+                        line: fp.line,
                     });
                 }
             }
-            let target = if fp.old.is_none() {
-                let Some(path) = fp.new.as_deref().and_then(|n| strip_name(n, strip)) else {
+            let too_short = || PatchError::FileNotFound {
+                name: name.to_owned(),
+                tried: vec![],
+            };
+            // The content the hunks apply to, and the file the result goes to.
+            let (current, target) = if let Some(kind) = fp.copy {
+                let (Some(src), Some(dst)) = (
+                    fp.old.as_deref().and_then(|n| fp.strip(n, strip)),
+                    fp.new.as_deref().and_then(|n| fp.strip(n, strip)),
+                ) else {
+                    return Err(too_short());
+                };
+                let Some(content) = load(&src)? else {
                     return Err(PatchError::FileNotFound {
                         name: name.to_owned(),
-                        tried: vec![],
+                        tried: vec![src],
                     });
                 };
-                if load(path)?.is_some_and(|c| !c.is_empty()) {
-                    return Err(PatchError::AlreadyExists {
-                        file: path.to_owned(),
-                    });
+                if load(&dst)?.is_some() {
+                    return Err(PatchError::AlreadyExists { file: dst });
                 }
-                path.to_owned()
+                let src_entry = &state[&src];
+                let mode = match (fp.new_mode, src_entry.mode, src_entry.was_absent) {
+                    (Some(m), _, _) | (None, Some(m), _) => Some(m),
+                    (None, None, false) => {
+                        Some(canonical_mode(mode_of(&src).map_err(|message| {
+                            PatchError::Read {
+                                file: src.clone(),
+                                message,
+                            }
+                        })?))
+                    }
+                    // Created by an earlier section without a mode.
+                    (None, None, true) => None,
+                };
+                state.get_mut(&dst).expect("destination was loaded").mode = mode;
+                if kind == CopyKind::Rename {
+                    let src_entry = state.get_mut(&src).expect("source was loaded");
+                    src_entry.content = None;
+                    src_entry.changed = true;
+                    src_entry.mode = None;
+                }
+                (content, dst)
+            } else if fp.old.is_none() {
+                let Some(path) = fp.new.as_deref().and_then(|n| fp.strip(n, strip)) else {
+                    return Err(too_short());
+                };
+                let content = load(&path)?;
+                if content.as_ref().is_some_and(|c| !c.is_empty()) {
+                    return Err(PatchError::AlreadyExists { file: path });
+                }
+                (content.unwrap_or_default(), path)
             } else {
+                let candidates = fp.candidates(strip);
                 let mut found = None;
                 for c in &candidates {
-                    if load(c)?.is_some() {
-                        found = Some((*c).to_owned());
+                    if let Some(content) = load(c)? {
+                        found = Some((content, c.clone()));
                         break;
                     }
                 }
                 found.ok_or_else(|| PatchError::FileNotFound {
                     name: name.to_owned(),
-                    tried: candidates.iter().map(|c| (*c).to_owned()).collect(),
+                    tried: candidates.clone(),
                 })?
             };
 
-            let current = state
-                .get(&target)
-                .and_then(|(c, _)| c.clone())
-                .unwrap_or_default();
             let (result, offsets) =
                 apply_hunks(&current, &fp.hunks).map_err(|(hunk, reason)| {
                     PatchError::HunkFailed {
@@ -623,28 +1111,46 @@ impl Patch {
                 if !result.is_empty() {
                     return Err(PatchError::DeleteNotEmpty { file: target });
                 }
-                entry.0 = None;
+                entry.content = None;
+                entry.mode = None;
+                entry.changed = true;
             } else {
-                entry.0 = Some(result);
+                // A mode-only section leaves the content as it is.
+                entry.changed |= !fp.hunks.is_empty() || entry.content.is_none();
+                entry.content = Some(result);
+                if fp.copy.is_none() && fp.new_mode.is_some() {
+                    entry.mode = fp.new_mode;
+                }
             }
         }
 
-        let changes = order
-            .into_iter()
-            .filter_map(|path| {
-                let (content, was_absent) = state.remove(&path)?;
-                match (content, was_absent) {
-                    (Some(content), created) => Some(Change::Write {
-                        path,
-                        content,
-                        created,
-                    }),
-                    (None, false) => Some(Change::Delete { path }),
-                    // Read only to probe, or created then deleted.
-                    (None, true) => None,
-                }
-            })
-            .collect();
+        let mut changes = Vec::new();
+        let mut modes = Vec::new();
+        for path in order {
+            let Some(entry) = state.remove(&path) else {
+                continue;
+            };
+            if let (Some(_), Some(mode)) = (&entry.content, entry.mode) {
+                modes.push(Change::SetMode {
+                    path: path.clone(),
+                    mode,
+                });
+            }
+            if !entry.changed {
+                continue;
+            }
+            match (entry.content, entry.was_absent) {
+                (Some(content), created) => changes.push(Change::Write {
+                    path,
+                    content,
+                    created,
+                }),
+                (None, false) => changes.push(Change::Delete { path }),
+                // Created then deleted.
+                (None, true) => {}
+            }
+        }
+        changes.extend(modes);
         Ok(Plan { changes, notes })
     }
 }
@@ -838,11 +1344,31 @@ mod tests {
             .collect()
     }
 
-    /// Parse, choose the strip level and plan against an in-memory tree.
+    /// Parse, choose the strip level and plan against an in-memory tree
+    /// whose files have mode 0o644.
     fn apply(patch: &str, files: &HashMap<String, Vec<u8>>) -> Result<(usize, Plan), PatchError> {
+        apply_modes(patch, files, &[])
+    }
+
+    /// [`apply`] with the modes of some files given.
+    fn apply_modes(
+        patch: &str,
+        files: &HashMap<String, Vec<u8>>,
+        modes: &[(&str, u32)],
+    ) -> Result<(usize, Plan), PatchError> {
         let p = parse(patch.as_bytes())?;
         let strip = p.choose_strip(&|path| files.contains_key(path))?;
-        let plan = p.plan(strip, &mut |path| Ok(files.get(path).cloned()))?;
+        let plan = p.plan(
+            strip,
+            &mut |path| Ok(files.get(path).cloned()),
+            &mut |path| {
+                assert!(files.contains_key(path), "mode of missing {path}");
+                Ok(modes
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map_or(0o644, |(_, m)| *m))
+            },
+        )?;
         Ok((strip, plan))
     }
 
@@ -1157,7 +1683,8 @@ index 1234567..89abcde 100644
         assert_eq!(
             err,
             PatchError::UnsafePath {
-                name: "../../etc/evil".into()
+                name: "../../etc/evil".into(),
+                line: 1,
             }
         );
         let patch = "--- /dev/null\n+++ /etc/evil\n@@ -0,0 +1 @@\n+x\n";
@@ -1165,7 +1692,8 @@ index 1234567..89abcde 100644
         assert_eq!(
             err,
             PatchError::UnsafePath {
-                name: "/etc/evil".into()
+                name: "/etc/evil".into(),
+                line: 1,
             }
         );
     }
@@ -1391,5 +1919,548 @@ index 1234567..89abcde 100644
         let patch = "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n\n-b\n+c\n";
         let (_, plan) = apply(patch, &tree(&[("f", "a\n\nb\n")])).unwrap();
         assert_eq!(written(&plan, "f"), "a\n\nc\n");
+    }
+
+    /// `git format-patch -M -C --find-copies-harder` of a commit that copies
+    /// and edits `src.c`, deletes `gone.txt`, renames `keep.txt` and
+    /// `run.sh` (into a new directory), copies the empty `empty` and makes
+    /// `src.c` executable. The code before git's extended headers were read
+    /// skipped every section without hunks and copied nothing.
+    const GIT_RENAMES: &str = "\
+From 60d8946628450049915779d850967c5be93c0c53 Mon Sep 17 00:00:00 2001
+From: t <t@t>
+Subject: [PATCH] change
+
+---
+ src.c => copy.c        | 2 +-
+ 6 files changed, 1 insertion(+), 3 deletions(-)
+
+diff --git a/src.c b/copy.c
+similarity index 85%
+copy from src.c
+copy to copy.c
+index f9d9a01..51e7af4 100644
+--- a/src.c
++++ b/copy.c
+@@ -1,7 +1,7 @@
+ a
+ b
+ c
+-d
++D
+ e
+ f
+ g
+diff --git a/gone.txt b/gone.txt
+deleted file mode 100644
+index b77b4eb..0000000
+--- a/gone.txt
++++ /dev/null
+@@ -1,2 +0,0 @@
+-x
+-y
+diff --git a/keep.txt b/kept.txt
+similarity index 100%
+rename from keep.txt
+rename to kept.txt
+diff --git a/empty b/newempty
+similarity index 100%
+copy from empty
+copy to newempty
+diff --git a/src.c b/src.c
+old mode 100644
+new mode 100755
+diff --git a/run.sh b/tools/run.sh
+similarity index 100%
+rename from run.sh
+rename to tools/run.sh
+-- 
+2.47.3
+";
+
+    fn renames_tree() -> HashMap<String, Vec<u8>> {
+        tree(&[
+            ("src.c", "a\nb\nc\nd\ne\nf\ng\n"),
+            ("gone.txt", "x\ny\n"),
+            ("keep.txt", "one\ntwo\n"),
+            ("empty", ""),
+            ("run.sh", "#!/bin/sh\necho hi\n"),
+        ])
+    }
+
+    #[test]
+    fn git_renames_copies_and_modes_apply() {
+        let files = renames_tree();
+        let (strip, plan) = apply_modes(GIT_RENAMES, &files, &[("run.sh", 0o775)]).unwrap();
+        assert_eq!(strip, 1);
+        let write = |path: &str, content: &str| Change::Write {
+            path: path.into(),
+            content: content.as_bytes().to_vec(),
+            created: true,
+        };
+        let delete = |path: &str| Change::Delete { path: path.into() };
+        let mode = |path: &str, mode| Change::SetMode {
+            path: path.into(),
+            mode,
+        };
+        assert_eq!(
+            plan.changes,
+            vec![
+                write("copy.c", "a\nb\nc\nD\ne\nf\ng\n"),
+                delete("gone.txt"),
+                delete("keep.txt"),
+                write("kept.txt", "one\ntwo\n"),
+                write("newempty", ""),
+                delete("run.sh"),
+                write("tools/run.sh", "#!/bin/sh\necho hi\n"),
+                mode("src.c", 0o755),
+                // A copy or rename keeps its source's mode, as git's two.
+                mode("copy.c", 0o644),
+                mode("kept.txt", 0o644),
+                mode("newempty", 0o644),
+                mode("tools/run.sh", 0o755),
+            ]
+        );
+        assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+    }
+
+    #[test]
+    fn git_rename_with_hunks_and_a_new_mode() {
+        let patch = "\
+diff --git a/bin/tool b/libexec/tool
+old mode 100644
+new mode 100755
+similarity index 80%
+rename from bin/tool
+rename to libexec/tool
+index 1234567..89abcde
+--- a/bin/tool
++++ b/libexec/tool
+@@ -1,2 +1,2 @@
+ #!/bin/sh
+-echo old
++echo new
+";
+        // Only rename names, which are the same at -p0 and -p1.
+        let (_, plan) = apply(patch, &tree(&[("bin/tool", "#!/bin/sh\necho old\n")])).unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![
+                Change::Delete {
+                    path: "bin/tool".into()
+                },
+                Change::Write {
+                    path: "libexec/tool".into(),
+                    content: b"#!/bin/sh\necho new\n".to_vec(),
+                    created: true,
+                },
+                Change::SetMode {
+                    path: "libexec/tool".into(),
+                    mode: 0o755
+                },
+            ]
+        );
+    }
+
+    /// `git diff --no-prefix` names have no `a/`/`b/`: strip level 0, and a
+    /// rename's names are taken as they are.
+    #[test]
+    fn git_rename_without_prefixes() {
+        let patch = "\
+diff --git docs/old.txt docs/new.txt
+similarity index 100%
+rename from docs/old.txt
+rename to docs/new.txt
+";
+        let (strip, plan) = apply(patch, &tree(&[("docs/old.txt", "x\n")])).unwrap();
+        assert_eq!(strip, 0);
+        assert_eq!(written(&plan, "docs/new.txt"), "x\n");
+        assert!(plan.changes.contains(&Change::Delete {
+            path: "docs/old.txt".into()
+        }));
+    }
+
+    /// A patch made one directory up (`a/pkg-1.0/...`) is applied at -p2;
+    /// the rename's names lose one component.
+    #[test]
+    fn git_rename_at_a_deeper_strip_level() {
+        let patch = "\
+diff --git a/pkg-1.0/old.c b/pkg-1.0/new.c
+similarity index 100%
+rename from pkg-1.0/old.c
+rename to pkg-1.0/new.c
+";
+        let (strip, plan) = apply(patch, &tree(&[("old.c", "x\n")])).unwrap();
+        assert_eq!(strip, 2);
+        assert_eq!(written(&plan, "new.c"), "x\n");
+    }
+
+    #[test]
+    fn git_new_executable_and_empty_files_and_deleted_empty_file() {
+        let patch = "\
+diff --git a/configure b/configure
+new file mode 100755
+index 0000000..1111111
+--- /dev/null
++++ b/configure
+@@ -0,0 +1 @@
++#!/bin/sh
+diff --git a/NEWS b/NEWS
+new file mode 100644
+index 0000000..e69de29
+diff --git a/stamp b/stamp
+deleted file mode 100644
+index e69de29..0000000
+";
+        let (strip, plan) = apply(patch, &tree(&[("stamp", "")])).unwrap();
+        assert_eq!(strip, 1);
+        assert_eq!(
+            plan.changes,
+            vec![
+                Change::Write {
+                    path: "configure".into(),
+                    content: b"#!/bin/sh\n".to_vec(),
+                    created: true,
+                },
+                Change::Write {
+                    path: "NEWS".into(),
+                    content: vec![],
+                    created: true,
+                },
+                Change::Delete {
+                    path: "stamp".into()
+                },
+                Change::SetMode {
+                    path: "configure".into(),
+                    mode: 0o755
+                },
+                Change::SetMode {
+                    path: "NEWS".into(),
+                    mode: 0o644
+                },
+            ]
+        );
+        // A deleted file must be empty, as with hunks.
+        let err = apply(patch, &tree(&[("stamp", "data\n")])).unwrap_err();
+        assert_eq!(
+            err,
+            PatchError::DeleteNotEmpty {
+                file: "stamp".into()
+            }
+        );
+    }
+
+    #[test]
+    fn git_mode_change_alone_does_not_rewrite_the_file() {
+        let patch = "diff --git a/build.sh b/build.sh\nold mode 100644\nnew mode 100755\n";
+        let (_, plan) = apply(patch, &tree(&[("build.sh", "make\n")])).unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![Change::SetMode {
+                path: "build.sh".into(),
+                mode: 0o755
+            }]
+        );
+        // Old git wrote group-writable modes; git reads them as its two.
+        let patch = "diff --git a/f b/f\nold mode 100755\nnew mode 100664\n";
+        let (_, plan) = apply(patch, &tree(&[("f", "")])).unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![Change::SetMode {
+                path: "f".into(),
+                mode: 0o644
+            }]
+        );
+    }
+
+    #[test]
+    fn git_names_with_spaces_and_quotes() {
+        // Unquoted names with spaces: the split where both sides agree.
+        let patch =
+            "diff --git a/my dir/a b.txt b/my dir/a b.txt\nold mode 100644\nnew mode 100755\n";
+        let (_, plan) = apply(patch, &tree(&[("my dir/a b.txt", "")])).unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![Change::SetMode {
+                path: "my dir/a b.txt".into(),
+                mode: 0o755
+            }]
+        );
+        let patch = "\
+diff --git \"a/caf\\303\\251 1\" \"b/caf\\303\\251 2\"
+similarity index 100%
+rename from \"caf\\303\\251 1\"
+rename to \"caf\\303\\251 2\"
+";
+        let (_, plan) = apply(patch, &tree(&[("café 1", "x\n")])).unwrap();
+        assert_eq!(written(&plan, "café 2"), "x\n");
+        assert_eq!(
+            split_git_names(b"a/x \"b/y\\tz\""),
+            Some(("a/x".into(), "b/y\tz".into()))
+        );
+        assert_eq!(
+            split_git_names(b"a/x b/y"),
+            None,
+            "a rename needs its lines"
+        );
+    }
+
+    #[test]
+    fn git_rename_target_that_exists_or_source_that_does_not() {
+        let patch = "diff --git a/x b/y\nsimilarity index 100%\nrename from x\nrename to y\n";
+        let err = apply(patch, &tree(&[("x", "1\n"), ("y", "2\n")])).unwrap_err();
+        assert_eq!(err, PatchError::AlreadyExists { file: "y".into() });
+        let err = apply(patch, &tree(&[("z", "1\n")])).unwrap_err();
+        assert!(
+            matches!(err, PatchError::FileNotFound { ref name, .. } if name == "x"),
+            "{err:?}"
+        );
+        // A rename whose hunk fails plans nothing at all.
+        let patch = "\
+diff --git a/x b/y
+similarity index 50%
+rename from x
+rename to y
+--- a/x
++++ b/y
+@@ -1 +1 @@
+-other
++new
+";
+        let err = apply(patch, &tree(&[("x", "1\n")])).unwrap_err();
+        assert!(
+            matches!(err, PatchError::HunkFailed { ref file, hunk: 1, .. } if file == "y"),
+            "{err:?}"
+        );
+    }
+
+    /// The rename's destination sees the renamed file's content when a
+    /// later section patches it under its new name; the old name is gone.
+    #[test]
+    fn git_rename_then_patch_under_the_new_name() {
+        let patch = "\
+diff --git a/x b/y
+similarity index 100%
+rename from x
+rename to y
+diff --git a/y b/y
+--- a/y
++++ b/y
+@@ -1 +1 @@
+-1
++2
+";
+        let (_, plan) = apply(patch, &tree(&[("x", "1\n")])).unwrap();
+        assert_eq!(written(&plan, "y"), "2\n");
+        assert!(plan.changes.contains(&Change::Delete { path: "x".into() }));
+    }
+
+    #[test]
+    fn binary_changes_are_refused_with_line_and_file() {
+        let patch = "\
+diff --git a/README b/README
+--- a/README
++++ b/README
+@@ -1 +1 @@
+-a
++b
+diff --git a/logo.png b/logo.png
+index 1111111..2222222 100644
+GIT binary patch
+literal 5
+McmZ?wbYx&;00R>M00000
+
+literal 0
+HcmV?d00001
+
+";
+        let err = apply(patch, &tree(&[("README", "a\n"), ("logo.png", "")])).unwrap_err();
+        assert_eq!(
+            err,
+            PatchError::Unsupported {
+                line: 9,
+                file: "b/logo.png".into(),
+                what: "a binary patch (`GIT binary patch`)".into(),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 9: `b/logo.png`: a binary patch (`GIT binary patch`) is not supported; \
+             ship the file in the port's files/ and install it from a `patch` phase instead"
+        );
+        let patch = "\
+diff --git a/logo.png b/logo.png
+index 1111111..2222222 100644
+Binary files a/logo.png and b/logo.png differ
+";
+        assert_eq!(
+            parse(patch.as_bytes()).unwrap_err(),
+            PatchError::Unsupported {
+                line: 3,
+                file: "b/logo.png".into(),
+                what: "a binary change (`Binary files ... differ`)".into(),
+            }
+        );
+        // `diff -ru` says the same for a binary file it left out.
+        let patch = "\
+diff -ru a/x.c b/x.c
+--- a/x.c
++++ b/x.c
+@@ -1 +1 @@
+-a
++b
+Binary files a/x.o and b/x.o differ
+";
+        assert_eq!(
+            parse(patch.as_bytes()).unwrap_err(),
+            PatchError::Unsupported {
+                line: 7,
+                file: "a/x.o".into(),
+                what: "a binary change (`Binary files ... differ`)".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn symlinks_and_submodules_are_refused() {
+        let patch = "\
+diff --git a/link b/link
+new file mode 120000
+index 0000000..1111111
+--- /dev/null
++++ b/link
+@@ -0,0 +1 @@
++target
+\\ No newline at end of file
+";
+        let err = parse(patch.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            PatchError::Unsupported {
+                line: 2,
+                file: "b/link".into(),
+                what: "a symlink (mode 120000)".into(),
+            }
+        );
+        let patch = "\
+diff --git a/vendor/lib b/vendor/lib
+new file mode 160000
+index 0000000..1111111
+--- /dev/null
++++ b/vendor/lib
+@@ -0,0 +1 @@
++Subproject commit 1111111111111111111111111111111111111111
+";
+        assert!(matches!(
+            parse(patch.as_bytes()).unwrap_err(),
+            PatchError::Unsupported { line: 2, ref what, .. } if what == "a submodule (mode 160000)"
+        ));
+    }
+
+    #[test]
+    fn malformed_git_sections_are_parse_errors() {
+        let cases: &[(&str, usize, &str)] = &[
+            (
+                "diff --git a/x b/y\nrename from x\n",
+                1,
+                "needs both its `from` and `to` lines",
+            ),
+            (
+                "diff --git a/x b/y\ncopy from x\nrename to y\n",
+                1,
+                "needs both its `from` and `to` lines",
+            ),
+            ("diff --git a/x b/x\nold mode 10064x\n", 2, "bad file mode"),
+            (
+                "diff --git a/x b/x\nindex 1111111..2222222 100644\n",
+                1,
+                "without any change",
+            ),
+        ];
+        for (patch, line, message) in cases {
+            let err = parse(patch.as_bytes()).unwrap_err();
+            let PatchError::Parse {
+                line: l,
+                message: m,
+            } = &err
+            else {
+                panic!("{patch:?}: {err:?}")
+            };
+            assert_eq!((l, m.contains(message)), (line, true), "{patch:?}: {err}");
+        }
+    }
+
+    /// Names that would leave the patched directory, or name it twice, are
+    /// refused after stripping, with the line of their section.
+    #[test]
+    fn unsafe_names_are_refused() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "--- /dev/null\n+++ b/src/./x.c\n@@ -0,0 +1 @@\n+x\n",
+                "src/./x.c",
+                "it has a `.` component",
+            ),
+            (
+                "--- /dev/null\n+++ \"b/x\\000y\"\n@@ -0,0 +1 @@\n+x\n",
+                "x\0y",
+                "it contains a NUL byte",
+            ),
+            (
+                "--- /dev/null\n+++ b/dir//x\n@@ -0,0 +1 @@\n+x\n",
+                "dir//x",
+                "it has an empty component",
+            ),
+            (
+                "--- /dev/null\n+++ b/x/\n@@ -0,0 +1 @@\n+x\n",
+                "x/",
+                "it has an empty component",
+            ),
+        ];
+        for (patch, name, reason) in cases {
+            let err = apply(patch, &tree(&[])).unwrap_err();
+            assert_eq!(
+                err,
+                PatchError::UnsafePath {
+                    name: (*name).into(),
+                    line: 1
+                },
+                "{patch:?}"
+            );
+            assert!(err.to_string().ends_with(reason), "{err}");
+        }
+        // A rename's names are checked as well: here the second section's.
+        let patch = "\
+--- a/x
++++ b/x
+@@ -1 +1 @@
+-1
++2
+diff --git a/x b/../x
+similarity index 100%
+rename from x
+rename to ../x
+";
+        let err = apply(patch, &tree(&[("x", "1\n")])).unwrap_err();
+        assert_eq!(
+            err,
+            PatchError::UnsafePath {
+                name: "../x".into(),
+                line: 6
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 6: refusing file name `../x`: it has a `..` component"
+        );
+    }
+
+    /// `./name` at -p0 is refused, so the strip level moves on to -p1,
+    /// where the name is plain (diffs made with `diff -u ./a.orig ./a`).
+    #[test]
+    fn dot_slash_names_strip_one() {
+        let patch = "--- ./src/a.c.orig\n+++ ./src/a.c\n@@ -1 +1 @@\n-x\n+y\n";
+        let (strip, plan) = apply(patch, &tree(&[("src/a.c", "x\n")])).unwrap();
+        assert_eq!(strip, 1);
+        assert_eq!(written(&plan, "src/a.c"), "y\n");
     }
 }

@@ -430,7 +430,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// the writer rather than stopping at "no such file"; then the first half
 /// of that content, as a file that is shorter than the patch expects.
 pub fn patch(data: &[u8]) {
-    use wport_guest_sdk::patch::{Line, MAX_STRIP, parse, strip_name};
+    use wport_guest_sdk::patch::{Line, MAX_STRIP, parse};
     let Ok(p) = parse(data) else {
         return;
     };
@@ -440,10 +440,11 @@ pub fn patch(data: &[u8]) {
         let mut originals = std::collections::BTreeMap::<String, Vec<u8>>::new();
         for fp in &p.files {
             let _ = fp.display_name();
-            let Some(old) = fp.old.as_deref().and_then(|n| strip_name(n, strip)) else {
+            // `FilePatch::strip`: a git rename's names lose one component less.
+            let Some(old) = fp.old.as_deref().and_then(|n| fp.strip(n, strip)) else {
                 continue;
             };
-            let content = originals.entry(old.to_string()).or_default();
+            let content = originals.entry(old).or_default();
             for h in &fp.hunks {
                 for l in &h.lines {
                     if let Line::Context(b) | Line::Remove(b) = l {
@@ -453,7 +454,7 @@ pub fn patch(data: &[u8]) {
             }
         }
         let mut read = |path: &str| Ok(originals.get(path).cloned());
-        let _ = p.plan(strip, &mut read);
+        let _ = p.plan(strip, &mut read, &mut |_| Ok(0o644));
         let shortened: std::collections::BTreeMap<String, Vec<u8>> = originals
             .iter()
             .map(|(name, content)| {
@@ -462,6 +463,6 @@ pub fn patch(data: &[u8]) {
             })
             .collect();
         let mut read = |path: &str| Ok(shortened.get(path).cloned());
-        let _ = p.plan(strip, &mut read);
+        let _ = p.plan(strip, &mut read, &mut |_| Ok(0o644));
     }
 }

@@ -217,7 +217,11 @@ mod tests {
         let strip = p.choose_strip(&|rel| root.join(rel).is_file()).unwrap();
         assert_eq!(strip, 1);
         let plan = p
-            .plan(strip, &mut |rel| Ok(std::fs::read(root.join(rel)).ok()))
+            .plan(
+                strip,
+                &mut |rel| Ok(std::fs::read(root.join(rel)).ok()),
+                &mut |rel| panic!("mode of {rel} asked: the patch renames nothing"),
+            )
             .unwrap();
         assert!(plan.notes.is_empty(), "{:?}", plan.notes);
         let written: Vec<_> = plan
