@@ -8,8 +8,11 @@
 //!
 //! # Code map
 //! - [`policy`]: grant check, cwd check, deterministic environment. Pure.
-//! - `confine`: the spawn helper process, the per-build namespaces and mount
-//!   tree, the per-call child: rlimits, uid drop, Landlock, seccomp.
+//! - `confine`: the spawn helper process and session creation
+//!   (`confine/helper.rs`), the per-build mount tree and phase mount views
+//!   (`mounts.rs`), the session init serving calls (`session.rs`), the
+//!   per-call child: rlimits, uid drop, Landlock, seccomp, exec (`child.rs`),
+//!   and the Landlock ruleset (`landlock.rs`).
 //! - `seccomp`: a deny-list filter (namespaces, mounts, keyrings, bpf, io_uring, ...)
 //!   and an allow list of socket families.
 //! - `cgroup`: the per-build cgroup (memory and process limits, v2 or v1),

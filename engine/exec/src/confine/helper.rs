@@ -1,0 +1,485 @@
+//! The spawn helper and the creation of a session.
+//!
+//! The helper checks a new session's request (build directories, prefix
+//! view), makes the build's cgroup, and forks the session's keeper, which
+//! forks the process that creates the build's namespaces and then the
+//! session init (see [`super::session`]).
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use super::mounts::check_prefix;
+use super::session::session_init;
+use super::{
+    HelperSettings, MISSING_CGROUP, MISSING_LANDLOCK, MISSING_NET_NS, MISSING_PID_NS,
+    OP_NEW_SESSION, REPLY_BAD_DIR, REPLY_OK, REPLY_UNAVAILABLE, SessionLimits, in_child,
+};
+use crate::cgroup::BuildCgroup;
+use crate::sys::{self, Forked};
+use crate::wire::{self, Decoder, Encoder};
+use crate::{MAX_LAYERS, PrefixView, SandboxDirs};
+
+/// Fork the spawn helper. Returns its pid and the host's end of the channel.
+pub(crate) fn spawn_helper(settings: &HelperSettings) -> io::Result<(libc::pid_t, UnixStream)> {
+    let (host_end, helper_end) = UnixStream::pair()?;
+    // SAFETY: the child only runs `helper_main`, which never returns, uses no
+    // std lock (no env, no stdio macros) and leaves with _exit. Malloc stays
+    // usable after fork thanks to glibc's atfork handlers.
+    match unsafe { sys::fork() }? {
+        Forked::Child => {
+            drop(host_end);
+            in_child(|| helper_main(helper_end, settings.clone()))
+        }
+        Forked::Parent(pid) => Ok((pid, host_end)),
+    }
+}
+
+/// Descriptor number the helper keeps its channel on after closing the rest.
+const HELPER_FD: RawFd = 3;
+
+fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
+    let raw = sock.into_raw_fd();
+    if raw != HELPER_FD && sys::dup2(raw, HELPER_FD).is_err() {
+        sys::exit_now(101);
+    }
+    // The host may have any number of descriptors open (other builds'
+    // sockets, files, pipes): the helper must hold none of them.
+    // SAFETY: the only descriptor we own from here on is HELPER_FD, below the range.
+    if unsafe { sys::close_from(HELPER_FD + 1) }.is_err() {
+        sys::exit_now(102);
+    }
+    // SAFETY: HELPER_FD is the channel, owned only by this process from now on.
+    let sock = unsafe { UnixStream::from_raw_fd(HELPER_FD) };
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        let _ = sys::dup2(null.as_raw_fd(), 0);
+        let _ = sys::dup2(null.as_raw_fd(), 1);
+    }
+    sys::reset_signals();
+    // Sessions outlive the short-lived process that unshares for them; they
+    // reparent to us and are reaped automatically.
+    let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    sys::ignore_sigchld(true);
+    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-exec".as_ptr() as libc::c_ulong);
+
+    let mut sessions: u64 = 0;
+    loop {
+        let (msg, _fds) = match wire::recv(&sock) {
+            Ok(m) => m,
+            // Host gone: nothing left to serve.
+            Err(_) => sys::exit_now(0),
+        };
+        sessions += 1;
+        let reply = match handle_new_session(&msg, &settings, sessions) {
+            Ok(NewSession {
+                channel,
+                done,
+                cgroup_dirs,
+            }) => {
+                let dirs: Vec<Vec<u8>> = cgroup_dirs
+                    .iter()
+                    .map(|d| d.as_os_str().as_encoded_bytes().to_vec())
+                    .collect();
+                let r = wire::send(
+                    &sock,
+                    &Encoder::default().u8(REPLY_OK).list(&dirs).finish(),
+                    &[channel.as_raw_fd(), done.as_raw_fd()],
+                );
+                drop((channel, done));
+                r
+            }
+            Err((code, text)) => wire::send(
+                &sock,
+                &Encoder::default().u8(code).bytes(text.as_bytes()).finish(),
+                &[],
+            ),
+        };
+        if reply.is_err() {
+            sys::exit_now(0);
+        }
+    }
+}
+
+fn decode_session_request(
+    msg: &[u8],
+) -> io::Result<(SandboxDirs, SessionLimits, Option<PrefixView>)> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut d = Decoder::new(msg);
+    if d.u8()? != OP_NEW_SESSION {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unknown operation",
+        ));
+    }
+    let mut path =
+        || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
+    let dirs = SandboxDirs {
+        sources: path()?,
+        work: path()?,
+        destroot: path()?,
+    };
+    let limits = SessionLimits {
+        memory: d.u64()?,
+        processes: d.u64()?,
+    };
+    let view = match d.u8()? {
+        0 => None,
+        _ => {
+            let prefix = PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?));
+            let n = d.u64()?;
+            let mut views = Vec::new();
+            for _ in 0..n.min(u16::MAX as u64 + 1) {
+                views.push(
+                    d.list()?
+                        .into_iter()
+                        .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b)))
+                        .collect(),
+                );
+            }
+            Some(PrefixView { prefix, views })
+        }
+    };
+    Ok((dirs, limits, view))
+}
+
+/// A view's layers must be store directories of that prefix
+/// (`<prefix>/.wport/store/<key>`), and, when the helper is root, not the
+/// build user's nor writable by group or others: a compromised host (it runs
+/// as the build user) cannot get any other directory mounted into a build.
+fn check_view(view: &PrefixView, settings: &HelperSettings) -> Result<(), String> {
+    check_prefix(&view.prefix).map_err(|e| format!("{}\0{e}", view.prefix.display()))?;
+    let store = view.prefix.join(".wport/store");
+    for layers in &view.views {
+        if layers.len() > MAX_LAYERS {
+            return Err(format!(
+                "{}\0a view of {} layers (at most {MAX_LAYERS})",
+                view.prefix.display(),
+                layers.len()
+            ));
+        }
+        for layer in layers {
+            let bad = |why: String| format!("{}\0{why}", layer.display());
+            let name = layer.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if layer.parent() != Some(store.as_path()) || name.is_empty() || name.starts_with('.') {
+                return Err(bad(format!(
+                    "not a store layer of the prefix (expected {}/<name>@<txn>)",
+                    store.display()
+                )));
+            }
+            let meta = std::fs::symlink_metadata(layer).map_err(|e| bad(e.to_string()))?;
+            if !meta.is_dir() {
+                return Err(bad("not a directory".into()));
+            }
+            if settings.privileged
+                && (meta.uid() == settings.identity.uid || meta.mode() & 0o022 != 0)
+            {
+                return Err(bad(format!(
+                    "owned by uid {} with mode {:o}: a store layer must not be writable by the build user",
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Check the build directories before binding them into a sandbox.
+///
+/// When the helper is root, work and destroot must belong to the build user:
+/// even a compromised host process (it runs as the build user) cannot get
+/// a root-owned tree such as `/` or `/etc` mounted writable into a build.
+fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), String> {
+    for (path, writable) in [
+        (&dirs.sources, false),
+        (&dirs.work, true),
+        (&dirs.destroot, true),
+    ] {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}\0{e}", path.display()))?;
+        if !meta.is_dir() {
+            return Err(format!("{}\0not a directory", path.display()));
+        }
+        if !path.is_absolute() {
+            return Err(format!("{}\0not an absolute path", path.display()));
+        }
+        if writable && settings.privileged && meta.uid() != settings.identity.uid {
+            return Err(format!(
+                "{}\0owned by uid {}, not by the build user {} (chown it to Executor::build_identity())",
+                path.display(),
+                meta.uid(),
+                settings.identity.uid
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the host gets for a new session.
+struct NewSession {
+    /// The session init's call channel.
+    channel: OwnedFd,
+    /// Read end of a pipe the session's keeper holds open until every
+    /// process of the build is gone and its cgroup removed (EOF then).
+    done: OwnedFd,
+    cgroup_dirs: Vec<PathBuf>,
+}
+
+fn handle_new_session(
+    msg: &[u8],
+    settings: &HelperSettings,
+    number: u64,
+) -> Result<NewSession, (u8, String)> {
+    let (dirs, limits, view) = decode_session_request(msg)
+        .map_err(|e| (REPLY_UNAVAILABLE, format!("bad request: {e}")))?;
+    check_dirs(&dirs, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+    if let Some(v) = &view {
+        check_view(v, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+    }
+    let cgroup = match &settings.cgroup {
+        Some(parent) => {
+            // SAFETY: getpid has no preconditions.
+            let name = format!("wport-build-{}-{number}", unsafe { libc::getpid() });
+            Some(
+                parent
+                    .create(&name, limits.memory, limits.processes)
+                    .map_err(|e| {
+                        (
+                            REPLY_UNAVAILABLE,
+                            format!("creating the build's cgroup: {e}"),
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let cgroup_dirs = cgroup.as_ref().map_or(Vec::new(), |c| c.dirs().to_vec());
+    let remove_cgroup = |cg: &Option<BuildCgroup>| {
+        if let Some(c) = cg {
+            let _ = c.remove();
+        }
+    };
+    let (host_end, session_end) = UnixStream::pair().map_err(|e| {
+        remove_cgroup(&cgroup);
+        (REPLY_UNAVAILABLE, format!("socketpair: {e}"))
+    })?;
+    let (done_r, done_w) = sys::pipe().map_err(|e| {
+        remove_cgroup(&cgroup);
+        (REPLY_UNAVAILABLE, format!("pipe: {e}"))
+    })?;
+    // SAFETY: the helper is single-threaded; the child runs `keeper_main`,
+    // which never returns.
+    match unsafe { sys::fork() } {
+        Err(e) => {
+            remove_cgroup(&cgroup);
+            Err((REPLY_UNAVAILABLE, format!("fork: {e}")))
+        }
+        Ok(Forked::Child) => {
+            drop((host_end, done_r));
+            // SAFETY: HELPER_FD is the helper's channel; this child must not keep it.
+            unsafe { libc::close(HELPER_FD) };
+            in_child(|| keeper_main(session_end, done_w, dirs, view, limits, cgroup, settings))
+        }
+        Ok(Forked::Parent(_)) => {
+            drop((session_end, done_w));
+            Ok(NewSession {
+                channel: OwnedFd::from(host_end),
+                done: done_r,
+                cgroup_dirs,
+            })
+        }
+    }
+}
+
+/// Outside the build's cgroup and namespaces: starts the session, outlives
+/// every process of it (as their subreaper), then removes the cgroup and
+/// exits, which closes `done` (the host waits for that when a session ends).
+fn keeper_main(
+    sock: UnixStream,
+    done: OwnedFd,
+    dirs: SandboxDirs,
+    view: Option<PrefixView>,
+    limits: SessionLimits,
+    cgroup: Option<BuildCgroup>,
+    settings: &HelperSettings,
+) -> ! {
+    sys::ignore_sigchld(false);
+    let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-keeper".as_ptr() as libc::c_ulong);
+    // SAFETY: single-threaded process; the child never returns.
+    match unsafe { sys::fork() } {
+        Err(e) => {
+            if let Some(c) = &cgroup {
+                let _ = c.remove();
+            }
+            send_unavailable(&sock, &format!("fork: {e}"))
+        }
+        Ok(Forked::Child) => {
+            drop(done);
+            in_child(|| session_main(sock, dirs, view, limits, cgroup.as_ref(), settings))
+        }
+        Ok(Forked::Parent(_)) => {
+            drop(sock);
+            // The session's first process exits after forking the session
+            // init, which then reparents to us; wait for all of them.
+            while sys::wait_any().is_ok() {}
+            if let Some(c) = &cgroup {
+                let _ = c.remove();
+            }
+            drop(done);
+            sys::exit_now(0)
+        }
+    }
+}
+
+pub(super) fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
+    let _ = wire::send(
+        sock,
+        &Encoder::default()
+            .u8(REPLY_UNAVAILABLE)
+            .bytes(text.as_bytes())
+            .finish(),
+        &[],
+    );
+    sys::exit_now(1)
+}
+
+/// Runs in the process that creates the build's namespaces.
+fn session_main(
+    sock: UnixStream,
+    dirs: SandboxDirs,
+    view: Option<PrefixView>,
+    limits: SessionLimits,
+    cgroup: Option<&BuildCgroup>,
+    settings: &HelperSettings,
+) -> ! {
+    sys::ignore_sigchld(false);
+    let allow = settings.config.allow_unconfined;
+    // Into the build's cgroup first: everything forked from here on is
+    // counted against its limits.
+    let mut counters = None;
+    if let Some(cg) = cgroup {
+        // SAFETY: getpid has no preconditions.
+        if let Err(e) = cg.join(unsafe { libc::getpid() }) {
+            send_unavailable(&sock, &format!("joining the build's cgroup: {e}"));
+        }
+        match cg.counters() {
+            Ok(c) => counters = Some(c),
+            Err(e) => send_unavailable(&sock, &format!("opening the build's cgroup events: {e}")),
+        }
+    }
+    if !settings.privileged {
+        let (uid, gid) = (sys::getuid(), sys::getgid());
+        if let Err(e) = sys::unshare(libc::CLONE_NEWUSER) {
+            send_unavailable(
+                &sock,
+                &format!(
+                    "cannot create a user namespace as uid {uid}: {e}. Unprivileged user namespaces are \
+                     disabled on this host (kernel.unprivileged_userns_clone, or an AppArmor/SELinux \
+                     policy); run wport as root or allow them"
+                ),
+            );
+        }
+        // Map our own uid/gid to themselves: files keep their owner inside and out.
+        let maps = [
+            ("/proc/self/setgroups", "deny".to_string()),
+            ("/proc/self/uid_map", format!("{uid} {uid} 1")),
+            ("/proc/self/gid_map", format!("{gid} {gid} 1")),
+        ];
+        for (file, content) in maps {
+            if let Err(e) = std::fs::write(file, content) {
+                send_unavailable(&sock, &format!("writing {file}: {e}"));
+            }
+        }
+    }
+    // A cgroup namespace too: /proc/self/cgroup inside shows `/`, not the
+    // host's cgroup path.
+    let base = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
+    let mut missing = 0u8;
+    if let Err(e) = sys::unshare(base | libc::CLONE_NEWNET | libc::CLONE_NEWPID) {
+        if !allow {
+            send_unavailable(
+                &sock,
+                &format!("cannot create mount/network/pid namespaces: {e}"),
+            );
+        }
+        // Loud degradation (allow_unconfined): keep the mount namespace, which
+        // the path model cannot do without, and drop what the kernel refuses.
+        if sys::unshare(base | libc::CLONE_NEWNET).is_ok() {
+            missing |= MISSING_PID_NS;
+        } else if sys::unshare(base | libc::CLONE_NEWPID).is_ok() {
+            missing |= MISSING_NET_NS;
+        } else if let Err(e) = sys::unshare(base) {
+            send_unavailable(
+                &sock,
+                &format!(
+                    "cannot create a mount namespace: {e} (required even with allow_unconfined)"
+                ),
+            );
+        } else {
+            missing |= MISSING_NET_NS | MISSING_PID_NS;
+        }
+    }
+    if settings.landlock_abi < 1 {
+        missing |= MISSING_LANDLOCK;
+    }
+    if cgroup.is_none() {
+        missing |= MISSING_CGROUP;
+    }
+    if let Err(e) = set_ipc_limits(limits) {
+        // As root the IPC namespace's sysctls are ours to set. In a user
+        // namespace that maps only the user's own uid they are read-only
+        // (owned by the unmapped root); the build's memory cgroup, which
+        // shared-memory pages are charged to, still bounds them.
+        if settings.privileged {
+            send_unavailable(
+                &sock,
+                &format!("setting the shared-memory limits of the build's IPC namespace: {e}"),
+            );
+        }
+    }
+    // The first child is pid 1 of the new pid namespace: the session init.
+    // SAFETY: single-threaded process; the child never returns.
+    match unsafe { sys::fork() } {
+        Err(e) => send_unavailable(&sock, &format!("fork: {e}")),
+        Ok(Forked::Child) => session_init(
+            sock,
+            &dirs,
+            view.as_ref(),
+            settings,
+            missing,
+            limits,
+            counters,
+        ),
+        Ok(Forked::Parent(_)) => sys::exit_now(0),
+    }
+}
+
+/// Segments at most in the build's IPC namespace (the kernel default is 4096).
+const SHM_SEGMENTS: u64 = 256;
+
+/// SysV shared-memory limits of the build's own IPC namespace (issue 11,
+/// item 5: `shmmax` was 2^64 and segments outlived their processes).
+/// Segments are bounded by the build's memory limit, and with
+/// `shm_rmid_forced` a segment dies with the last process attached to it
+/// (or with its creator, if nothing ever attached), so nothing the OOM
+/// killer cannot free is left between calls.
+fn set_ipc_limits(limits: SessionLimits) -> io::Result<()> {
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    };
+    for (name, value) in [
+        ("shmmax", limits.memory),
+        ("shmall", limits.memory.div_ceil(page)),
+        ("shmmni", SHM_SEGMENTS),
+        ("shm_rmid_forced", 1),
+    ] {
+        let path = format!("/proc/sys/kernel/{name}");
+        std::fs::write(&path, value.to_string())
+            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+    }
+    Ok(())
+}
