@@ -751,7 +751,7 @@ fn stage_sources(
     for source in &portfile.sources {
         let name = source.distfile_name().to_owned();
         let expected = wport_fetch::verify::Expected {
-            sha256: source.sha256.to_string().parse()?,
+            sha256: source.sha256,
             size: source.size,
         };
         let origin = match source.location() {
@@ -849,7 +849,7 @@ fn stage_patchfiles(
             .to_string_lossy()
             .into_owned();
         let expected = wport_fetch::verify::Expected {
-            sha256: patch.sha256.to_string().parse()?,
+            sha256: patch.sha256,
             size,
         };
         wport_fetch::verify::copy_verified(&origin, &dest, &name, &expected)
@@ -914,12 +914,12 @@ fn component_bytes(port_dir: &Path, portfile: &Portfile) -> anyhow::Result<Vec<u
             let file = port_dir.join(path);
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("reading the component {}", file.display()))?;
-            let actual = wport_sandbox::cache::hex(&wport_sandbox::cache::sha256(&bytes));
-            if actual != sha256.to_string() {
+            let actual = wport_fetch::Sha256::of(&bytes);
+            if actual != *sha256 {
                 return Err(ComponentMismatch {
                     file,
                     pinned: sha256.to_string(),
-                    actual,
+                    actual: actual.to_string(),
                 }
                 .into());
             }

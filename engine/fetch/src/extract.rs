@@ -833,23 +833,14 @@ fn extract_zip(
 
 /// Zip times are local civil time without a zone; read them as UTC.
 fn zip_time_to_unix(t: zip::DateTime) -> Option<u64> {
-    let (y, m, d) = (
+    let secs = wport_types::date::unix_from_civil(
         i64::from(t.year()),
         i64::from(t.month()),
         i64::from(t.day()),
+        i64::from(t.hour()),
+        i64::from(t.minute()),
+        i64::from(t.second()),
     );
-    // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400
-        + i64::from(t.hour()) * 3600
-        + i64::from(t.minute()) * 60
-        + i64::from(t.second());
     u64::try_from(secs).ok()
 }
 

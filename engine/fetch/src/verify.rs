@@ -7,11 +7,9 @@
 //! so [`copy_verified`] writes to a temporary name in the destination directory and
 //! renames it into place only after both checks pass.
 
-use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::fs::{Dir, OpenOptions};
@@ -21,77 +19,9 @@ use sha2::Digest as _;
 /// enough that a too-long stream is stopped within this many bytes of its limit.
 const CHUNK: usize = 64 * 1024;
 
-/// A SHA-256 digest. Parses from, and displays as, exactly 64 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Sha256([u8; 32]);
-
-/// The digest text was not 64 lowercase hexadecimal digits.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid sha256 digest {input:?}: expected 64 lowercase hex digits")]
-pub struct ParseDigestError {
-    /// The rejected text (truncated to 80 characters).
-    pub input: String,
-}
-
-impl Sha256 {
-    /// Wraps raw digest bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The raw digest bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The digest of an in-memory byte string.
-    pub fn of(data: &[u8]) -> Self {
-        Self(sha2::Sha256::digest(data).into())
-    }
-}
-
-impl FromStr for Sha256 {
-    type Err = ParseDigestError;
-
-    /// Uppercase is refused on purpose: a Portfile has one spelling per digest, so
-    /// digests compare as text in reviews and diffs.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDigestError {
-            input: s.chars().take(80).collect(),
-        };
-        let bytes = s.as_bytes();
-        if bytes.len() != 64 {
-            return Err(err());
-        }
-        let nibble = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
-        let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let hi = nibble(pair[0]).ok_or_else(err)?;
-            let lo = nibble(pair[1]).ok_or_else(err)?;
-            out[i] = hi << 4 | lo;
-        }
-        Ok(Self(out))
-    }
-}
-
-impl fmt::Display for Sha256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Sha256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sha256({self})")
-    }
-}
+/// The SHA-256 digest type, shared with the Portfile schema (wport-types):
+/// 64 lowercase hex digits as text.
+pub use wport_types::{Sha256, Sha256Error};
 
 /// What a Portfile pins for one distfile: its digest and its exact size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +123,7 @@ impl Verifier {
                 actual: self.seen,
             });
         }
-        let actual = Sha256(self.hasher.finalize().into());
+        let actual = Sha256::from(self.hasher);
         if actual != self.expected.sha256 {
             return Err(VerifyError::DigestMismatch {
                 file: self.file,

@@ -11,18 +11,10 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Lowercase hex of a sha256.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
+pub use wport_types::Sha256;
 
 /// A fingerprint of everything that makes a precompiled artifact valid for
 /// this engine: wasmtime's version and the engine's compilation settings.
@@ -96,9 +88,9 @@ impl ComponentCache {
         })
     }
 
-    fn path_for(&self, digest: &[u8; 32]) -> PathBuf {
+    fn path_for(&self, digest: &Sha256) -> PathBuf {
         self.dir
-            .join(format!("{}-{}.cwasm", hex(digest), self.fingerprint))
+            .join(format!("{digest}-{}.cwasm", self.fingerprint))
     }
 
     /// Load the precompiled form of `bytes` (whose sha256 is `digest`),
@@ -108,7 +100,7 @@ impl ComponentCache {
         &self,
         engine: &Engine,
         bytes: &[u8],
-        digest: &[u8; 32],
+        digest: &Sha256,
     ) -> wasmtime::Result<(Component, bool)> {
         let path = self.path_for(digest);
         if path.exists() {

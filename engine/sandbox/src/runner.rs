@@ -15,7 +15,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wport_manifest::Phase;
 
 use crate::bindings::{Port, PortPre};
-use crate::cache::{ComponentCache, hex, sha256};
+use crate::cache::{ComponentCache, Sha256};
 use crate::clock::{FrozenWallClock, Seeds, SteppingClock};
 use crate::exec::NativeExec;
 use crate::files::PhaseFiles;
@@ -186,7 +186,7 @@ pub struct SandboxConfig {
 
 /// A component compiled and linked, ready to instantiate once per phase.
 pub struct LoadedComponent {
-    pub sha256: [u8; 32],
+    pub sha256: Sha256,
     /// Whether the precompiled form came from the on-disk cache.
     pub from_cache: bool,
     pre: PortPre<HostState>,
@@ -194,7 +194,7 @@ pub struct LoadedComponent {
 
 impl LoadedComponent {
     pub fn sha256_hex(&self) -> String {
-        hex(&self.sha256)
+        self.sha256.to_string()
     }
 }
 
@@ -214,7 +214,7 @@ pub struct Sandbox {
     engine: Engine,
     linker: Linker<HostState>,
     cache: Option<ComponentCache>,
-    loaded: Mutex<HashMap<[u8; 32], Arc<LoadedComponent>>>,
+    loaded: Mutex<HashMap<Sha256, Arc<LoadedComponent>>>,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -266,7 +266,7 @@ impl Sandbox {
 
     /// Compile (or fetch from the cache) and link a component.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
-        let digest = sha256(bytes);
+        let digest = Sha256::of(bytes);
         if let Some(hit) = self
             .loaded
             .lock()
@@ -276,7 +276,7 @@ impl Sandbox {
             return Ok(hit.clone());
         }
         let invalid = |e: wasmtime::Error| LoadError::Invalid {
-            sha256: hex(&digest),
+            sha256: digest.to_string(),
             message: format!("{e:#}"),
         };
         let (component, from_cache) = match &self.cache {
