@@ -17,7 +17,7 @@ use crate::error::{BuildLimit, ExecError};
 use crate::policy::{self, Prepared, Target};
 use crate::sys;
 use crate::trace;
-use crate::wire::{self, Decoder, Encoder};
+use crate::wire::{self, CallResult, Decoder, Encoder, Limit, Op, Reply, TargetKind};
 use crate::{
     AuditRecord, AuditStatus, BuildIdentity, ExecutorConfig, ExitStatus, Outcome, PhaseAccess,
     Policy, Request, SandboxDirs, SessionOptions,
@@ -194,7 +194,7 @@ impl Executor {
             )));
         }
         let mut enc = Encoder::default();
-        enc.u8(confine::OP_NEW_SESSION)
+        enc.tag(Op::NewSession)
             .bytes(dirs.sources.as_os_str().as_bytes())
             .bytes(dirs.work.as_os_str().as_bytes())
             .bytes(dirs.destroot.as_os_str().as_bytes())
@@ -202,10 +202,10 @@ impl Executor {
             .u64(processes);
         match &options.prefix_view {
             None => {
-                enc.u8(0);
+                enc.bool(false);
             }
             Some(view) => {
-                enc.u8(1)
+                enc.bool(true)
                     .bytes(view.prefix.as_os_str().as_bytes())
                     .u64(view.views.len() as u64);
                 for layers in &view.views {
@@ -222,18 +222,18 @@ impl Executor {
             wire::recv(&channel).map_err(|e| unavailable(format!("spawn helper gone: {e}")))?
         };
         let mut d = Decoder::new(&reply);
-        let code = d.u8().map_err(|e| unavailable(e.to_string()))?;
-        if code != confine::REPLY_OK {
-            let text = d.string().unwrap_or_default();
-            return Err(if code == confine::REPLY_BAD_DIR {
-                let (path, reason) = text.split_once('\0').unwrap_or(("", &text));
-                ExecError::BadSandboxDir {
-                    path: path.into(),
-                    reason: reason.into(),
-                }
-            } else {
-                unavailable(text)
-            });
+        let bad_reply =
+            |e: std::io::Error| unavailable(format!("bad reply from the spawn helper: {e}"));
+        match d.tag().map_err(bad_reply)? {
+            Reply::Ok => {}
+            Reply::Unavailable => return Err(unavailable(d.string().unwrap_or_default())),
+            Reply::BadDir => {
+                let path = d.bytes().map_err(bad_reply)?;
+                return Err(ExecError::BadSandboxDir {
+                    path: std::path::PathBuf::from(std::ffi::OsString::from_vec(path)),
+                    reason: d.string().unwrap_or_default(),
+                });
+            }
         }
         let cgroups: Vec<std::path::PathBuf> = d
             .list()
@@ -250,22 +250,24 @@ impl Executor {
         let (ready, _) =
             wire::recv(&channel).map_err(|e| unavailable(format!("session setup died: {e}")))?;
         let mut d = Decoder::new(&ready);
-        let code = d.u8().map_err(|e| unavailable(e.to_string()))?;
-        if code != confine::REPLY_OK {
-            return Err(unavailable(d.string().unwrap_or_default()));
+        match d.tag().map_err(|e| unavailable(e.to_string()))? {
+            Reply::Ok => {}
+            Reply::Unavailable | Reply::BadDir => {
+                return Err(unavailable(d.string().unwrap_or_default()));
+            }
         }
-        let missing = d.u8().map_err(|e| unavailable(e.to_string()))?;
+        let missing = d.missing().map_err(|e| unavailable(e.to_string()))?;
         let mut missing_walls = Vec::new();
-        for (bit, name) in [
-            (confine::MISSING_NET_NS, "network namespace"),
-            (confine::MISSING_PID_NS, "pid namespace"),
-            (confine::MISSING_LANDLOCK, "Landlock"),
+        for (is_missing, name) in [
+            (missing.net_ns, "network namespace"),
+            (missing.pid_ns, "pid namespace"),
+            (missing.landlock, "Landlock"),
             (
-                confine::MISSING_CGROUP,
+                missing.cgroup,
                 "a cgroup (no memory or process limit for the whole build)",
             ),
         ] {
-            if missing & bit != 0 {
+            if is_missing {
                 missing_walls.push(name);
             }
         }
@@ -689,17 +691,17 @@ impl Session {
         };
 
         let (kind, target) = match &p.target {
-            Target::Search(name) => (confine::TARGET_SEARCH, name.as_str()),
-            Target::Path(path) => (confine::TARGET_PATH, path.as_str()),
+            Target::Search(name) => (TargetKind::Search, name.as_str()),
+            Target::Path(path) => (TargetKind::Path, path.as_str()),
         };
         let env: Vec<String> = p.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let timeout_ms = policy.timeout.as_millis().min(u64::MAX as u128) as u64;
         let msg = Encoder::default()
-            .u8(confine::access_byte(access.sources))
-            .u8(confine::access_byte(access.work))
-            .u8(confine::access_byte(access.destroot))
+            .tag(access.sources)
+            .tag(access.work)
+            .tag(access.destroot)
             .u64(access.view.map_or(u64::MAX, u64::from))
-            .u8(kind)
+            .tag(kind)
             .bytes(target.as_bytes())
             .list(&p.argv)
             .list(&env)
@@ -803,7 +805,7 @@ impl Session {
         let reply = reply.expect("loop exits with a reply");
         let mut d = Decoder::new(&reply);
         let bad = |e: std::io::Error| failed(format!("bad reply from the sandbox: {e}"));
-        *trace = (d.bytes().map_err(bad)?, d.u8().map_err(bad)? != 0);
+        *trace = (d.bytes().map_err(bad)?, d.bool().map_err(bad)?);
         let mut outcome = |status| Outcome {
             status,
             stdout: std::mem::take(&mut relay.capture),
@@ -811,34 +813,33 @@ impl Session {
             output_truncated: relay.truncated,
             refused: Vec::new(),
         };
-        match d.u8().map_err(bad)? {
-            confine::RES_EXITED => Ok(outcome(ExitStatus::Exited(d.i32().map_err(bad)?))),
-            confine::RES_SIGNALED => Ok(outcome(ExitStatus::Signaled(d.i32().map_err(bad)?))),
-            confine::RES_TIMEOUT => Err(ExecError::Timeout {
+        match d.tag().map_err(bad)? {
+            CallResult::Exited => Ok(outcome(ExitStatus::Exited(d.i32().map_err(bad)?))),
+            CallResult::Signaled => Ok(outcome(ExitStatus::Signaled(d.i32().map_err(bad)?))),
+            CallResult::Timeout => Err(ExecError::Timeout {
                 program,
                 limit: policy.timeout,
             }),
-            confine::RES_NOT_FOUND => Err(ExecError::NotFound {
+            CallResult::NotFound => Err(ExecError::NotFound {
                 program,
                 searched: match &p.target {
                     Target::Search(_) => self.config.toolchain_path.join(":"),
                     Target::Path(path) => path.clone(),
                 },
             }),
-            confine::RES_LIMIT => {
-                let limit = match d.u8().map_err(bad)? {
-                    confine::LIMIT_MEMORY => BuildLimit::Memory {
+            CallResult::Limit => {
+                let limit = match d.tag().map_err(bad)? {
+                    Limit::Memory => BuildLimit::Memory {
                         bytes: self.limits.0,
                     },
-                    _ => BuildLimit::Processes { max: self.limits.1 },
+                    Limit::Processes => BuildLimit::Processes { max: self.limits.1 },
                 };
                 Err(ExecError::LimitExceeded {
                     program: req.program.clone(),
                     limit,
                 })
             }
-            confine::RES_FAILED => Err(failed(d.string().map_err(bad)?)),
-            other => Err(failed(format!("unknown reply {other}"))),
+            CallResult::Failed => Err(failed(d.string().map_err(bad)?)),
         }
     }
 }

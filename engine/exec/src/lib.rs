@@ -25,7 +25,9 @@
 //! - `trace`: the trace of refused accesses: a preloaded C library
 //!   (`trace/wport-trace.c`) records failed file-system calls, the host keeps
 //!   those the confinement refused ([`Refusal`]), per call.
-//! - `wire`: the byte protocol between the three processes.
+//! - `wire`: the protocol between the processes: frames, fields, and every
+//!   one-byte tag (operations, replies, call results, limits, child failure
+//!   stages) as an enum decoded in one place.
 //! - `sys`: checked wrappers over raw syscalls; most `unsafe` lives there.
 //!
 //! # Process tree

@@ -1,13 +1,219 @@
-//! The byte protocol between the host process, the spawn helper and a session's init.
+//! The byte protocol between the host process, the spawn helper, a session's
+//! init and a command child.
 //!
 //! Frames are `u32` little-endian length + payload on a `SOCK_STREAM` unix
 //! socket; descriptors ride as `SCM_RIGHTS` on the frame's first byte. Fields
-//! are length-prefixed byte strings, so nothing is ever split or joined: an
-//! argument with spaces or newlines arrives exactly as sent.
+//! are length-prefixed byte strings and lists of them, so nothing is ever
+//! split or joined: an argument with spaces or newlines arrives exactly as
+//! sent. Every one-byte tag is an enum here ([`Tag`]): written with
+//! [`Encoder::tag`], read with [`Decoder::tag`], which names the tag and the
+//! byte when it is none of the enum's.
+//!
+//! The messages (`[..]` a list, `?` present only after the tag before it):
+//! - host -> helper: [`Op::NewSession`], sources, work, destroot, memory
+//!   (u64), processes (u64), has-view (bool), ? prefix, ? views (u64),
+//!   ? one layer list per view. Helper -> host: [`Reply::Ok`],
+//!   [cgroup dirs] + the call channel and the `done` pipe as descriptors; or
+//!   [`Reply::Unavailable`], reason; or [`Reply::BadDir`], path, reason.
+//! - session init -> host, once set up: [`Reply::Ok`], [`MissingWalls`]; or
+//!   [`Reply::Unavailable`], reason.
+//! - host -> session init, per call: sources, work, destroot
+//!   ([`crate::DirAccess`] each), view (u64, `u64::MAX` for none),
+//!   [`TargetKind`], program, [argv], [env], cwd, timeout in ms (u64) + stdout
+//!   (and stderr) as descriptors. Reply: trace records, dropped (bool), then
+//!   [`CallResult`]: `Exited`/`Signaled` + i32, `Limit` + [`Limit`],
+//!   `Failed` + reason, or nothing more.
+//! - command child -> session init, on a CLOEXEC pipe, only when it fails
+//!   before exec: [`stage_report`] ([`Stage`] + errno).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
+
+use crate::DirAccess;
+
+/// A one-byte tag of the protocol: each variant has a fixed byte.
+pub(crate) trait Tag: Sized + Copy {
+    /// What the tag says, for the error on a byte that is no variant.
+    const WHAT: &'static str;
+    fn byte(self) -> u8;
+    fn from_byte(b: u8) -> Option<Self>;
+}
+
+/// Enums whose discriminants are their bytes on the wire.
+macro_rules! tags {
+    ($(
+        $(#[$m:meta])*
+        enum $name:ident($what:literal) {
+            $( $(#[$vm:meta])* $v:ident = $n:literal, )*
+        }
+    )*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum $name {
+            $( $(#[$vm])* $v = $n, )*
+        }
+
+        impl Tag for $name {
+            const WHAT: &'static str = $what;
+            fn byte(self) -> u8 {
+                self as u8
+            }
+            fn from_byte(b: u8) -> Option<Self> {
+                match b {
+                    $( $n => Some(Self::$v), )*
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+tags! {
+    /// What the host asks of the spawn helper.
+    enum Op("operation") {
+        /// Set up a build's session (cgroup, namespaces, mount tree).
+        NewSession = 1,
+    }
+
+    /// The first byte of the helper's answer to [`Op::NewSession`], and of
+    /// the message the session init sends once it is set up.
+    enum Reply("reply") {
+        Ok = 0,
+        /// Followed by the reason.
+        Unavailable = 1,
+        /// A build directory or view layer is refused: followed by its path and the reason.
+        BadDir = 2,
+    }
+
+    /// The outcome of one call, session init -> host.
+    enum CallResult("call result") {
+        /// Followed by the exit code (i32).
+        Exited = 0,
+        /// Followed by the signal number (i32).
+        Signaled = 1,
+        Timeout = 2,
+        /// No candidate of the program exists.
+        NotFound = 3,
+        /// Followed by the reason.
+        Failed = 4,
+        /// The build reached a cgroup limit; followed by a [`Limit`].
+        Limit = 5,
+    }
+
+    /// The whole-build limit a failed command ran into.
+    enum Limit("build limit") {
+        Memory = 0,
+        Processes = 1,
+    }
+
+    /// Where a command child failed before exec (see [`stage_report`]).
+    enum Stage("child failure stage") {
+        Rlimit = 1,
+        User = 2,
+        Cwd = 3,
+        Stdio = 4,
+        Landlock = 5,
+        Exec = 6,
+        NotFound = 7,
+        Seccomp = 8,
+        Mounts = 9,
+    }
+
+    /// How the session init finds a call's program.
+    enum TargetKind("program target") {
+        /// A bare name, looked up in the toolchain PATH.
+        Search = 0,
+        /// A path, executed as given.
+        Path = 1,
+    }
+}
+
+impl Tag for DirAccess {
+    const WHAT: &'static str = "directory access";
+    fn byte(self) -> u8 {
+        match self {
+            DirAccess::None => 0,
+            DirAccess::ReadOnly => 1,
+            DirAccess::ReadWrite => 2,
+        }
+    }
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(DirAccess::None),
+            1 => Some(DirAccess::ReadOnly),
+            2 => Some(DirAccess::ReadWrite),
+            _ => None,
+        }
+    }
+}
+
+/// Walls a session could not raise (only possible with `allow_unconfined`),
+/// one bit each on the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MissingWalls {
+    pub net_ns: bool,
+    pub pid_ns: bool,
+    pub landlock: bool,
+    pub cgroup: bool,
+}
+
+impl MissingWalls {
+    const NET_NS: u8 = 1;
+    const PID_NS: u8 = 2;
+    const LANDLOCK: u8 = 4;
+    const CGROUP: u8 = 8;
+
+    fn bits(self) -> u8 {
+        [
+            (self.net_ns, Self::NET_NS),
+            (self.pid_ns, Self::PID_NS),
+            (self.landlock, Self::LANDLOCK),
+            (self.cgroup, Self::CGROUP),
+        ]
+        .into_iter()
+        .filter(|(set, _)| *set)
+        .fold(0, |bits, (_, bit)| bits | bit)
+    }
+
+    fn from_bits(bits: u8) -> io::Result<Self> {
+        let known = Self::NET_NS | Self::PID_NS | Self::LANDLOCK | Self::CGROUP;
+        if bits & !known != 0 {
+            return Err(invalid(format!("unknown missing-wall bits {bits:#04x}")));
+        }
+        Ok(MissingWalls {
+            net_ns: bits & Self::NET_NS != 0,
+            pid_ns: bits & Self::PID_NS != 0,
+            landlock: bits & Self::LANDLOCK != 0,
+            cgroup: bits & Self::CGROUP != 0,
+        })
+    }
+}
+
+/// Length of a [`stage_report`].
+pub(crate) const STAGE_REPORT_LEN: usize = 5;
+
+/// What a command child writes to its error pipe when it fails before
+/// exec: the stage, then the errno (i32, little-endian). Short enough for
+/// one atomic pipe write.
+pub(crate) fn stage_report(stage: Stage, errno: i32) -> [u8; STAGE_REPORT_LEN] {
+    let mut b = [0u8; STAGE_REPORT_LEN];
+    b[0] = stage.byte();
+    b[1..].copy_from_slice(&errno.to_le_bytes());
+    b
+}
+
+/// The stage and error of a [`stage_report`].
+pub(crate) fn read_stage_report(b: &[u8; STAGE_REPORT_LEN]) -> io::Result<(Stage, io::Error)> {
+    let mut d = Decoder::new(b);
+    let stage = d.tag()?;
+    let errno = d.i32()?;
+    Ok((stage, io::Error::from_raw_os_error(errno)))
+}
+
+fn invalid(text: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, text)
+}
 
 /// Largest frame we accept (argv + env of one call); Linux's ARG_MAX is smaller.
 const MAX_FRAME: usize = 16 << 20;
@@ -17,8 +223,16 @@ const MAX_FDS: usize = 4;
 pub(crate) struct Encoder(Vec<u8>);
 
 impl Encoder {
-    pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
-        self.0.push(v);
+    pub(crate) fn tag<T: Tag>(&mut self, t: T) -> &mut Self {
+        self.0.push(t.byte());
+        self
+    }
+    pub(crate) fn bool(&mut self, v: bool) -> &mut Self {
+        self.0.push(u8::from(v));
+        self
+    }
+    pub(crate) fn missing(&mut self, m: MissingWalls) -> &mut Self {
+        self.0.push(m.bits());
         self
     }
     pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
@@ -68,8 +282,23 @@ impl<'a> Decoder<'a> {
         self.0 = b;
         Ok(a)
     }
-    pub(crate) fn u8(&mut self) -> io::Result<u8> {
+    fn u8(&mut self) -> io::Result<u8> {
         Ok(self.take(1)?[0])
+    }
+    /// A tag, or an error naming what was expected and the byte found.
+    pub(crate) fn tag<T: Tag>(&mut self) -> io::Result<T> {
+        let b = self.u8()?;
+        T::from_byte(b).ok_or_else(|| invalid(format!("unknown {} tag {b}", T::WHAT)))
+    }
+    pub(crate) fn bool(&mut self) -> io::Result<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(invalid(format!("unknown boolean {b}"))),
+        }
+    }
+    pub(crate) fn missing(&mut self) -> io::Result<MissingWalls> {
+        MissingWalls::from_bits(self.u8()?)
     }
     pub(crate) fn u32(&mut self) -> io::Result<u32> {
         Ok(u32::from_le_bytes(
@@ -220,7 +449,7 @@ mod tests {
     fn round_trip_keeps_arguments_whole() {
         let args = ["a b", "", "new\nline", "ünï"];
         let msg = Encoder::default()
-            .u8(7)
+            .tag(CallResult::Limit)
             .list(&args)
             .u64(u64::MAX)
             .i32(-3)
@@ -231,7 +460,7 @@ mod tests {
         let (got, fds) = recv(&b).unwrap();
         assert_eq!(fds.len(), 1);
         let mut d = Decoder::new(&got);
-        assert_eq!(d.u8().unwrap(), 7);
+        assert_eq!(d.tag::<CallResult>().unwrap(), CallResult::Limit);
         let list = d.list().unwrap();
         assert_eq!(
             list,
@@ -242,5 +471,42 @@ mod tests {
         assert_eq!(d.u64().unwrap(), u64::MAX);
         assert_eq!(d.i32().unwrap(), -3);
         drop(r);
+    }
+
+    #[test]
+    fn an_unknown_tag_is_an_error_naming_it() {
+        let msg = [9u8];
+        let e = Decoder::new(&msg).tag::<CallResult>().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(e.to_string(), "unknown call result tag 9");
+        let e = Decoder::new(&[3]).tag::<DirAccess>().unwrap_err();
+        assert_eq!(e.to_string(), "unknown directory access tag 3");
+        let e = Decoder::new(&[2]).bool().unwrap_err();
+        assert_eq!(e.to_string(), "unknown boolean 2");
+        let e = Decoder::new(&[0x10]).missing().unwrap_err();
+        assert_eq!(e.to_string(), "unknown missing-wall bits 0x10");
+    }
+
+    #[test]
+    fn every_tag_round_trips() {
+        fn all<T: Tag + PartialEq + std::fmt::Debug>() -> usize {
+            (0..=u8::MAX)
+                .filter_map(T::from_byte)
+                .inspect(|t| assert_eq!(T::from_byte(t.byte()), Some(*t)))
+                .count()
+        }
+        assert_eq!(all::<Op>(), 1);
+        assert_eq!(all::<Reply>(), 3);
+        assert_eq!(all::<CallResult>(), 6);
+        assert_eq!(all::<Limit>(), 2);
+        assert_eq!(all::<Stage>(), 9);
+        assert_eq!(all::<TargetKind>(), 2);
+        assert_eq!(all::<DirAccess>(), 3);
+        for bits in 0..16 {
+            let m = MissingWalls::from_bits(bits).unwrap();
+            assert_eq!(m.bits(), bits);
+        }
+        let (stage, e) = read_stage_report(&stage_report(Stage::Cwd, libc::ENOENT)).unwrap();
+        assert_eq!((stage, e.raw_os_error()), (Stage::Cwd, Some(libc::ENOENT)));
     }
 }

@@ -14,17 +14,7 @@ use super::session::Call;
 use super::{HelperSettings, SessionLimits};
 use crate::DirAccess;
 use crate::sys;
-
-// Stages a command child can fail in before exec (reported over a CLOEXEC pipe).
-pub(super) const STAGE_RLIMIT: u8 = 1;
-pub(super) const STAGE_USER: u8 = 2;
-pub(super) const STAGE_CWD: u8 = 3;
-pub(super) const STAGE_STDIO: u8 = 4;
-pub(super) const STAGE_LANDLOCK: u8 = 5;
-pub(super) const STAGE_EXEC: u8 = 6;
-pub(super) const STAGE_NOT_FOUND: u8 = 7;
-pub(super) const STAGE_SECCOMP: u8 = 8;
-pub(super) const STAGE_MOUNTS: u8 = 9;
+use crate::wire::{self, Stage};
 
 /// `oom_score_adj` of every command (range -1000..=1000): half of the
 /// build's memory limit's worth of extra badness, so the OOM killer prefers
@@ -36,9 +26,8 @@ fn write_all_raw(fd: RawFd, buf: &[u8]) {
     unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
 }
 
-fn report(err_w: &OwnedFd, stage: u8, e: &io::Error) -> ! {
-    let mut b = vec![stage];
-    b.extend_from_slice(&e.raw_os_error().unwrap_or(libc::EINVAL).to_le_bytes());
+fn report(err_w: &OwnedFd, stage: Stage, e: &io::Error) -> ! {
+    let b = wire::stage_report(stage, e.raw_os_error().unwrap_or(libc::EINVAL));
     write_all_raw(err_w.as_raw_fd(), &b);
     sys::exit_now(127)
 }
@@ -81,7 +70,7 @@ pub(super) fn command_child(
         ),
     ] {
         if let Err(e) = sys::set_rlimit_pair(res, soft, hard) {
-            report(&err_w, STAGE_RLIMIT, &e);
+            report(&err_w, Stage::Rlimit, &e);
         }
     }
     // Under memory pressure, the build's commands go first: never the
@@ -99,19 +88,19 @@ pub(super) fn command_child(
         let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
     }
     if let Err(e) = oom {
-        report(&err_w, STAGE_RLIMIT, &e);
+        report(&err_w, Stage::Rlimit, &e);
     }
     // Phase access at mount level too (while we still have the privilege
     // to change namespaces), so it holds even where Landlock does not.
     if let Some(ns) = mount_ns
         && let Err(e) = sys::setns_mount(ns)
     {
-        report(&err_w, STAGE_MOUNTS, &e);
+        report(&err_w, Stage::Mounts, &e);
     }
     if settings.privileged
         && let Err(e) = sys::become_user(settings.identity.uid, settings.identity.gid)
     {
-        report(&err_w, STAGE_USER, &e);
+        report(&err_w, Stage::User, &e);
     }
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0o022) };
@@ -126,17 +115,17 @@ pub(super) fn command_child(
     }
     // SAFETY: valid NUL-terminated path.
     if let Err(e) = sys::cvt(unsafe { libc::chdir(call.cwd.as_ptr()) }) {
-        report(&err_w, STAGE_CWD, &e);
+        report(&err_w, Stage::Cwd, &e);
     }
     let null = match std::fs::File::open("/dev/null") {
         Ok(f) => f,
-        Err(e) => report(&err_w, STAGE_STDIO, &e),
+        Err(e) => report(&err_w, Stage::Stdio, &e),
     };
     let out = stdout.as_raw_fd();
     let err = stderr.as_ref().map_or(out, |e| e.as_raw_fd());
     for (from, to) in [(null.as_raw_fd(), 0), (out, 1), (err, 2)] {
         if let Err(e) = sys::dup2(from, to) {
-            report(&err_w, STAGE_STDIO, &e);
+            report(&err_w, Stage::Stdio, &e);
         }
     }
     match ruleset {
@@ -147,25 +136,25 @@ pub(super) fn command_child(
             match status {
                 Ok(s) if s.ruleset == RulesetStatus::NotEnforced => report(
                     &err_w,
-                    STAGE_LANDLOCK,
+                    Stage::Landlock,
                     &io::Error::from_raw_os_error(libc::ENOSYS),
                 ),
                 Ok(_) => {}
-                Err(e) => report(&err_w, STAGE_LANDLOCK, &e),
+                Err(e) => report(&err_w, Stage::Landlock, &e),
             }
         }
         None => {
             if let Err(e) = sys::set_no_new_privs() {
-                report(&err_w, STAGE_LANDLOCK, &e);
+                report(&err_w, Stage::Landlock, &e);
             }
         }
     }
     // Last: after it, only close_range and execve are left to run.
     if let Err(e) = crate::seccomp::install() {
-        report(&err_w, STAGE_SECCOMP, &e);
+        report(&err_w, Stage::Seccomp, &e);
     }
     if let Err(e) = sys::cloexec_from(3) {
-        report(&err_w, STAGE_STDIO, &e);
+        report(&err_w, Stage::Stdio, &e);
     }
     let mut argv: Vec<*const libc::c_char> = call.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -188,9 +177,9 @@ pub(super) fn command_child(
     match last {
         None => report(
             &err_w,
-            STAGE_NOT_FOUND,
+            Stage::NotFound,
             &io::Error::from_raw_os_error(libc::ENOENT),
         ),
-        Some(e) => report(&err_w, STAGE_EXEC, &e),
+        Some(e) => report(&err_w, Stage::Exec, &e),
     }
 }

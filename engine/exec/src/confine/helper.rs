@@ -7,19 +7,17 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::mounts::check_prefix;
 use super::session::session_init;
-use super::{
-    HelperSettings, MISSING_CGROUP, MISSING_LANDLOCK, MISSING_NET_NS, MISSING_PID_NS,
-    OP_NEW_SESSION, REPLY_BAD_DIR, REPLY_OK, REPLY_UNAVAILABLE, SessionLimits, in_child,
-};
+use super::{HelperSettings, SessionLimits, in_child};
 use crate::cgroup::BuildCgroup;
 use crate::sys::{self, Forked};
-use crate::wire::{self, Decoder, Encoder};
+use crate::wire::{self, Decoder, Encoder, MissingWalls, Op, Reply};
 use crate::{MAX_LAYERS, PrefixView, SandboxDirs};
 
 /// Fork the spawn helper. Returns its pid and the host's end of the channel.
@@ -78,23 +76,19 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
                 done,
                 cgroup_dirs,
             }) => {
-                let dirs: Vec<Vec<u8>> = cgroup_dirs
+                let dirs: Vec<&[u8]> = cgroup_dirs
                     .iter()
-                    .map(|d| d.as_os_str().as_encoded_bytes().to_vec())
+                    .map(|d| d.as_os_str().as_bytes())
                     .collect();
                 let r = wire::send(
                     &sock,
-                    &Encoder::default().u8(REPLY_OK).list(&dirs).finish(),
+                    &Encoder::default().tag(Reply::Ok).list(&dirs).finish(),
                     &[channel.as_raw_fd(), done.as_raw_fd()],
                 );
                 drop((channel, done));
                 r
             }
-            Err((code, text)) => wire::send(
-                &sock,
-                &Encoder::default().u8(code).bytes(text.as_bytes()).finish(),
-                &[],
-            ),
+            Err(refusal) => wire::send(&sock, &refusal.encode(), &[]),
         };
         if reply.is_err() {
             sys::exit_now(0);
@@ -107,11 +101,8 @@ fn decode_session_request(
 ) -> io::Result<(SandboxDirs, SessionLimits, Option<PrefixView>)> {
     use std::os::unix::ffi::OsStringExt;
     let mut d = Decoder::new(msg);
-    if d.u8()? != OP_NEW_SESSION {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "unknown operation",
-        ));
+    match d.tag()? {
+        Op::NewSession => {}
     }
     let mut path =
         || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
@@ -124,9 +115,9 @@ fn decode_session_request(
         memory: d.u64()?,
         processes: d.u64()?,
     };
-    let view = match d.u8()? {
-        0 => None,
-        _ => {
+    let view = match d.bool()? {
+        false => None,
+        true => {
             let prefix = PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?));
             let n = d.u64()?;
             let mut views = Vec::new();
@@ -148,19 +139,18 @@ fn decode_session_request(
 /// (`<prefix>/.wport/store/<key>`), and, when the helper is root, not the
 /// build user's nor writable by group or others: a compromised host (it runs
 /// as the build user) cannot get any other directory mounted into a build.
-fn check_view(view: &PrefixView, settings: &HelperSettings) -> Result<(), String> {
-    check_prefix(&view.prefix).map_err(|e| format!("{}\0{e}", view.prefix.display()))?;
+fn check_view(view: &PrefixView, settings: &HelperSettings) -> Result<(), Refusal> {
+    check_prefix(&view.prefix).map_err(|e| Refusal::bad_dir(&view.prefix, e))?;
     let store = view.prefix.join(".wport/store");
     for layers in &view.views {
         if layers.len() > MAX_LAYERS {
-            return Err(format!(
-                "{}\0a view of {} layers (at most {MAX_LAYERS})",
-                view.prefix.display(),
-                layers.len()
+            return Err(Refusal::bad_dir(
+                &view.prefix,
+                format!("a view of {} layers (at most {MAX_LAYERS})", layers.len()),
             ));
         }
         for layer in layers {
-            let bad = |why: String| format!("{}\0{why}", layer.display());
+            let bad = |why: String| Refusal::bad_dir(layer, why);
             let name = layer.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if layer.parent() != Some(store.as_path()) || name.is_empty() || name.starts_with('.') {
                 return Err(bad(format!(
@@ -191,29 +181,62 @@ fn check_view(view: &PrefixView, settings: &HelperSettings) -> Result<(), String
 /// When the helper is root, work and destroot must belong to the build user:
 /// even a compromised host process (it runs as the build user) cannot get
 /// a root-owned tree such as `/` or `/etc` mounted writable into a build.
-fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), String> {
+fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), Refusal> {
     for (path, writable) in [
         (&dirs.sources, false),
         (&dirs.work, true),
         (&dirs.destroot, true),
     ] {
-        let meta = std::fs::metadata(path).map_err(|e| format!("{}\0{e}", path.display()))?;
+        let bad = |why: String| Refusal::bad_dir(path, why);
+        let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
         if !meta.is_dir() {
-            return Err(format!("{}\0not a directory", path.display()));
+            return Err(bad("not a directory".into()));
         }
         if !path.is_absolute() {
-            return Err(format!("{}\0not an absolute path", path.display()));
+            return Err(bad("not an absolute path".into()));
         }
         if writable && settings.privileged && meta.uid() != settings.identity.uid {
-            return Err(format!(
-                "{}\0owned by uid {}, not by the build user {} (chown it to Executor::build_identity())",
-                path.display(),
+            return Err(bad(format!(
+                "owned by uid {}, not by the build user {} (chown it to Executor::build_identity())",
                 meta.uid(),
                 settings.identity.uid
-            ));
+            )));
         }
     }
     Ok(())
+}
+
+/// Why the helper made no session, as the host is told.
+enum Refusal {
+    Unavailable(String),
+    /// A build directory or view layer (`path`) is refused.
+    BadDir {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+impl Refusal {
+    fn bad_dir(path: &Path, reason: String) -> Self {
+        Refusal::BadDir {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Refusal::Unavailable(reason) => Encoder::default()
+                .tag(Reply::Unavailable)
+                .bytes(reason.as_bytes())
+                .finish(),
+            Refusal::BadDir { path, reason } => Encoder::default()
+                .tag(Reply::BadDir)
+                .bytes(path.as_os_str().as_bytes())
+                .bytes(reason.as_bytes())
+                .finish(),
+        }
+    }
 }
 
 /// What the host gets for a new session.
@@ -230,12 +253,12 @@ fn handle_new_session(
     msg: &[u8],
     settings: &HelperSettings,
     number: u64,
-) -> Result<NewSession, (u8, String)> {
+) -> Result<NewSession, Refusal> {
     let (dirs, limits, view) = decode_session_request(msg)
-        .map_err(|e| (REPLY_UNAVAILABLE, format!("bad request: {e}")))?;
-    check_dirs(&dirs, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+        .map_err(|e| Refusal::Unavailable(format!("bad request: {e}")))?;
+    check_dirs(&dirs, settings)?;
     if let Some(v) = &view {
-        check_view(v, settings).map_err(|e| (REPLY_BAD_DIR, e))?;
+        check_view(v, settings)?;
     }
     let cgroup = match &settings.cgroup {
         Some(parent) => {
@@ -245,10 +268,7 @@ fn handle_new_session(
                 parent
                     .create(&name, limits.memory, limits.processes)
                     .map_err(|e| {
-                        (
-                            REPLY_UNAVAILABLE,
-                            format!("creating the build's cgroup: {e}"),
-                        )
+                        Refusal::Unavailable(format!("creating the build's cgroup: {e}"))
                     })?,
             )
         }
@@ -262,18 +282,18 @@ fn handle_new_session(
     };
     let (host_end, session_end) = UnixStream::pair().map_err(|e| {
         remove_cgroup(&cgroup);
-        (REPLY_UNAVAILABLE, format!("socketpair: {e}"))
+        Refusal::Unavailable(format!("socketpair: {e}"))
     })?;
     let (done_r, done_w) = sys::pipe().map_err(|e| {
         remove_cgroup(&cgroup);
-        (REPLY_UNAVAILABLE, format!("pipe: {e}"))
+        Refusal::Unavailable(format!("pipe: {e}"))
     })?;
     // SAFETY: the helper is single-threaded; the child runs `keeper_main`,
     // which never returns.
     match unsafe { sys::fork() } {
         Err(e) => {
             remove_cgroup(&cgroup);
-            Err((REPLY_UNAVAILABLE, format!("fork: {e}")))
+            Err(Refusal::Unavailable(format!("fork: {e}")))
         }
         Ok(Forked::Child) => {
             drop((host_end, done_r));
@@ -334,14 +354,7 @@ fn keeper_main(
 }
 
 pub(super) fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
-    let _ = wire::send(
-        sock,
-        &Encoder::default()
-            .u8(REPLY_UNAVAILABLE)
-            .bytes(text.as_bytes())
-            .finish(),
-        &[],
-    );
+    let _ = wire::send(sock, &Refusal::Unavailable(text.into()).encode(), &[]);
     sys::exit_now(1)
 }
 
@@ -396,7 +409,7 @@ fn session_main(
     // A cgroup namespace too: /proc/self/cgroup inside shows `/`, not the
     // host's cgroup path.
     let base = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
-    let mut missing = 0u8;
+    let mut missing = MissingWalls::default();
     if let Err(e) = sys::unshare(base | libc::CLONE_NEWNET | libc::CLONE_NEWPID) {
         if !allow {
             send_unavailable(
@@ -407,9 +420,9 @@ fn session_main(
         // Loud degradation (allow_unconfined): keep the mount namespace, which
         // the path model cannot do without, and drop what the kernel refuses.
         if sys::unshare(base | libc::CLONE_NEWNET).is_ok() {
-            missing |= MISSING_PID_NS;
+            missing.pid_ns = true;
         } else if sys::unshare(base | libc::CLONE_NEWPID).is_ok() {
-            missing |= MISSING_NET_NS;
+            missing.net_ns = true;
         } else if let Err(e) = sys::unshare(base) {
             send_unavailable(
                 &sock,
@@ -418,14 +431,15 @@ fn session_main(
                 ),
             );
         } else {
-            missing |= MISSING_NET_NS | MISSING_PID_NS;
+            missing.net_ns = true;
+            missing.pid_ns = true;
         }
     }
     if settings.landlock_abi < 1 {
-        missing |= MISSING_LANDLOCK;
+        missing.landlock = true;
     }
     if cgroup.is_none() {
-        missing |= MISSING_CGROUP;
+        missing.cgroup = true;
     }
     if let Err(e) = set_ipc_limits(limits) {
         // As root the IPC namespace's sysctls are ours to set. In a user

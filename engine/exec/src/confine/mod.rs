@@ -51,7 +51,6 @@ use crate::{BuildIdentity, ExecutorConfig};
 
 pub(crate) use helper::spawn_helper;
 pub(crate) use mounts::unescape_mountinfo;
-pub(crate) use session::{TARGET_PATH, TARGET_SEARCH, access_byte};
 
 /// Name of the build user inside the sandbox's /etc/passwd.
 pub(crate) const BUILD_USER_NAME: &str = "wport";
@@ -68,36 +67,12 @@ pub(crate) struct HelperSettings {
     pub cgroup: Option<CgroupParent>,
 }
 
-/// Whole-build limits of one session (sent with `OP_NEW_SESSION`).
+/// Whole-build limits of one session (sent with [`crate::wire::Op::NewSession`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SessionLimits {
     pub memory: u64,
     pub processes: u64,
 }
-
-// Operations host -> helper.
-pub(crate) const OP_NEW_SESSION: u8 = 1;
-// Replies.
-pub(crate) const REPLY_OK: u8 = 0;
-pub(crate) const REPLY_UNAVAILABLE: u8 = 1;
-pub(crate) const REPLY_BAD_DIR: u8 = 2;
-
-// Call results session -> host.
-pub(crate) const RES_EXITED: u8 = 0;
-pub(crate) const RES_SIGNALED: u8 = 1;
-pub(crate) const RES_TIMEOUT: u8 = 2;
-pub(crate) const RES_NOT_FOUND: u8 = 3;
-pub(crate) const RES_FAILED: u8 = 4;
-/// The build reached a cgroup limit; followed by one of `LIMIT_*`.
-pub(crate) const RES_LIMIT: u8 = 5;
-pub(crate) const LIMIT_MEMORY: u8 = 0;
-pub(crate) const LIMIT_PROCESSES: u8 = 1;
-
-/// Walls a session could not raise (only possible with `allow_unconfined`).
-pub(crate) const MISSING_NET_NS: u8 = 1;
-pub(crate) const MISSING_PID_NS: u8 = 2;
-pub(crate) const MISSING_LANDLOCK: u8 = 4;
-pub(crate) const MISSING_CGROUP: u8 = 8;
 
 /// Run the body of a forked child. A panic must never unwind out of it: the
 /// frames above are the parent's, and the child would go on running the

@@ -14,23 +14,19 @@ use std::path::Path;
 
 use ::landlock::RulesetCreated;
 
-use super::child::{
-    STAGE_CWD, STAGE_LANDLOCK, STAGE_MOUNTS, STAGE_NOT_FOUND, STAGE_RLIMIT, STAGE_SECCOMP,
-    STAGE_STDIO, STAGE_USER, command_child,
-};
+use super::child::command_child;
 use super::helper::send_unavailable;
 use super::landlock::build_ruleset;
 use super::mounts::{SessionView, narrowed_mount_ns, setup_mounts};
-use super::{
-    HelperSettings, LIMIT_MEMORY, LIMIT_PROCESSES, MISSING_LANDLOCK, MISSING_NET_NS,
-    MISSING_PID_NS, REPLY_OK, RES_EXITED, RES_FAILED, RES_LIMIT, RES_NOT_FOUND, RES_SIGNALED,
-    RES_TIMEOUT, SessionLimits, in_child,
-};
+use super::{HelperSettings, SessionLimits, in_child};
 use crate::cgroup::Counters;
 use crate::sys::{self, Forked};
 use crate::trace;
-use crate::wire::{self, Decoder, Encoder};
-use crate::{DirAccess, PhaseAccess, PrefixView, SandboxDirs};
+use crate::wire::{
+    self, CallResult, Decoder, Encoder, Limit, MissingWalls, Reply, STAGE_REPORT_LEN, Stage,
+    TargetKind,
+};
+use crate::{PhaseAccess, PrefixView, SandboxDirs};
 
 /// Overwrite this process's command line and environment in memory.
 ///
@@ -80,7 +76,7 @@ pub(super) fn session_init(
     dirs: &SandboxDirs,
     view: Option<&PrefixView>,
     settings: &HelperSettings,
-    missing: u8,
+    missing: MissingWalls,
     limits: SessionLimits,
     counters: Option<Counters>,
 ) -> ! {
@@ -116,7 +112,7 @@ pub(super) fn session_init(
         }
         Err(e) => send_unavailable(&sock, &format!("opening the trace FIFO: {e}")),
     };
-    if missing & MISSING_NET_NS == 0
+    if !missing.net_ns
         && let Err(e) = sys::loopback_up()
     {
         send_unavailable(
@@ -135,13 +131,13 @@ pub(super) fn session_init(
         Ok(fd) => fd,
         Err(e) => send_unavailable(&sock, &format!("signalfd: {e}")),
     };
-    if missing & MISSING_PID_NS != 0 {
+    if missing.pid_ns {
         // Without a pid namespace, orphans would escape to the host's init.
         let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
     if wire::send(
         &sock,
-        &Encoder::default().u8(REPLY_OK).u8(missing).finish(),
+        &Encoder::default().tag(Reply::Ok).missing(missing).finish(),
         &[],
     )
     .is_err()
@@ -182,26 +178,6 @@ pub(super) struct Call {
     timeout_ms: u64,
 }
 
-fn access_from(b: u8) -> io::Result<DirAccess> {
-    match b {
-        0 => Ok(DirAccess::None),
-        1 => Ok(DirAccess::ReadOnly),
-        2 => Ok(DirAccess::ReadWrite),
-        _ => Err(io::Error::new(io::ErrorKind::InvalidData, "bad access")),
-    }
-}
-
-pub(crate) fn access_byte(a: DirAccess) -> u8 {
-    match a {
-        DirAccess::None => 0,
-        DirAccess::ReadOnly => 1,
-        DirAccess::ReadWrite => 2,
-    }
-}
-
-pub(crate) const TARGET_SEARCH: u8 = 0;
-pub(crate) const TARGET_PATH: u8 = 1;
-
 fn cstr(b: Vec<u8>) -> io::Result<CString> {
     CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "NUL byte"))
 }
@@ -209,9 +185,9 @@ fn cstr(b: Vec<u8>) -> io::Result<CString> {
 fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
     let mut d = Decoder::new(msg);
     let access = PhaseAccess {
-        sources: access_from(d.u8()?)?,
-        work: access_from(d.u8()?)?,
-        destroot: access_from(d.u8()?)?,
+        sources: d.tag()?,
+        work: d.tag()?,
+        destroot: d.tag()?,
         view: match d.u64()? {
             u64::MAX => None,
             v => Some(
@@ -220,15 +196,14 @@ fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
             ),
         },
     };
-    let kind = d.u8()?;
+    let kind = d.tag()?;
     let program = d.string()?;
     let candidates = match kind {
-        TARGET_SEARCH => toolchain
+        TargetKind::Search => toolchain
             .iter()
             .map(|dir| cstr(format!("{dir}/{program}").into_bytes()))
             .collect::<Result<_, _>>()?,
-        TARGET_PATH => vec![cstr(program.into_bytes())?],
-        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "bad target")),
+        TargetKind::Path => vec![cstr(program.into_bytes())?],
     };
     let argv = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
     let env = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
@@ -246,7 +221,7 @@ fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
 
 struct CallServer<'a> {
     settings: &'a HelperSettings,
-    missing: u8,
+    missing: MissingWalls,
     limits: SessionLimits,
     /// The build cgroup's OOM-kill and refused-fork counters (None without a cgroup).
     counters: Option<Counters>,
@@ -292,7 +267,7 @@ impl TraceReader {
 
 fn failed(text: String) -> Vec<u8> {
     Encoder::default()
-        .u8(RES_FAILED)
+        .tag(CallResult::Failed)
         .bytes(text.as_bytes())
         .finish()
 }
@@ -306,7 +281,7 @@ impl CallServer<'_> {
         self.trace.drain();
         let mut reply = Encoder::default()
             .bytes(&self.trace.buf.borrow())
-            .u8(u8::from(self.trace.dropped.get()))
+            .bool(self.trace.dropped.get())
             .finish();
         reply.extend_from_slice(&result);
         reply
@@ -333,7 +308,7 @@ impl CallServer<'_> {
                 ));
             }
         }
-        if self.missing & MISSING_LANDLOCK == 0 && !self.rulesets.contains_key(&call.access) {
+        if !self.missing.landlock && !self.rulesets.contains_key(&call.access) {
             match build_ruleset(self.settings.landlock_abi, call.access, self.view.as_ref()) {
                 Ok(rs) => {
                     self.rulesets.insert(call.access, rs);
@@ -406,7 +381,7 @@ impl CallServer<'_> {
         };
         drop((stdout, stderr, err_w));
 
-        let pid_ns = self.missing & MISSING_PID_NS == 0;
+        let pid_ns = !self.missing.pid_ns;
         // Limits too large to represent (years) mean no deadline in practice.
         let far = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
         let limit = std::time::Duration::from_millis(call.timeout_ms).min(far);
@@ -452,26 +427,28 @@ impl CallServer<'_> {
         // End of call, normal or not: nothing it started may outlive it.
         self.clear(child, pid_ns);
         if timed_out {
-            return Encoder::default().u8(RES_TIMEOUT).finish();
+            return Encoder::default().tag(CallResult::Timeout).finish();
         }
         // Pre-exec failure reported by the command child?
-        let mut report = [0u8; 5];
-        if read_some(&err_r, &mut report) == 5 {
-            let errno = i32::from_le_bytes(report[1..5].try_into().expect("4 bytes"));
-            let err = io::Error::from_raw_os_error(errno);
-            let text = match report[0] {
-                STAGE_NOT_FOUND => return Encoder::default().u8(RES_NOT_FOUND).finish(),
-                STAGE_RLIMIT => format!("setting resource limits: {err}"),
-                STAGE_USER => format!("dropping to the build user: {err}"),
-                STAGE_CWD => format!(
+        let mut report = [0u8; STAGE_REPORT_LEN];
+        if read_some(&err_r, &mut report) == STAGE_REPORT_LEN {
+            let (stage, err) = match wire::read_stage_report(&report) {
+                Ok(r) => r,
+                Err(e) => return failed(format!("bad report from the command child: {e}")),
+            };
+            let text = match stage {
+                Stage::NotFound => return Encoder::default().tag(CallResult::NotFound).finish(),
+                Stage::Rlimit => format!("setting resource limits: {err}"),
+                Stage::User => format!("dropping to the build user: {err}"),
+                Stage::Cwd => format!(
                     "entering the working directory {}: {err}",
                     call.cwd.to_string_lossy()
                 ),
-                STAGE_STDIO => format!("setting up stdio: {err}"),
-                STAGE_LANDLOCK => format!("entering Landlock: {err}"),
-                STAGE_SECCOMP => format!("installing the seccomp filter: {err}"),
-                STAGE_MOUNTS => format!("narrowing the mounts to the phase's access: {err}"),
-                _ => format!("exec: {err}"),
+                Stage::Stdio => format!("setting up stdio: {err}"),
+                Stage::Landlock => format!("entering Landlock: {err}"),
+                Stage::Seccomp => format!("installing the seccomp filter: {err}"),
+                Stage::Mounts => format!("narrowing the mounts to the phase's access: {err}"),
+                Stage::Exec => format!("exec: {err}"),
             };
             return failed(text);
         }
@@ -485,23 +462,26 @@ impl CallServer<'_> {
         {
             let after = c.read();
             if after.oom_kills > before.oom_kills {
-                return Encoder::default().u8(RES_LIMIT).u8(LIMIT_MEMORY).finish();
+                return Encoder::default()
+                    .tag(CallResult::Limit)
+                    .tag(Limit::Memory)
+                    .finish();
             }
             if after.pids_max > before.pids_max {
                 return Encoder::default()
-                    .u8(RES_LIMIT)
-                    .u8(LIMIT_PROCESSES)
+                    .tag(CallResult::Limit)
+                    .tag(Limit::Processes)
                     .finish();
             }
         }
         if libc::WIFSIGNALED(status) {
             Encoder::default()
-                .u8(RES_SIGNALED)
+                .tag(CallResult::Signaled)
                 .i32(libc::WTERMSIG(status))
                 .finish()
         } else {
             Encoder::default()
-                .u8(RES_EXITED)
+                .tag(CallResult::Exited)
                 .i32(libc::WEXITSTATUS(status))
                 .finish()
         }
