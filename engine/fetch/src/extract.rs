@@ -51,6 +51,7 @@ use cap_fs_ext::{
     DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _, OpenOptionsMaybeDirExt as _,
 };
 use cap_std::fs::{Dir, DirBuilder, DirBuilderExt as _, OpenOptions, OpenOptionsExt as _};
+use wport_types::PathRules;
 
 use crate::text::{TypeByte, shown};
 
@@ -856,20 +857,11 @@ struct EntryPath<'a> {
 }
 
 /// Splits a stored name into normal components, refusing absolute names, `..`,
-/// NUL and empty names. `.` and empty components (`a//b`) are dropped.
+/// NUL and empty names. `.` and empty components (`a//b`) are dropped: the
+/// shared relative-path core under [`PathRules::ARCHIVE`].
 fn components(raw: &[u8]) -> Option<Vec<&OsStr>> {
-    if raw.is_empty() || raw.contains(&0) || raw[0] == b'/' {
-        return None;
-    }
-    let mut out = Vec::new();
-    for c in raw.split(|&b| b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => return None,
-            c => out.push(OsStr::from_bytes(c)),
-        }
-    }
-    Some(out)
+    let parts = PathRules::ARCHIVE.components(raw).ok()?;
+    Some(parts.into_iter().map(OsStr::from_bytes).collect())
 }
 
 /// Whether a symlink in a directory `depth` levels below the root, with this

@@ -11,19 +11,17 @@ use std::io;
 use cap_fs_ext::DirExt;
 use cap_std::fs::Dir;
 use rustix::fs::RenameFlags;
+use wport_types::PathRules;
 
 /// Checks a package-relative path: non-empty components, no `.`/`..`, no
 /// control character (NUL, newline, ESC, DEL, C1), not absolute, no
-/// trailing slash. Control characters are refused because such names are
-/// printed by `contents`/`verify`/`owner` (a name holding ESC sequences
-/// would drive the user's terminal) and split line-oriented tools.
+/// trailing slash, shorter than 4096 bytes with names shorter than 256 (the
+/// shared rules for package files, [`PathRules::PACKAGE`]). Control
+/// characters are refused because such names are printed by
+/// `contents`/`verify`/`owner` (a name holding ESC sequences would drive the
+/// user's terminal) and split line-oriented tools.
 pub fn safe_rel_path(p: &str) -> bool {
-    !p.is_empty()
-        && p.len() < 4096
-        && !p.starts_with('/')
-        && !has_control(p)
-        && p.split('/')
-            .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() < 256)
+    PathRules::PACKAGE.check(p.as_bytes()).is_ok()
 }
 
 /// Whether `s` holds a control character (C0 including NUL and newline,
