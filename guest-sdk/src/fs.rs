@@ -451,11 +451,21 @@ pub fn apply_patch(patchfile: impl AsRef<Path>, dir: impl AsRef<Path>) -> Result
                 }
                 write(&path, content).with_context(what)?;
             }
-            Change::Delete { path } => {
-                let path = dir.join(path);
+            Change::Delete { path: rel } => {
+                let path = dir.join(&rel);
                 std::fs::remove_file(&path)
                     .with_context(|| format!("deleting {}", path.display()))
                     .with_context(what)?;
+                // Directories the deletion emptied go too, as with `git
+                // apply` (a rename out of `old/` leaves no `old/`); a
+                // later write recreates what it needs.
+                for parent in Path::new(&rel).ancestors().skip(1) {
+                    if parent.as_os_str().is_empty()
+                        || std::fs::remove_dir(dir.join(parent)).is_err()
+                    {
+                        break;
+                    }
+                }
             }
             Change::SetMode { path, mode } => {
                 set_mode(dir.join(path), mode).with_context(what)?;
