@@ -319,7 +319,7 @@ pub fn parse(text: &[u8]) -> Result<Patch, PatchError> {
             i = next;
         } else if is_file_header(&lines, i) {
             let header = i + 1;
-            let (old, new, hunks, next) = parse_unified_section(&lines, i)?;
+            let (Unified { old, new, hunks }, next) = parse_unified_section(&lines, i)?;
             files.push(FilePatch {
                 old,
                 new,
@@ -373,16 +373,18 @@ fn binary_files_name(line: &[u8]) -> String {
         .to_owned()
 }
 
-/// The `---`/`+++` header at `lines[at]` and its hunks: old name, new name,
-/// hunks, and the index of the first line after them.
-#[expect(
-    clippy::type_complexity,
-    reason = "a private helper's tuple, named by its one caller pair"
-)]
-fn parse_unified_section(
-    lines: &[&[u8]],
-    at: usize,
-) -> Result<(Option<String>, Option<String>, Vec<Hunk>, usize), PatchError> {
+/// A `---`/`+++` header and its hunks.
+struct Unified {
+    /// The `---` name, `None` for `/dev/null`.
+    old: Option<String>,
+    /// The `+++` name, `None` for `/dev/null`.
+    new: Option<String>,
+    hunks: Vec<Hunk>,
+}
+
+/// The `---`/`+++` header at `lines[at]` and its hunks, and the index of the
+/// first line after them.
+fn parse_unified_section(lines: &[&[u8]], at: usize) -> Result<(Unified, usize), PatchError> {
     let header = at + 1;
     let old = parse_name(&lines[at][4..], header)?;
     let new = parse_name(&lines[at + 1][4..], header + 1)?;
@@ -399,7 +401,7 @@ fn parse_unified_section(
     if hunks.is_empty() {
         return Err(parse_err(header, "file header without any `@@` hunk"));
     }
-    Ok((old, new, hunks, i))
+    Ok((Unified { old, new, hunks }, i))
 }
 
 /// A git section: the `diff --git` line at `lines[at]`, its extended
@@ -421,7 +423,8 @@ fn parse_git_section(lines: &[&[u8]], at: usize) -> Result<(FilePatch, usize), P
 
     let (mut created, mut deleted) = (false, false);
     let mut new_mode = None;
-    let (mut from, mut to): (Option<(CopyKind, String)>, Option<(CopyKind, String)>) = (None, None);
+    let mut from: Option<(CopyKind, String)> = None;
+    let mut to: Option<(CopyKind, String)> = None;
     let mut i = at + 1;
     while let Some(&l) = lines.get(i) {
         let l = trim_eol(l);
@@ -477,7 +480,7 @@ fn parse_git_section(lines: &[&[u8]], at: usize) -> Result<(FilePatch, usize), P
     }
 
     let (mut old, mut new, hunks) = if i < lines.len() && is_file_header(lines, i) {
-        let (old, new, hunks, next) = parse_unified_section(lines, i)?;
+        let (Unified { old, new, hunks }, next) = parse_unified_section(lines, i)?;
         i = next;
         (old, new, hunks)
     } else {
