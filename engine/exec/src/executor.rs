@@ -5,7 +5,7 @@
 //! the build log with a cap, and records every call in the audit trail.
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
@@ -337,8 +337,8 @@ impl Drop for Session {
                     break;
                 }
                 let ms = left.as_millis().min(i32::MAX as u128) as i32;
-                match sys::poll(&[(done.as_raw_fd(), libc::POLLIN)], ms) {
-                    Ok(ev) if ev[0] != 0 => break,
+                match sys::poll(&[done.as_fd()], ms) {
+                    Ok(ev) if ev[0] => break,
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => break,
@@ -736,7 +736,7 @@ impl Session {
             streams.push((r, false));
         }
         for (fd, _) in &streams {
-            let _ = sys::set_nonblocking(fd.as_raw_fd());
+            let _ = sys::set_nonblocking(fd.as_fd());
         }
         let far = Duration::from_secs(100 * 365 * 24 * 3600);
         let deadline = Instant::now() + policy.timeout.min(far) + HOST_GRACE;
@@ -748,12 +748,9 @@ impl Session {
                 *guard = None;
                 return Err(failed("the build's sandbox stopped answering".into()));
             }
-            let mut pfds: Vec<(i32, libc::c_short)> = streams
-                .iter()
-                .map(|(fd, _)| (fd.as_raw_fd(), libc::POLLIN))
-                .collect();
+            let mut pfds: Vec<BorrowedFd<'_>> = streams.iter().map(|(fd, _)| fd.as_fd()).collect();
             if reply.is_none() {
-                pfds.push((channel.as_raw_fd(), libc::POLLIN));
+                pfds.push(channel.as_fd());
             }
             // Once the result is in, every writer is dead (the call's pid
             // namespace is gone), so EOF follows promptly.
@@ -761,27 +758,19 @@ impl Session {
             let ev = sys::poll(&pfds, ms).map_err(|e| failed(format!("poll: {e}")))?;
             let mut closed = Vec::new();
             for (i, (fd, capture)) in streams.iter().enumerate() {
-                if ev[i] == 0 {
+                if !ev[i] {
                     continue;
                 }
                 loop {
-                    // SAFETY: reading into our own buffer from a descriptor we own.
-                    let n =
-                        unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                    if n > 0 {
-                        relay.push(&buf[..n as usize], *capture);
-                        continue;
-                    }
-                    if n == 0 {
-                        closed.push(i);
-                    } else {
-                        let e = std::io::Error::last_os_error();
-                        if e.kind() == std::io::ErrorKind::Interrupted {
+                    match rustix::io::read(fd, &mut buf[..]) {
+                        Ok(0) => closed.push(i),
+                        Ok(n) => {
+                            relay.push(&buf[..n], *capture);
                             continue;
                         }
-                        if e.kind() != std::io::ErrorKind::WouldBlock {
-                            closed.push(i);
-                        }
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Err(rustix::io::Errno::AGAIN) => {}
+                        Err(_) => closed.push(i),
                     }
                     break;
                 }
@@ -789,7 +778,7 @@ impl Session {
             for i in closed.into_iter().rev() {
                 streams.remove(i);
             }
-            if reply.is_none() && ev[ev.len() - 1] != 0 {
+            if reply.is_none() && ev[ev.len() - 1] {
                 match wire::recv(channel) {
                     Ok((r, _)) => reply = Some(r),
                     Err(e) => {

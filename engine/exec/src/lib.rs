@@ -28,7 +28,10 @@
 //! - `wire`: the protocol between the processes: frames, fields, and every
 //!   one-byte tag (operations, replies, call results, limits, child failure
 //!   stages) as an enum decoded in one place.
-//! - `sys`: checked wrappers over raw syscalls; most `unsafe` lives there.
+//! - `sys`: the syscalls the sandbox makes, through rustix where it has them;
+//!   most of the crate's `unsafe` (fork, execve, close_range, signals) lives
+//!   there, each use with a SAFETY note, and every other `unsafe` is an
+//!   `#[expect(unsafe_code)]` with its reason.
 //!
 //! # Process tree
 //! ```text

@@ -186,6 +186,10 @@ pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch 
 
 /// Install the filter on the calling process (inherited by everything it
 /// execs and forks). Requires no_new_privs to be set already.
+#[expect(
+    unsafe_code,
+    reason = "prctl(PR_SET_SECCOMP) takes a pointer to the filter; rustix has no wrapper for it"
+)]
 pub(crate) fn install() -> io::Result<()> {
     if !SUPPORTED {
         return Ok(());

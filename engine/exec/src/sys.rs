@@ -1,16 +1,34 @@
-//! Thin, checked wrappers over the raw Linux syscalls the sandbox needs.
+//! The syscalls the sandbox needs, through rustix where it has them.
 //!
-//! Every `unsafe` in the crate that is not about forking lives here, next to a
-//! `// SAFETY:` note. The wrappers turn `-1`/errno into [`std::io::Error`] and
-//! take Rust types; they add no policy. Callers that run between `fork` and
-//! `execve` (the helper, the session init and the command child) are
-//! single-threaded, so these wrappers may allocate.
+//! Most wrappers here are safe calls into rustix that add what the callers
+//! share: an error naming the path, a retry on `EINTR`, the flags every
+//! caller wants. What rustix does not offer, or offers only with a
+//! different meaning, stays on libc, each call with a `// SAFETY:` note:
+//! `fork` and `execve`, descriptor-table surgery (`close_range`, `dup2`
+//! onto a fixed slot, `close` in a forked child), signal dispositions and
+//! `signalfd`, glibc's process-wide id change (rustix changes one thread),
+//! the loopback ioctl, `kill(-1)` and the Landlock version query. Callers
+//! that run between `fork` and `execve` (the helper, the session init and
+//! the command child) are single-threaded, so these wrappers may allocate.
 
-use std::ffi::{CStr, CString, OsStr};
+#![expect(
+    unsafe_code,
+    reason = "fork, execve, close_range, dup2 onto a fixed slot, signals, setxid and the few \
+              calls rustix does not wrap"
+)]
+
+use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
+
+use rustix::fs::{Mode, OFlags, StatVfsMountFlags};
+use rustix::mount::{
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MountPropagationFlags, MoveMountFlags,
+    UnmountFlags,
+};
+use rustix::process::{Pid, Resource, Rlimit, WaitOptions, WaitStatus};
+use rustix::thread::{LinkNameSpaceType, UnshareFlags};
 
 /// `CLOSE_RANGE_CLOEXEC` from `<linux/close_range.h>`.
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
@@ -23,17 +41,12 @@ pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-fn cvt_long(ret: libc::c_long) -> io::Result<libc::c_long> {
-    if ret == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
+/// An error that says which operation on which path failed.
+fn context(what: impl std::fmt::Display) -> impl FnOnce(rustix::io::Errno) -> io::Error {
+    move |e| {
+        let e = io::Error::from(e);
+        io::Error::new(e.kind(), format!("{what}: {e}"))
     }
-}
-
-pub(crate) fn cstring(p: impl AsRef<OsStr>) -> io::Result<CString> {
-    CString::new(p.as_ref().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 /// Result of a fork-like call.
@@ -59,78 +72,88 @@ pub(crate) unsafe fn fork() -> io::Result<Forked> {
     })
 }
 
-pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
-    // SAFETY: unshare only changes this process's namespace membership.
-    cvt(unsafe { libc::unshare(flags) }).map(drop)
+/// `unshare(2)` of namespaces (never of the descriptor table or the filesystem info).
+pub(crate) fn unshare_namespaces(flags: UnshareFlags) -> io::Result<()> {
+    let namespaces = UnshareFlags::NEWNS
+        | UnshareFlags::NEWUSER
+        | UnshareFlags::NEWNET
+        | UnshareFlags::NEWPID
+        | UnshareFlags::NEWIPC
+        | UnshareFlags::NEWUTS
+        | UnshareFlags::NEWCGROUP;
+    assert!(namespaces.contains(flags), "only namespaces are unshared");
+    // SAFETY: rustix marks unshare unsafe for `UnshareFlags::FILES`, after
+    // which another thread's descriptors would be out of reach; namespace
+    // flags (checked above) leave the descriptor table shared.
+    unsafe { rustix::thread::unshare_unsafe(flags) }.map_err(io::Error::from)
 }
 
 /// Enter the mount namespace `ns` (root and cwd move to its root).
 pub(crate) fn setns_mount(ns: &OwnedFd) -> io::Result<()> {
-    // SAFETY: setns on a namespace descriptor we hold.
-    cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNS) }).map(drop)
+    rustix::thread::move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Mount))
+        .map_err(io::Error::from)
 }
 
-pub(crate) fn mount(
-    source: Option<&Path>,
+/// Mount a fresh `fstype` (`tmpfs`, `proc`) at `target`.
+pub(crate) fn mount_fs(
+    fstype: &str,
     target: &Path,
-    fstype: Option<&str>,
-    flags: libc::c_ulong,
+    flags: MountFlags,
     data: Option<&str>,
 ) -> io::Result<()> {
-    let src = source.map(cstring).transpose()?;
-    let tgt = cstring(target)?;
-    let fst = fstype.map(cstring).transpose()?;
-    let dat = data.map(cstring).transpose()?;
-    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-    // SAFETY: all pointers are NUL-terminated strings that outlive the call, or null.
-    cvt(unsafe { libc::mount(ptr(&src), tgt.as_ptr(), ptr(&fst), flags, ptr(&dat).cast()) })
-        .map(drop)
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "mount {} on {}: {e}",
-                    source.map_or("-".into(), |s| s.display().to_string()),
-                    target.display()
-                ),
-            )
-        })
+    let data = data
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "mount data with a NUL byte"))?;
+    rustix::mount::mount(fstype, target, fstype, flags, data.as_deref()).map_err(context(
+        format_args!("mount {fstype} on {}", target.display()),
+    ))
+}
+
+/// Bind `source` at `target` (with its submounts when `recursive`).
+pub(crate) fn bind(source: &Path, target: &Path, recursive: bool) -> io::Result<()> {
+    if recursive {
+        rustix::mount::mount_bind_recursive(source, target)
+    } else {
+        rustix::mount::mount_bind(source, target)
+    }
+    .map_err(context(format_args!(
+        "mount {} on {}",
+        source.display(),
+        target.display()
+    )))
+}
+
+/// Change the flags of the bind mount at `target` to `flags`.
+pub(crate) fn remount_bind(target: &Path, flags: MountFlags) -> io::Result<()> {
+    rustix::mount::mount_remount(target, MountFlags::BIND | flags, "")
+        .map_err(context(format_args!("mount - on {}", target.display())))
+}
+
+/// Make every mount at and below `target` private: nothing mounted here
+/// propagates to the host, and nothing the host mounts appears here.
+pub(crate) fn make_private(target: &Path) -> io::Result<()> {
+    rustix::mount::mount_change(
+        target,
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )
+    .map_err(context(format_args!("making {} private", target.display())))
 }
 
 pub(crate) fn umount_detach(target: &Path) -> io::Result<()> {
-    let t = cstring(target)?;
-    // SAFETY: valid NUL-terminated path.
-    cvt(unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) }).map(drop)
+    rustix::mount::unmount(target, UnmountFlags::DETACH).map_err(io::Error::from)
 }
 
 pub(crate) fn pivot_root(new_root: &Path, put_old: &Path) -> io::Result<()> {
-    let n = cstring(new_root)?;
-    let o = cstring(put_old)?;
-    // SAFETY: pivot_root takes two valid path strings.
-    cvt_long(unsafe { libc::syscall(libc::SYS_pivot_root, n.as_ptr(), o.as_ptr()) }).map(drop)
+    rustix::process::pivot_root(new_root, put_old).map_err(io::Error::from)
 }
-
-// The new mount API (<linux/mount.h>): constants libc does not name.
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSCONFIG_SET_STRING: libc::c_uint = 1;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
-const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
-const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
-const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 
 /// The messages the kernel queued on a filesystem context (`e overlay: ...`).
 fn fs_context_log(fs: &OwnedFd) -> String {
     let mut out = Vec::new();
     let mut buf = [0u8; 512];
-    loop {
-        // SAFETY: reading into our own buffer from a descriptor we own.
-        let n = unsafe { libc::read(fs.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
-        }
-        out.push(String::from_utf8_lossy(&buf[..n as usize]).into_owned());
+    while let Ok(n @ 1..) = rustix::io::read(fs, &mut buf[..]) {
+        out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
     }
     out.join("; ")
 }
@@ -144,34 +167,11 @@ fn fs_context_log(fs: &OwnedFd) -> String {
 /// escaping of `:` or `,` in layer paths. Needs at least two layers (the
 /// kernel's rule for an overlay without an upper layer).
 pub(crate) fn overlay_ro(lowers: &[&Path]) -> io::Result<OwnedFd> {
-    // SAFETY: fsopen with a valid NUL-terminated type name.
-    let fs = cvt(unsafe {
-        libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) as libc::c_int
-    })
-    .map_err(|e| io::Error::new(e.kind(), format!("fsopen(overlay): {e}")))?;
-    // SAFETY: fsopen returned a fresh descriptor that nothing else owns.
-    let fs = unsafe { OwnedFd::from_raw_fd(fs) };
-    let config = |key: &CStr, value: Option<&CStr>, cmd: libc::c_uint| -> io::Result<()> {
-        // SAFETY: a descriptor we own and NUL-terminated strings (or null) that outlive the call.
-        cvt(unsafe {
-            libc::syscall(
-                libc::SYS_fsconfig,
-                fs.as_raw_fd(),
-                cmd,
-                if cmd == FSCONFIG_CMD_CREATE {
-                    std::ptr::null()
-                } else {
-                    key.as_ptr()
-                },
-                value.map_or(std::ptr::null(), CStr::as_ptr),
-                0,
-            ) as libc::c_int
-        })
-        .map(drop)
-    };
+    let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(context("fsopen(overlay)"))?;
     for lower in lowers {
-        let l = cstring(lower)?;
-        config(c"lowerdir+", Some(&l), FSCONFIG_SET_STRING).map_err(|e| {
+        rustix::mount::fsconfig_set_string(&fs, "lowerdir+", *lower).map_err(|e| {
+            let e = io::Error::from(e);
             io::Error::new(
                 e.kind(),
                 format!(
@@ -182,62 +182,49 @@ pub(crate) fn overlay_ro(lowers: &[&Path]) -> io::Result<OwnedFd> {
             )
         })?;
     }
-    config(c"", None, FSCONFIG_CMD_CREATE).map_err(|e| {
+    rustix::mount::fsconfig_create(&fs).map_err(|e| {
+        let e = io::Error::from(e);
         io::Error::new(
             e.kind(),
             format!("creating the overlay: {e} ({})", fs_context_log(&fs)),
         )
     })?;
-    // SAFETY: fsmount on the configured context we own.
-    let m = cvt(unsafe {
-        libc::syscall(
-            libc::SYS_fsmount,
-            fs.as_raw_fd(),
-            FSMOUNT_CLOEXEC,
-            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-        ) as libc::c_int
-    })
-    .map_err(|e| io::Error::new(e.kind(), format!("fsmount(overlay): {e}")))?;
-    // SAFETY: fsmount returned a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(m) })
+    rustix::mount::fsmount(
+        &fs,
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::MOUNT_ATTR_RDONLY
+            | MountAttrFlags::MOUNT_ATTR_NOSUID
+            | MountAttrFlags::MOUNT_ATTR_NODEV,
+    )
+    .map_err(context("fsmount(overlay)"))
 }
 
 /// Attach the detached mount `mnt` at `target`.
 pub(crate) fn move_mount_to(mnt: &OwnedFd, target: &Path) -> io::Result<()> {
-    let t = cstring(target)?;
-    // SAFETY: a mount descriptor we own, an empty path with F_EMPTY_PATH, a valid target path.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        ) as libc::c_int
-    })
-    .map(drop)
-    .map_err(|e| io::Error::new(e.kind(), format!("move_mount to {}: {e}", target.display())))
+    rustix::mount::move_mount(
+        mnt,
+        "",
+        rustix::fs::CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(context(format_args!("move_mount to {}", target.display())))
 }
 
-/// Mount flags currently set on the mount holding `path`, as `MS_*` bits that
-/// must be preserved by a bind remount (the kernel refuses to clear locked ones).
-pub(crate) fn preserved_mount_flags(path: &Path) -> io::Result<libc::c_ulong> {
-    let p = cstring(path)?;
-    // SAFETY: zeroed statvfs is a valid out-parameter.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid path and out-pointer.
-    cvt(unsafe { libc::statvfs(p.as_ptr(), &mut st) })?;
-    let mut flags = 0;
+/// Mount flags currently set on the mount holding `path` that a bind
+/// remount must restate (the kernel refuses to clear locked ones).
+pub(crate) fn preserved_mount_flags(path: &Path) -> io::Result<MountFlags> {
+    let st = rustix::fs::statvfs(path).map_err(io::Error::from)?;
+    let mut flags = MountFlags::empty();
     for (st_flag, ms_flag) in [
-        (libc::ST_NOSUID, libc::MS_NOSUID),
-        (libc::ST_NODEV, libc::MS_NODEV),
-        (libc::ST_NOEXEC, libc::MS_NOEXEC),
-        (libc::ST_NOATIME, libc::MS_NOATIME),
-        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (libc::ST_RELATIME, libc::MS_RELATIME),
+        (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
+        (StatVfsMountFlags::NODEV, MountFlags::NODEV),
+        (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
+        (StatVfsMountFlags::NOATIME, MountFlags::NOATIME),
+        (StatVfsMountFlags::NODIRATIME, MountFlags::NODIRATIME),
+        (StatVfsMountFlags::RELATIME, MountFlags::RELATIME),
     ] {
-        if st.f_flag & st_flag != 0 {
+        if st.f_flag.contains(st_flag) {
             flags |= ms_flag;
         }
     }
@@ -245,21 +232,23 @@ pub(crate) fn preserved_mount_flags(path: &Path) -> io::Result<libc::c_ulong> {
 }
 
 pub(crate) fn sethostname(name: &str) -> io::Result<()> {
-    // SAFETY: pointer and length describe `name`.
-    cvt(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
+    rustix::system::sethostname(name.as_bytes()).map_err(io::Error::from)
 }
 
 /// Bring the loopback interface of the current network namespace up.
 pub(crate) fn loopback_up() -> io::Result<()> {
-    // SAFETY: plain socket(2) call.
-    let s = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: `s` is a fresh descriptor we own.
-    let sock = unsafe { OwnedFd::from_raw_fd(s) };
+    let sock = rustix::net::socket_with(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::DGRAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )?;
     // SAFETY: ifreq is plain old data; all-zero is valid.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
         *dst = *src as libc::c_char;
     }
+    // rustix has no interface-flags ioctl (only its raw, unsafe `ioctl`).
     // SAFETY: SIOCGIFFLAGS reads into the ifreq we own.
     cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
     // SAFETY: the union member for SIOCGIFFLAGS/SIOCSIFFLAGS is ifru_flags.
@@ -270,27 +259,27 @@ pub(crate) fn loopback_up() -> io::Result<()> {
 
 /// Set a resource limit's soft and hard values, never above the current
 /// hard limit (raising it needs privileges an ordinary user lacks).
-pub(crate) fn set_rlimit_pair(
-    resource: libc::__rlimit_resource_t,
-    soft: u64,
-    hard: u64,
-) -> io::Result<()> {
-    let mut cur = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `cur` is a valid rlimit struct for the kernel to fill.
-    cvt(unsafe { libc::getrlimit(resource, &mut cur) })?;
-    let hard = hard.min(cur.rlim_max);
-    let lim = libc::rlimit {
-        rlim_cur: soft.min(hard),
-        rlim_max: hard,
-    };
-    // SAFETY: valid rlimit struct.
-    cvt(unsafe { libc::setrlimit(resource, &lim) }).map(drop)
+pub(crate) fn set_rlimit_pair(resource: Resource, soft: u64, hard: u64) -> io::Result<()> {
+    // `None` is RLIM_INFINITY on both sides.
+    let cur_max = rustix::process::getrlimit(resource)
+        .maximum
+        .unwrap_or(u64::MAX);
+    let hard = hard.min(cur_max);
+    let finite = |v: u64| (v != u64::MAX).then_some(v);
+    rustix::process::setrlimit(
+        resource,
+        Rlimit {
+            current: finite(soft.min(hard)),
+            maximum: finite(hard),
+        },
+    )
+    .map_err(io::Error::from)
 }
 
 /// Become `uid`/`gid` for good: supplementary groups, real, effective and saved ids.
+///
+/// Through glibc, which changes every thread of the process (the host calls
+/// this with threads running); rustix's calls change only the calling thread.
 pub(crate) fn become_user(uid: u32, gid: u32) -> io::Result<()> {
     let groups = [gid];
     // SAFETY: pointer/length describe `groups`.
@@ -310,36 +299,44 @@ pub(crate) fn become_user(uid: u32, gid: u32) -> io::Result<()> {
 }
 
 pub(crate) fn getuid() -> u32 {
-    // SAFETY: always succeeds.
-    unsafe { libc::getuid() }
+    rustix::process::getuid().as_raw()
 }
 
 pub(crate) fn getgid() -> u32 {
-    // SAFETY: always succeeds.
-    unsafe { libc::getgid() }
+    rustix::process::getgid().as_raw()
 }
 
 pub(crate) fn geteuid() -> u32 {
-    // SAFETY: always succeeds.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
-pub(crate) fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
-    // SAFETY: the options we use take one integer argument.
-    cvt(unsafe {
-        libc::prctl(
-            option,
-            arg,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
+pub(crate) fn getpid() -> libc::pid_t {
+    rustix::process::getpid().as_raw_nonzero().get()
+}
+
+/// Become the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`).
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(io::Error::from)
+}
+
+/// Name this process (`PR_SET_NAME`; its only thread when called).
+pub(crate) fn set_name(name: &CStr) -> io::Result<()> {
+    rustix::thread::set_name(name).map_err(io::Error::from)
+}
+
+/// `PR_SET_DUMPABLE`: whether processes of the same uid may ptrace us or
+/// open our /proc files.
+pub(crate) fn set_dumpable(dumpable: bool) -> io::Result<()> {
+    rustix::process::set_dumpable_behavior(if dumpable {
+        rustix::process::DumpableBehavior::Dumpable
+    } else {
+        rustix::process::DumpableBehavior::NotDumpable
     })
-    .map(drop)
+    .map_err(io::Error::from)
 }
 
 pub(crate) fn set_no_new_privs() -> io::Result<()> {
-    prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
+    rustix::thread::set_no_new_privs(true).map_err(io::Error::from)
 }
 
 pub(crate) fn ignore_sigchld(ignore: bool) {
@@ -360,6 +357,21 @@ pub(crate) fn reset_signals() {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// `kill(-1, SIGKILL)`: every process this one may signal but itself (from
+/// pid 1 of a pid namespace, every other process of it). rustix's `Pid`
+/// cannot say -1.
+pub(crate) fn kill_all_others() {
+    // SAFETY: kill(2) only sends a signal.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+}
+
+/// SIGKILL to the process group `pgid`.
+pub(crate) fn kill_group(pgid: libc::pid_t) {
+    if let Some(pid) = Pid::from_raw(pgid) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
 }
 
@@ -385,62 +397,70 @@ pub(crate) unsafe fn close_from(first: RawFd) -> io::Result<()> {
     cvt(unsafe { libc::close_range(first as libc::c_uint, libc::c_uint::MAX, 0) }).map(drop)
 }
 
-pub(crate) fn dup2(from: RawFd, to: RawFd) -> io::Result<()> {
-    // SAFETY: dup2 on descriptors; `to` is a standard slot we intend to replace.
-    cvt(unsafe { libc::dup2(from, to) }).map(drop)
+/// Close `fd` in a forked child, where the `OwnedFd` that holds it belongs
+/// to the parent's frames and is never dropped here.
+///
+/// # Safety
+/// Nothing in this process may use `fd` afterwards.
+pub(crate) unsafe fn close_in_child(fd: RawFd) {
+    // SAFETY: the caller guarantees nothing uses `fd` after this.
+    unsafe { libc::close(fd) };
+}
+
+/// Put `fd` on descriptor number `slot`, replacing what was there.
+///
+/// # Safety
+/// No live `OwnedFd` other than `fd`'s may refer to `slot`.
+pub(crate) unsafe fn dup2(fd: RawFd, slot: RawFd) -> io::Result<()> {
+    // SAFETY: the caller guarantees nothing else owns `slot`.
+    cvt(unsafe { libc::dup2(fd, slot) }).map(drop)
 }
 
 pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for two descriptors.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: the kernel just gave us these two descriptors.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(io::Error::from)
 }
 
-pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we hold.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK).map_err(io::Error::from)
 }
 
-/// Wait for a specific child; returns the raw wait status.
-pub(crate) fn waitpid(pid: libc::pid_t) -> io::Result<libc::c_int> {
-    let mut status = 0;
+/// Wait for a specific child, retrying on `EINTR`.
+pub(crate) fn waitpid(pid: libc::pid_t) -> io::Result<WaitStatus> {
+    let pid = Pid::from_raw(pid).ok_or_else(|| io::Error::other("waitpid: not a child pid"))?;
     loop {
-        // SAFETY: out-pointer to a local.
-        match cvt(unsafe { libc::waitpid(pid, &mut status, 0) }) {
-            Ok(_) => return Ok(status),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ok(status),
+            Ok(None) => return Err(io::Error::other("waitpid: no status")),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
-/// Wait for any child; returns (pid, raw status).
-pub(crate) fn wait_any() -> io::Result<(libc::pid_t, libc::c_int)> {
-    let mut status = 0;
+/// Wait for any child, retrying on `EINTR`; `Err` (`ECHILD`) once none is left.
+pub(crate) fn wait_any() -> io::Result<(libc::pid_t, WaitStatus)> {
     loop {
-        // SAFETY: out-pointer to a local.
-        match cvt(unsafe { libc::waitpid(-1, &mut status, 0) }) {
-            Ok(pid) => return Ok((pid, status)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        match rustix::process::wait(WaitOptions::empty()) {
+            Ok(Some((pid, status))) => return Ok((pid.as_raw_nonzero().get(), status)),
+            Ok(None) => return Err(io::Error::other("wait: no status")),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
 /// Reap one exited child if any, without blocking.
-pub(crate) fn wait_any_nohang() -> Option<(libc::pid_t, libc::c_int)> {
-    let mut status = 0;
-    // SAFETY: out-pointer to a local.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-    (pid > 0).then_some((pid, status))
+pub(crate) fn wait_any_nohang() -> Option<(libc::pid_t, WaitStatus)> {
+    match rustix::process::wait(WaitOptions::NOHANG) {
+        Ok(Some((pid, status))) => Some((pid.as_raw_nonzero().get(), status)),
+        _ => None,
+    }
 }
 
 /// Block SIGCHLD and return a signalfd that becomes readable when one arrives.
 pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
+    // rustix has neither signalfd nor a safe sigprocmask.
     // SAFETY: building a signal set in a local and changing our own mask.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -462,44 +482,28 @@ pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
 
 /// Discard pending signalfd records (we reap with waitpid, not from them).
 pub(crate) fn drain_signalfd(fd: &OwnedFd) {
-    // SAFETY: siginfo is plain old data.
-    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: reading into a local of the right size from a non-blocking fd.
-        let n = unsafe {
-            libc::read(
-                fd.as_raw_fd(),
-                (&mut info as *mut libc::signalfd_siginfo).cast(),
-                size_of::<libc::signalfd_siginfo>(),
-            )
-        };
-        if n <= 0 {
-            break;
-        }
-    }
+    let mut record = [0u8; size_of::<libc::signalfd_siginfo>()];
+    while let Ok(1..) = rustix::io::read(fd, &mut record[..]) {}
 }
 
-/// `poll(2)` over `fds` (fd, events) for at most `timeout_ms` (-1 = forever);
-/// returns revents per entry.
-pub(crate) fn poll(
-    fds: &[(RawFd, libc::c_short)],
-    timeout_ms: libc::c_int,
-) -> io::Result<Vec<libc::c_short>> {
-    let mut pfds: Vec<libc::pollfd> = fds
+/// `poll(2)` for input on `fds` for at most `timeout_ms` (-1 = forever),
+/// retrying on `EINTR`; per entry, whether it has any event (input, hang-up
+/// or error).
+pub(crate) fn poll(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut pfds: Vec<PollFd<'_>> = fds
         .iter()
-        .map(|&(fd, events)| libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        })
+        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
         .collect();
+    let timeout = (timeout_ms >= 0).then(|| Timespec {
+        tv_sec: i64::from(timeout_ms / 1000),
+        tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
+    });
     loop {
-        // SAFETY: pointer/length describe `pfds`.
-        match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) })
-        {
-            Ok(_) => return Ok(pfds.iter().map(|p| p.revents).collect()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        match rustix::event::poll(&mut pfds, timeout.as_ref()) {
+            Ok(_) => return Ok(pfds.iter().map(|p| !p.revents().is_empty()).collect()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -517,6 +521,8 @@ pub(crate) fn execve(
 }
 
 /// Landlock ABI version of the running kernel (0 when unavailable).
+///
+/// Neither rustix nor the landlock crate exposes the raw version number.
 pub(crate) fn landlock_abi() -> i32 {
     const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
     // SAFETY: the version query takes a null attr and size 0.
@@ -539,32 +545,30 @@ pub(crate) fn exit_now(code: i32) -> ! {
 
 /// `mkfifo(2)` with exactly `mode` (the umask is undone by a `chmod`).
 pub(crate) fn mkfifo(path: &Path, mode: u32) -> io::Result<()> {
-    let c = cstring(path)?;
-    // SAFETY: valid NUL-terminated path.
-    cvt(unsafe { libc::mkfifo(c.as_ptr(), mode) })?;
-    // SAFETY: as above.
-    cvt(unsafe { libc::chmod(c.as_ptr(), mode) }).map(drop)
+    let mode = Mode::from_raw_mode(mode);
+    rustix::fs::mkfifoat(rustix::fs::CWD, path, mode)?;
+    rustix::fs::chmod(path, mode).map_err(io::Error::from)
 }
 
-/// Open a FIFO without blocking and without following a link:
-/// `O_RDONLY` or `O_WRONLY` (a write end opens only while a reader is).
-pub(crate) fn open_fifo(path: &Path, how: libc::c_int) -> io::Result<OwnedFd> {
-    let c = cstring(path)?;
-    // SAFETY: valid NUL-terminated path; the flags ask for a new descriptor.
-    let fd = cvt(unsafe {
-        libc::open(
-            c.as_ptr(),
-            how | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-        )
-    })?;
-    // SAFETY: the kernel just gave us this descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// Open a FIFO without blocking and without following a link, for reading
+/// or for writing (a write end opens only while a reader is).
+pub(crate) fn open_fifo(path: &Path, write: bool) -> io::Result<OwnedFd> {
+    let how = if write {
+        OFlags::WRONLY
+    } else {
+        OFlags::RDONLY
+    };
+    rustix::fs::open(
+        path,
+        how | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(io::Error::from)
 }
 
 /// Grow a pipe's buffer (best effort: the kernel caps it).
-pub(crate) fn set_pipe_size(fd: &OwnedFd, bytes: libc::c_int) {
-    // SAFETY: fcntl on a descriptor we hold.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, bytes) };
+pub(crate) fn set_pipe_size(fd: &OwnedFd, bytes: usize) {
+    let _ = rustix::pipe::fcntl_setpipe_size(fd, bytes);
 }
 
 /// Read what a non-blocking descriptor has now, appending to `buf` up to
@@ -573,18 +577,29 @@ pub(crate) fn read_available(fd: &OwnedFd, buf: &mut Vec<u8>, cap: usize) -> boo
     let mut chunk = [0u8; 16 * 1024];
     let mut dropped = false;
     loop {
-        // SAFETY: reading into a local buffer of the given length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
-        if n > 0 {
-            let n = n as usize;
-            let room = cap.saturating_sub(buf.len());
-            buf.extend_from_slice(&chunk[..n.min(room)]);
-            dropped |= n > room;
-            continue;
+        match rustix::io::read(fd, &mut chunk[..]) {
+            Ok(0) => return dropped,
+            Ok(n) => {
+                let room = cap.saturating_sub(buf.len());
+                buf.extend_from_slice(&chunk[..n.min(room)]);
+                dropped |= n > room;
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return dropped,
         }
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return dropped;
     }
+}
+
+/// Read until `buf` is full or the writer is gone; returns how many bytes came.
+pub(crate) fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    got
 }

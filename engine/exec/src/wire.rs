@@ -26,6 +26,11 @@
 //! - command child -> session init, on a CLOEXEC pipe, only when it fails
 //!   before exec: [`stage_report`] ([`Stage`] + errno).
 
+#![expect(
+    unsafe_code,
+    reason = "sendmsg/recvmsg with SCM_RIGHTS through libc's CMSG_* helpers"
+)]
+
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;

@@ -20,8 +20,7 @@ use common::*;
 use wport_exec::buildusers::{BuildUserError, BuildUsers, lease};
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 #[test]

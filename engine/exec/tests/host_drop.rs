@@ -12,8 +12,7 @@ use wport_exec::{Executor, ExecutorConfig, SandboxDirs};
 
 #[test]
 fn host_and_tools_write_as_the_same_build_user() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         eprintln!("skipped: needs root");
         return;
     }
@@ -32,9 +31,12 @@ fn host_and_tools_write_as_the_same_build_user() {
     chown_tree(tmp.path(), id.uid, id.gid);
 
     exec.drop_host_privileges().unwrap();
-    // SAFETY: getresuid-style checks have no preconditions.
     assert_eq!(
-        unsafe { (libc::getuid(), libc::geteuid(), libc::getgid()) },
+        (
+            rustix::process::getuid().as_raw(),
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getgid().as_raw()
+        ),
         (id.uid, id.uid, id.gid)
     );
     // The helper kept what it needs: sessions still start.

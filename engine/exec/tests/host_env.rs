@@ -6,6 +6,10 @@ mod common;
 use common::*;
 
 #[test]
+#[expect(
+    unsafe_code,
+    reason = "set_var: the test plants a hostile host environment before the helper forks"
+)]
 fn host_environment_is_absent() {
     // SAFETY: the only test in this binary; set before any thread of ours
     // reads the environment (the helper is forked afterwards).

@@ -20,8 +20,7 @@ fn toolchain_submounts_are_visible_and_read_only() {
     if std::env::var_os(INNER).is_some() {
         return inner();
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         eprintln!("skipped: needs root for a private mount namespace");
         return;
     }

@@ -311,8 +311,7 @@ fn an_ordinary_users_build_gets_the_same_view() {
     if let Some(dir) = std::env::var_os(INNER) {
         return unprivileged_inner(Path::new(&dir));
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         eprintln!("skipped: needs root to set up the uid-1000 run");
         return;
     }

@@ -6,9 +6,11 @@
 //! before exec is reported to the session init over a CLOEXEC pipe.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use ::landlock::{RulesetCreated, RulesetStatus};
+use rustix::fs::Mode;
+use rustix::process::Resource;
 
 use super::session::Call;
 use super::{HelperSettings, SessionLimits};
@@ -21,14 +23,10 @@ use crate::wire::{self, Stage};
 /// any command over the session init.
 const COMMAND_OOM_SCORE_ADJ: &str = "500";
 
-fn write_all_raw(fd: RawFd, buf: &[u8]) {
-    // SAFETY: pointer/length describe `buf`; a pipe write of <= PIPE_BUF is atomic.
-    unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-}
-
 fn report(err_w: &OwnedFd, stage: Stage, e: &io::Error) -> ! {
     let b = wire::stage_report(stage, e.raw_os_error().unwrap_or(libc::EINVAL));
-    write_all_raw(err_w.as_raw_fd(), &b);
+    // One write of less than PIPE_BUF bytes: atomic.
+    let _ = rustix::io::write(err_w, &b);
     sys::exit_now(127)
 }
 
@@ -48,23 +46,19 @@ pub(super) fn command_child(
     err_w: OwnedFd,
 ) -> ! {
     sys::reset_signals();
-    // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
-    unsafe { libc::setsid() };
+    // Failure (already a leader) is harmless.
+    let _ = rustix::process::setsid();
     let limits = &settings.config.limits;
     // RLIMIT_NPROC counts per uid, machine-wide: never below the build's own
     // process limit, which its cgroup enforces per build.
     let nproc = limits.max_processes.max(session_limits.processes);
     for (res, soft, hard) in [
-        (libc::RLIMIT_NPROC, nproc, nproc),
-        (
-            libc::RLIMIT_FSIZE,
-            limits.max_file_size,
-            limits.max_file_size,
-        ),
-        (libc::RLIMIT_CORE, 0, 0),
+        (Resource::Nproc, nproc, nproc),
+        (Resource::Fsize, limits.max_file_size, limits.max_file_size),
+        (Resource::Core, 0, 0),
         // Not the host's (often 20,000 or more; issue 11, item 5).
         (
-            libc::RLIMIT_NOFILE,
+            Resource::Nofile,
             limits.open_files_soft.min(limits.open_files_hard),
             limits.open_files_hard,
         ),
@@ -81,11 +75,11 @@ pub(super) fn command_child(
     // non-dumpable (inherited from the session init); be dumpable just for
     // this write. No other process of the build exists between calls.
     if !settings.privileged {
-        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 1);
+        let _ = sys::set_dumpable(true);
     }
     let oom = std::fs::write("/proc/self/oom_score_adj", COMMAND_OOM_SCORE_ADJ);
     if !settings.privileged {
-        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
+        let _ = sys::set_dumpable(false);
     }
     if let Err(e) = oom {
         report(&err_w, Stage::Rlimit, &e);
@@ -102,30 +96,32 @@ pub(super) fn command_child(
     {
         report(&err_w, Stage::User, &e);
     }
-    // SAFETY: umask has no preconditions.
-    unsafe { libc::umask(0o022) };
+    rustix::process::umask(Mode::from_raw_mode(0o022));
     // HOME and TMPDIR (see policy::base_env) must exist; created as the build user.
     let dirs: &[&std::ffi::CStr] = match call.access.work {
         DirAccess::ReadWrite => &[c"/work/.home", c"/work/.tmp"],
         DirAccess::ReadOnly | DirAccess::None => &[c"/tmp/.home"],
     };
     for d in dirs {
-        // SAFETY: valid NUL-terminated path; EEXIST is fine.
-        unsafe { libc::mkdir(d.as_ptr(), 0o755) };
+        // EEXIST is fine.
+        let _ = rustix::fs::mkdir(*d, Mode::from_raw_mode(0o755));
     }
-    // SAFETY: valid NUL-terminated path.
-    if let Err(e) = sys::cvt(unsafe { libc::chdir(call.cwd.as_ptr()) }) {
-        report(&err_w, Stage::Cwd, &e);
+    if let Err(e) = rustix::process::chdir(call.cwd.as_c_str()) {
+        report(&err_w, Stage::Cwd, &e.into());
     }
     let null = match std::fs::File::open("/dev/null") {
         Ok(f) => f,
         Err(e) => report(&err_w, Stage::Stdio, &e),
     };
-    let out = stdout.as_raw_fd();
-    let err = stderr.as_ref().map_or(out, |e| e.as_raw_fd());
-    for (from, to) in [(null.as_raw_fd(), 0), (out, 1), (err, 2)] {
-        if let Err(e) = sys::dup2(from, to) {
-            report(&err_w, Stage::Stdio, &e);
+    let out = stdout.as_fd();
+    let err = stderr.as_ref().map_or(out, |e| e.as_fd());
+    for result in [
+        rustix::stdio::dup2_stdin(&null),
+        rustix::stdio::dup2_stdout(out),
+        rustix::stdio::dup2_stderr(err),
+    ] {
+        if let Err(e) = result {
+            report(&err_w, Stage::Stdio, &e.into());
         }
     }
     match ruleset {

@@ -16,11 +16,14 @@ use super::mounts::check_prefix;
 use super::session::session_init;
 use super::{HelperSettings, SessionLimits, in_child};
 use crate::cgroup::BuildCgroup;
+use rustix::thread::UnshareFlags;
+
 use crate::sys::{self, Forked};
 use crate::wire::{self, Decoder, Encoder, MissingWalls, Op, Reply};
 use crate::{MAX_LAYERS, PrefixView, SandboxDirs};
 
 /// Fork the spawn helper. Returns its pid and the host's end of the channel.
+#[expect(unsafe_code, reason = "fork")]
 pub(crate) fn spawn_helper(settings: &HelperSettings) -> io::Result<(libc::pid_t, UnixStream)> {
     let (host_end, helper_end) = UnixStream::pair()?;
     // SAFETY: the child only runs `helper_main`, which never returns, uses no
@@ -38,9 +41,15 @@ pub(crate) fn spawn_helper(settings: &HelperSettings) -> io::Result<(libc::pid_t
 /// Descriptor number the helper keeps its channel on after closing the rest.
 const HELPER_FD: RawFd = 3;
 
+#[expect(
+    unsafe_code,
+    reason = "moving the channel to a fixed descriptor and closing every other one"
+)]
 fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
     let raw = sock.into_raw_fd();
-    if raw != HELPER_FD && sys::dup2(raw, HELPER_FD).is_err() {
+    // SAFETY: nothing owns HELPER_FD but possibly our channel (then we skip
+    // this); whatever the host had there is closed below anyway.
+    if raw != HELPER_FD && unsafe { sys::dup2(raw, HELPER_FD) }.is_err() {
         sys::exit_now(101);
     }
     // The host may have any number of descriptors open (other builds'
@@ -52,15 +61,15 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
     // SAFETY: HELPER_FD is the channel, owned only by this process from now on.
     let sock = unsafe { UnixStream::from_raw_fd(HELPER_FD) };
     if let Ok(null) = std::fs::File::open("/dev/null") {
-        let _ = sys::dup2(null.as_raw_fd(), 0);
-        let _ = sys::dup2(null.as_raw_fd(), 1);
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
     }
     sys::reset_signals();
     // Sessions outlive the short-lived process that unshares for them; they
     // reparent to us and are reaped automatically.
-    let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    let _ = sys::set_child_subreaper();
     sys::ignore_sigchld(true);
-    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-exec".as_ptr() as libc::c_ulong);
+    let _ = sys::set_name(c"wport-exec");
 
     let mut sessions: u64 = 0;
     loop {
@@ -249,6 +258,10 @@ struct NewSession {
     cgroup_dirs: Vec<PathBuf>,
 }
 
+#[expect(
+    unsafe_code,
+    reason = "fork, and closing the helper's channel in the child"
+)]
 fn handle_new_session(
     msg: &[u8],
     settings: &HelperSettings,
@@ -262,8 +275,7 @@ fn handle_new_session(
     }
     let cgroup = match &settings.cgroup {
         Some(parent) => {
-            // SAFETY: getpid has no preconditions.
-            let name = format!("wport-build-{}-{number}", unsafe { libc::getpid() });
+            let name = format!("wport-build-{}-{number}", sys::getpid());
             Some(
                 parent
                     .create(&name, limits.memory, limits.processes)
@@ -298,7 +310,7 @@ fn handle_new_session(
         Ok(Forked::Child) => {
             drop((host_end, done_r));
             // SAFETY: HELPER_FD is the helper's channel; this child must not keep it.
-            unsafe { libc::close(HELPER_FD) };
+            unsafe { sys::close_in_child(HELPER_FD) };
             in_child(|| keeper_main(session_end, done_w, dirs, view, limits, cgroup, settings))
         }
         Ok(Forked::Parent(_)) => {
@@ -315,6 +327,7 @@ fn handle_new_session(
 /// Outside the build's cgroup and namespaces: starts the session, outlives
 /// every process of it (as their subreaper), then removes the cgroup and
 /// exits, which closes `done` (the host waits for that when a session ends).
+#[expect(unsafe_code, reason = "fork")]
 fn keeper_main(
     sock: UnixStream,
     done: OwnedFd,
@@ -325,8 +338,8 @@ fn keeper_main(
     settings: &HelperSettings,
 ) -> ! {
     sys::ignore_sigchld(false);
-    let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
-    let _ = sys::prctl(libc::PR_SET_NAME, c"wport-keeper".as_ptr() as libc::c_ulong);
+    let _ = sys::set_child_subreaper();
+    let _ = sys::set_name(c"wport-keeper");
     // SAFETY: single-threaded process; the child never returns.
     match unsafe { sys::fork() } {
         Err(e) => {
@@ -359,6 +372,7 @@ pub(super) fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
 }
 
 /// Runs in the process that creates the build's namespaces.
+#[expect(unsafe_code, reason = "fork")]
 fn session_main(
     sock: UnixStream,
     dirs: SandboxDirs,
@@ -373,8 +387,7 @@ fn session_main(
     // counted against its limits.
     let mut counters = None;
     if let Some(cg) = cgroup {
-        // SAFETY: getpid has no preconditions.
-        if let Err(e) = cg.join(unsafe { libc::getpid() }) {
+        if let Err(e) = cg.join(sys::getpid()) {
             send_unavailable(&sock, &format!("joining the build's cgroup: {e}"));
         }
         match cg.counters() {
@@ -384,7 +397,7 @@ fn session_main(
     }
     if !settings.privileged {
         let (uid, gid) = (sys::getuid(), sys::getgid());
-        if let Err(e) = sys::unshare(libc::CLONE_NEWUSER) {
+        if let Err(e) = sys::unshare_namespaces(UnshareFlags::NEWUSER) {
             send_unavailable(
                 &sock,
                 &format!(
@@ -408,9 +421,10 @@ fn session_main(
     }
     // A cgroup namespace too: /proc/self/cgroup inside shows `/`, not the
     // host's cgroup path.
-    let base = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
+    let base =
+        UnshareFlags::NEWNS | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS | UnshareFlags::NEWCGROUP;
     let mut missing = MissingWalls::default();
-    if let Err(e) = sys::unshare(base | libc::CLONE_NEWNET | libc::CLONE_NEWPID) {
+    if let Err(e) = sys::unshare_namespaces(base | UnshareFlags::NEWNET | UnshareFlags::NEWPID) {
         if !allow {
             send_unavailable(
                 &sock,
@@ -419,11 +433,11 @@ fn session_main(
         }
         // Loud degradation (allow_unconfined): keep the mount namespace, which
         // the path model cannot do without, and drop what the kernel refuses.
-        if sys::unshare(base | libc::CLONE_NEWNET).is_ok() {
+        if sys::unshare_namespaces(base | UnshareFlags::NEWNET).is_ok() {
             missing.pid_ns = true;
-        } else if sys::unshare(base | libc::CLONE_NEWPID).is_ok() {
+        } else if sys::unshare_namespaces(base | UnshareFlags::NEWPID).is_ok() {
             missing.net_ns = true;
-        } else if let Err(e) = sys::unshare(base) {
+        } else if let Err(e) = sys::unshare_namespaces(base) {
             send_unavailable(
                 &sock,
                 &format!(
@@ -480,11 +494,7 @@ const SHM_SEGMENTS: u64 = 256;
 /// (or with its creator, if nothing ever attached), so nothing the OOM
 /// killer cannot free is left between calls.
 fn set_ipc_limits(limits: SessionLimits) -> io::Result<()> {
-    // SAFETY: sysconf has no preconditions.
-    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        n if n > 0 => n as u64,
-        _ => 4096,
-    };
+    let page = rustix::param::page_size() as u64;
     for (name, value) in [
         ("shmmax", limits.memory),
         ("shmall", limits.memory.div_ceil(page)),

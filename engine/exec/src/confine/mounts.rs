@@ -13,6 +13,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use super::{BUILD_USER_NAME, HelperSettings, in_child};
+use rustix::mount::MountFlags;
+use rustix::thread::UnshareFlags;
+
 use crate::sys::{self, Forked};
 use crate::trace;
 use crate::wire;
@@ -117,17 +120,15 @@ fn touch(p: &Path) -> io::Result<()> {
 
 /// Bind `src` on `dst` and remount it with `extra` flags (+ read-only when asked),
 /// preserving the flags the kernel locks.
-fn bind(src: &Path, dst: &Path, readonly: bool, extra: libc::c_ulong) -> io::Result<()> {
-    sys::mount(Some(src), dst, None, libc::MS_BIND, None)?;
+fn bind(src: &Path, dst: &Path, readonly: bool, extra: MountFlags) -> io::Result<()> {
+    sys::bind(src, dst, false)?;
     let keep = sys::preserved_mount_flags(dst)?;
-    let ro = if readonly { libc::MS_RDONLY } else { 0 };
-    sys::mount(
-        None,
-        dst,
-        None,
-        libc::MS_BIND | libc::MS_REMOUNT | keep | ro | extra,
-        None,
-    )
+    let ro = if readonly {
+        MountFlags::RDONLY
+    } else {
+        MountFlags::empty()
+    };
+    sys::remount_bind(dst, keep | ro | extra)
 }
 
 /// Undo mountinfo's octal escapes (`\040` for a space).
@@ -152,8 +153,8 @@ pub(crate) fn unescape_mountinfo(field: &str) -> String {
 
 /// Bind a host tree read-only with its submounts (a separate /usr/local, say),
 /// remounting every one of them read-only.
-fn bind_tree_ro(src: &Path, dst: &Path, extra: libc::c_ulong) -> io::Result<()> {
-    sys::mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None)?;
+fn bind_tree_ro(src: &Path, dst: &Path, extra: MountFlags) -> io::Result<()> {
+    sys::bind(src, dst, true)?;
     let root = dst.to_string_lossy().into_owned();
     let info = std::fs::read_to_string("/oldroot/proc/self/mountinfo")?;
     for line in info.lines() {
@@ -164,13 +165,7 @@ fn bind_tree_ro(src: &Path, dst: &Path, extra: libc::c_ulong) -> io::Result<()> 
         if mount_point == root || mount_point.starts_with(&format!("{root}/")) {
             let mp = Path::new(&mount_point);
             let keep = sys::preserved_mount_flags(mp)?;
-            sys::mount(
-                None,
-                mp,
-                None,
-                libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep | extra,
-                None,
-            )?;
+            sys::remount_bind(mp, MountFlags::RDONLY | keep | extra)?;
         }
     }
     Ok(())
@@ -205,16 +200,15 @@ pub(super) fn setup_mounts(
 ) -> io::Result<Option<SessionView>> {
     let root = Path::new("/");
     // Nothing we mount may propagate back to the host.
-    sys::mount(None, root, None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    sys::make_private(root)?;
     // A scratch tmpfs becomes the root first, with the host's root under
     // /oldroot, so host paths stay reachable (as /oldroot/...) while the
     // sandbox root is assembled under /newroot.
     let base = Path::new("/tmp");
-    sys::mount(
-        Some(Path::new("tmpfs")),
+    sys::mount_fs(
+        "tmpfs",
         base,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV,
+        MountFlags::NOSUID | MountFlags::NODEV,
         Some("mode=0755,size=64k"),
     )?;
     mkdir(&base.join("newroot"), 0o755)?;
@@ -223,11 +217,10 @@ pub(super) fn setup_mounts(
     std::env::set_current_dir("/")?;
     let old = |p: &Path| Path::new("/oldroot").join(p.strip_prefix("/").unwrap_or(p));
     let nr = Path::new("/newroot");
-    sys::mount(
-        Some(Path::new("tmpfs")),
+    sys::mount_fs(
+        "tmpfs",
         nr,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV,
+        MountFlags::NOSUID | MountFlags::NODEV,
         Some("mode=0755,size=8m"),
     )?;
 
@@ -240,7 +233,11 @@ pub(super) fn setup_mounts(
             std::os::unix::fs::symlink(std::fs::read_link(&host)?, nr.join(name))?;
         } else if meta.is_dir() {
             mkdir(&nr.join(name), 0o755)?;
-            bind_tree_ro(&host, &nr.join(name), libc::MS_NOSUID | libc::MS_NODEV)?;
+            bind_tree_ro(
+                &host,
+                &nr.join(name),
+                MountFlags::NOSUID | MountFlags::NODEV,
+            )?;
         }
     }
 
@@ -284,10 +281,10 @@ pub(super) fn setup_mounts(
             std::os::unix::fs::symlink(std::fs::read_link(&host)?, &dst)?;
         } else if meta.is_dir() {
             mkdir(&dst, 0o755)?;
-            bind(&host, &dst, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+            bind(&host, &dst, true, MountFlags::NOSUID | MountFlags::NODEV)?;
         } else if meta.is_file() {
             touch(&dst)?;
-            bind(&host, &dst, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+            bind(&host, &dst, true, MountFlags::NOSUID | MountFlags::NODEV)?;
         }
     }
 
@@ -303,7 +300,7 @@ pub(super) fn setup_mounts(
             &host,
             &dev.join(name),
             false,
-            libc::MS_NOSUID | libc::MS_NOEXEC,
+            MountFlags::NOSUID | MountFlags::NOEXEC,
         )?;
     }
     for (link, target) in [
@@ -318,32 +315,29 @@ pub(super) fn setup_mounts(
     // POSIX shared memory and semaphores (sem_open, shm_open) live here.
     let shm = dev.join("shm");
     mkdir(&shm, 0o1777)?;
-    sys::mount(
-        Some(Path::new("tmpfs")),
+    sys::mount_fs(
+        "tmpfs",
         &shm,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
         Some("mode=1777,size=64m"),
     )?;
 
     let tmp = nr.join("tmp");
     mkdir(&tmp, 0o1777)?;
     let tmp_opts = format!("mode=1777,size={}", settings.config.limits.tmp_size);
-    sys::mount(
-        Some(Path::new("tmpfs")),
+    sys::mount_fs(
+        "tmpfs",
         &tmp,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV,
+        MountFlags::NOSUID | MountFlags::NODEV,
         Some(&tmp_opts),
     )?;
 
     let proc_dir = nr.join("proc");
     mkdir(&proc_dir, 0o555)?;
-    sys::mount(
-        Some(Path::new("proc")),
+    sys::mount_fs(
+        "proc",
         &proc_dir,
-        Some("proc"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
         None,
     )?;
 
@@ -354,7 +348,12 @@ pub(super) fn setup_mounts(
     ] {
         let dst = nr.join(name);
         mkdir(&dst, 0o755)?;
-        bind(&old(host), &dst, readonly, libc::MS_NOSUID | libc::MS_NODEV)?;
+        bind(
+            &old(host),
+            &dst,
+            readonly,
+            MountFlags::NOSUID | MountFlags::NODEV,
+        )?;
     }
 
     // The dependency views: mountpoints must exist before the root turns
@@ -368,13 +367,7 @@ pub(super) fn setup_mounts(
     // The assembled root itself is read-only: nothing outside the three build
     // directories and /tmp is writable at mount level.
     let keep = sys::preserved_mount_flags(nr)?;
-    sys::mount(
-        None,
-        nr,
-        None,
-        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
-        None,
-    )?;
+    sys::remount_bind(nr, MountFlags::RDONLY | keep)?;
 
     // Pivot into the new root and drop the host's root entirely.
     std::env::set_current_dir(nr)?;
@@ -428,11 +421,10 @@ fn mount_views(
     }
     let views_dir = nr.join(VIEWS_DIR.trim_start_matches('/'));
     mkdir(&views_dir, 0o700)?;
-    sys::mount(
-        Some(Path::new("tmpfs")),
+    sys::mount_fs(
+        "tmpfs",
         &views_dir,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
         Some("mode=0700,size=16k"),
     )?;
     let mut mounted = Vec::with_capacity(view.views.len());
@@ -445,7 +437,12 @@ fn mount_views(
         mkdir(&dst, 0o755)?;
         let hosts: Vec<PathBuf> = layers.iter().map(|l| old(l)).collect();
         if hosts.len() == 1 {
-            bind(&hosts[0], &dst, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+            bind(
+                &hosts[0],
+                &dst,
+                true,
+                MountFlags::NOSUID | MountFlags::NODEV,
+            )?;
         } else {
             let refs: Vec<&Path> = hosts.iter().map(PathBuf::as_path).collect();
             let mnt = sys::overlay_ro(&refs)?;
@@ -463,6 +460,7 @@ fn mount_views(
 /// narrowed by [`narrow_mounts`], and keep it alive by descriptor: entering
 /// it per call costs a `setns`, where creating and tearing down a namespace
 /// per call was measured at +1 ms.
+#[expect(unsafe_code, reason = "fork")]
 pub(super) fn narrowed_mount_ns(
     access: PhaseAccess,
     view: Option<&SessionView>,
@@ -520,27 +518,15 @@ fn mount_changes(access: PhaseAccess) -> Vec<(&'static str, DirAccess)> {
 /// session's own mounts are untouched.
 fn narrow_mounts(access: PhaseAccess, view: Option<&SessionView>) -> io::Result<()> {
     let changes = mount_changes(access);
-    sys::unshare(libc::CLONE_NEWNS)?;
-    sys::mount(
-        None,
-        Path::new("/"),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    )?;
+    sys::unshare_namespaces(UnshareFlags::NEWNS)?;
+    sys::make_private(Path::new("/"))?;
     for (path, want) in changes {
         let path = Path::new(path);
         match want {
             DirAccess::None => sys::umount_detach(path)?,
             DirAccess::ReadOnly => {
                 let keep = sys::preserved_mount_flags(path)?;
-                sys::mount(
-                    None,
-                    path,
-                    None,
-                    libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
-                    None,
-                )?
+                sys::remount_bind(path, MountFlags::RDONLY | keep)?
             }
             DirAccess::ReadWrite => {}
         }
@@ -549,7 +535,12 @@ fn narrow_mounts(access: PhaseAccess, view: Option<&SessionView>) -> io::Result<
         if let Some(src) = access.view.and_then(|i| v.mount_of(usize::from(i))) {
             // A bind of the view's mount keeps its flags (read-only, nosuid,
             // nodev); the remount restates them.
-            bind(&src, &v.prefix, true, libc::MS_NOSUID | libc::MS_NODEV)?;
+            bind(
+                &src,
+                &v.prefix,
+                true,
+                MountFlags::NOSUID | MountFlags::NODEV,
+            )?;
         }
         sys::umount_detach(Path::new(VIEWS_DIR))?;
     }

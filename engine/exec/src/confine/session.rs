@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -98,8 +98,7 @@ pub(super) fn session_init(
     // Both ends of the trace FIFO: the write end keeps a writer open at all
     // times, so the read end never reports a hang-up between records.
     let fifo = Path::new(trace::FIFO_PATH);
-    let trace = match sys::open_fifo(fifo, libc::O_RDONLY)
-        .and_then(|r| Ok((sys::open_fifo(fifo, libc::O_WRONLY)?, r)))
+    let trace = match sys::open_fifo(fifo, false).and_then(|r| Ok((sys::open_fifo(fifo, true)?, r)))
     {
         Ok((writer, reader)) => {
             sys::set_pipe_size(&reader, 1 << 20);
@@ -122,18 +121,15 @@ pub(super) fn session_init(
     }
     let _ = sys::sethostname("wport");
     // Nothing the build runs may ptrace or read us, even with the same uid.
-    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
-    let _ = sys::prctl(
-        libc::PR_SET_NAME,
-        c"wport-session".as_ptr() as libc::c_ulong,
-    );
+    let _ = sys::set_dumpable(false);
+    let _ = sys::set_name(c"wport-session");
     let sigchld = match sys::sigchld_fd() {
         Ok(fd) => fd,
         Err(e) => send_unavailable(&sock, &format!("signalfd: {e}")),
     };
     if missing.pid_ns {
         // Without a pid namespace, orphans would escape to the host's init.
-        let _ = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+        let _ = sys::set_child_subreaper();
     }
     if wire::send(
         &sock,
@@ -338,6 +334,10 @@ impl CallServer<'_> {
         self.run(&call, ruleset, mount_ns, stdout, stderr)
     }
 
+    #[expect(
+        unsafe_code,
+        reason = "fork, and closing the session's descriptors in the child"
+    )]
     fn run(
         &self,
         call: &Call,
@@ -357,12 +357,14 @@ impl CallServer<'_> {
             Ok(Forked::Child) => {
                 drop(err_r);
                 // SAFETY: nothing the build runs may hold the session channel
-                // or the SIGCHLD signalfd (also closed at exec, closed here for clarity).
+                // or the SIGCHLD signalfd (also closed at exec, closed here for
+                // clarity); the `OwnedFd`s holding them belong to the parent's
+                // frames, which this child never returns to.
                 unsafe {
-                    libc::close(self.sock.as_raw_fd());
-                    libc::close(self.sigchld.as_raw_fd());
-                    libc::close(self.trace.reader.as_raw_fd());
-                    libc::close(self.trace._writer.as_raw_fd());
+                    sys::close_in_child(self.sock.as_raw_fd());
+                    sys::close_in_child(self.sigchld.as_raw_fd());
+                    sys::close_in_child(self.trace.reader.as_raw_fd());
+                    sys::close_in_child(self.trace._writer.as_raw_fd());
                 }
                 in_child(|| {
                     command_child(
@@ -397,30 +399,30 @@ impl CallServer<'_> {
             let ms = left.as_millis().min(i32::MAX as u128) as i32;
             let ev = sys::poll(
                 &[
-                    (self.sigchld.as_raw_fd(), libc::POLLIN),
-                    (self.sock.as_raw_fd(), libc::POLLIN),
-                    (self.trace.reader.as_raw_fd(), libc::POLLIN),
+                    self.sigchld.as_fd(),
+                    self.sock.as_fd(),
+                    self.trace.reader.as_fd(),
                 ],
                 ms,
             )
-            .unwrap_or_else(|_| vec![0, 0, 0]);
-            if ev[2] != 0 {
+            .unwrap_or_else(|_| vec![false; 3]);
+            if ev[2] {
                 // Drained while the call runs: writers never wait for room.
                 self.trace.drain();
             }
-            if ev[1] != 0 {
+            if ev[1] {
                 // The host hung up (or broke protocol) mid-call. Exiting as
                 // pid 1 makes the kernel kill the whole build namespace.
                 self.clear(child, pid_ns);
                 sys::exit_now(0);
             }
-            if ev[0] != 0 {
+            if ev[0] {
                 sys::drain_signalfd(&self.sigchld);
             }
             // Reap whatever ended: the command, or orphans reparented to us.
             while let Some((pid, st)) = sys::wait_any_nohang() {
                 if pid == child {
-                    status = Some(st);
+                    status = Some(st.as_raw());
                 }
             }
         }
@@ -431,7 +433,7 @@ impl CallServer<'_> {
         }
         // Pre-exec failure reported by the command child?
         let mut report = [0u8; STAGE_REPORT_LEN];
-        if read_some(&err_r, &mut report) == STAGE_REPORT_LEN {
+        if sys::read_full(&err_r, &mut report) == STAGE_REPORT_LEN {
             let (stage, err) = match wire::read_stage_report(&report) {
                 Ok(r) => r,
                 Err(e) => return failed(format!("bad report from the command child: {e}")),
@@ -496,35 +498,14 @@ impl CallServer<'_> {
     /// so waiting until ECHILD proves the namespace is empty again.
     fn clear(&self, child: libc::pid_t, pid_ns: bool) {
         if pid_ns {
-            // SAFETY: kill(2); from pid 1 of our own namespace, -1 means "all others in it".
-            unsafe { libc::kill(-1, libc::SIGKILL) };
+            // From pid 1 of our own namespace, that is all others in it.
+            sys::kill_all_others();
             while sys::wait_any().is_ok() {}
         } else {
             // Degraded mode (allow_unconfined without a pid namespace): kill(-1)
             // would hit the host. Best effort: the command's process group.
-            // SAFETY: kill(2) with a negative pid targets one process group.
-            unsafe { libc::kill(-child, libc::SIGKILL) };
+            sys::kill_group(child);
             while sys::wait_any_nohang().is_some() {}
         }
     }
-}
-
-fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
-    let mut got = 0;
-    while got < buf.len() {
-        // SAFETY: reading into the unfilled tail of `buf`.
-        let n = unsafe {
-            libc::read(
-                fd.as_raw_fd(),
-                buf[got..].as_mut_ptr().cast(),
-                buf.len() - got,
-            )
-        };
-        if n > 0 {
-            got += n as usize;
-        } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            break;
-        }
-    }
-    got
 }
