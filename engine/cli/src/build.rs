@@ -134,6 +134,18 @@ fn build_loaded(
         .map(cap_std::fs::File::into_std)
         .with_context(|| format!("creating the build log {}", layout.log.display()))?;
     let log = BuildLog::new(Box::new(std::io::BufWriter::new(log_file)), opts.verbose);
+    // Created now, as the log is: as root the build drops to the build
+    // user before it ends, and that user cannot create files here.
+    let mut record_file = layout
+        .handle
+        .create(crate::provenance::HOST_RECORD)
+        .map(cap_std::fs::File::into_std)
+        .with_context(|| {
+            format!(
+                "creating the host record {}",
+                dir.join(crate::provenance::HOST_RECORD).display()
+            )
+        })?;
     log.line(
         "wport",
         &format!(
@@ -363,9 +375,23 @@ fn build_loaded(
     let mediated_calls = mediated
         .as_ref()
         .map_or(Vec::new(), |m| m.session().audit());
+    let host_record = crate::provenance::HostRecord::of(
+        &mediated_calls,
+        opts.jobs,
+        &wport_exec::ExecutorConfig::default().toolchain_path,
+    );
+    let record_json = serde_json::to_vec_pretty(&host_record).expect("a host record serialises");
+    std::io::Write::write_all(&mut record_file, &record_json)
+        .and_then(|()| record_file.sync_all())
+        .with_context(|| {
+            format!(
+                "writing the host record {}",
+                dir.join(crate::provenance::HOST_RECORD).display()
+            )
+        })?;
     log.line(
         "wport",
-        &crate::provenance::summary(&crate::provenance::record(&mediated_calls, opts.jobs)),
+        &crate::provenance::summary(&host_record.calls_record()),
     );
     log.flush()
         .with_context(|| format!("writing the build log {}", layout.log.display()))?;

@@ -84,7 +84,7 @@ enum Command {
     /// PREFIX/bin/NAME runs it (`wport run NAME -- ARGS`).
     Run(commands::run::RunArgs),
     /// Show an installed package's version, dependencies and provenance.
-    Info(commands::install::NameArgs),
+    Info(commands::install::InfoArgs),
     /// List installed ports whose synced Portfile differs (version,
     /// revision or pinned inputs).
     Outdated(commands::ports::OutdatedArgs),

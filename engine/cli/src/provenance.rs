@@ -94,6 +94,85 @@ pub fn from_log(log: &str) -> Option<CallsRecord> {
     })
 }
 
+/// The file next to `build.log` holding the host's record of a build:
+/// the calls, one [`call_line`] each, and the programs they ran.
+pub const HOST_RECORD: &str = "host-record.json";
+
+/// The host's record of a build, as written to [`HOST_RECORD`] at its end
+/// and carried into the package's provenance attestation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRecord {
+    /// One [`call_line`] per mediated call, in the order they were made.
+    pub calls: Vec<String>,
+    /// Each program the calls named, resolved by the host (see [`programs`]).
+    pub programs: Vec<wport_registry::attestation::ProgramFact>,
+}
+
+impl HostRecord {
+    /// The record of a build's calls, made with `jobs` parallel jobs,
+    /// resolving programs in `toolchain_path`.
+    pub fn of(calls: &[AuditRecord], jobs: u32, toolchain_path: &[String]) -> Self {
+        HostRecord {
+            calls: calls.iter().map(|c| call_line(c, jobs)).collect(),
+            programs: programs(calls, toolchain_path),
+        }
+    }
+
+    /// Count and digest, as [`record`] computes them from the audit records.
+    pub fn calls_record(&self) -> CallsRecord {
+        CallsRecord {
+            sha256: wport_registry::attestation::calls_sha256(&self.calls),
+            count: self.calls.len() as u64,
+        }
+    }
+}
+
+/// The toolchain's identity: for each distinct program the build's calls
+/// named by bare name, the file it resolves to in the executor's toolchain
+/// PATH (the first directory holding it, links followed) and the sha256 of
+/// its bytes. Read by this process from the host's file system: the
+/// confined build cannot write there, and nothing is run to describe
+/// itself (a `cc --version` would be one more call, need `cc` granted to
+/// ports that never use it, and name a version rather than the bytes).
+/// `./script`s are the build's own files (covered by the source digests)
+/// and are left out; a program not found is left out too (its calls then
+/// failed to start, which the call lines record).
+pub fn programs(
+    calls: &[AuditRecord],
+    toolchain_path: &[String],
+) -> Vec<wport_registry::attestation::ProgramFact> {
+    let mut names: Vec<&str> = calls
+        .iter()
+        .map(|c| c.program.as_str())
+        .filter(|p| !p.contains('/') && !p.is_empty())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        for dir in toolchain_path {
+            let candidate = std::path::Path::new(dir).join(name);
+            let Ok(real) = std::fs::canonicalize(&candidate) else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(&real) else {
+                continue;
+            };
+            out.push(wport_registry::attestation::ProgramFact {
+                name: name.to_owned(),
+                path: real.to_string_lossy().into_owned(),
+                sha256: Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+            });
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +251,28 @@ mod tests {
         );
         assert_eq!(from_log(&log), Some(r));
         assert_eq!(from_log("[exec] \"make\" -> exit 0 (1 ms)\n"), None);
+    }
+
+    #[test]
+    fn the_host_record_agrees_with_the_summary_and_names_the_programs_bytes() {
+        let calls = [
+            call("sh", &["-c", "true"], AuditStatus::Exited(0)),
+            call("sh", &["-j2"], AuditStatus::Exited(0)),
+            call("./configure", &[], AuditStatus::Exited(0)),
+            call("no-such-program-here", &[], AuditStatus::Exited(127)),
+        ];
+        let h = HostRecord::of(&calls, 2, &["/nonexistent".into(), "/bin".into()]);
+        assert_eq!(h.calls_record(), record(&calls, 2));
+        assert_eq!(h.calls.len(), 4);
+        assert_eq!(h.programs.len(), 1, "{:?}", h.programs);
+        let sh = &h.programs[0];
+        assert_eq!(sh.name, "sh");
+        let real = std::fs::canonicalize("/bin/sh").unwrap();
+        assert_eq!(sh.path, real.to_string_lossy());
+        let digest: String = Sha256::digest(std::fs::read(&real).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sh.sha256, digest);
     }
 }

@@ -19,6 +19,7 @@ use cap_std::fs::Dir;
 use sha2::{Digest, Sha256};
 use wport_trust::{PublicKey, SecretKey};
 
+use crate::attestation::{self, BuildFacts};
 use crate::error::{RegistryError, Result, io};
 use crate::fsops::has_control;
 use crate::manifest::{
@@ -28,6 +29,8 @@ use crate::manifest::{
 pub const ZSTD_LEVEL: i32 = 12;
 pub const MANIFEST_ENTRY: &str = "+MANIFEST";
 pub const PAYLOAD_ENTRY: &str = "payload.tar.zst";
+/// The optional third entry: the provenance attestation (a DSSE envelope).
+pub const ATTESTATION_ENTRY: &str = "+PROVENANCE";
 const MAX_MANIFEST: u64 = 64 << 20;
 const MAX_DEPTH: usize = 256;
 
@@ -326,6 +329,20 @@ pub fn create_package_with(
     key: &SecretKey,
     out: &Path,
 ) -> Result<Manifest> {
+    create_package_attested(tree, meta, wrap, None, key, out)
+}
+
+/// [`create_package_with`], and when `facts` is given the package carries
+/// its provenance attestation ([`crate::attestation`]) signed with `key`,
+/// as a third entry [`ATTESTATION_ENTRY`].
+pub fn create_package_attested(
+    tree: &Path,
+    meta: &PackageMeta,
+    wrap: Option<&RuntimeWrap<'_>>,
+    facts: Option<&BuildFacts>,
+    key: &SecretKey,
+    out: &Path,
+) -> Result<Manifest> {
     let root = Dir::open_ambient_dir(tree, cap_std::ambient_authority())
         .map_err(io("opening the tree to package", tree))?;
     let mut nodes = Vec::new();
@@ -455,6 +472,13 @@ pub fn create_package_with(
     };
     manifest.validate()?;
     let envelope = sign_envelope(&manifest.to_value(), key)?;
+    let attestation = match facts {
+        Some(f) => Some(attestation::sign(
+            &attestation::statement(&manifest, f, &key.key_id()),
+            key,
+        )?),
+        None => None,
+    };
 
     let tmp = out.with_extension("wpkg.tmp");
     let f = File::create(&tmp).map_err(io("creating", &tmp))?;
@@ -464,6 +488,10 @@ pub fn create_package_with(
         ob.append_data(&mut h, MANIFEST_ENTRY, envelope.as_slice())?;
         let mut h = header(tar::EntryType::Regular, 0o644, payload_size, sde);
         ob.append_data(&mut h, PAYLOAD_ENTRY, (&mut payload).take(payload_size))?;
+        if let Some(a) = &attestation {
+            let mut h = header(tar::EntryType::Regular, 0o644, a.len() as u64, sde);
+            ob.append_data(&mut h, ATTESTATION_ENTRY, a.as_slice())?;
+        }
         let mut w = ob.into_inner()?;
         w.flush()?;
         w.get_ref().sync_all()
@@ -480,6 +508,10 @@ pub fn create_package_with(
 /// verified. Each file is verified again while it is unpacked.
 pub struct OpenedPackage {
     pub manifest: Manifest,
+    /// The provenance attestation's bytes as the package carries them (a
+    /// DSSE envelope, not yet checked: [`crate::attestation::open`]), or
+    /// `None` for a package made before packages carried one.
+    pub attestation: Option<Vec<u8>>,
     file: File,
     payload_offset: u64,
     payload_size: u64,
@@ -516,8 +548,10 @@ pub fn open_package_file(
     // entries reads their whole body into memory, unbounded, and this runs
     // before any signature is checked. The package format has neither.
     let mut ar = tar::Archive::new(&file);
+    // With seeking: the payload is skipped over, not read, on the way to
+    // the attestation after it.
     let mut entries = ar
-        .entries()
+        .entries_with_seek()
         .map_err(io("reading package", label))?
         .raw(true);
     let mut envelope = Vec::new();
@@ -556,6 +590,36 @@ pub fn open_package_file(
         }
         (e.raw_file_position(), e.size())
     };
+    // The optional attestation: read now (bounded), checked by whoever
+    // asks for it; nothing else may follow the payload.
+    let attestation = match entries.next() {
+        None => None,
+        Some(e) => {
+            let e = e.map_err(|e| malformed(format!("outer archive: {e}")))?;
+            if e.path_bytes().as_ref() != ATTESTATION_ENTRY.as_bytes()
+                || e.header().entry_type() != tar::EntryType::Regular
+            {
+                return Err(malformed(format!("third entry is not {ATTESTATION_ENTRY}")));
+            }
+            if e.size() > attestation::MAX_ENVELOPE {
+                return Err(RegistryError::BoundExceeded {
+                    package: label.to_string(),
+                    what: format!("the size of {ATTESTATION_ENTRY}"),
+                    limit: attestation::MAX_ENVELOPE,
+                    actual: e.size(),
+                });
+            }
+            let size = e.size();
+            let mut bytes = Vec::new();
+            e.take(size)
+                .read_to_end(&mut bytes)
+                .map_err(io("reading package", label))?;
+            if entries.next().is_some() {
+                return Err(malformed(format!("an entry follows {ATTESTATION_ENTRY}")));
+            }
+            Some(bytes)
+        }
+    };
     let signed = verify_envelope(&envelope, trusted, label)?;
     // Authenticated: parsed straight into the typed manifest.
     let manifest: Manifest =
@@ -573,6 +637,7 @@ pub fn open_package_file(
     let label = manifest.label();
     let mut pkg = OpenedPackage {
         manifest,
+        attestation,
         file,
         payload_offset,
         payload_size,

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS dirs(path TEXT NOT NULL, package TEXT NOT NULL, PRIMA
 CREATE INDEX IF NOT EXISTS dirs_package ON dirs(package);
 -- key 'id': the registry's id, also recorded in the prefix's .wport/registry.id
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- the provenance attestation (DSSE envelope) a package was installed with,
+-- when it carried one
+CREATE TABLE IF NOT EXISTS attestations(package TEXT PRIMARY KEY, envelope BLOB NOT NULL);
 ";
 
 /// How many `quick_check` messages are kept in an error.
@@ -263,6 +266,30 @@ impl Registry {
         move |source| db_error(&self.path, source)
     }
 
+    /// The provenance attestation an installed package carried (`None`:
+    /// it carried none, or the registry predates them).
+    pub fn attestation(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let has_table: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'attestations'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        if !has_table {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT envelope FROM attestations WHERE package = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
     pub fn package(&self, name: &str) -> Result<Option<InstalledPackage>> {
         let row = self
             .conn
@@ -424,11 +451,18 @@ impl Registry {
 
     /// Records an installed package and everything it owns: one transaction,
     /// the install's commit point.
-    pub fn record_install(&mut self, m: &Manifest, txn: &str, dirs: &[String]) -> Result<()> {
+    /// `attestation`: the provenance attestation the package carried.
+    pub fn record_install(
+        &mut self,
+        m: &Manifest,
+        attestation: Option<&[u8]>,
+        txn: &str,
+        dirs: &[String],
+    ) -> Result<()> {
         let path = self.path.clone();
         let e = |source| db_error(&path, source);
         let tx = self.conn.transaction().map_err(e)?;
-        insert_package(&tx, m, txn, dirs).map_err(e)?;
+        insert_package(&tx, m, attestation, txn, dirs).map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -437,12 +471,18 @@ impl Registry {
     /// links, directories and own dependencies are forgotten and the new
     /// one's recorded; the rows of packages that depend on it (`deps` where
     /// it is the dependency) are kept.
-    pub fn record_upgrade(&mut self, m: &Manifest, txn: &str, dirs: &[String]) -> Result<()> {
+    pub fn record_upgrade(
+        &mut self,
+        m: &Manifest,
+        attestation: Option<&[u8]>,
+        txn: &str,
+        dirs: &[String],
+    ) -> Result<()> {
         let path = self.path.clone();
         let e = |source| db_error(&path, source);
         let tx = self.conn.transaction().map_err(e)?;
         forget_package(&tx, &m.name).map_err(e)?;
-        insert_package(&tx, m, txn, dirs).map_err(e)?;
+        insert_package(&tx, m, attestation, txn, dirs).map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -481,6 +521,7 @@ fn forget_package(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
         "DELETE FROM dirs WHERE package = ?1",
         "DELETE FROM deps WHERE package = ?1",
         "DELETE FROM packages WHERE name = ?1",
+        "DELETE FROM attestations WHERE package = ?1",
     ] {
         tx.execute(sql, [name])?;
     }
@@ -491,9 +532,16 @@ fn forget_package(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
 fn insert_package(
     tx: &Transaction<'_>,
     m: &Manifest,
+    attestation: Option<&[u8]>,
     txn: &str,
     dirs: &[String],
 ) -> rusqlite::Result<()> {
+    if let Some(a) = attestation {
+        tx.execute(
+            "INSERT INTO attestations(package, envelope) VALUES (?1, ?2)",
+            params![m.name, a],
+        )?;
+    }
     tx.execute(
         "INSERT INTO packages(name, version, revision, txn, manifest) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

@@ -30,6 +30,17 @@ pub enum RegistryError {
     },
     #[error("package {package}: malformed: {reason}")]
     Malformed { package: String, reason: String },
+    /// The provenance attestation says something else than the package.
+    #[error(
+        "package {package}: the provenance attestation does not match the package: {field}: \
+         the package has {expected}, the attestation {actual}"
+    )]
+    ProvenanceMismatch {
+        package: String,
+        field: String,
+        expected: String,
+        actual: String,
+    },
     #[error("package {package}: unsafe path {path:?} in the manifest or payload")]
     UnsafePath { package: String, path: String },
     #[error("{path} is owned by package {owner}; refusing to install {package} over it")]
@@ -166,6 +177,7 @@ impl RegistryError {
             RegistryError::SignatureRejected { .. }
                 | RegistryError::DigestMismatch { .. }
                 | RegistryError::Malformed { .. }
+                | RegistryError::ProvenanceMismatch { .. }
                 | RegistryError::UnsafePath { .. }
                 | RegistryError::ThroughSymlink { .. }
                 | RegistryError::BoundExceeded { .. }

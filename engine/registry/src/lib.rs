@@ -6,6 +6,8 @@
 //!   envelope (wport-trust's ed25519 keys and canonical JSON).
 //! - [`archive`]: creating a deterministic package from a destroot, opening
 //!   and verifying one, unpacking its payload into staging while hashing.
+//! - [`attestation`]: the package's provenance as an in-toto Statement
+//!   with a SLSA Provenance v1 predicate in a DSSE envelope.
 //! - [`db`]: the registry, a SQLite database (WAL), one transaction per
 //!   operation.
 //! - [`prefix`]: journaled install, uninstall and upgrade (`prefix/upgrade.rs`:
@@ -24,6 +26,7 @@
 //! walked one component at a time with `O_NOFOLLOW`.
 
 pub mod archive;
+pub mod attestation;
 pub mod db;
 pub mod error;
 pub mod fsops;
@@ -33,8 +36,8 @@ pub mod repo;
 pub mod store;
 
 pub use archive::{
-    OpenedPackage, PackageMeta, RuntimeWrap, create_package, create_package_with, open_package,
-    open_package_file,
+    OpenedPackage, PackageMeta, RuntimeWrap, create_package, create_package_attested,
+    create_package_with, open_package, open_package_file,
 };
 pub use error::{RegistryError, Result};
 pub use manifest::{Manifest, load_trusted_keys};

@@ -777,7 +777,10 @@ impl Prefix {
             self.remove_journal(&txn)?;
             return Err(e);
         }
-        if let Err(e) = self.registry.record_install(&m, &txn, &record_dirs) {
+        if let Err(e) =
+            self.registry
+                .record_install(&m, pkg.attestation.as_deref(), &txn, &record_dirs)
+        {
             // The commit failed (disk full, I/O error, a locked or damaged
             // database): undo the activation now, in this command, rather
             // than leave the files in the prefix until the next one. If the

@@ -81,8 +81,39 @@ pub struct NameArgs {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// One package (default: all).
+    /// One package (default: all); with --provenance also a package file
+    /// (*.wpkg, any argument with a `/`).
+    #[arg(value_name = "NAME|FILE")]
     name: Option<String>,
+    /// Check the provenance attestation instead of the installed files:
+    /// signed by a trusted key, and saying what the package is.
+    #[arg(long)]
+    provenance: bool,
+    /// With --provenance: directory of trusted package-signing public keys
+    /// (the local packager key is trusted too).
+    #[arg(long, requires = "provenance")]
+    keys: Option<PathBuf>,
+    #[command(flatten)]
+    p: PrefixArgs,
+}
+
+#[derive(clap::Args)]
+pub struct InfoArgs {
+    /// An installed package; with --provenance also a package file
+    /// (*.wpkg, any argument with a `/`).
+    #[arg(value_name = "NAME|FILE")]
+    name: String,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print the package's provenance attestation (in-toto Statement, SLSA
+    /// Provenance v1, DSSE) once its signature is verified.
+    #[arg(long)]
+    provenance: bool,
+    /// With --provenance: directory of trusted package-signing public keys
+    /// (the local packager key is trusted too).
+    #[arg(long, requires = "provenance")]
+    keys: Option<PathBuf>,
     #[command(flatten)]
     p: PrefixArgs,
 }
@@ -289,6 +320,9 @@ pub fn uninstall(args: UninstallArgs) -> i32 {
 }
 
 pub fn verify(args: VerifyArgs) -> i32 {
+    if args.provenance {
+        return super::attest::verify(args.name.as_deref(), args.keys.as_deref(), &args.p);
+    }
     finish((|| {
         let prefix = open_query(&args.p, true)?;
         let problems = prefix.verify(args.name.as_deref())?;
@@ -456,7 +490,10 @@ pub fn owner(args: OwnerArgs) -> i32 {
     })())
 }
 
-pub fn info(args: NameArgs) -> i32 {
+pub fn info(args: InfoArgs) -> i32 {
+    if args.provenance {
+        return super::attest::info(&args.name, args.keys.as_deref(), args.json, &args.p);
+    }
     finish((|| {
         let prefix = open_query(&args.p, false)?;
         let p =

@@ -328,27 +328,48 @@ fn child_build(args: &Args, opts: &BuildOptions, portfile: &Portfile) -> anyhow:
         .join(format!("{}-{}", portfile.port.name, portfile.port.version)))
 }
 
-/// The host's record of a finished build's mediated calls, read from the
-/// build log next to its destroot (`DIR/destroot` -> `DIR/build.log`).
-pub fn calls_of_finished_build(destroot: &Path) -> anyhow::Result<wport::provenance::CallsRecord> {
+/// The host's record of a finished build (`DIR/destroot` ->
+/// `DIR/host-record.json`), checked against the summary line the build
+/// ended `DIR/build.log` with: the list must give the count and digest the
+/// summary states. A destroot with no build log next to it (made by hand)
+/// has an empty record.
+pub fn calls_of_finished_build(destroot: &Path) -> anyhow::Result<wport::provenance::HostRecord> {
     let log = destroot
         .parent()
         .map(|p| p.join("build.log"))
         .filter(|l| l.is_file());
-    Ok(match log {
-        Some(l) => {
-            let text = std::fs::read(&l)
-                .with_context(|| format!("reading the build log {}", l.display()))?;
-            wport::provenance::from_log(&String::from_utf8_lossy(&text)).with_context(|| {
-                format!(
-                    "the build log {} has no host record of the build's mediated calls \
-                     (a build by an older wport, or one that did not finish); build the port again",
-                    l.display()
-                )
-            })?
-        }
-        None => wport::provenance::record(&[], 1),
-    })
+    let Some(l) = log else {
+        return Ok(wport::provenance::HostRecord::default());
+    };
+    let again = "a build by an older wport, or one that did not finish; build the port again";
+    let text =
+        std::fs::read(&l).with_context(|| format!("reading the build log {}", l.display()))?;
+    let summary =
+        wport::provenance::from_log(&String::from_utf8_lossy(&text)).with_context(|| {
+            format!(
+                "the build log {} has no host record of the build's mediated calls ({again})",
+                l.display()
+            )
+        })?;
+    let path = l.with_file_name(wport::provenance::HOST_RECORD);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("reading the host record {} ({again})", path.display()))?;
+    let record: wport::provenance::HostRecord = serde_json::from_slice(&bytes)
+        .with_context(|| format!("reading the host record {}", path.display()))?;
+    let listed = record.calls_record();
+    if listed != summary {
+        bail!(
+            "the host record {} lists {} calls (sha256 {}), but the build log {} ends with {} \
+             (sha256 {}): one of them was changed after the build; build the port again",
+            path.display(),
+            listed.count,
+            listed.sha256,
+            l.display(),
+            summary.count,
+            summary.sha256
+        );
+    }
+    Ok(record)
 }
 
 /// The Portfile's lib and run dependencies, each with the payload sha256
@@ -388,7 +409,7 @@ pub fn package_destroot(
     portfile_path: &Path,
     portfile: &Portfile,
     destroot: &Path,
-    calls: wport::provenance::CallsRecord,
+    calls: wport::provenance::HostRecord,
     prefix: &str,
     deps: &std::collections::BTreeMap<String, String>,
     key: &wport_trust::SecretKey,
@@ -409,9 +430,10 @@ pub fn package_destroot(
         source_date_epoch: source_date_epoch(portfile),
         provenance: Provenance {
             dependencies: deps.clone(),
-            ..provenance(portfile_path, portfile, calls)?
+            ..provenance(portfile_path, portfile, calls.calls_record())?
         },
     };
+    let facts = build_facts(portfile, calls);
     let tree = prefix_tree(destroot, prefix)?;
     std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
     let out = output.join(format!(
@@ -426,9 +448,43 @@ pub fn package_destroot(
         launcher: &launcher,
         policy: &policy,
     };
-    let m = wport_registry::create_package_with(&tree, &meta, Some(&wrap), key, &out)
-        .with_context(|| format!("packaging port {} from {}", meta.name, destroot.display()))?;
+    let m =
+        wport_registry::create_package_attested(&tree, &meta, Some(&wrap), Some(&facts), key, &out)
+            .with_context(|| format!("packaging port {} from {}", meta.name, destroot.display()))?;
     Ok((out, m))
+}
+
+/// What the provenance attestation records besides the manifest: the
+/// sources' URLs, the patchfiles, the host's record of the calls and the
+/// programs they ran, and this wport's version.
+fn build_facts(
+    portfile: &Portfile,
+    record: wport::provenance::HostRecord,
+) -> wport_registry::attestation::BuildFacts {
+    wport_registry::attestation::BuildFacts {
+        sources: portfile
+            .sources
+            .iter()
+            .map(|s| wport_registry::attestation::SourceFact {
+                name: distfile_name(&s.url),
+                url: s.url.clone(),
+                sha256: s.sha256.to_string(),
+            })
+            .collect(),
+        patchfiles: portfile
+            .patchfiles
+            .iter()
+            .map(|p| (p.file.clone(), p.sha256.to_string()))
+            .collect(),
+        calls: record.calls,
+        programs: record.programs,
+        wport_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+/// The name a source is recorded under (the manifest's `sources[].name`).
+fn distfile_name(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or(url).to_string()
 }
 
 /// The SOURCE_DATE_EPOCH entries get: the environment's, else the
@@ -491,7 +547,7 @@ fn provenance(
         .sources
         .iter()
         .map(|s| SourceDigest {
-            name: s.url.rsplit('/').next().unwrap_or(&s.url).to_string(),
+            name: distfile_name(&s.url),
             sha256: s.sha256.to_string(),
         })
         .collect();

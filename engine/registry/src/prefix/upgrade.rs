@@ -156,7 +156,10 @@ impl Prefix {
             self.remove_journal(&txn)?;
             return Err(e);
         }
-        if let Err(e) = self.registry.record_upgrade(&m, &txn, &plan.record_dirs) {
+        if let Err(e) =
+            self.registry
+                .record_upgrade(&m, pkg.attestation.as_deref(), &txn, &plan.record_dirs)
+        {
             // As for install: settle it now by recovery's own rule (back,
             // or forward if the commit did happen); leave the journal for
             // the next command only when even that fails.
