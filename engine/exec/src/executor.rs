@@ -5,7 +5,7 @@
 //! the build log with a cap, and records every call in the audit trail.
 
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
@@ -717,9 +717,9 @@ impl Session {
         } else {
             None
         };
-        let mut fds = vec![out_w.as_raw_fd()];
+        let mut fds = vec![out_w.as_fd()];
         if let Some((_, w)) = &err_pipe {
-            fds.push(w.as_raw_fd());
+            fds.push(w.as_fd());
         }
         if let Err(e) = wire::send(channel, &msg, &fds) {
             *guard = None;

@@ -6,7 +6,7 @@
 //! session init (see [`super::session`]).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
@@ -92,7 +92,7 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
                 let r = wire::send(
                     &sock,
                     &Encoder::default().tag(Reply::Ok).list(&dirs).finish(),
-                    &[channel.as_raw_fd(), done.as_raw_fd()],
+                    &[channel.as_fd(), done.as_fd()],
                 );
                 drop((channel, done));
                 r

@@ -7,7 +7,7 @@
 //! namespace with the build directories as the phase may use them.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -479,7 +479,7 @@ pub(super) fn narrowed_mount_ns(
             let result =
                 narrow_mounts(access, view).and_then(|()| std::fs::File::open("/proc/self/ns/mnt"));
             let _ = match result {
-                Ok(ns) => wire::send(&theirs, &[0], &[ns.as_raw_fd()]),
+                Ok(ns) => wire::send(&theirs, &[0], &[ns.as_fd()]),
                 Err(e) => wire::send(&theirs, e.to_string().as_bytes(), &[]),
             };
             sys::exit_now(0)
