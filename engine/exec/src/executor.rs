@@ -6,18 +6,20 @@
 
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::cgroup::CgroupParent;
-use crate::confine::{self, HelperSettings};
+use crate::confine::{self, HelperSettings, SessionLimits};
 use crate::error::{BuildLimit, ExecError};
 use crate::policy::{self, Prepared, Target};
 use crate::sys;
 use crate::trace;
-use crate::wire::{self, CallResult, Decoder, Encoder, Limit, Op, Reply, TargetKind};
+use crate::wire::{
+    self, CallOutcome, CallReply, CallRequest, Limit, Refusal, SessionReady, SessionReply,
+    SessionRequest, TargetKind,
+};
 use crate::{
     AuditRecord, AuditStatus, BuildIdentity, ExecutorConfig, ExitStatus, Outcome, PhaseAccess,
     Policy, Request, SandboxDirs, SessionOptions,
@@ -193,54 +195,24 @@ impl Executor {
                  {processes} processes (at least {MIN_PROCESSES})"
             )));
         }
-        let mut enc = Encoder::default();
-        enc.tag(Op::NewSession)
-            .bytes(dirs.sources.as_os_str().as_bytes())
-            .bytes(dirs.work.as_os_str().as_bytes())
-            .bytes(dirs.destroot.as_os_str().as_bytes())
-            .u64(memory)
-            .u64(processes);
-        match &options.prefix_view {
-            None => {
-                enc.bool(false);
-            }
-            Some(view) => {
-                enc.bool(true)
-                    .bytes(view.prefix.as_os_str().as_bytes())
-                    .u64(view.views.len() as u64);
-                for layers in &view.views {
-                    let l: Vec<&[u8]> = layers.iter().map(|p| p.as_os_str().as_bytes()).collect();
-                    enc.list(&l);
-                }
-            }
+        let msg = SessionRequest {
+            dirs: dirs.clone(),
+            limits: SessionLimits { memory, processes },
+            view: options.prefix_view.clone(),
         }
-        let msg = enc.finish();
+        .encode();
         let (reply, mut fds) = {
             let channel = self.channel.lock().unwrap_or_else(|p| p.into_inner());
             wire::send(&channel, &msg, &[])
                 .map_err(|e| unavailable(format!("spawn helper gone: {e}")))?;
             wire::recv(&channel).map_err(|e| unavailable(format!("spawn helper gone: {e}")))?
         };
-        let mut d = Decoder::new(&reply);
-        let bad_reply =
-            |e: std::io::Error| unavailable(format!("bad reply from the spawn helper: {e}"));
-        match d.tag().map_err(bad_reply)? {
-            Reply::Ok => {}
-            Reply::Unavailable => return Err(unavailable(d.string().unwrap_or_default())),
-            Reply::BadDir => {
-                let path = d.bytes().map_err(bad_reply)?;
-                return Err(ExecError::BadSandboxDir {
-                    path: std::path::PathBuf::from(std::ffi::OsString::from_vec(path)),
-                    reason: d.string().unwrap_or_default(),
-                });
-            }
-        }
-        let cgroups: Vec<std::path::PathBuf> = d
-            .list()
-            .map_err(|e| unavailable(e.to_string()))?
-            .into_iter()
-            .map(|b| std::path::PathBuf::from(std::ffi::OsString::from_vec(b)))
-            .collect();
+        let cgroups = match SessionReply::decode(&reply)
+            .map_err(|e| unavailable(format!("bad reply from the spawn helper: {e}")))?
+        {
+            SessionReply::Ok { cgroup_dirs } => cgroup_dirs,
+            SessionReply::Refused(refusal) => return Err(refused(refusal)),
+        };
         if fds.len() != 2 {
             return Err(unavailable("helper sent no session channel".into()));
         }
@@ -249,14 +221,10 @@ impl Executor {
         let channel = UnixStream::from(fd);
         let (ready, _) =
             wire::recv(&channel).map_err(|e| unavailable(format!("session setup died: {e}")))?;
-        let mut d = Decoder::new(&ready);
-        match d.tag().map_err(|e| unavailable(e.to_string()))? {
-            Reply::Ok => {}
-            Reply::Unavailable | Reply::BadDir => {
-                return Err(unavailable(d.string().unwrap_or_default()));
-            }
-        }
-        let missing = d.missing().map_err(|e| unavailable(e.to_string()))?;
+        let missing = match SessionReady::decode(&ready).map_err(|e| unavailable(e.to_string()))? {
+            SessionReady::Ok(missing) => missing,
+            SessionReady::Refused(refusal) => return Err(refused(refusal)),
+        };
         let mut missing_walls = Vec::new();
         for (is_missing, name) in [
             (missing.net_ns, "network namespace"),
@@ -281,6 +249,14 @@ impl Executor {
             cgroups,
             done: Some(done),
         })
+    }
+}
+
+/// The error for a session the helper (or the session itself) refused to make.
+fn refused(refusal: Refusal) -> ExecError {
+    match refusal {
+        Refusal::Unavailable(reason) => ExecError::Unavailable { reason },
+        Refusal::BadDir { path, reason } => ExecError::BadSandboxDir { path, reason },
     }
 }
 
@@ -694,20 +670,20 @@ impl Session {
             Target::Search(name) => (TargetKind::Search, name.as_str()),
             Target::Path(path) => (TargetKind::Path, path.as_str()),
         };
-        let env: Vec<String> = p.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let timeout_ms = policy.timeout.as_millis().min(u64::MAX as u128) as u64;
-        let msg = Encoder::default()
-            .tag(access.sources)
-            .tag(access.work)
-            .tag(access.destroot)
-            .u64(access.view.map_or(u64::MAX, u64::from))
-            .tag(kind)
-            .bytes(target.as_bytes())
-            .list(&p.argv)
-            .list(&env)
-            .bytes(p.cwd.as_bytes())
-            .u64(timeout_ms)
-            .finish();
+        let msg = CallRequest {
+            access: *access,
+            target: kind,
+            program: target.to_string(),
+            argv: p.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            env: p
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}").into_bytes())
+                .collect(),
+            cwd: p.cwd.as_bytes().to_vec(),
+            timeout_ms: policy.timeout.as_millis().min(u64::MAX as u128) as u64,
+        }
+        .encode();
 
         // stdout and stderr share one pipe (keeps their interleaving for the
         // log) unless stdout is captured.
@@ -792,9 +768,9 @@ impl Session {
         }
         relay.finish_line();
         let reply = reply.expect("loop exits with a reply");
-        let mut d = Decoder::new(&reply);
-        let bad = |e: std::io::Error| failed(format!("bad reply from the sandbox: {e}"));
-        *trace = (d.bytes().map_err(bad)?, d.bool().map_err(bad)?);
+        let reply = CallReply::decode(&reply)
+            .map_err(|e| failed(format!("bad reply from the sandbox: {e}")))?;
+        *trace = (reply.trace, reply.trace_dropped);
         let mut outcome = |status| Outcome {
             status,
             stdout: std::mem::take(&mut relay.capture),
@@ -802,22 +778,22 @@ impl Session {
             output_truncated: relay.truncated,
             refused: Vec::new(),
         };
-        match d.tag().map_err(bad)? {
-            CallResult::Exited => Ok(outcome(ExitStatus::Exited(d.i32().map_err(bad)?))),
-            CallResult::Signaled => Ok(outcome(ExitStatus::Signaled(d.i32().map_err(bad)?))),
-            CallResult::Timeout => Err(ExecError::Timeout {
+        match reply.outcome {
+            CallOutcome::Exited(code) => Ok(outcome(ExitStatus::Exited(code))),
+            CallOutcome::Signaled(sig) => Ok(outcome(ExitStatus::Signaled(sig))),
+            CallOutcome::Timeout => Err(ExecError::Timeout {
                 program,
                 limit: policy.timeout,
             }),
-            CallResult::NotFound => Err(ExecError::NotFound {
+            CallOutcome::NotFound => Err(ExecError::NotFound {
                 program,
                 searched: match &p.target {
                     Target::Search(_) => self.config.toolchain_path.join(":"),
                     Target::Path(path) => path.clone(),
                 },
             }),
-            CallResult::Limit => {
-                let limit = match d.tag().map_err(bad)? {
+            CallOutcome::Limit(limit) => {
+                let limit = match limit {
                     Limit::Memory => BuildLimit::Memory {
                         bytes: self.limits.0,
                     },
@@ -828,7 +804,7 @@ impl Session {
                     limit,
                 })
             }
-            CallResult::Failed => Err(failed(d.string().map_err(bad)?)),
+            CallOutcome::Failed(reason) => Err(failed(reason)),
         }
     }
 }

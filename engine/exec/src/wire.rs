@@ -9,20 +9,13 @@
 //! [`Encoder::tag`], read with [`Decoder::tag`], which names the tag and the
 //! byte when it is none of the enum's.
 //!
-//! The messages (`[..]` a list, `?` present only after the tag before it):
-//! - host -> helper: [`Op::NewSession`], sources, work, destroot, memory
-//!   (u64), processes (u64), has-view (bool), ? prefix, ? views (u64),
-//!   ? one layer list per view. Helper -> host: [`Reply::Ok`],
-//!   [cgroup dirs] + the call channel and the `done` pipe as descriptors; or
-//!   [`Reply::Unavailable`], reason; or [`Reply::BadDir`], path, reason.
-//! - session init -> host, once set up: [`Reply::Ok`], [`MissingWalls`]; or
-//!   [`Reply::Unavailable`], reason.
-//! - host -> session init, per call: sources, work, destroot
-//!   ([`crate::DirAccess`] each), view (u64, `u64::MAX` for none),
-//!   [`TargetKind`], program, [argv], [env], cwd, timeout in ms (u64) + stdout
-//!   (and stderr) as descriptors. Reply: trace records, dropped (bool), then
-//!   [`CallResult`]: `Exited`/`Signaled` + i32, `Limit` + [`Limit`],
-//!   `Failed` + reason, or nothing more.
+//! Each message is a type here with its `encode` and `decode`, so both
+//! ends read one definition:
+//! - host -> helper: [`SessionRequest`]; helper -> host: [`SessionReply`]
+//!   (on `Ok`, the call channel and the `done` pipe ride as descriptors);
+//! - session init -> host, once set up: [`SessionReady`];
+//! - host -> session init, per call: [`CallRequest`] (+ stdout, and stderr
+//!   when stdout is captured, as descriptors); reply: [`CallReply`];
 //! - command child -> session init, on a CLOEXEC pipe, only when it fails
 //!   before exec: [`stage_report`] ([`Stage`] + errno).
 
@@ -36,7 +29,12 @@ use rustix::net::{
     SendAncillaryMessage, SendFlags,
 };
 
-use crate::DirAccess;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use crate::confine::SessionLimits;
+use crate::{DirAccess, PhaseAccess, PrefixView, SandboxDirs};
 
 /// A one-byte tag of the protocol: each variant has a fixed byte.
 pub(crate) trait Tag: Sized + Copy {
@@ -196,6 +194,289 @@ impl MissingWalls {
     }
 }
 
+/// Host -> helper: set up one build's session.
+#[derive(Debug)]
+pub(crate) struct SessionRequest {
+    pub dirs: SandboxDirs,
+    pub limits: SessionLimits,
+    pub view: Option<PrefixView>,
+}
+
+impl SessionRequest {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.tag(Op::NewSession)
+            .path(&self.dirs.sources)
+            .path(&self.dirs.work)
+            .path(&self.dirs.destroot)
+            .u64(self.limits.memory)
+            .u64(self.limits.processes)
+            .bool(self.view.is_some());
+        if let Some(view) = &self.view {
+            e.path(&view.prefix).u64(view.views.len() as u64);
+            for layers in &view.views {
+                let l: Vec<&[u8]> = layers.iter().map(|p| p.as_os_str().as_bytes()).collect();
+                e.list(&l);
+            }
+        }
+        e.finish()
+    }
+
+    pub(crate) fn decode(msg: &[u8]) -> io::Result<Self> {
+        let mut d = Decoder::new(msg);
+        match d.tag()? {
+            Op::NewSession => {}
+        }
+        let dirs = SandboxDirs {
+            sources: d.path()?,
+            work: d.path()?,
+            destroot: d.path()?,
+        };
+        let limits = SessionLimits {
+            memory: d.u64()?,
+            processes: d.u64()?,
+        };
+        let view = match d.bool()? {
+            false => None,
+            true => {
+                let prefix = d.path()?;
+                let n = d.u64()?;
+                let mut views = Vec::new();
+                for _ in 0..n.min(u16::MAX as u64 + 1) {
+                    views.push(d.list()?.into_iter().map(to_path).collect());
+                }
+                Some(PrefixView { prefix, views })
+            }
+        };
+        Ok(SessionRequest { dirs, limits, view })
+    }
+}
+
+/// Why a session could not be made (by the helper, or by the session
+/// itself while setting up).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Unavailable(String),
+    /// A build directory or view layer (`path`) is refused.
+    BadDir {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+impl Refusal {
+    pub(crate) fn bad_dir(path: &Path, reason: String) -> Self {
+        Refusal::BadDir {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
+
+    fn put(&self, e: &mut Encoder) {
+        match self {
+            Refusal::Unavailable(reason) => {
+                e.tag(Reply::Unavailable).bytes(reason.as_bytes());
+            }
+            Refusal::BadDir { path, reason } => {
+                e.tag(Reply::BadDir).path(path).bytes(reason.as_bytes());
+            }
+        }
+    }
+
+    /// The refusal after its tag (anything but [`Reply::Ok`]).
+    fn take(tag: Reply, d: &mut Decoder<'_>) -> io::Result<Self> {
+        Ok(match tag {
+            Reply::Ok => return Err(invalid("a refusal tagged ok".into())),
+            Reply::Unavailable => Refusal::Unavailable(d.string()?),
+            Reply::BadDir => Refusal::BadDir {
+                path: d.path()?,
+                reason: d.string()?,
+            },
+        })
+    }
+}
+
+/// Helper -> host: the answer to a [`SessionRequest`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SessionReply {
+    /// The session exists; its call channel and `done` pipe are attached.
+    Ok {
+        cgroup_dirs: Vec<PathBuf>,
+    },
+    Refused(Refusal),
+}
+
+impl SessionReply {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        match self {
+            SessionReply::Ok { cgroup_dirs } => {
+                let dirs: Vec<&[u8]> = cgroup_dirs
+                    .iter()
+                    .map(|d| d.as_os_str().as_bytes())
+                    .collect();
+                e.tag(Reply::Ok).list(&dirs);
+            }
+            SessionReply::Refused(r) => r.put(&mut e),
+        }
+        e.finish()
+    }
+
+    pub(crate) fn decode(msg: &[u8]) -> io::Result<Self> {
+        let mut d = Decoder::new(msg);
+        Ok(match d.tag()? {
+            Reply::Ok => SessionReply::Ok {
+                cgroup_dirs: d.list()?.into_iter().map(to_path).collect(),
+            },
+            tag => SessionReply::Refused(Refusal::take(tag, &mut d)?),
+        })
+    }
+}
+
+/// Session init -> host, once: set up (with the walls it could not raise), or not.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SessionReady {
+    Ok(MissingWalls),
+    Refused(Refusal),
+}
+
+impl SessionReady {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        match self {
+            SessionReady::Ok(missing) => {
+                e.tag(Reply::Ok).missing(*missing);
+            }
+            SessionReady::Refused(r) => r.put(&mut e),
+        }
+        e.finish()
+    }
+
+    pub(crate) fn decode(msg: &[u8]) -> io::Result<Self> {
+        let mut d = Decoder::new(msg);
+        Ok(match d.tag()? {
+            Reply::Ok => SessionReady::Ok(d.missing()?),
+            tag => SessionReady::Refused(Refusal::take(tag, &mut d)?),
+        })
+    }
+}
+
+/// Host -> session init: one checked call.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct CallRequest {
+    pub access: PhaseAccess,
+    pub target: TargetKind,
+    /// A name to look up in the toolchain PATH, or a path (see `target`).
+    pub program: String,
+    pub argv: Vec<Vec<u8>>,
+    /// `NAME=value` entries.
+    pub env: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub timeout_ms: u64,
+}
+
+impl CallRequest {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        Encoder::default()
+            .tag(self.access.sources)
+            .tag(self.access.work)
+            .tag(self.access.destroot)
+            .u64(self.access.view.map_or(u64::MAX, u64::from))
+            .tag(self.target)
+            .bytes(self.program.as_bytes())
+            .list(&self.argv)
+            .list(&self.env)
+            .bytes(&self.cwd)
+            .u64(self.timeout_ms)
+            .finish()
+    }
+
+    pub(crate) fn decode(msg: &[u8]) -> io::Result<Self> {
+        let mut d = Decoder::new(msg);
+        let access = PhaseAccess {
+            sources: d.tag()?,
+            work: d.tag()?,
+            destroot: d.tag()?,
+            view: match d.u64()? {
+                u64::MAX => None,
+                v => Some(u16::try_from(v).map_err(|_| invalid(format!("bad view {v}")))?),
+            },
+        };
+        Ok(CallRequest {
+            access,
+            target: d.tag()?,
+            program: d.string()?,
+            argv: d.list()?,
+            env: d.list()?,
+            cwd: d.bytes()?,
+            timeout_ms: d.u64()?,
+        })
+    }
+}
+
+/// How one call ended, as the session init saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CallOutcome {
+    Exited(i32),
+    Signaled(i32),
+    Timeout,
+    /// No candidate of the program exists.
+    NotFound,
+    /// The build reached a cgroup limit and the command failed.
+    Limit(Limit),
+    /// Anything else that stopped the call.
+    Failed(String),
+}
+
+/// Session init -> host: one call's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct CallReply {
+    /// The records the trace library wrote during the call.
+    pub trace: Vec<u8>,
+    /// Records past the cap were dropped.
+    pub trace_dropped: bool,
+    pub outcome: CallOutcome,
+}
+
+impl CallReply {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.bytes(&self.trace).bool(self.trace_dropped);
+        match &self.outcome {
+            CallOutcome::Exited(code) => e.tag(CallResult::Exited).i32(*code),
+            CallOutcome::Signaled(sig) => e.tag(CallResult::Signaled).i32(*sig),
+            CallOutcome::Timeout => e.tag(CallResult::Timeout),
+            CallOutcome::NotFound => e.tag(CallResult::NotFound),
+            CallOutcome::Limit(limit) => e.tag(CallResult::Limit).tag(*limit),
+            CallOutcome::Failed(reason) => e.tag(CallResult::Failed).bytes(reason.as_bytes()),
+        };
+        e.finish()
+    }
+
+    pub(crate) fn decode(msg: &[u8]) -> io::Result<Self> {
+        let mut d = Decoder::new(msg);
+        let trace = d.bytes()?;
+        let trace_dropped = d.bool()?;
+        let outcome = match d.tag()? {
+            CallResult::Exited => CallOutcome::Exited(d.i32()?),
+            CallResult::Signaled => CallOutcome::Signaled(d.i32()?),
+            CallResult::Timeout => CallOutcome::Timeout,
+            CallResult::NotFound => CallOutcome::NotFound,
+            CallResult::Limit => CallOutcome::Limit(d.tag()?),
+            CallResult::Failed => CallOutcome::Failed(d.string()?),
+        };
+        Ok(CallReply {
+            trace,
+            trace_dropped,
+            outcome,
+        })
+    }
+}
+
+fn to_path(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(OsString::from_vec(b))
+}
+
 /// Length of a [`stage_report`].
 pub(crate) const STAGE_REPORT_LEN: usize = 5;
 
@@ -257,6 +538,9 @@ impl Encoder {
         self.u32(v.len() as u32);
         self.0.extend_from_slice(v);
         self
+    }
+    pub(crate) fn path(&mut self, p: &Path) -> &mut Self {
+        self.bytes(p.as_os_str().as_bytes())
     }
     pub(crate) fn list<T: AsRef<[u8]>>(&mut self, items: &[T]) -> &mut Self {
         self.u32(items.len() as u32);
@@ -328,6 +612,9 @@ impl<'a> Decoder<'a> {
     pub(crate) fn string(&mut self) -> io::Result<String> {
         String::from_utf8(self.bytes()?)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+    }
+    pub(crate) fn path(&mut self) -> io::Result<PathBuf> {
+        Ok(to_path(self.bytes()?))
     }
     pub(crate) fn list(&mut self) -> io::Result<Vec<Vec<u8>>> {
         let n = self.u32()? as usize;
@@ -451,6 +738,83 @@ mod tests {
         assert_eq!(e.to_string(), "unknown boolean 2");
         let e = Decoder::new(&[0x10]).missing().unwrap_err();
         assert_eq!(e.to_string(), "unknown missing-wall bits 0x10");
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let request = SessionRequest {
+            dirs: SandboxDirs {
+                sources: "/s".into(),
+                work: "/w x".into(),
+                destroot: "/d\nn".into(),
+            },
+            limits: SessionLimits {
+                memory: 1 << 30,
+                processes: 64,
+            },
+            view: Some(PrefixView {
+                prefix: "/opt/wport".into(),
+                views: vec![vec![], vec!["/opt/wport/.wport/store/a@1".into()]],
+            }),
+        };
+        let back = SessionRequest::decode(&request.encode()).unwrap();
+        assert_eq!(back.dirs.work, request.dirs.work);
+        assert_eq!(back.dirs.destroot, request.dirs.destroot);
+        assert_eq!(back.limits.processes, 64);
+        assert_eq!(back.view.unwrap().views, request.view.unwrap().views);
+
+        for reply in [
+            SessionReply::Ok {
+                cgroup_dirs: vec!["/sys/fs/cgroup/wport-build-1-1".into()],
+            },
+            SessionReply::Refused(Refusal::Unavailable("fork: EAGAIN".into())),
+            SessionReply::Refused(Refusal::BadDir {
+                path: "/a b".into(),
+                reason: "not a directory".into(),
+            }),
+        ] {
+            assert_eq!(SessionReply::decode(&reply.encode()).unwrap(), reply);
+        }
+        for ready in [
+            SessionReady::Ok(MissingWalls {
+                pid_ns: true,
+                ..MissingWalls::default()
+            }),
+            SessionReady::Refused(Refusal::Unavailable("no userns".into())),
+        ] {
+            assert_eq!(SessionReady::decode(&ready.encode()).unwrap(), ready);
+        }
+
+        let call = CallRequest {
+            access: PhaseAccess {
+                sources: DirAccess::ReadOnly,
+                work: DirAccess::ReadWrite,
+                destroot: DirAccess::None,
+                view: Some(1),
+            },
+            target: TargetKind::Search,
+            program: "make".into(),
+            argv: vec![b"make".to_vec(), b"-j 2".to_vec(), Vec::new()],
+            env: vec![b"A=b=c".to_vec()],
+            cwd: b"/work".to_vec(),
+            timeout_ms: u64::MAX,
+        };
+        assert_eq!(CallRequest::decode(&call.encode()).unwrap(), call);
+        for outcome in [
+            CallOutcome::Exited(2),
+            CallOutcome::Signaled(9),
+            CallOutcome::Timeout,
+            CallOutcome::NotFound,
+            CallOutcome::Limit(Limit::Processes),
+            CallOutcome::Failed("exec: EACCES".into()),
+        ] {
+            let reply = CallReply {
+                trace: b"record".to_vec(),
+                trace_dropped: true,
+                outcome,
+            };
+            assert_eq!(CallReply::decode(&reply.encode()).unwrap(), reply);
+        }
     }
 
     #[test]

@@ -7,10 +7,9 @@
 
 use std::io;
 use std::os::fd::{AsFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::mounts::check_prefix;
 use super::session::session_init;
@@ -19,7 +18,7 @@ use crate::cgroup::BuildCgroup;
 use rustix::thread::UnshareFlags;
 
 use crate::sys::{self, Forked};
-use crate::wire::{self, Decoder, Encoder, MissingWalls, Op, Reply};
+use crate::wire::{self, MissingWalls, Refusal, SessionReady, SessionReply, SessionRequest};
 use crate::{MAX_LAYERS, PrefixView, SandboxDirs};
 
 /// Fork the spawn helper. Returns its pid and the host's end of the channel.
@@ -85,63 +84,20 @@ fn helper_main(sock: UnixStream, settings: HelperSettings) -> ! {
                 done,
                 cgroup_dirs,
             }) => {
-                let dirs: Vec<&[u8]> = cgroup_dirs
-                    .iter()
-                    .map(|d| d.as_os_str().as_bytes())
-                    .collect();
                 let r = wire::send(
                     &sock,
-                    &Encoder::default().tag(Reply::Ok).list(&dirs).finish(),
+                    &SessionReply::Ok { cgroup_dirs }.encode(),
                     &[channel.as_fd(), done.as_fd()],
                 );
                 drop((channel, done));
                 r
             }
-            Err(refusal) => wire::send(&sock, &refusal.encode(), &[]),
+            Err(refusal) => wire::send(&sock, &SessionReply::Refused(refusal).encode(), &[]),
         };
         if reply.is_err() {
             sys::exit_now(0);
         }
     }
-}
-
-fn decode_session_request(
-    msg: &[u8],
-) -> io::Result<(SandboxDirs, SessionLimits, Option<PrefixView>)> {
-    use std::os::unix::ffi::OsStringExt;
-    let mut d = Decoder::new(msg);
-    match d.tag()? {
-        Op::NewSession => {}
-    }
-    let mut path =
-        || -> io::Result<PathBuf> { Ok(PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?))) };
-    let dirs = SandboxDirs {
-        sources: path()?,
-        work: path()?,
-        destroot: path()?,
-    };
-    let limits = SessionLimits {
-        memory: d.u64()?,
-        processes: d.u64()?,
-    };
-    let view = match d.bool()? {
-        false => None,
-        true => {
-            let prefix = PathBuf::from(std::ffi::OsString::from_vec(d.bytes()?));
-            let n = d.u64()?;
-            let mut views = Vec::new();
-            for _ in 0..n.min(u16::MAX as u64 + 1) {
-                views.push(
-                    d.list()?
-                        .into_iter()
-                        .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b)))
-                        .collect(),
-                );
-            }
-            Some(PrefixView { prefix, views })
-        }
-    };
-    Ok((dirs, limits, view))
 }
 
 /// A view's layers must be store directories of that prefix
@@ -215,39 +171,6 @@ fn check_dirs(dirs: &SandboxDirs, settings: &HelperSettings) -> Result<(), Refus
     Ok(())
 }
 
-/// Why the helper made no session, as the host is told.
-enum Refusal {
-    Unavailable(String),
-    /// A build directory or view layer (`path`) is refused.
-    BadDir {
-        path: PathBuf,
-        reason: String,
-    },
-}
-
-impl Refusal {
-    fn bad_dir(path: &Path, reason: String) -> Self {
-        Refusal::BadDir {
-            path: path.to_path_buf(),
-            reason,
-        }
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        match self {
-            Refusal::Unavailable(reason) => Encoder::default()
-                .tag(Reply::Unavailable)
-                .bytes(reason.as_bytes())
-                .finish(),
-            Refusal::BadDir { path, reason } => Encoder::default()
-                .tag(Reply::BadDir)
-                .bytes(path.as_os_str().as_bytes())
-                .bytes(reason.as_bytes())
-                .finish(),
-        }
-    }
-}
-
 /// What the host gets for a new session.
 struct NewSession {
     /// The session init's call channel.
@@ -267,7 +190,7 @@ fn handle_new_session(
     settings: &HelperSettings,
     number: u64,
 ) -> Result<NewSession, Refusal> {
-    let (dirs, limits, view) = decode_session_request(msg)
+    let SessionRequest { dirs, limits, view } = SessionRequest::decode(msg)
         .map_err(|e| Refusal::Unavailable(format!("bad request: {e}")))?;
     check_dirs(&dirs, settings)?;
     if let Some(v) = &view {
@@ -367,7 +290,8 @@ fn keeper_main(
 }
 
 pub(super) fn send_unavailable(sock: &UnixStream, text: &str) -> ! {
-    let _ = wire::send(sock, &Refusal::Unavailable(text.into()).encode(), &[]);
+    let refusal = SessionReady::Refused(Refusal::Unavailable(text.into()));
+    let _ = wire::send(sock, &refusal.encode(), &[]);
     sys::exit_now(1)
 }
 

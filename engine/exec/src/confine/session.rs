@@ -23,8 +23,8 @@ use crate::cgroup::Counters;
 use crate::sys::{self, Forked};
 use crate::trace;
 use crate::wire::{
-    self, CallResult, Decoder, Encoder, Limit, MissingWalls, Reply, STAGE_REPORT_LEN, Stage,
-    TargetKind,
+    self, CallOutcome, CallReply, CallRequest, Limit, MissingWalls, STAGE_REPORT_LEN, SessionReady,
+    Stage, TargetKind,
 };
 use crate::{PhaseAccess, PrefixView, SandboxDirs};
 
@@ -131,13 +131,7 @@ pub(super) fn session_init(
         // Without a pid namespace, orphans would escape to the host's init.
         let _ = sys::set_child_subreaper();
     }
-    if wire::send(
-        &sock,
-        &Encoder::default().tag(Reply::Ok).missing(missing).finish(),
-        &[],
-    )
-    .is_err()
-    {
+    if wire::send(&sock, &SessionReady::Ok(missing).encode(), &[]).is_err() {
         sys::exit_now(0);
     }
     let mut server = CallServer {
@@ -179,32 +173,25 @@ fn cstr(b: Vec<u8>) -> io::Result<CString> {
 }
 
 fn decode_call(msg: &[u8], toolchain: &[String]) -> io::Result<Call> {
-    let mut d = Decoder::new(msg);
-    let access = PhaseAccess {
-        sources: d.tag()?,
-        work: d.tag()?,
-        destroot: d.tag()?,
-        view: match d.u64()? {
-            u64::MAX => None,
-            v => Some(
-                u16::try_from(v)
-                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad view"))?,
-            ),
-        },
-    };
-    let kind = d.tag()?;
-    let program = d.string()?;
-    let candidates = match kind {
+    let CallRequest {
+        access,
+        target,
+        program,
+        argv,
+        env,
+        cwd,
+        timeout_ms,
+    } = CallRequest::decode(msg)?;
+    let candidates = match target {
         TargetKind::Search => toolchain
             .iter()
             .map(|dir| cstr(format!("{dir}/{program}").into_bytes()))
             .collect::<Result<_, _>>()?,
         TargetKind::Path => vec![cstr(program.into_bytes())?],
     };
-    let argv = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
-    let env = d.list()?.into_iter().map(cstr).collect::<Result<_, _>>()?;
-    let cwd = cstr(d.bytes()?)?;
-    let timeout_ms = d.u64()?;
+    let argv = argv.into_iter().map(cstr).collect::<Result<_, _>>()?;
+    let env = env.into_iter().map(cstr).collect::<Result<_, _>>()?;
+    let cwd = cstr(cwd)?;
     Ok(Call {
         access,
         candidates,
@@ -261,11 +248,8 @@ impl TraceReader {
     }
 }
 
-fn failed(text: String) -> Vec<u8> {
-    Encoder::default()
-        .tag(CallResult::Failed)
-        .bytes(text.as_bytes())
-        .finish()
+fn failed(text: String) -> CallOutcome {
+    CallOutcome::Failed(text)
 }
 
 impl CallServer<'_> {
@@ -273,17 +257,17 @@ impl CallServer<'_> {
     /// bytes, and whether some were dropped), then the result.
     fn handle(&mut self, msg: &[u8], fds: Vec<OwnedFd>) -> Vec<u8> {
         self.trace.clear();
-        let result = self.handle_call(msg, fds);
+        let outcome = self.handle_call(msg, fds);
         self.trace.drain();
-        let mut reply = Encoder::default()
-            .bytes(&self.trace.buf.borrow())
-            .bool(self.trace.dropped.get())
-            .finish();
-        reply.extend_from_slice(&result);
-        reply
+        CallReply {
+            trace: self.trace.buf.take(),
+            trace_dropped: self.trace.dropped.get(),
+            outcome,
+        }
+        .encode()
     }
 
-    fn handle_call(&mut self, msg: &[u8], mut fds: Vec<OwnedFd>) -> Vec<u8> {
+    fn handle_call(&mut self, msg: &[u8], mut fds: Vec<OwnedFd>) -> CallOutcome {
         let call = match decode_call(msg, &self.settings.config.toolchain_path) {
             Ok(c) => c,
             Err(e) => return failed(format!("bad call message: {e}")),
@@ -345,7 +329,7 @@ impl CallServer<'_> {
         mount_ns: Option<&OwnedFd>,
         stdout: OwnedFd,
         stderr: Option<OwnedFd>,
-    ) -> Vec<u8> {
+    ) -> CallOutcome {
         let (err_r, err_w) = match sys::pipe() {
             Ok(p) => p,
             Err(e) => return failed(format!("pipe: {e}")),
@@ -429,7 +413,7 @@ impl CallServer<'_> {
         // End of call, normal or not: nothing it started may outlive it.
         self.clear(child, pid_ns);
         if timed_out {
-            return Encoder::default().tag(CallResult::Timeout).finish();
+            return CallOutcome::Timeout;
         }
         // Pre-exec failure reported by the command child?
         let mut report = [0u8; STAGE_REPORT_LEN];
@@ -439,7 +423,7 @@ impl CallServer<'_> {
                 Err(e) => return failed(format!("bad report from the command child: {e}")),
             };
             let text = match stage {
-                Stage::NotFound => return Encoder::default().tag(CallResult::NotFound).finish(),
+                Stage::NotFound => return CallOutcome::NotFound,
                 Stage::Rlimit => format!("setting resource limits: {err}"),
                 Stage::User => format!("dropping to the build user: {err}"),
                 Stage::Cwd => format!(
@@ -464,28 +448,16 @@ impl CallServer<'_> {
         {
             let after = c.read();
             if after.oom_kills > before.oom_kills {
-                return Encoder::default()
-                    .tag(CallResult::Limit)
-                    .tag(Limit::Memory)
-                    .finish();
+                return CallOutcome::Limit(Limit::Memory);
             }
             if after.pids_max > before.pids_max {
-                return Encoder::default()
-                    .tag(CallResult::Limit)
-                    .tag(Limit::Processes)
-                    .finish();
+                return CallOutcome::Limit(Limit::Processes);
             }
         }
         if libc::WIFSIGNALED(status) {
-            Encoder::default()
-                .tag(CallResult::Signaled)
-                .i32(libc::WTERMSIG(status))
-                .finish()
+            CallOutcome::Signaled(libc::WTERMSIG(status))
         } else {
-            Encoder::default()
-                .tag(CallResult::Exited)
-                .i32(libc::WEXITSTATUS(status))
-                .finish()
+            CallOutcome::Exited(libc::WEXITSTATUS(status))
         }
     }
 
