@@ -1,88 +1,105 @@
-//! Links the `wport-launch` binary statically, when the toolchain has the
-//! static C libraries (`libc.a`, `libgcc_eh.a`; Debian's libc6-dev and gcc).
+//! Compiles the launcher program (`src/program.rs`) into
+//! `OUT_DIR/wport-launch`, which the library embeds (`PROGRAM`) and tests
+//! and benches run (`WPORT_LAUNCH_PROGRAM`).
 //!
-//! Why: the launcher runs before every installed program, and a dynamically
-//! linked Rust binary spends most of its start-up in the loader (mapping
-//! libc and libgcc_s, binding symbols): 0.8-1.0 ms of CPU for an empty
-//! `main` against 0.4-0.5 ms static on the machine of docs/BENCHMARKS.md,
-//! about half of the launcher's whole cost.
+//! Why a build script and not a `[[bin]]`: the program is `no_std` with no
+//! C library (its start-up is the cost of every launch: docs/BENCHMARKS.md,
+//! `src/sys.rs`), and a `no_std` executable must be built with
+//! `panic = "abort"`, which Cargo sets per profile for the whole workspace,
+//! never per package. So `$RUSTC` is run here on that one file, with
+//! `-C panic=abort`, fat LTO and one codegen unit, linked static and not
+//! position-independent (`relocation-model=static` + `crt-static`: no
+//! dynamic relocations, nothing to do before `_start`), with no start
+//! files and no default libraries. The same files (`launch.rs`, `sys.rs`,
+//! `policy.rs`, `seccomp.rs`) are modules of the library too, where their
+//! unit tests and clippy see them.
 //!
-//! How: `-C target-feature=+crt-static` would do it, but RUSTFLAGS apply to
-//! proc macros too unless every build passes `--target`, and this crate is
-//! built with the workspace. Instead, for this binary only
-//! (`rustc-link-arg-bin`), `-static-pie` and a directory searched first
-//! that holds, under the names rustc asks for (`-lc`, `-lgcc_s`...),
-//! linker scripts pointing at the static archives: the linker then takes
-//! the archives even where rustc asks for dynamic libraries. The library,
-//! tests and benches link as usual. Without the archives (another
-//! toolchain), it links dynamically and says so; `WPORT_LAUNCH_DYNAMIC=1`
-//! forces that.
+//! On a target other than Linux on x86_64 or aarch64 there is no launcher:
+//! `PROGRAM` is empty and packaging says so.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `-lNAME` rustc passes for std and libc on linux-gnu, and the archive
-/// that stands in for each.
-const LIBS: [(&str, &str); 7] = [
-    ("c", "libc.a"),
-    ("m", "libm.a"),
-    ("pthread", "libpthread.a"),
-    ("dl", "libdl.a"),
-    ("rt", "librt.a"),
-    ("util", "libutil.a"),
-    ("gcc_s", "libgcc_eh.a"),
+const SOURCES: [&str; 5] = [
+    "src/program.rs",
+    "src/launch.rs",
+    "src/sys.rs",
+    "src/policy.rs",
+    "src/seccomp.rs",
 ];
 
 #[allow(
     clippy::disallowed_methods,
-    reason = "a build script: asks the C compiler where its static libraries are"
+    reason = "a build script: runs the compiler on the launcher program"
 )]
 fn main() {
-    println!("cargo:rerun-if-env-changed=WPORT_LAUNCH_DYNAMIC");
+    for source in SOURCES {
+        println!("cargo:rerun-if-changed={source}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
-    let linux_gnu = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
-        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu");
-    let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
-        .is_ok_and(|f| f.split(',').any(|f| f == "crt-static"));
-    if !linux_gnu
-        || crt_static
-        || std::env::var_os("WPORT_LAUNCH_DYNAMIC").is_some_and(|v| v == "1")
-    {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("wport-launch");
+    println!("cargo:rustc-env=WPORT_LAUNCH_PROGRAM={}", out.display());
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if os != "linux" || !matches!(arch.as_str(), "x86_64" | "aarch64") {
+        std::fs::write(&out, b"").expect("writing an empty OUT_DIR/wport-launch");
         return;
     }
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let mut archives = Vec::new();
-    for (name, archive) in LIBS {
-        let found = Command::new(&cc)
-            .arg(format!("-print-file-name={archive}"))
-            .output()
-            .ok()
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .filter(|p| p.is_absolute() && p.is_file());
-        match found {
-            Some(path) => archives.push((name, path)),
-            None => {
-                println!(
-                    "cargo:warning=wport-launch links dynamically: {cc} has no {archive} \
-                     (install libc6-dev / glibc-static for a faster launcher)"
-                );
-                return;
-            }
-        }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let target = std::env::var("TARGET").expect("TARGET");
+    let mut cmd = Command::new(rustc);
+    cmd.args([
+        "--edition",
+        "2024",
+        "--crate-type",
+        "bin",
+        "--crate-name",
+        "wport_launch_program",
+        "--target",
+        &target,
+        "-D",
+        "warnings",
+        "-C",
+        "panic=abort",
+        "-C",
+        "opt-level=3",
+        "-C",
+        "codegen-units=1",
+        "-C",
+        "lto=fat",
+        "-C",
+        "debuginfo=0",
+        "-C",
+        "relocation-model=static",
+        "-C",
+        "target-feature=+crt-static",
+        "-C",
+        "link-arg=-nostartfiles",
+        "-C",
+        "link-arg=-nostdlib",
+        // Symbols are of no use in a binary copied into every package.
+        "-C",
+        "link-arg=-Wl,--strip-all",
+    ]);
+    // The target's linker, when the build names one (cross builds).
+    let linker_var = format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.to_uppercase().replace('-', "_")
+    );
+    println!("cargo:rerun-if-env-changed={linker_var}");
+    if let Some(linker) = std::env::var_os(&linker_var) {
+        cmd.arg("-C").arg({
+            let mut arg = std::ffi::OsString::from("linker=");
+            arg.push(linker);
+            arg
+        });
     }
-    let dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("static-libs");
-    std::fs::create_dir_all(&dir).expect("creating OUT_DIR/static-libs");
-    for (name, archive) in archives {
-        let script = format!("INPUT({})\n", archive.display());
-        // Both names: whichever the linker looks for first in this
-        // directory (`-Bdynamic` looks for .so, then .a) is the script.
-        for file in [format!("lib{name}.so"), format!("lib{name}.a")] {
-            std::fs::write(dir.join(file), &script).expect("writing a linker script");
-        }
+    cmd.arg("-o").arg(&out).arg("src/program.rs");
+    let output = cmd.output().expect("running rustc on src/program.rs");
+    if !output.status.success() {
+        panic!(
+            "compiling the launcher program (src/program.rs) failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    println!("cargo:rustc-link-arg-bin=wport-launch=-L{}", dir.display());
-    println!("cargo:rustc-link-arg-bin=wport-launch=-static-pie");
-    // Symbols are of no use in a binary copied into every package; fewer
-    // bytes, fewer pages to map.
-    println!("cargo:rustc-link-arg-bin=wport-launch=-Wl,--strip-all");
 }

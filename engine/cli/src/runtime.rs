@@ -4,36 +4,25 @@
 //! `bin/NAME` of a destroot into a link to the port's launcher, with the
 //! program's compiled `[runtime]` policy next to it
 //! (`wport_registry::RuntimeWrap`, `wport_launch::Layout`). The launcher is
-//! the `wport-launch` binary installed next to `wport`; a package embeds a
-//! copy, so it is signed and verified with the rest.
+//! the program `wport` itself carries (`wport_launch::PROGRAM`, compiled
+//! with it); a package embeds a copy, so it is signed and verified with the
+//! rest.
 
-use std::path::PathBuf;
-
-use anyhow::Context as _;
 use wport_launch::Policy;
 use wport_manifest::{Runtime, RuntimeGrants};
 
-/// The launcher that goes into packages: `wport-launch` in `wport`'s own
-/// directory. No environment variable picks another one: what a package
-/// confines its programs with is not the caller's to change.
-pub fn launcher_path() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("finding wport's own executable")?;
-    let dir = exe
-        .parent()
-        .context("wport's executable has no directory")?;
-    Ok(dir.join(wport_launch::policy::LAUNCHER))
-}
-
-/// The launcher's bytes, read once per package.
+/// The launcher's bytes, copied into each package. No file or environment
+/// variable picks another one: what a package confines its programs with
+/// is not the caller's to change.
 pub fn launcher_bytes() -> anyhow::Result<Vec<u8>> {
-    let path = launcher_path()?;
-    std::fs::read(&path).with_context(|| {
-        format!(
-            "reading the launcher {} that confines installed programs (it is built and installed \
-             with wport: `cargo build --release -p wport-launch`)",
-            path.display()
-        )
-    })
+    if wport_launch::PROGRAM.is_empty() {
+        anyhow::bail!(
+            "this wport has no launcher to confine installed programs with (wport-launch is built only \
+             for Linux on x86_64 and aarch64); set `confine = false` in the port's [runtime] to \
+             package it unconfined"
+        );
+    }
+    Ok(wport_launch::PROGRAM.to_vec())
 }
 
 /// The policy text of program `name`, or `None` when the port opts out

@@ -11,7 +11,12 @@
 //! default with 50 files named on the command line, in the current
 //! directory (`tool *.c`) and elsewhere (a rule each).
 //! As root, the same again as uid 65534 through `setpriv` (its own cost is
-//! on both sides). Then `sh -c` loops of 1,000 launches each way. Each
+//! on both sides). The floor, in the same run: two trampolines that do
+//! nothing but `execve` the real binary, compiled here with `cc` (one with
+//! no C library, one static glibc), each timed against the direct start
+//! the same way: what any launcher that is its own executable costs before
+//! it does any work. Then `sh -c` loops of 1,000 launches each way (and
+//! through the trampoline without libc). Each
 //! figure is a median of wall time and of CPU time (user + system of the
 //! launched processes, from `getrusage`), which a loaded machine moves far
 //! less.
@@ -30,7 +35,8 @@ use std::time::{Duration, Instant};
 
 use wport_launch::{Layout, Policy};
 
-const LAUNCHER: &str = env!("CARGO_BIN_EXE_wport-launch");
+/// The launcher program build.rs compiled (what `wport_launch::PROGRAM` embeds).
+const LAUNCHER: &str = env!("WPORT_LAUNCH_PROGRAM");
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -51,6 +57,85 @@ struct Case {
     policy: Policy,
     args: Vec<String>,
     user: bool,
+    /// What is compared with the direct start: the link to the launcher
+    /// (`None`), or another program (a floor trampoline).
+    via: Option<PathBuf>,
+}
+
+/// A program that only `execve`s `target` with its own argv and envp: no C
+/// library, its own `_start` (x86_64, aarch64).
+const TRAMPOLINE_RAW: &str = r#"
+static const char target[] = TARGET;
+#if defined(__x86_64__)
+static long sys3(long n, long a, long b, long c) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+#define SYS_EXECVE 59
+#define SYS_EXIT 60
+__attribute__((naked, noreturn)) void _start(void) {
+    __asm__("mov %rsp, %rdi\n and $-16, %rsp\n call entry\n ud2");
+}
+#elif defined(__aarch64__)
+static long sys3(long n, long a, long b, long c) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+    return x0;
+}
+#define SYS_EXECVE 221
+#define SYS_EXIT 93
+__attribute__((naked, noreturn)) void _start(void) {
+    __asm__("mov x0, sp\n bl entry\n brk #0");
+}
+#endif
+__attribute__((used, noreturn)) void entry(long *sp) {
+    long argc = sp[0];
+    char **argv = (char **)(sp + 1);
+    sys3(SYS_EXECVE, (long)target, (long)argv, (long)(argv + argc + 1));
+    for (;;) sys3(SYS_EXIT, 127, 0, 0);
+}
+"#;
+
+/// The same with glibc, linked static.
+const TRAMPOLINE_GLIBC: &str = r#"
+#include <unistd.h>
+int main(int argc, char **argv, char **envp) {
+    (void)argc;
+    execve(TARGET, argv, envp);
+    return 127;
+}
+"#;
+
+/// Compiles a trampoline to `target` with `cc`; `None` (and a note) when
+/// that fails.
+fn trampoline(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    flags: &[&str],
+    target: &Path,
+) -> Option<PathBuf> {
+    let c = dir.join(format!("{name}.c"));
+    let out = dir.join(name);
+    let quoted = format!("{:?}", target.display().to_string());
+    std::fs::write(&c, source.replace("TARGET", &quoted)).unwrap();
+    let status = Command::new("cc")
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&c)
+        .stderr(Stdio::null())
+        .status();
+    if status.is_ok_and(|s| s.success()) {
+        Some(out)
+    } else {
+        println!("(no {name}: `cc {}` failed)", flags.join(" "));
+        None
+    }
 }
 
 fn command(program: &Path, args: &[String], user: bool, cwd: &Path) -> Command {
@@ -140,6 +225,7 @@ fn main() {
             policy: Policy::default(),
             args: vec![],
             user: false,
+            via: None,
         },
         Case {
             name: "network = true",
@@ -149,18 +235,21 @@ fn main() {
             },
             args: vec![],
             user: false,
+            via: None,
         },
         Case {
             name: "default, 50 files in cwd in argv",
             policy: Policy::default(),
             args: here,
             user: false,
+            via: None,
         },
         Case {
             name: "default, 50 files elsewhere in argv",
             policy: Policy::default(),
             args: elsewhere,
             user: false,
+            via: None,
         },
     ];
     if root {
@@ -170,6 +259,7 @@ fn main() {
                 policy: Policy::default(),
                 args: vec![],
                 user: true,
+                via: None,
             },
             Case {
                 name: "as uid 65534: network = true",
@@ -179,9 +269,46 @@ fn main() {
                 },
                 args: vec![],
                 user: true,
+                via: None,
             },
         ] {
             cases.push(c);
+        }
+    }
+    // The floor: what exec'ing a second, minimal program costs.
+    let raw = trampoline(
+        &base,
+        "trampoline-nolibc",
+        TRAMPOLINE_RAW,
+        &[
+            "-O2",
+            "-static",
+            "-nostdlib",
+            "-fno-pie",
+            "-no-pie",
+            "-fno-stack-protector",
+        ],
+        &real,
+    );
+    let glibc = trampoline(
+        &base,
+        "trampoline-glibc",
+        TRAMPOLINE_GLIBC,
+        &["-O2", "-static"],
+        &real,
+    );
+    for (name, program) in [
+        ("floor: execve trampoline, no libc", &raw),
+        ("floor: execve trampoline, static glibc", &glibc),
+    ] {
+        if let Some(program) = program {
+            cases.push(Case {
+                name,
+                policy: Policy::default(),
+                args: vec![],
+                user: false,
+                via: Some(program.clone()),
+            });
         }
     }
     println!(
@@ -210,7 +337,8 @@ fn main() {
         let (mut direct_cpu, mut shimmed_cpu) = (Vec::new(), Vec::new());
         for i in 0..launches {
             let d = || command(&real, &case.args, case.user, &work);
-            let s = || command(&shim, &case.args, case.user, &work);
+            let via = case.via.as_ref().unwrap_or(&shim);
+            let s = || command(via, &case.args, case.user, &work);
             let (dt, st) = if i % 2 == 0 {
                 let dt = time_one(d());
                 (dt, time_one(s()))
@@ -250,12 +378,14 @@ fn main() {
         c.args(["-c", &script]).current_dir(&work);
         time_one(c)
     };
-    let (mut direct, mut shimmed) = (Vec::new(), Vec::new());
+    let (mut direct, mut shimmed, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..3 {
         if round % 2 == 0 {
             direct.push(looped(&real));
             shimmed.push(looped(&shim));
+            floor.extend(raw.as_ref().map(looped));
         } else {
+            floor.extend(raw.as_ref().map(looped));
             shimmed.push(looped(&shim));
             direct.push(looped(&real));
         }
@@ -274,4 +404,14 @@ fn main() {
         ms(sc),
         sc.as_secs_f64() / dc.as_secs_f64()
     );
+    if !floor.is_empty() {
+        let (f, fc) = (wall(&floor), cpu(&floor));
+        println!(
+            "shell loop floor, through the execve trampoline without libc: {:.1} ms: {:.2}x wall; CPU {:.1} ms: {:.2}x",
+            ms(f),
+            f.as_secs_f64() / d.as_secs_f64(),
+            ms(fc),
+            fc.as_secs_f64() / dc.as_secs_f64()
+        );
+    }
 }

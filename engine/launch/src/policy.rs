@@ -18,8 +18,15 @@
 //! boolean is an error: a launcher never guesses what a policy means.
 //! Paths keep their placeholders; the launcher expands them when the
 //! program starts (`{home}` is the user's, not the packager's).
+//!
+//! `core` and `alloc` only: the launcher program (`src/program.rs`, no
+//! `std`) compiles this file too.
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
 /// The first line of every policy file.
 pub const HEADER: &str = "wport-launch-policy 1";
@@ -125,7 +132,7 @@ impl fmt::Display for PolicyError {
     }
 }
 
-impl std::error::Error for PolicyError {}
+impl core::error::Error for PolicyError {}
 
 impl Policy {
     /// The policy file's text.
@@ -164,7 +171,7 @@ impl Policy {
         for (n, line) in lines {
             let (key, value) = line.split_once(' ').ok_or_else(|| err(n, "no value"))?;
             let flag = |slot: usize, seen: &mut [bool; 3]| -> Result<bool, PolicyError> {
-                if std::mem::replace(&mut seen[slot], true) {
+                if core::mem::replace(&mut seen[slot], true) {
                     return Err(err(n, "repeated key"));
                 }
                 match value {
@@ -222,6 +229,7 @@ fn check_path(path: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn round_trip() {

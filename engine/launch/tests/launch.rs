@@ -24,7 +24,8 @@ use std::process::{Command, Output, Stdio};
 
 use wport_launch::{Layout, Policy};
 
-const LAUNCHER: &str = env!("CARGO_BIN_EXE_wport-launch");
+/// The launcher program build.rs compiled (what `wport_launch::PROGRAM` embeds).
+const LAUNCHER: &str = env!("WPORT_LAUNCH_PROGRAM");
 const PROBE: &str = env!("CARGO_BIN_EXE_wport-launch-probe");
 const EACCES: i32 = 13;
 const ENETUNREACH: i32 = 101;
