@@ -26,7 +26,11 @@
 //! and 2 without a reason; `wport quarantine list` exits 1 when an item's
 //! record cannot be read (after listing the others). `wport verify` exits 1
 //! when files differ from the registry, and 1 naming the prefix when the
-//! prefix does not exist (a query never creates it).
+//! prefix does not exist (a query never creates it). `wport verify
+//! --provenance` exits 3 for an attestation that is not a trusted key's,
+//! malformed or says something else than its package, 1 for a package
+//! that carries none; `wport install NAME --binary-only` exits 3 when too
+//! few independent builders attest a binary (`QuorumNotMet`).
 //!
 //! `wport build --check` exits 0 when its two builds gave identical
 //! destroots and packages, 1 when they differ (it lists how), and with a
@@ -74,6 +78,7 @@ pub fn code_of(cause: &(dyn Error + 'static)) -> Option<i32> {
     if cause.is::<ComponentMismatch>()
         || cause.is::<wport_lint::imports::ImportError>()
         || cause.is::<BuildRootError>()
+        || cause.is::<crate::quorum::QuorumNotMet>()
     {
         return Some(REFUSED);
     }

@@ -9,7 +9,10 @@
 //! `-q`/`-v` level every verb prints by; [`view`] computes which
 //! installed dependencies each phase of a build sees at the prefix;
 //! [`runtime`] turns a port's `[runtime]` into the launcher and policies
-//! its package ships (`wport run` is `commands/run.rs`).
+//! its package ships (`wport run` is `commands/run.rs`); [`provenance`]
+//! is the host's record of a build's mediated calls that a package's
+//! attestation lists; [`quorum`] decides whether enough independent
+//! builders attest a signed binary (k of n builders).
 
 pub mod build;
 pub mod check;
@@ -20,6 +23,7 @@ pub mod native;
 pub mod output;
 pub mod paths;
 pub mod provenance;
+pub mod quorum;
 pub mod resolve;
 pub mod runtime;
 pub mod tuf_http;

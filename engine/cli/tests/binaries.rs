@@ -194,11 +194,20 @@ impl World {
     /// The builder builds greeter (and libgreet) into the prefix, which
     /// packages both with its packager key; then the prefix is removed.
     fn build_packages(&self) {
+        self.build_packages_as("builder", "build");
+    }
+
+    /// [`Self::build_packages`] by builder `who` (its own state and packager
+    /// key) in build root `root`.
+    fn build_packages_as(&self, who: &str, root: &str) {
+        self.state_of(who);
         let prefix = self.prefix();
         let ports = self.ports();
-        let build = self.path().join("build");
+        let build = self.path().join(root);
+        std::fs::create_dir_all(&build).unwrap();
+        set_mode(&build, 0o755);
         self.ok(
-            "builder",
+            who,
             &[
                 "install",
                 "greeter",
@@ -214,10 +223,24 @@ impl World {
     }
 
     fn package(&self, name: &str) -> String {
+        self.package_of("builder", name)
+    }
+
+    /// The package of `name` that builder `who` made.
+    fn package_of(&self, who: &str, name: &str) -> String {
         self.path()
-            .join(format!("builder/cache/wport/packages/{name}-1.0_0.wpkg"))
+            .join(format!("{who}/cache/wport/packages/{name}-1.0_0.wpkg"))
             .display()
             .to_string()
+    }
+
+    /// `who`'s config, data and cache directories.
+    fn state_of(&self, who: &str) {
+        for d in ["cfg", "data", "cache"] {
+            let p = self.path().join(who).join(d);
+            std::fs::create_dir_all(&p).unwrap();
+            set_mode(&p, 0o700);
+        }
     }
 
     /// The publisher's repository: the ports tree, a builders role
@@ -723,4 +746,245 @@ fn a_rolled_back_binary_index_is_refused() {
         "{}",
         text(&out)
     );
+}
+
+/// The key id of a public key file.
+fn key_id(pub_file: &str) -> String {
+    wport_trust::keys::read_public_key_file(Path::new(pub_file))
+        .unwrap()
+        .key_id()
+}
+
+/// The payload sha256 of a package signed by `pub_file`'s key.
+fn payload_of(pkg: &str, pub_file: &str) -> String {
+    let key = wport_trust::keys::read_public_key_file(Path::new(pub_file)).unwrap();
+    wport_registry::open_package(Path::new(pkg), &[key])
+        .unwrap()
+        .manifest
+        .payload
+        .sha256
+}
+
+/// Issue 15, part 3: k of n builders. Builders A and B build the ports in
+/// separate build roots with their own keys and get the same payload
+/// digests; with threshold 2 the client installs both binaries. Builder C
+/// packages libgreet from the same inputs with an altered destroot; libgreet
+/// published with A's and C's attestations has one agreeing builder of two:
+/// the client refuses the binary naming A as agreeing and C as disagreeing
+/// with its digest, exits 3 with `--binary-only` leaving nothing installed,
+/// and otherwise builds libgreet from source.
+#[test]
+fn two_builders_agree_and_a_third_that_differs_is_named() {
+    let w = World::new("bin-quorum");
+    w.build_packages_as("builder", "build");
+    w.build_packages_as("builder2", "build2");
+    let (a_pub, b_pub) = (
+        w.key("builder", "packager.pub"),
+        w.key("builder2", "packager.pub"),
+    );
+    for name in ["libgreet", "greeter"] {
+        assert_eq!(
+            payload_of(&w.package_of("builder", name), &a_pub),
+            payload_of(&w.package_of("builder2", name), &b_pub),
+            "two builders in separate build roots built {name} differently"
+        );
+    }
+
+    // Builder C: libgreet from the same inputs, its destroot altered.
+    w.state_of("builder3");
+    w.ok("builder3", &["key", "generate", "packager"]);
+    let c_pub = w.key("builder3", "packager.pub");
+    let build3 = w.path().join("build3");
+    std::fs::create_dir_all(&build3).unwrap();
+    set_mode(&build3, 0o755);
+    let port = w.ports().join("libgreet");
+    let prefix = w.prefix();
+    w.ok(
+        "builder3",
+        &[
+            "build",
+            "--unsigned",
+            port.to_str().unwrap(),
+            "--build-root",
+            build3.to_str().unwrap(),
+            "--prefix",
+            prefix.to_str().unwrap(),
+        ],
+    );
+    let destroot = build3.join("libgreet-1.0/destroot");
+    let header = destroot
+        .join(prefix.strip_prefix("/").unwrap())
+        .join("include/greet.h");
+    let mut text_h = std::fs::read_to_string(&header).unwrap();
+    text_h.push_str("/* not what the sources say */\n");
+    std::fs::write(&header, text_h).unwrap();
+    let out3 = w.path().join("out3");
+    w.ok(
+        "builder3",
+        &[
+            "package",
+            "--unsigned",
+            port.to_str().unwrap(),
+            "--destroot",
+            destroot.to_str().unwrap(),
+            "--build-root",
+            build3.to_str().unwrap(),
+            "--prefix",
+            prefix.to_str().unwrap(),
+            "--key",
+            &w.key("builder3", "packager.key"),
+            "-o",
+            out3.to_str().unwrap(),
+        ],
+    );
+    let c_pkg = out3.join("libgreet-1.0_0.wpkg").display().to_string();
+    let a_lib = payload_of(&w.package("libgreet"), &a_pub);
+    let c_lib = payload_of(&c_pkg, &c_pub);
+    assert_ne!(a_lib, c_lib);
+
+    // Threshold 2 of A, B, C. A's packages with B's attestations.
+    w.setup_repo(&[a_pub.clone(), b_pub.clone(), c_pub.clone()], 2);
+    let sign_builders = || {
+        for who in ["builder", "builder2"] {
+            w.ok(
+                "publisher",
+                &[
+                    "repo",
+                    "sign",
+                    "repo",
+                    "builders",
+                    "--key",
+                    &w.key(who, "packager.key"),
+                ],
+            );
+        }
+        w.timestamp();
+    };
+    let (a_libp, a_greeter) = (w.package("libgreet"), w.package("greeter"));
+    let (b_libp, b_greeter) = (
+        w.package_of("builder2", "libgreet"),
+        w.package_of("builder2", "greeter"),
+    );
+    let out = w.ok(
+        "publisher",
+        &[
+            "repo",
+            "add-package",
+            "repo",
+            &a_libp,
+            &a_greeter,
+            "--attestation",
+            &b_libp,
+            "--attestation",
+            &b_greeter,
+        ],
+    );
+    assert!(
+        stderr(&out).contains("(2 attestation(s))"),
+        "{}",
+        text(&out)
+    );
+    sign_builders();
+    let out = w.sync();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = w.install(&["-v"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let so = stdout(&out);
+    assert!(
+        so.contains("--->  installing libgreet 1.0_0 from a signed binary"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        so.contains("--->  installing greeter 1.0_0 from a signed binary"),
+        "{}",
+        text(&out)
+    );
+    w.nothing_built(&out);
+    let (ka, kb, kc) = (key_id(&a_pub), key_id(&b_pub), key_id(&c_pub));
+    let mut agreeing = [ka.clone(), kb.clone()];
+    agreeing.sort();
+    assert!(
+        stderr(&out).contains(
+            "wport: libgreet: 2 builder key(s) of builders (threshold 2) attest the payload of \
+             packages/libgreet/"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stderr(&out).contains(&agreeing.join(", ")),
+        "{}",
+        text(&out)
+    );
+    w.greeter_runs();
+
+    // libgreet again, now with A's package and C's disagreeing attestation.
+    let out = w.ok(
+        "publisher",
+        &[
+            "repo",
+            "add-package",
+            "repo",
+            &a_libp,
+            "--attestation",
+            &c_pkg,
+        ],
+    );
+    assert!(
+        stderr(&out).contains(&format!("builder {kc} attests payload sha256 {c_lib}")),
+        "{}",
+        text(&out)
+    );
+    sign_builders();
+    std::fs::remove_dir_all(w.prefix()).unwrap();
+    let out = w.sync();
+    assert!(out.status.success(), "{}", text(&out));
+    let target = w.target_of("libgreet");
+    let install_lib = |extra: &[&str]| {
+        let build = w.path().join("cbuild");
+        let mut args = vec![
+            "install",
+            "libgreet",
+            "--prefix",
+            prefix.to_str().unwrap(),
+            "--build-root",
+            build.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        w.run("client", &args)
+    };
+    let refusal = format!(
+        "libgreet-1.0_0 ({target}): 1 of the 2 builder key(s) the builders role requires attest \
+         its payload sha256 {a_lib}; agreeing: {ka}; disagreeing: {kc} (attests sha256 {c_lib})"
+    );
+    // --binary-only: exit 3, the builders named, nothing fetched or installed.
+    let hits = w.srv.hits(&format!("/repo/targets/{target}"));
+    let out = install_lib(&["--binary-only"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(stderr(&out).contains(&refusal), "{}", text(&out));
+    assert_eq!(w.srv.hits(&format!("/repo/targets/{target}")), hits);
+    assert!(!w.prefix().join("lib/libgreet.so").exists());
+    let listed = w.run("client", &["list", "--prefix", prefix.to_str().unwrap()]);
+    assert!(!stdout(&listed).contains("libgreet"), "{}", text(&listed));
+    // Default: the notice, then a source build.
+    let out = install_lib(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "wport: NOTICE: libgreet: the signed binary is not installed: too few independent \
+             builders attest the same package, so libgreet is built from source instead: {refusal}"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stdout(&out).contains(
+            "--->  building libgreet (binary not available: 1 of the 2 builders required attest it)"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(w.srv.hits(&format!("/repo/targets/{target}")), hits);
+    assert!(w.installed().contains("libgreet 1.0_0"));
 }

@@ -152,6 +152,20 @@ impl PackageTarget {
         }})
     }
 
+    /// [`Self::custom`], with the payload digest of the package published
+    /// and the builders' provenance attestations (DSSE envelopes, each as
+    /// a JSON object) vouching for it: signed with the role's metadata, so
+    /// no attestation can be added, dropped or swapped without a threshold
+    /// of the role's keys (docs/TRUST.md, "k of n builders").
+    pub fn custom_attested(&self, payload_sha256: &str, attestations: &[Value]) -> Value {
+        let mut v = self.custom();
+        if let Some(o) = v.get_mut(CUSTOM_KEY).and_then(Value::as_object_mut) {
+            o.insert("payload_sha256".into(), Value::from(payload_sha256));
+            o.insert("attestations".into(), Value::from(attestations.to_vec()));
+        }
+        v
+    }
+
     /// Reads a target's `custom` field back (`None` when it is not a
     /// package target or is malformed).
     pub fn of(tf: &TargetFile) -> Option<PackageTarget> {
@@ -171,6 +185,24 @@ impl PackageTarget {
             inputs: s.inputs,
         })
     }
+}
+
+/// The payload digest and attestations [`PackageTarget::custom_attested`]
+/// recorded in a target (`None` and empty for a target published without).
+pub fn attestations_of(tf: &TargetFile) -> (Option<String>, Vec<Value>) {
+    let Some(v) = tf.custom.as_ref().and_then(|c| c.get(CUSTOM_KEY)) else {
+        return (None, Vec::new());
+    };
+    let payload = v
+        .get("payload_sha256")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let list = v
+        .get("attestations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    (payload, list)
 }
 
 /// Whether `path` is in the package namespace.
@@ -226,6 +258,21 @@ pub struct Binary {
     pub signers: Vec<PublicKey>,
     /// Whether the repository publishes hash-prefixed target names.
     pub consistent: bool,
+    /// The first top-level role delegated this path (the builders): its
+    /// keys and threshold decide how many independent builders must attest
+    /// the package's payload digest. `None`: no delegation covers it.
+    pub builders: Option<BuilderQuorum>,
+}
+
+/// A builders role as the k-of-n check uses it.
+#[derive(Debug, Clone)]
+pub struct BuilderQuorum {
+    /// Its name.
+    pub role: String,
+    /// Its threshold: how many distinct builder keys must agree.
+    pub threshold: u64,
+    /// Its ed25519 keys (others cannot sign attestations).
+    pub keys: Vec<PublicKey>,
 }
 
 /// Why no binary fits.
@@ -295,12 +342,14 @@ pub fn find_binary<T: Transport>(
                 )])));
             }
             let signers = signers_of(&client, &path)?;
+            let builders = quorum_of(&client, &path)?;
             Ok(Lookup::Found(Box::new(Binary {
                 path,
                 target: tf,
                 package: wanted.clone(),
                 signers,
                 consistent: client.root().consistent_snapshot,
+                builders,
             })))
         }
         Err(TrustError::TargetNotFound { .. }) => {
@@ -332,6 +381,34 @@ pub fn find_binary<T: Transport>(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The first top-level delegation covering `path`, with its ed25519 keys.
+fn quorum_of<T: Transport>(client: &Client<T>, path: &str) -> Result<Option<BuilderQuorum>> {
+    let Some(d) = client.targets().and_then(|t| t.delegations.as_ref()) else {
+        return Ok(None);
+    };
+    let ring = KeyRing::new(&d.keys)?;
+    let Some(role) = d
+        .roles
+        .iter()
+        .find(|r| delegation_matches(r.paths.as_deref(), r.path_hash_prefixes.as_deref(), path))
+    else {
+        return Ok(None);
+    };
+    let mut keys: Vec<PublicKey> = Vec::new();
+    for id in &role.keyids {
+        if let Some(k) = ring.get(id)
+            && !keys.iter().any(|o| o.key_id() == k.key_id())
+        {
+            keys.push(k.clone());
+        }
+    }
+    Ok(Some(BuilderQuorum {
+        role: role.name.clone(),
+        threshold: role.threshold,
+        keys,
+    }))
 }
 
 /// The ed25519 keys of the top-level delegations covering `path`.

@@ -447,6 +447,9 @@ enum Choice {
     Unavailable(String),
     /// The binary index (a builders role) failed verification.
     Refused(anyhow::Error),
+    /// Too few independent builders attest the binary's payload digest
+    /// (k of n builders): it is not fetched.
+    Unattested(Box<wport::quorum::QuorumNotMet>),
 }
 
 impl Binaries {
@@ -554,6 +557,21 @@ impl Binaries {
                 ))));
             }
         };
+        // k of n builders, before anything is downloaded: the attestations
+        // ride in the signed target record.
+        let agreement = match wport::quorum::check(&binary) {
+            Ok(a) => a,
+            Err(q) => return Ok(Choice::Unattested(q)),
+        };
+        wport::detail!(
+            "wport: {}: {} builder key(s) of {} (threshold {}) attest the payload of {}: {}",
+            wanted.name,
+            agreement.agree.len(),
+            agreement.role,
+            agreement.threshold,
+            binary.path,
+            agreement.agree.join(", ")
+        );
         let tf = &binary.target;
         let sha = tf
             .hashes
@@ -654,6 +672,14 @@ fn check_binary_manifest(
     if m.name != want.name || m.version != want.version || m.revision != want.revision {
         what.push(format!("{} expected", want.label()));
     }
+    // The digest the builders attested (k of n) must be what is installed.
+    let (payload, _) = wport_trust::packages::attestations_of(&binary.target);
+    if payload.as_deref() != Some(m.payload.sha256.as_str()) {
+        what.push(format!(
+            "payload sha256 {} expected, the builders attested that one",
+            payload.as_deref().unwrap_or("(not recorded)")
+        ));
+    }
     what.extend(want.inputs.differences(&inputs));
     if what.is_empty() {
         return Ok(());
@@ -750,6 +776,19 @@ fn run_plan(
                     .into());
                 }
                 Choice::Refused(e) if b.only => return Err(e),
+                Choice::Unattested(q) if b.only => return Err((*q).into()),
+                Choice::Unattested(q) => {
+                    eprintln!(
+                        "wport: NOTICE: {name}: the signed binary is not installed: too few \
+                         independent builders attest the same package, so {name} is built from \
+                         source instead: {q}"
+                    );
+                    why = Some(format!(
+                        "{} of the {} builders required attest it",
+                        q.agree.len(),
+                        q.threshold
+                    ));
+                }
                 Choice::Unavailable(reason) => why = Some(reason),
                 Choice::Refused(e) => {
                     eprintln!(

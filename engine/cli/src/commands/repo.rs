@@ -96,6 +96,11 @@ pub enum Command {
         /// The delegated role listing them (delegated from targets).
         #[arg(long, default_value = "builders")]
         role: String,
+        /// Another builder's attestation of one of the packages: its own
+        /// package of it (*.wpkg) or a DSSE envelope file, signed by a key
+        /// of the role (each package's own attestation is always carried).
+        #[arg(long = "attestation", value_name = "FILE")]
+        attestations: Vec<PathBuf>,
     },
     /// Stage a new root version giving a top-level role new keys; it must
     /// then be signed by the old AND the new root thresholds.
@@ -233,9 +238,14 @@ fn exec(command: Command) -> anyhow::Result<()> {
                 dir.display()
             );
         }
-        Command::AddPackage { dir, files, role } => {
+        Command::AddPackage {
+            dir,
+            files,
+            role,
+            attestations,
+        } => {
             let repo = open(&dir)?;
-            let n = add_packages(&repo, &role, &files, now)?;
+            let n = add_packages(&repo, &role, &files, &attestations, now)?;
             note!(
                 "wport: {n} package(s) listed in {role}; it now needs signing by its threshold (`wport repo sign {} {role} --key ...`), then `wport repo timestamp`",
                 dir.display()
@@ -329,10 +339,18 @@ fn exec(command: Command) -> anyhow::Result<()> {
 /// provenance) name its target and go into the target's `custom` field. The
 /// manifest must verify against a key of `role` (its delegation from the
 /// top-level targets role): clients check it against those keys too.
+///
+/// Each package's own provenance attestation, and each `--attestation`
+/// naming it, go into the target's `custom` field with the package's
+/// payload digest (k of n builders, docs/TRUST.md). An attestation must be
+/// signed by a key of `role` and name one of `files`' packages; one that
+/// attests another digest is carried too (clients name the builder that
+/// disagrees) and said here.
 fn add_packages(
     repo: &Repository,
     role: &str,
     files: &[PathBuf],
+    attestation_files: &[PathBuf],
     now: wport_trust::time::UnixTime,
 ) -> anyhow::Result<usize> {
     let (top, _) = repo
@@ -350,6 +368,28 @@ fn add_packages(
         .iter()
         .filter_map(|id| ring.get(id).cloned())
         .collect();
+    // Every attestation given, checked, by the subject it names.
+    let mut extra: Vec<(
+        String,
+        wport_registry::attestation::Attested,
+        serde_json::Value,
+        PathBuf,
+    )> = Vec::new();
+    for file in attestation_files {
+        let (what, bytes) = read_attestation(file, &signers, role)?;
+        let a = wport_registry::attestation::open(&bytes, &signers, &what)
+            .with_context(|| format!("{what}: it must be signed by a key of the {role} role"))?;
+        let subject = a
+            .statement
+            .subject
+            .first()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{what}: re-reading it"))?;
+        extra.push((subject, a, value, file.clone()));
+    }
+    let mut used = vec![false; extra.len()];
     let mut entries = Vec::new();
     for file in files {
         let pkg = wport_registry::open_package(file, &signers).with_context(|| {
@@ -359,6 +399,41 @@ fn add_packages(
             )
         })?;
         let m = &pkg.manifest;
+        let subject = wport_registry::attestation::subject_name(m);
+        let mut carried: Vec<serde_json::Value> = Vec::new();
+        match &pkg.attestation {
+            Some(bytes) => {
+                let what = format!("port {}, file {}", m.name, file.display());
+                let a = wport_registry::attestation::open(bytes, &signers, &what)?;
+                wport_registry::attestation::check_against(&a.statement, m)?;
+                carried.push(serde_json::from_slice(bytes).context("re-reading an attestation")?);
+            }
+            None => eprintln!(
+                "wport: warning: {} carries no provenance attestation (packaged by an older \
+                 wport): clients count no builder for it unless --attestation gives them",
+                file.display()
+            ),
+        }
+        for (i, (name, a, value, from)) in extra.iter().enumerate() {
+            if *name != subject {
+                continue;
+            }
+            used[i] = true;
+            let digest = a.subject_sha256().unwrap_or_default();
+            if digest != m.payload.sha256 {
+                eprintln!(
+                    "wport: warning: {}: builder {} attests payload sha256 {digest} for {subject}, \
+                     not the published package's {}: carried, and clients will name it as \
+                     disagreeing",
+                    from.display(),
+                    a.signers.join(", "),
+                    m.payload.sha256
+                );
+            }
+            if !carried.contains(value) {
+                carried.push(value.clone());
+            }
+        }
         let target = wport_trust::packages::PackageTarget {
             name: m.name.clone(),
             version: m.version.clone(),
@@ -390,11 +465,57 @@ fn add_packages(
                 )
             );
         }
-        note!("wport: {} -> {path}", file.display());
-        entries.push((path, file.clone(), Some(target.custom())));
+        note!(
+            "wport: {} -> {path} ({} attestation(s))",
+            file.display(),
+            carried.len()
+        );
+        entries.push((
+            path,
+            file.clone(),
+            Some(target.custom_attested(&m.payload.sha256, &carried)),
+        ));
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        bail!(
+            "the attestation {} is for {:?}, which is none of the packages given",
+            attestation_files[i].display(),
+            extra[i].0
+        );
     }
     repo.add_targets_with_custom(role, &entries, now)
         .with_context(|| format!("adding packages to {role}"))
+}
+
+/// An `--attestation` file's bytes: a DSSE envelope (JSON), or a package
+/// whose own attestation is taken (its manifest signed by a key of `role`).
+/// Returns what errors name it by, and the envelope.
+fn read_attestation(
+    file: &Path,
+    signers: &[PublicKey],
+    role: &str,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("reading the attestation {}", file.display()))?;
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return Ok((format!("attestation file {}", file.display()), bytes));
+    }
+    let pkg = wport_registry::open_package(file, signers).with_context(|| {
+        format!(
+            "{}: neither a DSSE envelope nor a package signed by a key of the {role} role",
+            file.display()
+        )
+    })?;
+    let what = format!("port {}, file {}", pkg.manifest.name, file.display());
+    let envelope = pkg.attestation.clone().with_context(|| {
+        format!(
+            "{what}: the package carries no provenance attestation (packaged by an older wport)"
+        )
+    })?;
+    wport_registry::attestation::open(&envelope, signers, &what)
+        .and_then(|a| wport_registry::attestation::check_against(&a.statement, &pkg.manifest))
+        .with_context(|| format!("{what}: its attestation does not hold"))?;
+    Ok((what, envelope))
 }
 
 /// Names for a message: `` `zlib`, `packages/*/*` `` (not a Rust debug
