@@ -261,7 +261,7 @@ impl fmt::Display for PatchError {
             Self::UnsafePath { name, line } => write!(
                 f,
                 "line {line}: refusing file name `{}`: {}",
-                name.escape_debug(),
+                show_name(name),
                 unsafe_reason(name).unwrap_or("not a safe relative path")
             ),
             Self::Unsupported { line, file, what } => write!(
@@ -833,6 +833,21 @@ fn unsafe_reason(path: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// A name for a message: control characters (a NUL, a newline) escaped,
+/// the rest as it is (`char::escape_debug` would do, but its Unicode tables
+/// cost every component ~2.5 KB).
+fn show_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn is_safe(path: &str) -> bool {
