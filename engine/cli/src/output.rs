@@ -17,9 +17,11 @@
 //! failed or was not verified. A verb's results (stdout: `list`, `built X`,
 //! a package path) are printed at every level.
 
+use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
 
-use wport_fetch::download::Progress;
+use wport_fetch::download::{Download, Progress, Reporter};
 
 /// How much wport says on stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,10 +63,109 @@ pub fn shows_detail() -> bool {
 /// Download progress at this level: none with `-q`; bars on a terminal,
 /// lines otherwise; with `-v`, every URL tried is also named as it starts.
 pub fn progress() -> Progress {
-    match level() {
-        Verbosity::Quiet => Progress::quiet(),
-        Verbosity::Normal => Progress::auto(),
-        Verbosity::Verbose => Progress::auto().naming_urls(),
+    let urls = match level() {
+        Verbosity::Quiet => return Progress::quiet(),
+        Verbosity::Normal => false,
+        Verbosity::Verbose => true,
+    };
+    if std::io::stderr().is_terminal() {
+        Progress::to(Bars {
+            bars: indicatif::MultiProgress::with_draw_target(
+                indicatif::ProgressDrawTarget::stderr(),
+            ),
+            urls,
+        })
+    } else {
+        Progress::to(Lines)
+    }
+}
+
+/// Downloads as lines on stderr, one when each starts and one when it ends
+/// (every URL is named: a log is read afterwards).
+struct Lines;
+
+impl Reporter for Lines {
+    fn start(&self, label: &str, url: &str, _total: u64) -> Box<dyn Download> {
+        eprintln!("--->  Fetching {label} from {url}");
+        Box::new(Line {
+            label: label.to_owned(),
+            started: Instant::now(),
+        })
+    }
+}
+
+struct Line {
+    label: String,
+    started: Instant,
+}
+
+impl Download for Line {
+    fn advance(&self, _bytes: u64) {}
+
+    fn finish(&self, result: Result<u64, &str>) {
+        let label = &self.label;
+        match result {
+            Ok(bytes) => {
+                let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+                eprintln!(
+                    "--->  Fetched {label}: {bytes} bytes in {secs:.2} s ({:.1} MB/s)",
+                    bytes as f64 / secs / 1e6
+                );
+            }
+            Err(e) => eprintln!("--->  Failed {label}: {e}"),
+        }
+    }
+}
+
+/// Downloads as progress bars on stderr; with `-v` each URL is also named,
+/// above the bars, as its download starts.
+struct Bars {
+    bars: indicatif::MultiProgress,
+    urls: bool,
+}
+
+impl Reporter for Bars {
+    fn start(&self, label: &str, url: &str, total: u64) -> Box<dyn Download> {
+        if self.urls {
+            let _ = self
+                .bars
+                .println(format!("--->  Fetching {label} from {url}"));
+        }
+        let bar = self.bars.add(indicatif::ProgressBar::new(total));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:30!} [{bar:30}] {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(label.to_owned());
+        Box::new(Bar {
+            bar,
+            bars: self.bars.clone(),
+        })
+    }
+}
+
+struct Bar {
+    bar: indicatif::ProgressBar,
+    /// To print a failure without tearing the other bars.
+    bars: indicatif::MultiProgress,
+}
+
+impl Download for Bar {
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn finish(&self, result: Result<u64, &str>) {
+        match result {
+            Ok(_) => self.bar.finish_and_clear(),
+            Err(e) => {
+                self.bar.abandon();
+                let _ = self.bars.println(format!("failed: {e}"));
+            }
+        }
     }
 }
 

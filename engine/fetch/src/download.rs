@@ -28,7 +28,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -379,132 +379,45 @@ pub struct Checksum {
     pub failed: Vec<String>,
 }
 
-/// Progress reporting: bars on a terminal, lines otherwise, or nothing.
-pub struct Progress {
-    kind: ProgressKind,
-    /// Name each URL as its download starts, above the bars too (`-v`).
-    urls: bool,
+/// Where a fetch reports its downloads as they go. The library says what
+/// happens; the program that runs it decides how that looks (the `wport` CLI
+/// draws bars on a terminal and lines otherwise, in its output module).
+/// Downloads run on several threads ([`Fetcher::fetch_all`]), hence `Sync`.
+pub trait Reporter: Send + Sync {
+    /// A download of `label` (the distfile's name) from `url` starts;
+    /// `total` is the size expected, in bytes.
+    fn start(&self, label: &str, url: &str, total: u64) -> Box<dyn Download>;
 }
 
-enum ProgressKind {
-    Quiet,
-    Lines,
-    Bars(indicatif::MultiProgress),
+/// One download's progress, from [`Reporter::start`].
+pub trait Download: Send {
+    /// `bytes` more bytes were kept.
+    fn advance(&self, bytes: u64);
+    /// The download ended: the bytes it kept, or why it stopped.
+    fn finish(&self, result: Result<u64, &str>);
+}
+
+/// What a fetch reports its progress to: nothing ([`Progress::quiet`]) or a
+/// [`Reporter`].
+pub struct Progress {
+    reporter: Option<Box<dyn Reporter>>,
 }
 
 impl Progress {
+    /// Report nothing.
     pub fn quiet() -> Progress {
+        Progress { reporter: None }
+    }
+
+    /// Report to `reporter`.
+    pub fn to(reporter: impl Reporter + 'static) -> Progress {
         Progress {
-            kind: ProgressKind::Quiet,
-            urls: false,
+            reporter: Some(Box::new(reporter)),
         }
     }
 
-    /// A line on stderr when each download starts and ends.
-    pub fn lines() -> Progress {
-        Progress {
-            kind: ProgressKind::Lines,
-            urls: false,
-        }
-    }
-
-    /// Progress bars on stderr.
-    pub fn bars() -> Progress {
-        Progress {
-            kind: ProgressKind::Bars(indicatif::MultiProgress::with_draw_target(
-                indicatif::ProgressDrawTarget::stderr(),
-            )),
-            urls: false,
-        }
-    }
-
-    /// Also name every URL as its download starts (lines always do; bars
-    /// show only the distfile otherwise). Nothing for [`Progress::quiet`].
-    #[must_use]
-    pub fn naming_urls(mut self) -> Progress {
-        self.urls = true;
-        self
-    }
-
-    /// Bars when stderr is a terminal, lines otherwise.
-    pub fn auto() -> Progress {
-        if io::stderr().is_terminal() {
-            Progress::bars()
-        } else {
-            Progress::lines()
-        }
-    }
-
-    /// Print a line on stderr without tearing the bars.
-    pub fn println(&self, line: &str) {
-        match &self.kind {
-            ProgressKind::Quiet => {}
-            ProgressKind::Lines => eprintln!("{line}"),
-            ProgressKind::Bars(m) => {
-                let _ = m.println(line);
-            }
-        }
-    }
-
-    fn start(&self, label: &str, url: &str, total: u64) -> Item {
-        match &self.kind {
-            ProgressKind::Quiet => Item::Quiet,
-            ProgressKind::Lines => {
-                eprintln!("--->  Fetching {label} from {url}");
-                Item::Line {
-                    label: label.to_owned(),
-                    started: Instant::now(),
-                }
-            }
-            ProgressKind::Bars(m) => {
-                if self.urls {
-                    let _ = m.println(format!("--->  Fetching {label} from {url}"));
-                }
-                let bar = m.add(indicatif::ProgressBar::new(total));
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{msg:30!} [{bar:30}] {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
-                    )
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-                );
-                bar.set_message(label.to_owned());
-                Item::Bar(bar)
-            }
-        }
-    }
-}
-
-enum Item {
-    Quiet,
-    Line { label: String, started: Instant },
-    Bar(indicatif::ProgressBar),
-}
-
-impl Item {
-    fn inc(&self, n: u64) {
-        if let Item::Bar(b) = self {
-            b.inc(n);
-        }
-    }
-
-    fn done(&self, progress: &Progress, result: Result<u64, &str>) {
-        match (self, result) {
-            (Item::Quiet, _) => {}
-            (Item::Line { label, started }, Ok(bytes)) => {
-                let secs = started.elapsed().as_secs_f64().max(1e-6);
-                eprintln!(
-                    "--->  Fetched {label}: {bytes} bytes in {secs:.2} s ({:.1} MB/s)",
-                    bytes as f64 / secs / 1e6
-                );
-            }
-            (Item::Line { label, .. }, Err(e)) => eprintln!("--->  Failed {label}: {e}"),
-            (Item::Bar(b), Ok(_)) => b.finish_and_clear(),
-            (Item::Bar(b), Err(e)) => {
-                b.abandon();
-                progress.println(&format!("failed: {e}"));
-            }
-        }
+    fn start(&self, label: &str, url: &str, total: u64) -> Option<Box<dyn Download>> {
+        self.reporter.as_ref().map(|r| r.start(label, url, total))
     }
 }
 
@@ -691,7 +604,9 @@ impl Fetcher {
                     break Err(Stop::Write(e));
                 }
                 total += keep as u64;
-                item.inc(keep as u64);
+                if let Some(item) = &item {
+                    item.advance(keep as u64);
+                }
             }
             if let Some(stop) = stop {
                 break Err(stop);
@@ -709,16 +624,16 @@ impl Fetcher {
                 window_bytes = 0;
             }
         };
-        match &outcome {
-            Ok(n) => item.done(progress, Ok(*n)),
-            Err(Stop::Verify(e)) => item.done(progress, Err(&mismatch_text(e))),
-            Err(Stop::TooLarge(max)) => {
-                item.done(progress, Err(&format!("larger than {max} bytes")))
+        if let Some(item) = &item {
+            match &outcome {
+                Ok(n) => item.finish(Ok(*n)),
+                Err(Stop::Verify(e)) => item.finish(Err(&mismatch_text(e))),
+                Err(Stop::TooLarge(max)) => item.finish(Err(&format!("larger than {max} bytes"))),
+                Err(Stop::Read(e)) => item.finish(Err(&e.to_string())),
+                Err(Stop::Write(e)) => item.finish(Err(&e.to_string())),
+                Err(Stop::Deadline) => item.finish(Err("deadline passed")),
+                Err(Stop::TooSlow) => item.finish(Err("slower than the minimum rate")),
             }
-            Err(Stop::Read(e)) => item.done(progress, Err(&e.to_string())),
-            Err(Stop::Write(e)) => item.done(progress, Err(&e.to_string())),
-            Err(Stop::Deadline) => item.done(progress, Err("deadline passed")),
-            Err(Stop::TooSlow) => item.done(progress, Err("slower than the minimum rate")),
         }
         Ok(Transfer {
             status,
