@@ -40,7 +40,7 @@
 //! following `std::path`'s rules.
 
 use alloc::borrow::ToOwned;
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -216,16 +216,25 @@ enum Prepared {
 
 fn prepare(start: &Startup) -> Result<Prepared, Failure> {
     let args = &start.args;
-    let exe = sys::readlink(b"/proc/self/exe").map_err(|e| {
+    let cwd = sys::getcwd().ok();
+    let mut resolver = Resolver::default();
+    // How it was started: through a link (a shim), or by name.
+    let shim = start.execfn.and_then(shim_name);
+    // The launcher's own path: where the shim's last link points, or
+    // what was executed.
+    let ran = shim
+        .as_ref()
+        .map(|(_, launcher)| launcher.as_slice())
+        .or(start.execfn);
+    let exe = launcher_path(ran, cwd.as_deref(), &mut resolver).map_err(|e| {
         fail(
             EXIT_SETUP,
-            format!("cannot find itself (/proc/self/exe): {e}"),
+            format!("cannot find itself (AT_EXECFN, /proc/self/exe): {e}"),
         )
     })?;
     let dir = parent(&exe).ok_or_else(|| fail(EXIT_SETUP, "the launcher has no directory"))?;
-    // How it was started: through a link (a shim), or by name.
-    let (name, argv_offset, explain) = match start.execfn.and_then(shim_name) {
-        Some(name) => (name, 0, false),
+    let (name, argv_offset, explain) = match shim {
+        Some((name, _)) => (name, 0, false),
         None => match args.get(1).copied() {
             Some(b"--run") if args.len() >= 3 => (args[2].to_vec(), 2, false),
             Some(b"--explain") if args.len() >= 3 => (args[2].to_vec(), 2, true),
@@ -287,8 +296,14 @@ fn prepare(start: &Startup) -> Result<Prepared, Failure> {
                 "the launcher is not in PREFIX/libexec/wport/PORT",
             )
         })?;
-    let places = Places::new(prefix, start);
-    let rules = plan(&policy, &places, &args[argv_offset + 1..], &real);
+    let places = Places::new(prefix, cwd, start, &mut resolver);
+    let rules = plan(
+        &policy,
+        &places,
+        &args[argv_offset + 1..],
+        &real,
+        &mut resolver,
+    );
     if explain {
         let _ = sys::write_all(1, explain_text(&shown, &policy, &places, &rules).as_bytes());
         return Ok(Prepared::Explained);
@@ -302,21 +317,130 @@ fn prepare(start: &Startup) -> Result<Prepared, Failure> {
 }
 
 /// The program's name: the last link before the launcher on the path the
-/// caller executed. `None` when the launcher was run by its own name.
-fn shim_name(execfn: &[u8]) -> Option<Vec<u8>> {
+/// caller executed, and where that link points (the launcher, not yet
+/// canonical). `None` when the launcher was run by its own name.
+fn shim_name(execfn: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut path = execfn.to_vec();
     // A user's chain of links to the shim is followed; a loop is not.
     for _ in 0..16 {
         let target = sys::readlink(&path).ok()?;
-        if file_name(&target) == Some(LAUNCHER.as_bytes()) {
-            return file_name(&path).map(<[u8]>::to_vec);
-        }
-        path = match parent(&path) {
+        let next = match parent(&path) {
             Some(parent) if !is_absolute(&target) => join(&parent, &target),
             _ => target,
         };
+        if file_name(&next) == Some(LAUNCHER.as_bytes()) {
+            return file_name(&path).map(|name| (name.to_vec(), next));
+        }
+        path = next;
     }
     None
+}
+
+/// The launcher's own canonical path: `ran` (where the shim's link points,
+/// or the path the caller executed, `AT_EXECFN`) with every link resolved,
+/// which is the file the kernel just ran, as `/proc/self/exe` would say.
+/// Resolved component by component: a `/proc/self` lookup builds that
+/// process's proc entries first, which costs more here than the whole walk
+/// (docs/BENCHMARKS.md). `/proc/self/exe` only when the kernel gave no
+/// `AT_EXECFN`.
+fn launcher_path(
+    ran: Option<&[u8]>,
+    cwd: Option<&[u8]>,
+    resolver: &mut Resolver,
+) -> Result<Vec<u8>, Errno> {
+    let Some(ran) = ran else {
+        return sys::readlink(b"/proc/self/exe");
+    };
+    let absolute = if is_absolute(ran) {
+        ran.to_vec()
+    } else {
+        join(cwd.ok_or(sys::ENOENT)?, ran)
+    };
+    resolver.canonicalize(&absolute)
+}
+
+/// realpath(3) without `/proc`: each component of an absolute path is
+/// looked up with `readlink` (`EINVAL`: it is there and not a link; a
+/// link: its target takes the component's place; `..` after resolution,
+/// so it goes up from where a link led, as the kernel does). Directories
+/// already resolved are remembered: `tool DIR/*.c` walks `DIR` once.
+#[derive(Debug, Default)]
+struct Resolver {
+    dirs: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+/// Links followed in one resolution before giving up (the kernel's own
+/// limit).
+const MAX_LINKS: usize = 40;
+
+impl Resolver {
+    /// The canonical form of absolute `path`, which must exist.
+    fn canonicalize(&mut self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        if !is_absolute(path) {
+            return Err(sys::EINVAL);
+        }
+        // The last component alone when its directory is known.
+        if let (Some(dir), Some(name)) = (parent(path), file_name(path)) {
+            let dir = match self.dirs.get(&dir) {
+                Some(known) => known.clone(),
+                None => {
+                    let known = walk(&dir)?;
+                    self.dirs.insert(dir, known.clone());
+                    known
+                }
+            };
+            let candidate = join(&dir, name);
+            return match sys::readlink(&candidate) {
+                Err(sys::EINVAL) => Ok(candidate),
+                // A link: its target, from the directory already resolved.
+                Ok(target) => walk_from(
+                    if is_absolute(&target) {
+                        b"/".to_vec()
+                    } else {
+                        dir
+                    },
+                    &target,
+                ),
+                Err(e) => Err(e),
+            };
+        }
+        walk(path)
+    }
+}
+
+/// Resolves absolute `path` component by component (see [`Resolver`]).
+fn walk(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    walk_from(b"/".to_vec(), path)
+}
+
+/// Resolves `path`'s components one by one below `done`, a canonical
+/// directory.
+fn walk_from(mut done: Vec<u8>, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    // Components still to resolve, the next one last.
+    let mut rest: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+    let mut links = 0;
+    while let Some(c) = rest.pop() {
+        if c.as_slice() == b".." {
+            done = parent(&done).unwrap_or_else(|| b"/".to_vec());
+            continue;
+        }
+        let candidate = join(&done, &c);
+        match sys::readlink(&candidate) {
+            Err(sys::EINVAL) => done = candidate,
+            Ok(target) => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(sys::ELOOP);
+                }
+                rest.extend(components(&target).rev().map(<[u8]>::to_vec));
+                if is_absolute(&target) {
+                    done = b"/".to_vec();
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 // Paths as `std::path` sees them: components separated by one or more
@@ -326,7 +450,7 @@ fn is_absolute(path: &[u8]) -> bool {
     path.first() == Some(&b'/')
 }
 
-fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
     path.split(|&b| b == b'/')
         .filter(|c| !c.is_empty() && *c != b".")
 }
@@ -406,14 +530,19 @@ fn env_path(start: &Startup, name: &str) -> Option<Vec<u8>> {
 }
 
 impl Places {
-    fn new(prefix: Vec<u8>, start: &Startup) -> Places {
+    fn new(
+        prefix: Vec<u8>,
+        cwd: Option<Vec<u8>>,
+        start: &Startup,
+        resolver: &mut Resolver,
+    ) -> Places {
         // Canonical, so that "is this the home directory or above it" is
         // a comparison of real paths.
-        let home = env_path(start, "HOME").map(|h| sys::canonicalize(&h).unwrap_or(h));
+        let home = env_path(start, "HOME").map(|h| resolver.canonicalize(&h).unwrap_or(h));
         let under_home = |rel: &[u8]| home.as_ref().map(|h| join(h, rel));
         Places {
             prefix,
-            cwd: sys::getcwd().ok(),
+            cwd,
             tmp: env_path(start, "TMPDIR").or_else(|| Some(b"/tmp".to_vec())),
             xdg_config: env_path(start, "XDG_CONFIG_HOME").or_else(|| under_home(b".config")),
             xdg_data: env_path(start, "XDG_DATA_HOME").or_else(|| under_home(b".local/share")),
@@ -499,7 +628,13 @@ impl Rights {
 }
 
 /// Every rule of this run, in the order they are added.
-fn plan(policy: &Policy, places: &Places, args: &[&[u8]], real: &[u8]) -> Vec<Rule> {
+fn plan(
+    policy: &Policy,
+    places: &Places,
+    args: &[&[u8]],
+    real: &[u8],
+    resolver: &mut Resolver,
+) -> Vec<Rule> {
     let rights = Rights::new(policy.exec);
     let mut rules = Vec::new();
     let mut push = |path: Vec<u8>, access, why| rules.push(Rule { path, access, why });
@@ -555,7 +690,7 @@ fn plan(policy: &Policy, places: &Places, args: &[&[u8]], real: &[u8]) -> Vec<Ru
         }
     }
     if policy.arguments {
-        argument_rules(args, places, &rights, &mut rules);
+        argument_rules(args, places, &rights, &mut rules, resolver);
     }
     rules
 }
@@ -578,7 +713,13 @@ fn create_dir_all(path: &[u8]) {
 /// only inside a system tree or the prefix); a name that does not exist
 /// yet grants its directory, where the program will create it. Never the
 /// root, the home directory or above.
-fn argument_rules(args: &[&[u8]], places: &Places, rights: &Rights, rules: &mut Vec<Rule>) {
+fn argument_rules(
+    args: &[&[u8]],
+    places: &Places,
+    rights: &Rights,
+    rules: &mut Vec<Rule>,
+    resolver: &mut Resolver,
+) {
     let mut seen: BTreeSet<Vec<u8>> = rules.iter().map(|r| r.path.clone()).collect();
     let mut added = 0;
     // A name directly in a current directory the program may already write
@@ -626,9 +767,9 @@ fn argument_rules(args: &[&[u8]], places: &Places, rights: &Rights, rules: &mut 
                 None => continue,
             }
         };
-        let target = match sys::canonicalize(&absolute) {
+        let target = match resolver.canonicalize(&absolute) {
             Ok(target) => target,
-            Err(_) => match parent(&absolute).map(|p| sys::canonicalize(&p)) {
+            Err(_) => match parent(&absolute).map(|p| resolver.canonicalize(&p)) {
                 Some(Ok(parent)) => parent,
                 _ => continue,
             },
@@ -994,7 +1135,7 @@ mod tests {
     #[test]
     fn cwd_at_home_is_list_only() {
         let p = places("/home/u", "/home/u");
-        let rules = plan(&Policy::default(), &p, &[], b"/x");
+        let rules = plan(&Policy::default(), &p, &[], b"/x", &mut Resolver::default());
         let cwd: Vec<&Rule> = rules.iter().filter(|r| r.path == b"/home/u").collect();
         assert_eq!(cwd.len(), 1);
         assert_eq!(cwd[0].access, FS_READ_DIR);
@@ -1004,6 +1145,57 @@ mod tests {
     fn initial_map() {
         assert!(is_initial_map(b"         0          0 4294967295\n"));
         assert!(!is_initial_map(b"      1000       1000          1\n"));
+    }
+
+    /// The resolver gives what `std::fs::canonicalize` (realpath) gives:
+    /// links relative and absolute, chains, `..` after a link, a missing
+    /// file, a loop; with the directory cache warm and cold.
+    #[test]
+    fn resolution_is_realpaths() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let d = |p: &str| root.join(p);
+        std::fs::create_dir_all(d("real/sub")).unwrap();
+        std::fs::write(d("real/sub/file"), "x").unwrap();
+        symlink("real", d("rel")).unwrap();
+        symlink(d("real/sub"), d("abs")).unwrap();
+        symlink("rel/sub", d("chain")).unwrap();
+        symlink("../real", d("real/sub/up")).unwrap();
+        symlink("loop2", d("loop1")).unwrap();
+        symlink("loop1", d("loop2")).unwrap();
+        let mut warm = Resolver::default();
+        for p in [
+            "real",
+            "real/sub/file",
+            "rel/sub/file",
+            "abs/file",
+            "chain/file",
+            "chain/../sub",
+            "real/sub/up/sub/file",
+            "abs/..",
+            "rel/./sub//file",
+            "missing",
+            "rel/missing",
+            "loop1",
+            "loop1/x",
+            "real/sub/file/x",
+        ] {
+            let path = d(p);
+            let expected = std::fs::canonicalize(&path).ok();
+            let bytes = path.as_os_str().as_encoded_bytes();
+            for got in [
+                Resolver::default().canonicalize(bytes),
+                warm.canonicalize(bytes),
+            ] {
+                assert_eq!(
+                    got.ok()
+                        .map(|v| std::path::PathBuf::from(String::from_utf8(v).unwrap())),
+                    expected,
+                    "{p}"
+                );
+            }
+        }
     }
 
     /// The `std::path` operations, on the cases the launcher meets.

@@ -110,45 +110,53 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> SockFilter {
     SockFilter { code, jt, jf, k }
 }
 
-/// The filter program (see the module's documentation).
+/// The filter program (see the module's documentation). Each return
+/// instruction is shared by every path that ends there (21 instructions);
+/// every system call but `socket` takes seven.
 fn program() -> Vec<SockFilter> {
     const LD: u16 = BPF_LD | BPF_W | BPF_ABS;
     const JEQ: u16 = BPF_JMP | BPF_JEQ | BPF_K;
     const JGE: u16 = BPF_JMP | BPF_JGE | BPF_K;
     const AND: u16 = BPF_ALU | BPF_AND | BPF_K;
     const RET: u16 = BPF_RET | BPF_K;
-    let errno = |e: u32| stmt(RET, RET_ERRNO | e);
-    vec![
+    // The shared returns, at the end.
+    const ALLOW: usize = 17;
+    const DENY_EACCES: usize = 18;
+    const DENY_EAFNOSUPPORT: usize = 19;
+    const DENY_ENOSYS: usize = 20;
+    // A conditional jump from instruction `at`: to `yes` if the test
+    // holds, else to `no` (the offsets count from the next instruction).
+    let jump_at = |at: usize, code: u16, k: u32, yes: usize, no: usize| {
+        jump(code, k, (yes - at - 1) as u8, (no - at - 1) as u8)
+    };
+    let program = vec![
         /* 0 */ stmt(LD, OFFSET_ARCH),
-        /* 1 */ jump(JEQ, AUDIT_ARCH, 1, 0),
-        /* 2 */ errno(ENOSYS),
-        /* 3 */ stmt(LD, OFFSET_NR),
-        /* 4 */ jump(JGE, X32_SYSCALL_BIT, 0, 1),
-        /* 5 */ errno(ENOSYS),
-        /* 6 */ jump(JEQ, SYS_IO_URING_SETUP, 0, 1),
-        /* 7 */ errno(ENOSYS),
-        /* 8 */ jump(JEQ, SYS_SOCKET, 1, 0),
-        /* 9 */ stmt(RET, RET_ALLOW),
+        /* 1 */ jump_at(1, JEQ, AUDIT_ARCH, 2, DENY_ENOSYS),
+        /* 2 */ stmt(LD, OFFSET_NR),
+        /* 3 */ jump_at(3, JGE, X32_SYSCALL_BIT, DENY_ENOSYS, 4),
+        /* 4 */ jump_at(4, JEQ, SYS_IO_URING_SETUP, DENY_ENOSYS, 5),
+        /* 5 */ jump_at(5, JEQ, SYS_SOCKET, 6, ALLOW),
         // socket(domain, type, protocol)
-        /* 10 */ stmt(LD, OFFSET_ARG0),
-        /* 11 */ jump(JEQ, AF_UNIX, 3, 0),
-        /* 12 */ jump(JEQ, AF_NETLINK, 2, 0),
-        /* 13 */ jump(JEQ, AF_INET, 3, 0),
-        /* 14 */ jump(JEQ, AF_INET6, 2, 1),
-        /* 15 */ stmt(RET, RET_ALLOW),
-        /* 16 */ errno(EAFNOSUPPORT),
+        /* 6 */ stmt(LD, OFFSET_ARG0),
+        /* 7 */ jump_at(7, JEQ, AF_UNIX, ALLOW, 8),
+        /* 8 */ jump_at(8, JEQ, AF_NETLINK, ALLOW, 9),
+        /* 9 */ jump_at(9, JEQ, AF_INET, 11, 10),
+        /* 10 */ jump_at(10, JEQ, AF_INET6, 11, DENY_EAFNOSUPPORT),
         // AF_INET/AF_INET6: only a TCP stream (flags masked off the type).
-        /* 17 */
+        /* 11 */
         stmt(LD, OFFSET_ARG1),
-        /* 18 */ stmt(AND, 0xf),
-        /* 19 */ jump(JEQ, SOCK_STREAM, 1, 0),
-        /* 20 */ errno(EACCES),
-        /* 21 */ stmt(LD, OFFSET_ARG2),
-        /* 22 */ jump(JEQ, 0, 2, 0),
-        /* 23 */ jump(JEQ, IPPROTO_TCP, 1, 0),
-        /* 24 */ errno(EACCES),
-        /* 25 */ stmt(RET, RET_ALLOW),
-    ]
+        /* 12 */ stmt(AND, 0xf),
+        /* 13 */ jump_at(13, JEQ, SOCK_STREAM, 14, DENY_EACCES),
+        /* 14 */ stmt(LD, OFFSET_ARG2),
+        /* 15 */ jump_at(15, JEQ, 0, ALLOW, 16),
+        /* 16 */ jump_at(16, JEQ, IPPROTO_TCP, ALLOW, DENY_EACCES),
+        /* 17 */ stmt(RET, RET_ALLOW),
+        /* 18 */ stmt(RET, RET_ERRNO | EACCES),
+        /* 19 */ stmt(RET, RET_ERRNO | EAFNOSUPPORT),
+        /* 20 */ stmt(RET, RET_ERRNO | ENOSYS),
+    ];
+    debug_assert_eq!(program.len(), DENY_ENOSYS + 1);
+    program
 }
 
 /// Loads the filter into this (single-threaded) process; inherited by the
@@ -170,17 +178,83 @@ pub fn deny_network_sockets() -> sys::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn every_jump_lands_inside_the_program() {
-        let p = super::program();
+        let p = program();
         for (i, insn) in p.iter().enumerate() {
-            let is_jump = insn.code & 0x07 == super::BPF_JMP;
+            let is_jump = insn.code & 0x07 == BPF_JMP;
             if is_jump {
                 assert!(i + 1 + (insn.jt as usize) < p.len(), "jt of {i}");
                 assert!(i + 1 + (insn.jf as usize) < p.len(), "jf of {i}");
             }
         }
         let last = p.last().unwrap();
-        assert_eq!(last.code, super::BPF_RET | super::BPF_K);
+        assert_eq!(last.code, BPF_RET | BPF_K);
+    }
+
+    /// Runs the filter on one system call, as the kernel does (only the
+    /// instructions the program uses).
+    fn run(arch: u32, nr: u32, args: [u32; 3]) -> u32 {
+        let p = program();
+        let word = |offset: u32| match offset {
+            OFFSET_NR => nr,
+            OFFSET_ARCH => arch,
+            OFFSET_ARG0 => args[0],
+            OFFSET_ARG1 => args[1],
+            OFFSET_ARG2 => args[2],
+            other => panic!("load of offset {other}"),
+        };
+        let (mut pc, mut acc) = (0, 0u32);
+        loop {
+            let insn = p[pc];
+            pc += 1;
+            match insn.code {
+                c if c == BPF_LD | BPF_W | BPF_ABS => acc = word(insn.k),
+                c if c == BPF_ALU | BPF_AND | BPF_K => acc &= insn.k,
+                c if c == BPF_JMP | BPF_JEQ | BPF_K || c == BPF_JMP | BPF_JGE | BPF_K => {
+                    let hit = if c & 0xf0 == BPF_JEQ {
+                        acc == insn.k
+                    } else {
+                        acc >= insn.k
+                    };
+                    pc += usize::from(if hit { insn.jt } else { insn.jf });
+                }
+                c if c == BPF_RET | BPF_K => return insn.k,
+                other => panic!("opcode {other:#x}"),
+            }
+        }
+    }
+
+    /// What each kind of call gets: the module's documentation as a table.
+    #[test]
+    fn decisions() {
+        const SOCK_DGRAM: u32 = 2;
+        const SOCK_RAW: u32 = 3;
+        const SOCK_CLOEXEC: u32 = 0o2000000;
+        const AF_PACKET: u32 = 17;
+        const IPPROTO_SCTP: u32 = 132;
+        const IPPROTO_MPTCP: u32 = 262;
+        let allow = RET_ALLOW;
+        let errno = |e: u32| RET_ERRNO | e;
+        let socket = |domain, kind, protocol| run(AUDIT_ARCH, SYS_SOCKET, [domain, kind, protocol]);
+        assert_eq!(run(AUDIT_ARCH, 0, [0; 3]), allow, "read");
+        assert_eq!(run(AUDIT_ARCH ^ 1, 0, [0; 3]), errno(ENOSYS), "another ABI");
+        assert_eq!(
+            run(AUDIT_ARCH, X32_SYSCALL_BIT | SYS_SOCKET, [AF_UNIX, 1, 0]),
+            errno(ENOSYS),
+            "x32"
+        );
+        assert_eq!(run(AUDIT_ARCH, SYS_IO_URING_SETUP, [0; 3]), errno(ENOSYS));
+        assert_eq!(socket(AF_UNIX, SOCK_DGRAM, 0), allow);
+        assert_eq!(socket(AF_NETLINK, SOCK_RAW, 0), allow);
+        assert_eq!(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), allow);
+        assert_eq!(socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP), allow);
+        assert_eq!(socket(AF_INET, SOCK_DGRAM, 0), errno(EACCES));
+        assert_eq!(socket(AF_INET6, SOCK_RAW, 0), errno(EACCES));
+        assert_eq!(socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP), errno(EACCES));
+        assert_eq!(socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP), errno(EACCES));
+        assert_eq!(socket(AF_PACKET, SOCK_RAW, 0), errno(EAFNOSUPPORT));
     }
 }

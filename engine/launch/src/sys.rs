@@ -24,6 +24,7 @@ pub const ENOENT: Errno = Errno(2);
 pub const EINTR: Errno = Errno(4);
 pub const EINVAL: Errno = Errno(22);
 pub const ENOSYS: Errno = Errno(38);
+pub const ELOOP: Errno = Errno(40);
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -326,40 +327,6 @@ pub fn readlink(path: &[u8]) -> Result<Vec<u8>> {
         let len = buf.len() * 2;
         buf.resize(len, 0);
     }
-}
-
-/// The canonical absolute path of an existing file: every link and `..`
-/// resolved, as realpath(3) gives it. One `open(O_PATH)` and one
-/// `readlink` of its `/proc/self/fd` entry, where realpath walks the path
-/// component by component.
-pub fn canonicalize(path: &[u8]) -> Result<Vec<u8>> {
-    let fd = open(path, O_PATH, 0)?;
-    let mut link = Vec::with_capacity(24);
-    link.extend_from_slice(b"/proc/self/fd/");
-    push_decimal(&mut link, fd.0 as u64);
-    let target = readlink(&link)?;
-    // Not a path (a deleted file shows as "PATH (deleted)", which is one
-    // still; an anonymous inode as "anon_inode:..."): refuse.
-    if target.first() != Some(&b'/') {
-        return Err(ENOENT);
-    }
-    Ok(target)
-}
-
-/// Appends `n` in decimal.
-pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 /// `st_mode` of `path`, not following a final link (`lstat`).
