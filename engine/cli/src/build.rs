@@ -18,7 +18,8 @@ use cap_std::fs::Dir;
 use wport_exec::{BuildIdentity, Executor, SandboxDirs, SessionOptions};
 use wport_manifest::{BuildKind, Phase, Portfile, SourceLocation};
 use wport_sandbox::{
-    BuildLog, BuildSpec, HostDirs, Limits, NativeExec, PhaseReport, Sandbox, SandboxConfig,
+    BuildLog, BuildSpec, HostDirs, Limits, LoadedComponent, NativeExec, PhaseReport, Sandbox,
+    SandboxConfig,
 };
 
 use crate::native::MediatedExec;
@@ -164,11 +165,99 @@ fn build_loaded(
     stage_port_files(port_dir, &layout)?;
 
     // Extraction into the work directory, through a directory handle.
+    let extracted = extract_sources(portfile, &distfiles, &layout, &log)?;
+    // What the host staged and extracted keeps no mode a build must not
+    // leave either (extraction already narrows; this is the same rule).
+    let unswept = layout.sweep(&log);
+    if !unswept.is_empty() {
+        bail!("could not sweep the staged tree: {}", unswept.join("; "));
+    }
+    let worksrc = worksrc_dir(portfile, &layout, &extracted.top_level)?;
+
+    // The build logic.
+    let (sandbox, loaded) = load_component(port_dir, portfile, opts, &log)?;
+
+    let source_date_epoch = portfile
+        .port
+        .source_date_epoch
+        .or(extracted.newest)
+        .unwrap_or(0);
+    // Native commands: a confined session, when the port runs any.
+    let mediated = native_session(portfile, opts, executor, &layout, &log, source_date_epoch)?;
+    let exec = mediated.clone().map(|m| -> Arc<dyn NativeExec> { m });
+
+    let spec = Arc::new(BuildSpec {
+        name: name.clone(),
+        version: portfile.port.version.clone(),
+        revision: portfile.port.revision,
+        prefix: opts.prefix.clone(),
+        jobs: opts.jobs,
+        source_date_epoch,
+        dirs: HostDirs {
+            sources: layout.sources.clone(),
+            work: layout.work.clone(),
+            destroot: layout.destroot.clone(),
+        },
+        worksrc,
+        distfiles,
+        patchfiles,
+        params: portfile.build.params.clone(),
+        limits: opts.limits.clone(),
+        exec,
+    });
+
+    // The phases, in order.
+    let reports = run_phases(
+        portfile,
+        opts,
+        &sandbox,
+        &loaded,
+        &spec,
+        mediated.as_deref(),
+        &layout,
+        &log,
+    )?;
+    // Issue 11, item 1: nothing setuid, setgid or world-writable is left
+    // in sources, work or destroot, whatever the last phase did.
+    let unswept = layout.sweep(&log);
+    if !unswept.is_empty() {
+        let _ = log.flush();
+        bail!(
+            "could not sweep the build's directories (modes a build must not leave may remain): {}",
+            unswept.join("; ")
+        );
+    }
+    report_refusals(mediated.as_deref(), &log, &layout.log);
+    // The host's record of the calls, and its summary as the log's last
+    // line (read back by `wport package --destroot`).
+    let mediated_calls =
+        write_host_record(&mut record_file, mediated.as_deref(), opts, &dir, &log)?;
+    log.flush()
+        .with_context(|| format!("writing the build log {}", layout.log.display()))?;
+    Ok(BuildOutcome {
+        port: format!("{name}@{}", portfile.port.version),
+        destroot: layout.destroot,
+        log: layout.log,
+        dir,
+        phases: reports,
+        mediated_calls,
+    })
+}
+
+/// Extracts every distfile marked `extract` into the work directory,
+/// through a directory handle; returns the top-level names (sorted, once
+/// each) and the newest entry time.
+fn extract_sources(
+    portfile: &Portfile,
+    distfiles: &[String],
+    layout: &Layout,
+    log: &BuildLog,
+) -> anyhow::Result<Extracted> {
     let work = open_sub_dir(&layout.handle, "work")
         .with_context(|| format!("opening {}", layout.work.display()))?;
     let mut top_level = Vec::new();
     let mut newest = None;
-    for (source, file) in portfile.sources.iter().zip(&distfiles) {
+    for (source, file) in portfile.sources.iter().zip(distfiles) {
         if !source.extract {
             continue;
         }
@@ -188,13 +277,24 @@ fn build_loaded(
     }
     top_level.sort();
     top_level.dedup();
-    // What the host staged and extracted keeps no mode a build must not
-    // leave either (extraction already narrows; this is the same rule).
-    let unswept = layout.sweep(&log);
-    if !unswept.is_empty() {
-        bail!("could not sweep the staged tree: {}", unswept.join("; "));
-    }
-    let worksrc = match (&portfile.build.worksrcdir, top_level.as_slice()) {
+    Ok(Extracted { top_level, newest })
+}
+
+/// What extraction left in the work directory.
+struct Extracted {
+    top_level: Vec<String>,
+    /// The newest entry time, the default `SOURCE_DATE_EPOCH`.
+    newest: Option<u64>,
+}
+
+/// The directory the phases start in: `[build] worksrcdir`, else the single
+/// top-level directory extraction made, else none.
+fn worksrc_dir(
+    portfile: &Portfile,
+    layout: &Layout,
+    top_level: &[String],
+) -> anyhow::Result<Option<String>> {
+    let worksrc = match (&portfile.build.worksrcdir, top_level) {
         (Some(w), _) => Some(w.clone()),
         (None, [single]) if layout.work.join(single).is_dir() => Some(single.clone()),
         (None, _) => None,
@@ -204,8 +304,18 @@ fn build_loaded(
     {
         bail!("worksrcdir {w:?} does not exist in the extracted tree (top level: {top_level:?})");
     }
+    Ok(worksrc)
+}
 
-    // The build logic.
+/// The build logic: the component's bytes, checked against the Portfile's
+/// capabilities before anything is compiled, then compiled (or taken from
+/// the cache) and linked.
+fn load_component(
+    port_dir: &Path,
+    portfile: &Portfile,
+    opts: &BuildOptions,
+    log: &BuildLog,
+) -> anyhow::Result<(Sandbox, Arc<LoadedComponent>)> {
     let component = component_bytes(port_dir, portfile)?;
     // Code matches manifest: refuse, before compiling anything, a component
     // that imports what the Portfile does not grant or wport never provides.
@@ -232,112 +342,120 @@ fn build_loaded(
             }
         ),
     );
+    Ok((sandbox, loaded))
+}
 
-    let source_date_epoch = portfile.port.source_date_epoch.or(newest).unwrap_or(0);
-    let mediated: Option<Arc<MediatedExec>> = if portfile.capabilities.grants_any_program() {
-        let executor = executor.map_err(|reason| {
-            anyhow::anyhow!(
-                "this port runs native programs, but they cannot be confined here: {reason}"
-            )
-        })?;
-        let privileged = rustix::process::geteuid().is_root();
-        // Before dropping privileges: a missing store layer is made now.
-        let view = crate::view::prepare(
-            portfile,
-            &phases(portfile),
-            &opts.prefix,
-            opts.registry.as_deref(),
-        )?;
-        if let Some(v) = &view {
-            for note in &v.notes {
-                log.line("wport", note);
-            }
-            for (phase, i) in &v.phases {
-                log.line(
-                    "wport",
-                    &format!(
-                        "phase {phase} sees at {}: {}",
-                        opts.prefix,
-                        v.packages[usize::from(*i)].join(" ")
-                    ),
-                );
-            }
+/// For a port that runs native programs: the confined session they run in
+/// (the prefix view, limits and walls logged), entered as the build user
+/// when wport runs as root. `None` for a port that runs none.
+fn native_session(
+    portfile: &Portfile,
+    opts: &BuildOptions,
+    executor: Result<&Executor, String>,
+    layout: &Layout,
+    log: &BuildLog,
+    source_date_epoch: u64,
+) -> anyhow::Result<Option<Arc<MediatedExec>>> {
+    if !portfile.capabilities.grants_any_program() {
+        return Ok(None);
+    }
+    let executor = executor.map_err(|reason| {
+        anyhow::anyhow!(
+            "this port runs native programs, but they cannot be confined here: {reason}"
+        )
+    })?;
+    let privileged = rustix::process::geteuid().is_root();
+    // Before dropping privileges: a missing store layer is made now.
+    let view = crate::view::prepare(
+        portfile,
+        &phases(portfile),
+        &opts.prefix,
+        opts.registry.as_deref(),
+    )?;
+    if let Some(v) = &view {
+        for note in &v.notes {
+            log.line("wport", note);
         }
-        if privileged {
-            hand_over(&layout, executor.build_identity())?;
+        for (phase, i) in &v.phases {
+            log.line(
+                "wport",
+                &format!(
+                    "phase {phase} sees at {}: {}",
+                    opts.prefix,
+                    v.packages[usize::from(*i)].join(" ")
+                ),
+            );
         }
-        let session = executor
-            .session(
-                &SandboxDirs {
-                    sources: layout.sources.clone(),
-                    work: layout.work.clone(),
-                    destroot: layout.destroot.clone(),
-                },
-                &SessionOptions {
-                    source_date_epoch,
-                    jobs: Some(opts.jobs),
-                    // `[limits]`; None: the executor's defaults.
-                    memory: portfile.limits.memory,
-                    processes: portfile.limits.processes,
-                    prefix_view: view.as_ref().map(|v| v.prefix_view.clone()),
-                },
-            )
-            .context("setting up the confined session for native commands")?;
-        let (memory, processes) = session.limits();
+    }
+    if privileged {
+        hand_over(layout, executor.build_identity())?;
+    }
+    let session = executor
+        .session(
+            &SandboxDirs {
+                sources: layout.sources.clone(),
+                work: layout.work.clone(),
+                destroot: layout.destroot.clone(),
+            },
+            &SessionOptions {
+                source_date_epoch,
+                jobs: Some(opts.jobs),
+                // `[limits]`; None: the executor's defaults.
+                memory: portfile.limits.memory,
+                processes: portfile.limits.processes,
+                prefix_view: view.as_ref().map(|v| v.prefix_view.clone()),
+            },
+        )
+        .context("setting up the confined session for native commands")?;
+    let (memory, processes) = session.limits();
+    log.line(
+        "wport",
+        &format!(
+            "build limits: memory {} MiB, {processes} processes{}",
+            memory >> 20,
+            if session.cgroups().is_empty() {
+                " (not enforced: no cgroup)"
+            } else {
+                ""
+            }
+        ),
+    );
+    for wall in session.missing_walls() {
         log.line(
             "wport",
-            &format!(
-                "build limits: memory {} MiB, {processes} processes{}",
-                memory >> 20,
-                if session.cgroups().is_empty() {
-                    " (not enforced: no cgroup)"
-                } else {
-                    ""
-                }
-            ),
+            &format!("WARNING: native commands run without {wall} (allowed explicitly)"),
         );
-        for wall in session.missing_walls() {
-            log.line(
-                "wport",
-                &format!("WARNING: native commands run without {wall} (allowed explicitly)"),
-            );
-        }
-        executor
-            .drop_host_privileges()
-            .context("dropping privileges to the build user")?;
-        if privileged {
-            let id = executor.build_identity();
-            log.line(
-                "wport",
-                &format!("building as uid {} gid {}", id.uid, id.gid),
-            );
-        }
-        Some(Arc::new(MediatedExec::new(session, portfile, view)))
-    } else {
-        None
-    };
-    let exec = mediated.clone().map(|m| -> Arc<dyn NativeExec> { m });
+    }
+    executor
+        .drop_host_privileges()
+        .context("dropping privileges to the build user")?;
+    if privileged {
+        let id = executor.build_identity();
+        log.line(
+            "wport",
+            &format!("building as uid {} gid {}", id.uid, id.gid),
+        );
+    }
+    Ok(Some(Arc::new(MediatedExec::new(session, portfile, view))))
+}
 
-    let spec = Arc::new(BuildSpec {
-        name: name.clone(),
-        version: portfile.port.version.clone(),
-        revision: portfile.port.revision,
-        prefix: opts.prefix.clone(),
-        jobs: opts.jobs,
-        source_date_epoch,
-        dirs: HostDirs {
-            sources: layout.sources.clone(),
-            work: layout.work.clone(),
-            destroot: layout.destroot.clone(),
-        },
-        worksrc,
-        distfiles,
-        patchfiles,
-        params: portfile.build.params.clone(),
-        limits: opts.limits.clone(),
-        exec,
-    });
-
+/// Runs the phases in order, each announced as MacPorts does; on a failure
+/// the confinement's refusals are reported before the error.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the build's parts, each borrowed from build_loaded"
+)]
+fn run_phases(
+    portfile: &Portfile,
+    opts: &BuildOptions,
+    sandbox: &Sandbox,
+    loaded: &LoadedComponent,
+    spec: &Arc<BuildSpec>,
+    mediated: Option<&MediatedExec>,
+    layout: &Layout,
+    log: &BuildLog,
+) -> anyhow::Result<Vec<PhaseReport>> {
+    let name = &portfile.port.name;
     let mut reports = Vec::new();
     if !portfile.build.test {
         crate::detail!("wport: {name}: test phase skipped ([build] test is not true)");
@@ -346,9 +464,9 @@ fn build_loaded(
         if opts.progress {
             eprintln!("--->  {} {name}", step_name(phase));
         }
-        let result = sandbox.run_phase(&loaded, &spec, phase, &log);
+        let result = sandbox.run_phase(loaded, spec, phase, log);
         if result.is_err() {
-            report_refusals(mediated.as_deref(), &log, &layout.log);
+            report_refusals(mediated, log, &layout.log);
         }
         let _ = log.flush();
         let report = result?;
@@ -359,29 +477,27 @@ fn build_loaded(
         );
         reports.push(report);
     }
-    // Issue 11, item 1: nothing setuid, setgid or world-writable is left
-    // in sources, work or destroot, whatever the last phase did.
-    let unswept = layout.sweep(&log);
-    if !unswept.is_empty() {
-        let _ = log.flush();
-        bail!(
-            "could not sweep the build's directories (modes a build must not leave may remain): {}",
-            unswept.join("; ")
-        );
-    }
-    report_refusals(mediated.as_deref(), &log, &layout.log);
-    // The host's record of the calls, and its summary as the log's last
-    // line (read back by `wport package --destroot`).
-    let mediated_calls = mediated
-        .as_ref()
-        .map_or(Vec::new(), |m| m.session().audit());
+    Ok(reports)
+}
+
+/// The host's record of the mediated calls (`host-record.json`), and its
+/// summary as the log's last line (read back by `wport package
+/// --destroot`). Returns the calls.
+fn write_host_record(
+    record_file: &mut std::fs::File,
+    mediated: Option<&MediatedExec>,
+    opts: &BuildOptions,
+    dir: &Path,
+    log: &BuildLog,
+) -> anyhow::Result<Vec<wport_exec::AuditRecord>> {
+    let mediated_calls = mediated.map_or(Vec::new(), |m| m.session().audit());
     let host_record = crate::provenance::HostRecord::of(
         &mediated_calls,
         opts.jobs,
         &wport_exec::ExecutorConfig::default().toolchain_path,
     );
     let record_json = serde_json::to_vec_pretty(&host_record).expect("a host record serialises");
-    std::io::Write::write_all(&mut record_file, &record_json)
+    std::io::Write::write_all(record_file, &record_json)
         .and_then(|()| record_file.sync_all())
         .with_context(|| {
             format!(
@@ -393,16 +509,7 @@ fn build_loaded(
         "wport",
         &crate::provenance::summary(&host_record.calls_record()),
     );
-    log.flush()
-        .with_context(|| format!("writing the build log {}", layout.log.display()))?;
-    Ok(BuildOutcome {
-        port: format!("{name}@{}", portfile.port.version),
-        destroot: layout.destroot,
-        log: layout.log,
-        dir,
-        phases: reports,
-        mediated_calls,
-    })
+    Ok(mediated_calls)
 }
 
 /// At the end of a build, failed or not: what the confinement refused its
