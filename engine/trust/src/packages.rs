@@ -411,6 +411,35 @@ fn quorum_of<T: Transport>(client: &Client<T>, path: &str) -> Result<Option<Buil
     }))
 }
 
+/// The ed25519 keys of the top-level roles that list only binaries (the
+/// builders), from the metadata last synced into `trust_dir` (re-verified
+/// now, offline): the keys a binary installed from the repository, and its
+/// provenance attestation, are signed with.
+pub fn builder_keys(trust_dir: &Path, now: UnixTime) -> Result<Vec<PublicKey>> {
+    crate::keys::check_owner_only_writable(trust_dir)?;
+    let mut client = Client::open(
+        &metadata_dir(trust_dir),
+        "file:///nonexistent",
+        crate::transport::FileTransport,
+    )?;
+    client.load_offline(now)?;
+    let Some(d) = client.targets().and_then(|t| t.delegations.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    let ring = KeyRing::new(&d.keys)?;
+    let mut out: Vec<PublicKey> = Vec::new();
+    for role in d.roles.iter().filter(|r| is_package_only(r)) {
+        for id in &role.keyids {
+            if let Some(k) = ring.get(id)
+                && !out.iter().any(|o| o.key_id() == k.key_id())
+            {
+                out.push(k.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The ed25519 keys of the top-level delegations covering `path`.
 fn signers_of<T: Transport>(client: &Client<T>, path: &str) -> Result<Vec<PublicKey>> {
     let Some(d) = client.targets().and_then(|t| t.delegations.as_ref()) else {

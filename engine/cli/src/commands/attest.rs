@@ -37,9 +37,11 @@ pub fn is_file(target: &str) -> bool {
 }
 
 /// The keys an attestation may be signed by: the trusted package keys
-/// (`--keys`, default the trusted-keys directory when it exists) and this
+/// (`--keys`, default the trusted-keys directory when it exists), this
 /// machine's packager key (which signs what `wport install NAME` builds
-/// here).
+/// here) and the builders' keys of the synced repository (which sign the
+/// binaries `wport install NAME` takes from it; none when nothing was
+/// synced).
 pub fn trusted_keys(keys: Option<&Path>) -> anyhow::Result<Vec<PublicKey>> {
     let dir = keys
         .map(Path::to_path_buf)
@@ -56,6 +58,28 @@ pub fn trusted_keys(keys: Option<&Path>) -> anyhow::Result<Vec<PublicKey>> {
             .with_context(|| format!("reading the local packager key {}", local.display()))?;
         if !out.iter().any(|o| o.key_id() == k.key_id()) {
             out.push(k);
+        }
+    }
+    let trust_dir = super::key::trust_dir();
+    if trust_dir.join("metadata").is_dir() {
+        // A repository whose metadata expired (or was never completely
+        // synced) vouches for no key: said, and the other keys still count.
+        let builders =
+            match wport_trust::packages::builder_keys(&trust_dir, wport_trust::time::now()) {
+                Ok(keys) => keys,
+                Err(e) => {
+                    eprintln!(
+                        "wport: warning: the builders' keys of the repository synced into {} are \
+                     not trusted for this check: {e}",
+                        trust_dir.display()
+                    );
+                    Vec::new()
+                }
+            };
+        for k in builders {
+            if !out.iter().any(|o| o.key_id() == k.key_id()) {
+                out.push(k);
+            }
         }
     }
     Ok(out)
