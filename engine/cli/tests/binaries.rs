@@ -918,6 +918,22 @@ fn two_builders_agree_and_a_third_that_differs_is_named() {
         text(&out)
     );
     w.greeter_runs();
+    // The installed binary's provenance verifies against the synced
+    // builders' keys: it is builder A's attestation of A's package.
+    let p = prefix.to_str().unwrap();
+    let out = w.run(
+        "client",
+        &["verify", "--provenance", "libgreet", "--prefix", p],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "libgreet-1.0_0: provenance verified: signed by {ka}, subject \
+             libgreet-1.0_0/payload.tar.zst sha256 {a_lib}"
+        )),
+        "{}",
+        text(&out)
+    );
 
     // libgreet again, now with A's package and C's disagreeing attestation.
     let out = w.ok(
