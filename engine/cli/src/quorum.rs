@@ -146,3 +146,172 @@ pub fn check(binary: &Binary) -> Result<Agreement, Box<QuorumNotMet>> {
         invalid,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use wport_registry::Manifest;
+    use wport_registry::attestation::BuildFacts;
+    use wport_registry::manifest::{FORMAT, Payload, Provenance};
+    use wport_trust::SecretKey;
+    use wport_trust::metadata::TargetFile;
+    use wport_trust::packages::{BuilderQuorum, Inputs, PackageTarget};
+
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_seed(&[n; 32]).unwrap()
+    }
+
+    fn manifest(name: &str, payload: &str) -> Manifest {
+        Manifest {
+            format: FORMAT.into(),
+            name: name.into(),
+            version: "1.0".into(),
+            revision: 0,
+            prefix: "/opt/wport".into(),
+            dependencies: vec![],
+            source_date_epoch: 0,
+            payload: Payload {
+                sha256: payload.into(),
+                size: 1,
+            },
+            files: vec![],
+            symlinks: vec![],
+            directories: vec![],
+            provenance: Provenance {
+                mediated_calls_sha256: attestation::calls_sha256(&[]),
+                ..Provenance::default()
+            },
+        }
+    }
+
+    /// An attestation by `k` that `name`'s payload is `payload`.
+    fn att(k: &SecretKey, name: &str, payload: &str) -> serde_json::Value {
+        let s = attestation::statement(
+            &manifest(name, payload),
+            &BuildFacts::default(),
+            &k.key_id(),
+        );
+        serde_json::from_slice(&attestation::sign(&s, k).unwrap()).unwrap()
+    }
+
+    /// A found `lib` binary whose payload is `payload`, carrying `atts`,
+    /// of a builders role of keys 1, 2 and 3 with `threshold`.
+    fn binary(payload: Option<&str>, atts: Vec<serde_json::Value>, threshold: u64) -> Binary {
+        let package = PackageTarget {
+            name: "lib".into(),
+            version: "1.0".into(),
+            revision: 0,
+            inputs: Inputs {
+                portfile_sha256: "a".repeat(64),
+                component_sha256: "b".repeat(64),
+                sources: vec![],
+                prefix: "/opt/wport".into(),
+                dependencies: BTreeMap::new(),
+            },
+        };
+        let custom = match payload {
+            Some(p) => package.custom_attested(p, &atts),
+            None => package.custom(),
+        };
+        Binary {
+            path: package.path().unwrap(),
+            target: TargetFile {
+                length: 1,
+                hashes: [("sha256".to_string(), "c".repeat(64))].into(),
+                custom: Some(custom),
+            },
+            package,
+            signers: vec![],
+            consistent: false,
+            builders: Some(BuilderQuorum {
+                role: "builders".into(),
+                threshold,
+                keys: (1..=3).map(|n| key(n).public().clone()).collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_threshold_of_distinct_builder_keys_must_attest_the_payload() {
+        let (p, q) = ("1".repeat(64), "2".repeat(64));
+        // Two builders agree: threshold 2 met.
+        let b = binary(
+            Some(&p),
+            vec![att(&key(1), "lib", &p), att(&key(2), "lib", &p)],
+            2,
+        );
+        let mut both = vec![key(1).key_id(), key(2).key_id()];
+        both.sort();
+        assert_eq!(check(&b).unwrap().agree, both);
+        // The same builder twice is one builder.
+        let b = binary(
+            Some(&p),
+            vec![att(&key(1), "lib", &p), att(&key(1), "lib", &p)],
+            2,
+        );
+        let e = check(&b).unwrap_err();
+        assert_eq!(e.agree, vec![key(1).key_id()]);
+        // One agrees, one attests another digest: named with it.
+        let b = binary(
+            Some(&p),
+            vec![att(&key(1), "lib", &p), att(&key(3), "lib", &q)],
+            2,
+        );
+        let e = check(&b).unwrap_err();
+        assert_eq!(e.agree, vec![key(1).key_id()]);
+        assert_eq!(e.disagree, vec![(key(3).key_id(), q.clone())]);
+        assert!(
+            e.to_string().contains(&format!(
+                "1 of the 2 builder key(s) the builders role requires attest its payload sha256 {p}; \
+                 agreeing: {}; disagreeing: {} (attests sha256 {q})",
+                key(1).key_id(),
+                key(3).key_id()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn contradicting_outsider_and_misdirected_attestations_do_not_count() {
+        let (p, q) = ("1".repeat(64), "2".repeat(64));
+        // Key 2 attests both digests: it counts as disagreeing only.
+        let b = binary(
+            Some(&p),
+            vec![
+                att(&key(1), "lib", &p),
+                att(&key(2), "lib", &p),
+                att(&key(2), "lib", &q),
+            ],
+            2,
+        );
+        let e = check(&b).unwrap_err();
+        assert_eq!(e.agree, vec![key(1).key_id()]);
+        assert_eq!(e.disagree, vec![(key(2).key_id(), q.clone())]);
+        // A key outside the role, and an attestation of another package.
+        let b = binary(
+            Some(&p),
+            vec![
+                att(&key(1), "lib", &p),
+                att(&key(9), "lib", &p),
+                att(&key(2), "other", &p),
+            ],
+            2,
+        );
+        let e = check(&b).unwrap_err();
+        assert_eq!(e.agree, vec![key(1).key_id()]);
+        assert_eq!(e.invalid.len(), 2, "{:?}", e.invalid);
+        assert!(
+            e.invalid[0].contains("no signature by a trusted key"),
+            "{e}"
+        );
+        assert!(
+            e.invalid[1].contains("its subject is \"other-1.0_0/payload.tar.zst\""),
+            "{e}"
+        );
+        // A target that records no payload digest has no quorum.
+        let e = check(&binary(None, vec![], 1)).unwrap_err();
+        assert_eq!(e.payload, "(not recorded)");
+        assert!(e.agree.is_empty());
+    }
+}
