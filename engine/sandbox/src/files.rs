@@ -10,11 +10,13 @@
 //! copied as links, removed as links, and refused as targets of `set-mode`.
 
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use cap_std::fs::{Dir, FileType};
 use rustix::fs::{AtFlags, Mode, OFlags};
+use wport_types::PathRules;
 
 use crate::grants::{Access, DirGrants, Root};
 
@@ -309,7 +311,8 @@ impl PhaseFiles {
 }
 
 /// Split `/work/a/b` into (`Root::Work`, `a/b`). Refuses relative paths,
-/// unknown roots, `..` anywhere and NUL bytes.
+/// unknown roots, `..` anywhere and NUL bytes; below the root, the path is
+/// checked by the shared relative-path core (`wport_types::PathRules`).
 pub fn split_guest_path(guest: &str) -> FileResult<(Root, PathBuf)> {
     if guest.contains('\0') {
         return Err(FileError::new(
@@ -325,34 +328,34 @@ pub fn split_guest_path(guest: &str) -> FileResult<(Root, PathBuf)> {
             "paths must be absolute guest paths such as /work/...",
         ));
     }
-    let mut components = Path::new(guest)
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir));
-    // Leading RootDir.
-    components.next();
-    let root = match components.next() {
-        Some(Component::Normal(n)) => n.to_str().and_then(Root::from_component),
-        _ => None,
-    }
-    .ok_or_else(|| {
+    // The root is the first component that is not `.` (`//` and `/./` name
+    // no component, as for the kernel).
+    let mut rest = guest;
+    let first = loop {
+        rest = rest.trim_start_matches('/');
+        let (first, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        rest = tail;
+        if first != "." {
+            break first;
+        }
+    };
+    let root = Root::from_component(first).ok_or_else(|| {
         FileError::new(
             FileErrorKind::Escape,
             guest,
             "outside the build's directories",
         )
     })?;
+    // Below the root: the shared relative-path core, `.` and empty
+    // components skipped as the kernel does (NUL was refused above).
+    let rest = rest.trim_start_matches('/');
     let mut rel = PathBuf::new();
-    for c in components {
-        match c {
-            Component::Normal(n) => rel.push(n),
-            Component::ParentDir => {
-                return Err(FileError::new(
-                    FileErrorKind::Escape,
-                    guest,
-                    "`..` is not allowed",
-                ));
-            }
-            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+    if !rest.is_empty() {
+        let parts = PathRules::ARCHIVE
+            .components(rest.as_bytes())
+            .map_err(|_| FileError::new(FileErrorKind::Escape, guest, "`..` is not allowed"))?;
+        for part in parts {
+            rel.push(std::ffi::OsStr::from_bytes(part));
         }
     }
     Ok((root, rel))
@@ -1004,6 +1007,11 @@ mod tests {
         assert_eq!(root, Root::Work);
         assert_eq!(rel, PathBuf::from("a/b"));
         assert_eq!(split_guest_path("/destroot").unwrap().1, PathBuf::new());
+        // `//`, `/./` and a trailing `/` name no component, as for the kernel.
+        let (root, rel) = split_guest_path("/.//work//a/./b/").unwrap();
+        assert_eq!(root, Root::Work);
+        assert_eq!(rel, PathBuf::from("a/b"));
+        assert_eq!(split_guest_path("/work/").unwrap().1, PathBuf::new());
     }
 
     /// Every file below `root` with its bytes and mode: what "byte-identical"
@@ -1201,6 +1209,8 @@ mod tests {
             ("work/a", FileErrorKind::Invalid),
             ("/work/a\0b", FileErrorKind::Invalid),
             ("/work/a/../../destroot", FileErrorKind::Escape),
+            ("/./../work", FileErrorKind::Escape),
+            ("//", FileErrorKind::Escape),
         ] {
             assert_eq!(split_guest_path(p).unwrap_err().kind, kind, "{p}");
         }
