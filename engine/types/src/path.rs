@@ -3,8 +3,9 @@
 //!
 //! Five places check relative paths, each for its own input: a package's file
 //! list (registry), a TUF target path (trust), an archive entry (fetch), a
-//! guest path below a build root (sandbox), a Portfile path (manifest). They
-//! share a strict core that no rule set can turn off:
+//! guest path below a build root (sandbox), a Portfile path (manifest). The
+//! first four are these rules; all five keep a strict core that no rule set
+//! can turn off:
 //!
 //! - not empty, and not absolute (no leading `/`);
 //! - no NUL byte (the kernel would cut the name there);
@@ -84,9 +85,10 @@ impl PathRules {
         ..PathRules::STRICT
     };
 
-    /// An entry stored in a tar or zip archive (fetch): the core only; `.`
-    /// and empty components are skipped. Whatever else the name holds is
-    /// stored below the destination through directory handles.
+    /// An entry stored in a tar or zip archive (fetch), and a guest path
+    /// below its root (sandbox): the core only; `.` and empty components are
+    /// skipped, as the kernel does. Whatever else the name holds is used
+    /// below a directory handle, never by an ambient path.
     pub const ARCHIVE: PathRules = PathRules {
         dots: Dots::Skip,
         control: true,
