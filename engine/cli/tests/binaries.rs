@@ -844,6 +844,61 @@ fn two_builders_agree_and_a_third_that_differs_is_named() {
 
     // Threshold 2 of A, B, C. A's packages with B's attestations.
     w.setup_repo(&[a_pub.clone(), b_pub.clone(), c_pub.clone()], 2);
+    // An attestation that is no builder's, or no envelope, is refused by
+    // add-package naming its file, and nothing is published.
+    let a_key = wport_trust::keys::read_public_key_file(Path::new(&a_pub)).unwrap();
+    let own = wport_registry::open_package(Path::new(&w.package("libgreet")), &[a_key.clone()])
+        .unwrap()
+        .attestation
+        .unwrap();
+    let statement = wport_registry::attestation::open(&own, &[a_key], "t")
+        .unwrap()
+        .statement;
+    let outsider = wport_trust::SecretKey::from_seed(&[77; 32]).unwrap();
+    let forged = w.path().join("outsider.intoto.json");
+    std::fs::write(
+        &forged,
+        wport_registry::attestation::sign(&statement, &outsider).unwrap(),
+    )
+    .unwrap();
+    let garbage = w.path().join("garbage.intoto.json");
+    std::fs::write(&garbage, "{\"payload\": 1}").unwrap();
+    for (file, why) in [
+        (
+            &forged,
+            "no signature by a trusted key (provenance attestation signed by",
+        ),
+        (
+            &garbage,
+            "malformed: provenance attestation: not a DSSE envelope",
+        ),
+    ] {
+        let out = w.run(
+            "publisher",
+            &[
+                "repo",
+                "add-package",
+                "repo",
+                &w.package("libgreet"),
+                "--attestation",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "package attestation file {}: {why}",
+                file.display()
+            )),
+            "{}",
+            text(&out)
+        );
+        assert!(
+            !w.path().join("repo/targets/packages/libgreet").exists(),
+            "{}",
+            text(&out)
+        );
+    }
     let sign_builders = || {
         for who in ["builder", "builder2"] {
             w.ok(
