@@ -847,10 +847,13 @@ fn two_builders_agree_and_a_third_that_differs_is_named() {
     // An attestation that is no builder's, or no envelope, is refused by
     // add-package naming its file, and nothing is published.
     let a_key = wport_trust::keys::read_public_key_file(Path::new(&a_pub)).unwrap();
-    let own = wport_registry::open_package(Path::new(&w.package("libgreet")), &[a_key.clone()])
-        .unwrap()
-        .attestation
-        .unwrap();
+    let own = wport_registry::open_package(
+        Path::new(&w.package("libgreet")),
+        std::slice::from_ref(&a_key),
+    )
+    .unwrap()
+    .attestation
+    .unwrap();
     let statement = wport_registry::attestation::open(&own, &[a_key], "t")
         .unwrap()
         .statement;
