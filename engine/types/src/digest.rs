@@ -141,6 +141,7 @@ mod tests {
     use super::*;
 
     const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    const HELLO: &str = "31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b";
 
     #[test]
     fn known_answer_and_round_trip() {
@@ -152,6 +153,10 @@ mod tests {
         sha2::Digest::update(&mut h, b"abc");
         assert_eq!(Sha256::from(h), d);
         assert_eq!(format!("{d:?}"), format!("Sha256({ABC})"));
+        let hello: Sha256 = HELLO.parse().unwrap();
+        assert_eq!(hello.to_string(), HELLO);
+        assert_eq!(hello.as_bytes()[0], 0x31);
+        assert_eq!(hello.as_bytes()[31], 0x6b);
     }
 
     #[test]
@@ -173,5 +178,14 @@ mod tests {
             Err(Sha256Error::NotHex { at: 0, found: 'g' })
         );
         assert_eq!("".parse::<Sha256>(), Err(Sha256Error::Length { found: 0 }));
+        // The first uppercase digit, the last bad character: positions count.
+        assert_eq!(
+            HELLO.to_uppercase().parse::<Sha256>(),
+            Err(Sha256Error::Uppercase { at: 2 })
+        );
+        assert_eq!(
+            format!("{}g", &HELLO[..63]).parse::<Sha256>(),
+            Err(Sha256Error::NotHex { at: 63, found: 'g' })
+        );
     }
 }

@@ -237,18 +237,7 @@ impl<'d> Extractor<'d> {
                 // a symlink of the same name).
                 match existing(parent, name).map_err(|source| io_err(entry, "stat", source))? {
                     Existing::Dir => Ok(()),
-                    Existing::Symlink => Err(ExtractError::ThroughSymlink {
-                        entry: entry.into(),
-                        symlink: join_display(&full(path)),
-                    }),
-                    Existing::File => Err(ExtractError::Conflict {
-                        entry: entry.into(),
-                        existing: "file",
-                    }),
-                    Existing::Other | Existing::Missing => Err(ExtractError::Conflict {
-                        entry: entry.into(),
-                        existing: "special file",
-                    }),
+                    taken => Err(occupied(taken, path)),
                 }
             }
             Err(source) => Err(io_err(entry, "create directory", source)),
@@ -536,19 +525,26 @@ pub(super) fn clear_for_file(
         Existing::File => parent
             .remove_file(name)
             .map_err(|source| io_err(entry, "remove previous file", source)),
-        Existing::Symlink => Err(ExtractError::ThroughSymlink {
-            entry: entry.into(),
-            symlink: join_display(&full(path)),
-        }),
-        Existing::Dir => Err(ExtractError::Conflict {
-            entry: entry.into(),
-            existing: "directory",
-        }),
-        Existing::Other => Err(ExtractError::Conflict {
-            entry: entry.into(),
-            existing: "special file",
-        }),
+        taken => Err(occupied(taken, path)),
     }
+}
+
+/// The refusal for an entry whose name something in the destination already
+/// holds: a symlink is never written through, anything else is a conflict.
+fn occupied(taken: Existing, path: &EntryPath<'_>) -> ExtractError {
+    let entry = path.entry.into();
+    let existing = match taken {
+        Existing::Symlink => {
+            return ExtractError::ThroughSymlink {
+                entry,
+                symlink: join_display(&full(path)),
+            };
+        }
+        Existing::Dir => "directory",
+        Existing::File => "file",
+        Existing::Other | Existing::Missing => "special file",
+    };
+    ExtractError::Conflict { entry, existing }
 }
 
 #[cfg(test)]
