@@ -367,7 +367,10 @@ fn main() {
         );
     }
 
-    // A shell loop of 1,000 launches each way, three rounds alternating.
+    // A shell loop of 1,000 launches each way, seven rounds alternating
+    // the order. The machine's load moves a single loop by ±30%, so each
+    // round's loops are compared with each other (paired ratios, median),
+    // besides the medians of each side.
     std::fs::write(&policy_file, Policy::default().encode()).unwrap();
     let looped = |program: &PathBuf| -> (Duration, Duration) {
         let script = format!(
@@ -379,7 +382,7 @@ fn main() {
         time_one(c)
     };
     let (mut direct, mut shimmed, mut floor) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..3 {
+    for round in 0..7 {
         if round % 2 == 0 {
             direct.push(looped(&real));
             shimmed.push(looped(&shim));
@@ -392,26 +395,36 @@ fn main() {
     }
     let wall = |v: &[(Duration, Duration)]| median(v.iter().map(|t| t.0).collect());
     let cpu = |v: &[(Duration, Duration)]| median(v.iter().map(|t| t.1).collect());
+    // Median of the per-round ratios `side / direct` (wall, CPU).
+    let paired = |side: &[(Duration, Duration)]| -> (f64, f64) {
+        let ratios = |f: fn(&(Duration, Duration)) -> Duration| {
+            let mut r: Vec<f64> = side
+                .iter()
+                .zip(&direct)
+                .map(|(s, d)| f(s).as_secs_f64() / f(d).as_secs_f64())
+                .collect();
+            r.sort_by(f64::total_cmp);
+            r[r.len() / 2]
+        };
+        (ratios(|t| t.0), ratios(|t| t.1))
+    };
     let (d, s) = (wall(&direct), wall(&shimmed));
     let (dc, sc) = (cpu(&direct), cpu(&shimmed));
+    let (pw, pc) = paired(&shimmed);
     println!(
-        "shell loop, 1000 launches (median of 3): direct {:.1} ms, through the launcher {:.1} ms: {:.2}x wall; \
-         CPU {:.1} ms vs {:.1} ms: {:.2}x",
+        "shell loop, 1000 launches (7 rounds): direct {:.1} ms, through the launcher {:.1} ms (medians); \
+         paired ratio {pw:.2}x wall, {pc:.2}x CPU (CPU {:.1} ms vs {:.1} ms)",
         ms(d),
         ms(s),
-        s.as_secs_f64() / d.as_secs_f64(),
         ms(dc),
         ms(sc),
-        sc.as_secs_f64() / dc.as_secs_f64()
     );
     if !floor.is_empty() {
-        let (f, fc) = (wall(&floor), cpu(&floor));
+        let (fw, fc) = paired(&floor);
         println!(
-            "shell loop floor, through the execve trampoline without libc: {:.1} ms: {:.2}x wall; CPU {:.1} ms: {:.2}x",
-            ms(f),
-            f.as_secs_f64() / d.as_secs_f64(),
-            ms(fc),
-            fc.as_secs_f64() / dc.as_secs_f64()
+            "shell loop floor, through the execve trampoline without libc: {:.1} ms (median); \
+             paired ratio {fw:.2}x wall, {fc:.2}x CPU",
+            ms(wall(&floor)),
         );
     }
 }
