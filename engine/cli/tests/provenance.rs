@@ -521,6 +521,28 @@ fn a_forged_or_malformed_attestation_is_refused_naming_port_and_file() {
         explain(&o, None)
     );
 
+    // A package made before packages carried one: said, exit 1.
+    let old = scratch.path().join("old.wpkg");
+    let o = Command::new("tar")
+        .arg("-C")
+        .arg(&entries)
+        .args(["--format=gnu", "-cf"])
+        .arg(&old)
+        .args(["+MANIFEST", "payload.tar.zst"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = verify(&old);
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o, None));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!(
+            "port forged, file {}: the package carries no provenance attestation",
+            old.display()
+        )),
+        "{}",
+        explain(&o, None)
+    );
+
     // 4. Not an envelope at all.
     let pkg = scratch.path().join("garbage.wpkg");
     repack(&entries, b"{\"payload\": 42}", &pkg);
