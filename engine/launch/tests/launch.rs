@@ -44,6 +44,20 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// Copies a program with cp(1), not in this process: a file this process
+/// has open for writing is inherited by every child another test thread
+/// forks meanwhile, until that child execs, and executing the copy while
+/// such a child holds it fails with ETXTBSY. cp's descriptor is cp's own.
+fn install_program(from: &str, to: &Path) {
+    let status = Command::new("cp")
+        .arg("--")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp {from} {}: {status}", to.display());
+}
+
 impl Fixture {
     fn new(policy: &Policy) -> Fixture {
         let dir = tempfile::Builder::new()
@@ -71,8 +85,8 @@ impl Fixture {
         ] {
             std::fs::create_dir_all(d).unwrap();
         }
-        std::fs::copy(LAUNCHER, f.prefix.join(layout.launcher())).unwrap();
-        std::fs::copy(PROBE, f.prefix.join(layout.real("probe"))).unwrap();
+        install_program(LAUNCHER, &f.prefix.join(layout.launcher()));
+        install_program(PROBE, &f.prefix.join(layout.real("probe")));
         std::os::unix::fs::symlink(layout.link_target(), f.prefix.join("bin/probe")).unwrap();
         f.set_policy(policy);
         std::fs::write(
