@@ -316,11 +316,10 @@ impl<'d> Extractor<'d> {
         target: &[u8],
     ) -> Result<(), ExtractError> {
         let (entry, name) = link_entry(path)?;
-        let escape = || link_escape(entry, target);
         // RUSTSEC-2021-0080 / RUSTSEC-2018-0002: a link to outside, then a write
         // through it. We refuse the link itself, and (below) any write through any link.
         if !link_target_inside(path.parents.len(), target) {
-            return Err(escape());
+            return Err(link_escape(entry, target));
         }
         let target_os = OsStr::from_bytes(target);
         let parent = self.parent(path)?;
