@@ -26,7 +26,24 @@ pub const TARGET: &str = "wasm32-wasip2";
 pub const PROFILE: &str = "guest";
 
 /// Root of the workspace this crate lives in.
+///
+/// Found at run time from the package cargo is building or testing
+/// (`CARGO_MANIFEST_DIR` of the build script or test that calls this):
+/// cargo keys a path package's artifacts by its path relative to the
+/// workspace, so a compiled copy of this crate is reused by a moved
+/// checkout or a worktree sharing the target directory, and the directory
+/// it was compiled in may be gone. Outside cargo, where this crate was
+/// compiled.
 pub fn workspace_root() -> PathBuf {
+    let is_root = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
+    };
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR")
+        && let Some(root) = Path::new(&dir).ancestors().find(|d| is_root(d))
+    {
+        return root.to_path_buf();
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
