@@ -322,166 +322,6 @@ fn read_local(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     Ok(Some(buf))
 }
 
-/// A delegated role's document, obtained and checked.
-struct Obtained {
-    env: Envelope<Targets>,
-    /// Its file name in the trust directory.
-    file: String,
-    /// Fetched (and so to be persisted), not a valid local copy.
-    fetched: bool,
-}
-
-/// One delegated role to obtain: its document's name and snapshot entry,
-/// and the delegation (keys, threshold) it is checked against.
-struct RoleJob<'a> {
-    name: &'a str,
-    file: String,
-    meta: MetaFile,
-    rk: crate::metadata::RoleKeys,
-    ring: &'a KeyRing,
-    source: KeySource,
-}
-
-/// The checks of a delegated role's document, apart from the client (so
-/// that they can run on several threads).
-#[derive(Clone, Copy)]
-struct RoleChecks<'a> {
-    dir: &'a Path,
-    default_limit: u64,
-    consistent_snapshot: bool,
-    started: UnixTime,
-}
-
-impl RoleChecks<'_> {
-    fn limit(&self, job: &RoleJob<'_>) -> u64 {
-        job.meta.length.unwrap_or(self.default_limit)
-    }
-
-    /// The name to fetch the document under.
-    fn remote(&self, job: &RoleJob<'_>) -> String {
-        if self.consistent_snapshot {
-            format!("{}.{}", job.meta.version, job.file)
-        } else {
-            job.file.clone()
-        }
-    }
-
-    /// A valid local copy pinned by the current snapshot, to be reused.
-    fn local_copy(&self, job: &RoleJob<'_>) -> Result<Option<Envelope<Targets>>> {
-        let Some(raw) = read_local(&self.dir.join(&job.file), self.limit(job))? else {
-            return Ok(None);
-        };
-        Ok(parse_unverified(raw, job.name, "targets")
-            .ok()
-            .filter(|doc| {
-                doc.verify(job.ring, job.name, &job.rk, job.source.clone())
-                    .is_ok()
-            })
-            .and_then(|doc| doc.decode::<Targets>().ok())
-            .filter(|env| {
-                check_meta(job.name, env, &job.meta).is_ok()
-                    && check_expiry(&env.signed, job.name, self.started).is_ok()
-            }))
-    }
-
-    /// A fetched document: length and hashes from the snapshot, the
-    /// delegation's signatures, the snapshot's version, expiry.
-    fn fetched(&self, raw: Vec<u8>, job: &RoleJob<'_>) -> Result<Envelope<Targets>> {
-        let meta = &job.meta;
-        check_length_and_hashes(job.name, &raw, meta.length, meta.hashes.as_ref(), false)?;
-        let (env, staged): (Envelope<Targets>, _) = verify_decode_stage(
-            raw,
-            job.name,
-            pins_hash(meta),
-            |signed, signatures, version| {
-                verify_signed(
-                    job.ring,
-                    job.name,
-                    version,
-                    &job.rk,
-                    signed,
-                    signatures,
-                    job.source.clone(),
-                )
-            },
-            None,
-        )?;
-        debug_assert!(staged.is_none());
-        if env.signed.version != meta.version {
-            return Err(TrustError::VersionMismatch {
-                role: job.name.to_string(),
-                expected: meta.version,
-                found: env.signed.version,
-            });
-        }
-        check_expiry(&env.signed, job.name, self.started)?;
-        Ok(env)
-    }
-}
-
-/// Delegated roles' documents obtained ahead of the search that needs
-/// them, by role name, with the delegation (key ids, threshold) each was
-/// checked against.
-#[derive(Default)]
-struct Prefetched {
-    by_name: HashMap<String, (Vec<crate::keys::KeyId>, u64, Result<Obtained>)>,
-}
-
-impl Prefetched {
-    /// The outcome prepared for `delegator`'s delegation `d`, if one was:
-    /// only the top-level role's delegations are prepared, and only one
-    /// with the same keys and threshold may use it.
-    fn take(&mut self, delegator: &str, d: &DelegatedRole) -> Option<Result<Obtained>> {
-        if delegator != "targets" {
-            return None;
-        }
-        match self.by_name.remove(&d.name)? {
-            (keyids, threshold, outcome) if keyids == d.keyids && threshold == d.threshold => {
-                Some(outcome)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// `f` over `items` on up to as many threads as there are CPUs (at most
-/// four), the results in the items' order.
-fn parallel_map<I: Sync, O: Send>(items: &[I], f: impl Fn(&I) -> O + Sync) -> Vec<O> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(4)
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, O)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(at) else {
-                            return mine;
-                        };
-                        mine.push((at, f(item)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    done.sort_unstable_by_key(|(at, _)| *at);
-    done.into_iter().map(|(_, out)| out).collect()
-}
-
 impl<T: Transport> Client<T> {
     /// Initialises `dir` with a root.json the user trusts (out of band:
     /// shipped with wport, or given explicitly). The root must be signed by
@@ -1022,12 +862,7 @@ impl<T: Transport> Client<T> {
     /// must not gain the paths the other delegates
     /// (tuf-conformance `test_cached_role_is_verified_against_current_delegator`;
     /// python-tuf and go-tuf trust a cached role by its name alone).
-    fn load_delegated(
-        &mut self,
-        delegator: &str,
-        d: &DelegatedRole,
-        prefetched: &mut Prefetched,
-    ) -> Result<()> {
+    fn load_delegated(&mut self, delegator: &str, d: &DelegatedRole) -> Result<()> {
         if self.edge_verified(delegator, &d.name) {
             return Ok(());
         }
@@ -1043,151 +878,66 @@ impl<T: Transport> Client<T> {
             self.record_edge(delegator, &d.name);
             return Ok(());
         }
-        let obtained = match prefetched.take(delegator, d) {
-            Some(done) => done?,
-            None => {
-                let file = delegated_role_file(&d.name)?;
-                let meta = self.snapshot_meta(&format!("{}.json", d.name))?;
-                self.keys_of(delegator)?;
-                let job = RoleJob {
-                    name: &d.name,
-                    file,
-                    meta,
-                    rk,
-                    ring: &self.delegation_keys[delegator],
-                    source,
-                };
-                let checks = self.role_checks();
-                match checks.local_copy(&job)? {
-                    Some(env) => Obtained {
-                        env,
-                        file: job.file,
-                        fetched: false,
-                    },
-                    None => {
-                        let raw = self.fetch(&checks.remote(&job), checks.limit(&job))?;
-                        Obtained {
-                            env: checks.fetched(raw, &job)?,
-                            file: job.file,
-                            fetched: true,
-                        }
-                    }
-                }
-            }
+        let file = delegated_role_file(&d.name)?;
+        let meta = self.snapshot_meta(&format!("{}.json", d.name))?;
+        let started = self.started;
+        // A valid local copy pinned by the current snapshot is reused.
+        if let Some(raw) = read_local(
+            &self.dir.join(&file),
+            meta.length.unwrap_or(self.limits.targets),
+        )? && let Ok(doc) = parse_unverified(raw, &d.name, "targets")
+            && doc
+                .verify(self.keys_of(delegator)?, &d.name, &rk, source.clone())
+                .is_ok()
+            && let Ok(env) = doc.decode::<Targets>()
+            && check_meta(&d.name, &env, &meta).is_ok()
+            && check_expiry(&env.signed, &d.name, started).is_ok()
+        {
+            self.delegated.insert(d.name.clone(), env);
+            self.record_edge(delegator, &d.name);
+            return Ok(());
+        }
+        let remote = if self.root.consistent_snapshot {
+            format!("{}.{file}", meta.version)
+        } else {
+            file.clone()
         };
-        let Obtained { env, file, fetched } = obtained;
-        if fetched {
-            // A cache pinned by the snapshot: see [`Durability::Rename`].
-            // While all roles are loaded, a second thread writes the copies
-            // (file creation is most of a small role's cost).
-            match &self.writer {
-                Some(writer) => {
-                    // A writer that stopped has failed: its error is reported
-                    // when it is joined.
-                    let _ = writer.send((file, env.raw.clone()));
-                }
-                None => write_atomic(&self.dir, &file, &env.raw, 0o644, Durability::Rename)?,
+        let raw = self.fetch(&remote, meta.length.unwrap_or(self.limits.targets))?;
+        check_length_and_hashes(&d.name, &raw, meta.length, meta.hashes.as_ref(), false)?;
+        self.keys_of(delegator)?;
+        let ring = &self.delegation_keys[delegator];
+        let (env, staged): (Envelope<Targets>, _) = verify_decode_stage(
+            raw,
+            &d.name,
+            pins_hash(&meta),
+            |signed, signatures, version| {
+                verify_signed(ring, &d.name, version, &rk, signed, signatures, source)
+            },
+            None,
+        )?;
+        if env.signed.version != meta.version {
+            return Err(TrustError::VersionMismatch {
+                role: d.name.clone(),
+                expected: meta.version,
+                found: env.signed.version,
+            });
+        }
+        check_expiry(&env.signed, &d.name, started)?;
+        debug_assert!(staged.is_none());
+        // A cache pinned by the snapshot: see [`Durability::Rename`].
+        // While all roles are loaded, a second thread writes the copies
+        // (file creation is most of a small role's cost).
+        match &self.writer {
+            Some(writer) => {
+                // A writer that stopped has failed: its error is reported
+                // when it is joined.
+                let _ = writer.send((file, env.raw.clone()));
             }
+            None => write_atomic(&self.dir, &file, &env.raw, 0o644, Durability::Rename)?,
         }
         self.delegated.insert(d.name.clone(), env);
         self.record_edge(delegator, &d.name);
         Ok(())
-    }
-
-    /// What checking a delegated role's document needs of the client
-    /// (nothing of its transport, which need not be shareable).
-    fn role_checks(&self) -> RoleChecks<'_> {
-        RoleChecks {
-            dir: &self.dir,
-            default_limit: self.limits.targets,
-            consistent_snapshot: self.root.consistent_snapshot,
-            started: self.started,
-        }
-    }
-
-    /// Obtains and checks, on all CPUs, the documents of the roles the
-    /// top-level targets role delegates to (those `keep` accepts, at most
-    /// [`Limits::max_roles_total`]), for [`Self::load_each_role`]'s search
-    /// to take in its own order. Local copies are tried first; the rest
-    /// are fetched here, one after the other, and then checked. A role
-    /// this cannot prepare (no snapshot entry, a bad name, an unusable
-    /// key) is left out: the search meets the error itself, in order.
-    fn prefetch_top_roles(&mut self, keep: &impl Fn(&DelegatedRole) -> bool) -> Prefetched {
-        let mut prefetched = Prefetched::default();
-        let Some(top) = self.targets.as_ref() else {
-            return prefetched;
-        };
-        let mut names = HashSet::new();
-        let roles: Vec<DelegatedRole> = top
-            .delegations
-            .iter()
-            .flat_map(|d| d.roles.iter())
-            .filter(|r| keep(r) && names.insert(r.name.clone()))
-            .take(self.limits.max_roles_total)
-            .filter(|r| !self.delegated.contains_key(&r.name))
-            .cloned()
-            .collect();
-        if roles.len() < 2 || self.keys_of("targets").is_err() {
-            return prefetched;
-        }
-        let ring = &self.delegation_keys["targets"];
-        let jobs: Vec<RoleJob<'_>> = roles
-            .iter()
-            .filter_map(|d| {
-                Some(RoleJob {
-                    name: &d.name,
-                    file: delegated_role_file(&d.name).ok()?,
-                    meta: self.snapshot_meta(&format!("{}.json", d.name)).ok()?,
-                    rk: crate::metadata::RoleKeys {
-                        keyids: d.keyids.clone(),
-                        threshold: d.threshold,
-                    },
-                    ring,
-                    source: KeySource::Delegator("targets".into()),
-                })
-            })
-            .collect();
-        let checks = self.role_checks();
-        let local = parallel_map(&jobs, |job| checks.local_copy(job));
-        let mut outcomes: Vec<Option<Result<Obtained>>> = Vec::with_capacity(jobs.len());
-        let mut fetched = Vec::new();
-        for (job, local) in jobs.iter().zip(local) {
-            match local {
-                Ok(Some(env)) => outcomes.push(Some(Ok(Obtained {
-                    env,
-                    file: job.file.clone(),
-                    fetched: false,
-                }))),
-                Err(e) => outcomes.push(Some(Err(e))),
-                Ok(None) => match self.fetch(&checks.remote(job), checks.limit(job)) {
-                    Ok(raw) => {
-                        fetched.push((outcomes.len(), raw));
-                        outcomes.push(None);
-                    }
-                    Err(e) => outcomes.push(Some(Err(e))),
-                },
-            }
-        }
-        let checked = parallel_map(&fetched, |(at, raw)| {
-            let job = &jobs[*at];
-            checks.fetched(raw.clone(), job).map(|env| Obtained {
-                env,
-                file: job.file.clone(),
-                fetched: true,
-            })
-        });
-        for ((at, _), outcome) in fetched.iter().zip(checked) {
-            outcomes[*at] = Some(outcome);
-        }
-        for (job, outcome) in jobs.iter().zip(outcomes) {
-            if let Some(outcome) = outcome {
-                prefetched.by_name.insert(
-                    job.name.to_string(),
-                    (job.rk.keyids.clone(), job.rk.threshold, outcome),
-                );
-            }
-        }
-        prefetched
     }
 
     /// Spec 5.7: the trusted description of `path`, searching the
@@ -1214,7 +964,7 @@ impl<T: Transport> Client<T> {
                 .and_then(|t| t.delegations.as_ref())
                 .map(|d| d.roles[index].clone())
                 .expect("the search only reaches loaded delegators");
-            self.load_delegated(&delegator, &d, &mut Prefetched::default())?;
+            self.load_delegated(&delegator, &d)?;
             self.ensure_indexes();
         }
     }
@@ -1358,7 +1108,6 @@ impl<T: Transport> Client<T> {
         // delegations are queued already (one document per role name).
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut expanded: HashSet<String> = HashSet::new();
-        let mut prefetched = self.prefetch_top_roles(&keep);
         while let Some((delegator, d)) = queue.pop() {
             if !keep(&d) {
                 continue;
@@ -1372,7 +1121,7 @@ impl<T: Transport> Client<T> {
                     path: "*".into(),
                 });
             }
-            self.load_delegated(&delegator, &d, &mut prefetched)?;
+            self.load_delegated(&delegator, &d)?;
             if !expanded.insert(d.name.clone()) {
                 continue;
             }
